@@ -1,0 +1,64 @@
+//! The one error type of zeroskip. Every fallible path returns `Result<T>`; nothing panics on
+//! bad input, because in wasm a panic kills the page.
+
+use thiserror::Error;
+
+/// Result alias used across the crate.
+pub type Result<T> = std::result::Result<T, Error>;
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum Error {
+    // ---- sparse weight formats -------------------------------------------------------------
+    /// A dense weight or bias handed to the packer does not match the dims it was given.
+    #[error("{tensor}: expected {expected} values for {what}, got {got}")]
+    ShapeMismatch {
+        tensor: String,
+        what: String,
+        expected: usize,
+        got: usize,
+    },
+
+    /// A packed sparse stream is internally inconsistent (counts, value lengths, deltas).
+    #[error("{tensor}: malformed packed sparse stream: {detail}")]
+    MalformedSparse { tensor: String, detail: String },
+
+    /// A delta in a packed stream would move the input pointer outside the input tensor.
+    #[error("{tensor}: nonzero #{index} reads input channel {channel}, outside 0..{c_in}")]
+    DeltaOutOfRange {
+        tensor: String,
+        index: usize,
+        channel: i64,
+        c_in: usize,
+    },
+
+    /// A size or dimension that is zero, absurd or would overflow address arithmetic.
+    #[error("{tensor}: {what} = {value} is out of range ({limit})")]
+    DimOutOfRange {
+        tensor: String,
+        what: String,
+        value: u64,
+        limit: String,
+    },
+
+    /// A block size or tile that the packer or a kernel does not support.
+    #[error("{what}: unsupported value {value}, expected one of {expected}")]
+    Unsupported {
+        what: String,
+        value: String,
+        expected: String,
+    },
+
+    // ---- kernels ---------------------------------------------------------------------------
+    /// A buffer handed to a kernel is shorter than the layer's shape requires.
+    #[error("kernel {kernel}: buffer {buffer} holds {got} floats, needs {expected}")]
+    BufferTooSmall {
+        kernel: String,
+        buffer: String,
+        expected: usize,
+        got: usize,
+    },
+
+    /// A kernel name that the registry does not list, or not for this build's ISA.
+    #[error("kernel {name} is not in this build's registry")]
+    UnknownKernel { name: String },
+}

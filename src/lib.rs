@@ -1,0 +1,16 @@
+//! zeroskip: an in-browser inference engine for sparse neural networks.
+//!
+//! The Rust core compiles to WebAssembly SIMD128 (and a relaxed-SIMD build). Data flows one
+//! way: import → graph → plan → exec → bindings. This crate currently holds the foundation:
+//! weight formats (`sparse`, `dense`), the CHW 1x1 kernels with their registry and selector
+//! (`kernels`), and the wasm façade used by the benchmark page (`web`).
+
+pub mod bench;
+pub mod dense;
+pub mod error;
+pub mod kernels;
+pub mod sparse;
+pub mod synth;
+pub mod web;
+
+pub use error::{Error, Result};
