@@ -120,7 +120,6 @@ impl KernelInfo {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn check(
         &self,
         packed_nr: usize,
@@ -205,6 +204,11 @@ macro_rules! simd_set {
             kernel!(spmm, $isa, $isa_s, 16, 2, spmm::<$M, 4, 2>),
             kernel!(spmm, $isa, $isa_s, 16, 4, spmm::<$M, 4, 4>),
             kernel!(spmm, $isa, $isa_s, 16, 8, spmm::<$M, 4, 8>),
+            kernel!(spmm, $isa, $isa_s, 20, 1, spmm::<$M, 5, 1>),
+            kernel!(spmm, $isa, $isa_s, 24, 1, spmm::<$M, 6, 1>),
+            kernel!(spmm, $isa, $isa_s, 28, 1, spmm::<$M, 7, 1>),
+            kernel!(spmm, $isa, $isa_s, 24, 2, spmm::<$M, 6, 2>),
+            kernel!(spmm, $isa, $isa_s, 12, 4, spmm::<$M, 3, 4>),
             kernel!(spmm, $isa, $isa_s, 32, 1, spmm::<$M, 8, 1>),
             kernel!(spmm, $isa, $isa_s, 32, 2, spmm::<$M, 8, 2>),
             kernel!(spmm, $isa, $isa_s, 32, 4, spmm::<$M, 8, 4>),

@@ -116,7 +116,6 @@ impl SpmmWeights {
     }
 
     /// Assembles a stream read from a file; it is validated before it is returned.
-    #[allow(clippy::too_many_arguments)]
     pub fn from_parts(
         name: &str,
         c_out: usize,
@@ -229,11 +228,18 @@ impl SpmmWeights {
         }
         let step = (hw * 4) as i32;
         let byte_deltas = self.deltas.iter().map(|&d| d * step).collect();
-        Ok(SpmmLayer {
-            weights: self.clone(),
-            hw,
-            byte_deltas,
-        })
+        // Walk the delta chain once to find where each block starts reading.
+        let mut block_x = Vec::with_capacity(self.counts.len());
+        let mut ic = i64::from(self.first_ic);
+        let mut next = 0usize;
+        for &n in &self.counts {
+            block_x.push(ic as usize * hw);
+            for &d in &self.deltas[next..next + n as usize] {
+                ic += i64::from(d);
+            }
+            next += n as usize;
+        }
+        Ok(SpmmLayer { weights: self.clone(), hw, byte_deltas, block_x })
     }
 
     pub fn name(&self) -> &str {
@@ -319,6 +325,9 @@ pub struct SpmmLayer {
     hw: usize,
     /// (Σ counts,) deltas · hw · 4
     byte_deltas: Vec<i32>,
+    /// (blocks,) offset in `X (c_in, hw)` of each block's first stored input channel
+    /// (`ic · hw`), so a kernel can start any block without replaying the deltas before it
+    block_x: Vec<usize>,
 }
 
 impl SpmmLayer {
@@ -330,5 +339,8 @@ impl SpmmLayer {
     }
     pub fn byte_deltas(&self) -> &[i32] {
         &self.byte_deltas
+    }
+    pub fn block_x(&self) -> &[usize] {
+        &self.block_x
     }
 }

@@ -53,7 +53,7 @@ pub(crate) unsafe fn tile<const MR: usize, const NR: usize>(
 
 /// One block: bias (NR), then `n` stored positions of NR values each.
 #[inline(always)]
-unsafe fn block<const MR: usize, const NR: usize>(
+pub(crate) unsafe fn block<const MR: usize, const NR: usize>(
     w: &mut *const f32,
     d: &mut *const i32,
     xp: &mut *const f32,

@@ -59,7 +59,6 @@ pub(crate) unsafe fn gemm<M: Madd, const MV: usize, const NR: usize>(
 
 /// `panel (1 + k, NR)` @ `X[:, p..p+4·MV]` (row stride hw) -> `Y[..rows, p..p+4·MV]`.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 unsafe fn tile<M: Madd, const MV: usize, const NR: usize>(
     panel: *const f32,
     x: *const f32,

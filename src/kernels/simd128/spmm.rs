@@ -11,7 +11,16 @@ use crate::sparse::SpmmLayer;
 use core::arch::wasm32::*;
 use std::ops::Range;
 
+/// Bytes of `X` a pixel chunk may span (about a quarter of a 1 MiB L2), so the rows one block
+/// reads stay cached while the block sweeps the chunk's tiles.
+const X_CHUNK_BYTES: usize = 256 * 1024;
+
 /// Safety: as `scalar::spmm::spmm`; `layer.weights().nr() == NR`.
+///
+/// Loop order: pixel chunk → output-channel block → pixel tile. Sweeping all tiles of a chunk
+/// for one block repeats the block's inner loop with the same trip count, so its exit branch
+/// is predicted after the first tile; tile-outer order (XNNPACK's) mispredicts once per block
+/// per tile.
 pub(crate) unsafe fn spmm<M: Madd, const MV: usize, const NR: usize>(
     layer: &SpmmLayer,
     x: &[f32],
@@ -19,61 +28,77 @@ pub(crate) unsafe fn spmm<M: Madd, const MV: usize, const NR: usize>(
     clamp: Clamp,
     pixels: Range<usize>,
 ) {
-    let (xp, yp) = (x.as_ptr(), y.as_mut_ptr());
-    let end = pixels.end;
-    let mut p = pixels.start;
-    while p + 4 * MV <= end {
-        tile::<M, MV, NR>(layer, xp, yp, clamp, p);
-        p += 4 * MV;
-    }
-    if MV > 4 && p + 16 <= end {
-        tile::<M, 4, NR>(layer, xp, yp, clamp, p);
-        p += 16;
-    }
-    if MV > 2 && p + 8 <= end {
-        tile::<M, 2, NR>(layer, xp, yp, clamp, p);
-        p += 8;
-    }
-    if MV > 1 && p + 4 <= end {
-        tile::<M, 1, NR>(layer, xp, yp, clamp, p);
-        p += 4;
-    }
-    while p < end {
-        scalar::spmm::tile::<1, NR>(layer, xp, yp, clamp, p);
-        p += 1;
+    let wts = layer.weights();
+    let hw = layer.hw();
+    let mr = 4 * MV;
+    let chunk = (X_CHUNK_BYTES / (4 * wts.c_in())).max(mr) / mr * mr;
+    let (lo, hi) = (f32x4_splat(clamp.min), f32x4_splat(clamp.max));
+    let full = wts.full_blocks();
+    let mut c0 = pixels.start;
+    while c0 < pixels.end {
+        let c1 = (c0 + chunk).min(pixels.end);
+        let mut w = wts.values().as_ptr();
+        let mut d = layer.byte_deltas().as_ptr();
+        let mut yrow = y.as_mut_ptr();
+        for (b, (&n, &bx)) in wts.counts().iter().zip(layer.block_x()).enumerate() {
+            let xrow = x.as_ptr().add(bx);
+            if b < full {
+                block_tiles::<M, MV, NR>(w, d, xrow, n, yrow, hw, c0..c1, lo, hi, clamp);
+                w = w.add(NR * (1 + n as usize));
+                yrow = yrow.add(NR * hw);
+            } else {
+                block_tiles::<M, MV, 1>(w, d, xrow, n, yrow, hw, c0..c1, lo, hi, clamp);
+                w = w.add(1 + n as usize);
+                yrow = yrow.add(hw);
+            }
+            d = d.add(n as usize);
+        }
+        c0 = c1;
     }
 }
 
+/// One output-channel block over the pixels `tiles`: full MR tiles, then 16-, 8- and 4-pixel
+/// tiles, then the scalar tile for the last 1–3 pixels.
 #[inline(always)]
-unsafe fn tile<M: Madd, const MV: usize, const NR: usize>(
-    layer: &SpmmLayer,
-    x: *const f32,
-    y: *mut f32,
+unsafe fn block_tiles<M: Madd, const MV: usize, const NR: usize>(
+    w: *const f32,
+    d: *const i32,
+    xrow: *const f32,
+    n: u32,
+    yrow: *mut f32,
+    hw: usize,
+    tiles: Range<usize>,
+    lo: v128,
+    hi: v128,
     clamp: Clamp,
-    p: usize,
 ) {
-    let wts = layer.weights();
-    let hw = layer.hw();
-    let lo = f32x4_splat(clamp.min);
-    let hi = f32x4_splat(clamp.max);
-    let mut w = wts.values().as_ptr();
-    let mut d = layer.byte_deltas().as_ptr();
-    let mut xp = x.add(wts.first_ic() as usize * hw + p);
-    let mut yp = y.add(p);
-    let (full, tail) = wts.counts().split_at(wts.full_blocks());
-    for &n in full {
-        block::<M, MV, NR>(&mut w, &mut d, &mut xp, n, yp, hw, lo, hi);
-        yp = yp.add(NR * hw);
+    let end = tiles.end;
+    let mut p = tiles.start;
+    while p + 4 * MV <= end {
+        block::<M, MV, NR>(&mut { w }, &mut { d }, &mut xrow.add(p), n, yrow.add(p), hw, lo, hi);
+        p += 4 * MV;
     }
-    for &n in tail {
-        block::<M, MV, 1>(&mut w, &mut d, &mut xp, n, yp, hw, lo, hi);
-        yp = yp.add(hw);
+    if MV > 4 && p + 16 <= end {
+        block::<M, 4, NR>(&mut { w }, &mut { d }, &mut xrow.add(p), n, yrow.add(p), hw, lo, hi);
+        p += 16;
+    }
+    if MV > 2 && p + 8 <= end {
+        block::<M, 2, NR>(&mut { w }, &mut { d }, &mut xrow.add(p), n, yrow.add(p), hw, lo, hi);
+        p += 8;
+    }
+    if MV > 1 && p + 4 <= end {
+        block::<M, 1, NR>(&mut { w }, &mut { d }, &mut xrow.add(p), n, yrow.add(p), hw, lo, hi);
+        p += 4;
+    }
+    while p < end {
+        let xp = &mut xrow.add(p);
+        scalar::spmm::block::<1, NR>(&mut { w }, &mut { d }, xp, n, yrow.add(p), hw, clamp);
+        p += 1;
     }
 }
 
 /// One block: acc (NR, MV vectors) = bias; per stored position acc += X row · w; clamp, store.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 unsafe fn block<M: Madd, const MV: usize, const NR: usize>(
     w: &mut *const f32,
     d: &mut *const i32,
