@@ -20,6 +20,8 @@ pub struct LayerBench {
     x: Vec<f32>,
     /// (c_out, hw)
     y: Vec<f32>,
+    /// the layer's fused activation
+    clamp: Clamp,
     dense: HashMap<usize, DenseWeights>,
     sparse: HashMap<usize, SpmmLayer>,
 }
@@ -32,8 +34,10 @@ impl LayerBench {
         sparsity: f64,
         pattern: &str,
         seed: u64,
+        activation: &str,
     ) -> Result<Self> {
         let pattern = Pattern::parse(pattern)?;
+        let clamp = Clamp::parse(activation)?;
         if c_out == 0 || c_in == 0 || hw == 0 || (c_out.max(c_in) as u64) * (hw as u64) > 1 << 26 {
             return Err(Error::DimOutOfRange {
                 tensor: "bench layer".into(),
@@ -54,6 +58,7 @@ impl LayerBench {
             bias,
             x,
             y: vec![0.0; c_out * hw],
+            clamp,
             dense: HashMap::new(),
             sparse: HashMap::new(),
         })
@@ -81,7 +86,7 @@ impl LayerBench {
                     let packed = SpmmWeights::pack("bench", w, b, self.c_out, self.c_in, k.nr)?;
                     self.sparse.insert(k.nr, packed.bind(self.hw)?);
                 }
-                self.sparse[&k.nr].weights().stored_weights()
+                self.sparse[&k.nr].stored_weights()
             }
         })
     }
@@ -97,14 +102,14 @@ impl LayerBench {
                     self.hw,
                     &self.x,
                     &mut self.y,
-                    Clamp::RELU6,
+                    self.clamp,
                     0..self.hw,
                 )?,
                 OpKind::Spmm => k.run_spmm(
                     &self.sparse[&k.nr],
                     &self.x,
                     &mut self.y,
-                    Clamp::RELU6,
+                    self.clamp,
                     0..self.hw,
                 )?,
             }
@@ -119,14 +124,7 @@ impl LayerBench {
         let mut want = vec![0.0; self.c_out * self.hw];
         let b = Some(self.bias.as_slice());
         reference::conv1x1_chw(
-            &self.w,
-            b,
-            &self.x,
-            &mut want,
-            self.c_out,
-            self.c_in,
-            self.hw,
-            Clamp::RELU6,
+            &self.w, b, &self.x, &mut want, self.c_out, self.c_in, self.hw, self.clamp,
         );
         Ok(want
             .iter()

@@ -41,7 +41,8 @@ pub struct KernelBench(LayerBench);
 
 #[wasm_bindgen]
 impl KernelBench {
-    /// `pattern`: `unstructured` or `Gx1`; `sparsity` in 0..1.
+    /// `pattern`: `unstructured` or `Gx1`; `sparsity` in 0..1; `activation`: `none`, `relu` or
+    /// `relu6` (the default).
     #[wasm_bindgen(constructor)]
     pub fn new(
         c_out: usize,
@@ -50,15 +51,11 @@ impl KernelBench {
         sparsity: f64,
         pattern: &str,
         seed: u32,
+        activation: Option<String>,
     ) -> Result<KernelBench, JsError> {
-        Ok(KernelBench(LayerBench::new(
-            c_out,
-            c_in,
-            hw,
-            sparsity,
-            pattern,
-            seed.into(),
-        )?))
+        let act = activation.as_deref().unwrap_or("relu6");
+        let layer = LayerBench::new(c_out, c_in, hw, sparsity, pattern, seed.into(), act)?;
+        Ok(KernelBench(layer))
     }
     pub fn nonzeros(&self) -> usize {
         self.0.nonzeros()

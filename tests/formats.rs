@@ -30,7 +30,16 @@ tests! {
         assert_eq!(p.values(), &[0.5, -0.5, 1.0, 3.0, 2.0, 0.0, 1.5, -1.5, 4.0, 6.0, 5.0, 0.0]);
         assert_eq!(p.stored_weights(), 8);
         let layer = p.bind(10).unwrap();
-        assert_eq!(layer.byte_deltas(), &[120, -160, 200, -160]);
+        // Interleaved kernel stream: bias, then (weights, byte delta = Δic · hw · 4) per position.
+        let f = |v: f32| v.to_bits();
+        let d = |v: i32| v as u32;
+        #[rustfmt::skip]
+        let want = [
+            f(0.5), f(-0.5), f(1.0), f(3.0), d(120), f(2.0), f(0.0), d(-160),
+            f(1.5), f(-1.5), f(4.0), f(6.0), d(200), f(5.0), f(0.0), d(-160),
+        ];
+        assert_eq!(layer.stream(), &want);
+        assert_eq!(layer.block_x(), &[10, 0]);
     }
 
     fn tail_rows_become_width_one_blocks() {

@@ -33,6 +33,20 @@ impl Clamp {
     };
     pub const RELU6: Clamp = Clamp { min: 0.0, max: 6.0 };
 
+    /// `none`, `relu` or `relu6`: the fused activations of MobileNet-family 1x1 layers.
+    pub fn parse(s: &str) -> crate::Result<Clamp> {
+        match s {
+            "none" => Ok(Clamp::NONE),
+            "relu" => Ok(Clamp::RELU),
+            "relu6" => Ok(Clamp::RELU6),
+            _ => Err(crate::Error::Unsupported {
+                what: "activation".into(),
+                value: s.into(),
+                expected: "none, relu, relu6".into(),
+            }),
+        }
+    }
+
     #[inline(always)]
     pub fn apply(self, v: f32) -> f32 {
         v.max(self.min).min(self.max)

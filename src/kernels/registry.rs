@@ -93,8 +93,15 @@ impl KernelInfo {
         let KernelFn::Spmm(f) = self.func else {
             return Err(self.wrong_op("a packed sparse layer"));
         };
-        let w = layer.weights();
-        self.check(w.nr(), w.c_out(), w.c_in(), layer.hw(), x, y, &pixels)?;
+        self.check(
+            layer.nr(),
+            layer.c_out(),
+            layer.c_in(),
+            layer.hw(),
+            x,
+            y,
+            &pixels,
+        )?;
         // Safety: `check` proved buffer sizes, pixel range and block width; `SpmmLayer` can only
         // be built by `bind`, which validated every delta against `c_in`.
         unsafe { f(layer, x, y, clamp, pixels) };

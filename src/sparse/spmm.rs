@@ -227,19 +227,37 @@ impl SpmmWeights {
             });
         }
         let step = (hw * 4) as i32;
-        let byte_deltas = self.deltas.iter().map(|&d| d * step).collect();
-        // Walk the delta chain once to find where each block starts reading.
+        // One interleaved stream per layer: a tile's inner loop then walks a single pointer
+        // (weights, then the byte delta to the next stored position), which keeps one more
+        // register free for V8 on x86-64.
+        let mut stream = Vec::with_capacity(self.values.len() + self.deltas.len());
         let mut block_x = Vec::with_capacity(self.counts.len());
+        let (mut v, mut next) = (0usize, 0usize);
         let mut ic = i64::from(self.first_ic);
-        let mut next = 0usize;
-        for &n in &self.counts {
+        for (b, &n) in self.counts.iter().enumerate() {
+            let width = self.block_width(b);
             block_x.push(ic as usize * hw);
+            stream.extend(self.values[v..v + width].iter().map(|f| f.to_bits()));
+            v += width;
             for &d in &self.deltas[next..next + n as usize] {
+                stream.extend(self.values[v..v + width].iter().map(|f| f.to_bits()));
+                stream.push((d * step) as u32);
+                v += width;
                 ic += i64::from(d);
             }
             next += n as usize;
         }
-        Ok(SpmmLayer { weights: self.clone(), hw, byte_deltas, block_x })
+        Ok(SpmmLayer {
+            name: self.name.clone(),
+            c_out: self.c_out,
+            c_in: self.c_in,
+            nr: self.nr,
+            hw,
+            counts: self.counts.clone(),
+            block_x,
+            stream,
+            stored_weights: self.stored_weights(),
+        })
     }
 
     pub fn name(&self) -> &str {
@@ -321,26 +339,54 @@ fn check_dims(name: &str, c_out: usize, c_in: usize, nr: usize) -> Result<()> {
 /// always validated and its byte deltas never leave `X (c_in, hw)`.
 #[derive(Debug, Clone)]
 pub struct SpmmLayer {
-    weights: SpmmWeights,
+    name: String,
+    c_out: usize,
+    c_in: usize,
+    nr: usize,
     hw: usize,
-    /// (Σ counts,) deltas · hw · 4
-    byte_deltas: Vec<i32>,
+    /// (blocks,) stored positions per block; full `nr` blocks, then width-1 tail blocks
+    counts: Vec<u32>,
     /// (blocks,) offset in `X (c_in, hw)` of each block's first stored input channel
     /// (`ic · hw`), so a kernel can start any block without replaying the deltas before it
     block_x: Vec<usize>,
+    /// per block: `width` bias bits, then per stored position `width` weight bits and the
+    /// byte delta (`Δic · hw · 4`, as i32 bits) to the next stored position
+    stream: Vec<u32>,
+    stored_weights: usize,
 }
 
 impl SpmmLayer {
-    pub fn weights(&self) -> &SpmmWeights {
-        &self.weights
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn c_out(&self) -> usize {
+        self.c_out
+    }
+    pub fn c_in(&self) -> usize {
+        self.c_in
+    }
+    /// Output-channel block width of the full blocks.
+    pub fn nr(&self) -> usize {
+        self.nr
     }
     pub fn hw(&self) -> usize {
         self.hw
     }
-    pub fn byte_deltas(&self) -> &[i32] {
-        &self.byte_deltas
+    /// Number of full `nr`-wide blocks; the rest are width-1 tail blocks.
+    pub fn full_blocks(&self) -> usize {
+        self.c_out / self.nr
+    }
+    pub fn counts(&self) -> &[u32] {
+        &self.counts
     }
     pub fn block_x(&self) -> &[usize] {
         &self.block_x
+    }
+    pub fn stream(&self) -> &[u32] {
+        &self.stream
+    }
+    /// Weights the kernels multiply, zeros inside stored blocks included.
+    pub fn stored_weights(&self) -> usize {
+        self.stored_weights
     }
 }

@@ -1,5 +1,5 @@
 //! Scalar sparse 1x1 in CHW: `Y (c_out, hw) = W_sparse (c_out, c_in) @ X (c_in, hw) + b`.
-//! A tile is MR pixels × NR output channels; the packed stream's deltas step the input pointer.
+//! A tile is MR pixels × NR output channels; the layer's stream steps the input pointer.
 
 use crate::kernels::Clamp;
 use crate::sparse::SpmmLayer;
@@ -14,77 +14,66 @@ pub(crate) unsafe fn spmm<const MR: usize, const NR: usize>(
     clamp: Clamp,
     pixels: Range<usize>,
 ) {
-    let mut p = pixels.start;
-    while p + MR <= pixels.end {
-        tile::<MR, NR>(layer, x.as_ptr(), y.as_mut_ptr(), clamp, p);
-        p += MR;
-    }
-    while p < pixels.end {
-        tile::<1, NR>(layer, x.as_ptr(), y.as_mut_ptr(), clamp, p);
-        p += 1;
-    }
-}
-
-/// One MR-pixel tile at pixel `p` across all output-channel blocks.
-#[inline(always)]
-pub(crate) unsafe fn tile<const MR: usize, const NR: usize>(
-    layer: &SpmmLayer,
-    x: *const f32,
-    y: *mut f32,
-    clamp: Clamp,
-    p: usize,
-) {
-    let wts = layer.weights();
     let hw = layer.hw();
-    let mut w = wts.values().as_ptr();
-    let mut d = layer.byte_deltas().as_ptr();
-    let mut xp = x.add(wts.first_ic() as usize * hw + p);
-    let mut yp = y.add(p);
-    let (full, tail) = wts.counts().split_at(wts.full_blocks());
-    for &n in full {
-        block::<MR, NR>(&mut w, &mut d, &mut xp, n, yp, hw, clamp);
-        yp = yp.add(NR * hw);
-    }
-    for &n in tail {
-        block::<MR, 1>(&mut w, &mut d, &mut xp, n, yp, hw, clamp);
-        yp = yp.add(hw);
+    let mut s = layer.stream().as_ptr();
+    let mut yrow = y.as_mut_ptr();
+    for (b, (&n, &bx)) in layer.counts().iter().zip(layer.block_x()).enumerate() {
+        let xrow = x.as_ptr().add(bx);
+        let width = if b < layer.full_blocks() { NR } else { 1 };
+        let mut p = pixels.start;
+        while p + MR <= pixels.end {
+            match width {
+                1 => block::<MR, 1>(s, xrow.add(p), n, yrow.add(p), hw, clamp),
+                _ => block::<MR, NR>(s, xrow.add(p), n, yrow.add(p), hw, clamp),
+            }
+            p += MR;
+        }
+        while p < pixels.end {
+            match width {
+                1 => block::<1, 1>(s, xrow.add(p), n, yrow.add(p), hw, clamp),
+                _ => block::<1, NR>(s, xrow.add(p), n, yrow.add(p), hw, clamp),
+            }
+            p += 1;
+        }
+        s = s.add(width + n as usize * (width + 1));
+        yrow = yrow.add(width * hw);
     }
 }
 
-/// One block: bias (NR), then `n` stored positions of NR values each.
+/// One block on MR pixels: `s` points at its NR bias values, followed by `n` stored positions
+/// of NR weights and a byte delta each; `x` at the block's first input row, pixel `p`.
 #[inline(always)]
 pub(crate) unsafe fn block<const MR: usize, const NR: usize>(
-    w: &mut *const f32,
-    d: &mut *const i32,
-    xp: &mut *const f32,
+    s: *const u32,
+    x: *const f32,
     n: u32,
-    yp: *mut f32,
+    y: *mut f32,
     hw: usize,
     clamp: Clamp,
 ) {
     let mut acc = [[0.0f32; MR]; NR];
     for (j, row) in acc.iter_mut().enumerate() {
-        *row = [*w.add(j); MR];
+        *row = [f32::from_bits(*s.add(j)); MR];
     }
-    *w = w.add(NR);
+    let mut s = s.add(NR);
+    let mut xp = x;
     for _ in 0..n {
         let mut xv = [0.0f32; MR];
         for (i, v) in xv.iter_mut().enumerate() {
             *v = *xp.add(i);
         }
-        *xp = xp.byte_offset(**d as isize);
-        *d = d.add(1);
         for (j, row) in acc.iter_mut().enumerate() {
-            let wj = *w.add(j);
+            let wj = f32::from_bits(*s.add(j));
             for i in 0..MR {
                 row[i] += xv[i] * wj;
             }
         }
-        *w = w.add(NR);
+        xp = xp.byte_offset(*s.add(NR) as i32 as isize);
+        s = s.add(NR + 1);
     }
     for (j, row) in acc.iter().enumerate() {
         for (i, &v) in row.iter().enumerate() {
-            *yp.add(j * hw + i) = clamp.apply(v);
+            *y.add(j * hw + i) = clamp.apply(v);
         }
     }
 }

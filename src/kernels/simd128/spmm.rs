@@ -15,7 +15,7 @@ use std::ops::Range;
 /// reads stay cached while the block sweeps the chunk's tiles.
 const X_CHUNK_BYTES: usize = 256 * 1024;
 
-/// Safety: as `scalar::spmm::spmm`; `layer.weights().nr() == NR`.
+/// Safety: as `scalar::spmm::spmm`; `layer.nr() == NR`.
 ///
 /// Loop order: pixel chunk → output-channel block → pixel tile. Sweeping all tiles of a chunk
 /// for one block repeats the block's inner loop with the same trip count, so its exit branch
@@ -28,30 +28,26 @@ pub(crate) unsafe fn spmm<M: Madd, const MV: usize, const NR: usize>(
     clamp: Clamp,
     pixels: Range<usize>,
 ) {
-    let wts = layer.weights();
     let hw = layer.hw();
     let mr = 4 * MV;
-    let chunk = (X_CHUNK_BYTES / (4 * wts.c_in())).max(mr) / mr * mr;
+    let chunk = (X_CHUNK_BYTES / (4 * layer.c_in())).max(mr) / mr * mr;
     let (lo, hi) = (f32x4_splat(clamp.min), f32x4_splat(clamp.max));
-    let full = wts.full_blocks();
+    let full = layer.full_blocks();
     let mut c0 = pixels.start;
     while c0 < pixels.end {
         let c1 = (c0 + chunk).min(pixels.end);
-        let mut w = wts.values().as_ptr();
-        let mut d = layer.byte_deltas().as_ptr();
+        let mut s = layer.stream().as_ptr();
         let mut yrow = y.as_mut_ptr();
-        for (b, (&n, &bx)) in wts.counts().iter().zip(layer.block_x()).enumerate() {
+        for (b, (&n, &bx)) in layer.counts().iter().zip(layer.block_x()).enumerate() {
             let xrow = x.as_ptr().add(bx);
-            if b < full {
-                block_tiles::<M, MV, NR>(w, d, xrow, n, yrow, hw, c0..c1, lo, hi, clamp);
-                w = w.add(NR * (1 + n as usize));
-                yrow = yrow.add(NR * hw);
+            let width = if b < full { NR } else { 1 };
+            if width == NR {
+                block_tiles::<M, MV, NR>(s, xrow, n, yrow, hw, c0..c1, lo, hi, clamp);
             } else {
-                block_tiles::<M, MV, 1>(w, d, xrow, n, yrow, hw, c0..c1, lo, hi, clamp);
-                w = w.add(1 + n as usize);
-                yrow = yrow.add(hw);
+                block_tiles::<M, MV, 1>(s, xrow, n, yrow, hw, c0..c1, lo, hi, clamp);
             }
-            d = d.add(n as usize);
+            s = s.add(width + n as usize * (width + 1));
+            yrow = yrow.add(width * hw);
         }
         c0 = c1;
     }
@@ -61,8 +57,7 @@ pub(crate) unsafe fn spmm<M: Madd, const MV: usize, const NR: usize>(
 /// tiles, then the scalar tile for the last 1–3 pixels.
 #[inline(always)]
 unsafe fn block_tiles<M: Madd, const MV: usize, const NR: usize>(
-    w: *const f32,
-    d: *const i32,
+    s: *const u32,
     xrow: *const f32,
     n: u32,
     yrow: *mut f32,
@@ -72,54 +67,52 @@ unsafe fn block_tiles<M: Madd, const MV: usize, const NR: usize>(
     hi: v128,
     clamp: Clamp,
 ) {
-    let end = tiles.end;
-    let mut p = tiles.start;
-    while p + 4 * MV <= end {
-        block::<M, MV, NR>(&mut { w }, &mut { d }, &mut xrow.add(p), n, yrow.add(p), hw, lo, hi);
-        p += 4 * MV;
+    let (mut xt, mut yt) = (xrow.add(tiles.start), yrow.add(tiles.start));
+    let mut left = tiles.end - tiles.start;
+    while left >= 4 * MV {
+        block::<M, MV, NR>(s, xt, n, yt, hw, lo, hi);
+        (xt, yt, left) = (xt.add(4 * MV), yt.add(4 * MV), left - 4 * MV);
     }
-    if MV > 4 && p + 16 <= end {
-        block::<M, 4, NR>(&mut { w }, &mut { d }, &mut xrow.add(p), n, yrow.add(p), hw, lo, hi);
-        p += 16;
+    if MV > 4 && left >= 16 {
+        block::<M, 4, NR>(s, xt, n, yt, hw, lo, hi);
+        (xt, yt, left) = (xt.add(16), yt.add(16), left - 16);
     }
-    if MV > 2 && p + 8 <= end {
-        block::<M, 2, NR>(&mut { w }, &mut { d }, &mut xrow.add(p), n, yrow.add(p), hw, lo, hi);
-        p += 8;
+    if MV > 2 && left >= 8 {
+        block::<M, 2, NR>(s, xt, n, yt, hw, lo, hi);
+        (xt, yt, left) = (xt.add(8), yt.add(8), left - 8);
     }
-    if MV > 1 && p + 4 <= end {
-        block::<M, 1, NR>(&mut { w }, &mut { d }, &mut xrow.add(p), n, yrow.add(p), hw, lo, hi);
-        p += 4;
+    if MV > 1 && left >= 4 {
+        block::<M, 1, NR>(s, xt, n, yt, hw, lo, hi);
+        (xt, yt, left) = (xt.add(4), yt.add(4), left - 4);
     }
-    while p < end {
-        let xp = &mut xrow.add(p);
-        scalar::spmm::block::<1, NR>(&mut { w }, &mut { d }, xp, n, yrow.add(p), hw, clamp);
-        p += 1;
+    for i in 0..left {
+        scalar::spmm::block::<1, NR>(s, xt.add(i), n, yt.add(i), hw, clamp);
     }
 }
 
-/// One block: acc (NR, MV vectors) = bias; per stored position acc += X row · w; clamp, store.
+/// One block on 4·MV pixels: `s` points at its NR bias values, then `n` stored positions of NR
+/// weights and a byte delta each; `x` at the block's first input row, this tile's pixel.
+/// acc (NR, MV vectors) = bias; per position acc += X row · w; clamp; store.
 #[inline(always)]
 unsafe fn block<M: Madd, const MV: usize, const NR: usize>(
-    w: &mut *const f32,
-    d: &mut *const i32,
-    xp: &mut *const f32,
+    s: *const u32,
+    x: *const f32,
     n: u32,
-    yp: *mut f32,
+    y: *mut f32,
     hw: usize,
     lo: v128,
     hi: v128,
 ) {
     let mut acc = [[f32x4_splat(0.0); MV]; NR];
     for (j, row) in acc.iter_mut().enumerate() {
-        *row = [v128_load32_splat(w.add(j) as *const u32); MV];
+        *row = [v128_load32_splat(s.add(j)); MV];
     }
-    *w = w.add(NR);
+    let mut s = s.add(NR);
+    let mut xp = x;
     for _ in 0..n {
-        // Weights first, then each X vector is used by all NR channels as soon as it is loaded:
-        // NR·MV accumulators + NR weights + one X vector stay in registers.
         let mut wv = [f32x4_splat(0.0); NR];
         for (j, wj) in wv.iter_mut().enumerate() {
-            *wj = v128_load32_splat(w.add(j) as *const u32);
+            *wj = v128_load32_splat(s.add(j));
         }
         for v in 0..MV {
             let xv = v128_load(xp.add(4 * v) as *const v128);
@@ -127,13 +120,12 @@ unsafe fn block<M: Madd, const MV: usize, const NR: usize>(
                 acc[j][v] = M::madd(acc[j][v], xv, wv[j]);
             }
         }
-        *xp = xp.byte_offset(**d as isize);
-        *d = d.add(1);
-        *w = w.add(NR);
+        xp = xp.byte_offset(*s.add(NR) as i32 as isize);
+        s = s.add(NR + 1);
     }
     for (j, row) in acc.iter().enumerate() {
         for (v, &a) in row.iter().enumerate() {
-            v128_store(yp.add(j * hw + 4 * v) as *mut v128, clamp4(a, lo, hi));
+            v128_store(y.add(j * hw + 4 * v) as *mut v128, clamp4(a, lo, hi));
         }
     }
 }
