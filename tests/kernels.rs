@@ -163,4 +163,16 @@ tests! {
             });
         }
     }
+
+    /// Wide inputs split the pixels into several cache-sized chunks (SIMD SpMM, dense GEMM).
+    fn many_pixel_chunks() {
+        for op in OPS {
+            check_all(op, "pixel chunks", |k| {
+                vec![
+                    Case::random(k.nr + 2, 1024, 9 * k.mr + 5, 0.8, Unstructured, 21),
+                    Case::random(2 * k.nr, 3000, 200, 0.9, Groups(k.nr), 22).clamp(Clamp::RELU6),
+                ]
+            });
+        }
+    }
 }

@@ -95,6 +95,13 @@ function checkRun(isa, { result, error, pageErrors }) {
   );
 }
 
+/** The harness must see a failing page as failed: an unknown build sets title 'error'. */
+async function checkErrorPath(browser, url) {
+  const run = await runBenchPage(browser, url, { isa: 'bogus', mode: 'quick', timeoutMs: 20_000 });
+  check(run.result === null && /unknown isa/.test(run.error ?? ''), `error path: got ${run.error}`);
+  console.log(`error path: bench.html?isa=bogus reports "${run.error}"`);
+}
+
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
 
 async function main() {
@@ -112,6 +119,7 @@ async function main() {
       });
       checkRun(isa, run);
     }
+    await checkErrorPath(browser, url);
   } finally {
     await browser.close();
     server.close();
