@@ -15,6 +15,7 @@ pub mod error;
 pub mod kernels;
 pub mod sparse;
 pub mod synth;
+pub mod tensor;
 pub mod web;
 
 pub use error::{Error, Result};

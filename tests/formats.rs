@@ -46,7 +46,7 @@ tests! {
         let (w, b) = small();
         let p = SpmmWeights::pack("small", &w[..18], Some(&b[..3]), 3, 6, 2).unwrap();
         assert_eq!(p.counts(), &[2, 2]); // block (rows 0-1), then row 2 alone
-        assert_eq!(p.full_blocks(), 1);
+        assert_eq!(p.shape().full_blocks(), 1);
         assert_eq!(p.stored_weights(), 6);
     }
 

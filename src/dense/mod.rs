@@ -5,17 +5,12 @@
 //! kernel broadcasts consecutive floats. The last panel is zero-padded to `nr` rows; kernels
 //! store only the real rows.
 
-use crate::error::{Error, Result};
-
-/// Panel widths the dense kernels are built for.
-pub const PANEL_WIDTHS: [usize; 4] = [1, 2, 4, 8];
+use crate::error::Result;
+use crate::tensor::WeightShape;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DenseWeights {
-    name: String,
-    c_out: usize,
-    c_in: usize,
-    nr: usize,
+    shape: WeightShape,
     /// (panels, 1 + c_in, nr): bias row, then one row of nr weights per input channel
     panels: Vec<f32>,
 }
@@ -30,39 +25,8 @@ impl DenseWeights {
         c_in: usize,
         nr: usize,
     ) -> Result<Self> {
-        if !PANEL_WIDTHS.contains(&nr) {
-            return Err(Error::Unsupported {
-                what: format!("{name}: dense panel width"),
-                value: nr.to_string(),
-                expected: "1, 2, 4, 8".into(),
-            });
-        }
-        if c_out == 0 || c_in == 0 || (c_out as u64).saturating_mul(c_in as u64) > 1 << 28 {
-            return Err(Error::DimOutOfRange {
-                tensor: name.into(),
-                what: "c_out·c_in".into(),
-                value: (c_out as u64).saturating_mul(c_in as u64),
-                limit: "1 ..= 2^28".into(),
-            });
-        }
-        if w.len() != c_out * c_in {
-            return Err(Error::ShapeMismatch {
-                tensor: name.into(),
-                what: format!("weight ({c_out}, {c_in})"),
-                expected: c_out * c_in,
-                got: w.len(),
-            });
-        }
-        if let Some(b) = bias {
-            if b.len() != c_out {
-                return Err(Error::ShapeMismatch {
-                    tensor: name.into(),
-                    what: format!("bias ({c_out},)"),
-                    expected: c_out,
-                    got: b.len(),
-                });
-            }
-        }
+        let shape = WeightShape::new(name, c_out, c_in, nr)?;
+        shape.check_dense(w, bias)?;
         let n_panels = c_out.div_ceil(nr);
         let mut panels = vec![0.0f32; n_panels * (1 + c_in) * nr];
         for p in 0..n_panels {
@@ -75,32 +39,17 @@ impl DenseWeights {
                 }
             }
         }
-        Ok(DenseWeights {
-            name: name.into(),
-            c_out,
-            c_in,
-            nr,
-            panels,
-        })
+        Ok(DenseWeights { shape, panels })
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    pub fn c_out(&self) -> usize {
-        self.c_out
-    }
-    pub fn c_in(&self) -> usize {
-        self.c_in
-    }
-    pub fn nr(&self) -> usize {
-        self.nr
+    pub fn shape(&self) -> &WeightShape {
+        &self.shape
     }
     pub fn panels(&self) -> &[f32] {
         &self.panels
     }
     /// Floats in one panel: `(1 + c_in) · nr`.
     pub fn panel_len(&self) -> usize {
-        (1 + self.c_in) * self.nr
+        (1 + self.shape.c_in) * self.shape.nr
     }
 }

@@ -16,6 +16,7 @@ use super::{scalar, Clamp};
 use crate::dense::DenseWeights;
 use crate::error::{Error, Result};
 use crate::sparse::SpmmLayer;
+use crate::tensor::WeightShape;
 use std::ops::Range;
 use std::sync::OnceLock;
 
@@ -93,15 +94,7 @@ impl KernelInfo {
         let KernelFn::Spmm(f) = self.func else {
             return Err(self.wrong_op("a packed sparse layer"));
         };
-        self.check(
-            layer.nr(),
-            layer.c_out(),
-            layer.c_in(),
-            layer.hw(),
-            x,
-            y,
-            &pixels,
-        )?;
+        self.check(layer.shape(), layer.hw(), x, y, &pixels)?;
         // Safety: `check` proved buffer sizes, pixel range and block width; `SpmmLayer` can only
         // be built by `bind`, which validated every delta against `c_in`.
         unsafe { f(layer, x, y, clamp, pixels) };
@@ -121,7 +114,7 @@ impl KernelInfo {
         let KernelFn::Gemm(f) = self.func else {
             return Err(self.wrong_op("panel-packed dense weights"));
         };
-        self.check(w.nr(), w.c_out(), w.c_in(), hw, x, y, &pixels)?;
+        self.check(w.shape(), hw, x, y, &pixels)?;
         // Safety: `check` proved buffer sizes, pixel range and panel width.
         unsafe { f(w, hw, x, y, clamp, pixels) };
         Ok(())
@@ -129,14 +122,13 @@ impl KernelInfo {
 
     fn check(
         &self,
-        packed_nr: usize,
-        c_out: usize,
-        c_in: usize,
+        shape: &WeightShape,
         hw: usize,
         x: &[f32],
         y: &[f32],
         pixels: &Range<usize>,
     ) -> Result<()> {
+        let (c_out, c_in, packed_nr) = (shape.c_out, shape.c_in, shape.nr);
         if packed_nr != self.nr {
             return Err(Error::Unsupported {
                 what: format!("kernel {}: weights packed with width", self.name),

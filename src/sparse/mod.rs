@@ -3,4 +3,5 @@
 
 pub mod spmm;
 
-pub use spmm::{SpmmLayer, SpmmWeights, BLOCK_WIDTHS};
+pub use crate::tensor::BLOCK_WIDTHS;
+pub use spmm::{SpmmLayer, SpmmWeights};

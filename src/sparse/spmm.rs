@@ -16,20 +16,11 @@
 //! raw input pointer through `X (c_in, hw)`.
 
 use crate::error::{Error, Result};
-
-/// Output-channel block widths the packer and the kernels support.
-pub const BLOCK_WIDTHS: [usize; 4] = [1, 2, 4, 8];
-
-/// Largest `c_out · c_in` accepted: keeps every index and byte offset far from overflow and
-/// refuses absurd dims before anything is allocated.
-const MAX_WEIGHTS: u64 = 1 << 28;
+use crate::tensor::WeightShape;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpmmWeights {
-    name: String,
-    c_out: usize,
-    c_in: usize,
-    nr: usize,
+    shape: WeightShape,
     first_ic: u32,
     /// per block: bias (width) then values (width) per stored position
     values: Vec<f32>,
@@ -49,26 +40,8 @@ impl SpmmWeights {
         c_in: usize,
         nr: usize,
     ) -> Result<Self> {
-        check_dims(name, c_out, c_in, nr)?;
-        let need = c_out * c_in;
-        if w.len() != need {
-            return Err(Error::ShapeMismatch {
-                tensor: name.into(),
-                what: format!("weight ({c_out}, {c_in})"),
-                expected: need,
-                got: w.len(),
-            });
-        }
-        if let Some(b) = bias {
-            if b.len() != c_out {
-                return Err(Error::ShapeMismatch {
-                    tensor: name.into(),
-                    what: format!("bias ({c_out},)"),
-                    expected: c_out,
-                    got: b.len(),
-                });
-            }
-        }
+        let shape = WeightShape::new(name, c_out, c_in, nr)?;
+        shape.check_dense(w, bias)?;
         let bias_at = |r: usize| bias.map_or(0.0, |b| b[r]);
 
         let full = c_out / nr;
@@ -102,10 +75,7 @@ impl SpmmWeights {
             })
             .collect();
         let packed = SpmmWeights {
-            name: name.into(),
-            c_out,
-            c_in,
-            nr,
+            shape,
             first_ic: first_ic as u32,
             values,
             counts,
@@ -126,11 +96,9 @@ impl SpmmWeights {
         counts: Vec<u32>,
         deltas: Vec<i32>,
     ) -> Result<Self> {
+        let shape = WeightShape::new(name, c_out, c_in, nr)?;
         let packed = SpmmWeights {
-            name: name.into(),
-            c_out,
-            c_in,
-            nr,
+            shape,
             first_ic,
             values,
             counts,
@@ -143,32 +111,31 @@ impl SpmmWeights {
     /// Checks the whole stream: dims, block count, counts against values and deltas, and that
     /// every delta keeps the input channel inside `0..c_in` and the chain wraps to `first_ic`.
     pub fn validate(&self) -> Result<()> {
-        let name = self.name.as_str();
+        let name = self.shape.name.as_str();
         let bad = |detail: String| Error::MalformedSparse {
             tensor: name.into(),
             detail,
         };
-        check_dims(name, self.c_out, self.c_in, self.nr)?;
-        let blocks = self.c_out / self.nr + self.c_out % self.nr;
+        let blocks = self.shape.blocks();
         if self.counts.len() != blocks {
             return Err(bad(format!(
                 "{} block counts for c_out = {} in blocks of {}, expected {blocks}",
                 self.counts.len(),
-                self.c_out,
-                self.nr
+                self.shape.c_out,
+                self.shape.nr
             )));
         }
         let mut positions: u64 = 0;
         let mut expect_values: u64 = 0;
         for (b, &count) in self.counts.iter().enumerate() {
-            if count as usize > self.c_in {
+            if count as usize > self.shape.c_in {
                 return Err(bad(format!(
                     "block {b} claims {count} stored positions, more than c_in = {}",
-                    self.c_in
+                    self.shape.c_in
                 )));
             }
             positions += u64::from(count);
-            expect_values += self.block_width(b) as u64 * (1 + u64::from(count));
+            expect_values += self.shape.block_width(b) as u64 * (1 + u64::from(count));
         }
         if positions != self.deltas.len() as u64 {
             return Err(bad(format!(
@@ -182,24 +149,24 @@ impl SpmmWeights {
                 self.values.len()
             )));
         }
-        if self.first_ic as usize >= self.c_in {
+        if self.first_ic as usize >= self.shape.c_in {
             return Err(Error::DeltaOutOfRange {
                 tensor: name.into(),
                 index: 0,
                 channel: i64::from(self.first_ic),
-                c_in: self.c_in,
+                c_in: self.shape.c_in,
             });
         }
         let mut ic = i64::from(self.first_ic);
         for (i, &d) in self.deltas.iter().enumerate() {
             ic += i64::from(d);
             let is_wrap = i + 1 == self.deltas.len();
-            if !is_wrap && !(0..self.c_in as i64).contains(&ic) {
+            if !is_wrap && !(0..self.shape.c_in as i64).contains(&ic) {
                 return Err(Error::DeltaOutOfRange {
                     tensor: name.into(),
                     index: i + 1,
                     channel: ic,
-                    c_in: self.c_in,
+                    c_in: self.shape.c_in,
                 });
             }
         }
@@ -215,15 +182,18 @@ impl SpmmWeights {
     /// Sets the layer up for `hw` pixels: byte deltas scaled by `hw`, checked for i32 range.
     pub fn bind(&self, hw: usize) -> Result<SpmmLayer> {
         self.validate()?;
-        let plane_bytes = (self.c_in as u64)
+        let plane_bytes = (self.shape.c_in as u64)
             .saturating_mul(hw as u64)
             .saturating_mul(4);
         if hw == 0 || plane_bytes > i32::MAX as u64 {
             return Err(Error::DimOutOfRange {
-                tensor: self.name.clone(),
+                tensor: self.shape.name.clone(),
                 what: "H·W".into(),
                 value: hw as u64,
-                limit: format!("1 ≤ H·W and c_in·H·W·4 ≤ 2^31-1 with c_in = {}", self.c_in),
+                limit: format!(
+                    "1 ≤ H·W and c_in·H·W·4 ≤ 2^31-1 with c_in = {}",
+                    self.shape.c_in
+                ),
             });
         }
         let step = (hw * 4) as i32;
@@ -235,7 +205,7 @@ impl SpmmWeights {
         let (mut v, mut next) = (0usize, 0usize);
         let mut ic = i64::from(self.first_ic);
         for (b, &n) in self.counts.iter().enumerate() {
-            let width = self.block_width(b);
+            let width = self.shape.block_width(b);
             block_x.push(ic as usize * hw);
             stream.extend(self.values[v..v + width].iter().map(|f| f.to_bits()));
             v += width;
@@ -248,10 +218,7 @@ impl SpmmWeights {
             next += n as usize;
         }
         Ok(SpmmLayer {
-            name: self.name.clone(),
-            c_out: self.c_out,
-            c_in: self.c_in,
-            nr: self.nr,
+            shape: self.shape.clone(),
             hw,
             counts: self.counts.clone(),
             block_x,
@@ -260,18 +227,8 @@ impl SpmmWeights {
         })
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    pub fn c_out(&self) -> usize {
-        self.c_out
-    }
-    pub fn c_in(&self) -> usize {
-        self.c_in
-    }
-    /// Output-channel block width of the full blocks.
-    pub fn nr(&self) -> usize {
-        self.nr
+    pub fn shape(&self) -> &WeightShape {
+        &self.shape
     }
     pub fn first_ic(&self) -> u32 {
         self.first_ic
@@ -285,64 +242,21 @@ impl SpmmWeights {
     pub fn deltas(&self) -> &[i32] {
         &self.deltas
     }
-    /// Number of full `nr`-wide blocks; the rest are width-1 tail blocks.
-    pub fn full_blocks(&self) -> usize {
-        self.c_out / self.nr
-    }
-    fn block_width(&self, b: usize) -> usize {
-        if b < self.full_blocks() {
-            self.nr
-        } else {
-            1
-        }
-    }
     /// Weights the kernels multiply, zeros inside stored blocks included.
     pub fn stored_weights(&self) -> usize {
-        self.values.len() - self.c_out
+        self.values.len() - self.shape.c_out
     }
     /// Fraction of `W` the kernels skip: 1 − stored / (c_out · c_in).
     pub fn skipped_fraction(&self) -> f64 {
-        1.0 - self.stored_weights() as f64 / (self.c_out * self.c_in) as f64
+        1.0 - self.stored_weights() as f64 / (self.shape.c_out * self.shape.c_in) as f64
     }
-}
-
-fn check_dims(name: &str, c_out: usize, c_in: usize, nr: usize) -> Result<()> {
-    if !BLOCK_WIDTHS.contains(&nr) {
-        return Err(Error::Unsupported {
-            what: format!("{name}: output-channel block width"),
-            value: nr.to_string(),
-            expected: "1, 2, 4, 8".into(),
-        });
-    }
-    for (what, v) in [("c_out", c_out), ("c_in", c_in)] {
-        if v == 0 {
-            return Err(Error::DimOutOfRange {
-                tensor: name.into(),
-                what: what.into(),
-                value: 0,
-                limit: "must be ≥ 1".into(),
-            });
-        }
-    }
-    if (c_out as u64).saturating_mul(c_in as u64) > MAX_WEIGHTS {
-        return Err(Error::DimOutOfRange {
-            tensor: name.into(),
-            what: "c_out·c_in".into(),
-            value: (c_out as u64).saturating_mul(c_in as u64),
-            limit: format!("≤ {MAX_WEIGHTS}"),
-        });
-    }
-    Ok(())
 }
 
 /// Packed weights set up for one `hw`; only `SpmmWeights::bind` makes one, so a layer is
 /// always validated and its byte deltas never leave `X (c_in, hw)`.
 #[derive(Debug, Clone)]
 pub struct SpmmLayer {
-    name: String,
-    c_out: usize,
-    c_in: usize,
-    nr: usize,
+    shape: WeightShape,
     hw: usize,
     /// (blocks,) stored positions per block; full `nr` blocks, then width-1 tail blocks
     counts: Vec<u32>,
@@ -356,25 +270,11 @@ pub struct SpmmLayer {
 }
 
 impl SpmmLayer {
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    pub fn c_out(&self) -> usize {
-        self.c_out
-    }
-    pub fn c_in(&self) -> usize {
-        self.c_in
-    }
-    /// Output-channel block width of the full blocks.
-    pub fn nr(&self) -> usize {
-        self.nr
+    pub fn shape(&self) -> &WeightShape {
+        &self.shape
     }
     pub fn hw(&self) -> usize {
         self.hw
-    }
-    /// Number of full `nr`-wide blocks; the rest are width-1 tail blocks.
-    pub fn full_blocks(&self) -> usize {
-        self.c_out / self.nr
     }
     pub fn counts(&self) -> &[u32] {
         &self.counts

@@ -15,9 +15,9 @@ pub(crate) unsafe fn gemm<const MR: usize, const NR: usize>(
     clamp: Clamp,
     pixels: Range<usize>,
 ) {
-    let k = wts.c_in();
+    let k = wts.shape().c_in;
     for (pi, panel) in wts.panels().chunks_exact(wts.panel_len()).enumerate() {
-        let rows = NR.min(wts.c_out() - pi * NR);
+        let rows = NR.min(wts.shape().c_out - pi * NR);
         let yp = y.as_mut_ptr().add(pi * NR * hw);
         let mut p = pixels.start;
         while p + MR <= pixels.end {

@@ -19,7 +19,11 @@ pub(crate) unsafe fn spmm<const MR: usize, const NR: usize>(
     let mut yrow = y.as_mut_ptr();
     for (b, (&n, &bx)) in layer.counts().iter().zip(layer.block_x()).enumerate() {
         let xrow = x.as_ptr().add(bx);
-        let width = if b < layer.full_blocks() { NR } else { 1 };
+        let width = if b < layer.shape().full_blocks() {
+            NR
+        } else {
+            1
+        };
         let mut p = pixels.start;
         while p + MR <= pixels.end {
             match width {

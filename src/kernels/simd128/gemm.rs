@@ -23,7 +23,7 @@ pub(crate) unsafe fn gemm<M: Madd, const MV: usize, const NR: usize>(
     clamp: Clamp,
     pixels: Range<usize>,
 ) {
-    let k = wts.c_in();
+    let k = wts.shape().c_in;
     let mr = 4 * MV;
     let cols = (X_BLOCK_BYTES / (4 * k)).max(mr) / mr * mr;
     let (lo, hi) = (f32x4_splat(clamp.min), f32x4_splat(clamp.max));
@@ -31,7 +31,7 @@ pub(crate) unsafe fn gemm<M: Madd, const MV: usize, const NR: usize>(
     while c0 < pixels.end {
         let c1 = (c0 + cols).min(pixels.end);
         for (pi, panel) in wts.panels().chunks_exact(wts.panel_len()).enumerate() {
-            let rows = NR.min(wts.c_out() - pi * NR);
+            let rows = NR.min(wts.shape().c_out - pi * NR);
             let wp = panel.as_ptr();
             let yp = y.as_mut_ptr().add(pi * NR * hw);
             let xp = x.as_ptr();

@@ -15,7 +15,7 @@ use std::ops::Range;
 /// reads stay cached while the block sweeps the chunk's tiles.
 const X_CHUNK_BYTES: usize = 256 * 1024;
 
-/// Safety: as `scalar::spmm::spmm`; `layer.nr() == NR`.
+/// Safety: as `scalar::spmm::spmm`; `layer.shape().nr == NR`.
 ///
 /// Loop order: pixel chunk → output-channel block → pixel tile. Sweeping all tiles of a chunk
 /// for one block repeats the block's inner loop with the same trip count, so its exit branch
@@ -30,9 +30,9 @@ pub(crate) unsafe fn spmm<M: Madd, const MV: usize, const NR: usize>(
 ) {
     let hw = layer.hw();
     let mr = 4 * MV;
-    let chunk = (X_CHUNK_BYTES / (4 * layer.c_in())).max(mr) / mr * mr;
+    let chunk = (X_CHUNK_BYTES / (4 * layer.shape().c_in)).max(mr) / mr * mr;
     let (lo, hi) = (f32x4_splat(clamp.min), f32x4_splat(clamp.max));
-    let full = layer.full_blocks();
+    let full = layer.shape().full_blocks();
     let mut c0 = pixels.start;
     while c0 < pixels.end {
         let c1 = (c0 + chunk).min(pixels.end);
