@@ -1,0 +1,143 @@
+// Shared by bench/run.mjs and tests/browser/kernels.mjs: drive www/bench.html in headless
+// Chromium and print what it leaves in window.__benchResult. The page computes every number;
+// this file only launches, waits, reads and formats.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import { chromium } from 'playwright-core';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--enable-unsafe-webgpu',
+];
+
+export function launchChromium() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/**
+ * Opens bench.html for one build and waits for it to finish.
+ * Returns {result, error, pageErrors}: result is window.__benchResult (null on error), error is
+ * window.__benchError or a timeout/page-load message, pageErrors are uncaught page exceptions.
+ */
+export async function runBenchPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole = () => {} }) {
+  const page = await browser.newPage();
+  const pageErrors = [];
+  page.on('console', (msg) => onConsole(msg.type(), msg.text()));
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  page.on('response', (res) => {
+    if (res.status() >= 400) pageErrors.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+  try {
+    await page.goto(`${baseUrl}bench.html?isa=${isa}&mode=${mode}&autorun=1`);
+    await page.waitForFunction(() => document.title === 'done' || document.title === 'error', null, {
+      timeout: timeoutMs,
+      polling: 500,
+    });
+    const { result, error } = await page.evaluate(() => ({
+      result: window.__benchResult ?? null,
+      error: window.__benchError ?? null,
+    }));
+    return { result, error, pageErrors };
+  } catch (err) {
+    return { result: null, error: String(err), pageErrors };
+  } finally {
+    await page.close();
+  }
+}
+
+/** "<CPU model name>, N cores" from /proc/cpuinfo (os.cpus() elsewhere). */
+export function machineDescription() {
+  let model = os.cpus()[0]?.model?.trim() || 'unknown CPU';
+  try {
+    const line = fs.readFileSync('/proc/cpuinfo', 'utf8').split('\n').find((l) => l.startsWith('model name'));
+    if (line) model = line.split(':').slice(1).join(':').trim();
+  } catch {
+    // not Linux: keep os.cpus()
+  }
+  return `${model}, ${os.availableParallelism?.() ?? os.cpus().length} cores`;
+}
+
+// ---- formatting -------------------------------------------------------------------------------
+
+const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
+
+/** Fixed-width text table: columns = [[header, (row) => string, 'l'|'r']]. */
+export function textTable(columns, rows) {
+  const cells = rows.map((r) => columns.map(([, f]) => String(f(r))));
+  const widths = columns.map(([h], i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (vals) =>
+    vals.map((v, i) => (columns[i][2] === 'r' ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
+  const header = line(columns.map(([h]) => h));
+  return [header, '-'.repeat(header.length), ...cells.map(line)].join('\n');
+}
+
+const ROW_COLUMNS = [
+  ['shape', (r) => `${r.c_out}x${r.c_in}x${r.hw}`],
+  ['n', (r) => r.count, 'r'],
+  ['sp%', (r) => Math.round(r.sparsity * 100), 'r'],
+  ['pattern', (r) => r.pattern],
+  ['dense kernel', (r) => r.dense_kernel ?? '-'],
+  ['dense ms', (r) => num(r.dense_ms, 4), 'r'],
+  ['GFLOP/s', (r) => num(r.dense_gflops, 1), 'r'],
+  ['%pk', (r) => num(r.dense_pct_peak, 0), 'r'],
+  ['sparse kernel', (r) => r.kernel ?? '-'],
+  ['sparse ms', (r) => num(r.sparse_ms, 4), 'r'],
+  ['speedup', (r) => num(r.speedup, 2), 'r'],
+  ['eff GF/s', (r) => num(r.effective_gflops, 1), 'r'],
+  ['nz GF/s', (r) => num(r.nonzero_gflops, 1), 'r'],
+  ['nz %pk', (r) => num(r.nonzero_pct_peak, 0), 'r'],
+  ['4x1/nr1', (r) => (r.pattern === 'unstructured' ? '' : num(r.block_speedup, 2)), 'r'],
+];
+
+const pctOrNever = (s) => (isNum(s) ? `${(100 * s).toFixed(0)}%` : 'never');
+
+function speedupGrid(summary) {
+  const patterns = Object.keys(summary.median_speedup);
+  const sparsities = Object.keys(summary.median_speedup[patterns[0]]);
+  const columns = [
+    ['speedup vs dense', (p) => p.label],
+    ...sparsities.map((s) => [`${Math.round(s * 100)}%`, (p) => num(p.values[s], 2), 'r']),
+    ['breakeven', (p) => p.breakeven, 'r'],
+  ];
+  const lines = patterns.flatMap((p) => [
+    { label: `${p} median`, values: summary.median_speedup[p], breakeven: pctOrNever(summary.breakeven_sparsity[p].median) },
+    { label: `${p} weighted`, values: summary.weighted_speedup[p], breakeven: '' },
+  ]);
+  return textTable(columns, lines);
+}
+
+function acceptanceTable(summary) {
+  return textTable(
+    [
+      ['acceptance (informational)', (a) => a.name],
+      ['value', (a) => num(a.value, 2), 'r'],
+      ['target', (a) => a.target, 'r'],
+      ['', (a) => (a.pass === null ? 'n/a (not measured in this mode)' : a.pass ? 'PASS' : 'FAIL')],
+    ],
+    summary.acceptance,
+  );
+}
+
+/** The whole printed report of one build's run. */
+export function formatRun(result) {
+  const relaxed = isNum(result.peak_relaxed_gflops)
+    ? `, relaxed peak ${num(result.peak_relaxed_gflops, 1)} (start ${num(result.peak_relaxed_start_gflops, 1)}, ` +
+      `end ${num(result.peak_relaxed_end_gflops, 1)})`
+    : '';
+  return [
+    `== ${result.isa} build, ${result.mode} mode, ${num(result.elapsed_s, 0)} s ==`,
+    `peak ${num(result.peak_gflops, 1)} GFLOP/s (start ${num(result.peak_start_gflops, 1)}, ` +
+      `end ${num(result.peak_end_gflops, 1)})${relaxed}; %pk is of ${result.pct_peak_of}`,
+    '',
+    textTable(ROW_COLUMNS, result.rows),
+    '',
+    speedupGrid(result.summary),
+    '',
+    acceptanceTable(result.summary),
+    ...result.kernel_errors.map((e) => `KERNEL ERROR ${e.kernel} on ${e.c_out}x${e.c_in}x${e.hw} ${e.pattern} ${e.sparsity}: ${e.error}`),
+  ].join('\n');
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// Kernel benchmark driver: serves www/, runs bench.html for each build in headless Chromium
+// (one browser session, one build after the other), prints the page's results as tables and
+// writes one kernels.json (contract: BENCH_FORMAT.md).
+//
+//   node bench/run.mjs [--isa simd128,relaxed] [--quick] [--out bench/results/kernels.json]
+//
+// A benchmark is not a test: it exits 0 even when acceptance targets fail, and non-zero only
+// when a page errored or a kernel failed its correctness check.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../tools/serve.mjs';
+import { formatRun, launchChromium, machineDescription, runBenchPage } from './lib.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ISAS = ['simd128', 'relaxed'];
+const TIMEOUT_MS = 20 * 60 * 1000;
+
+function parseArgs(argv) {
+  const opts = { isas: ISAS, mode: 'full', out: path.join(REPO, 'bench/results/kernels.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') opts.mode = 'quick';
+    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
+    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
+    else throw new Error(`usage: node bench/run.mjs [--isa simd128,relaxed] [--quick] [--out FILE] (bad argument: ${arg})`);
+  }
+  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
+  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
+  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa)); // simd128 first: it heads the file
+  return opts;
+}
+
+/** Runs one build's page; returns its result or null, printing whatever went wrong. */
+async function runIsa(browser, url, isa, mode) {
+  const t0 = Date.now();
+  console.log(`\n--- ${isa}: bench.html?isa=${isa}&mode=${mode} ---`);
+  const { result, error, pageErrors } = await runBenchPage(browser, url, {
+    isa,
+    mode,
+    timeoutMs: TIMEOUT_MS,
+    onConsole: (type, text) => console.log(`[${isa}${type === 'log' ? '' : ' ' + type}] ${text}`),
+  });
+  const problems = [...pageErrors, ...(error ? [error] : [])];
+  problems.forEach((p) => console.error(`[${isa}] ERROR ${p}`));
+  if (!result) return { result: null, ok: false };
+  console.log(`\n${formatRun(result)}\n(${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
+  return { result, ok: problems.length === 0 && result.kernel_errors.length === 0 };
+}
+
+/** One file: the first build's header, every build's rows, and per-build details under `runs`. */
+function combine(results, machine) {
+  const head = results[0];
+  const runs = Object.fromEntries(
+    results.map(({ rows, ...rest }) => [rest.isa, { ...rest, machine, browser_machine: rest.machine }]),
+  );
+  return {
+    machine,
+    browser: head.browser,
+    date: head.date,
+    mode: head.mode,
+    protocol: head.protocol,
+    peak_gflops: head.peak_gflops,
+    isas: results.map((r) => r.isa),
+    ratio_medians: {
+      'speedup = dense_ms / sparse_ms, median over shapes, by isa / pattern / sparsity': Object.fromEntries(
+        results.map((r) => [r.isa, r.summary.median_speedup]),
+      ),
+    },
+    rows: results.flatMap((r) => r.rows),
+    runs,
+  };
+}
+
+function writeJson(file, data) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(data, null, 1) + '\n');
+  const rel = path.relative(process.cwd(), file);
+  console.log(`wrote ${rel.startsWith('..') ? file : rel}`);
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
+  const browser = await launchChromium();
+  const results = [];
+  let ok = true;
+  try {
+    console.log(`kernel benchmark (${opts.mode}) at ${url}, ${browser.version()}`);
+    for (const isa of opts.isas) {
+      const run = await runIsa(browser, url, isa, opts.mode);
+      ok &&= run.ok;
+      if (run.result) results.push(run.result);
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  if (results.length) writeJson(opts.out, combine(results, machineDescription()));
+  if (!ok) console.error('benchmark FAILED: a page errored or a kernel failed its maxError check');
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err.stack ?? String(err));
+    process.exit(1);
+  },
+);
