@@ -19,6 +19,11 @@ const MOBILENET_V2_SHAPES = [
   [576, 96, 196, 3], [96, 576, 196, 2], [160, 576, 49, 1], [960, 160, 49, 3],
   [160, 960, 49, 2], [320, 960, 49, 1], [1280, 320, 49, 1],
 ];
+/**
+ * The fused activation each shape has in MobileNetV2: expansions (and the final 320→1280 conv)
+ * end in ReLU6, projections (c_out < c_in) are linear.
+ */
+const activationOf = ([c_out, c_in]) => (c_out > c_in ? 'relu6' : 'none');
 const QUICK_SHAPES = [[32, 144, 784, 1], [960, 160, 49, 3], [24, 96, 3136, 1]];
 
 const PROTOCOLS = {
@@ -241,11 +246,14 @@ class Checks {
 
 // ---- measurements -----------------------------------------------------------------------------
 
-const shapeFields = ([c_out, c_in, hw, count]) => ({ c_out, c_in, hw, count });
+const shapeFields = (shape) => {
+  const [c_out, c_in, hw, count] = shape;
+  return { c_out, c_in, hw, count, activation: activationOf(shape) };
+};
 
 async function withBench(zs, shape, sparsity, pattern, fn) {
   const [c_out, c_in, hw] = shape;
-  const kb = new zs.KernelBench(c_out, c_in, hw, sparsity, pattern, SEED);
+  const kb = new zs.KernelBench(c_out, c_in, hw, sparsity, pattern, SEED, activationOf(shape));
   try {
     return await fn(kb);
   } finally {
@@ -285,7 +293,7 @@ function makeRow({ shape, sparsity, pattern, kernels, denseKernel, nonzeros, ms,
   const dense_ms = ms[denseKernel] ?? null;
   const sparse_ms = candidates[kernel] ?? null;
   const row = {
-    m: hw, n: c_out, k: c_in, c_out, c_in, hw, count, sparsity, pattern, isa: kernels.isa,
+    m: hw, n: c_out, k: c_in, c_out, c_in, hw, count, activation: activationOf(shape), sparsity, pattern, isa: kernels.isa,
     kernel, dense_kernel: denseKernel, dense_ms, sparse_ms, speedup: ratio(dense_ms, sparse_ms),
     dense_gflops: gflops(flops, dense_ms), effective_gflops: gflops(flops, sparse_ms),
     nonzero_gflops: gflops(2 * nonzeros * hw, sparse_ms), dense_pct_peak: null, nonzero_pct_peak: null,
@@ -385,7 +393,7 @@ async function runBenchmark({ isa, mode }, ui) {
   const checks = new Checks(build.kernels);
   ui.start(totalSteps(proto, build.isa), proto);
   ui.log(`zeroskip ${build.version}, ${build.isa} build (${build.kernels.length} kernels), ${mode} mode`);
-  ui.log(`shapes [c_out, c_in, hw, count]: ${JSON.stringify(proto.shapes)}`);
+  ui.log(`shapes [c_out, c_in, hw, count, activation]: ${JSON.stringify(proto.shapes.map((s) => [...s, activationOf(s)]))}`);
 
   const peakStart = await measurePeak(zs, build.isa, proto, 'start', ui);
   ui.log(`peak at start: ${fmt(peakStart.gflops, 1)} GFLOP/s` + relaxedNote(peakStart));

@@ -5,7 +5,7 @@
 //! Pixels are walked in column blocks sized so that the block of `X` (c_in × cols) stays in
 //! cache while every panel of `W` passes over it.
 
-use super::{clamp4, Madd};
+use super::{Epilogue, Madd};
 use crate::dense::DenseWeights;
 use crate::kernels::{scalar, Clamp};
 use core::arch::wasm32::*;
@@ -26,7 +26,7 @@ pub(crate) unsafe fn gemm<M: Madd, const MV: usize, const NR: usize>(
     let k = wts.shape().c_in;
     let mr = 4 * MV;
     let cols = (X_BLOCK_BYTES / (4 * k)).max(mr) / mr * mr;
-    let (lo, hi) = (f32x4_splat(clamp.min), f32x4_splat(clamp.max));
+    let epi = Epilogue::new(clamp);
     let mut c0 = pixels.start;
     while c0 < pixels.end {
         let c1 = (c0 + cols).min(pixels.end);
@@ -37,15 +37,15 @@ pub(crate) unsafe fn gemm<M: Madd, const MV: usize, const NR: usize>(
             let xp = x.as_ptr();
             let mut p = c0;
             while p + mr <= c1 {
-                tile::<M, MV, NR>(wp, xp.add(p), yp.add(p), hw, k, rows, lo, hi);
+                tile::<M, MV, NR>(wp, xp.add(p), yp.add(p), hw, k, rows, epi);
                 p += mr;
             }
             if MV > 2 && p + 8 <= c1 {
-                tile::<M, 2, NR>(wp, xp.add(p), yp.add(p), hw, k, rows, lo, hi);
+                tile::<M, 2, NR>(wp, xp.add(p), yp.add(p), hw, k, rows, epi);
                 p += 8;
             }
             if MV > 1 && p + 4 <= c1 {
-                tile::<M, 1, NR>(wp, xp.add(p), yp.add(p), hw, k, rows, lo, hi);
+                tile::<M, 1, NR>(wp, xp.add(p), yp.add(p), hw, k, rows, epi);
                 p += 4;
             }
             while p < c1 {
@@ -66,8 +66,7 @@ unsafe fn tile<M: Madd, const MV: usize, const NR: usize>(
     hw: usize,
     k: usize,
     rows: usize,
-    lo: v128,
-    hi: v128,
+    epi: Epilogue,
 ) {
     let mut acc = [[f32x4_splat(0.0); MV]; NR];
     for (j, row) in acc.iter_mut().enumerate() {
@@ -89,9 +88,5 @@ unsafe fn tile<M: Madd, const MV: usize, const NR: usize>(
         xr = xr.add(hw);
         wr = wr.add(NR);
     }
-    for (j, row) in acc.iter().enumerate().take(rows) {
-        for (v, &a) in row.iter().enumerate() {
-            v128_store(y.add(j * hw + 4 * v) as *mut v128, clamp4(a, lo, hi));
-        }
-    }
+    epi.store(&acc, y, hw, rows);
 }

@@ -5,7 +5,7 @@
 //! cuts input loads by NR. Pixels left over after the main tiles run through 16-, 8- and
 //! 4-pixel tiles, then the scalar tile for the last 1–3 pixels.
 
-use super::{clamp4, Madd};
+use super::{Epilogue, Madd};
 use crate::kernels::{scalar, Clamp};
 use crate::sparse::SpmmLayer;
 use core::arch::wasm32::*;
@@ -31,7 +31,7 @@ pub(crate) unsafe fn spmm<M: Madd, const MV: usize, const NR: usize>(
     let hw = layer.hw();
     let mr = 4 * MV;
     let chunk = (X_CHUNK_BYTES / (4 * layer.shape().c_in)).max(mr) / mr * mr;
-    let (lo, hi) = (f32x4_splat(clamp.min), f32x4_splat(clamp.max));
+    let epi = Epilogue::new(clamp);
     let full = layer.shape().full_blocks();
     let mut c0 = pixels.start;
     while c0 < pixels.end {
@@ -42,9 +42,9 @@ pub(crate) unsafe fn spmm<M: Madd, const MV: usize, const NR: usize>(
             let xrow = x.as_ptr().add(bx);
             let width = if b < full { NR } else { 1 };
             if width == NR {
-                block_tiles::<M, MV, NR>(s, xrow, n, yrow, hw, c0..c1, lo, hi, clamp);
+                block_tiles::<M, MV, NR>(s, xrow, n, yrow, hw, c0..c1, epi, clamp);
             } else {
-                block_tiles::<M, MV, 1>(s, xrow, n, yrow, hw, c0..c1, lo, hi, clamp);
+                block_tiles::<M, MV, 1>(s, xrow, n, yrow, hw, c0..c1, epi, clamp);
             }
             s = s.add(width + n as usize * (width + 1));
             yrow = yrow.add(width * hw);
@@ -63,26 +63,25 @@ unsafe fn block_tiles<M: Madd, const MV: usize, const NR: usize>(
     yrow: *mut f32,
     hw: usize,
     tiles: Range<usize>,
-    lo: v128,
-    hi: v128,
+    epi: Epilogue,
     clamp: Clamp,
 ) {
     let (mut xt, mut yt) = (xrow.add(tiles.start), yrow.add(tiles.start));
     let mut left = tiles.end - tiles.start;
     while left >= 4 * MV {
-        block::<M, MV, NR>(s, xt, n, yt, hw, lo, hi);
+        block::<M, MV, NR>(s, xt, n, yt, hw, epi);
         (xt, yt, left) = (xt.add(4 * MV), yt.add(4 * MV), left - 4 * MV);
     }
     if MV > 4 && left >= 16 {
-        block::<M, 4, NR>(s, xt, n, yt, hw, lo, hi);
+        block::<M, 4, NR>(s, xt, n, yt, hw, epi);
         (xt, yt, left) = (xt.add(16), yt.add(16), left - 16);
     }
     if MV > 2 && left >= 8 {
-        block::<M, 2, NR>(s, xt, n, yt, hw, lo, hi);
+        block::<M, 2, NR>(s, xt, n, yt, hw, epi);
         (xt, yt, left) = (xt.add(8), yt.add(8), left - 8);
     }
     if MV > 1 && left >= 4 {
-        block::<M, 1, NR>(s, xt, n, yt, hw, lo, hi);
+        block::<M, 1, NR>(s, xt, n, yt, hw, epi);
         (xt, yt, left) = (xt.add(4), yt.add(4), left - 4);
     }
     for i in 0..left {
@@ -100,8 +99,7 @@ unsafe fn block<M: Madd, const MV: usize, const NR: usize>(
     n: u32,
     y: *mut f32,
     hw: usize,
-    lo: v128,
-    hi: v128,
+    epi: Epilogue,
 ) {
     let mut acc = [[f32x4_splat(0.0); MV]; NR];
     for (j, row) in acc.iter_mut().enumerate() {
@@ -123,9 +121,5 @@ unsafe fn block<M: Madd, const MV: usize, const NR: usize>(
         xp = xp.byte_offset(*s.add(NR) as i32 as isize);
         s = s.add(NR + 1);
     }
-    for (j, row) in acc.iter().enumerate() {
-        for (v, &a) in row.iter().enumerate() {
-            v128_store(y.add(j * hw + 4 * v) as *mut v128, clamp4(a, lo, hi));
-        }
-    }
+    epi.store(&acc, y, hw, NR);
 }
