@@ -62,14 +62,20 @@ impl Epilogue {
         hw: usize,
         rows: usize,
     ) {
-        for (j, row) in acc.iter().enumerate().take(rows) {
-            for (v, &a) in row.iter().enumerate() {
-                let a = if self.active {
-                    f32x4_pmin(f32x4_pmax(a, self.lo), self.hi)
-                } else {
-                    a
-                };
-                v128_store(y.add(j * hw + 4 * v) as *mut v128, a);
+        // Two loop nests under one branch: a per-vector `if` becomes a select, which computes
+        // the clamp anyway and blends.
+        if self.active {
+            for (j, row) in acc.iter().enumerate().take(rows) {
+                for (v, &a) in row.iter().enumerate() {
+                    let c = f32x4_pmin(f32x4_pmax(a, self.lo), self.hi);
+                    v128_store(y.add(j * hw + 4 * v) as *mut v128, c);
+                }
+            }
+        } else {
+            for (j, row) in acc.iter().enumerate().take(rows) {
+                for (v, &a) in row.iter().enumerate() {
+                    v128_store(y.add(j * hw + 4 * v) as *mut v128, a);
+                }
             }
         }
     }
