@@ -102,10 +102,16 @@ function speedupGrid(summary) {
     ['speedup vs dense', (p) => p.label],
     ...sparsities.map((s) => [`${Math.round(s * 100)}%`, (p) => num(p.values[s], 2), 'r']),
     ['breakeven', (p) => p.breakeven, 'r'],
+    ['tie density', (p) => p.density, 'r'],
   ];
   const lines = patterns.flatMap((p) => [
-    { label: `${p} median`, values: summary.median_speedup[p], breakeven: pctOrNever(summary.breakeven_sparsity[p].median) },
-    { label: `${p} weighted`, values: summary.weighted_speedup[p], breakeven: '' },
+    {
+      label: `${p} median`,
+      values: summary.median_speedup[p],
+      breakeven: pctOrNever(summary.breakeven_sparsity[p].median),
+      density: num(summary.breakeven_density?.[p]?.median, 3),
+    },
+    { label: `${p} weighted`, values: summary.weighted_speedup[p], breakeven: '', density: '' },
   ]);
   return textTable(columns, lines);
 }

@@ -336,6 +336,7 @@ function summarize(rows, dense, proto) {
     block4_vs_nr1_median_s90: median(blockRows.map((r) => r.block_speedup)),
     block4_vs_32x1_median_s90: median(blockRows.map((r) => ratio(r.kernels[`spmm_f32_32x1_${r.isa}`], r.nr4_ms))),
     breakeven_sparsity: Object.fromEntries(PATTERNS.map((p) => [p, breakevenByShape(rows, p, proto.shapes)])),
+    breakeven_density: Object.fromEntries(PATTERNS.map((p) => [p, breakevenDensity(rows, p)])),
   };
   summary.acceptance = ACCEPTANCE.map(({ name, target, of }) => {
     const value = of(summary) ?? null;
@@ -359,6 +360,18 @@ function breakevenByShape(rows, pattern, shapes) {
     return { shape: [c_out, c_in, hw], sparsity: breakeven(points) };
   });
   return { per_shape, median: medianOrNever(per_shape.map((p) => p.sparsity)) };
+}
+
+/**
+ * The density at which the best sparse kernel would tie dense, assuming sparse time scales with
+ * density: speedup · (1 − sparsity), from every row at ≥ 50% sparsity; median over them.
+ * The selector's BREAK_EVEN_DENSITY (src/kernels/selector.rs) is this number.
+ */
+function breakevenDensity(rows, pattern) {
+  const values = rows
+    .filter((r) => r.pattern === pattern && r.sparsity >= 0.5 && isNum(r.speedup))
+    .map((r) => r.speedup * (1 - r.sparsity));
+  return { median: median(values), rows: values.length };
 }
 
 // ---- the run ----------------------------------------------------------------------------------

@@ -1,42 +1,29 @@
 //! Picks, once per layer at plan time, dense or sparse, and the block width.
 //!
 //! Cost model: relative to our dense kernel, a sparse kernel of block width `nr` takes
-//! `density(nr) / BREAK_EVEN_DENSITY[nr]` of the time, where `density(nr)` is the fraction of
-//! `W` it must multiply (stored block positions × nr, zeros inside kept blocks included). The
-//! width with the lowest predicted time wins; sparse is taken when that is below 1.
+//! `density(nr) / tie_density(nr)` of the time, where `density(nr)` is the fraction of `W` it
+//! must multiply (stored block positions × nr, zeros inside kept blocks included) and
+//! `tie_density(nr)` the density at which it ties dense. The width with the lowest predicted
+//! time wins; sparse is taken when that is below 1.
 //!
-//! `BREAK_EVEN_DENSITY[nr]` is the density at which the sparse kernel ties our dense kernel,
-//! from `make bench` (bench/results/kernels.json, `summary.breakeven_sparsity`): per
-//! MobileNetV2 1x1 shape, the sparsity where speedup crosses 1 (linear interpolation between
-//! the measured 0/50/70/80/90/95% points), median over shapes, for unstructured weights (NR=1
-//! kernel) and 4x1 blocks (NR=4 kernel). See `DERIVATION` for the run the numbers came from.
+//! How `tie_density` was derived: `make bench` times the best sparse kernel against our best
+//! dense kernel on every MobileNetV2 1x1 shape at 0–95% sparsity, in one Chromium run. Sparse
+//! time scales with density (speedup · density is flat across 50–95%: 0.65, 0.65, 0.64 for
+//! unstructured at 50/70/90%), so each row ≥ 50% gives `speedup · (1 − sparsity)`; the median
+//! over rows is `summary.breakeven_density` in bench/results/kernels.json, per pattern:
+//! unstructured → the 1-wide kernel, 4x1 → the 4-wide kernel. Only those two widths are
+//! measured, so only they are chosen; 2- and 8-wide kernels are in the registry and tested.
 
 use super::{find, Isa, KernelInfo};
 use crate::error::Result;
 
-/// Kernel per block width, by name without the ISA suffix: the fastest tile of each width in
-/// the benchmark (24x1: six accumulators without spills in V8; 8x4: four weights × two
-/// vectors fill the 16 x86 vector registers V8 allocates from).
-const SPARSE_TILES: [(usize, &str); 4] = [
-    (1, "spmm_f32_24x1"),
-    (2, "spmm_f32_16x2"),
-    (4, "spmm_f32_8x4"),
-    (8, "spmm_f32_8x8"),
-];
-const DENSE_TILE: &str = "gemm_f32_8x4";
-const SCALAR_SPARSE: [(usize, &str); 4] = [
-    (1, "spmm_f32_8x1"),
-    (2, "spmm_f32_8x2"),
-    (4, "spmm_f32_8x4"),
-    (8, "spmm_f32_8x8"),
-];
-const SCALAR_DENSE: &str = "gemm_f32_8x4";
-
-/// Density at which each width's sparse kernel ties dense, indexed like `BLOCK_WIDTHS`.
-pub const BREAK_EVEN_DENSITY: [f64; 4] = [0.5, 0.5, 0.6, 0.4];
-
-/// Where `BREAK_EVEN_DENSITY` comes from.
-pub const DERIVATION: &str = "placeholder";
+/// (block width, kernel name without the ISA suffix, tie density) for each width the selector
+/// may choose, from the SIMD128 run of `make bench` on 2026-11-29 (AMD EPYC Zen 5, Chromium
+/// 156): 32x1 and 8x4 were the fastest tiles of their widths on most shapes.
+const SPARSE: [(usize, &str, f64); 2] = [(1, "spmm_f32_32x1", 0.65), (4, "spmm_f32_8x4", 0.94)];
+const DENSE: &str = "gemm_f32_8x4";
+/// The portable build has only 8-pixel scalar tiles; it uses the same tie densities.
+const SCALAR_SPARSE: [&str; 2] = ["spmm_f32_8x1", "spmm_f32_8x4"];
 
 /// What a layer looks like to the selector.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,18 +82,26 @@ impl Choice {
 /// Dense or sparse, and which kernel, for a layer on `isa` (`UnknownKernel` if this build
 /// lacks that ISA).
 pub fn select(stats: &LayerStats, isa: Isa) -> Result<Choice> {
-    let (sparse_tiles, dense_tile) = match isa {
-        Isa::Scalar => (SCALAR_SPARSE, SCALAR_DENSE),
-        _ => (SPARSE_TILES, DENSE_TILE),
-    };
     let kernel = |base: &str| find(&format!("{base}_{}", isa.as_str()));
-    let best = (0..4)
-        .map(|i| (stats.density[i] / BREAK_EVEN_DENSITY[i], i))
+    let slot = |nr: usize| {
+        crate::sparse::BLOCK_WIDTHS
+            .iter()
+            .position(|&w| w == nr)
+            .expect("a block width")
+    };
+    let (cost, pick) = SPARSE
+        .iter()
+        .enumerate()
+        .map(|(i, &(nr, _, tie))| (stats.density[slot(nr)] / tie, i))
         .min_by(|a, b| a.0.total_cmp(&b.0))
-        .expect("four widths");
-    Ok(if best.0 < 1.0 {
-        Choice::Sparse(kernel(sparse_tiles[best.1].1)?)
+        .expect("at least one sparse width");
+    if cost >= 1.0 {
+        return Ok(Choice::Dense(kernel(DENSE)?));
+    }
+    let name = if isa == Isa::Scalar {
+        SCALAR_SPARSE[pick]
     } else {
-        Choice::Dense(kernel(dense_tile)?)
-    })
+        SPARSE[pick].1
+    };
+    Ok(Choice::Sparse(kernel(name)?))
 }
