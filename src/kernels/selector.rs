@@ -8,7 +8,7 @@
 //!
 //! How `tie_density` was derived: `make bench` times the best sparse kernel against our best
 //! dense kernel on every MobileNetV2 1x1 shape at 0–95% sparsity, in one Chromium run. Sparse
-//! time scales with density (speedup · density is flat across 50–95%: 0.65, 0.65, 0.64 for
+//! time scales with density (speedup · density is flat across 50–95%: 0.65, 0.67, 0.67 for
 //! unstructured at 50/70/90%), so each row ≥ 50% gives `speedup · (1 − sparsity)`; the median
 //! over rows is `summary.breakeven_density` in bench/results/kernels.json, per pattern:
 //! unstructured → the 1-wide kernel, 4x1 → the 4-wide kernel. Only those two widths are
@@ -20,7 +20,7 @@ use crate::error::Result;
 /// (block width, kernel name without the ISA suffix, tie density) for each width the selector
 /// may choose, from the SIMD128 run of `make bench` on 2026-11-29 (AMD EPYC Zen 5, Chromium
 /// 156): 32x1 and 8x4 were the fastest tiles of their widths on most shapes.
-const SPARSE: [(usize, &str, f64); 2] = [(1, "spmm_f32_32x1", 0.65), (4, "spmm_f32_8x4", 0.94)];
+const SPARSE: [(usize, &str, f64); 2] = [(1, "spmm_f32_32x1", 0.66), (4, "spmm_f32_8x4", 0.95)];
 const DENSE: &str = "gemm_f32_8x4";
 /// The portable build has only 8-pixel scalar tiles; it uses the same tie densities.
 const SCALAR_SPARSE: [&str; 2] = ["spmm_f32_8x1", "spmm_f32_8x4"];
