@@ -48,6 +48,41 @@ pub enum Error {
         expected: String,
     },
 
+    // ---- model import and graph ------------------------------------------------------------
+    /// The file is not a decodable model of the expected kind (truncated, corrupt, wrong format).
+    #[error("{file}: not a valid {format} model: {detail}")]
+    BadModel {
+        file: String,
+        format: String,
+        detail: String,
+    },
+
+    /// A node uses an op (or an op variant) that zeroskip does not implement.
+    #[error("{file}: node {node}: op {op} is not supported{detail}")]
+    UnsupportedOp {
+        file: String,
+        node: String,
+        op: String,
+        detail: String,
+    },
+
+    /// A node's attributes or inputs are inconsistent (bad shapes, missing inputs, bad values).
+    #[error("{file}: node {node} ({op}): {detail}")]
+    BadNode {
+        file: String,
+        node: String,
+        op: String,
+        detail: String,
+    },
+
+    /// A weight tensor's data does not match its declared type and dims.
+    #[error("{file}: tensor {tensor}: {detail}")]
+    BadTensor {
+        file: String,
+        tensor: String,
+        detail: String,
+    },
+
     // ---- kernels ---------------------------------------------------------------------------
     /// A buffer handed to a kernel is shorter than the layer's shape requires.
     #[error("kernel {kernel}: buffer {buffer} holds {got} floats, needs {expected}")]

@@ -12,6 +12,8 @@
 pub mod bench;
 pub mod dense;
 pub mod error;
+pub mod graph;
+pub mod import;
 pub mod kernels;
 pub mod sparse;
 pub mod synth;

@@ -172,3 +172,4 @@ pub fn check_all(op: OpKind, what: &str, make: impl Fn(&KernelInfo) -> Vec<Case>
     assert!(n > 0, "{what}: no kernel ran");
     n
 }
+pub mod onnx;

@@ -1,0 +1,131 @@
+//! The closed set of operations a `Graph` holds. Import maps ONNX ops onto these; plan maps
+//! these onto kernels. Batch is always 1 and activations are CHW.
+
+/// Elementwise activation.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    Relu,
+    /// `min(max(x, min), max)`; ReLU6 is `Clip { min: 0, max: 6 }`.
+    Clip {
+        min: f32,
+        max: f32,
+    },
+    /// `max(0, min(1, alpha·x + beta))`
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
+    /// `x · HardSigmoid(x)` with alpha = 1/6, beta = 1/2
+    HardSwish,
+    Sigmoid,
+}
+
+impl Activation {
+    pub fn apply(self, x: f32) -> f32 {
+        match self {
+            Activation::Relu => x.max(0.0),
+            Activation::Clip { min, max } => x.max(min).min(max),
+            Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+            Activation::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+        }
+    }
+}
+
+/// A 2-D convolution, `groups` = 1 (full), = c_in (depthwise) or anything in between.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv {
+    pub c_out: usize,
+    pub c_in: usize,
+    pub groups: usize,
+    pub kh: usize,
+    pub kw: usize,
+    /// [height, width]
+    pub stride: [usize; 2],
+    /// [height, width]
+    pub dilation: [usize; 2],
+    /// [top, left, bottom, right]
+    pub pads: [usize; 4],
+    /// (c_out, c_in / groups, kh, kw)
+    pub weight: Vec<f32>,
+    /// (c_out,)
+    pub bias: Vec<f32>,
+}
+
+impl Conv {
+    /// A 1x1, stride-1, unpadded, ungrouped conv: a matrix product over pixels (SpMM/GEMM).
+    pub fn is_pointwise(&self) -> bool {
+        self.kh == 1
+            && self.kw == 1
+            && self.stride == [1, 1]
+            && self.pads == [0; 4]
+            && self.groups == 1
+    }
+    pub fn is_depthwise(&self) -> bool {
+        self.groups == self.c_in && self.c_out == self.c_in && self.groups > 1
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolKind {
+    Average,
+    Max,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// `x (c_in, H, W) -> y (c_out, OH, OW)`
+    Conv(Conv),
+    /// Fully connected on a vector: `W (c_out, c_in) @ x (c_in,) + b -> y (c_out,)`
+    Linear {
+        c_out: usize,
+        c_in: usize,
+        weight: Vec<f32>,
+        bias: Vec<f32>,
+    },
+    Act(Activation),
+    /// Per-channel `x · scale + shift` (a BatchNormalization or constant Mul/Add that could
+    /// not be folded into a conv).
+    ChannelAffine {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
+    /// `a + b`, same shape.
+    Add,
+    /// `a · b`, same shape or `b` per channel `(C, 1, 1)` (squeeze-and-excitation).
+    Mul,
+    /// `x (C, H, W) -> y (C, 1, 1)`
+    GlobalAvgPool,
+    /// Average (padding excluded from the count) or max pooling.
+    Pool {
+        kind: PoolKind,
+        kh: usize,
+        kw: usize,
+        stride: [usize; 2],
+        pads: [usize; 4],
+    },
+    /// Over the whole (vector) input.
+    Softmax,
+    /// Along channels.
+    Concat,
+    /// Same data, new shape (Flatten, Reshape, Squeeze, Unsqueeze, Identity): no copy.
+    View(super::Shape),
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Conv(_) => "Conv",
+            Op::Linear { .. } => "Linear",
+            Op::Act(_) => "Activation",
+            Op::ChannelAffine { .. } => "ChannelAffine",
+            Op::Add => "Add",
+            Op::Mul => "Mul",
+            Op::GlobalAvgPool => "GlobalAvgPool",
+            Op::Pool { .. } => "Pool",
+            Op::Softmax => "Softmax",
+            Op::Concat => "Concat",
+            Op::View(_) => "View",
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! A naive interpreter of a `Graph`: plain loops, one op at a time, fresh buffers. It is the
+//! end-to-end oracle for the planned executor and is checked itself against onnxruntime's
+//! logits on the model zoo. Slow by design; not for production.
+
+use super::{Conv, Graph, Op, PoolKind, Shape};
+use crate::error::{Error, Result};
+
+/// Runs `graph` on `input (C, H, W)` and returns the output tensor.
+pub fn run(graph: &Graph, input: &[f32]) -> Result<Vec<f32>> {
+    let want = graph.input_shape().len();
+    if input.len() != want {
+        return Err(Error::ShapeMismatch {
+            tensor: graph.values[graph.input].name.clone(),
+            what: format!("input {}", graph.input_shape()),
+            expected: want,
+            got: input.len(),
+        });
+    }
+    graph.validate()?;
+    let mut vals: Vec<Option<Vec<f32>>> = vec![None; graph.values.len()];
+    vals[graph.input] = Some(input.to_vec());
+    for node in &graph.nodes {
+        let ins: Vec<(&[f32], Shape)> = node
+            .inputs
+            .iter()
+            .map(|&v| {
+                (
+                    vals[v]
+                        .as_deref()
+                        .expect("graph order: inputs computed first"),
+                    graph.shape(v),
+                )
+            })
+            .collect();
+        let out_shape = graph.shape(node.output);
+        let y = eval(&node.op, &ins, out_shape);
+        debug_assert_eq!(y.len(), out_shape.len(), "{}", node.name);
+        vals[node.output] = Some(y);
+    }
+    Ok(vals[graph.output].take().expect("graph output computed"))
+}
+
+fn eval(op: &Op, ins: &[(&[f32], Shape)], out: Shape) -> Vec<f32> {
+    let (x, xs) = ins[0];
+    match op {
+        Op::Conv(c) => conv(c, x, xs, out),
+        Op::Linear {
+            c_out,
+            c_in,
+            weight,
+            bias,
+        } => (0..*c_out)
+            .map(|o| bias[o] + (0..*c_in).map(|i| weight[o * c_in + i] * x[i]).sum::<f32>())
+            .collect(),
+        Op::Act(a) => x.iter().map(|&v| a.apply(v)).collect(),
+        Op::ChannelAffine { scale, shift } => {
+            let hw = xs.hw();
+            x.iter()
+                .enumerate()
+                .map(|(i, &v)| v * scale[i / hw] + shift[i / hw])
+                .collect()
+        }
+        Op::Add => x.iter().zip(ins[1].0).map(|(a, b)| a + b).collect(),
+        Op::Mul => {
+            let (b, bs) = ins[1];
+            if bs.len() == xs.len() {
+                x.iter().zip(b).map(|(a, b)| a * b).collect()
+            } else {
+                let hw = xs.hw();
+                x.iter().enumerate().map(|(i, &v)| v * b[i / hw]).collect()
+            }
+        }
+        Op::GlobalAvgPool => x
+            .chunks(xs.hw())
+            .map(|ch| ch.iter().sum::<f32>() / xs.hw() as f32)
+            .collect(),
+        Op::Pool {
+            kind,
+            kh,
+            kw,
+            stride,
+            pads,
+        } => pool(*kind, (*kh, *kw), *stride, *pads, x, xs, out),
+        Op::Softmax => {
+            let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let e: Vec<f32> = x.iter().map(|&v| (v - m).exp()).collect();
+            let s: f32 = e.iter().sum();
+            e.iter().map(|v| v / s).collect()
+        }
+        Op::Concat => ins.iter().flat_map(|(v, _)| v.iter().copied()).collect(),
+        Op::View(_) => x.to_vec(),
+    }
+}
+
+/// Direct convolution with groups, strides, dilations and padding.
+fn conv(c: &Conv, x: &[f32], xs: Shape, out: Shape) -> Vec<f32> {
+    let cin_g = c.c_in / c.groups;
+    let cout_g = c.c_out / c.groups;
+    let mut y = vec![0.0; out.len()];
+    for o in 0..c.c_out {
+        let g = o / cout_g;
+        for oy in 0..out.h {
+            for ox in 0..out.w {
+                let mut acc = c.bias[o];
+                for ci in 0..cin_g {
+                    let ic = g * cin_g + ci;
+                    for ky in 0..c.kh {
+                        let iy =
+                            (oy * c.stride[0] + ky * c.dilation[0]) as isize - c.pads[0] as isize;
+                        if iy < 0 || iy >= xs.h as isize {
+                            continue;
+                        }
+                        for kx in 0..c.kw {
+                            let ix = (ox * c.stride[1] + kx * c.dilation[1]) as isize
+                                - c.pads[1] as isize;
+                            if ix < 0 || ix >= xs.w as isize {
+                                continue;
+                            }
+                            let wv = c.weight[((o * cin_g + ci) * c.kh + ky) * c.kw + kx];
+                            acc += wv * x[(ic * xs.h + iy as usize) * xs.w + ix as usize];
+                        }
+                    }
+                }
+                y[(o * out.h + oy) * out.w + ox] = acc;
+            }
+        }
+    }
+    y
+}
+
+fn pool(
+    kind: PoolKind,
+    (kh, kw): (usize, usize),
+    stride: [usize; 2],
+    pads: [usize; 4],
+    x: &[f32],
+    xs: Shape,
+    out: Shape,
+) -> Vec<f32> {
+    let mut y = vec![0.0; out.len()];
+    for c in 0..out.c {
+        for oy in 0..out.h {
+            for ox in 0..out.w {
+                let (mut acc, mut n) = (
+                    if kind == PoolKind::Max {
+                        f32::NEG_INFINITY
+                    } else {
+                        0.0
+                    },
+                    0,
+                );
+                for ky in 0..kh {
+                    for kx in 0..kw {
+                        let iy = (oy * stride[0] + ky) as isize - pads[0] as isize;
+                        let ix = (ox * stride[1] + kx) as isize - pads[1] as isize;
+                        if iy < 0 || ix < 0 || iy >= xs.h as isize || ix >= xs.w as isize {
+                            continue;
+                        }
+                        let v = x[(c * xs.h + iy as usize) * xs.w + ix as usize];
+                        acc = if kind == PoolKind::Max {
+                            acc.max(v)
+                        } else {
+                            acc + v
+                        };
+                        n += 1;
+                    }
+                }
+                y[(c * out.h + oy) * out.w + ox] = if kind == PoolKind::Average {
+                    acc / n.max(1) as f32
+                } else {
+                    acc
+                };
+            }
+        }
+    }
+    y
+}

@@ -1,0 +1,176 @@
+//! Shape inference: the output shape of an op on given input shapes, with every size checked
+//! (no overflow, no zero-sized or absurd tensors). Import and `Graph::validate` share it.
+
+use super::{Op, Shape};
+
+/// Largest activation accepted, in floats: far above any CNN input this engine targets,
+/// far below what would exhaust a browser tab.
+pub const MAX_ACTIVATION: usize = 1 << 28;
+
+/// The output shape of `op`, or why `inputs` don't fit it.
+pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
+    let arity = match op {
+        Op::Add | Op::Mul => 2,
+        Op::Concat => inputs.len().max(1),
+        _ => 1,
+    };
+    if inputs.len() != arity {
+        return Err(format!("takes {arity} input(s), got {}", inputs.len()));
+    }
+    let x = inputs[0];
+    let out = match op {
+        Op::Conv(c) => {
+            if x.c != c.c_in {
+                return Err(format!(
+                    "input has {} channels, weights expect {}",
+                    x.c, c.c_in
+                ));
+            }
+            if c.groups == 0 || c.c_in % c.groups != 0 || c.c_out % c.groups != 0 {
+                return Err(format!(
+                    "group {} does not divide c_in {} and c_out {}",
+                    c.groups, c.c_in, c.c_out
+                ));
+            }
+            let need = [c.c_out, c.c_in / c.groups, c.kh, c.kw]
+                .iter()
+                .try_fold(1usize, |a, &d| a.checked_mul(d));
+            if need != Some(c.weight.len()) || c.bias.len() != c.c_out {
+                return Err(format!(
+                    "weight has {} values and bias {}, expected ({}, {}, {}, {}) and ({},)",
+                    c.weight.len(),
+                    c.bias.len(),
+                    c.c_out,
+                    c.c_in / c.groups,
+                    c.kh,
+                    c.kw,
+                    c.c_out
+                ));
+            }
+            let oh = window(x.h, c.kh, c.stride[0], c.dilation[0], c.pads[0], c.pads[2])?;
+            let ow = window(x.w, c.kw, c.stride[1], c.dilation[1], c.pads[1], c.pads[3])?;
+            Shape::new(c.c_out, oh, ow)
+        }
+        Op::Linear {
+            c_out,
+            c_in,
+            weight,
+            bias,
+        } => {
+            if x.len() != *c_in {
+                return Err(format!(
+                    "input {x} has {} values, weights expect {c_in}",
+                    x.len()
+                ));
+            }
+            if c_out.checked_mul(*c_in) != Some(weight.len()) || bias.len() != *c_out {
+                return Err(format!(
+                    "weight/bias sizes {}/{} do not match ({c_out}, {c_in})",
+                    weight.len(),
+                    bias.len()
+                ));
+            }
+            Shape::vector(*c_out)
+        }
+        Op::Act(_) | Op::Softmax => x,
+        Op::ChannelAffine { scale, shift } => {
+            if scale.len() != x.c || shift.len() != x.c {
+                return Err(format!(
+                    "per-channel scale/shift of {}/{} for {} channels",
+                    scale.len(),
+                    shift.len(),
+                    x.c
+                ));
+            }
+            x
+        }
+        Op::Add => {
+            if inputs[1] != x {
+                return Err(format!("shapes {x} and {} differ", inputs[1]));
+            }
+            x
+        }
+        Op::Mul => {
+            let b = inputs[1];
+            if b != x && b != Shape::vector(x.c) {
+                return Err(format!(
+                    "cannot multiply {x} by {b}: same shape or ({}, 1, 1) expected",
+                    x.c
+                ));
+            }
+            x
+        }
+        Op::GlobalAvgPool => Shape::vector(x.c),
+        Op::Pool {
+            kh,
+            kw,
+            stride,
+            pads,
+            ..
+        } => {
+            if pads[0] >= *kh || pads[2] >= *kh || pads[1] >= *kw || pads[3] >= *kw {
+                return Err(format!(
+                    "pads {pads:?} must be smaller than the window {kh}x{kw}"
+                ));
+            }
+            let oh = window(x.h, *kh, stride[0], 1, pads[0], pads[2])?;
+            let ow = window(x.w, *kw, stride[1], 1, pads[1], pads[3])?;
+            Shape::new(x.c, oh, ow)
+        }
+        Op::Concat => {
+            if let Some(b) = inputs.iter().find(|s| (s.h, s.w) != (x.h, x.w)) {
+                return Err(format!("cannot concatenate {x} and {b} along channels"));
+            }
+            Shape::new(inputs.iter().map(|s| s.c).sum(), x.h, x.w)
+        }
+        Op::View(s) => {
+            if s.len() != x.len() {
+                return Err(format!(
+                    "cannot view {x} ({} values) as {s} ({} values)",
+                    x.len(),
+                    s.len()
+                ));
+            }
+            *s
+        }
+    };
+    check(out)?;
+    Ok(out)
+}
+
+/// Checks that a shape is non-empty and of sane size.
+pub fn check(s: Shape) -> Result<(), String> {
+    let len = [s.c, s.h, s.w]
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d));
+    match len {
+        Some(n) if n > 0 && n <= MAX_ACTIVATION => Ok(()),
+        _ => Err(format!(
+            "shape {s} is empty or larger than {MAX_ACTIVATION} values"
+        )),
+    }
+}
+
+/// Output length of a sliding window: `(n + pads − ((k − 1)·d + 1)) / s + 1`.
+fn window(
+    n: usize,
+    k: usize,
+    s: usize,
+    d: usize,
+    pad_lo: usize,
+    pad_hi: usize,
+) -> Result<usize, String> {
+    if k == 0 || s == 0 || d == 0 {
+        return Err(format!(
+            "kernel {k}, stride {s} and dilation {d} must be ≥ 1"
+        ));
+    }
+    let span = (k - 1).checked_mul(d).and_then(|v| v.checked_add(1));
+    let padded = n.checked_add(pad_lo).and_then(|v| v.checked_add(pad_hi));
+    match (span, padded) {
+        (Some(span), Some(padded)) if span <= padded => Ok((padded - span) / s + 1),
+        _ => Err(format!(
+            "window {k} (dilation {d}) does not fit input {n} with pads {pad_lo}+{pad_hi}"
+        )),
+    }
+}

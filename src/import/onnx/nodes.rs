@@ -1,0 +1,699 @@
+//! One ONNX node → zero or more graph ops. Conventions: `x` is the node's first (activation)
+//! input; weights must be initializers (or Constant outputs); dims in `Importer::dims` are ONNX
+//! dims with the batch of 1 included.
+
+use super::proto::{AttributeProto, NodeProto};
+use super::tensor::{Constant, Data};
+use super::Importer;
+use crate::error::{Error, Result};
+use crate::graph::{Activation, Conv, Op, PoolKind, Shape};
+
+pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()> {
+    let op = n.op_type.as_str();
+    let cx = Cx { imp, name, n };
+    match op {
+        "Constant" => constant(cx),
+        "Conv" => conv(cx),
+        "BatchNormalization" => batch_norm(cx),
+        "Relu" => act(cx, Activation::Relu),
+        "Sigmoid" => act(cx, Activation::Sigmoid),
+        "HardSwish" => act(cx, Activation::HardSwish),
+        "HardSigmoid" => {
+            let (alpha, beta) = (cx.attr_f("alpha", 0.2), cx.attr_f("beta", 0.5));
+            act(cx, Activation::HardSigmoid { alpha, beta })
+        }
+        "Clip" => clip(cx),
+        "Add" | "Mul" => binary(cx),
+        "GlobalAveragePool" => {
+            let (x, out) = (cx.x()?, cx.out()?);
+            let c = cx.imp.values[x].shape.c;
+            cx.imp
+                .push(name, Op::GlobalAvgPool, vec![x], &out, vec![1, c, 1, 1])
+                .map(drop)
+        }
+        "AveragePool" | "MaxPool" => pool(cx),
+        "Flatten" => flatten(cx),
+        "Reshape" | "Squeeze" | "Unsqueeze" => reshape(cx),
+        "Identity" | "Dropout" => {
+            let (x, out) = (cx.x()?, cx.out()?);
+            cx.imp.alias(&out, x);
+            Ok(())
+        }
+        "Gemm" | "MatMul" => linear(cx),
+        "Softmax" => {
+            let (x, out) = (cx.x()?, cx.out()?);
+            let dims = cx.imp.dims[x].clone();
+            if cx.imp.values[x].shape.hw() != 1 {
+                return Err(cx.unsupported(" over a spatial tensor (only over class scores)"));
+            }
+            cx.imp
+                .push(name, Op::Softmax, vec![x], &out, dims)
+                .map(drop)
+        }
+        "Concat" => concat(cx),
+        _ => Err(cx.unsupported("")),
+    }
+}
+
+/// The node being imported, with helpers for its attributes and inputs.
+struct Cx<'a> {
+    imp: &'a mut Importer,
+    name: &'a str,
+    n: &'a NodeProto,
+}
+
+impl Cx<'_> {
+    fn bad(&self, detail: String) -> Error {
+        self.imp.bad(self.name, &self.n.op_type, detail)
+    }
+    fn unsupported(&self, detail: &str) -> Error {
+        Error::UnsupportedOp {
+            file: self.imp.file.clone(),
+            node: self.name.into(),
+            op: self.n.op_type.clone(),
+            detail: detail.into(),
+        }
+    }
+    fn attr(&self, key: &str) -> Option<&AttributeProto> {
+        self.n.attribute.iter().find(|a| a.name == key)
+    }
+    fn attr_i(&self, key: &str, default: i64) -> i64 {
+        self.attr(key).map_or(default, |a| a.i)
+    }
+    fn attr_f(&self, key: &str, default: f32) -> f32 {
+        self.attr(key).map_or(default, |a| a.f)
+    }
+    fn attr_s(&self, key: &str) -> String {
+        self.attr(key)
+            .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+            .unwrap_or_default()
+    }
+    /// A list of non-negative ints (kernel_shape, strides, pads, …) of exactly `len` entries.
+    fn attr_dims(&self, key: &str, len: usize, default: usize) -> Result<Vec<usize>> {
+        let Some(a) = self.attr(key) else {
+            return Ok(vec![default; len]);
+        };
+        if a.ints.len() != len {
+            return Err(self.bad(format!(
+                "attribute {key} has {} values, expected {len}",
+                a.ints.len()
+            )));
+        }
+        a.ints
+            .iter()
+            .map(|&v| usize::try_from(v).ok().filter(|&v| v <= 1 << 16))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| self.bad(format!("attribute {key} = {:?} is out of range", a.ints)))
+    }
+    fn input_name(&self, i: usize) -> Option<&str> {
+        self.n
+            .input
+            .get(i)
+            .map(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+    }
+    fn x(&self) -> Result<usize> {
+        let name = self
+            .input_name(0)
+            .ok_or_else(|| self.bad("has no input".into()))?;
+        self.imp.value(name, self.name, &self.n.op_type)
+    }
+    fn out(&self) -> Result<String> {
+        self.n
+            .output
+            .first()
+            .cloned()
+            .ok_or_else(|| self.bad("has no output".into()))
+    }
+    /// Input `i` as a constant, if it is one.
+    fn constant(&self, i: usize) -> Option<&Constant> {
+        self.input_name(i).and_then(|s| self.imp.consts.get(s))
+    }
+    fn weight(&self, i: usize, what: &str) -> Result<Constant> {
+        let c = self.constant(i).cloned();
+        c.ok_or_else(|| {
+            self.bad(format!(
+                "{what} (input {i}) must be an initializer or Constant"
+            ))
+        })
+    }
+}
+
+fn constant(cx: Cx) -> Result<()> {
+    let out = cx.out()?;
+    let c = if let Some(t) = cx.attr("value").and_then(|a| a.t.as_ref()) {
+        super::tensor::decode(&cx.imp.file, t)?
+    } else if let Some(a) = cx.attr("value_float") {
+        Constant {
+            dims: vec![],
+            data: Data::F32(vec![a.f]),
+        }
+    } else if let Some(a) = cx.attr("value_floats") {
+        Constant {
+            dims: vec![a.floats.len()],
+            data: Data::F32(a.floats.clone()),
+        }
+    } else if let Some(a) = cx.attr("value_int") {
+        Constant {
+            dims: vec![],
+            data: Data::I64(vec![a.i]),
+        }
+    } else if let Some(a) = cx.attr("value_ints") {
+        Constant {
+            dims: vec![a.ints.len()],
+            data: Data::I64(a.ints.clone()),
+        }
+    } else {
+        return Err(cx.unsupported(" (only value, value_float(s) and value_int(s) constants are)"));
+    };
+    cx.imp.consts.insert(out, c);
+    Ok(())
+}
+
+fn conv(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let xs = cx.imp.values[x].shape;
+    let w = cx.weight(1, "weight")?;
+    let [c_out, cin_g, kh, kw] = w.dims[..] else {
+        return Err(cx.bad(format!(
+            "weight dims {:?} are not (c_out, c_in/group, kh, kw)",
+            w.dims
+        )));
+    };
+    let groups = usize::try_from(cx.attr_i("group", 1))
+        .ok()
+        .filter(|&g| g >= 1)
+        .ok_or_else(|| cx.bad("group must be ≥ 1".into()))?;
+    let bias = match cx.constant(2) {
+        Some(b) if b.len() == c_out => b.f32s(),
+        Some(b) => return Err(cx.bad(format!("bias has {} values, expected {c_out}", b.len()))),
+        None if cx.input_name(2).is_some() => {
+            return Err(cx.bad("bias must be an initializer".into()))
+        }
+        None => vec![0.0; c_out],
+    };
+    let stride = cx.attr_dims("strides", 2, 1)?;
+    let dilation = cx.attr_dims("dilations", 2, 1)?;
+    if let Some(ks) = cx.attr("kernel_shape") {
+        if ks.ints != [kh as i64, kw as i64] {
+            return Err(cx.bad(format!(
+                "kernel_shape {:?} disagrees with weight dims {:?}",
+                ks.ints, w.dims
+            )));
+        }
+    }
+    let pads = pads(
+        &cx,
+        [xs.h, xs.w],
+        [kh, kw],
+        [stride[0], stride[1]],
+        [dilation[0], dilation[1]],
+    )?;
+    let conv = Conv {
+        c_out,
+        c_in: cin_g * groups,
+        groups,
+        kh,
+        kw,
+        stride: [stride[0], stride[1]],
+        dilation: [dilation[0], dilation[1]],
+        pads,
+        weight: w.f32s(),
+        bias,
+    };
+    let (name, dims_c) = (cx.name.to_string(), c_out);
+    let shape_probe =
+        crate::graph::shape::infer(&Op::Conv(conv.clone()), &[xs]).map_err(|d| cx.bad(d))?;
+    cx.imp
+        .push(
+            &name,
+            Op::Conv(conv),
+            vec![x],
+            &out,
+            vec![1, dims_c, shape_probe.h, shape_probe.w],
+        )
+        .map(drop)
+}
+
+/// Explicit `[top, left, bottom, right]` pads from `pads` or `auto_pad`.
+fn pads(
+    cx: &Cx,
+    hw: [usize; 2],
+    k: [usize; 2],
+    s: [usize; 2],
+    d: [usize; 2],
+) -> Result<[usize; 4]> {
+    match cx.attr_s("auto_pad").as_str() {
+        "" | "NOTSET" => {
+            let p = cx.attr_dims("pads", 4, 0)?;
+            Ok([p[0], p[1], p[2], p[3]])
+        }
+        "VALID" => Ok([0; 4]),
+        mode @ ("SAME_UPPER" | "SAME_LOWER") => {
+            // Output = ceil(in / stride); the odd pad goes last (UPPER) or first (LOWER).
+            let mut p = [0usize; 4];
+            for a in 0..2 {
+                let out = hw[a].div_ceil(s[a]);
+                let span = (k[a] - 1) * d[a] + 1;
+                let total = ((out - 1) * s[a] + span).saturating_sub(hw[a]);
+                let (lo, hi) = if mode == "SAME_UPPER" {
+                    (total / 2, total - total / 2)
+                } else {
+                    (total - total / 2, total / 2)
+                };
+                p[a] = lo;
+                p[a + 2] = hi;
+            }
+            Ok(p)
+        }
+        other => Err(cx.bad(format!(
+            "auto_pad {other:?} is not NOTSET, VALID, SAME_UPPER or SAME_LOWER"
+        ))),
+    }
+}
+
+fn batch_norm(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let c = cx.imp.values[x].shape.c;
+    let [gamma, beta, mean, var] = [1, 2, 3, 4].map(|i| cx.constant(i).map(|t| t.f32s()));
+    let (Some(gamma), Some(beta), Some(mean), Some(var)) = (gamma, beta, mean, var) else {
+        return Err(cx.bad("scale, B, mean and var must all be initializers".into()));
+    };
+    if [&gamma, &beta, &mean, &var].iter().any(|v| v.len() != c) {
+        return Err(cx.bad(format!(
+            "scale/B/mean/var must have {c} values (one per channel)"
+        )));
+    }
+    let eps = cx.attr_f("epsilon", 1e-5);
+    let scale: Vec<f32> = gamma
+        .iter()
+        .zip(&var)
+        .map(|(g, v)| g / (v + eps).sqrt())
+        .collect();
+    let shift: Vec<f32> = (0..c).map(|i| beta[i] - mean[i] * scale[i]).collect();
+    let input = cx.input_name(0).unwrap_or_default().to_string();
+    // Fold into the conv that produced x: W'[o] = W[o]·s[o], b'[o] = b[o]·s[o] + shift[o].
+    if let Some(Node {
+        op: Op::Conv(conv),
+        output,
+        ..
+    }) = cx.imp.foldable_producer(&input)
+    {
+        let per_out = conv.weight.len() / conv.c_out;
+        for o in 0..conv.c_out {
+            conv.weight[o * per_out..(o + 1) * per_out]
+                .iter_mut()
+                .for_each(|w| *w *= scale[o]);
+            conv.bias[o] = conv.bias[o] * scale[o] + shift[o];
+        }
+        let v = *output;
+        cx.imp.alias(&out, v);
+        return Ok(());
+    }
+    let dims = cx.imp.dims[x].clone();
+    cx.imp
+        .push(
+            cx.name,
+            Op::ChannelAffine { scale, shift },
+            vec![x],
+            &out,
+            dims,
+        )
+        .map(drop)
+}
+
+use crate::graph::Node;
+
+fn act(cx: Cx, a: Activation) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let dims = cx.imp.dims[x].clone();
+    cx.imp
+        .push(cx.name, Op::Act(a), vec![x], &out, dims)
+        .map(drop)
+}
+
+fn clip(cx: Cx) -> Result<()> {
+    let scalar = |i: usize, attr: &str, default: f32| -> Result<f32> {
+        if cx.imp.opset < 11 {
+            return Ok(cx.attr_f(attr, default));
+        }
+        match (cx.input_name(i), cx.constant(i)) {
+            (None, _) => Ok(default),
+            (Some(_), Some(c)) if c.len() == 1 => Ok(c.f32s()[0]),
+            _ => Err(cx.bad(format!("{attr} (input {i}) must be a scalar constant"))),
+        }
+    };
+    let (min, max) = (
+        scalar(1, "min", f32::NEG_INFINITY)?,
+        scalar(2, "max", f32::INFINITY)?,
+    );
+    let a = if min == 0.0 && max == f32::INFINITY {
+        Activation::Relu
+    } else {
+        Activation::Clip { min, max }
+    };
+    act(cx, a)
+}
+
+/// Add/Mul of two activations, or of an activation and a constant (folded into the producing
+/// conv/linear's bias where possible, else a per-channel affine).
+fn binary(cx: Cx) -> Result<()> {
+    let out = cx.out()?;
+    let is_add = cx.n.op_type == "Add";
+    let (ci, xi) = match (cx.constant(0).is_some(), cx.constant(1).is_some()) {
+        (false, false) => {
+            let a = cx.x()?;
+            let bname = cx
+                .input_name(1)
+                .ok_or_else(|| cx.bad("needs two inputs".into()))?;
+            let b = cx.imp.value(bname, cx.name, &cx.n.op_type)?;
+            let dims = cx.imp.dims[a].clone();
+            let op = if is_add { Op::Add } else { Op::Mul };
+            return cx.imp.push(cx.name, op, vec![a, b], &out, dims).map(drop);
+        }
+        (true, false) => (0, 1),
+        (false, true) => (1, 0),
+        (true, true) => return Err(cx.unsupported(" on two constants (fold it before export)")),
+    };
+    let xname = cx.input_name(xi).unwrap_or_default().to_string();
+    let x = cx.imp.value(&xname, cx.name, &cx.n.op_type)?;
+    let c = cx.imp.values[x].shape.c;
+    let k = cx.constant(ci).expect("checked above").f32s();
+    let per_channel: Vec<f32> = match k.len() {
+        1 => vec![k[0]; c],
+        n if n == c => k,
+        n => {
+            return Err(cx.bad(format!(
+            "constant operand has {n} values; only a scalar or one per channel ({c}) is supported"
+        )))
+        }
+    };
+    if is_add {
+        match cx.imp.foldable_producer(&xname) {
+            Some(Node {
+                op: Op::Conv(conv),
+                output,
+                ..
+            }) => {
+                conv.bias
+                    .iter_mut()
+                    .zip(&per_channel)
+                    .for_each(|(b, k)| *b += k);
+                let v = *output;
+                cx.imp.alias(&out, v);
+                return Ok(());
+            }
+            Some(Node {
+                op: Op::Linear { bias, .. },
+                output,
+                ..
+            }) => {
+                bias.iter_mut().zip(&per_channel).for_each(|(b, k)| *b += k);
+                let v = *output;
+                cx.imp.alias(&out, v);
+                return Ok(());
+            }
+            _ => {}
+        }
+    }
+    let (scale, shift) = if is_add {
+        (vec![1.0; c], per_channel)
+    } else {
+        (per_channel, vec![0.0; c])
+    };
+    let dims = cx.imp.dims[x].clone();
+    cx.imp
+        .push(
+            cx.name,
+            Op::ChannelAffine { scale, shift },
+            vec![x],
+            &out,
+            dims,
+        )
+        .map(drop)
+}
+
+fn pool(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let xs = cx.imp.values[x].shape;
+    let k = cx.attr_dims("kernel_shape", 2, 0)?;
+    if cx.attr_i("ceil_mode", 0) != 0 {
+        return Err(cx.unsupported(" with ceil_mode = 1"));
+    }
+    let s = cx.attr_dims("strides", 2, 1)?;
+    let pads = pads(&cx, [xs.h, xs.w], [k[0], k[1]], [s[0], s[1]], [1, 1])?;
+    let kind = if cx.n.op_type == "MaxPool" {
+        PoolKind::Max
+    } else {
+        PoolKind::Average
+    };
+    if kind == PoolKind::Average && cx.attr_i("count_include_pad", 0) != 0 && pads != [0; 4] {
+        return Err(cx.unsupported(" with count_include_pad = 1 and padding"));
+    }
+    let op = Op::Pool {
+        kind,
+        kh: k[0],
+        kw: k[1],
+        stride: [s[0], s[1]],
+        pads,
+    };
+    let probe = crate::graph::shape::infer(&op, &[xs]).map_err(|d| cx.bad(d))?;
+    cx.imp
+        .push(
+            cx.name,
+            op,
+            vec![x],
+            &out,
+            vec![1, probe.c, probe.h, probe.w],
+        )
+        .map(drop)
+}
+
+fn flatten(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let axis = cx.attr_i("axis", 1);
+    if axis != 0 && axis != 1 {
+        return Err(cx.unsupported(&format!(
+            " with axis {axis} (batch-1 models flatten at 0 or 1)"
+        )));
+    }
+    let n = cx.imp.values[x].shape.len();
+    view(cx, x, &out, vec![1, n])
+}
+
+/// Reshape / Squeeze / Unsqueeze: compute the new ONNX dims, then map them onto CHW.
+fn reshape(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let old = cx.imp.dims[x].clone();
+    let ints = |i: usize, attr: &str| -> Result<Vec<i64>> {
+        if let Some(a) = cx.attr(attr) {
+            return Ok(a.ints.clone());
+        }
+        match cx.constant(i).and_then(|c| c.i64s().map(<[i64]>::to_vec)) {
+            Some(v) => Ok(v),
+            None if cx.n.op_type != "Reshape" && cx.input_name(i).is_none() => Ok(vec![]),
+            None => Err(cx.bad(format!("{attr} (input {i}) must be an int64 initializer"))),
+        }
+    };
+    let rank = old.len() as i64;
+    let norm = |a: i64, r: i64| if a < 0 { a + r } else { a };
+    let new: Vec<usize> = match cx.n.op_type.as_str() {
+        "Reshape" => {
+            let spec = ints(1, "shape")?;
+            let mut dims = Vec::with_capacity(spec.len());
+            let mut infer = None;
+            for (i, &d) in spec.iter().enumerate() {
+                match d {
+                    -1 if infer.is_none() => {
+                        infer = Some(i);
+                        dims.push(1);
+                    }
+                    0 => dims.push(*old.get(i).ok_or_else(|| {
+                        cx.bad(format!(
+                            "shape {spec:?} copies dim {i} of a rank-{rank} input"
+                        ))
+                    })?),
+                    d if d > 0 => dims.push(d as usize),
+                    _ => {
+                        return Err(cx.bad(format!("shape {spec:?} is not a valid Reshape target")))
+                    }
+                }
+            }
+            let total = cx.imp.values[x].shape.len();
+            if let Some(i) = infer {
+                let known: usize = dims.iter().product();
+                if known == 0 || total % known != 0 {
+                    return Err(cx.bad(format!("cannot reshape {total} values to {spec:?}")));
+                }
+                dims[i] = total / known;
+            }
+            dims
+        }
+        "Squeeze" => {
+            let axes: Vec<i64> = ints(1, "axes")?
+                .into_iter()
+                .map(|a| norm(a, rank))
+                .collect();
+            if axes
+                .iter()
+                .any(|&a| a < 0 || a >= rank || old[a as usize] != 1)
+            {
+                return Err(cx.bad(format!("cannot squeeze axes {axes:?} of dims {old:?}")));
+            }
+            old.iter()
+                .enumerate()
+                .filter(|(i, &d)| {
+                    if axes.is_empty() {
+                        d != 1
+                    } else {
+                        !axes.contains(&(*i as i64))
+                    }
+                })
+                .map(|(_, &d)| d)
+                .collect()
+        }
+        _ => {
+            let axes = ints(1, "axes")?;
+            let out_rank = rank + axes.len() as i64;
+            let mut axes: Vec<i64> = axes.into_iter().map(|a| norm(a, out_rank)).collect();
+            axes.sort_unstable();
+            if axes.iter().any(|&a| a < 0 || a >= out_rank) {
+                return Err(cx.bad(format!("cannot unsqueeze dims {old:?} at {axes:?}")));
+            }
+            let mut src = old.iter();
+            (0..out_rank)
+                .map(|i| {
+                    if axes.contains(&i) {
+                        1
+                    } else {
+                        *src.next().unwrap_or(&1)
+                    }
+                })
+                .collect()
+        }
+    };
+    view(cx, x, &out, new)
+}
+
+/// A zero-copy view of `x` with ONNX dims `dims`, mapped onto CHW (leading batch 1 dropped).
+fn view(cx: Cx, x: usize, out: &str, dims: Vec<usize>) -> Result<()> {
+    let body: &[usize] = match dims.split_first() {
+        Some((1, rest)) if dims.len() >= 2 => rest,
+        _ => &dims,
+    };
+    let shape = match *body {
+        [n] => Shape::vector(n),
+        [c, h, w] => Shape::new(c, h, w),
+        [c, 1] => Shape::vector(c),
+        _ => {
+            return Err(cx.unsupported(&format!(
+                " to dims {dims:?} (batch-1 views to [1, N] or [1, C, H, W] are)"
+            )))
+        }
+    };
+    if shape == cx.imp.values[x].shape {
+        let v = x;
+        cx.imp.alias(out, v);
+        cx.imp.dims[v] = dims;
+        return Ok(());
+    }
+    cx.imp
+        .push(cx.name, Op::View(shape), vec![x], out, dims)
+        .map(drop)
+}
+
+/// Gemm (`alpha·A·op(B) + beta·C`) or MatMul on a flattened activation: a `Linear` op.
+fn linear(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let k = cx.imp.values[x].shape.len();
+    let b = cx.weight(1, "B")?;
+    let [r, c] = b.dims[..] else {
+        return Err(cx.bad(format!("B must be 2-D, got dims {:?}", b.dims)));
+    };
+    let gemm = cx.n.op_type == "Gemm";
+    if gemm && cx.attr_i("transA", 0) != 0 {
+        return Err(cx.unsupported(" with transA = 1"));
+    }
+    let trans_b = gemm && cx.attr_i("transB", 0) != 0;
+    let (n_out, n_in) = if trans_b { (r, c) } else { (c, r) };
+    if n_in != k {
+        return Err(cx.bad(format!(
+            "input has {k} values, B {:?} expects {n_in}",
+            b.dims
+        )));
+    }
+    let alpha = if gemm { cx.attr_f("alpha", 1.0) } else { 1.0 };
+    let bv = b.f32s();
+    // weight (n_out, n_in) row-major
+    let weight: Vec<f32> = (0..n_out)
+        .flat_map(|o| (0..n_in).map(move |i| (o, i)))
+        .map(|(o, i)| {
+            alpha
+                * if trans_b {
+                    bv[o * n_in + i]
+                } else {
+                    bv[i * n_out + o]
+                }
+        })
+        .collect();
+    let beta = if gemm { cx.attr_f("beta", 1.0) } else { 1.0 };
+    let bias = match cx.constant(2).filter(|_| gemm) {
+        Some(cb) if cb.len() == n_out => cb.f32s().iter().map(|v| beta * v).collect(),
+        Some(cb) if cb.len() == 1 => vec![beta * cb.f32s()[0]; n_out],
+        Some(cb) => return Err(cx.bad(format!("C has {} values, expected {n_out} or 1", cb.len()))),
+        None if gemm && cx.input_name(2).is_some() => {
+            return Err(cx.bad("C must be an initializer".into()))
+        }
+        None => vec![0.0; n_out],
+    };
+    let x = if cx.imp.values[x].shape.hw() != 1 {
+        // Gemm on a (C, H, W) activation reads it flattened.
+        let name = format!("{}:flatten", cx.name);
+        cx.imp.push(
+            &name,
+            Op::View(Shape::vector(k)),
+            vec![x],
+            &name,
+            vec![1, k],
+        )?
+    } else {
+        x
+    };
+    cx.imp
+        .push(
+            cx.name,
+            Op::Linear {
+                c_out: n_out,
+                c_in: n_in,
+                weight,
+                bias,
+            },
+            vec![x],
+            &out,
+            vec![1, n_out],
+        )
+        .map(drop)
+}
+
+fn concat(cx: Cx) -> Result<()> {
+    let out = cx.out()?;
+    let ins: Vec<usize> = (0..cx.n.input.len())
+        .map(|i| {
+            cx.input_name(i)
+                .ok_or_else(|| cx.bad("empty input name".into()))
+                .and_then(|s| cx.imp.value(s, cx.name, &cx.n.op_type))
+        })
+        .collect::<Result<_>>()?;
+    let first = ins
+        .first()
+        .copied()
+        .ok_or_else(|| cx.bad("has no inputs".into()))?;
+    let rank = cx.imp.dims[first].len() as i64;
+    let axis = cx.attr_i("axis", 1);
+    if (if axis < 0 { axis + rank } else { axis }) != 1 {
+        return Err(cx.unsupported(&format!(" along axis {axis} (only channels, axis 1, is)")));
+    }
+    let mut dims = cx.imp.dims[first].clone();
+    dims[1] = ins.iter().map(|&v| cx.imp.values[v].shape.c).sum();
+    cx.imp.push(cx.name, Op::Concat, ins, &out, dims).map(drop)
+}

@@ -1,0 +1,256 @@
+//! ONNX import on small in-memory models: op mapping, BN folding, views, sparse initializers,
+//! and a typed error (never a panic) for each kind of bad input.
+
+mod common;
+use common::onnx::*;
+use zeroskip::graph::{reference, Activation, Op, Shape};
+use zeroskip::import::onnx::{load, proto::SparseTensorProto};
+use zeroskip::Error;
+
+/// Conv 3→4 (3x3, s2, p1) → BN → Clip(0,6) → depthwise 3x3 → Relu → 1x1 4→6 → GAP → Flatten
+/// → Gemm 6→5 (transB) → Softmax: the skeleton of a MobileNet.
+fn mobilenet_like() -> (Vec<u8>, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let w0 = values(4 * 3 * 9, 1);
+    let b0 = values(4, 2);
+    let (gamma, beta, mean) = (values(4, 3), values(4, 4), values(4, 5));
+    let var: Vec<f32> = values(4, 6).iter().map(|v| v.abs() + 0.5).collect();
+    let nodes = vec![
+        node(
+            "Conv",
+            "stem",
+            &["input", "w0", "b0"],
+            &["c0"],
+            vec![
+                ints("strides", &[2, 2]),
+                ints("pads", &[1, 1, 1, 1]),
+                ints("kernel_shape", &[3, 3]),
+            ],
+        ),
+        node(
+            "BatchNormalization",
+            "bn0",
+            &["c0", "gamma", "beta", "mean", "var"],
+            &["n0"],
+            vec![float("epsilon", 1e-3)],
+        ),
+        node("Clip", "relu6", &["n0", "zero", "six"], &["r0"], vec![]),
+        node(
+            "Conv",
+            "dw",
+            &["r0", "wdw"],
+            &["d0"],
+            vec![int("group", 4), ints("pads", &[1, 1, 1, 1])],
+        ),
+        node("Relu", "relu", &["d0"], &["r1"], vec![]),
+        node("Conv", "pw", &["r1", "wpw", "bpw"], &["p0"], vec![]),
+        node("GlobalAveragePool", "gap", &["p0"], &["g"], vec![]),
+        node("Flatten", "flat", &["g"], &["f"], vec![]),
+        node(
+            "Gemm",
+            "fc",
+            &["f", "wfc", "bfc"],
+            &["logits"],
+            vec![int("transB", 1)],
+        ),
+        node("Softmax", "prob", &["logits"], &["prob"], vec![]),
+    ];
+    let inits = vec![
+        tensor("w0", &[4, 3, 3, 3], &w0),
+        tensor("b0", &[4], &b0),
+        tensor("gamma", &[4], &gamma),
+        tensor("beta", &[4], &beta),
+        tensor("mean", &[4], &mean),
+        tensor("var", &[4], &var),
+        tensor("zero", &[], &[0.0]),
+        tensor("six", &[], &[6.0]),
+        tensor("wdw", &[4, 1, 3, 3], &values(36, 7)),
+        tensor("wpw", &[6, 4, 1, 1], &values(24, 8)),
+        tensor("bpw", &[6], &values(6, 9)),
+        tensor("wfc", &[5, 6], &values(30, 10)),
+        tensor("bfc", &[5], &values(5, 11)),
+    ];
+    let m = model(nodes, inits, &[1, 3, 9, 10], "prob");
+    (
+        bytes(&m),
+        w0,
+        b0,
+        gamma
+            .iter()
+            .zip(&var)
+            .map(|(g, v)| g / (v + 1e-3).sqrt())
+            .collect(),
+    )
+}
+
+tests! {
+    fn imports_a_mobilenet_skeleton() {
+        let (b, _, _, _) = mobilenet_like();
+        let g = load("tiny.onnx", &b).unwrap();
+        let ops: Vec<&str> = g.nodes.iter().map(|n| n.op.name()).collect();
+        assert_eq!(ops, ["Conv", "Activation", "Conv", "Activation", "Conv", "GlobalAvgPool", "Linear", "Softmax"]);
+        assert_eq!(g.input_shape(), Shape::new(3, 9, 10));
+        assert_eq!(g.shape(g.nodes[0].output), Shape::new(4, 5, 5));
+        assert_eq!(g.output_shape(), Shape::vector(5));
+        assert_eq!(g.nodes[1].op, Op::Act(Activation::Clip { min: 0.0, max: 6.0 }));
+        let Op::Conv(dw) = &g.nodes[2].op else { panic!() };
+        assert!(dw.is_depthwise());
+        let Op::Conv(pw) = &g.nodes[4].op else { panic!() };
+        assert!(pw.is_pointwise());
+        let y = reference::run(&g, &values(3 * 9 * 10, 12)).unwrap();
+        assert_eq!(y.len(), 5);
+        assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-5, "softmax sums to 1: {y:?}");
+    }
+
+    fn folds_batch_norm_into_the_conv() {
+        let (b, w0, b0, scale) = mobilenet_like();
+        let g = load("tiny.onnx", &b).unwrap();
+        let Op::Conv(c) = &g.nodes[0].op else { panic!() };
+        for o in 0..4 {
+            for i in 0..27 {
+                assert!((c.weight[o * 27 + i] - w0[o * 27 + i] * scale[o]).abs() < 1e-6);
+            }
+        }
+        // b' = b·s + beta − mean·s, with beta = values(4, 4) and mean = values(4, 5).
+        let (beta, mean) = (values(4, 4), values(4, 5));
+        for o in 0..4 {
+            assert!((c.bias[o] - (b0[o] * scale[o] + beta[o] - mean[o] * scale[o])).abs() < 1e-6);
+        }
+    }
+
+    fn sparse_initializers_are_densified() {
+        let m = {
+            let mut m = model(
+                vec![node("Conv", "pw", &["input", "w"], &["y"], vec![])],
+                vec![],
+                &[1, 4, 2, 2],
+                "y",
+            );
+            let g = m.graph.as_mut().unwrap();
+            g.sparse_initializer.push(SparseTensorProto {
+                values: Some(tensor("w", &[3], &[1.5, -2.0, 0.25])),
+                indices: Some(tensor_i64("w_idx", &[1, 6, 11])),
+                dims: vec![3, 4, 1, 1],
+            });
+            m
+        };
+        let g = load("sparse.onnx", &bytes(&m)).unwrap();
+        let Op::Conv(c) = &g.nodes[0].op else { panic!() };
+        let mut want = vec![0.0; 12];
+        (want[1], want[6], want[11]) = (1.5, -2.0, 0.25);
+        assert_eq!(c.weight, want);
+    }
+
+    fn truncated_or_garbage_files_are_bad_model_errors() {
+        let (b, _, _, _) = mobilenet_like();
+        for cut in [1, 10, b.len() / 2, b.len() - 1] {
+            let e = load("cut.onnx", &b[..cut]).unwrap_err();
+            assert!(matches!(e, Error::BadModel { .. } | Error::BadTensor { .. } | Error::BadNode { .. }), "cut {cut}: {e}");
+            assert!(e.to_string().contains("cut.onnx"), "{e}");
+        }
+        let e = load("junk.onnx", b"\xff\xff\xff\xff not onnx").unwrap_err();
+        assert!(matches!(e, Error::BadModel { .. }), "{e}");
+        assert!(matches!(load("empty.onnx", &[]), Err(Error::BadModel { .. })));
+    }
+
+    fn unsupported_ops_name_the_node_and_op() {
+        let m = model(vec![node("LSTM", "rnn1", &["input"], &["y"], vec![])], vec![], &[1, 4, 2, 2], "y");
+        let e = load("rnn.onnx", &bytes(&m)).unwrap_err();
+        assert!(matches!(&e, Error::UnsupportedOp { node, op, .. } if node == "rnn1" && op == "LSTM"), "{e}");
+        assert!(e.to_string().contains("rnn1") && e.to_string().contains("LSTM"));
+    }
+
+    fn shape_mismatches_are_bad_node_errors() {
+        // Weights expect 5 input channels, the image has 4.
+        let m = model(
+            vec![node("Conv", "pw", &["input", "w"], &["y"], vec![])],
+            vec![tensor("w", &[3, 5, 1, 1], &values(15, 1))],
+            &[1, 4, 2, 2],
+            "y",
+        );
+        let e = load("mismatch.onnx", &bytes(&m)).unwrap_err();
+        assert!(matches!(&e, Error::BadNode { node, .. } if node == "pw"), "{e}");
+        // A window larger than the padded input.
+        let m = model(
+            vec![node("Conv", "big", &["input", "w"], &["y"], vec![])],
+            vec![tensor("w", &[3, 4, 5, 5], &values(300, 1))],
+            &[1, 4, 2, 2],
+            "y",
+        );
+        assert!(matches!(load("window.onnx", &bytes(&m)), Err(Error::BadNode { .. })));
+        // Reading a value nobody computes.
+        let m = model(vec![node("Relu", "r", &["nowhere"], &["y"], vec![])], vec![], &[1, 4, 2, 2], "y");
+        assert!(matches!(load("dangling.onnx", &bytes(&m)), Err(Error::BadNode { .. })));
+    }
+
+    fn bad_tensors_are_bad_tensor_errors() {
+        let conv = || vec![node("Conv", "pw", &["input", "w"], &["y"], vec![])];
+        // raw_data shorter than the dims say.
+        let mut w = tensor("w", &[3, 4, 1, 1], &values(12, 1));
+        w.raw_data.truncate(40);
+        let e = load("short.onnx", &bytes(&model(conv(), vec![w], &[1, 4, 2, 2], "y"))).unwrap_err();
+        assert!(matches!(&e, Error::BadTensor { tensor, .. } if tensor == "w"), "{e}");
+        // Absurd dims: never allocated.
+        let w = tensor("w", &[1 << 20, 1 << 20, 1, 1], &[]);
+        assert!(matches!(load("huge.onnx", &bytes(&model(conv(), vec![w], &[1, 4, 2, 2], "y"))), Err(Error::BadTensor { .. })));
+        let w = tensor("w", &[-3, 4, 1, 1], &[]);
+        assert!(matches!(load("neg.onnx", &bytes(&model(conv(), vec![w], &[1, 4, 2, 2], "y"))), Err(Error::BadTensor { .. })));
+        // External data cannot be loaded in a browser.
+        let mut w = tensor("w", &[3, 4, 1, 1], &values(12, 1));
+        w.data_location = 1;
+        assert!(matches!(load("ext.onnx", &bytes(&model(conv(), vec![w], &[1, 4, 2, 2], "y"))), Err(Error::BadTensor { .. })));
+        // Sparse index outside the tensor.
+        let mut m = model(conv(), vec![], &[1, 4, 2, 2], "y");
+        m.graph.as_mut().unwrap().sparse_initializer.push(SparseTensorProto {
+            values: Some(tensor("w", &[1], &[1.0])),
+            indices: Some(tensor_i64("i", &[12])),
+            dims: vec![3, 4, 1, 1],
+        });
+        let e = load("sparse.onnx", &bytes(&m)).unwrap_err();
+        assert!(matches!(&e, Error::BadTensor { detail, .. } if detail.contains("outside")), "{e}");
+    }
+
+    fn inputs_must_be_batch_one_nchw() {
+        let relu = || vec![node("Relu", "r", &["input"], &["y"], vec![])];
+        for dims in [&[2, 3, 4, 4][..], &[1, 3, 4][..], &[1, 0, 4, 4][..]] {
+            let e = load("in.onnx", &bytes(&model(relu(), vec![], dims, "y"))).unwrap_err();
+            assert!(matches!(e, Error::BadModel { .. }), "{dims:?}: {e}");
+        }
+    }
+
+    fn auto_pad_same_matches_tf_padding() {
+        // TF-SAME, stride 2 on an even input: the extra pad goes bottom/right.
+        let m = model(
+            vec![node("Conv", "c", &["input", "w"], &["y"], vec![ints("strides", &[2, 2]), string("auto_pad", "SAME_UPPER")])],
+            vec![tensor("w", &[2, 1, 3, 3], &values(18, 1))],
+            &[1, 1, 8, 8],
+            "y",
+        );
+        let g = load("same.onnx", &bytes(&m)).unwrap();
+        let Op::Conv(c) = &g.nodes[0].op else { panic!() };
+        assert_eq!(c.pads, [0, 0, 1, 1]);
+        assert_eq!(g.output_shape(), Shape::new(2, 4, 4));
+    }
+
+    fn reshape_squeeze_and_matmul_add_become_a_linear() {
+        let m = model(
+            vec![
+                node("GlobalAveragePool", "gap", &["input"], &["g"], vec![]),
+                node("Squeeze", "sq", &["g", "axes"], &["s"], vec![]),
+                node("MatMul", "mm", &["s", "w"], &["mmo"], vec![]),
+                node("Add", "bias", &["mmo", "b"], &["y"], vec![]),
+            ],
+            vec![tensor_i64("axes", &[2, 3]), tensor("w", &[4, 3], &values(12, 1)), tensor("b", &[3], &[1.0, 2.0, 3.0])],
+            &[1, 4, 2, 2],
+            "y",
+        );
+        let g = load("mm.onnx", &bytes(&m)).unwrap();
+        let ops: Vec<&str> = g.nodes.iter().map(|n| n.op.name()).collect();
+        assert_eq!(ops, ["GlobalAvgPool", "Linear"]);
+        let Op::Linear { bias, weight, .. } = &g.nodes[1].op else { panic!() };
+        assert_eq!(bias, &[1.0, 2.0, 3.0]);
+        // MatMul's B (4, 3) becomes W (3, 4) = Bᵀ.
+        let w = values(12, 1);
+        let (o, i) = (1, 2);
+        assert_eq!(weight[o * 4 + i], w[i * 3 + o]);
+    }
+}
