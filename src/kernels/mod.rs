@@ -5,6 +5,7 @@
 //! Kernels take a pixel range, so a caller (later a thread pool) can split the work without the
 //! kernels changing. The `registry` is the one place a kernel is listed.
 
+pub mod cnn;
 pub mod reference;
 pub mod registry;
 pub mod scalar;

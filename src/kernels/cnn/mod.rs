@@ -1,0 +1,77 @@
+//! The non-1x1 CNN kernels of MobileNetV1/V2 and EfficientNet-Lite, CHW layout, batch 1:
+//! depthwise conv, the full-conv stem, global average pool, residual add, SE channel
+//! multiply, activations, pools and softmax.
+//!
+//! As with the 1x1 kernels, each op has a naive oracle (`reference`), portable scalar code
+//! and, on wasm32, SIMD128 code generic over `Madd` (so the relaxed build gets a fused variant
+//! of every op that multiplies and adds). The registry (`super::registry`) lists them all; the
+//! checked entry points are its `CnnKernelInfo::run_*` methods (`run`).
+//!
+//! Windowed kernels take a range of channels (output channels for the stem), elementwise ones
+//! a slice, so a caller can split work without the kernels changing.
+
+pub mod pack;
+pub mod params;
+pub mod reference;
+mod run;
+pub mod scalar;
+#[cfg(target_arch = "wasm32")]
+pub mod simd128;
+
+pub use super::registry::{cnn_registry, find_cnn, CnnKernelInfo, CnnOp};
+pub use pack::{ConvWeights, DwConvWeights};
+pub use params::{ConvParams, DwConvParams, Geometry, PoolParams, Window};
+
+use super::Clamp;
+
+/// ONNX HardSwish's fixed slope and offset: `x · max(0, min(1, x/6 + 1/2))`.
+pub const HARDSWISH_ALPHA: f32 = 1.0 / 6.0;
+pub const HARDSWISH_BETA: f32 = 0.5;
+
+/// An activation applied in place over a slice.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Activation {
+    /// `min(max(x, lo), hi)`: ReLU, ReLU6 and any other bounds.
+    Clamp(Clamp),
+    /// `max(0, min(1, alpha·x + beta))` (ONNX HardSigmoid; its defaults are 0.2, 0.5).
+    HardSigmoid { alpha: f32, beta: f32 },
+    /// `x · max(0, min(1, x/6 + 1/2))` (ONNX HardSwish).
+    HardSwish,
+    /// `1 / (1 + e^-x)`, to within 2e-6 absolute everywhere (see `scalar::act::sigmoid`).
+    Sigmoid,
+}
+
+/// Which activation a kernel computes; the parameters travel in `Activation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActKind {
+    Clamp,
+    HardSigmoid,
+    HardSwish,
+    Sigmoid,
+}
+
+impl Activation {
+    pub const RELU: Activation = Activation::Clamp(Clamp::RELU);
+    pub const RELU6: Activation = Activation::Clamp(Clamp::RELU6);
+
+    pub fn kind(self) -> ActKind {
+        match self {
+            Activation::Clamp(_) => ActKind::Clamp,
+            Activation::HardSigmoid { .. } => ActKind::HardSigmoid,
+            Activation::HardSwish => ActKind::HardSwish,
+            Activation::Sigmoid => ActKind::Sigmoid,
+        }
+    }
+}
+
+impl ActKind {
+    /// The name's op part after `act_`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActKind::Clamp => "clamp",
+            ActKind::HardSigmoid => "hardsigmoid",
+            ActKind::HardSwish => "hardswish",
+            ActKind::Sigmoid => "sigmoid",
+        }
+    }
+}
