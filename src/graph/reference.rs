@@ -175,3 +175,46 @@ fn pool(
     }
     y
 }
+
+/// Runs node `index` of `graph` alone on `inputs` (one slice per node input, each of the
+/// shape the graph declares) and returns its output. Callers that drive a graph themselves
+/// (calibration runs many inputs through it in lockstep and edits weights between nodes)
+/// step through it with this instead of `run`.
+pub fn eval_node(graph: &Graph, index: usize, inputs: &[&[f32]]) -> Result<Vec<f32>> {
+    let node = graph.nodes.get(index).ok_or_else(|| Error::DimOutOfRange {
+        tensor: graph.name.clone(),
+        what: "node index".into(),
+        value: index as u64,
+        limit: format!("< {}", graph.nodes.len()),
+    })?;
+    if inputs.len() != node.inputs.len() {
+        return Err(Error::BadNode {
+            file: graph.name.clone(),
+            node: node.name.clone(),
+            op: node.op.name().into(),
+            detail: format!("takes {} input(s), got {}", node.inputs.len(), inputs.len()),
+        });
+    }
+    let mut ins = Vec::with_capacity(inputs.len());
+    for (&x, &v) in inputs.iter().zip(&node.inputs) {
+        let s = graph.shape(v);
+        if x.len() != s.len() {
+            return Err(Error::ShapeMismatch {
+                tensor: graph.values[v].name.clone(),
+                what: format!("input of {} {s}", node.name),
+                expected: s.len(),
+                got: x.len(),
+            });
+        }
+        ins.push((x, s));
+    }
+    // The op's own sizes (weights, bias, per-channel vectors) must agree with the shapes.
+    let in_shapes: Vec<Shape> = ins.iter().map(|&(_, s)| s).collect();
+    let out = super::shape::infer(&node.op, &in_shapes).map_err(|detail| Error::BadNode {
+        file: graph.name.clone(),
+        node: node.name.clone(),
+        op: node.op.name().into(),
+        detail,
+    })?;
+    Ok(eval(&node.op, &ins, out))
+}

@@ -173,3 +173,4 @@ pub fn check_all(op: OpKind, what: &str, make: impl Fn(&KernelInfo) -> Vec<Case>
     n
 }
 pub mod onnx;
+pub mod zoo;

@@ -35,8 +35,10 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Graph> {
     for t in &graph.initializer {
         imp.consts.insert(t.name.clone(), tensor::decode(file, t)?);
     }
+    // Sparse initializers are the one place a few bytes of file can ask for many floats.
+    let mut budget = tensor::MAX_DENSIFIED;
     for s in &graph.sparse_initializer {
-        let (name, c) = tensor::decode_sparse(file, s)?;
+        let (name, c) = tensor::decode_sparse(file, s, &mut budget)?;
         imp.consts.insert(name, c);
     }
     imp.add_input(graph)?;

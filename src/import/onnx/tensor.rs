@@ -4,8 +4,13 @@
 use super::proto::{data_type, SparseTensorProto, TensorProto};
 use crate::error::{Error, Result};
 
-/// Largest initializer accepted, in elements (1 GiB of f32).
+/// Largest initializer accepted, in elements (1 GiB of f32). Dense initializers must also
+/// carry that many values in the file, so they cannot claim more than the file holds.
 const MAX_ELEMENTS: usize = 1 << 28;
+
+/// Elements all sparse initializers of one model may densify to (256 MiB of f32), however
+/// few values the file stores.
+pub const MAX_DENSIFIED: usize = 1 << 26;
 
 /// A constant tensor: dims plus data as f32 (weights) or i64 (shapes, axes).
 #[derive(Debug, Clone, PartialEq)]
@@ -153,7 +158,12 @@ fn exact_bytes(got: usize, want: usize, bad: &dyn Fn(String) -> Error) -> Result
 
 /// Densifies a sparse initializer: `values (nnz,)` at `indices` (`(nnz,)` linear or
 /// `(nnz, rank)` coordinates) in a zero tensor of `dims`.
-pub fn decode_sparse(file: &str, s: &SparseTensorProto) -> Result<(String, Constant)> {
+/// `budget` is what is left of `MAX_DENSIFIED`; this tensor's size is taken from it.
+pub fn decode_sparse(
+    file: &str,
+    s: &SparseTensorProto,
+    budget: &mut usize,
+) -> Result<(String, Constant)> {
     let (values, indices) = match (&s.values, &s.indices) {
         (Some(v), Some(i)) => (v, i),
         _ => {
@@ -172,6 +182,9 @@ pub fn decode_sparse(file: &str, s: &SparseTensorProto) -> Result<(String, Const
     };
     let dims = dims(file, &name, &s.dims)?;
     let n: usize = dims.iter().product();
+    *budget = budget.checked_sub(n).ok_or_else(|| {
+        bad(format!("densifying dims {dims:?} would exceed {MAX_DENSIFIED} elements for all sparse initializers"))
+    })?;
     let vals = decode(file, values)?.f32s();
     let idx = decode(file, indices)?;
     let idx = idx

@@ -1,0 +1,184 @@
+#!/usr/bin/env node
+// CNN benchmark driver: serves www/, runs cnn.html for each build in headless Chromium (one
+// browser session, one build after the other; onnxruntime-web runs inside each page too, on the
+// same files), prints rows, ratios and acceptance, and writes one cnn.json (BENCH_FORMAT.md).
+//
+//   node bench/cnn.mjs [--isa simd128,relaxed] [--quick] [--out bench/results/cnn.json]
+//
+// A benchmark is not a test: it exits 0 even when acceptance targets fail, and non-zero only
+// when a page errored or the correctness guard (zeroskip vs ort logits, dense variants) failed.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../tools/serve.mjs';
+import {
+  launchChromium, linkOrtRuntime, linkZooModels, machineDescription, runCnnPage, textTable,
+} from './lib.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ISAS = ['simd128', 'relaxed'];
+const TIMEOUT_MS = 40 * 60 * 1000;
+
+function parseArgs(argv) {
+  const opts = { isas: ISAS, mode: 'full', out: path.join(REPO, 'bench/results/cnn.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') opts.mode = 'quick';
+    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
+    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
+    else throw new Error(`usage: node bench/cnn.mjs [--isa simd128,relaxed] [--quick] [--out FILE] (bad argument: ${arg})`);
+  }
+  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
+  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
+  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
+  return opts;
+}
+
+// ---- printing ---------------------------------------------------------------------------------
+
+const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
+const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
+
+const ROW_COLUMNS = [
+  ['model', (r) => r.model],
+  ['variant', (r) => r.variant],
+  ['engine', (r) => r.engine],
+  ['load ms', (r) => num(r.load_ms, 1), 'r'],
+  ['first ms', (r) => num(r.first_ms, 1), 'r'],
+  ['median', (r) => num(r.median_ms, 2), 'r'],
+  ['min', (r) => num(r.min_ms, 2), 'r'],
+  ['max', (r) => num(r.max_ms, 2), 'r'],
+  ['runs', (r) => r.runs, 'r'],
+  ['1x1/FC sp/dn', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'r'],
+  ['max|d| vs ort', (r) => (r.engine.startsWith('ort') ? '' : r.max_abs_diff_vs_ort.toExponential(1)), 'r'],
+  ['top1', (r) => r.top1, 'r'],
+];
+
+const PAIR_COLUMNS = [
+  ['model', (p) => p.model],
+  ['variant', (p) => p.variant],
+  ['zeroskip ms', (p) => num(p.zeroskip_median_ms, 2), 'r'],
+  ['dense-plan ms', (p) => num(p.dense_plan_median_ms, 2), 'r'],
+  ['ort ms', (p) => num(p.ort_median_ms, 2), 'r'],
+  ['ort/zs', (p) => times(p.ort_over_zeroskip), 'r'],
+  ['dense-plan/zs', (p) => times(p.dense_plan_over_zeroskip), 'r'],
+  ['paired ort/zs', (p) => times(p.paired_ort_over_zeroskip), 'r'],
+];
+
+function acceptanceTable(acceptance) {
+  return textTable(
+    [
+      ['acceptance (informational, simd128 build)', (a) => a.name],
+      ['value', (a) => num(a.value, 2), 'r'],
+      ['target', (a) => a.target, 'r'],
+      ['', (a) => (a.pass === null ? 'n/a (not measured in this mode)' : a.pass ? 'PASS' : 'FAIL')],
+    ],
+    acceptance,
+  );
+}
+
+function ratioLines(summary) {
+  return Object.entries(summary.ratio_medians).map(([name, { all, by_variant }]) =>
+    `median ${name}: ${times(all)}  (by variant: ${Object.entries(by_variant).map(([v, x]) => `${v} ${times(x)}`).join(', ')})`);
+}
+
+function formatRun(result) {
+  return [
+    `== ${result.isa} build, ${result.mode} mode, onnxruntime-web ${result.ort_version}, ${num(result.elapsed_s, 0)} s ==`,
+    `zeroskip init ${num(result.zeroskip_init_ms, 0)} ms; ort import ${num(result.ort_import_ms, 0)} ms, ` +
+      `first session (wasm compile included, not in load_ms) ${num(result.ort_first_session_ms, 0)} ms`,
+    '',
+    textTable(ROW_COLUMNS, result.rows),
+    '',
+    textTable(PAIR_COLUMNS, result.summary.pairs),
+    '',
+    ...ratioLines(result.summary),
+    '',
+    acceptanceTable(result.summary.acceptance) + (result.isa === 'simd128' ? '' : `\n(targets are set for simd128; shown for ${result.isa})`),
+    ...result.guard_failures.map((g) => `CORRECTNESS GUARD FAILED: ${g}`),
+    ...result.warnings.map((w) => `warning (pruned variant over 1e-3): ${w}`),
+  ].join('\n');
+}
+
+// ---- run --------------------------------------------------------------------------------------
+
+async function runIsa(browser, url, isa, mode) {
+  const t0 = Date.now();
+  console.log(`\n--- ${isa}: cnn.html?isa=${isa}&mode=${mode} ---`);
+  const { result, error, pageErrors } = await runCnnPage(browser, url, {
+    isa,
+    mode,
+    timeoutMs: TIMEOUT_MS,
+    onConsole: (type, text) => console.log(`[${isa}${type === 'log' ? '' : ' ' + type}] ${text}`),
+  });
+  const problems = [...pageErrors, ...(error ? [error] : [])];
+  problems.forEach((p) => console.error(`[${isa}] ERROR ${p}`));
+  if (!result) return { result: null, ok: false };
+  console.log(`\n${formatRun(result)}\n(${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
+  return { result, ok: problems.length === 0 && result.guard_failures.length === 0 };
+}
+
+/** One file: header, every build's rows, ratio medians and acceptance by build, details under `runs`. */
+function combine(results, machine) {
+  const head = results[0];
+  const byIsa = (f) => Object.fromEntries(results.map((r) => [r.isa, f(r)]));
+  return {
+    machine,
+    browser: head.browser,
+    date: head.date,
+    mode: head.mode,
+    protocol: head.protocol,
+    ort_version: head.ort_version,
+    isas: results.map((r) => r.isa),
+    ratio_medians: byIsa((r) => r.summary.ratio_medians),
+    acceptance: results.find((r) => r.isa === 'simd128')?.summary.acceptance ?? null,
+    guard_failures: results.flatMap((r) => r.guard_failures.map((g) => `${r.isa}: ${g}`)),
+    rows: results.flatMap((r) => r.rows),
+    runs: byIsa(({ rows, ...rest }) => ({ ...rest, browser_machine: rest.machine, machine })),
+  };
+}
+
+function writeJson(file, data) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(data, null, 1) + '\n');
+  const rel = path.relative(process.cwd(), file);
+  console.log(`wrote ${rel.startsWith('..') ? file : rel}`);
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  linkOrtRuntime(REPO);
+  if (linkZooModels(REPO) === 0) throw new Error('no models in .cache/zoo: run make zoo first');
+  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
+  const browser = await launchChromium();
+  const results = [];
+  let ok = true;
+  try {
+    console.log(`CNN benchmark (${opts.mode}) at ${url}, Chromium ${browser.version()}`);
+    for (const isa of opts.isas) {
+      const run = await runIsa(browser, url, isa, opts.mode);
+      ok &&= run.ok;
+      if (run.result) results.push(run.result);
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  if (results.length) {
+    const data = combine(results, machineDescription());
+    writeJson(opts.out, data);
+    if (data.acceptance) console.log(`\n${acceptanceTable(data.acceptance)}`);
+  }
+  if (!ok) console.error('CNN benchmark FAILED: a page errored or the correctness guard failed');
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err.stack ?? String(err));
+    process.exit(1);
+  },
+);

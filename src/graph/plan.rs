@@ -1,0 +1,648 @@
+//! Graph → Plan: every choice made once, at load time. Each node gets a kernel (dense or sparse
+//! and the block width for 1x1 convs and FC layers, through the selector), packed weights, and
+//! a region of one arena; conv/linear/add + ReLU/ReLU6 are fused into one step; views and
+//! in-place activations share their input's region. `exec` then only runs the steps.
+
+use super::arena::{Allocator, Region};
+use super::{Activation, Conv, Graph, Op, PoolKind, ValueId};
+use crate::dense::DenseWeights;
+use crate::error::{Error, Result};
+use crate::kernels::cnn::{
+    self, ConvParams, ConvWeights, DwConvParams, DwConvWeights, PoolParams, Window,
+};
+use crate::kernels::registry::{cnn_registry, CnnKernelInfo, CnnOp};
+use crate::kernels::{select, Choice, Clamp, Isa, KernelInfo, LayerStats};
+use crate::sparse::{SpmmLayer, SpmmWeights};
+
+/// Most floats one inference's arena may hold (512 MiB): refused at plan time rather than
+/// failing an allocation, which would abort the page in wasm.
+pub const MAX_ARENA: usize = 1 << 27;
+
+/// How the plan picks 1x1 / FC kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sparsity {
+    /// The selector decides per layer from the measured sparsity.
+    Auto,
+    /// Always the dense kernel: the baseline a sparse plan is measured against.
+    Dense,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanOptions {
+    pub isa: Isa,
+    pub sparsity: Sparsity,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            isa: Isa::best(),
+            sparsity: Sparsity::Auto,
+        }
+    }
+}
+
+/// 1x1 conv / FC weights as the chosen kernel wants them.
+#[derive(Debug)]
+pub(crate) enum PointwiseWeights {
+    Sparse(SpmmLayer),
+    Dense(DenseWeights),
+}
+
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// `W (c_out, c_in) @ X (c_in, hw) -> Y (c_out, hw)`
+    Pointwise {
+        kernel: &'static KernelInfo,
+        w: PointwiseWeights,
+        hw: usize,
+        x: Region,
+        y: Region,
+        clamp: Clamp,
+    },
+    DwConv {
+        kernel: &'static CnnKernelInfo,
+        w: DwConvWeights,
+        x: Region,
+        y: Region,
+        clamp: Clamp,
+    },
+    Conv {
+        kernel: &'static CnnKernelInfo,
+        w: ConvWeights,
+        x: Region,
+        y: Region,
+        clamp: Clamp,
+    },
+    /// In place over `x`.
+    Act {
+        kernel: &'static CnnKernelInfo,
+        act: cnn::Activation,
+        x: Region,
+    },
+    Copy {
+        x: Region,
+        y: Region,
+    },
+    /// `y[c, p] = x[c, p] · scale[c] + shift[c]`, `hw` pixels per channel
+    Affine {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+        hw: usize,
+        x: Region,
+        y: Region,
+    },
+    Add {
+        kernel: &'static CnnKernelInfo,
+        a: Region,
+        b: Region,
+        y: Region,
+        clamp: Clamp,
+    },
+    /// Elementwise product of two same-shape tensors.
+    Mul {
+        a: Region,
+        b: Region,
+        y: Region,
+    },
+    /// `x (C, hw) · s (C) -> y (C, hw)`
+    ChannelMul {
+        kernel: &'static CnnKernelInfo,
+        x: Region,
+        s: Region,
+        y: Region,
+        hw: usize,
+    },
+    /// `x (C, hw) -> y (C)`
+    GlobalAvgPool {
+        kernel: &'static CnnKernelInfo,
+        x: Region,
+        y: Region,
+        hw: usize,
+    },
+    Pool {
+        kernel: &'static CnnKernelInfo,
+        params: PoolParams,
+        x: Region,
+        y: Region,
+    },
+    Softmax {
+        kernel: &'static CnnKernelInfo,
+        x: Region,
+        y: Region,
+    },
+    /// Channel blocks one after another.
+    Concat {
+        parts: Vec<Region>,
+        y: Region,
+    },
+}
+
+/// What the plan did with one graph node, for `zeroskip inspect` and the demo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerReport {
+    pub node: String,
+    pub op: &'static str,
+    /// Input and output shapes, `(c, h, w)`.
+    pub input: super::Shape,
+    pub output: super::Shape,
+    /// Kernel name, or `fused` / `view` / `in place` for nodes that need no step of their own.
+    pub kernel: String,
+    /// Zero fraction of the weights (1x1 and FC layers), if any.
+    pub sparsity: Option<f64>,
+    /// Dense-equivalent multiply-adds × 2.
+    pub flops: u64,
+}
+
+/// A graph compiled for one ISA: steps, buffers, and the report of what was chosen.
+#[derive(Debug)]
+pub struct Plan {
+    pub(crate) steps: Vec<Step>,
+    pub(crate) arena_len: usize,
+    pub(crate) input: Region,
+    pub(crate) output: Region,
+    input_shape: super::Shape,
+    output_shape: super::Shape,
+    report: Vec<LayerReport>,
+}
+
+impl Plan {
+    pub fn input_shape(&self) -> super::Shape {
+        self.input_shape
+    }
+    pub fn output_shape(&self) -> super::Shape {
+        self.output_shape
+    }
+    /// Floats of the one arena an inference uses.
+    pub fn arena_len(&self) -> usize {
+        self.arena_len
+    }
+    pub fn report(&self) -> &[LayerReport] {
+        &self.report
+    }
+    pub fn steps(&self) -> usize {
+        self.steps.len()
+    }
+
+    pub fn new(graph: &Graph, opts: PlanOptions) -> Result<Plan> {
+        graph.validate()?;
+        Builder::new(graph, opts).build()
+    }
+}
+
+/// State while lowering: value → buffer root, lifetimes, the allocator.
+struct Builder<'g> {
+    g: &'g Graph,
+    opts: PlanOptions,
+    /// Value whose region a value uses (itself, or the value it views / was fused into).
+    root: Vec<ValueId>,
+    /// Index of the last node reading each root (`usize::MAX`: the graph output, kept).
+    last_use: Vec<usize>,
+    region: Vec<Option<Region>>,
+    alloc: Allocator,
+    steps: Vec<Step>,
+    report: Vec<LayerReport>,
+}
+
+impl<'g> Builder<'g> {
+    fn new(g: &'g Graph, opts: PlanOptions) -> Builder<'g> {
+        let n = g.values.len();
+        Builder {
+            g,
+            opts,
+            root: (0..n).collect(),
+            last_use: vec![0; n],
+            region: vec![None; n],
+            alloc: Allocator::default(),
+            steps: Vec::new(),
+            report: Vec::new(),
+        }
+    }
+
+    fn build(mut self) -> Result<Plan> {
+        let g = self.g;
+        let fused = self.fusions();
+        // Roots: views and fused activations share their source's buffer.
+        for (i, node) in g.nodes.iter().enumerate() {
+            if matches!(node.op, Op::View(_)) || fused.iter().any(|&(_, a)| a == i) {
+                self.root[node.output] = self.root[node.inputs[0]];
+            }
+        }
+        // Activations run in place when nothing else reads their input.
+        let readers = self.readers();
+        for node in &g.nodes {
+            let xr = node.inputs.first().map(|&v| self.root[v]);
+            if let (Op::Act(_), Some(xr)) = (&node.op, xr) {
+                if self.root[node.output] == node.output
+                    && readers[xr].len() == 1
+                    && xr != self.root[g.input]
+                {
+                    self.root[node.output] = xr;
+                }
+            }
+        }
+        // Lifetimes, per root.
+        let readers = self.readers();
+        for (v, rs) in readers.iter().enumerate() {
+            self.last_use[v] = rs.iter().copied().max().unwrap_or(0);
+        }
+        let out_root = self.root[g.output];
+        self.last_use[out_root] = usize::MAX;
+        let input = self.alloc.alloc(g.input_shape().len());
+        self.region[g.input] = Some(input);
+
+        for i in 0..g.nodes.len() {
+            let clamp = fused
+                .iter()
+                .find(|&&(n, _)| n == i)
+                .map(|&(_, a)| clamp_of(&g.nodes[a].op));
+            if let Some(&(n, _)) = fused.iter().find(|&&(_, a)| a == i) {
+                self.report_node(i, format!("fused into {}", g.nodes[n].name), None);
+            } else {
+                self.lower(i, clamp.unwrap_or(Clamp::NONE))?;
+            }
+            self.release_dead(i);
+        }
+        if self.alloc.size() > MAX_ARENA {
+            return Err(Error::DimOutOfRange {
+                tensor: g.name.clone(),
+                what: "activation arena (floats)".into(),
+                value: self.alloc.size() as u64,
+                limit: format!("≤ {MAX_ARENA}"),
+            });
+        }
+        let output = self.region[out_root].expect("graph output lowered");
+        Ok(Plan {
+            arena_len: self.alloc.size(),
+            input,
+            output,
+            input_shape: g.input_shape(),
+            output_shape: g.output_shape(),
+            steps: self.steps,
+            report: self.report,
+        })
+    }
+
+    /// Nodes reading each root buffer.
+    fn readers(&self) -> Vec<Vec<usize>> {
+        let mut r = vec![Vec::new(); self.g.values.len()];
+        for (i, node) in self.g.nodes.iter().enumerate() {
+            for &v in &node.inputs {
+                r[self.root[v]].push(i);
+            }
+        }
+        r
+    }
+
+    /// (producer, activation) pairs to fuse: a conv, linear or add whose only reader is a ReLU
+    /// or clip right after it.
+    fn fusions(&self) -> Vec<(usize, usize)> {
+        let g = self.g;
+        let mut readers = vec![0usize; g.values.len()];
+        for node in &g.nodes {
+            for &v in &node.inputs {
+                readers[v] += 1;
+            }
+        }
+        readers[g.output] += 1;
+        (1..g.nodes.len())
+            .filter(|&a| {
+                let (p, act) = (&g.nodes[a - 1], &g.nodes[a]);
+                matches!(act.op, Op::Act(Activation::Relu | Activation::Clip { .. }))
+                    && act.inputs == [p.output]
+                    && readers[p.output] == 1
+                    && matches!(p.op, Op::Conv(_) | Op::Linear { .. } | Op::Add)
+            })
+            .map(|a| (a - 1, a))
+            .collect()
+    }
+
+    fn release_dead(&mut self, step: usize) {
+        for v in 0..self.g.values.len() {
+            if self.root[v] == v && self.last_use[v] == step {
+                if let Some(r) = self.region[v].take() {
+                    self.alloc.release(r);
+                }
+            }
+        }
+    }
+
+    /// Region of an input value (already computed).
+    fn read(&self, v: ValueId) -> Region {
+        let r = self.region[self.root[v]].expect("graph order: inputs are computed first");
+        let len = self.g.shape(v).len();
+        Region { off: r.off, len }
+    }
+
+    /// A fresh region for node `i`'s output.
+    fn write(&mut self, i: usize) -> Region {
+        let v = self.g.nodes[i].output;
+        let r = self.alloc.alloc(self.g.shape(v).len());
+        self.region[self.root[v]] = Some(r);
+        r
+    }
+
+    fn report_node(&mut self, i: usize, kernel: String, sparsity: Option<f64>) {
+        let node = &self.g.nodes[i];
+        let flops = match &node.op {
+            Op::Conv(c) => 2 * (c.weight.len() as u64) * self.g.shape(node.output).hw() as u64,
+            Op::Linear { weight, .. } => 2 * weight.len() as u64,
+            _ => 0,
+        };
+        self.report.push(LayerReport {
+            node: node.name.clone(),
+            op: node.op.name(),
+            input: self.g.shape(node.inputs[0]),
+            output: self.g.shape(node.output),
+            kernel,
+            sparsity,
+            flops,
+        });
+    }
+
+    fn bad(&self, i: usize, detail: String) -> Error {
+        let n = &self.g.nodes[i];
+        Error::BadNode {
+            file: self.g.name.clone(),
+            node: n.name.clone(),
+            op: n.op.name().into(),
+            detail,
+        }
+    }
+
+    fn lower(&mut self, i: usize, clamp: Clamp) -> Result<()> {
+        let g = self.g;
+        let node = &g.nodes[i];
+        let xs = g.shape(node.inputs[0]);
+        let x = self.read(node.inputs[0]);
+        match &node.op {
+            Op::Conv(c) if c.is_pointwise() => {
+                self.pointwise(i, &c.weight, &c.bias, c.c_out, c.c_in, xs.hw(), x, clamp)?;
+            }
+            Op::Linear {
+                c_out,
+                c_in,
+                weight,
+                bias,
+            } => {
+                self.pointwise(i, weight, bias, *c_out, *c_in, 1, x, clamp)?;
+            }
+            Op::Conv(c) => self.conv(i, c, x, clamp)?,
+            Op::Act(a) => {
+                let act = match *a {
+                    Activation::Relu => cnn::Activation::RELU,
+                    Activation::Clip { min, max } => cnn::Activation::Clamp(Clamp { min, max }),
+                    Activation::HardSigmoid { alpha, beta } => {
+                        cnn::Activation::HardSigmoid { alpha, beta }
+                    }
+                    Activation::HardSwish => cnn::Activation::HardSwish,
+                    Activation::Sigmoid => cnn::Activation::Sigmoid,
+                };
+                let kernel = self.cnn_kernel(CnnOp::Act(act.kind()), None)?;
+                // In place when `build` gave the output its input's buffer; else copy first.
+                let target = if self.root[node.output] == self.root[node.inputs[0]] {
+                    x
+                } else {
+                    let y = self.write(i);
+                    self.steps.push(Step::Copy { x, y });
+                    y
+                };
+                self.steps.push(Step::Act {
+                    kernel,
+                    act,
+                    x: target,
+                });
+                self.report_node(i, kernel.name.into(), None);
+            }
+            Op::ChannelAffine { scale, shift } => {
+                let y = self.write(i);
+                self.steps.push(Step::Affine {
+                    scale: scale.clone(),
+                    shift: shift.clone(),
+                    hw: xs.hw(),
+                    x,
+                    y,
+                });
+                self.report_node(i, "affine (scalar)".into(), None);
+            }
+            Op::Add => {
+                let kernel = self.cnn_kernel(CnnOp::Add, None)?;
+                let b = self.read(node.inputs[1]);
+                let y = self.write(i);
+                self.steps.push(Step::Add {
+                    kernel,
+                    a: x,
+                    b,
+                    y,
+                    clamp,
+                });
+                self.report_node(i, kernel.name.into(), None);
+            }
+            Op::Mul => {
+                let s = self.read(node.inputs[1]);
+                let y = self.write(i);
+                if g.shape(node.inputs[1]).len() == xs.len() {
+                    self.steps.push(Step::Mul { a: x, b: s, y });
+                    self.report_node(i, "mul (scalar)".into(), None);
+                } else {
+                    let kernel = self.cnn_kernel(CnnOp::ChannelMul, None)?;
+                    self.steps.push(Step::ChannelMul {
+                        kernel,
+                        x,
+                        s,
+                        y,
+                        hw: xs.hw(),
+                    });
+                    self.report_node(i, kernel.name.into(), None);
+                }
+            }
+            Op::GlobalAvgPool => {
+                let kernel = self.cnn_kernel(CnnOp::GlobalAvgPool, None)?;
+                let y = self.write(i);
+                self.steps.push(Step::GlobalAvgPool {
+                    kernel,
+                    x,
+                    y,
+                    hw: xs.hw(),
+                });
+                self.report_node(i, kernel.name.into(), None);
+            }
+            Op::Pool {
+                kind,
+                kh,
+                kw,
+                stride,
+                pads,
+            } => {
+                let win = Window::new(*kh, *kw, stride[0], stride[1])
+                    .pads(pads[0], pads[1], pads[2], pads[3]);
+                let params = PoolParams::new(&node.name, xs.c, xs.h, xs.w, win)?;
+                let op = if *kind == PoolKind::Max {
+                    CnnOp::MaxPool
+                } else {
+                    CnnOp::AvgPool
+                };
+                let kernel = self.cnn_kernel(op, None)?;
+                let y = self.write(i);
+                self.steps.push(Step::Pool {
+                    kernel,
+                    params,
+                    x,
+                    y,
+                });
+                self.report_node(i, kernel.name.into(), None);
+            }
+            Op::Softmax => {
+                let kernel = self.cnn_kernel(CnnOp::Softmax, None)?;
+                let y = self.write(i);
+                self.steps.push(Step::Softmax { kernel, x, y });
+                self.report_node(i, kernel.name.into(), None);
+            }
+            Op::Concat => {
+                let parts = node.inputs.iter().map(|&v| self.read(v)).collect();
+                let y = self.write(i);
+                self.steps.push(Step::Concat { parts, y });
+                self.report_node(i, "concat (copy)".into(), None);
+            }
+            Op::View(_) => self.report_node(i, "view".into(), None),
+        }
+        Ok(())
+    }
+
+    /// A 1x1 conv or FC layer: the selector picks dense or sparse and the block width.
+    #[allow(clippy::too_many_arguments)]
+    fn pointwise(
+        &mut self,
+        i: usize,
+        w: &[f32],
+        b: &[f32],
+        c_out: usize,
+        c_in: usize,
+        hw: usize,
+        x: Region,
+        clamp: Clamp,
+    ) -> Result<()> {
+        let name = self.g.nodes[i].name.clone();
+        let stats = LayerStats::measure(w, c_out, c_in, hw);
+        let zeros = w.iter().filter(|&&v| v == 0.0).count() as f64 / w.len() as f64;
+        let choice = match self.opts.sparsity {
+            Sparsity::Auto => select(&stats, self.opts.isa)?,
+            Sparsity::Dense => {
+                let dense = LayerStats {
+                    density: [1.0; 4],
+                    ..stats
+                };
+                select(&dense, self.opts.isa)?
+            }
+        };
+        let (kernel, weights) = match choice {
+            Choice::Sparse(k) => (
+                k,
+                PointwiseWeights::Sparse(
+                    SpmmWeights::pack(&name, w, Some(b), c_out, c_in, k.nr)?.bind(hw)?,
+                ),
+            ),
+            Choice::Dense(k) => (
+                k,
+                PointwiseWeights::Dense(DenseWeights::pack(&name, w, Some(b), c_out, c_in, k.nr)?),
+            ),
+        };
+        let y = self.write(i);
+        self.steps.push(Step::Pointwise {
+            kernel,
+            w: weights,
+            hw,
+            x,
+            y,
+            clamp,
+        });
+        self.report_node(i, kernel.name.into(), Some(zeros));
+        Ok(())
+    }
+
+    /// Depthwise or full (stem) conv; grouped convs in between are not supported.
+    fn conv(&mut self, i: usize, c: &Conv, x: Region, clamp: Clamp) -> Result<()> {
+        let node = &self.g.nodes[i];
+        let xs = self.g.shape(node.inputs[0]);
+        let win = Window::new(c.kh, c.kw, c.stride[0], c.stride[1])
+            .pads(c.pads[0], c.pads[1], c.pads[2], c.pads[3])
+            .dilation(c.dilation[0], c.dilation[1]);
+        let fast = (c.kh == c.kw && c.stride[0] == c.stride[1] && c.dilation == [1, 1])
+            .then_some((c.kh, c.stride[0]));
+        if c.is_depthwise() {
+            let params = DwConvParams::new(&node.name, c.c_in, xs.h, xs.w, win)?;
+            let w = DwConvWeights::pack(&node.name, &c.weight, Some(&c.bias), params)?;
+            let kernel = self.cnn_kernel(CnnOp::DwConv, fast)?;
+            let y = self.write(i);
+            self.steps.push(Step::DwConv {
+                kernel,
+                w,
+                x,
+                y,
+                clamp,
+            });
+            self.report_node(i, kernel.name.into(), None);
+        } else if c.groups == 1 {
+            let params = ConvParams::new(&node.name, c.c_in, c.c_out, xs.h, xs.w, win)?;
+            let w = ConvWeights::pack(&node.name, &c.weight, Some(&c.bias), params)?;
+            let kernel = self.cnn_kernel(CnnOp::Conv, fast)?;
+            let y = self.write(i);
+            self.steps.push(Step::Conv {
+                kernel,
+                w,
+                x,
+                y,
+                clamp,
+            });
+            self.report_node(i, kernel.name.into(), None);
+        } else {
+            return Err(self.bad(
+                i,
+                format!(
+                    "grouped conv with {} groups (only 1 or depthwise) is not supported",
+                    c.groups
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The best kernel for `op` on this ISA: a fast path for the window if one exists, else
+    /// the any-window one, falling back to scalar.
+    fn cnn_kernel(
+        &self,
+        op: CnnOp,
+        window: Option<(usize, usize)>,
+    ) -> Result<&'static CnnKernelInfo> {
+        let isa = self.opts.isa;
+        let rank = |k: &CnnKernelInfo| {
+            let isa_rank = if k.isa == isa {
+                0
+            } else if k.isa == Isa::Simd128 && isa == Isa::Relaxed {
+                1
+            } else {
+                2
+            };
+            let win_rank = if k.window.is_some() { 0 } else { 1 };
+            (isa_rank, win_rank)
+        };
+        cnn_registry()
+            .iter()
+            .filter(|k| k.op == op && k.isa <= isa && (k.window.is_none() || k.window == window))
+            .min_by_key(|k| rank(k))
+            .ok_or_else(|| Error::UnknownKernel {
+                name: format!("{op:?} for {}", isa.as_str()),
+            })
+    }
+}
+
+fn clamp_of(op: &Op) -> Clamp {
+    match op {
+        Op::Act(Activation::Relu) => Clamp::RELU,
+        Op::Act(Activation::Clip { min, max }) => Clamp {
+            min: *min,
+            max: *max,
+        },
+        _ => Clamp::NONE,
+    }
+}

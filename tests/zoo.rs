@@ -1,0 +1,94 @@
+//! The real models of the zoo, imported and run end to end, against onnxruntime's logits on
+//! real images. Native only (reads files); run with `--release` (`make test-models`).
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+use common::zoo;
+use zeroskip::graph::reference;
+use zeroskip::import::onnx;
+
+/// The naive interpreter matches onnxruntime on every zoo model: an independent check of the
+/// importer (BN folding, padding, views, Gemm) on real weights.
+#[test]
+fn reference_interpreter_matches_onnxruntime() {
+    for model in zoo::MODELS {
+        let g = onnx::load(model, &zoo::read(&format!("{model}.onnx"))).unwrap();
+        let (ishape, inputs) = zoo::npy_f32(&format!("verify/{model}_inputs.npy"));
+        let (lshape, logits) = zoo::npy_f32(&format!("verify/{model}_logits.npy"));
+        let (n, per_in, per_out) = (ishape[0], g.input_shape().len(), g.output_shape().len());
+        assert_eq!(
+            (per_in, per_out),
+            (ishape[1..].iter().product(), lshape[1..].iter().product())
+        );
+        // Two images: the interpreter is deliberately naive.
+        for i in 0..n.min(2) {
+            let y = reference::run(&g, &inputs[i * per_in..(i + 1) * per_in]).unwrap();
+            let want = &logits[i * per_out..(i + 1) * per_out];
+            let diff = y
+                .iter()
+                .zip(want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0f32, f32::max);
+            println!("{model} image {i}: max |Δlogit| = {diff:.2e}");
+            assert!(
+                diff <= 1e-3,
+                "{model} image {i}: max |Δlogit| {diff} > 1e-3"
+            );
+        }
+    }
+}
+
+/// The planned executor (dense and auto-sparse plans) matches onnxruntime on all 20 images of
+/// every zoo model: logits within 1e-3 and the same top-1.
+#[test]
+fn planned_executor_matches_onnxruntime() {
+    use zeroskip::graph::{Plan, PlanOptions, Session, Sparsity};
+    let argmax = |v: &[f32]| {
+        v.iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .unwrap()
+            .0
+    };
+    for model in zoo::MODELS {
+        let g = onnx::load(model, &zoo::read(&format!("{model}.onnx"))).unwrap();
+        let (ishape, inputs) = zoo::npy_f32(&format!("verify/{model}_inputs.npy"));
+        let (_, logits) = zoo::npy_f32(&format!("verify/{model}_logits.npy"));
+        let (per_in, per_out) = (g.input_shape().len(), g.output_shape().len());
+        for sparsity in [Sparsity::Dense, Sparsity::Auto] {
+            let mut s = Session::new(
+                Plan::new(
+                    &g,
+                    PlanOptions {
+                        sparsity,
+                        ..Default::default()
+                    },
+                )
+                .unwrap(),
+            );
+            let mut worst = 0.0f32;
+            for i in 0..ishape[0] {
+                let y = s.run(&inputs[i * per_in..(i + 1) * per_in]).unwrap();
+                let want = &logits[i * per_out..(i + 1) * per_out];
+                worst = y
+                    .iter()
+                    .zip(want)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(worst, f32::max);
+                assert_eq!(
+                    argmax(y),
+                    argmax(want),
+                    "{model} {sparsity:?} image {i}: top-1 differs from onnxruntime"
+                );
+            }
+            println!(
+                "{model} {sparsity:?}: {} images, max |Δlogit| = {worst:.2e}",
+                ishape[0]
+            );
+            assert!(
+                worst <= 1e-3,
+                "{model} {sparsity:?}: max |Δlogit| {worst} > 1e-3"
+            );
+        }
+    }
+}
