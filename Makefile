@@ -8,7 +8,7 @@ WASM_OPT := node_modules/.bin/wasm-opt
 PORT ?= 8080
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: setup zoo wasm test test-native test-wasm test-relaxed test-browser test-models lint bench demo clean
+.PHONY: setup zoo cli wasm test test-native test-wasm test-relaxed test-browser test-models lint bench demo clean
 
 setup:
 	@bash tools/setup.sh
@@ -83,9 +83,14 @@ test-browser: zoo wasm
 	node tests/browser/demo.mjs
 
 # The zoo models end to end against onnxruntime's logits on real images (release: the naive
-# reference interpreter is part of the check).
-test-models: zoo
-	cargo test --release --features zoo --test zoo
+# reference interpreter is part of the check), then pruning + export of the real models through
+# the CLI, whose output onnxruntime must load and agree with.
+test-models: zoo cli
+	cargo test --release --features zoo --test zoo --test prune_zoo
+
+# The native CLI: target/release/zeroskip prune | eval (see README).
+cli:
+	cargo build --release --features cli
 
 bench: wasm
 	node bench/run.mjs

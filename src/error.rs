@@ -96,4 +96,22 @@ pub enum Error {
     /// A kernel name that the registry does not list, or not for this build's ISA.
     #[error("kernel {name} is not in this build's registry")]
     UnknownKernel { name: String },
+
+    // ---- pruning, calibration and export ---------------------------------------------------
+    /// A pruning or export option with a value outside what it accepts.
+    #[error("{what}: {detail}")]
+    BadArgument { what: String, detail: String },
+
+    /// Calibration data that cannot drive the model (none, or not the model's input size).
+    #[error("calibration: {detail}")]
+    BadCalibration { detail: String },
+
+    /// A layer's numerics broke down (e.g. its Hessian is not positive definite even after
+    /// extra dampening); the message names the layer.
+    #[error("layer {layer}: {detail}")]
+    Numerical { layer: String, detail: String },
+
+    /// A file could not be read, parsed (e.g. a `.npy` array) or written.
+    #[error("{file}: {detail}")]
+    Io { file: String, detail: String },
 }

@@ -12,9 +12,11 @@
 pub mod bench;
 pub mod dense;
 pub mod error;
+pub mod export;
 pub mod graph;
 pub mod import;
 pub mod kernels;
+pub mod prune;
 pub mod sparse;
 pub mod synth;
 pub mod tensor;

@@ -1,0 +1,434 @@
+//! The native zeroskip CLI.
+//!
+//! ```text
+//! zeroskip prune MODEL.onnx --calib INPUTS.npy|DIR --method sparsegpt --sparsity 0.5 \
+//!     [--pattern unstructured|2x1|4x1|8x1] [--schedule uniform|protect-small] \
+//!     [--layer NAME=S ...] [--calib-range 10..20] [--calib-count N] [--damp 0.01] \
+//!     [--no-reestimate] [--verbose] -o OUT.onnx
+//! zeroskip eval MODEL.onnx --images INPUTS.npy [--range 0..10] [--labels verify.json] \
+//!     [--label-offset 1] [--dense DENSE.onnx|DENSE_LOGITS.npy] [--json]
+//! ```
+//!
+//! Inputs are preprocessed NCHW float32 `.npy` arrays (`[N, C, H, W]`), as the zoo's
+//! `verify/<model>_inputs.npy`. Evaluation runs the reference interpreter (slow, exact).
+
+// The CLI reads files and draws progress bars: native only. A wasm32 build of all targets
+// gets an empty main so `cargo build --target wasm32-unknown-unknown --all-targets` works.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    match cli::main() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli {
+    use clap::{Args, Parser, Subcommand};
+    use indicatif::{ProgressBar, ProgressStyle};
+    use std::collections::BTreeMap;
+    use std::ops::Range;
+    use std::path::{Path, PathBuf};
+    use std::time::Instant;
+    use zeroskip::error::{Error, Result};
+    use zeroskip::graph::{reference, Graph};
+    use zeroskip::prune::{self, npy, Config, Schedule, Stage};
+    use zeroskip::{export, import};
+
+    #[derive(Parser)]
+    #[command(name = "zeroskip", about = "Prune, export and evaluate sparse CNNs")]
+    struct Cli {
+        #[command(subcommand)]
+        cmd: Cmd,
+    }
+
+    #[derive(Subcommand)]
+    enum Cmd {
+        /// One-shot pruning of every 1x1 conv and FC layer; writes a standard ONNX model.
+        Prune(PruneArgs),
+        /// Top-1 on labeled inputs, and agreement / KL against the dense model.
+        Eval(EvalArgs),
+    }
+
+    #[derive(Args)]
+    struct PruneArgs {
+        model: PathBuf,
+        /// Calibration inputs: an `[N, C, H, W]` float32 .npy, or a directory of them.
+        #[arg(long)]
+        calib: PathBuf,
+        /// Which calibration images to use, e.g. `10..20` (default: all).
+        #[arg(long)]
+        calib_range: Option<String>,
+        /// At most this many calibration images (after --calib-range).
+        #[arg(long)]
+        calib_count: Option<usize>,
+        /// magnitude | wanda | sparsegpt
+        #[arg(long, default_value = "sparsegpt")]
+        method: String,
+        /// Target fraction of zeros over all 1x1-conv and FC weights, in [0, 1).
+        #[arg(long)]
+        sparsity: f32,
+        /// unstructured | 2x1 | 4x1 | 8x1 (output-channel groups sharing a mask)
+        #[arg(long, default_value = "unstructured")]
+        pattern: String,
+        /// uniform | protect-small (small layers pruned less, same global sparsity)
+        #[arg(long, default_value = "uniform")]
+        schedule: String,
+        /// Per-layer override `NODE_NAME=SPARSITY` (repeatable; implies an explicit map).
+        #[arg(long = "layer")]
+        layers: Vec<String>,
+        /// SparseGPT dampening: λ = DAMP · mean(diag H) added to H's diagonal.
+        #[arg(long, default_value_t = 0.01)]
+        damp: f64,
+        /// Skip the BN (bias/scale) re-estimation (for ablations: quality collapses without).
+        #[arg(long)]
+        no_reestimate: bool,
+        /// Print the per-layer sparsity table.
+        #[arg(long)]
+        verbose: bool,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    }
+
+    #[derive(Args)]
+    struct EvalArgs {
+        model: PathBuf,
+        /// Inputs: an `[N, C, H, W]` float32 .npy.
+        #[arg(long)]
+        images: PathBuf,
+        /// Which images to evaluate, e.g. `0..10` (default: all).
+        #[arg(long)]
+        range: Option<String>,
+        /// A JSON file with a `"labels": [...]` array (the zoo's verify.json).
+        #[arg(long)]
+        labels: Option<PathBuf>,
+        /// Added to each label to get the model's class index (1 for 1001-class MobileNetV1).
+        #[arg(long, default_value_t = 0)]
+        label_offset: usize,
+        /// The dense model (.onnx, run here) or its logits (`[N, classes]` .npy).
+        #[arg(long)]
+        dense: Option<PathBuf>,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    }
+
+    pub fn main() -> Result<()> {
+        match Cli::parse().cmd {
+            Cmd::Prune(a) => run_prune(a),
+            Cmd::Eval(a) => run_eval(a),
+        }
+    }
+
+    fn run_prune(a: PruneArgs) -> Result<()> {
+        let mut graph = load_model(&a.model)?;
+        let mut config = Config::new(a.method.parse()?, a.pattern.parse()?, a.sparsity);
+        config.reestimate = !a.no_reestimate;
+        config.damp = a.damp;
+        config.schedule = schedule(&a.schedule, &a.layers)?;
+        let mut calib = read_inputs(&a.calib, graph.input_shape().len())?;
+        calib = select(calib, a.calib_range.as_deref(), "--calib-range")?;
+        if let Some(n) = a.calib_count {
+            calib.truncate(n);
+        }
+        let t0 = Instant::now();
+        let bar = bar(0, "");
+        let reports = prune::prune(&mut graph, &calib, &config, &mut |p| {
+            let stage = match p.stage {
+                Stage::DenseStats => "dense stats",
+                Stage::Prune => "pruning",
+            };
+            bar.set_length(p.total as u64);
+            bar.set_position(p.done as u64);
+            bar.set_message(format!("{stage}: {}", p.what));
+        })?;
+        bar.finish_and_clear();
+        if a.verbose {
+            println!(
+                "{:<48} {:>11} {:>7} {:>8}",
+                "layer", "c_out×c_in", "target", "achieved"
+            );
+            for r in &reports {
+                let dims = format!("{}×{}", r.c_out, r.c_in);
+                println!(
+                    "{:<48} {dims:>11} {:>7.3} {:>8.3}",
+                    r.name, r.target, r.achieved
+                );
+            }
+        }
+        let bytes = export::onnx::write(&graph)?;
+        std::fs::write(&a.output, bytes).map_err(|e| io(&a.output, e))?;
+        println!(
+            "pruned {} layers of {} with {:?} {:?} ({}), calibrated on {} inputs: \
+             global sparsity {:.4} in {:.1} s -> {}",
+            reports.len(),
+            a.model.display(),
+            config.method,
+            config.pattern,
+            a.schedule,
+            calib.len(),
+            prune::global_sparsity(&reports),
+            t0.elapsed().as_secs_f64(),
+            a.output.display()
+        );
+        Ok(())
+    }
+
+    fn run_eval(a: EvalArgs) -> Result<()> {
+        let graph = load_model(&a.model)?;
+        let inputs = read_inputs(&a.images, graph.input_shape().len())?;
+        let n_all = inputs.len();
+        let range = parse_range(a.range.as_deref(), n_all, "--range")?;
+        let inputs = inputs[range.clone()].to_vec();
+        let t0 = Instant::now();
+        let logits = run_all(&graph, &inputs, "model")?;
+        let secs = t0.elapsed().as_secs_f64();
+        let dense = match &a.dense {
+            None => None,
+            Some(p) if p.extension().is_some_and(|e| e == "npy") => {
+                let classes = graph.output_shape().len();
+                let rows = read_rows(p, classes)?;
+                if rows.len() != n_all {
+                    return Err(Error::BadArgument {
+                        what: "--dense".into(),
+                        detail: format!("{} rows of logits for {n_all} images", rows.len()),
+                    });
+                }
+                Some(rows[range.clone()].to_vec())
+            }
+            Some(p) => Some(run_all(&load_model(p)?, &inputs, "dense")?),
+        };
+        let labels = match &a.labels {
+            Some(p) => {
+                let l = read_labels(p)?;
+                if l.len() != n_all {
+                    return Err(Error::BadArgument {
+                        what: "--labels".into(),
+                        detail: format!("{} labels for {n_all} images", l.len()),
+                    });
+                }
+                Some(
+                    l[range.clone()]
+                        .iter()
+                        .map(|v| v + a.label_offset)
+                        .collect::<Vec<_>>(),
+                )
+            }
+            None => None,
+        };
+        let n = logits.len();
+        let top1: Vec<usize> = logits.iter().map(|l| argmax(l)).collect();
+        let correct = labels
+            .as_ref()
+            .map(|l| top1.iter().zip(l).filter(|(p, l)| p == l).count());
+        let dense_stats = dense.as_ref().map(|d| {
+            let agree = d.iter().zip(&top1).filter(|(d, &p)| argmax(d) == p).count();
+            let kl = d.iter().zip(&logits).map(|(d, p)| kl(d, p)).sum::<f64>() / n.max(1) as f64;
+            let dense_correct = labels
+                .as_ref()
+                .map(|l| d.iter().zip(l).filter(|(d, &l)| argmax(d) == l).count());
+            (agree, kl, dense_correct)
+        });
+        if a.json {
+            let opt = |v: Option<usize>| v.map_or("null".to_string(), |v| v.to_string());
+            let (agree, kl, dense_correct) = dense_stats.map_or(
+                ("null".to_string(), "null".to_string(), "null".to_string()),
+                |(a, k, d)| (a.to_string(), format!("{k:.6}"), opt(d)),
+            );
+            println!(
+                "{{\"model\": \"{}\", \"images\": [{}, {}], \"n\": {n}, \"top1_correct\": {}, \
+                 \"dense_top1_correct\": {dense_correct}, \"agreement\": {agree}, \
+                 \"mean_kl\": {kl}, \"seconds\": {secs:.2}}}",
+                a.model.display(),
+                range.start,
+                range.end,
+                opt(correct),
+            );
+        } else {
+            println!("{}: images {range:?} ({n}), {secs:.1} s", a.model.display());
+            if let Some(c) = correct {
+                println!("  top-1 correct:          {c}/{n}");
+            }
+            if let Some((agree, kl, dense_correct)) = dense_stats {
+                if let Some(d) = dense_correct {
+                    println!("  dense top-1 correct:    {d}/{n}");
+                }
+                println!("  top-1 agreement:        {agree}/{n}");
+                println!("  mean KL(dense‖model):   {kl:.4}");
+            }
+        }
+        Ok(())
+    }
+
+    fn schedule(name: &str, layers: &[String]) -> Result<Schedule> {
+        if !layers.is_empty() {
+            let mut map = BTreeMap::new();
+            for l in layers {
+                let (k, v) = l
+                    .rsplit_once('=')
+                    .ok_or_else(|| bad("--layer", format!("{l:?} is not NAME=SPARSITY")))?;
+                let s = v
+                    .parse()
+                    .map_err(|_| bad("--layer", format!("{v:?} is not a number")))?;
+                map.insert(k.to_string(), s);
+            }
+            return Ok(Schedule::PerLayer(map));
+        }
+        match name {
+            "uniform" => Ok(Schedule::Uniform),
+            "protect-small" => Ok(Schedule::ProtectSmall),
+            _ => Err(bad(
+                "--schedule",
+                format!("unknown schedule {name:?}, expected uniform or protect-small"),
+            )),
+        }
+    }
+
+    fn load_model(p: &Path) -> Result<Graph> {
+        let bytes = std::fs::read(p).map_err(|e| io(p, e))?;
+        import::onnx::load(&p.display().to_string(), &bytes)
+    }
+
+    /// Every input of `per` floats in a `[N, ...]` .npy file, or in each .npy of a directory
+    /// (in name order).
+    fn read_inputs(p: &Path, per: usize) -> Result<Vec<Vec<f32>>> {
+        let files = if p.is_dir() {
+            let mut f: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| io(p, e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "npy"))
+                .collect();
+            f.sort();
+            f
+        } else {
+            vec![p.to_path_buf()]
+        };
+        let mut out = Vec::new();
+        for f in files {
+            out.extend(read_rows(&f, per)?);
+        }
+        if out.is_empty() {
+            return Err(Error::BadCalibration {
+                detail: format!("{} holds no inputs", p.display()),
+            });
+        }
+        Ok(out)
+    }
+
+    /// A .npy array split into rows of `per` values.
+    fn read_rows(p: &Path, per: usize) -> Result<Vec<Vec<f32>>> {
+        let bytes = std::fs::read(p).map_err(|e| io(p, e))?;
+        let (shape, data) = npy::read_f32(&p.display().to_string(), &bytes)?;
+        if per == 0 || data.len() % per != 0 {
+            return Err(Error::Io {
+                file: p.display().to_string(),
+                detail: format!("shape {shape:?} is not a stack of {per}-value inputs"),
+            });
+        }
+        Ok(data.chunks_exact(per).map(|c| c.to_vec()).collect())
+    }
+
+    /// `"labels": [..]` of a JSON file.
+    fn read_labels(p: &Path) -> Result<Vec<usize>> {
+        let text = std::fs::read_to_string(p).map_err(|e| io(p, e))?;
+        let err = || Error::Io {
+            file: p.display().to_string(),
+            detail: "no \"labels\": [integers] array".into(),
+        };
+        let start = text.find("\"labels\"").ok_or_else(err)?;
+        let open = start + text[start..].find('[').ok_or_else(err)? + 1;
+        let close = open + text[open..].find(']').ok_or_else(err)?;
+        text[open..close]
+            .split(',')
+            .map(|s| s.trim().parse().map_err(|_| err()))
+            .collect()
+    }
+
+    fn select(v: Vec<Vec<f32>>, range: Option<&str>, what: &str) -> Result<Vec<Vec<f32>>> {
+        let r = parse_range(range, v.len(), what)?;
+        Ok(v[r].to_vec())
+    }
+
+    /// `"a..b"` within `0..n` (default: all of it).
+    fn parse_range(s: Option<&str>, n: usize, what: &str) -> Result<Range<usize>> {
+        let Some(s) = s else { return Ok(0..n) };
+        let parsed = s
+            .split_once("..")
+            .and_then(|(a, b)| Some((a.trim().parse().ok()?, b.trim().parse().ok()?)));
+        match parsed {
+            Some((a, b)) if a < b && b <= n => Ok(a..b),
+            _ => Err(bad(
+                what,
+                format!("{s:?} is not a non-empty range a..b within 0..{n}"),
+            )),
+        }
+    }
+
+    fn run_all(graph: &Graph, inputs: &[Vec<f32>], what: &str) -> Result<Vec<Vec<f32>>> {
+        let bar = bar(inputs.len() as u64, what);
+        let out = inputs
+            .iter()
+            .map(|x| {
+                let y = reference::run(graph, x);
+                bar.inc(1);
+                y
+            })
+            .collect();
+        bar.finish_and_clear();
+        out
+    }
+
+    fn bar(len: u64, msg: &str) -> ProgressBar {
+        let b = ProgressBar::new(len);
+        if let Ok(style) = ProgressStyle::with_template("{elapsed:>4} [{bar:30}] {pos}/{len} {msg}")
+        {
+            b.set_style(style.progress_chars("=> "));
+        }
+        b.set_message(msg.to_string());
+        b
+    }
+
+    fn argmax(v: &[f32]) -> usize {
+        v.iter()
+            .enumerate()
+            .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
+                if x > bv {
+                    (i, x)
+                } else {
+                    (bi, bv)
+                }
+            })
+            .0
+    }
+
+    /// KL(softmax(p) ‖ softmax(q)) in nats, from logits.
+    fn kl(p: &[f32], q: &[f32]) -> f64 {
+        let log_softmax = |v: &[f32]| {
+            let m = v.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+            let lse = m + v.iter().map(|&x| (x as f64 - m).exp()).sum::<f64>().ln();
+            v.iter().map(|&x| x as f64 - lse).collect::<Vec<f64>>()
+        };
+        let (lp, lq) = (log_softmax(p), log_softmax(q));
+        lp.iter().zip(&lq).map(|(a, b)| a.exp() * (a - b)).sum()
+    }
+
+    fn io(p: &Path, e: std::io::Error) -> Error {
+        Error::Io {
+            file: p.display().to_string(),
+            detail: e.to_string(),
+        }
+    }
+
+    fn bad(what: &str, detail: String) -> Error {
+        Error::BadArgument {
+            what: what.into(),
+            detail,
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! `Graph` → ONNX `ModelProto` (opset 13, IR 7), encoded with the importer's own prost
+//! messages. BatchNormalization was folded at import, so a conv is one `Conv` with bias;
+//! `Linear` is `Gemm` (transB = 1); ReLU6 and other clamps are `Clip` with min/max inputs;
+//! HardSwish (opset 14) is written as `x · HardSigmoid(x)` to stay within opset 13.
+//!
+//! Our values are CHW; ONNX needs ranks. Every value is written as rank 4 `[1, C, H, W]`
+//! except outputs of Gemm and Softmax, which are rank 2 `[1, N]`; a consumer that needs the
+//! other rank gets a Flatten (to 2) or Reshape (to 4) inserted in front of it.
+
+use crate::error::Result;
+use crate::graph::{Activation, Graph, Op, PoolKind, Shape, ValueId};
+use crate::import::onnx::proto::*;
+use prost::Message;
+use std::collections::{HashMap, HashSet};
+
+/// The opset the writer targets.
+pub const OPSET: i64 = 13;
+
+/// `graph` as the bytes of an `.onnx` file.
+pub fn write(graph: &Graph) -> Result<Vec<u8>> {
+    Ok(to_model(graph)?.encode_to_vec())
+}
+
+/// `graph` as an ONNX `ModelProto`.
+pub fn to_model(graph: &Graph) -> Result<ModelProto> {
+    graph.validate()?;
+    let mut w = Writer::new(graph);
+    for k in 0..graph.nodes.len() {
+        w.node(k)?;
+    }
+    let input = value_info(&w.names[graph.input], &dims4(graph.input_shape()));
+    let out = graph.output;
+    let out_dims = if w.rank[out] == 2 {
+        vec![1, graph.shape(out).len() as i64]
+    } else {
+        dims4(graph.shape(out))
+    };
+    let output = value_info(&w.names[out], &out_dims);
+    Ok(ModelProto {
+        ir_version: 7,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET,
+        }],
+        producer_name: "zeroskip".into(),
+        graph: Some(GraphProto {
+            node: w.nodes,
+            name: graph.name.clone(),
+            initializer: w.inits,
+            sparse_initializer: vec![],
+            input: vec![input],
+            output: vec![output],
+        }),
+    })
+}
+
+struct Writer<'g> {
+    g: &'g Graph,
+    /// ONNX name of each value.
+    names: Vec<String>,
+    /// ONNX rank of each value: 4 (`[1, C, H, W]`) or 2 (`[1, N]`).
+    rank: Vec<u8>,
+    used: HashSet<String>,
+    /// Rank-converted copies already emitted: (value, rank) → name.
+    converted: HashMap<(ValueId, u8), String>,
+    nodes: Vec<NodeProto>,
+    inits: Vec<TensorProto>,
+}
+
+impl<'g> Writer<'g> {
+    fn new(g: &'g Graph) -> Writer<'g> {
+        let mut used = HashSet::new();
+        let names = g
+            .values
+            .iter()
+            .enumerate()
+            .map(|(id, v)| {
+                let name = if v.name.is_empty() || used.contains(&v.name) {
+                    format!("{}#{id}", v.name)
+                } else {
+                    v.name.clone()
+                };
+                used.insert(name.clone());
+                name
+            })
+            .collect();
+        Writer {
+            g,
+            names,
+            rank: vec![4; g.values.len()],
+            used,
+            converted: HashMap::new(),
+            nodes: Vec::new(),
+            inits: Vec::new(),
+        }
+    }
+
+    /// A name no value or tensor uses yet, derived from `base`.
+    fn fresh(&mut self, base: &str) -> String {
+        let mut name = base.to_string();
+        let mut i = 0;
+        while self.used.contains(&name) {
+            i += 1;
+            name = format!("{base}:{i}");
+        }
+        self.used.insert(name.clone());
+        name
+    }
+
+    fn init_f32(&mut self, base: &str, dims: &[i64], data: &[f32]) -> String {
+        let name = self.fresh(base);
+        self.inits.push(TensorProto {
+            name: name.clone(),
+            dims: dims.to_vec(),
+            data_type: data_type::FLOAT,
+            raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            ..Default::default()
+        });
+        name
+    }
+
+    fn init_i64(&mut self, base: &str, data: &[i64]) -> String {
+        let name = self.fresh(base);
+        self.inits.push(TensorProto {
+            name: name.clone(),
+            dims: vec![data.len() as i64],
+            data_type: data_type::INT64,
+            int64_data: data.to_vec(),
+            ..Default::default()
+        });
+        name
+    }
+
+    fn emit(
+        &mut self,
+        op: &str,
+        name: &str,
+        inputs: Vec<String>,
+        output: &str,
+        attrs: Vec<AttributeProto>,
+    ) {
+        self.nodes.push(NodeProto {
+            op_type: op.into(),
+            name: name.into(),
+            input: inputs,
+            output: vec![output.into()],
+            attribute: attrs,
+            ..Default::default()
+        });
+    }
+
+    /// Value `v` at rank `r`, converting (once) if it was written at the other rank.
+    fn at_rank(&mut self, v: ValueId, r: u8) -> String {
+        if self.rank[v] == r {
+            return self.names[v].clone();
+        }
+        if let Some(n) = self.converted.get(&(v, r)) {
+            return n.clone();
+        }
+        let src = self.names[v].clone();
+        let out = self.fresh(&format!("{src}:rank{r}"));
+        if r == 2 {
+            self.emit("Flatten", &out, vec![src], &out, vec![int("axis", 1)]);
+        } else {
+            let shape = self.init_i64(&format!("{out}:shape"), &dims4(self.g.shape(v)));
+            self.emit("Reshape", &out, vec![src, shape], &out, vec![]);
+        }
+        self.converted.insert((v, r), out.clone());
+        out
+    }
+
+    fn node(&mut self, k: usize) -> Result<()> {
+        let g = self.g;
+        let n = &g.nodes[k];
+        // validate() guarantees every op its inputs (at least one).
+        let (name, out) = (n.name.as_str(), n.output);
+        let y = self.names[out].clone();
+        let x = n.inputs[0];
+        let mut out_rank = 4;
+        match &n.op {
+            Op::Conv(c) => {
+                let xi = self.at_rank(x, 4);
+                let dims = [c.c_out, c.c_in / c.groups, c.kh, c.kw].map(|d| d as i64);
+                let wt = self.init_f32(&format!("{name}.weight"), &dims, &c.weight);
+                let b = self.init_f32(&format!("{name}.bias"), &[c.c_out as i64], &c.bias);
+                let attrs = vec![
+                    int("group", c.groups as i64),
+                    ints("kernel_shape", &[c.kh, c.kw]),
+                    ints("strides", &c.stride),
+                    ints("dilations", &c.dilation),
+                    ints("pads", &c.pads),
+                ];
+                self.emit("Conv", name, vec![xi, wt, b], &y, attrs);
+            }
+            Op::Linear {
+                c_out,
+                c_in,
+                weight,
+                bias,
+            } => {
+                let xi = self.at_rank(x, 2);
+                let wt = self.init_f32(
+                    &format!("{name}.weight"),
+                    &[*c_out as i64, *c_in as i64],
+                    weight,
+                );
+                let b = self.init_f32(&format!("{name}.bias"), &[*c_out as i64], bias);
+                self.emit("Gemm", name, vec![xi, wt, b], &y, vec![int("transB", 1)]);
+                out_rank = 2;
+            }
+            Op::Act(a) => {
+                out_rank = self.rank[x];
+                let xi = self.names[x].clone();
+                match *a {
+                    Activation::Relu => self.emit("Relu", name, vec![xi], &y, vec![]),
+                    Activation::Sigmoid => self.emit("Sigmoid", name, vec![xi], &y, vec![]),
+                    Activation::Clip { min, max } => {
+                        let lo = self.init_f32(&format!("{name}.min"), &[], &[min]);
+                        let hi = self.init_f32(&format!("{name}.max"), &[], &[max]);
+                        self.emit("Clip", name, vec![xi, lo, hi], &y, vec![]);
+                    }
+                    Activation::HardSigmoid { alpha, beta } => {
+                        let attrs = vec![float("alpha", alpha), float("beta", beta)];
+                        self.emit("HardSigmoid", name, vec![xi], &y, attrs);
+                    }
+                    Activation::HardSwish => {
+                        let gate = self.fresh(&format!("{y}:gate"));
+                        let attrs = vec![float("alpha", 1.0 / 6.0), float("beta", 0.5)];
+                        self.emit("HardSigmoid", &gate, vec![xi.clone()], &gate, attrs);
+                        self.emit("Mul", name, vec![xi, gate], &y, vec![]);
+                    }
+                }
+            }
+            Op::ChannelAffine { scale, shift } => {
+                let xi = self.at_rank(x, 4);
+                let c = scale.len() as i64;
+                let s = self.init_f32(&format!("{name}.scale"), &[c, 1, 1], scale);
+                let t = self.init_f32(&format!("{name}.shift"), &[c, 1, 1], shift);
+                let mid = self.fresh(&format!("{y}:scaled"));
+                self.emit("Mul", &mid, vec![xi, s], &mid, vec![]);
+                self.emit("Add", name, vec![mid, t], &y, vec![]);
+            }
+            Op::Add | Op::Mul => {
+                let b = n.inputs[1];
+                let same = g.shape(x) == g.shape(b);
+                // Same shape at the same rank broadcasts trivially; anything else (a (C, 1, 1)
+                // gate on (C, H, W)) must line C up on axis 1, i.e. rank 4 for both.
+                out_rank = if same && self.rank[x] == self.rank[b] {
+                    self.rank[x]
+                } else {
+                    4
+                };
+                let (xi, bi) = (self.at_rank(x, out_rank), self.at_rank(b, out_rank));
+                let op = if matches!(n.op, Op::Add) {
+                    "Add"
+                } else {
+                    "Mul"
+                };
+                self.emit(op, name, vec![xi, bi], &y, vec![]);
+            }
+            Op::GlobalAvgPool => {
+                let xi = self.at_rank(x, 4);
+                self.emit("GlobalAveragePool", name, vec![xi], &y, vec![]);
+            }
+            Op::Pool {
+                kind,
+                kh,
+                kw,
+                stride,
+                pads,
+            } => {
+                let xi = self.at_rank(x, 4);
+                let mut attrs = vec![
+                    ints("kernel_shape", &[*kh, *kw]),
+                    ints("strides", stride),
+                    ints("pads", pads),
+                ];
+                let op = match kind {
+                    PoolKind::Average => {
+                        attrs.push(int("count_include_pad", 0));
+                        "AveragePool"
+                    }
+                    PoolKind::Max => "MaxPool",
+                };
+                self.emit(op, name, vec![xi], &y, attrs);
+            }
+            Op::Softmax => {
+                let xi = self.at_rank(x, 2);
+                self.emit("Softmax", name, vec![xi], &y, vec![int("axis", 1)]);
+                out_rank = 2;
+            }
+            Op::Concat => {
+                let ins = n.inputs.iter().map(|&v| self.at_rank(v, 4)).collect();
+                self.emit("Concat", name, ins, &y, vec![int("axis", 1)]);
+            }
+            Op::View(s) => {
+                let xi = self.names[x].clone();
+                let shape = self.init_i64(&format!("{name}.shape"), &dims4(*s));
+                self.emit("Reshape", name, vec![xi, shape], &y, vec![]);
+            }
+        }
+        self.rank[out] = out_rank;
+        Ok(())
+    }
+}
+
+fn dims4(s: Shape) -> Vec<i64> {
+    vec![1, s.c as i64, s.h as i64, s.w as i64]
+}
+
+fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|&d| DimensionProto {
+            dim_value: Some(d),
+            dim_param: None,
+        })
+        .collect();
+    ValueInfoProto {
+        name: name.into(),
+        r#type: Some(TypeProto {
+            tensor_type: Some(TensorTypeProto {
+                elem_type: data_type::FLOAT,
+                shape: Some(TensorShapeProto { dim }),
+            }),
+        }),
+    }
+}
+
+// AttributeProto.AttributeType: FLOAT = 1, INT = 2, INTS = 7.
+fn int(name: &str, v: i64) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 2,
+        i: v,
+        ..Default::default()
+    }
+}
+
+fn float(name: &str, v: f32) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 1,
+        f: v,
+        ..Default::default()
+    }
+}
+
+fn ints(name: &str, v: &[usize]) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 7,
+        ints: v.iter().map(|&d| d as i64).collect(),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,172 @@
+//! Pruning and export on the real zoo models (reads .cache/zoo; `make zoo` builds it). Run with
+//! `cargo build --release --features cli && cargo test --release --features zoo --test prune_zoo`.
+//! The CLI test runs that prebuilt binary (or `$ZEROSKIP_BIN`) rather than having cargo build
+//! it here: see the `cli` feature in Cargo.toml. Native only.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+use common::zoo;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use zeroskip::export;
+use zeroskip::graph::{reference, Graph, Op};
+use zeroskip::import::onnx;
+use zeroskip::prune::npy;
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("zeroskip-prune-zoo-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d.join(name)
+}
+
+/// The CLI binary built by `cargo build --release --features cli`.
+fn cli_binary() -> PathBuf {
+    let p = std::env::var_os("ZEROSKIP_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/release/zeroskip"),
+        PathBuf::from,
+    );
+    assert!(
+        p.exists(),
+        "{}: build the CLI first with `cargo build --release --features cli`",
+        p.display()
+    );
+    p
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max)
+}
+
+/// Every zoo model, exported and re-imported, computes exactly what it did.
+#[test]
+fn exported_zoo_models_reimport_identically() {
+    for model in zoo::MODELS {
+        let g = onnx::load(model, &zoo::read(&format!("{model}.onnx"))).unwrap();
+        let back = onnx::load("exported", &export::onnx::write(&g).unwrap()).unwrap();
+        let (_, inputs) = zoo::npy_f32(&format!("verify/{model}_inputs.npy"));
+        let x = &inputs[..g.input_shape().len()];
+        let d = max_diff(
+            &reference::run(&g, x).unwrap(),
+            &reference::run(&back, x).unwrap(),
+        );
+        println!("{model}: export → import max |Δlogit| = {d:.1e}");
+        assert!(d <= 1e-6, "{model}: {d}");
+    }
+}
+
+/// The CLI prunes MobileNetV2 (SparseGPT, 4x1, 50%), the file it writes loads in onnxruntime
+/// and gives the logits our interpreter gives, and `eval` reports on it.
+#[test]
+fn cli_pruned_model_runs_in_onnxruntime() {
+    let dir = zoo::dir();
+    let model = dir.join("mobilenet_v2.onnx");
+    let inputs = dir.join("verify/mobilenet_v2_inputs.npy");
+    let out = scratch("v2_sparsegpt_4x1.onnx");
+    let bin = cli_binary();
+    let args = [
+        "--method",
+        "sparsegpt",
+        "--pattern",
+        "4x1",
+        "--sparsity",
+        "0.5",
+        "--calib-count",
+        "2",
+    ];
+    let st = Command::new(&bin)
+        .arg("prune")
+        .arg(&model)
+        .arg("--calib")
+        .arg(&inputs)
+        .args(args)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success(), "zeroskip prune failed");
+
+    let g = onnx::load("pruned", &std::fs::read(&out).unwrap()).unwrap();
+    check_4x1_half_sparse(&g);
+
+    // onnxruntime on the first image, logits saved as .npy.
+    let (_, x) = zoo::npy_f32("verify/mobilenet_v2_inputs.npy");
+    let x = &x[..g.input_shape().len()];
+    let x_npy = scratch("x.npy");
+    std::fs::write(&x_npy, npy::write_f32(&[1, 3, 224, 224], x)).unwrap();
+    let y_npy = scratch("y.npy");
+    let script = "import sys, numpy as np, onnxruntime as ort\n\
+        s = ort.InferenceSession(sys.argv[1], providers=['CPUExecutionProvider'])\n\
+        x = np.load(sys.argv[2])\n\
+        np.save(sys.argv[3], s.run(None, {s.get_inputs()[0].name: x})[0].astype(np.float32))\n";
+    let python = dir.join("venv/bin/python");
+    let st = Command::new(&python)
+        .args(["-c", script])
+        .args([&out, &x_npy, &y_npy])
+        .status()
+        .unwrap_or_else(|e| panic!("{}: {e}; build the zoo with `make zoo`", python.display()));
+    assert!(st.success(), "onnxruntime could not run the exported model");
+    let (_, ort) = npy::read_f32("y.npy", &std::fs::read(&y_npy).unwrap()).unwrap();
+    let ours = reference::run(&g, x).unwrap();
+    let d = max_diff(&ours, &ort);
+    println!("pruned MobileNetV2: onnxruntime vs reference max |Δlogit| = {d:.1e}");
+    assert!(d <= 1e-3, "{d}");
+
+    let eval = Command::new(&bin)
+        .arg("eval")
+        .arg(&out)
+        .arg("--images")
+        .arg(&inputs)
+        .args(["--range", "0..2", "--json", "--labels"])
+        .arg(dir.join("verify.json"))
+        .arg("--dense")
+        .arg(dir.join("verify/mobilenet_v2_logits.npy"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&eval.stdout);
+    assert!(
+        eval.status.success() && text.contains("\"top1_correct\"") && text.contains("\"mean_kl\""),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(Path::new(&out).parent().unwrap());
+}
+
+/// Every 1x1 conv and FC layer is half zeros in shared 4-row masks.
+fn check_4x1_half_sparse(g: &Graph) {
+    let mut layers = 0;
+    for n in &g.nodes {
+        let (w, c_out, c_in) = match &n.op {
+            Op::Conv(c) if c.is_pointwise() => (&c.weight, c.c_out, c.c_in),
+            Op::Linear {
+                weight,
+                c_out,
+                c_in,
+                ..
+            } => (weight, *c_out, *c_in),
+            _ => continue,
+        };
+        layers += 1;
+        let zeros = w.iter().filter(|&&v| v == 0.0).count();
+        assert!(
+            zeros * 2 >= c_out * c_in,
+            "{}: {zeros} zeros of {}",
+            n.name,
+            c_out * c_in
+        );
+        for o in 0..c_out {
+            let lead = o - o % 4;
+            for i in 0..c_in {
+                assert_eq!(
+                    w[o * c_in + i] == 0.0,
+                    w[lead * c_in + i] == 0.0,
+                    "{}: ({o}, {i})",
+                    n.name
+                );
+            }
+        }
+    }
+    assert_eq!(layers, 35, "MobileNetV2 has 34 pointwise convs and one FC");
+}
