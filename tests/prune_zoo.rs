@@ -170,3 +170,19 @@ fn check_4x1_half_sparse(g: &Graph) {
     }
     assert_eq!(layers, 35, "MobileNetV2 has 34 pointwise convs and one FC");
 }
+
+/// `zeroskip inspect` reports the plan's per-layer choices: every 1x1/FC layer of the 90%
+/// variant on sparse kernels, none of the dense model's.
+#[test]
+fn cli_inspect_reports_the_plan() {
+    let run = |model: &str| {
+        let out = Command::new(cli_binary()).arg("inspect").arg(zoo::dir().join(model)).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let sparse = run("mobilenet_v2_s90.onnx");
+    assert!(sparse.contains("1x1/FC on sparse kernels: 35 of 35"), "{sparse}");
+    assert!(sparse.contains("spmm_f32_") && sparse.contains("dwconv_f32_"));
+    let dense = run("mobilenet_v2.onnx");
+    assert!(dense.contains("1x1/FC on sparse kernels: 0 of 35"), "{dense}");
+}

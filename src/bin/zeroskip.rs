@@ -5,6 +5,7 @@
 //!     [--pattern unstructured|2x1|4x1|8x1] [--schedule uniform|protect-small] \
 //!     [--layer NAME=S ...] [--calib-range 10..20] [--calib-count N] [--damp 0.01] \
 //!     [--no-reestimate] [--verbose] -o OUT.onnx
+//! zeroskip inspect MODEL.onnx [--dense]
 //! zeroskip eval MODEL.onnx --images INPUTS.npy [--range 0..10] [--labels verify.json] \
 //!     [--label-offset 1] [--dense DENSE.onnx|DENSE_LOGITS.npy] [--json]
 //! ```
@@ -54,6 +55,16 @@ mod cli {
         Prune(PruneArgs),
         /// Top-1 on labeled inputs, and agreement / KL against the dense model.
         Eval(EvalArgs),
+        /// Per layer: shapes, sparsity, the kernel the plan picks, and FLOPs.
+        Inspect(InspectArgs),
+    }
+
+    #[derive(Args)]
+    struct InspectArgs {
+        model: PathBuf,
+        /// Plan every 1x1/FC layer dense (the baseline).
+        #[arg(long)]
+        dense: bool,
     }
 
     #[derive(Args)]
@@ -123,6 +134,75 @@ mod cli {
         match Cli::parse().cmd {
             Cmd::Prune(a) => run_prune(a),
             Cmd::Eval(a) => run_eval(a),
+            Cmd::Inspect(a) => run_inspect(a),
+        }
+    }
+
+    /// The plan's choices per layer. This native build plans with its scalar kernels; the
+    /// dense-or-sparse decision and block width are the same in the browser builds, which run
+    /// the SIMD tile of that width (e.g. spmm_f32_8x1_scalar here, spmm_f32_32x1_simd128 there).
+    fn run_inspect(a: InspectArgs) -> Result<()> {
+        use zeroskip::graph::{Plan, PlanOptions, Sparsity};
+        let graph = load_model(&a.model)?;
+        let sparsity = if a.dense {
+            Sparsity::Dense
+        } else {
+            Sparsity::Auto
+        };
+        let plan = Plan::new(
+            &graph,
+            PlanOptions {
+                sparsity,
+                ..Default::default()
+            },
+        )?;
+        let report = plan.report();
+        println!(
+            "{:<4} {:<34} {:<14} {:>15} {:>15}  {:<26} {:>8} {:>9} {:>9}",
+            "#", "node", "op", "input", "output", "kernel", "zeros", "MFLOPs", "executed"
+        );
+        let (mut dense_total, mut exec_total) = (0.0, 0.0);
+        for (i, r) in report.iter().enumerate() {
+            let mflops = r.flops as f64 / 1e6;
+            let executed = mflops * (1.0 - r.sparsity.unwrap_or(0.0));
+            dense_total += mflops;
+            exec_total += executed;
+            let shape = |s: zeroskip::graph::Shape| format!("{}x{}x{}", s.c, s.h, s.w);
+            let zeros = r
+                .sparsity
+                .map_or(String::new(), |z| format!("{:.1}%", 100.0 * z));
+            println!(
+                "{:<4} {:<34} {:<14} {:>15} {:>15}  {:<26} {:>8} {:>9.2} {:>9.2}",
+                i,
+                truncate(&r.node, 34),
+                r.op,
+                shape(r.input),
+                shape(r.output),
+                truncate(&r.kernel, 26),
+                zeros,
+                mflops,
+                executed
+            );
+        }
+        let sparse = report
+            .iter()
+            .filter(|r| r.kernel.starts_with("spmm_"))
+            .count();
+        let pointwise = report.iter().filter(|r| r.sparsity.is_some()).count();
+        println!(
+            "{} layers; 1x1/FC on sparse kernels: {sparse} of {pointwise}; {dense_total:.1} MFLOPs dense-equivalent, {exec_total:.1} executed ({:.2}x less); arena {:.1} MB",
+            report.len(),
+            dense_total / exec_total.max(1e-9),
+            plan.arena_len() as f64 * 4.0 / 1e6
+        );
+        Ok(())
+    }
+
+    fn truncate(s: &str, n: usize) -> String {
+        if s.chars().count() <= n {
+            s.to_string()
+        } else {
+            s.chars().take(n - 1).chain(['…']).collect()
         }
     }
 
