@@ -21,5 +21,6 @@ pub mod sparse;
 pub mod synth;
 pub mod tensor;
 pub mod web;
+pub mod zsk;
 
 pub use error::{Error, Result};

@@ -108,6 +108,19 @@ impl Model {
         })
     }
 
+    /// Loads a `.zsk` (docs/zsk.md): the stored SpMM streams run as they are.
+    #[wasm_bindgen(js_name = fromZsk)]
+    pub fn from_zsk(name: &str, bytes: &[u8]) -> Result<Model, JsError> {
+        let t0 = js_sys::Date::now();
+        let m = crate::zsk::load(name, bytes)?;
+        let plan = crate::graph::Plan::with_packed(&m.graph, Default::default(), &m.packed)?;
+        let session = crate::graph::Session::new(plan);
+        Ok(Model {
+            session,
+            load_ms: js_sys::Date::now() - t0,
+        })
+    }
+
     /// `input (C, H, W)` float32 → output (e.g. logits).
     pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, JsError> {
         Ok(self.session.run(input)?.to_vec())

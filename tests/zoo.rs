@@ -92,3 +92,42 @@ fn planned_executor_matches_onnxruntime() {
         }
     }
 }
+
+/// A `.zsk` of MobileNetV2 at 85% is at most 35% of the dense ONNX file, loads with its SpMM
+/// streams as stored, and gives the ONNX model's logits.
+#[test]
+fn zsk_of_sparse_mobilenet_v2_is_small_and_exact() {
+    use zeroskip::graph::{Plan, PlanOptions, Session};
+    use zeroskip::zsk::{self, Precision};
+    let dense_onnx = zoo::read("mobilenet_v2.onnx").len();
+    let g = onnx::load("mobilenet_v2_s85", &zoo::read("mobilenet_v2_s85.onnx")).unwrap();
+    let (_, inputs) = zoo::npy_f32("verify/mobilenet_v2_inputs.npy");
+    let per_in = g.input_shape().len();
+    let mut want = Session::new(Plan::new(&g, PlanOptions::default()).unwrap());
+    for precision in [Precision::F32, Precision::F16] {
+        let bytes = zsk::write(&g, precision).unwrap();
+        let ratio = bytes.len() as f64 / dense_onnx as f64;
+        println!("mobilenet_v2 s85 .zsk {precision:?}: {} bytes = {:.1}% of the dense ONNX ({dense_onnx})", bytes.len(), 100.0 * ratio);
+        assert!(ratio <= 0.35, "{precision:?}: {:.1}% > 35%", 100.0 * ratio);
+        let m = zsk::load("mobilenet_v2_s85.zsk", &bytes).unwrap();
+        let stored = m.packed.iter().filter(|p| p.is_some()).count();
+        assert_eq!(stored, 35, "every 1x1/FC layer stored packed");
+        let mut got =
+            Session::new(Plan::with_packed(&m.graph, PlanOptions::default(), &m.packed).unwrap());
+        let tol = if precision == Precision::F32 {
+            1e-4
+        } else {
+            5e-2
+        };
+        for i in 0..3 {
+            let x = &inputs[i * per_in..(i + 1) * per_in];
+            let (a, b) = (want.run(x).unwrap().to_vec(), got.run(x).unwrap());
+            let diff = a
+                .iter()
+                .zip(b)
+                .map(|(p, q)| (p - q).abs())
+                .fold(0.0f32, f32::max);
+            assert!(diff <= tol, "{precision:?} image {i}: max |Δlogit| {diff}");
+        }
+    }
+}

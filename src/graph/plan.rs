@@ -11,7 +11,7 @@ use crate::kernels::cnn::{
     self, ConvParams, ConvWeights, DwConvParams, DwConvWeights, PoolParams, Window,
 };
 use crate::kernels::registry::{cnn_registry, CnnKernelInfo, CnnOp};
-use crate::kernels::{select, Choice, Clamp, Isa, KernelInfo, LayerStats};
+use crate::kernels::{select, sparse_kernel, Choice, Clamp, Isa, KernelInfo, LayerStats};
 use crate::sparse::{SpmmLayer, SpmmWeights};
 
 /// Most floats one inference's arena may hold (512 MiB): refused at plan time rather than
@@ -185,8 +185,18 @@ impl Plan {
     }
 
     pub fn new(graph: &Graph, opts: PlanOptions) -> Result<Plan> {
+        Plan::with_packed(graph, opts, &[])
+    }
+
+    /// As `new`, but 1x1 / FC nodes with a stream in `packed` (indexed by node, from a .zsk)
+    /// run it as stored: no selector, no packing. `Sparsity::Dense` ignores them.
+    pub fn with_packed(
+        graph: &Graph,
+        opts: PlanOptions,
+        packed: &[Option<SpmmWeights>],
+    ) -> Result<Plan> {
         graph.validate()?;
-        Builder::new(graph, opts).build()
+        Builder::new(graph, opts, packed).build()
     }
 }
 
@@ -194,6 +204,8 @@ impl Plan {
 struct Builder<'g> {
     g: &'g Graph,
     opts: PlanOptions,
+    /// (nodes,) or empty: streams stored in a .zsk, used as is
+    packed: &'g [Option<SpmmWeights>],
     /// Value whose region a value uses (itself, or the value it views / was fused into).
     root: Vec<ValueId>,
     /// Index of the last node reading each root (`usize::MAX`: the graph output, kept).
@@ -205,11 +217,12 @@ struct Builder<'g> {
 }
 
 impl<'g> Builder<'g> {
-    fn new(g: &'g Graph, opts: PlanOptions) -> Builder<'g> {
+    fn new(g: &'g Graph, opts: PlanOptions, packed: &'g [Option<SpmmWeights>]) -> Builder<'g> {
         let n = g.values.len();
         Builder {
             g,
             opts,
+            packed,
             root: (0..n).collect(),
             last_use: vec![0; n],
             region: vec![None; n],
@@ -523,8 +536,28 @@ impl<'g> Builder<'g> {
         clamp: Clamp,
     ) -> Result<()> {
         let name = self.g.nodes[i].name.clone();
-        let stats = LayerStats::measure(w, c_out, c_in, hw);
         let zeros = w.iter().filter(|&&v| v == 0.0).count() as f64 / w.len() as f64;
+        let stored = self
+            .packed
+            .get(i)
+            .and_then(|p| p.as_ref())
+            .filter(|_| self.opts.sparsity == Sparsity::Auto);
+        if let Some(p) = stored {
+            let kernel = sparse_kernel(p.shape().nr, self.opts.isa)?;
+            let y = self.write(i);
+            let weights = PointwiseWeights::Sparse(p.bind(hw)?);
+            self.steps.push(Step::Pointwise {
+                kernel,
+                w: weights,
+                hw,
+                x,
+                y,
+                clamp,
+            });
+            self.report_node(i, kernel.name.into(), Some(zeros));
+            return Ok(());
+        }
+        let stats = LayerStats::measure(w, c_out, c_in, hw);
         let choice = match self.opts.sparsity {
             Sparsity::Auto => select(&stats, self.opts.isa)?,
             Sparsity::Dense => {

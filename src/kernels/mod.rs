@@ -14,7 +14,7 @@ pub mod selector;
 pub mod simd128;
 
 pub use registry::{find, registry, Isa, KernelInfo, OpKind};
-pub use selector::{select, Choice, LayerStats};
+pub use selector::{select, sparse_kernel, Choice, LayerStats};
 
 /// Output clamp fused into every kernel's epilogue (XNNPACK's "minmax").
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -98,10 +98,17 @@ pub fn select(stats: &LayerStats, isa: Isa) -> Result<Choice> {
     if cost >= 1.0 {
         return Ok(Choice::Dense(kernel(DENSE)?));
     }
-    let name = if isa == Isa::Scalar {
-        SCALAR_SPARSE[pick]
-    } else {
-        SPARSE[pick].1
+    Ok(Choice::Sparse(sparse_kernel(SPARSE[pick].0, isa)?))
+}
+
+/// The sparse kernel the selector runs for weights packed `nr` wide on `isa` (a stream stored
+/// in a .zsk keeps its width): the measured tile for widths 1 and 4, the 8-pixel tile else.
+pub fn sparse_kernel(nr: usize, isa: Isa) -> Result<&'static KernelInfo> {
+    let measured = SPARSE.iter().position(|&(w, _, _)| w == nr);
+    let base = match (measured, isa) {
+        (Some(i), Isa::Scalar) => SCALAR_SPARSE[i].to_string(),
+        (Some(i), _) => SPARSE[i].1.to_string(),
+        (None, _) => format!("spmm_f32_8x{nr}"),
     };
-    Ok(Choice::Sparse(kernel(name)?))
+    find(&format!("{base}_{}", isa.as_str()))
 }

@@ -1,0 +1,241 @@
+//! Graph → `.zsk` bytes.
+
+use super::*;
+use crate::error::Result;
+use crate::graph::{Activation, Graph, Op, PoolKind};
+use crate::kernels::{select, Choice, Isa, LayerStats};
+use crate::sparse::SpmmWeights;
+
+/// How weight values are stored. f16 halves the file; the loaded weights are the f16 values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    F16,
+}
+
+/// Serializes `graph`. 1x1 conv / FC layers that the selector would run sparse are stored as
+/// packed SpMM streams with its block width; every other weight is stored dense.
+pub fn write(graph: &Graph, precision: Precision) -> Result<Vec<u8>> {
+    graph.validate()?;
+    let mut w = Writer {
+        out: Vec::new(),
+        precision,
+    };
+    w.out.extend_from_slice(MAGIC);
+    w.u32(VERSION);
+    w.u32(0); // flags, reserved
+    w.str(&graph.name);
+    w.u32(graph.values.len() as u32);
+    for v in &graph.values {
+        w.str(&v.name);
+        w.shape(v.shape);
+    }
+    w.u32(graph.input as u32);
+    w.u32(graph.output as u32);
+    w.u32(graph.nodes.len() as u32);
+    for node in &graph.nodes {
+        w.str(&node.name);
+        w.u32(node.inputs.len() as u32);
+        node.inputs.iter().for_each(|&v| w.u32(v as u32));
+        w.u32(node.output as u32);
+        let hw = graph.shape(node.output).hw();
+        match &node.op {
+            Op::Conv(c) => {
+                w.u8(OP_CONV);
+                for v in [c.c_out, c.c_in, c.groups, c.kh, c.kw] {
+                    w.u32(v as u32);
+                }
+                c.stride
+                    .iter()
+                    .chain(&c.dilation)
+                    .chain(&c.pads)
+                    .for_each(|&v| w.u32(v as u32));
+                w.values(&c.bias);
+                if c.is_pointwise() {
+                    w.pointwise(&node.name, &c.weight, &c.bias, c.c_out, c.c_in, hw)?;
+                } else {
+                    w.u8(WEIGHTS_DENSE);
+                    w.values(&c.weight);
+                }
+            }
+            Op::Linear {
+                c_out,
+                c_in,
+                weight,
+                bias,
+            } => {
+                w.u8(OP_LINEAR);
+                w.u32(*c_out as u32);
+                w.u32(*c_in as u32);
+                w.values(bias);
+                w.pointwise(&node.name, weight, bias, *c_out, *c_in, 1)?;
+            }
+            Op::Act(a) => {
+                w.u8(OP_ACT);
+                match *a {
+                    Activation::Relu => w.u8(ACT_RELU),
+                    Activation::Clip { min, max } => {
+                        w.u8(ACT_CLIP);
+                        w.f32(min);
+                        w.f32(max);
+                    }
+                    Activation::HardSigmoid { alpha, beta } => {
+                        w.u8(ACT_HARDSIGMOID);
+                        w.f32(alpha);
+                        w.f32(beta);
+                    }
+                    Activation::HardSwish => w.u8(ACT_HARDSWISH),
+                    Activation::Sigmoid => w.u8(ACT_SIGMOID),
+                }
+            }
+            Op::ChannelAffine { scale, shift } => {
+                w.u8(OP_AFFINE);
+                w.values(scale);
+                w.values(shift);
+            }
+            Op::Add => w.u8(OP_ADD),
+            Op::Mul => w.u8(OP_MUL),
+            Op::GlobalAvgPool => w.u8(OP_GAP),
+            Op::Pool {
+                kind,
+                kh,
+                kw,
+                stride,
+                pads,
+            } => {
+                w.u8(OP_POOL);
+                w.u8(if *kind == PoolKind::Max { 1 } else { 0 });
+                [*kh, *kw]
+                    .iter()
+                    .chain(stride)
+                    .chain(pads)
+                    .for_each(|&v| w.u32(v as u32));
+            }
+            Op::Softmax => w.u8(OP_SOFTMAX),
+            Op::Concat => w.u8(OP_CONCAT),
+            Op::View(s) => {
+                w.u8(OP_VIEW);
+                w.shape(*s);
+            }
+        }
+    }
+    Ok(w.out)
+}
+
+struct Writer {
+    out: Vec<u8>,
+    precision: Precision,
+}
+
+impl Writer {
+    fn u8(&mut self, v: u8) {
+        self.out.push(v);
+    }
+    fn u32(&mut self, v: u32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn f32(&mut self, v: f32) {
+        self.out.extend_from_slice(&v.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.out.extend_from_slice(s.as_bytes());
+    }
+    fn shape(&mut self, s: crate::graph::Shape) {
+        [s.c, s.h, s.w].iter().for_each(|&v| self.u32(v as u32));
+    }
+    /// `dtype u8, n u32, n values`.
+    fn values(&mut self, v: &[f32]) {
+        match self.precision {
+            Precision::F32 => {
+                self.u8(DTYPE_F32);
+                self.u32(v.len() as u32);
+                v.iter().for_each(|&x| self.f32(x));
+            }
+            Precision::F16 => {
+                self.u8(DTYPE_F16);
+                self.u32(v.len() as u32);
+                v.iter()
+                    .for_each(|&x| self.out.extend_from_slice(&f32_to_f16(x).to_le_bytes()));
+            }
+        }
+    }
+    /// A 1x1 / FC weight `W (c_out, c_in)`: the packed stream when the selector would run it
+    /// sparse, else dense.
+    fn pointwise(
+        &mut self,
+        name: &str,
+        w: &[f32],
+        b: &[f32],
+        c_out: usize,
+        c_in: usize,
+        hw: usize,
+    ) -> Result<()> {
+        let stats = LayerStats::measure(w, c_out, c_in, hw);
+        // The width decision is the same for every SIMD ISA; ask for the portable one so a
+        // native writer and a browser reader agree.
+        match select(&stats, Isa::Scalar)? {
+            Choice::Sparse(k) => {
+                let p = SpmmWeights::pack(name, w, Some(b), c_out, c_in, k.nr)?;
+                self.u8(WEIGHTS_SPMM);
+                self.u32(p.shape().nr as u32);
+                self.u32(p.first_ic());
+                self.u32(p.counts().len() as u32);
+                p.counts().iter().for_each(|&c| self.u32(c));
+                // Deltas in input channels: 16 bits when every one fits, else 32.
+                let narrow = p.deltas().iter().all(|&d| i16::try_from(d).is_ok());
+                self.u8(if narrow { 2 } else { 4 });
+                self.u32(p.deltas().len() as u32);
+                for &d in p.deltas() {
+                    if narrow {
+                        self.out.extend_from_slice(&(d as i16).to_le_bytes());
+                    } else {
+                        self.out.extend_from_slice(&d.to_le_bytes());
+                    }
+                }
+                self.values(p.values());
+            }
+            Choice::Dense(_) => {
+                self.u8(WEIGHTS_DENSE);
+                self.values(w);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// IEEE 754 single → half, round to nearest even (overflow → ±inf, NaN kept).
+pub fn f32_to_f16(x: f32) -> u16 {
+    let b = x.to_bits();
+    let sign = ((b >> 16) & 0x8000) as u16;
+    let exp = ((b >> 23) & 0xff) as i32;
+    let man = b & 0x7f_ffff;
+    if exp == 0xff {
+        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
+    }
+    let e = exp - 127 + 15;
+    if e >= 0x1f {
+        return sign | 0x7c00;
+    }
+    if e <= 0 {
+        // Subnormal half (or zero): shift the implicit-1 mantissa right, rounding to even.
+        if e < -10 {
+            return sign;
+        }
+        let m = man | 0x80_0000;
+        let shift = (14 - e) as u32;
+        let half = 1u32 << (shift - 1);
+        let rest = m & ((1 << shift) - 1);
+        let mut h = m >> shift;
+        if rest > half || (rest == half && h & 1 == 1) {
+            h += 1;
+        }
+        return sign | h as u16;
+    }
+    let mut h = ((e as u32) << 10) | (man >> 13);
+    let rest = man & 0x1fff;
+    if rest > 0x1000 || (rest == 0x1000 && h & 1 == 1) {
+        h += 1; // may carry into the exponent, which is still correct (up to inf)
+    }
+    sign | h as u16
+}
