@@ -97,4 +97,22 @@ tests! {
             .unwrap();
         assert!(ok.get() >= 10 && err.get() >= 10, "ok {} / err {}", ok.get(), err.get());
     }
+
+    /// Flipping each byte in turn: corrupted deltas are caught as out-of-range indices and
+    /// corrupted value ids or shapes by the graph checks, each a typed error.
+    fn out_of_range_indices_are_typed_errors() {
+        let g = onnx::load("net.onnx", &tiny_network(0.9)).unwrap();
+        let good = zsk::write(&g, Precision::F32).unwrap();
+        let (mut delta, mut graph) = (0, 0);
+        for i in 0..good.len() {
+            let mut b = good.clone();
+            b[i] ^= 0xff;
+            match zsk::load("flip.zsk", &b) {
+                Err(Error::DeltaOutOfRange { .. }) => delta += 1,
+                Err(Error::BadModel { detail, .. }) if detail.contains("range") || detail.contains("node") => graph += 1,
+                _ => {}
+            }
+        }
+        assert!(delta > 0 && graph > 0, "delta errors {delta}, graph errors {graph}");
+    }
 }
