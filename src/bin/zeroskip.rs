@@ -4,14 +4,17 @@
 //! zeroskip prune MODEL.onnx --calib INPUTS.npy|DIR --method sparsegpt --sparsity 0.5 \
 //!     [--pattern unstructured|2x1|4x1|8x1] [--schedule uniform|protect-small] \
 //!     [--layer NAME=S ...] [--calib-range 10..20] [--calib-count N] [--damp 0.01] \
-//!     [--no-reestimate] [--verbose] -o OUT.onnx
+//!     [--preprocess MODEL.json] [--no-reestimate] [--verbose] -o OUT.onnx
 //! zeroskip inspect MODEL.onnx [--dense]
-//! zeroskip eval MODEL.onnx --images INPUTS.npy [--range 0..10] [--labels verify.json] \
-//!     [--label-offset 1] [--dense DENSE.onnx|DENSE_LOGITS.npy] [--json]
+//! zeroskip eval MODEL.onnx --images INPUTS.npy|DIR [--preprocess MODEL.json] [--range 0..10] \
+//!     [--labels verify.json] [--label-offset 1] [--dense DENSE.onnx|DENSE_LOGITS.npy] [--json]
 //! ```
 //!
 //! Inputs are preprocessed NCHW float32 `.npy` arrays (`[N, C, H, W]`), as the zoo's
-//! `verify/<model>_inputs.npy`. Evaluation runs the reference interpreter (slow, exact).
+//! `verify/<model>_inputs.npy`, or a directory of such arrays, or a directory of photos
+//! (.jpg/.jpeg/.png, name order) preprocessed as the model's zoo json says (`--preprocess`,
+//! default: the .json beside the model with its stem). Evaluation runs the reference
+//! interpreter (slow, exact).
 
 // The CLI reads files and draws progress bars: native only. A wasm32 build of all targets
 // gets an empty main so `cargo build --target wasm32-unknown-unknown --all-targets` works.
@@ -39,6 +42,7 @@ mod cli {
     use std::time::Instant;
     use zeroskip::error::{Error, Result};
     use zeroskip::graph::{reference, Graph};
+    use zeroskip::prune::images::{self, Preprocess};
     use zeroskip::prune::{self, npy, Config, Schedule, Stage};
     use zeroskip::{export, import};
 
@@ -70,9 +74,14 @@ mod cli {
     #[derive(Args)]
     struct PruneArgs {
         model: PathBuf,
-        /// Calibration inputs: an `[N, C, H, W]` float32 .npy, or a directory of them.
+        /// Calibration inputs: an `[N, C, H, W]` float32 .npy, a directory of them, or a
+        /// directory of photos (.jpg/.jpeg/.png; see --preprocess).
         #[arg(long)]
         calib: PathBuf,
+        /// For a directory of photos: the model's zoo json (size, mean, std, resize rule).
+        /// Default: MODEL.json beside MODEL.onnx.
+        #[arg(long)]
+        preprocess: Option<PathBuf>,
         /// Which calibration images to use, e.g. `10..20` (default: all).
         #[arg(long)]
         calib_range: Option<String>,
@@ -110,9 +119,14 @@ mod cli {
     #[derive(Args)]
     struct EvalArgs {
         model: PathBuf,
-        /// Inputs: an `[N, C, H, W]` float32 .npy.
+        /// Inputs: an `[N, C, H, W]` float32 .npy, a directory of them, or a directory of
+        /// photos (.jpg/.jpeg/.png; see --preprocess).
         #[arg(long)]
         images: PathBuf,
+        /// For a directory of photos: the model's zoo json (size, mean, std, resize rule).
+        /// Default: MODEL.json beside MODEL.onnx.
+        #[arg(long)]
+        preprocess: Option<PathBuf>,
         /// Which images to evaluate, e.g. `0..10` (default: all).
         #[arg(long)]
         range: Option<String>,
@@ -212,7 +226,15 @@ mod cli {
         config.reestimate = !a.no_reestimate;
         config.damp = a.damp;
         config.schedule = schedule(&a.schedule, &a.layers)?;
-        let mut calib = read_inputs(&a.calib, graph.input_shape().len())?;
+        let source = Inputs {
+            path: &a.calib,
+            model: &a.model,
+            preprocess: a.preprocess.as_deref(),
+            what: "--calib",
+        };
+        // Photos past --calib-count are not decoded (unless a range picks them).
+        let max = a.calib_count.filter(|_| a.calib_range.is_none());
+        let mut calib = read_inputs(&source, graph.input_shape().len(), max)?;
         calib = select(calib, a.calib_range.as_deref(), "--calib-range")?;
         if let Some(n) = a.calib_count {
             calib.truncate(n);
@@ -262,7 +284,13 @@ mod cli {
 
     fn run_eval(a: EvalArgs) -> Result<()> {
         let graph = load_model(&a.model)?;
-        let inputs = read_inputs(&a.images, graph.input_shape().len())?;
+        let source = Inputs {
+            path: &a.images,
+            model: &a.model,
+            preprocess: a.preprocess.as_deref(),
+            what: "--images",
+        };
+        let inputs = read_inputs(&source, graph.input_shape().len(), None)?;
         let n_all = inputs.len();
         let range = parse_range(a.range.as_deref(), n_all, "--range")?;
         let inputs = inputs[range.clone()].to_vec();
@@ -375,9 +403,21 @@ mod cli {
         import::onnx::load(&p.display().to_string(), &bytes)
     }
 
-    /// Every input of `per` floats in a `[N, ...]` .npy file, or in each .npy of a directory
-    /// (in name order).
-    fn read_inputs(p: &Path, per: usize) -> Result<Vec<Vec<f32>>> {
+    /// Where `--calib` / `--images` come from.
+    struct Inputs<'a> {
+        path: &'a Path,
+        model: &'a Path,
+        preprocess: Option<&'a Path>,
+        what: &'a str,
+    }
+
+    /// Every input of `per` floats in a `[N, ...]` .npy file, in each .npy of a directory (in
+    /// name order), or decoded from each photo of a directory (the first `max` photos).
+    fn read_inputs(src: &Inputs, per: usize, max: Option<usize>) -> Result<Vec<Vec<f32>>> {
+        let p = src.path;
+        if p.is_dir() && !images::list(p)?.is_empty() {
+            return read_photos(src, per, max);
+        }
         let files = if p.is_dir() {
             let mut f: Vec<PathBuf> = std::fs::read_dir(p)
                 .map_err(|e| io(p, e))?
@@ -399,6 +439,59 @@ mod cli {
             });
         }
         Ok(out)
+    }
+
+    /// The photos of the directory `src.path`, preprocessed by the model's json.
+    fn read_photos(src: &Inputs, per: usize, max: Option<usize>) -> Result<Vec<Vec<f32>>> {
+        let p = src.path;
+        let has_npy = std::fs::read_dir(p)
+            .map_err(|e| io(p, e))?
+            .filter_map(|e| e.ok())
+            .any(|e| e.path().extension().is_some_and(|e| e == "npy"));
+        if has_npy {
+            return Err(bad(
+                src.what,
+                format!(
+                    "{} holds both .npy arrays and photos: keep one kind",
+                    p.display()
+                ),
+            ));
+        }
+        let json = match src.preprocess {
+            Some(j) => j.to_path_buf(),
+            None => {
+                let beside = src.model.with_extension("json");
+                if !beside.is_file() {
+                    return Err(bad(
+                        "--preprocess",
+                        format!(
+                            "{} is a directory of photos: name the model's preprocessing json \
+                             (no {} beside the model)",
+                            p.display(),
+                            beside.display()
+                        ),
+                    ));
+                }
+                beside
+            }
+        };
+        let pre = Preprocess::read(&json)?;
+        if 3 * pre.size * pre.size != per {
+            return Err(Error::BadCalibration {
+                detail: format!(
+                    "{} makes 3x{s}x{s} inputs, the model takes {per} values",
+                    json.display(),
+                    s = pre.size
+                ),
+            });
+        }
+        let bar = bar(0, "decoding photos");
+        let out = images::load_folder_with(p, &pre, max, &mut |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        });
+        bar.finish_and_clear();
+        out
     }
 
     /// A .npy array split into rows of `per` values.

@@ -10,6 +10,9 @@
 //!   statistics are re-matched to the dense network's (`reestimate`: BN is folded at import).
 
 mod calib;
+// Decoding photos for calibration: native only (the browser preprocesses in www/classify.js).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod images;
 mod linalg;
 mod magnitude;
 mod mask;
