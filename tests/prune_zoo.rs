@@ -355,3 +355,35 @@ fn cli_prunes_and_evaluates_on_a_folder_of_photos() {
     );
     let _ = std::fs::remove_file(&out);
 }
+
+/// `zeroskip pack` writes a .zsk of MobileNetV2 at 85% within 35% of the dense ONNX file, and
+/// `inspect` reads it back with every 1x1/FC layer on its stored sparse stream.
+#[test]
+fn cli_pack_writes_a_small_zsk() {
+    let out = scratch("mobilenet_v2_s85.zsk");
+    let st = Command::new(cli_binary())
+        .arg("pack")
+        .arg(zoo::dir().join("mobilenet_v2_s85.onnx"))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let (zsk, dense) = (
+        std::fs::metadata(&out).unwrap().len(),
+        std::fs::metadata(zoo::dir().join("mobilenet_v2.onnx"))
+            .unwrap()
+            .len(),
+    );
+    assert!(zsk * 100 <= dense * 35, "{zsk} bytes vs dense {dense}");
+    let inspect = Command::new(cli_binary())
+        .arg("inspect")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(inspect.stdout).unwrap();
+    assert!(
+        text.contains("1x1/FC on sparse kernels: 35 of 35"),
+        "{text}"
+    );
+}

@@ -5,7 +5,8 @@
 //!     [--pattern unstructured|2x1|4x1|8x1] [--schedule uniform|protect-small] \
 //!     [--layer NAME=S ...] [--calib-range 10..20] [--calib-count N] [--damp 0.01] \
 //!     [--preprocess MODEL.json] [--no-reestimate] [--verbose] -o OUT.onnx
-//! zeroskip inspect MODEL.onnx [--dense]
+//! zeroskip inspect MODEL.onnx|MODEL.zsk [--dense]
+//! zeroskip pack MODEL.onnx [--fp16] -o MODEL.zsk
 //! zeroskip eval MODEL.onnx --images INPUTS.npy|DIR [--preprocess MODEL.json] [--range 0..10] \
 //!     [--labels verify.json] [--label-offset 1] [--dense DENSE.onnx|DENSE_LOGITS.npy] [--json]
 //! ```
@@ -61,6 +62,18 @@ mod cli {
         Eval(EvalArgs),
         /// Per layer: shapes, sparsity, the kernel the plan picks, and FLOPs.
         Inspect(InspectArgs),
+        /// Writes a .zsk (docs/zsk.md): the graph with sparse 1x1/FC layers stored packed.
+        Pack(PackArgs),
+    }
+
+    #[derive(Args)]
+    struct PackArgs {
+        model: PathBuf,
+        /// Store weight values as f16 (half the size; the loaded weights are the f16 values).
+        #[arg(long)]
+        fp16: bool,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
     }
 
     #[derive(Args)]
@@ -149,6 +162,7 @@ mod cli {
             Cmd::Prune(a) => run_prune(a),
             Cmd::Eval(a) => run_eval(a),
             Cmd::Inspect(a) => run_inspect(a),
+            Cmd::Pack(a) => run_pack(a),
         }
     }
 
@@ -399,8 +413,40 @@ mod cli {
     }
 
     fn load_model(p: &Path) -> Result<Graph> {
+        load_packed(p).map(|(g, _)| g)
+    }
+
+    /// An ONNX or .zsk model (told apart by the .zsk magic), with the SpMM streams a .zsk
+    /// stores (indexed by node; empty for ONNX).
+    fn load_packed(p: &Path) -> Result<(Graph, Vec<Option<zeroskip::sparse::SpmmWeights>>)> {
         let bytes = std::fs::read(p).map_err(|e| io(p, e))?;
-        import::onnx::load(&p.display().to_string(), &bytes)
+        let name = p.display().to_string();
+        if bytes.starts_with(zeroskip::zsk::MAGIC) {
+            let m = zeroskip::zsk::load(&name, &bytes)?;
+            return Ok((m.graph, m.packed));
+        }
+        Ok((import::onnx::load(&name, &bytes)?, Vec::new()))
+    }
+
+    fn run_pack(a: PackArgs) -> Result<()> {
+        let graph = load_model(&a.model)?;
+        let precision = if a.fp16 {
+            zeroskip::zsk::Precision::F16
+        } else {
+            zeroskip::zsk::Precision::F32
+        };
+        let bytes = zeroskip::zsk::write(&graph, precision)?;
+        std::fs::write(&a.output, &bytes).map_err(|e| io(&a.output, e))?;
+        let before = std::fs::metadata(&a.model).map(|m| m.len()).unwrap_or(0);
+        println!(
+            "{} -> {}: {} bytes ({:.1}% of {} bytes)",
+            a.model.display(),
+            a.output.display(),
+            bytes.len(),
+            100.0 * bytes.len() as f64 / before.max(1) as f64,
+            before
+        );
+        Ok(())
     }
 
     /// Where `--calib` / `--images` come from.
