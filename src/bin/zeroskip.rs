@@ -125,6 +125,7 @@ mod cli {
         /// Print the per-layer sparsity table.
         #[arg(long)]
         verbose: bool,
+        /// Output model: `.zsk` writes zeroskip's packed file, anything else a standard ONNX.
         #[arg(short = 'o', long)]
         output: PathBuf,
     }
@@ -278,7 +279,12 @@ mod cli {
                 );
             }
         }
-        let bytes = export::onnx::write(&graph)?;
+        // `-o x.zsk` writes zeroskip's own packed file; anything else a standard ONNX model.
+        let bytes = if a.output.extension().is_some_and(|e| e == "zsk") {
+            zeroskip::zsk::write(&graph, zeroskip::zsk::Precision::F32)?
+        } else {
+            export::onnx::write(&graph)?
+        };
         std::fs::write(&a.output, bytes).map_err(|e| io(&a.output, e))?;
         println!(
             "pruned {} layers of {} with {:?} {:?} ({}), calibrated on {} inputs: \
