@@ -9,6 +9,8 @@
 // and sets document.title = 'done' ('error' and window.__benchError on failure).
 // bench/run.mjs and tests/browser/kernels.mjs only read that object.
 
+import { $, isNum, fmt, ratio, yieldToPage, el } from './util.js';
+
 // ---- protocol ---------------------------------------------------------------------------------
 
 /** The 19 distinct 1x1-conv shapes of MobileNetV2 1.0/224: [c_out, c_in, hw, count]. */
@@ -59,7 +61,6 @@ function describeProtocol(p) {
 
 // ---- small numeric helpers --------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
 
 /** The median of an ascending array, or null if it is empty. */
 function middle(sorted) {
@@ -76,7 +77,6 @@ function medianOrNever(xs) {
   return isNum(m) ? m : null;
 }
 
-const ratio = (a, b) => (isNum(a) && isNum(b) && b > 0 ? a / b : null);
 const gflops = (flops, ms) => ratio(flops / 1e6, ms);
 const pct = (gf, peak) => (isNum(gf) && isNum(peak) ? (100 * gf) / peak : null);
 const sum = (xs) => xs.reduce((a, b) => a + b, 0);
@@ -107,7 +107,6 @@ function breakeven(points) {
 
 // ---- timing -----------------------------------------------------------------------------------
 
-const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 function timeMs(fn, iters) {
   const t0 = performance.now();
@@ -473,19 +472,10 @@ const relaxedNote = (p) => (p.relaxed_gflops === null ? '' : `, relaxed ${fmt(p.
 
 // ---- page -------------------------------------------------------------------------------------
 
-const fmt = (x, digits) => (isNum(x) ? x.toFixed(digits) : '—');
 const passLabel = (pass) => (pass === null ? ['n/a', 'muted'] : pass ? ['PASS', 'pass'] : ['FAIL', 'fail']);
 const fmtBreakeven = (s) => (isNum(s) ? `${(100 * s).toFixed(0)}%` : 'never');
 const shapeName = (r) => `${r.c_out}×${r.c_in}×${r.hw}`;
-const $ = (id) => document.getElementById(id);
 const SPARSITY_COLORS = ['#9aa5b1', '#4e79a7', '#59a14f', '#edc948', '#f28e2b', '#e15759', '#b07aa1'];
-
-function el(tag, text, className) {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (className) e.className = className;
-  return e;
-}
 
 function tableRow(cells, cellTag = 'td') {
   const tr = el('tr');

@@ -12,6 +12,8 @@
 // busy, last classification, last benchmark, errors). With autorun=1 the page also runs the
 // benchmark once and sets document.title to 'done' (or 'error').
 
+import { $, isNum, fmt, yieldToPage, el, median, argmax } from './util.js';
+
 const MODELS = {
   mobilenet_v2: 'MobileNetV2',
   mobilenet_v1: 'MobileNetV1',
@@ -25,31 +27,7 @@ const MAX_DECODE_SHORTER = 1024; // user photos larger than this are first scale
 const HINT = 'models not built: run `make zoo` and `make wasm` (or just `make demo`)';
 
 const fileOf = (model, variant) => (variant === 'dense' ? model : `${model}_${variant}`);
-const $ = (id) => document.getElementById(id);
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const fmt = (x, d) => (isNum(x) ? x.toFixed(d) : '—');
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
-const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
-
-function el(tag, text, className) {
-  const e = document.createElement(tag);
-  if (text !== undefined && text !== null) e.textContent = text;
-  if (className) e.className = className;
-  return e;
-}
-
-function median(xs) {
-  const s = xs.filter(isNum).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
-function argmax(xs) {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
-  return best;
-}
 
 function maxAbsDiff(a, b) {
   if (a.length !== b.length) return Infinity;

@@ -15,6 +15,8 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/cnn.mjs fails on it. window.cnn exposes the building blocks (tests/browser/models.mjs).
 
+import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax } from './util.js';
+
 // ---- protocol ---------------------------------------------------------------------------------
 
 const MODELS = ['mobilenet_v1', 'mobilenet_v2', 'efficientnet_lite0'];
@@ -50,21 +52,6 @@ const fileOf = (model, variant) => `models/${variant === 'dense' ? model : `${mo
 
 // ---- small helpers ----------------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const ratio = (a, b) => (isNum(a) && isNum(b) && b > 0 ? a / b : null);
-
-function median(xs) {
-  const s = xs.filter(isNum).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
-function argmax(xs) {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
-  return best;
-}
 
 function maxAbsDiff(a, b) {
   if (a.length !== b.length) return Infinity;
@@ -76,7 +63,6 @@ function maxAbsDiff(a, b) {
   return m;
 }
 
-const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 async function fetchBytes(url) {
   const res = await fetch(url);
@@ -405,17 +391,8 @@ async function runBenchmark({ isa, mode }, ui) {
 
 // ---- page -------------------------------------------------------------------------------------
 
-const fmt = (x, digits) => (isNum(x) ? x.toFixed(digits) : '—');
-const $ = (id) => document.getElementById(id);
 const ENGINE_COLORS = { [ORT]: '#9aa5b1', [DENSE_PLAN]: '#4e79a7', 'zeroskip-simd128': '#e15759', 'zeroskip-relaxed': '#f28e2b' };
 const passLabel = (pass) => (pass === null ? ['n/a', 'muted'] : pass ? ['PASS', 'pass'] : ['FAIL', 'fail']);
-
-function el(tag, text, className) {
-  const e = document.createElement(tag);
-  if (text !== undefined) e.textContent = text;
-  if (className) e.className = className;
-  return e;
-}
 
 function tableRow(cells, cellTag = 'td') {
   const tr = el('tr');
