@@ -13,7 +13,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../tools/serve.mjs';
 import {
-  launchChromium, linkOrtRuntime, linkZooModels, machineDescription, runCnnPage, textTable,
+  launchChromium, linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
+  runIsaPage, textTable,
 } from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -104,20 +105,17 @@ function formatRun(result) {
 
 // ---- run --------------------------------------------------------------------------------------
 
-async function runIsa(browser, url, isa, mode) {
-  const t0 = Date.now();
-  console.log(`\n--- ${isa}: cnn.html?isa=${isa}&mode=${mode} ---`);
-  const { result, error, pageErrors } = await runCnnPage(browser, url, {
+/** Runs one build's page; returns its result (or null) and whether it is clean. */
+function runIsa(browser, url, isa, mode) {
+  return runIsaPage(browser, url, {
+    page: 'cnn.html',
     isa,
     mode,
     timeoutMs: TIMEOUT_MS,
-    onConsole: (type, text) => console.log(`[${isa}${type === 'log' ? '' : ' ' + type}] ${text}`),
+    runPage: runCnnPage,
+    format: formatRun,
+    failuresOf: (r) => r.guard_failures,
   });
-  const problems = [...pageErrors, ...(error ? [error] : [])];
-  problems.forEach((p) => console.error(`[${isa}] ERROR ${p}`));
-  if (!result) return { result: null, ok: false };
-  console.log(`\n${formatRun(result)}\n(${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
-  return { result, ok: problems.length === 0 && result.guard_failures.length === 0 };
 }
 
 /** One file: header, every build's rows, ratio medians and acceptance by build, details under `runs`. */

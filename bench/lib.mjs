@@ -246,3 +246,47 @@ export function linkOrtRuntime(repo) {
     }
   }
 }
+
+/**
+ * Runs one build's benchmark page with `runPage` (runBenchPage, runCnnPage), forwards its
+ * console, prints `format(result)`. `ok` is false when the page errored or `failuresOf(result)`
+ * lists anything (kernel errors, correctness guards).
+ */
+export async function runIsaPage(browser, url, { page, isa, mode, timeoutMs, runPage, format, failuresOf }) {
+  const t0 = Date.now();
+  console.log(`\n--- ${isa}: ${page}?isa=${isa}&mode=${mode} ---`);
+  const { result, error, pageErrors } = await runPage(browser, url, {
+    isa,
+    mode,
+    timeoutMs,
+    onConsole: (type, text) => console.log(`[${isa}${type === 'log' ? '' : ' ' + type}] ${text}`),
+  });
+  const problems = [...pageErrors, ...(error ? [error] : [])];
+  problems.forEach((p) => console.error(`[${isa}] ERROR ${p}`));
+  if (!result) return { result: null, ok: false };
+  console.log(`\n${format(result)}\n(${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
+  return { result, ok: problems.length === 0 && failuresOf(result).length === 0 };
+}
+
+/** Prints a browser test's verdict and returns its exit code. */
+export function testVerdict(name, failures, t0) {
+  const secs = ((Date.now() - t0) / 1000).toFixed(1);
+  if (failures.length) {
+    console.error(`\n${name}: ${failures.length} FAILED (${secs} s)`);
+    failures.forEach((f) => console.error(`  FAIL ${f}`));
+    return 1;
+  }
+  console.log(`${name}: passed (${secs} s)`);
+  return 0;
+}
+
+/** Runs an async `main` returning an exit code; a throw exits 1 with its stack. */
+export function exitWith(main) {
+  main().then(
+    (code) => process.exit(code),
+    (err) => {
+      console.error(err.stack ?? String(err));
+      process.exit(1);
+    },
+  );
+}

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../tools/serve.mjs';
-import { formatRun, launchChromium, machineDescription, runBenchPage } from './lib.mjs';
+import { formatRun, launchChromium, machineDescription, runBenchPage, runIsaPage } from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ISAS = ['simd128', 'relaxed'];
@@ -33,21 +33,17 @@ function parseArgs(argv) {
   return opts;
 }
 
-/** Runs one build's page; returns its result or null, printing whatever went wrong. */
-async function runIsa(browser, url, isa, mode) {
-  const t0 = Date.now();
-  console.log(`\n--- ${isa}: bench.html?isa=${isa}&mode=${mode} ---`);
-  const { result, error, pageErrors } = await runBenchPage(browser, url, {
+/** Runs one build's page; returns its result (or null) and whether it is clean. */
+function runIsa(browser, url, isa, mode) {
+  return runIsaPage(browser, url, {
+    page: 'bench.html',
     isa,
     mode,
     timeoutMs: TIMEOUT_MS,
-    onConsole: (type, text) => console.log(`[${isa}${type === 'log' ? '' : ' ' + type}] ${text}`),
+    runPage: runBenchPage,
+    format: formatRun,
+    failuresOf: (r) => r.kernel_errors,
   });
-  const problems = [...pageErrors, ...(error ? [error] : [])];
-  problems.forEach((p) => console.error(`[${isa}] ERROR ${p}`));
-  if (!result) return { result: null, ok: false };
-  console.log(`\n${formatRun(result)}\n(${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
-  return { result, ok: problems.length === 0 && result.kernel_errors.length === 0 };
 }
 
 /** One file: the first build's header, every build's rows, and per-build details under `runs`. */

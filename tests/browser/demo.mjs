@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
-import { launchChromium, linkOrtRuntime, linkZooModels } from '../../bench/lib.mjs';
+import { launchChromium, linkOrtRuntime, linkZooModels, exitWith, testVerdict } from '../../bench/lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCREENSHOT = process.env.DEMO_SCREENSHOT ?? '/tmp/demo.png';
@@ -241,20 +241,7 @@ async function main() {
     server.close();
   }
   for (const e of errors) check(false, e);
-  const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  if (failures.length) {
-    console.error(`\ntests/browser/demo.mjs: ${failures.length} FAILED (${secs} s)`);
-    failures.forEach((f) => console.error(`  FAIL ${f}`));
-    return 1;
-  }
-  console.log(`tests/browser/demo.mjs: passed (${secs} s)`);
-  return 0;
+  return testVerdict('tests/browser/demo.mjs', failures, t0);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err.stack ?? String(err));
-    process.exit(1);
-  },
-);
+exitWith(main);

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
-import { launchChromium, linkOrtRuntime, linkZooModels, runAutorunPage } from '../../bench/lib.mjs';
+import { launchChromium, linkOrtRuntime, linkZooModels, runAutorunPage, exitWith, testVerdict } from '../../bench/lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ISAS = ['simd128', 'relaxed'];
@@ -144,20 +144,7 @@ async function main() {
     await browser.close();
     server.close();
   }
-  const secs = ((Date.now() - t0) / 1000).toFixed(1);
-  if (failures.length) {
-    console.error(`\ntests/browser/models.mjs: ${failures.length} FAILED (${secs} s)`);
-    failures.forEach((f) => console.error(`  FAIL ${f}`));
-    return 1;
-  }
-  console.log(`tests/browser/models.mjs: passed (${secs} s)`);
-  return 0;
+  return testVerdict('tests/browser/models.mjs', failures, t0);
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err.stack ?? String(err));
-    process.exit(1);
-  },
-);
+exitWith(main);
