@@ -263,6 +263,8 @@ tests! {
             Activation::HardSigmoid { alpha: 1.0 / 6.0, beta: 0.5 },
             Activation::HardSigmoid { alpha: -0.7, beta: 0.1 },
             Activation::HardSwish,
+            Activation::LeakyRelu { alpha: 0.1 },
+            Activation::LeakyRelu { alpha: -1.5 },
         ];
         for act in acts {
             for k in cnn_kernels(|op| op == CnnOp::Act(act.kind())) {
@@ -275,7 +277,8 @@ tests! {
                             Activation::Clamp(c) => (c.apply(xi), 0.0),
                             Activation::HardSigmoid { alpha, beta } => (reference::hardsigmoid(xi, alpha, beta), alpha * xi),
                             Activation::HardSwish => (reference::hardswish(xi), xi * xi / 6.0),
-                            Activation::Sigmoid => unreachable!(),
+                            Activation::LeakyRelu { alpha } => (if xi >= 0.0 { xi } else { alpha * xi }, 0.0),
+                            Activation::Sigmoid | Activation::Tanh => unreachable!(),
                         };
                         let tol = if k.isa == Isa::Relaxed { f32::EPSILON * (alpha_x.abs() + want.abs()) } else { 0.0 };
                         assert!((g - want).abs() <= tol, "{} {act:?} n={n} x[{i}]={xi}: got {g} want {want}", k.name);

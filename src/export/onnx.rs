@@ -2,6 +2,8 @@
 //! messages. BatchNormalization was folded at import, so a conv is one `Conv` with bias;
 //! `Linear` is `Gemm` (transB = 1); ReLU6 and other clamps are `Clip` with min/max inputs;
 //! HardSwish (opset 14) is written as `x · HardSigmoid(x)` to stay within opset 13.
+//! The TF-import ops map onto PRelu, Sub, Pad, DepthToSpace (DCR), Resize (linear, with
+//! TF's coordinate mode), Slice, and Transpose + Reshape for the HWC re-layouts.
 //!
 //! Our values are CHW; ONNX needs ranks. Every value is written as rank 4 `[1, C, H, W]`
 //! except outputs of Gemm and Softmax, which are rank 2 `[1, N]`; a consumer that needs the
@@ -214,6 +216,11 @@ impl<'g> Writer<'g> {
                 match *a {
                     Activation::Relu => self.emit("Relu", name, vec![xi], &y, vec![]),
                     Activation::Sigmoid => self.emit("Sigmoid", name, vec![xi], &y, vec![]),
+                    Activation::Tanh => self.emit("Tanh", name, vec![xi], &y, vec![]),
+                    Activation::LeakyRelu { alpha } => {
+                        let attrs = vec![float("alpha", alpha)];
+                        self.emit("LeakyRelu", name, vec![xi], &y, attrs);
+                    }
                     Activation::Clip { min, max } => {
                         let lo = self.init_f32(&format!("{name}.min"), &[], &[min]);
                         let hi = self.init_f32(&format!("{name}.max"), &[], &[max]);
@@ -240,7 +247,7 @@ impl<'g> Writer<'g> {
                 self.emit("Mul", &mid, vec![xi, s], &mid, vec![]);
                 self.emit("Add", name, vec![mid, t], &y, vec![]);
             }
-            Op::Add | Op::Mul => {
+            Op::Add | Op::Mul | Op::Sub => {
                 let b = n.inputs[1];
                 let same = g.shape(x) == g.shape(b);
                 // Same shape at the same rank broadcasts trivially; anything else (a (C, 1, 1)
@@ -251,10 +258,10 @@ impl<'g> Writer<'g> {
                     4
                 };
                 let (xi, bi) = (self.at_rank(x, out_rank), self.at_rank(b, out_rank));
-                let op = if matches!(n.op, Op::Add) {
-                    "Add"
-                } else {
-                    "Mul"
+                let op = match n.op {
+                    Op::Add => "Add",
+                    Op::Sub => "Sub",
+                    _ => "Mul",
                 };
                 self.emit(op, name, vec![xi, bi], &y, vec![]);
             }
@@ -297,6 +304,112 @@ impl<'g> Writer<'g> {
                 let xi = self.names[x].clone();
                 let shape = self.init_i64(&format!("{name}.shape"), &dims4(*s));
                 self.emit("Reshape", name, vec![xi, shape], &y, vec![]);
+            }
+            Op::Prelu { slope } => {
+                let xi = self.at_rank(x, 4);
+                let c = slope.len() as i64;
+                let s = self.init_f32(&format!("{name}.slope"), &[c, 1, 1], slope);
+                self.emit("PRelu", name, vec![xi, s], &y, vec![]);
+            }
+            Op::Pad { pads } => {
+                let xi = self.at_rank(x, 4);
+                // ONNX order: every axis's begin (N, C, H, W), then every axis's end.
+                let [c_lo, top, left, c_hi, bottom, right] = pads.map(|p| p as i64);
+                let p = self.init_i64(
+                    &format!("{name}.pads"),
+                    &[0, c_lo, top, left, 0, c_hi, bottom, right],
+                );
+                self.emit(
+                    "Pad",
+                    name,
+                    vec![xi, p],
+                    &y,
+                    vec![string("mode", "constant")],
+                );
+            }
+            Op::DepthToSpace { block } => {
+                let xi = self.at_rank(x, 4);
+                let attrs = vec![int("blocksize", *block as i64), string("mode", "DCR")];
+                self.emit("DepthToSpace", name, vec![xi], &y, attrs);
+            }
+            Op::ResizeBilinear {
+                oh,
+                ow,
+                align_corners,
+                half_pixel_centers,
+            } => {
+                let xi = self.at_rank(x, 4);
+                let c = g.shape(x).c as i64;
+                let sizes =
+                    self.init_i64(&format!("{name}.sizes"), &[1, c, *oh as i64, *ow as i64]);
+                // TF's modes map one to one: ONNX clamps the coordinate to the input, TF its
+                // indices, which samples the same pixels. With one output sample ONNX's
+                // align_corners reads index 0 as TF's fallback to in/out does.
+                let mode = match (align_corners, half_pixel_centers) {
+                    (true, _) => "align_corners",
+                    (false, true) => "half_pixel",
+                    (false, false) => "asymmetric",
+                };
+                let attrs = vec![
+                    string("mode", "linear"),
+                    string("coordinate_transformation_mode", mode),
+                ];
+                // Inputs roi and scales are left empty: the output size is given.
+                let ins = vec![xi, String::new(), String::new(), sizes];
+                self.emit("Resize", name, ins, &y, attrs);
+            }
+            Op::Slice { begin, step, out } => {
+                let xi = self.at_rank(x, 4);
+                let dims = [out.c, out.h, out.w];
+                // End just past the last element read: begin + (out − 1)·step + 1 (validate()
+                // bounded it by the input size).
+                let ends: Vec<i64> = (0..3)
+                    .map(|a| (begin[a] + (dims[a] - 1) * step[a] + 1) as i64)
+                    .collect();
+                let starts = self.init_i64(&format!("{name}.starts"), &begin.map(|v| v as i64));
+                let ends = self.init_i64(&format!("{name}.ends"), &ends);
+                let axes = self.init_i64(&format!("{name}.axes"), &[1, 2, 3]);
+                let steps = self.init_i64(
+                    &format!("{name}.steps"),
+                    // A step beyond i64 only occurs on an axis of output length 1, unused.
+                    &step.map(|v| i64::try_from(v).unwrap_or(1)),
+                );
+                self.emit(
+                    "Slice",
+                    name,
+                    vec![xi, starts, ends, axes, steps],
+                    &y,
+                    vec![],
+                );
+            }
+            Op::ToHwc => {
+                // [1, C, H, W] -> [1, H, W, C] -> our vector [1, H·W·C, 1, 1]
+                let xi = self.at_rank(x, 4);
+                let t = self.fresh(&format!("{y}:nhwc"));
+                self.emit(
+                    "Transpose",
+                    &t,
+                    vec![xi],
+                    &t,
+                    vec![ints("perm", &[0, 2, 3, 1])],
+                );
+                let shape = self.init_i64(&format!("{name}.shape"), &dims4(g.shape(out)));
+                self.emit("Reshape", name, vec![t, shape], &y, vec![]);
+            }
+            Op::FromHwc(s) => {
+                // any rank -> [1, H, W, C] -> [1, C, H, W]
+                let xi = self.names[x].clone();
+                let t = self.fresh(&format!("{y}:nhwc"));
+                let nhwc = [1, s.h as i64, s.w as i64, s.c as i64];
+                let shape = self.init_i64(&format!("{name}.shape"), &nhwc);
+                self.emit("Reshape", &t, vec![xi, shape], &t, vec![]);
+                self.emit(
+                    "Transpose",
+                    name,
+                    vec![t],
+                    &y,
+                    vec![ints("perm", &[0, 3, 1, 2])],
+                );
             }
         }
         self.rank[out] = out_rank;
@@ -342,6 +455,16 @@ fn float(name: &str, v: f32) -> AttributeProto {
         name: name.into(),
         r#type: 1,
         f: v,
+        ..Default::default()
+    }
+}
+
+// AttributeProto.AttributeType STRING = 3.
+fn string(name: &str, v: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.into(),
+        r#type: 3,
+        s: v.as_bytes().to_vec(),
         ..Default::default()
     }
 }

@@ -18,6 +18,11 @@ pub enum Activation {
     /// `x · HardSigmoid(x)` with alpha = 1/6, beta = 1/2
     HardSwish,
     Sigmoid,
+    Tanh,
+    /// `x ≥ 0 ? x : alpha·x`
+    LeakyRelu {
+        alpha: f32,
+    },
 }
 
 impl Activation {
@@ -28,6 +33,14 @@ impl Activation {
             Activation::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
             Activation::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
             Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Tanh => x.tanh(),
+            Activation::LeakyRelu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha * x
+                }
+            }
         }
     }
 }
@@ -110,6 +123,49 @@ pub enum Op {
     Concat,
     /// Same data, new shape (Flatten, Reshape, Squeeze, Unsqueeze, Identity): no copy.
     View(super::Shape),
+    /// `y = x ≥ 0 ? x : slope[c]·x`, `slope (C,)` (TF/ONNX PRelu with a per-channel slope).
+    Prelu {
+        slope: Vec<f32>,
+    },
+    /// `a − b`, same shape.
+    Sub,
+    /// Zero padding `x (C, H, W) -> y (C + c_lo + c_hi, H + top + bottom, W + left + right)`;
+    /// `pads` = [c_lo, top, left, c_hi, bottom, right]. Spatial pads in front of a conv are
+    /// folded into the conv at import; this op is what remains (channel pads, pads before a
+    /// max pool).
+    Pad {
+        pads: [usize; 6],
+    },
+    /// `x (C·b², H, W) -> y (C, H·b, W·b)`, TF's DepthToSpace channel order (DCR):
+    /// `y[c, h·b + i, w·b + j] = x[(i·b + j)·C + c, h, w]`.
+    DepthToSpace {
+        block: usize,
+    },
+    /// Bilinear resize `x (C, H, W) -> y (C, oh, ow)`. The source coordinate of output `o` is
+    /// `o · (in − 1) / (out − 1)` with `align_corners`, `(o + 0.5) · in / out − 0.5` with
+    /// `half_pixel_centers` (clamped at 0), else `o · in / out` (TF's three modes). As in TF:
+    /// computed in f32, the two neighbour indices `floor`/`ceil` clamped to `0..in`, the
+    /// weight `src − floor(src)`, `align_corners` with `out = 1` uses `in / out`, and both
+    /// flags at once are refused.
+    ResizeBilinear {
+        oh: usize,
+        ow: usize,
+        align_corners: bool,
+        half_pixel_centers: bool,
+    },
+    /// Strided sub-tensor: `y[c, h, w] = x[begin[0] + c·step[0], begin[1] + h·step[1],
+    /// begin[2] + w·step[2]]` for `y` of shape `out` (TF StridedSlice with positive strides).
+    Slice {
+        begin: [usize; 3],
+        step: [usize; 3],
+        out: super::Shape,
+    },
+    /// `x (C, H, W) -> y (H·W·C, 1, 1)`: the same tensor laid out HWC (row-major NHWC), for
+    /// a TF Reshape/output that flattens across channels and pixels.
+    ToHwc,
+    /// `x (H·W·C, 1, 1) -> y (C, H, W)` = `shape`: the inverse of `ToHwc` (an input of any
+    /// shape holding H·W·C values is read flat).
+    FromHwc(super::Shape),
 }
 
 impl Op {
@@ -126,6 +182,14 @@ impl Op {
             Op::Softmax => "Softmax",
             Op::Concat => "Concat",
             Op::View(_) => "View",
+            Op::Prelu { .. } => "Prelu",
+            Op::Sub => "Sub",
+            Op::Pad { .. } => "Pad",
+            Op::DepthToSpace { .. } => "DepthToSpace",
+            Op::ResizeBilinear { .. } => "ResizeBilinear",
+            Op::Slice { .. } => "Slice",
+            Op::ToHwc => "ToHwc",
+            Op::FromHwc(_) => "FromHwc",
         }
     }
 }

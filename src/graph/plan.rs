@@ -4,7 +4,8 @@
 //! in-place activations share their input's region. `exec` then only runs the steps.
 
 use super::arena::{Allocator, Region};
-use super::{Activation, Conv, Graph, Op, PoolKind, ValueId};
+use super::reference::bilinear_source;
+use super::{Activation, Conv, Graph, Op, PoolKind, Shape, ValueId};
 use crate::dense::DenseWeights;
 use crate::error::{Error, Result};
 use crate::kernels::cnn::{
@@ -136,7 +137,68 @@ pub(crate) enum Step {
         parts: Vec<Region>,
         y: Region,
     },
+    /// `y[c, p] = x[c, p] ≥ 0 ? x[c, p] : slope[c]·x[c, p]`, `hw` pixels per channel
+    Prelu {
+        slope: Vec<f32>,
+        hw: usize,
+        x: Region,
+        y: Region,
+    },
+    /// `a (n) − b (n) -> y (n)`
+    Sub {
+        a: Region,
+        b: Region,
+        y: Region,
+    },
+    /// `x (C, H, W) -> y (C + c_lo + c_hi, H + top + bottom, W + left + right)`, zeros around;
+    /// `pads` as in `Op::Pad`
+    Pad {
+        xs: Shape,
+        pads: [usize; 6],
+        x: Region,
+        y: Region,
+    },
+    /// `x (C·b², H, W) -> y (C, H·b, W·b)`, DCR channel order
+    DepthToSpace {
+        xs: Shape,
+        block: usize,
+        x: Region,
+        y: Region,
+    },
+    /// `x (C, H, W) -> y (C, rows.len(), cols.len())`; the sample taps per output row and
+    /// column, computed once here: (lower index, upper index, weight of the upper)
+    Resize {
+        xs: Shape,
+        rows: Vec<Tap>,
+        cols: Vec<Tap>,
+        x: Region,
+        y: Region,
+    },
+    /// `x (C, H, W) -> y (out)`, `y[c, h, w] = x[begin + (c, h, w)·step]`
+    Slice {
+        xs: Shape,
+        begin: [usize; 3],
+        step: [usize; 3],
+        out: Shape,
+        x: Region,
+        y: Region,
+    },
+    /// `x (C, H, W) -> y (H·W·C)`
+    ToHwc {
+        xs: Shape,
+        x: Region,
+        y: Region,
+    },
+    /// `x (H·W·C) -> y (C, H, W)` = `ys`
+    FromHwc {
+        ys: Shape,
+        x: Region,
+        y: Region,
+    },
 }
+
+/// One bilinear sample along an axis: (lower index, upper index, weight of the upper).
+pub(crate) type Tap = (usize, usize, f32);
 
 /// What the plan did with one graph node, for `zeroskip inspect` and the demo.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,22 +299,40 @@ impl<'g> Builder<'g> {
         let fused = self.fusions();
         // Roots: views and fused activations share their source's buffer.
         for (i, node) in g.nodes.iter().enumerate() {
-            if matches!(node.op, Op::View(_)) || fused.iter().any(|&(_, a)| a == i) {
+            if is_view(&node.op, g.shape(node.inputs[0])) || fused.iter().any(|&(_, a)| a == i) {
                 self.root[node.output] = self.root[node.inputs[0]];
             }
         }
-        // Activations run in place when nothing else reads their input.
-        let readers = self.readers();
+        // Activations run in place when nothing else reads their input's buffer: counted over
+        // every value sharing it so far (a view of it, an activation already in place on it),
+        // so a second activation never overwrites a value a third node still reads.
         for node in &g.nodes {
             let xr = node.inputs.first().map(|&v| self.root[v]);
             if let (Op::Act(_), Some(xr)) = (&node.op, xr) {
+                let shares = |v: ValueId| self.root[v] == xr;
+                let readers: usize = g
+                    .nodes
+                    .iter()
+                    .map(|n| n.inputs.iter().filter(|&&v| shares(v)).count())
+                    .sum();
                 if self.root[node.output] == node.output
-                    && readers[xr].len() == 1
+                    && readers == 1
+                    && !shares(g.output)
                     && xr != self.root[g.input]
                 {
                     self.root[node.output] = xr;
                 }
             }
+        }
+        // A view taken of an activation's output before that activation went in place still
+        // names the activation: point every value at its final buffer. Roots only ever point
+        // at values computed earlier, so this ends.
+        for v in 0..g.values.len() {
+            let mut r = self.root[v];
+            while self.root[r] != r {
+                r = self.root[r];
+            }
+            self.root[v] = r;
         }
         // Lifetimes, per root.
         let readers = self.readers();
@@ -388,6 +468,10 @@ impl<'g> Builder<'g> {
         let node = &g.nodes[i];
         let xs = g.shape(node.inputs[0]);
         let x = self.read(node.inputs[0]);
+        if is_view(&node.op, xs) {
+            self.report_node(i, "view".into(), None);
+            return Ok(());
+        }
         match &node.op {
             Op::Conv(c) if c.is_pointwise() => {
                 self.pointwise(i, &c.weight, &c.bias, c.c_out, c.c_in, xs.hw(), x, clamp)?;
@@ -410,6 +494,8 @@ impl<'g> Builder<'g> {
                     }
                     Activation::HardSwish => cnn::Activation::HardSwish,
                     Activation::Sigmoid => cnn::Activation::Sigmoid,
+                    Activation::Tanh => cnn::Activation::Tanh,
+                    Activation::LeakyRelu { alpha } => cnn::Activation::LeakyRelu { alpha },
                 };
                 let kernel = self.cnn_kernel(CnnOp::Act(act.kind()), None)?;
                 // In place when `build` gave the output its input's buffer; else copy first.
@@ -517,7 +603,88 @@ impl<'g> Builder<'g> {
                 self.steps.push(Step::Concat { parts, y });
                 self.report_node(i, "concat (copy)".into(), None);
             }
-            Op::View(_) => self.report_node(i, "view".into(), None),
+            Op::Prelu { slope } => {
+                let y = self.write(i);
+                self.steps.push(Step::Prelu {
+                    slope: slope.clone(),
+                    hw: xs.hw(),
+                    x,
+                    y,
+                });
+                self.report_node(i, "prelu (scalar)".into(), None);
+            }
+            Op::Sub => {
+                let b = self.read(node.inputs[1]);
+                let y = self.write(i);
+                self.steps.push(Step::Sub { a: x, b, y });
+                self.report_node(i, "sub (scalar)".into(), None);
+            }
+            Op::Pad { pads } => {
+                let y = self.write(i);
+                self.steps.push(Step::Pad {
+                    xs,
+                    pads: *pads,
+                    x,
+                    y,
+                });
+                self.report_node(i, "pad (copy)".into(), None);
+            }
+            Op::DepthToSpace { block } => {
+                let y = self.write(i);
+                self.steps.push(Step::DepthToSpace {
+                    xs,
+                    block: *block,
+                    x,
+                    y,
+                });
+                self.report_node(i, "depth_to_space (copy)".into(), None);
+            }
+            Op::ResizeBilinear {
+                oh,
+                ow,
+                align_corners,
+                half_pixel_centers,
+            } => {
+                let taps = |n: usize, out: usize| -> Vec<Tap> {
+                    (0..out)
+                        .map(|o| bilinear_source(o, n, out, *align_corners, *half_pixel_centers))
+                        .collect()
+                };
+                let (rows, cols) = (taps(xs.h, *oh), taps(xs.w, *ow));
+                let y = self.write(i);
+                self.steps.push(Step::Resize {
+                    xs,
+                    rows,
+                    cols,
+                    x,
+                    y,
+                });
+                self.report_node(i, "resize_bilinear (scalar)".into(), None);
+            }
+            Op::Slice { begin, step, out } => {
+                let y = self.write(i);
+                self.steps.push(Step::Slice {
+                    xs,
+                    begin: *begin,
+                    step: *step,
+                    out: *out,
+                    x,
+                    y,
+                });
+                self.report_node(i, "slice (copy)".into(), None);
+            }
+            Op::ToHwc => {
+                let y = self.write(i);
+                self.steps.push(Step::ToHwc { xs, x, y });
+                self.report_node(i, "to_hwc (copy)".into(), None);
+            }
+            Op::FromHwc(ys) => {
+                let y = self.write(i);
+                self.steps.push(Step::FromHwc { ys: *ys, x, y });
+                self.report_node(i, "from_hwc (copy)".into(), None);
+            }
+            // Shares its input's buffer (`is_view`, above): no step.
+            Op::View(_) => {}
         }
         Ok(())
     }
@@ -666,6 +833,18 @@ impl<'g> Builder<'g> {
             .ok_or_else(|| Error::UnknownKernel {
                 name: format!("{op:?} for {}", isa.as_str()),
             })
+    }
+}
+
+/// Ops whose output is their input's data unchanged, so they share its buffer: views, and
+/// HWC re-layouts of a tensor with one channel or one pixel (CHW and HWC orders coincide,
+/// e.g. the flatten of a pooled (C, 1, 1) before a dense layer).
+fn is_view(op: &Op, xs: Shape) -> bool {
+    match op {
+        Op::View(_) => true,
+        Op::ToHwc => xs.c == 1 || xs.hw() == 1,
+        Op::FromHwc(ys) => ys.c == 1 || ys.hw() == 1,
+        _ => false,
     }
 }
 

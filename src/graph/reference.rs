@@ -89,7 +89,142 @@ fn eval(op: &Op, ins: &[(&[f32], Shape)], out: Shape) -> Vec<f32> {
         }
         Op::Concat => ins.iter().flat_map(|(v, _)| v.iter().copied()).collect(),
         Op::View(_) => x.to_vec(),
+        Op::Prelu { slope } => {
+            let hw = xs.hw();
+            x.iter()
+                .enumerate()
+                .map(|(i, &v)| if v >= 0.0 { v } else { slope[i / hw] * v })
+                .collect()
+        }
+        Op::Sub => x.iter().zip(ins[1].0).map(|(a, b)| a - b).collect(),
+        Op::Pad { pads } => {
+            let mut y = vec![0.0; out.len()];
+            for c in 0..xs.c {
+                for h in 0..xs.h {
+                    for w in 0..xs.w {
+                        let (oc, oh, ow) = (c + pads[0], h + pads[1], w + pads[2]);
+                        y[(oc * out.h + oh) * out.w + ow] = x[(c * xs.h + h) * xs.w + w];
+                    }
+                }
+            }
+            y
+        }
+        Op::DepthToSpace { block } => {
+            let b = *block;
+            let mut y = vec![0.0; out.len()];
+            for c in 0..out.c {
+                for h in 0..xs.h {
+                    for w in 0..xs.w {
+                        for i in 0..b {
+                            for j in 0..b {
+                                let ic = (i * b + j) * out.c + c;
+                                y[(c * out.h + h * b + i) * out.w + w * b + j] =
+                                    x[(ic * xs.h + h) * xs.w + w];
+                            }
+                        }
+                    }
+                }
+            }
+            y
+        }
+        Op::ResizeBilinear {
+            align_corners,
+            half_pixel_centers,
+            ..
+        } => {
+            let mut y = vec![0.0; out.len()];
+            for c in 0..out.c {
+                let at = |h: usize, w: usize| x[(c * xs.h + h) * xs.w + w];
+                for oy in 0..out.h {
+                    let (y0, y1, fy) =
+                        bilinear_source(oy, xs.h, out.h, *align_corners, *half_pixel_centers);
+                    for ox in 0..out.w {
+                        let (x0, x1, fx) =
+                            bilinear_source(ox, xs.w, out.w, *align_corners, *half_pixel_centers);
+                        y[(c * out.h + oy) * out.w + ox] =
+                            bilinear(at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1), fx, fy);
+                    }
+                }
+            }
+            y
+        }
+        Op::Slice { begin, step, .. } => {
+            let mut y = vec![0.0; out.len()];
+            for c in 0..out.c {
+                for h in 0..out.h {
+                    for w in 0..out.w {
+                        let (ic, ih, iw) = (
+                            begin[0] + c * step[0],
+                            begin[1] + h * step[1],
+                            begin[2] + w * step[2],
+                        );
+                        y[(c * out.h + h) * out.w + w] = x[(ic * xs.h + ih) * xs.w + iw];
+                    }
+                }
+            }
+            y
+        }
+        Op::ToHwc => {
+            let mut y = vec![0.0; out.len()];
+            for c in 0..xs.c {
+                for h in 0..xs.h {
+                    for w in 0..xs.w {
+                        y[(h * xs.w + w) * xs.c + c] = x[(c * xs.h + h) * xs.w + w];
+                    }
+                }
+            }
+            y
+        }
+        Op::FromHwc(s) => {
+            let mut y = vec![0.0; out.len()];
+            for c in 0..s.c {
+                for h in 0..s.h {
+                    for w in 0..s.w {
+                        y[(c * s.h + h) * s.w + w] = x[(h * s.w + w) * s.c + c];
+                    }
+                }
+            }
+            y
+        }
     }
+}
+
+/// Where output `o` of `out` samples an axis of `n` inputs, as TF's `resize_bilinear` computes
+/// it (f32, its three coordinate modes): `(lower index, upper index, weight of the upper)`.
+/// TF clamps the indices, not the coordinate, so a half-pixel coordinate below 0 reads row 0
+/// twice. Shared with the planned executor so the two agree bit for bit.
+pub(crate) fn bilinear_source(
+    o: usize,
+    n: usize,
+    out: usize,
+    align_corners: bool,
+    half_pixel_centers: bool,
+) -> (usize, usize, f32) {
+    // With one output sample TF falls back to in/out (no (out − 1) to divide by).
+    let scale = if align_corners && out > 1 {
+        (n - 1) as f32 / (out - 1) as f32
+    } else {
+        n as f32 / out as f32
+    };
+    let src = if half_pixel_centers {
+        (o as f32 + 0.5) * scale - 0.5
+    } else {
+        o as f32 * scale
+    };
+    let floor = src.floor();
+    let last = n - 1;
+    // `as usize` saturates (negative → 0); `min(last)` keeps rounding at huge sizes in bounds.
+    let lo = (floor as usize).min(last);
+    let hi = (src.ceil() as usize).min(last);
+    (lo, hi, src - floor)
+}
+
+/// TF's lerp order: along the row first (`fx`), then between the rows (`fy`).
+#[inline(always)]
+pub(crate) fn bilinear(tl: f32, tr: f32, bl: f32, br: f32, fx: f32, fy: f32) -> f32 {
+    let top = tl + (tr - tl) * fx;
+    let bottom = bl + (br - bl) * fx;
+    top + (bottom - top) * fy
 }
 
 /// Direct convolution with groups, strides, dilations and padding.

@@ -10,12 +10,17 @@ pub const MAX_ACTIVATION: usize = 1 << 26;
 /// The output shape of `op`, or why `inputs` don't fit it.
 pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
     let arity = match op {
-        Op::Add | Op::Mul => 2,
+        Op::Add | Op::Mul | Op::Sub => 2,
         Op::Concat => inputs.len().max(1),
         _ => 1,
     };
     if inputs.len() != arity {
         return Err(format!("takes {arity} input(s), got {}", inputs.len()));
+    }
+    // Callers outside `Graph::validate` (importers) may hand in any shape; sizing from an
+    // absurd one below would overflow.
+    for &s in inputs {
+        check(s).map_err(|e| format!("input {e}"))?;
     }
     let x = inputs[0];
     let out = match op {
@@ -84,7 +89,7 @@ pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
             }
             x
         }
-        Op::Add => {
+        Op::Add | Op::Sub => {
             if inputs[1] != x {
                 return Err(format!("shapes {x} and {} differ", inputs[1]));
             }
@@ -124,12 +129,90 @@ pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
             Shape::new(inputs.iter().map(|s| s.c).sum(), x.h, x.w)
         }
         Op::View(s) => {
-            if s.len() != x.len() {
+            if checked_len(*s) != Some(x.len()) {
+                return Err(format!("cannot view {x} ({} values) as {s}", x.len()));
+            }
+            *s
+        }
+        Op::Prelu { slope } => {
+            if slope.len() != x.c {
                 return Err(format!(
-                    "cannot view {x} ({} values) as {s} ({} values)",
-                    x.len(),
-                    s.len()
+                    "per-channel slope of {} values for {} channels",
+                    slope.len(),
+                    x.c
                 ));
+            }
+            x
+        }
+        Op::Pad { pads } => {
+            let [c_lo, top, left, c_hi, bottom, right] = *pads;
+            let grow = |n: usize, lo: usize, hi: usize| n.checked_add(lo)?.checked_add(hi);
+            match (
+                grow(x.c, c_lo, c_hi),
+                grow(x.h, top, bottom),
+                grow(x.w, left, right),
+            ) {
+                (Some(c), Some(h), Some(w)) => Shape::new(c, h, w),
+                _ => return Err(format!("pads {pads:?} on {x} overflow")),
+            }
+        }
+        Op::DepthToSpace { block } => {
+            let b = *block;
+            let b2 = b.checked_mul(b).filter(|_| b >= 1);
+            match b2 {
+                Some(b2) if x.c % b2 == 0 => match (x.h.checked_mul(b), x.w.checked_mul(b)) {
+                    (Some(h), Some(w)) => Shape::new(x.c / b2, h, w),
+                    _ => return Err(format!("block {b} on {x} overflows")),
+                },
+                _ => {
+                    return Err(format!(
+                        "block {b} must be ≥ 1 with block² dividing the {} channels",
+                        x.c
+                    ))
+                }
+            }
+        }
+        Op::ResizeBilinear {
+            oh,
+            ow,
+            align_corners,
+            half_pixel_centers,
+        } => {
+            if *oh == 0 || *ow == 0 {
+                return Err(format!("output size {oh}x{ow} must be ≥ 1 in both axes"));
+            }
+            // TF refuses the pair too: the two modes place the sample grid differently.
+            if *align_corners && *half_pixel_centers {
+                return Err("align_corners and half_pixel_centers cannot both be set".into());
+            }
+            Shape::new(x.c, *oh, *ow)
+        }
+        Op::Slice { begin, step, out } => {
+            let dims = [(x.c, out.c), (x.h, out.h), (x.w, out.w)];
+            for (axis, ((n, m), (b, s))) in dims.iter().zip(begin.iter().zip(step)).enumerate() {
+                // The last element read on this axis: begin + (out − 1)·step, inside the input.
+                let last = m
+                    .checked_sub(1)
+                    .and_then(|k| k.checked_mul(*s))
+                    .and_then(|k| k.checked_add(*b));
+                if *s == 0 || *m == 0 {
+                    return Err(format!(
+                        "slice of {out} with step {step:?}: steps and output sizes must be ≥ 1"
+                    ));
+                }
+                if !matches!(last, Some(l) if l < *n) {
+                    return Err(format!(
+                        "slice of {out} from {x} at begin {begin:?} step {step:?} leaves the \
+                         input on axis {axis} (every index must be < {n})"
+                    ));
+                }
+            }
+            *out
+        }
+        Op::ToHwc => Shape::vector(x.len()),
+        Op::FromHwc(s) => {
+            if checked_len(*s) != Some(x.len()) {
+                return Err(format!("cannot lay {x} ({} values) out as {s}", x.len()));
             }
             *s
         }
@@ -138,12 +221,14 @@ pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
     Ok(out)
 }
 
+/// `c·h·w`, or `None` where it overflows (a shape from a file may be absurd).
+fn checked_len(s: Shape) -> Option<usize> {
+    s.c.checked_mul(s.h)?.checked_mul(s.w)
+}
+
 /// Checks that a shape is non-empty and of sane size.
 pub fn check(s: Shape) -> Result<(), String> {
-    let len = [s.c, s.h, s.w]
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d));
-    match len {
+    match checked_len(s) {
         Some(n) if n > 0 && n <= MAX_ACTIVATION => Ok(()),
         _ => Err(format!(
             "shape {s} is empty or larger than {MAX_ACTIVATION} values"

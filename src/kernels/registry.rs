@@ -363,7 +363,7 @@ macro_rules! cnn_simd_set {
                 CnnOp::DwConv,
                 $isa,
                 Some((3, 1)),
-                DwConv(dwconv::<$M, 3, 1, 4>)
+                DwConv(dwconv::<$M, 3, 1, 3>)
             ),
             cnn!(
                 concat!("dwconv_f32_3x3s2_", $isa_s),
@@ -427,7 +427,7 @@ macro_rules! cnn_simd_set {
 
 fn build_cnn() -> Vec<CnnKernelInfo> {
     use super::cnn::scalar::{act::act, conv::conv_any, dwconv::dwconv_any, elementwise, pool};
-    use ActKind::{Clamp, HardSigmoid, HardSwish, Sigmoid};
+    use ActKind::{Clamp, HardSigmoid, HardSwish, LeakyRelu, Sigmoid, Tanh};
     use CnnFn::{Act, Add, ChannelMul, Conv, DwConv, GlobalPool, Pool, Softmax};
     #[allow(unused_mut)]
     let mut all = vec![
@@ -494,6 +494,21 @@ fn build_cnn() -> Vec<CnnKernelInfo> {
             None,
             Act(act)
         ),
+        // The one tanh for every ISA (std's tanh: no vector version of it to match).
+        cnn!(
+            "act_tanh_f32_scalar",
+            CnnOp::Act(Tanh),
+            Scalar,
+            None,
+            Act(act)
+        ),
+        cnn!(
+            "act_leakyrelu_f32_scalar",
+            CnnOp::Act(LeakyRelu),
+            Scalar,
+            None,
+            Act(act)
+        ),
         cnn!(
             "avgpool_f32_any_scalar",
             CnnOp::AvgPool,
@@ -547,6 +562,13 @@ fn build_cnn() -> Vec<CnnKernelInfo> {
             cnn!(
                 "act_clamp_f32_simd128",
                 CnnOp::Act(Clamp),
+                Simd128,
+                None,
+                Act(act::<MulAdd>)
+            ),
+            cnn!(
+                "act_leakyrelu_f32_simd128",
+                CnnOp::Act(LeakyRelu),
                 Simd128,
                 None,
                 Act(act::<MulAdd>)

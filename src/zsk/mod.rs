@@ -27,6 +27,14 @@ const OP_POOL: u8 = 8;
 const OP_SOFTMAX: u8 = 9;
 const OP_CONCAT: u8 = 10;
 const OP_VIEW: u8 = 11;
+const OP_PRELU: u8 = 12;
+const OP_SUB: u8 = 13;
+const OP_PAD: u8 = 14;
+const OP_DEPTH_TO_SPACE: u8 = 15;
+const OP_RESIZE_BILINEAR: u8 = 16;
+const OP_SLICE: u8 = 17;
+const OP_TO_HWC: u8 = 18;
+const OP_FROM_HWC: u8 = 19;
 
 // Activation tags.
 const ACT_RELU: u8 = 1;
@@ -34,6 +42,12 @@ const ACT_CLIP: u8 = 2;
 const ACT_HARDSIGMOID: u8 = 3;
 const ACT_HARDSWISH: u8 = 4;
 const ACT_SIGMOID: u8 = 5;
+const ACT_TANH: u8 = 6;
+const ACT_LEAKY_RELU: u8 = 7;
+
+// ResizeBilinear flag bits; every other bit must be 0.
+const RESIZE_ALIGN_CORNERS: u8 = 1;
+const RESIZE_HALF_PIXEL: u8 = 2;
 
 // Weight block kinds.
 const WEIGHTS_DENSE: u8 = 0;

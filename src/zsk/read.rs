@@ -226,6 +226,8 @@ impl<'a> Reader<'a> {
                     },
                     ACT_HARDSWISH => Activation::HardSwish,
                     ACT_SIGMOID => Activation::Sigmoid,
+                    ACT_TANH => Activation::Tanh,
+                    ACT_LEAKY_RELU => Activation::LeakyRelu { alpha: self.f32()? },
                     other => {
                         return Err(self.bad(format!("node {node}: unknown activation {other}")))
                     }
@@ -266,6 +268,59 @@ impl<'a> Reader<'a> {
             OP_SOFTMAX => (Op::Softmax, None),
             OP_CONCAT => (Op::Concat, None),
             OP_VIEW => (Op::View(self.shape()?), None),
+            // The sizes below are bounded here only by u32 / `dim`; `Graph::validate` then checks
+            // each against its input with overflow-checked arithmetic, and nothing is sized from
+            // them before that.
+            OP_PRELU => (
+                Op::Prelu {
+                    slope: self.values()?,
+                },
+                None,
+            ),
+            OP_SUB => (Op::Sub, None),
+            OP_PAD => {
+                let mut pads = [0usize; 6];
+                for v in pads.iter_mut() {
+                    *v = self.dim()?;
+                }
+                (Op::Pad { pads }, None)
+            }
+            OP_DEPTH_TO_SPACE => (Op::DepthToSpace { block: self.dim()? }, None),
+            OP_RESIZE_BILINEAR => {
+                let (oh, ow) = (self.dim()?, self.dim()?);
+                let flags = self.u8()?;
+                if flags & !(RESIZE_ALIGN_CORNERS | RESIZE_HALF_PIXEL) != 0 {
+                    return Err(self.bad(format!(
+                        "node {node}: unknown resize flags {flags:#04x} (bit 0 align_corners, \
+                         bit 1 half_pixel_centers)"
+                    )));
+                }
+                (
+                    Op::ResizeBilinear {
+                        oh,
+                        ow,
+                        align_corners: flags & RESIZE_ALIGN_CORNERS != 0,
+                        half_pixel_centers: flags & RESIZE_HALF_PIXEL != 0,
+                    },
+                    None,
+                )
+            }
+            OP_SLICE => {
+                let mut a = [0usize; 6];
+                for v in a.iter_mut() {
+                    *v = self.u32()? as usize;
+                }
+                (
+                    Op::Slice {
+                        begin: [a[0], a[1], a[2]],
+                        step: [a[3], a[4], a[5]],
+                        out: self.shape()?,
+                    },
+                    None,
+                )
+            }
+            OP_TO_HWC => (Op::ToHwc, None),
+            OP_FROM_HWC => (Op::FromHwc(self.shape()?), None),
             other => return Err(self.bad(format!("node {node}: unknown op tag {other}"))),
         })
     }

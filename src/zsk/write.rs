@@ -86,6 +86,11 @@ pub fn write(graph: &Graph, precision: Precision) -> Result<Vec<u8>> {
                     }
                     Activation::HardSwish => w.u8(ACT_HARDSWISH),
                     Activation::Sigmoid => w.u8(ACT_SIGMOID),
+                    Activation::Tanh => w.u8(ACT_TANH),
+                    Activation::LeakyRelu { alpha } => {
+                        w.u8(ACT_LEAKY_RELU);
+                        w.f32(alpha);
+                    }
                 }
             }
             Op::ChannelAffine { scale, shift } => {
@@ -115,6 +120,52 @@ pub fn write(graph: &Graph, precision: Precision) -> Result<Vec<u8>> {
             Op::Concat => w.u8(OP_CONCAT),
             Op::View(s) => {
                 w.u8(OP_VIEW);
+                w.shape(*s);
+            }
+            Op::Prelu { slope } => {
+                w.u8(OP_PRELU);
+                w.values(slope);
+            }
+            Op::Sub => w.u8(OP_SUB),
+            Op::Pad { pads } => {
+                w.u8(OP_PAD);
+                pads.iter().for_each(|&v| w.u32(v as u32));
+            }
+            Op::DepthToSpace { block } => {
+                w.u8(OP_DEPTH_TO_SPACE);
+                w.u32(*block as u32);
+            }
+            Op::ResizeBilinear {
+                oh,
+                ow,
+                align_corners,
+                half_pixel_centers,
+            } => {
+                w.u8(OP_RESIZE_BILINEAR);
+                w.u32(*oh as u32);
+                w.u32(*ow as u32);
+                let mut flags = 0;
+                if *align_corners {
+                    flags |= RESIZE_ALIGN_CORNERS;
+                }
+                if *half_pixel_centers {
+                    flags |= RESIZE_HALF_PIXEL;
+                }
+                w.u8(flags);
+            }
+            Op::Slice { begin, step, out } => {
+                w.u8(OP_SLICE);
+                // validate() bounds begin (and pads, block, sizes above) by the activation
+                // limit, so they fit a u32. A step may not fit only on an axis of output
+                // length 1, where it is never used: store 1 there.
+                begin.iter().for_each(|&v| w.u32(v as u32));
+                step.iter()
+                    .for_each(|&v| w.u32(u32::try_from(v).unwrap_or(1)));
+                w.shape(*out);
+            }
+            Op::ToHwc => w.u8(OP_TO_HWC),
+            Op::FromHwc(s) => {
+                w.u8(OP_FROM_HWC);
                 w.shape(*s);
             }
         }

@@ -39,6 +39,10 @@ pub enum Activation {
     HardSwish,
     /// `1 / (1 + e^-x)`, to within 2e-6 absolute everywhere (see `scalar::act::sigmoid`).
     Sigmoid,
+    /// `tanh(x)`, as std's `f32::tanh` computes it on every ISA.
+    Tanh,
+    /// `x ≥ 0 ? x : alpha·x` (TF/ONNX LeakyRelu).
+    LeakyRelu { alpha: f32 },
 }
 
 /// Which activation a kernel computes; the parameters travel in `Activation`.
@@ -48,6 +52,8 @@ pub enum ActKind {
     HardSigmoid,
     HardSwish,
     Sigmoid,
+    Tanh,
+    LeakyRelu,
 }
 
 impl Activation {
@@ -60,6 +66,8 @@ impl Activation {
             Activation::HardSigmoid { .. } => ActKind::HardSigmoid,
             Activation::HardSwish => ActKind::HardSwish,
             Activation::Sigmoid => ActKind::Sigmoid,
+            Activation::Tanh => ActKind::Tanh,
+            Activation::LeakyRelu { .. } => ActKind::LeakyRelu,
         }
     }
 }
@@ -72,6 +80,8 @@ impl ActKind {
             ActKind::HardSigmoid => "hardsigmoid",
             ActKind::HardSwish => "hardswish",
             ActKind::Sigmoid => "sigmoid",
+            ActKind::Tanh => "tanh",
+            ActKind::LeakyRelu => "leakyrelu",
         }
     }
 }

@@ -13,6 +13,18 @@ pub(crate) unsafe fn act(x: &mut [f32], act: Activation) {
             .iter_mut()
             .for_each(|v| *v *= hardsigmoid(*v, HARDSWISH_ALPHA, HARDSWISH_BETA)),
         Activation::Sigmoid => x.iter_mut().for_each(|v| *v = sigmoid(*v)),
+        Activation::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
+        Activation::LeakyRelu { alpha } => x.iter_mut().for_each(|v| *v = leaky_relu(*v, alpha)),
+    }
+}
+
+/// `x ≥ 0 ? x : alpha·x`; a NaN takes the `alpha·x` side and stays NaN, as in the SIMD kernel.
+#[inline(always)]
+pub(crate) fn leaky_relu(x: f32, alpha: f32) -> f32 {
+    if x >= 0.0 {
+        x
+    } else {
+        alpha * x
     }
 }
 

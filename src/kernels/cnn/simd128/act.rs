@@ -22,6 +22,16 @@ pub(crate) unsafe fn act<M: Madd>(x: &mut [f32], act: Activation) {
             map(x, |v| f32x4_mul(v, hardsigmoid::<M>(v, a, b)))
         }
         Activation::Sigmoid => map(x, |v| sigmoid::<M>(v)),
+        Activation::LeakyRelu { alpha } => {
+            let a = f32x4_splat(alpha);
+            // `x ≥ 0` picks x, so -0.0 stays -0.0 and NaN goes through `alpha·x`, as in scalar.
+            map(x, |v| {
+                v128_bitselect(v, f32x4_mul(v, a), f32x4_ge(v, f32x4_splat(0.0)))
+            })
+        }
+        // No vector tanh: the registry lists only the scalar kernel for it, which every ISA
+        // may run. Kept correct should this be reached anyway.
+        Activation::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
     }
 }
 
