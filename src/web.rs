@@ -79,6 +79,11 @@ impl KernelBench {
 pub struct Model {
     session: crate::graph::Session,
     load_ms: f64,
+    /// TF.js models: the input's TF dims and where each TF output lies in `run`'s result.
+    tfjs: Option<(
+        crate::import::tfjs::Tensor,
+        Vec<crate::import::tfjs::Output>,
+    )>,
 }
 
 #[wasm_bindgen]
@@ -89,23 +94,95 @@ impl Model {
     pub fn from_onnx(name: &str, bytes: &[u8], dense: bool) -> Result<Model, JsError> {
         let t0 = js_sys::Date::now();
         let graph = crate::import::onnx::load(name, bytes)?;
+        Self::planned(&graph, dense, t0)
+    }
+
+    /// `graph` planned (dense kernels forced when `dense`), timed from `t0`.
+    fn planned(graph: &crate::graph::Graph, dense: bool, t0: f64) -> Result<Model, JsError> {
         let sparsity = if dense {
             crate::graph::Sparsity::Dense
         } else {
             crate::graph::Sparsity::Auto
         };
-        let plan = crate::graph::Plan::new(
-            &graph,
-            crate::graph::PlanOptions {
-                sparsity,
-                ..Default::default()
-            },
-        )?;
-        let session = crate::graph::Session::new(plan);
+        let options = crate::graph::PlanOptions {
+            sparsity,
+            ..Default::default()
+        };
+        let plan = crate::graph::Plan::new(graph, options)?;
         Ok(Model {
-            session,
+            session: crate::graph::Session::new(plan),
             load_ms: js_sys::Date::now() - t0,
+            tfjs: None,
         })
+    }
+
+    /// The weight shard paths a TF.js `model.json` names, in the order `fromTfjs` wants them.
+    #[wasm_bindgen(js_name = tfjsShardPaths)]
+    pub fn tfjs_shard_paths(model_json: &str) -> Result<Vec<String>, JsError> {
+        Ok(crate::import::tfjs::shard_paths(
+            "model.json",
+            model_json.as_bytes(),
+        )?)
+    }
+
+    /// Imports a TF.js graph model: its `model.json` text and its shards (`Uint8Array`s in
+    /// `tfjsShardPaths` order). `run` then takes the TF input NHWC, like TF.js, and returns
+    /// every output concatenated (see `outputs`). `dense` as in `fromOnnx`.
+    #[wasm_bindgen(js_name = fromTfjs)]
+    pub fn from_tfjs(
+        name: &str,
+        model_json: &str,
+        shards: Vec<js_sys::Uint8Array>,
+        dense: bool,
+    ) -> Result<Model, JsError> {
+        let t0 = js_sys::Date::now();
+        let bytes: Vec<Vec<u8>> = shards.iter().map(|s| s.to_vec()).collect();
+        let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
+        let m = crate::import::tfjs::load(name, model_json.as_bytes(), &refs)?;
+        let mut model = Self::planned(&m.graph, dense, t0)?;
+        model.tfjs = Some((m.input, m.outputs));
+        Ok(model)
+    }
+
+    /// TF.js models: `[{"name", "dims", "offset", "len"}, …]` (JSON), one entry per TF
+    /// output, in the order `run` concatenates them; other models: one entry for the output.
+    pub fn outputs(&self) -> String {
+        let dims = |d: &[usize]| {
+            d.iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let entry = |name: &str, d: &[usize], offset: usize, len: usize| {
+            format!(
+                r#"{{"name":{},"dims":[{}],"offset":{offset},"len":{len}}}"#,
+                json_str(name),
+                dims(d)
+            )
+        };
+        let rows: Vec<String> = match &self.tfjs {
+            Some((_, outs)) => outs
+                .iter()
+                .map(|o| entry(&o.tensor.name, &o.tensor.dims, o.offset, o.len))
+                .collect(),
+            None => {
+                let s = self.session.plan().output_shape();
+                vec![entry("output", &[s.c, s.h, s.w], 0, s.len())]
+            }
+        };
+        format!("[{}]", rows.join(","))
+    }
+
+    /// The input's dims as the model states them: TF.js `[1, H, W, C]`, else `[1, C, H, W]`.
+    #[wasm_bindgen(js_name = inputDims)]
+    pub fn input_dims(&self) -> Vec<u32> {
+        match &self.tfjs {
+            Some((t, _)) => t.dims.iter().map(|&d| d as u32).collect(),
+            None => {
+                let s = self.session.plan().input_shape();
+                vec![1, s.c as u32, s.h as u32, s.w as u32]
+            }
+        }
     }
 
     /// Loads a `.zsk` (docs/zsk.md): the stored SpMM streams run as they are.
@@ -118,6 +195,7 @@ impl Model {
         Ok(Model {
             session,
             load_ms: js_sys::Date::now() - t0,
+            tfjs: None,
         })
     }
 
@@ -131,6 +209,28 @@ impl Model {
     pub fn input_shape(&self) -> Vec<u32> {
         let s = self.session.plan().input_shape();
         vec![s.c as u32, s.h as u32, s.w as u32]
+    }
+
+    /// Runs `input` once, timing every step with `performance.now()`: JSON
+    /// `[{"kernel", "ms"}, …]` in execution order.
+    pub fn profile(&mut self, input: &[f32]) -> Result<String, JsError> {
+        let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+            .map_err(|_| JsError::new("no performance object"))?;
+        let now: js_sys::Function = js_sys::Reflect::get(&perf, &"now".into())
+            .map_err(|_| JsError::new("no performance.now"))?
+            .into();
+        let mut clock = || {
+            now.call0(&perf)
+                .ok()
+                .and_then(|v| v.as_f64())
+                .unwrap_or(0.0)
+        };
+        let steps = self.session.profile(input, &mut clock)?;
+        let rows: Vec<String> = steps
+            .iter()
+            .map(|(k, ms)| format!(r#"{{"kernel":{},"ms":{ms:.4}}}"#, json_str(k)))
+            .collect();
+        Ok(format!("[{}]", rows.join(",")))
     }
 
     /// Milliseconds spent importing and planning.

@@ -6,6 +6,7 @@ pub mod exec;
 pub mod op;
 pub mod plan;
 pub mod reference;
+pub mod rewrite;
 pub mod shape;
 
 pub use exec::Session;
