@@ -69,9 +69,18 @@ pub(crate) unsafe fn load_taps<const K: usize, const S: usize>(p: *const f32) ->
 /// output vector of a row.
 #[inline(always)]
 pub(crate) unsafe fn store_partial(v: v128, y: *mut f32, n: usize, clamp: Clamp) {
-    let mut lanes = [0.0f32; 4];
-    v128_store(lanes.as_mut_ptr() as *mut v128, v);
-    for (i, &l) in lanes.iter().enumerate().take(n) {
-        *y.add(i) = clamp.apply(l);
+    // Lane stores of the clamped vector: scalar f32 min/max in wasm cost several
+    // instructions each (NaN rules), which dominated small planes' row tails.
+    let c = f32x4_pmin(
+        f32x4_pmax(v, f32x4_splat(clamp.min)),
+        f32x4_splat(clamp.max),
+    );
+    match n {
+        1 => v128_store32_lane::<0>(c, y as *mut u32),
+        2 => v128_store64_lane::<0>(c, y as *mut u64),
+        _ => {
+            v128_store64_lane::<0>(c, y as *mut u64);
+            v128_store32_lane::<2>(c, y.add(2) as *mut u32);
+        }
     }
 }
