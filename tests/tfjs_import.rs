@@ -291,6 +291,68 @@ tests! {
         close(&run(&model, &x), &want, 0.0);
     }
 
+    fn pools_activations_and_elementwise_ops() {
+        // MaxPool 3x3 s2 SAME → AvgPool 2x2 s1 SAME (TF excludes padding from the mean) →
+        // Tanh → LeakyRelu(0.1); then Sub of a constant, and Mul/Sub of two activations.
+        let (h, w, c) = (5, 6, 2);
+        let x = common::onnx::values(h * w * c, 12);
+        let k = [0.25f32, -0.5];
+        let mut m = Builder::new(&[1, h as i64, w as i64, c as i64]);
+        m.node("mp", "MaxPool", &["x"], json!({"ksize": ints(&[1, 3, 3, 1]),
+                "strides": ints(&[1, 2, 2, 1]), "padding": s("SAME")}))
+            .node("ap", "AvgPool", &["mp"], json!({"ksize": ints(&[1, 2, 2, 1]),
+                "strides": ints(&[1, 1, 1, 1]), "padding": s("SAME")}))
+            .node("t", "Tanh", &["ap"], json!({}))
+            .node("lr", "LeakyRelu", &["t"], json!({"alpha": {"f": 0.1}}))
+            .f32("k", &[c], &k)
+            .node("sub", "Sub", &["lr", "k"], json!({}))
+            .node("mul", "Mul", &["sub", "lr"], json!({}))
+            .node("out", "Sub", &["mul", "t"], json!({}));
+        let model = m.load(&["out"]).unwrap();
+        // NHWC by hand.
+        let pool = |x: &[f32], h: usize, w: usize, kk: usize, st: usize, max: bool| {
+            let (oh, ow) = (h.div_ceil(st), w.div_ceil(st));
+            let pt = (((oh - 1) * st + kk).saturating_sub(h)) / 2;
+            let pl = (((ow - 1) * st + kk).saturating_sub(w)) / 2;
+            let mut y = vec![0.0; oh * ow * c];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..c {
+                        let mut vals = Vec::new();
+                        for ky in 0..kk {
+                            for kx in 0..kk {
+                                let iy = (oy * st + ky) as isize - pt as isize;
+                                let ix = (ox * st + kx) as isize - pl as isize;
+                                if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w {
+                                    vals.push(x[(iy as usize * w + ix as usize) * c + ch]);
+                                }
+                            }
+                        }
+                        y[(oy * ow + ox) * c + ch] = if max {
+                            vals.iter().cloned().fold(f32::MIN, f32::max)
+                        } else {
+                            vals.iter().sum::<f32>() / vals.len() as f32
+                        };
+                    }
+                }
+            }
+            (y, oh, ow)
+        };
+        let (mp, oh, ow) = pool(&x, h, w, 3, 2, true);
+        let (ap, _, _) = pool(&mp, oh, ow, 2, 1, false);
+        let want: Vec<f32> = ap
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let t = v.tanh();
+                let lr = if t >= 0.0 { t } else { 0.1 * t };
+                (lr - k[i % c]) * lr - t
+            })
+            .collect();
+        assert_eq!(model.outputs[0].tensor.dims, vec![1, oh, ow, c]);
+        close(&run(&model, &x), &want, 1e-6);
+    }
+
     fn quantized_weights_decode() {
         // One 1x1 conv whose filter is stored as uint8 affine, uint16 affine and float16.
         for (q, bytes) in [
