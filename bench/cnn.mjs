@@ -8,13 +8,12 @@
 // A benchmark is not a test: it exits 0 even when acceptance targets fail, and non-zero only
 // when a page errored or the correctness guard (zeroskip vs ort logits, dense variants) failed.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../tools/serve.mjs';
 import {
   launchChromium, linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
-  runIsaPage, textTable,
+  runIsaPage, textTable, writeJson,
 } from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -136,13 +135,6 @@ function combine(results, machine) {
     rows: results.flatMap((r) => r.rows),
     runs: byIsa(({ rows, ...rest }) => ({ ...rest, browser_machine: rest.machine, machine })),
   };
-}
-
-function writeJson(file, data) {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(data, null, 1) + '\n');
-  const rel = path.relative(process.cwd(), file);
-  console.log(`wrote ${rel.startsWith('..') ? file : rel}`);
 }
 
 async function main() {

@@ -193,6 +193,21 @@ export function runCnnPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole }
 }
 
 /**
+ * Makes `dst` the same file as `src`: a hard link (a copy across file systems), left alone when it
+ * already is one. What `make wasm` does with `ln || cp`.
+ */
+export function hardLink(src, dst) {
+  const [a, b] = [fs.statSync(src), fs.statSync(dst, { throwIfNoEntry: false })];
+  if (b && a.ino === b.ino && a.dev === b.dev) return;
+  fs.rmSync(dst, { force: true });
+  try {
+    fs.linkSync(src, dst);
+  } catch {
+    fs.copyFileSync(src, dst);
+  }
+}
+
+/**
  * Makes www/models mirror .cache/zoo's models (*.onnx, *.json) and verify/*.npy, by hard links
  * (copies across file systems), as `make wasm` does; returns how many .onnx files it holds.
  * Lets the CNN bench and browser test run after `make zoo` without another `make wasm`.
@@ -200,27 +215,17 @@ export function runCnnPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole }
 export function linkZooModels(repo) {
   const zoo = path.join(repo, '.cache/zoo');
   const dest = path.join(repo, 'www/models');
-  const link = (src, dst) => {
-    try {
-      const [a, b] = [fs.statSync(src), fs.statSync(dst, { throwIfNoEntry: false })];
-      if (b && a.ino === b.ino && a.dev === b.dev) return;
-      fs.rmSync(dst, { force: true });
-      fs.linkSync(src, dst);
-    } catch {
-      fs.copyFileSync(src, dst);
-    }
-  };
   if (!fs.existsSync(zoo)) return 0;
   fs.mkdirSync(path.join(dest, 'verify'), { recursive: true });
   let onnx = 0;
   for (const f of fs.readdirSync(zoo)) {
     if (!/\.(onnx|json)$/.test(f)) continue;
-    link(path.join(zoo, f), path.join(dest, f));
+    hardLink(path.join(zoo, f), path.join(dest, f));
     if (f.endsWith('.onnx')) onnx++;
   }
   const verify = path.join(zoo, 'verify');
   if (fs.existsSync(verify)) {
-    for (const f of fs.readdirSync(verify)) if (f.endsWith('.npy')) link(path.join(verify, f), path.join(dest, 'verify', f));
+    for (const f of fs.readdirSync(verify)) if (f.endsWith('.npy')) hardLink(path.join(verify, f), path.join(dest, 'verify', f));
   }
   return onnx;
 }
@@ -234,17 +239,80 @@ export function linkOrtRuntime(repo) {
   const dest = path.join(repo, 'www/vendor/ort');
   fs.mkdirSync(dest, { recursive: true });
   for (const f of ORT_FILES) {
-    const [a, b] = [path.join(src, f), path.join(dest, f)];
+    const a = path.join(src, f);
     if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
-    const [sa, sb] = [fs.statSync(a), fs.statSync(b, { throwIfNoEntry: false })];
-    if (sb && sa.ino === sb.ino && sa.dev === sb.dev) continue;
-    fs.rmSync(b, { force: true });
-    try {
-      fs.linkSync(a, b);
-    } catch {
-      fs.copyFileSync(a, b);
-    }
+    hardLink(a, path.join(dest, f));
   }
+}
+
+// ---- TF.js graph models (www/tfjs.html) -------------------------------------------------------
+
+/**
+ * TF.js's runtime files the TF.js page loads from www/vendor/tfjs (as `make wasm` links them),
+ * under node_modules/@tensorflow: the two UMD bundles (classic scripts: global `tf`, then
+ * `tf.wasm`) and the wasm backend's three binaries (it picks one by SIMD / threads support).
+ */
+export const TFJS_FILES = [
+  'tfjs/dist/tf.min.js',
+  'tfjs-backend-wasm/dist/tf-backend-wasm.min.js',
+  'tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm',
+];
+
+/** Links the TFJS_FILES from node_modules into www/vendor/tfjs when missing or stale. */
+export function linkTfjsRuntime(repo) {
+  const dest = path.join(repo, 'www/vendor/tfjs');
+  fs.mkdirSync(dest, { recursive: true });
+  for (const f of TFJS_FILES) {
+    const a = path.join(repo, 'node_modules/@tensorflow', f);
+    if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
+    hardLink(a, path.join(dest, path.basename(f)));
+  }
+}
+
+/**
+ * Makes www/models/tfjs mirror .cache/zoo/tfjs (model.json files, their shards, verify/*), as
+ * `make wasm` does; returns the names of the models (NAME for each NAME.json) it holds.
+ */
+export function linkTfjsModels(repo) {
+  const zoo = path.join(repo, '.cache/zoo/tfjs');
+  const dest = path.join(repo, 'www/models/tfjs');
+  if (!fs.existsSync(zoo)) return [];
+  fs.mkdirSync(path.join(dest, 'verify'), { recursive: true });
+  const names = [];
+  for (const f of fs.readdirSync(zoo)) {
+    const src = path.join(zoo, f);
+    if (!fs.statSync(src).isFile()) continue;
+    hardLink(src, path.join(dest, f));
+    if (f.endsWith('.json')) names.push(f.slice(0, -5));
+  }
+  const verify = path.join(zoo, 'verify');
+  if (fs.existsSync(verify)) {
+    for (const f of fs.readdirSync(verify)) if (!f.endsWith('.tmp')) hardLink(path.join(verify, f), path.join(dest, 'verify', f));
+  }
+  return names.sort();
+}
+
+/**
+ * tfjs.html for one build (engines 'all') or TF.js alone ('tfjs'): {result, error, pageErrors};
+ * result is window.__tfjsResult.
+ */
+export function runTfjsPage(browser, baseUrl, { isa, mode, engines = 'all', timeoutMs, onConsole }) {
+  return runAutorunPage(browser, `${baseUrl}tfjs.html?isa=${isa}&mode=${mode}&engines=${engines}&autorun=1`, {
+    resultVar: '__tfjsResult',
+    errorVar: '__tfjsError',
+    timeoutMs,
+    onConsole,
+  });
+}
+
+/** Writes `data` as indented JSON (creating the folder) and prints where. */
+export function writeJson(file, data) {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, JSON.stringify(data, null, 1) + '\n');
+  const rel = path.relative(process.cwd(), file);
+  console.log(`wrote ${rel.startsWith('..') ? file : rel}`);
 }
 
 /**

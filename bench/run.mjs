@@ -8,11 +8,10 @@
 // A benchmark is not a test: it exits 0 even when acceptance targets fail, and non-zero only
 // when a page errored or a kernel failed its correctness check.
 
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../tools/serve.mjs';
-import { formatRun, launchChromium, machineDescription, runBenchPage, runIsaPage } from './lib.mjs';
+import { formatRun, launchChromium, machineDescription, runBenchPage, runIsaPage, writeJson } from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ISAS = ['simd128', 'relaxed'];
@@ -68,13 +67,6 @@ function combine(results, machine) {
     rows: results.flatMap((r) => r.rows),
     runs,
   };
-}
-
-function writeJson(file, data) {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(data, null, 1) + '\n');
-  const rel = path.relative(process.cwd(), file);
-  console.log(`wrote ${rel.startsWith('..') ? file : rel}`);
 }
 
 async function main() {

@@ -36,8 +36,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # 4. npm: playwright-core drives /usr/bin/chromium; binaryen gives a wasm-opt that understands
-#    relaxed SIMD (Debian's binaryen 108 does not, and its output breaks at load).
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+#    relaxed SIMD (Debian's binaryen 108 does not, and its output breaks at load); the peers the
+#    benchmarks compare with (onnxruntime-web, TF.js + its wasm backend, also the zoo's TF.js
+#    reference).
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] \
+   || [ ! -d node_modules/@tensorflow/tfjs-backend-wasm ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 fi

@@ -1,4 +1,4 @@
-// Small helpers shared by the pages (bench.js, cnn.js, classify.js).
+// Small helpers shared by the pages (bench.js, cnn.js, classify.js, tfjs.js).
 
 export const $ = (id) => document.getElementById(id);
 export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
@@ -28,4 +28,130 @@ export function argmax(xs) {
   let best = 0;
   for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
   return best;
+}
+
+// ---- model files and .npy arrays (cnn.js, tfjs.js) ----------------------------------------
+
+/** max |a[i] - b[i]| (Infinity when the lengths differ or a value is NaN). */
+export function maxAbsDiff(a, b) {
+  if (a.length !== b.length) return Infinity;
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
+  }
+  return m;
+}
+
+/** GET `url` as bytes; a failed request throws with the status and how to fill www/models. */
+export async function fetchBytes(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${url}: HTTP ${res.status} (run make zoo, then make wasm, to fill www/models)`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** A .npy file (little-endian float32, C order) → {shape, data: Float32Array}. */
+export function parseNpy(bytes) {
+  const u8 = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
+  if (!magic.every((b, i) => u8[i] === b)) throw new Error('not a .npy file');
+  const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
+  const major = u8[6];
+  const [lenBytes, lenAt] = major === 1 ? [2, 8] : [4, 8];
+  const headerLen = lenBytes === 2 ? dv.getUint16(lenAt, true) : dv.getUint32(lenAt, true);
+  const start = lenAt + lenBytes;
+  const header = new TextDecoder('latin1').decode(u8.subarray(start, start + headerLen));
+  const descr = /'descr':\s*'([^']*)'/.exec(header)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (descr !== '<f4') throw new Error(`.npy dtype ${descr}: only <f4 is supported`);
+  if (fortran !== 'False') throw new Error('.npy in Fortran order is not supported');
+  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const offset = u8.byteOffset + start + headerLen;
+  if (u8.byteLength - start - headerLen < 4 * count) throw new Error('.npy data is truncated');
+  const data = offset % 4 === 0
+    ? new Float32Array(u8.buffer, offset, count)
+    : new Float32Array(u8.slice(start + headerLen, start + headerLen + 4 * count).buffer);
+  return { shape, data };
+}
+
+/** Row `i` of a [N, ...] array, as its own Float32Array. */
+export function npyRow({ shape, data }, i) {
+  const size = shape.slice(1).reduce((a, b) => a * b, 1);
+  return data.slice(i * size, (i + 1) * size);
+}
+
+// ---- zeroskip plans, tables and charts (cnn.js, tfjs.js) -------------------------------------
+
+/**
+ * The 1x1/FC picture of a zeroskip plan (`JSON.parse(model.report())`): layers on sparse (spmm_*)
+ * and dense (gemm_*) kernels, kernel counts, and MFLOPs (dense-equivalent and on nonzeros) by
+ * kind of layer.
+ */
+export function planSummary(report) {
+  const kernels = {};
+  const mflops = { conv1x1_fc_dense_equiv: 0, conv1x1_fc_nonzero: 0, depthwise: 0, other_conv: 0 };
+  let [sparse, dense] = [0, 0];
+  for (const r of report) {
+    if (!r.flops) continue;
+    kernels[r.kernel] = (kernels[r.kernel] ?? 0) + 1;
+    const mf = r.flops / 1e6;
+    if (/^spmm_/.test(r.kernel) || /^gemm_/.test(r.kernel)) {
+      if (/^spmm_/.test(r.kernel)) sparse++;
+      else dense++;
+      mflops.conv1x1_fc_dense_equiv += mf;
+      mflops.conv1x1_fc_nonzero += mf * (1 - (r.sparsity ?? 0));
+    } else if (/^dwconv_/.test(r.kernel)) mflops.depthwise += mf;
+    else mflops.other_conv += mf;
+  }
+  for (const k of Object.keys(mflops)) mflops[k] = Math.round(mflops[k] * 10) / 10;
+  return { sparse_layers: sparse, dense_layers: dense, kernels, mflops };
+}
+
+/** A <tr> of [text, className] cells (`cellTag` 'th' for a header). */
+export function tableRow(cells, cellTag = 'td') {
+  const tr = el('tr');
+  for (const [text, className] of cells) tr.append(el(cellTag, text, className));
+  return tr;
+}
+
+/**
+ * SVG grouped bars of median_ms: one group per `groupOf(row)` (model and variant by default), one
+ * bar per engine (colour from `colors`), linear ms scale.
+ */
+export function latencyChart(rows, colors, groupOf = (r) => `${r.model} ${r.variant}`) {
+  if (!rows.length) return '<p class="muted">Fills in as the run goes.</p>';
+  const color = (engine) => colors[engine] ?? '#59a14f';
+  const groups = [...new Set(rows.map(groupOf))];
+  const engines = [...new Set(rows.map((r) => r.engine))];
+  const maxMs = Math.max(...rows.map((r) => r.median_ms).filter(isNum));
+  const step = [1, 2, 5, 10, 20, 25, 50, 100, 200, 500].find((s) => maxMs / s <= 8) ?? 1000;
+  const top = Math.ceil(maxMs / step) * step;
+  const [W, H, left, top0, bottom] = [900, 300, 44, 24, 96];
+  const y = (v) => top0 + (1 - v / top) * (H - top0 - bottom);
+  const groupW = (W - left - 10) / groups.length;
+  const barW = Math.max(1, (groupW - 6) / engines.length);
+  const parts = [];
+  for (let v = 0; v <= top; v += step) {
+    parts.push(`<line x1="${left}" x2="${W - 10}" y1="${y(v)}" y2="${y(v)}" class="${v === 0 ? 'axis' : 'grid'}"/>`,
+      `<text x="${left - 4}" y="${y(v) + 4}" class="tick" text-anchor="end">${v}</text>`);
+  }
+  groups.forEach((g, i) => {
+    const x0 = left + i * groupW + 3;
+    engines.forEach((engine, j) => {
+      const r = rows.find((q) => groupOf(q) === g && q.engine === engine);
+      if (!r || !isNum(r.median_ms)) return;
+      parts.push(`<rect x="${x0 + j * barW}" y="${y(r.median_ms)}" width="${barW - 0.5}" ` +
+        `height="${Math.max(0.5, y(0) - y(r.median_ms))}" fill="${color(engine)}">` +
+        `<title>${g} ${engine}: ${r.median_ms.toFixed(2)} ms</title></rect>`);
+    });
+    const lx = x0 + groupW / 2;
+    parts.push(`<text x="${lx}" y="${H - bottom + 12}" class="tick" text-anchor="end" ` +
+      `transform="rotate(-40 ${lx} ${H - bottom + 12})">${g}</text>`);
+  });
+  const legend = engines.map((e, j) => `<rect x="${left + j * 170}" y="4" width="10" height="10" fill="${color(e)}"/>` +
+    `<text x="${left + 14 + j * 170}" y="13" class="tick">${e}</text>`).join('');
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="median latency per model, variant and engine">` +
+    `${legend}${parts.join('')}</svg>`;
 }

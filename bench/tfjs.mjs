@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// TF.js graph-model benchmark driver: serves www/, runs tfjs.html for each build in headless
+// Chromium (one browser session, one build after the other; TF.js's wasm backend runs inside each
+// page on the same model.json and shards), prints rows and ratios, and writes one tfjs.json
+// (BENCH_FORMAT.md): rows with model = handlandmark, variant = the model's own name
+// (handlandmark-sparse, -full, -lite), engine = zeroskip-simd128 | zeroskip-relaxed |
+// zeroskip-dense-plan | tfjs-wasm-1t; top-level `ratios` (per model, median ratios of each pair
+// measured in the same page, e.g. "tfjs-wasm-1t/zeroskip-simd128") and `ratio_medians` (over models).
+//
+//   node bench/tfjs.mjs [--isa simd128,relaxed] [--quick] [--tfjs-only] [--out bench/results/tfjs.json]
+//
+// --tfjs-only times TF.js alone (one page; no zeroskip build needed). A benchmark is not a test: it
+// exits non-zero only when a page errored or the correctness guard (every output of zeroskip vs
+// TF.js, and TF.js in the browser vs the stored Node reference, within the stated tolerance) failed.
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../tools/serve.mjs';
+import {
+  launchChromium, linkTfjsModels, linkTfjsRuntime, machineDescription, runIsaPage, runTfjsPage, textTable,
+  writeJson, exitWith,
+} from './lib.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ISAS = ['simd128', 'relaxed'];
+const MODELS = ['handlandmark-sparse', 'handlandmark-full', 'handlandmark-lite'];
+const TIMEOUT_MS = 20 * 60 * 1000;
+
+function parseArgs(argv) {
+  const opts = { isas: ISAS, mode: 'full', engines: 'all', out: path.join(REPO, 'bench/results/tfjs.json') };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') opts.mode = 'quick';
+    else if (arg === '--tfjs-only') opts.engines = 'tfjs';
+    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
+    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
+    else throw new Error(`usage: node bench/tfjs.mjs [--isa simd128,relaxed] [--quick] [--tfjs-only] [--out FILE] (bad argument: ${arg})`);
+  }
+  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
+  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
+  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
+  if (opts.engines === 'tfjs') opts.isas = opts.isas.slice(0, 1); // TF.js does not depend on the build
+  return opts;
+}
+
+// ---- printing ---------------------------------------------------------------------------------
+
+const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
+const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
+
+const ROW_COLUMNS = [
+  ['model', (r) => r.model],
+  ['variant', (r) => r.variant],
+  ['engine', (r) => r.engine],
+  ['load ms', (r) => num(r.load_ms, 1), 'r'],
+  ['first ms', (r) => num(r.first_ms, 1), 'r'],
+  ['median', (r) => num(r.median_ms, 2), 'r'],
+  ['min', (r) => num(r.min_ms, 2), 'r'],
+  ['max', (r) => num(r.max_ms, 2), 'r'],
+  ['runs', (r) => r.runs, 'r'],
+  ['1x1/FC sp/dn', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'r'],
+  ['max|d| per output', (r) => r.outputs_vs.map((c) => (c.error ? 'LAYOUT' : c.max_abs_diff.toExponential(1))).join(' '), 'r'],
+  ['vs', (r) => (r.engine === 'tfjs-wasm-1t' ? 'ref' : 'tfjs')],
+  ['ok', (r) => (r.within_tolerance ? 'ok' : 'FAIL')],
+];
+
+function pairTable(summary) {
+  const keys = Object.keys(summary.ratio_medians);
+  const engines = [...new Set(summary.pairs.flatMap((p) => Object.keys(p.median_ms)))];
+  return textTable(
+    [
+      ['model', (p) => p.variant],
+      ...engines.map((e) => [`${e} ms`, (p) => num(p.median_ms[e], 2), 'r']),
+      ...keys.map((k) => [k, (p) => times(p.ratios[k]), 'r']),
+      ...keys.map((k) => [`paired ${k}`, (p) => times(p.paired[k]), 'r']),
+    ],
+    summary.pairs,
+  );
+}
+
+function formatRun(result) {
+  return [
+    `== ${result.engines === 'all' ? `${result.isa} build` : 'TF.js only'}, ${result.mode} mode, TF.js ${result.tfjs_version} ` +
+      `(${result.tfjs_binary}, ${result.tfjs_threads} thread), ${num(result.elapsed_s, 0)} s ==`,
+    `TF.js init ${num(result.tfjs_init_ms, 0)} ms` +
+      (isNum(result.zeroskip_init_ms) ? `; zeroskip init ${num(result.zeroskip_init_ms, 0)} ms` : ''),
+    `tolerance ${result.tolerance.rule}`,
+    '',
+    textTable(ROW_COLUMNS, result.rows),
+    '',
+    pairTable(result.summary),
+    ...result.guard_failures.map((g) => `CORRECTNESS GUARD FAILED: ${g}`),
+  ].join('\n');
+}
+
+// ---- run --------------------------------------------------------------------------------------
+
+/** Runs one build's page (engines=all) or the TF.js-only page; returns its result and whether it is clean. */
+function runIsa(browser, url, isa, mode, engines) {
+  return runIsaPage(browser, url, {
+    page: 'tfjs.html',
+    isa,
+    mode,
+    timeoutMs: TIMEOUT_MS,
+    runPage: (b, u, o) => runTfjsPage(b, u, { ...o, engines }),
+    format: formatRun,
+    failuresOf: (r) => r.guard_failures,
+  });
+}
+
+/**
+ * One file: header, every build's rows, and `ratios` per model: every pair measured in a page
+ * (TF.js and the dense plan over that page's zeroskip build), plus their medians over models.
+ */
+function combine(results, machine) {
+  const head = results[0];
+  const ratios = {};
+  const paired = {};
+  for (const r of results) {
+    for (const [model, rs] of Object.entries(r.summary.ratios)) Object.assign((ratios[model] ??= {}), rs);
+    for (const [model, rs] of Object.entries(r.summary.paired_ratios)) Object.assign((paired[model] ??= {}), rs);
+  }
+  const ratio_medians = Object.assign({}, ...results.map((r) => r.summary.ratio_medians));
+  return {
+    machine,
+    browser: head.browser,
+    date: head.date,
+    mode: head.mode,
+    engines: head.engines,
+    protocol: head.protocol,
+    tfjs_version: head.tfjs_version,
+    tfjs_binary: head.tfjs_binary,
+    tfjs_threads: head.tfjs_threads,
+    tolerance: head.tolerance,
+    isas: results.map((r) => r.isa),
+    ratios,
+    ratio_medians,
+    paired_ratios: paired,
+    guard_failures: results.flatMap((r) => r.guard_failures.map((g) => `${r.isa}: ${g}`)),
+    rows: results.flatMap((r) => r.rows),
+    runs: Object.fromEntries(results.map(({ rows, ...rest }) => [rest.isa, { ...rest, browser_machine: rest.machine, machine }])),
+  };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  linkTfjsRuntime(REPO);
+  const have = linkTfjsModels(REPO);
+  const missing = MODELS.filter((m) => !have.includes(m));
+  if (missing.length) throw new Error(`no ${missing.join(', ')} in .cache/zoo/tfjs: run make zoo (tools/zoo/tfjs.sh) first`);
+  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
+  const browser = await launchChromium();
+  const results = [];
+  let ok = true;
+  try {
+    console.log(`TF.js benchmark (${opts.mode}${opts.engines === 'tfjs' ? ', TF.js only' : ''}) at ${url}, Chromium ${browser.version()}`);
+    for (const isa of opts.isas) {
+      const run = await runIsa(browser, url, isa, opts.mode, opts.engines);
+      ok &&= run.ok;
+      if (run.result) results.push(run.result);
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  if (results.length) {
+    const data = combine(results, machineDescription());
+    writeJson(opts.out, data);
+    const lines = Object.entries(data.ratios).flatMap(([m, rs]) => Object.entries(rs).map(([k, v]) => `  ${m}: ${k} ${times(v)}`));
+    if (lines.length) console.log(`\nmedian ratios (same page, same input):\n${lines.join('\n')}`);
+  }
+  if (!ok) console.error('TF.js benchmark FAILED: a page errored or the correctness guard failed');
+  return ok ? 0 : 1;
+}
+
+exitWith(main);

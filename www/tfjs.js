@@ -1,0 +1,611 @@
+// zeroskip vs TensorFlow.js on TF.js graph models: the same model.json and weight shards.
+//
+//   tfjs.html?isa=simd128|relaxed&mode=full|quick&engines=all|tfjs&autorun=1
+//     [&models=a,b]           other models from models/tfjs (default: the mode's hand-landmark set)
+//     [&tfjsWasm=simd|auto]   TF.js wasm binary: simd (default) = tfjs-backend-wasm-simd.wasm, no
+//                             threads; auto = what TF.js picks itself (threaded-simd when the page
+//                             is cross-origin isolated, still setThreadsCount(1))
+//
+// Per model it fetches models/tfjs/<name>.json and the shards its manifest names once (not timed)
+// and hands the same bytes to three engines:
+//   zeroskip-<isa>       Model.fromTfjs(name, json, shards, dense = false): our plan
+//   zeroskip-dense-plan  Model.fromTfjs(..., dense = true): every 1x1/FC layer on dense kernels
+//   tfjs-wasm-1t         TF.js 4.22, wasm backend (XNNPACK), setThreadsCount(1), model.execute()
+// and times them interleaved (one run each per round, start engine rotating) on row 0 of
+// models/tfjs/verify/<name>_inputs.npy (a real photo, NHWC in [0, 1]). engines=tfjs times TF.js
+// alone (no zeroskip build needed).
+//
+// Correctness, every model: each zeroskip output against TF.js's on the same input, and TF.js in
+// this page against the stored Node reference (<name>_outputs.npy, row 0). Tolerance per output:
+// |Δ| ≤ TOL_ABS + TOL_REL × scale, scale = max |value| of that output in the reference (all
+// inputs). Why: both engines compute in fp32 from the same fp16-decoded weights, so they differ
+// only by summation order, an error that grows with the size of the values. Landmarks are pixel
+// coordinates (scale ≈ 200 on 224×224): the bound is ≈ 0.04 px. Hand flag and handedness are
+// sigmoid probabilities (scale ≤ 1): the bound is ≈ 1.2e-3. TF.js's own wasm and cpu backends
+// differ by ≤ 2e-4 px and ≤ 4e-7 on these models (tools/zoo/tfjs_ref.mjs records it), so the
+// bound leaves ~200× headroom and still catches any real error (a wrong pad, layout or op).
+//
+// When done it leaves the result in window.__tfjsResult (rows per BENCH_FORMAT.md `tfjs.json`)
+// and sets document.title = 'done' ('error' and window.__tfjsError when the page itself failed).
+// A failed correctness guard does not stop the run: it is listed in result.guard_failures and
+// bench/tfjs.mjs fails on it. window.tfjsBench exposes the building blocks (tests/browser/tfjs.mjs).
+
+import {
+  $, isNum, fmt, ratio, yieldToPage, el, median, maxAbsDiff, fetchBytes, parseNpy, npyRow,
+  planSummary, tableRow, latencyChart,
+} from './util.js';
+
+// ---- protocol ---------------------------------------------------------------------------------
+
+const HAND_MODELS = ['handlandmark-sparse', 'handlandmark-full', 'handlandmark-lite'];
+const PROTOCOLS = {
+  full: { models: HAND_MODELS, warmup: 5, runs: 30 },
+  quick: { models: ['handlandmark-sparse', 'handlandmark-full'], warmup: 2, runs: 5 },
+};
+const ISAS = ['simd128', 'relaxed'];
+const ENGINE_SETS = ['all', 'tfjs'];
+const TFJS = 'tfjs-wasm-1t';
+const DENSE_PLAN = 'zeroskip-dense-plan';
+const zsName = (isa) => `zeroskip-${isa}`;
+const DIR = 'models/tfjs';
+
+const TOL_ABS = 1e-3;
+const TOL_REL = 2e-4;
+/** The largest |zeroskip - TF.js| allowed for an output whose values reach `scale` in size. */
+const tolerance = (scale) => TOL_ABS + TOL_REL * scale;
+const TOLERANCE_RULE = `per output: max |Δ| ≤ ${TOL_ABS} + ${TOL_REL} × scale, scale = max |value| of that output ` +
+  'in the TF.js reference over its 4 inputs (landmarks in pixels, scale ≈ 200: ≈ 0.04; sigmoid flags, scale ≤ 1: ≈ 1.2e-3)';
+
+/** `model` field of a row: the family (handlandmark-sparse → handlandmark); `variant` = the name. */
+const familyOf = (name) => name.split('-')[0];
+
+function describeProtocol(p, engines) {
+  return `per model: fetch model.json + shards once (not timed), create the ` +
+    `${engines === 'all' ? '3 engines' : 'TF.js engine'} from the same bytes (load_ms = model creation), ` +
+    `1 first run each (first_ms, also the outputs compared), ${p.warmup} warm-up rounds, then ${p.runs} timed ` +
+    `rounds; a round runs every engine once, starting engine rotating; input = row 0 of verify/<name>_inputs.npy; ` +
+    `TF.js: wasm backend, setThreadsCount(1), model.execute() with every signature output, a run = input ` +
+    `tensor + execute + dataSync of every output (zeroskip: Model.run, Float32Array in and out); ` +
+    `guard: ${TOLERANCE_RULE}; main thread`;
+}
+
+// ---- files ------------------------------------------------------------------------------------
+
+/** The weight shard paths of a model.json, in manifest order. */
+function manifestPaths(json) {
+  return (json.weightsManifest ?? []).flatMap((g) => g.paths);
+}
+
+/** The signature's input tensor name and output tensor names, sorted (UTF-16 order). */
+function signatureOf(name, json) {
+  const sig = json.signature ?? json.userDefinedMetadata?.signature;
+  const inputs = Object.values(sig?.inputs ?? {});
+  const outputs = Object.values(sig?.outputs ?? {}).map((o) => o.name).sort();
+  if (inputs.length !== 1 || outputs.length === 0) {
+    throw new Error(`${name}.json: expected one signature input and some outputs, got ${inputs.length} / ${outputs.length}`);
+  }
+  return { input: inputs[0].name, outputs };
+}
+
+/** model.json (text and parsed) + its shards (manifest order), fetched once per model. */
+async function loadFiles(name) {
+  const jsonBytes = await fetchBytes(`${DIR}/${name}.json`);
+  const jsonText = new TextDecoder().decode(jsonBytes);
+  const json = JSON.parse(jsonText);
+  const paths = manifestPaths(json);
+  if (zsModule?.Model?.tfjsShardPaths) {
+    const zsPaths = Array.from(zsModule.Model.tfjsShardPaths(jsonText));
+    if (JSON.stringify(zsPaths) !== JSON.stringify(paths)) {
+      throw new Error(`${name}.json: Model.tfjsShardPaths gives ${JSON.stringify(zsPaths)}, the manifest ${JSON.stringify(paths)}`);
+    }
+  }
+  const shards = await Promise.all(paths.map((p) => fetchBytes(`${DIR}/${p}`)));
+  const bytes = jsonBytes.length + shards.reduce((n, s) => n + s.length, 0);
+  return { name, jsonText, json, paths, shards, bytes, signature: signatureOf(name, json) };
+}
+
+/** verify/<name>_inputs.npy, _outputs.npy and _outputs.json (the Node TF.js reference). */
+async function loadVerify(name) {
+  const [inputs, outputs, metaBytes] = await Promise.all([
+    fetchBytes(`${DIR}/verify/${name}_inputs.npy`),
+    fetchBytes(`${DIR}/verify/${name}_outputs.npy`),
+    fetchBytes(`${DIR}/verify/${name}_outputs.json`),
+  ]);
+  return { inputs: parseNpy(inputs), outputs: parseNpy(outputs), meta: JSON.parse(new TextDecoder().decode(metaBytes)) };
+}
+
+/**
+ * Per output of `layout` ([{name, dims, offset, len, max_abs?}], the reference's): max |got - want|,
+ * the tolerance for its scale, and whether it holds. `gotLayout` must list the same names and
+ * lengths (else one entry with `error`).
+ */
+function compareOutputs(layout, want, gotLayout, got) {
+  const sig = (l) => l.map((o) => `${o.name}:${o.len}`).join(',');
+  if (sig(layout) !== sig(gotLayout)) {
+    return [{ name: '*', error: `outputs differ: expected [${sig(layout)}], got [${sig(gotLayout)}]`, ok: false }];
+  }
+  return layout.map((o, j) => {
+    const g = got.subarray(gotLayout[j].offset, gotLayout[j].offset + o.len);
+    const w = want.subarray(o.offset, o.offset + o.len);
+    let scale = o.max_abs;
+    if (!isNum(scale)) scale = w.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const diff = maxAbsDiff(g, w);
+    const tol = tolerance(scale);
+    return { name: o.name, max_abs_diff: diff, scale, tol, ok: diff <= tol };
+  });
+}
+
+// ---- engines ----------------------------------------------------------------------------------
+
+let zsModule = null;
+let zsIsa = null;
+let tfjsInfo = null;
+
+/** Imports and instantiates one zeroskip build (once per page). */
+async function loadZeroskip(isa) {
+  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
+  if (zsModule) {
+    if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
+    return zsModule;
+  }
+  const zs = await import(`./pkg/${isa}/zeroskip.js`);
+  await zs.default();
+  [zsModule, zsIsa] = [zs, isa];
+  return zs;
+}
+
+/** Whether the loaded zeroskip build has the TF.js importer (Model.fromTfjs). */
+const hasTfjsImporter = () => typeof zsModule?.Model?.fromTfjs === 'function';
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`could not load ${src} (run make wasm to fill www/vendor/tfjs)`));
+    document.head.append(s);
+  });
+}
+
+/**
+ * TF.js (classic scripts from vendor/tfjs: global `tf`, then `tf.wasm`) on its wasm backend with
+ * one thread, once per page. `wasm` = 'simd' forces the non-threaded SIMD binary.
+ */
+async function loadTfjs({ wasm = 'simd' } = {}) {
+  if (tfjsInfo) return tfjsInfo;
+  const t0 = performance.now();
+  await loadScript('vendor/tfjs/tf.min.js');
+  await loadScript('vendor/tfjs/tf-backend-wasm.min.js');
+  const tf = window.tf;
+  if (!tf?.wasm?.setThreadsCount) throw new Error('vendor/tfjs did not define tf.wasm (tf-backend-wasm.min.js)');
+  tf.enableProdMode();
+  tf.wasm.setWasmPaths(new URL('vendor/tfjs/', location.href).href);
+  tf.wasm.setThreadsCount(1);
+  if (wasm === 'simd') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+  else if (wasm !== 'auto') throw new Error(`unknown tfjsWasm '${wasm}': expected simd or auto`);
+  if (!(await tf.setBackend('wasm'))) throw new Error('TF.js could not initialize its wasm backend');
+  await tf.ready();
+  const [simd, threads] = [await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')];
+  const binary = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
+  tfjsInfo = { tf, version: tf.version.tfjs, backend: tf.getBackend(), binary, threads: tf.wasm.getThreadsCount(), init_ms: performance.now() - t0 };
+  return tfjsInfo;
+}
+
+/** A zeroskip engine over one model's files; `run(x)` returns every output, concatenated. */
+function createZeroskip(name, label, files, dense) {
+  const zs = zsModule;
+  const t0 = performance.now();
+  const model = zs.Model.fromTfjs(label, files.jsonText, files.shards, dense);
+  const load_ms = performance.now() - t0;
+  const report = JSON.parse(model.report());
+  return {
+    name,
+    load_ms,
+    load_ms_internal: model.loadMs(),
+    plan: planSummary(report),
+    report,
+    outputs: JSON.parse(model.outputs()),
+    inputDims: Array.from(model.inputDims()),
+    run: (x) => model.run(x),
+    time: (x) => {
+      const t = performance.now();
+      model.run(x);
+      return performance.now() - t;
+    },
+    free: () => model.free(),
+  };
+}
+
+/** A TF.js graph model over the same files (in-memory IOHandler); `run(x)` like zeroskip's. */
+async function createTfjs(files, inputDims) {
+  const { tf } = tfjsInfo;
+  const json = JSON.parse(files.jsonText);
+  const sig = files.signature;
+  const handler = {
+    load: async () =>
+      tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+        const total = files.shards.reduce((n, s) => n + s.length, 0);
+        const data = new Uint8Array(total);
+        let at = 0;
+        for (const s of files.shards) {
+          data.set(s, at);
+          at += s.length;
+        }
+        return [manifest.flatMap((g) => g.weights), data.buffer];
+      }),
+  };
+  const t0 = performance.now();
+  const model = await tf.loadGraphModel(handler);
+  const load_ms = performance.now() - t0;
+  let outputs = null;
+  const run = (x) => {
+    const xt = tf.tensor(x, inputDims, 'float32');
+    const ys = model.execute({ [sig.input]: xt }, sig.outputs);
+    const list = Array.isArray(ys) ? ys : [ys];
+    const parts = list.map((t) => t.dataSync());
+    if (!outputs) {
+      let offset = 0;
+      outputs = list.map((t, j) => {
+        const o = { name: sig.outputs[j], dims: t.shape, offset, len: parts[j].length };
+        offset += o.len;
+        return o;
+      });
+    }
+    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.forEach((p, j) => out.set(p, outputs[j].offset));
+    tf.dispose([xt, ...list]);
+    return out;
+  };
+  return {
+    name: TFJS,
+    load_ms,
+    get outputs() {
+      return outputs;
+    },
+    run,
+    time: (x) => {
+      const t = performance.now();
+      run(x);
+      return performance.now() - t;
+    },
+    free: () => model.dispose(),
+  };
+}
+
+// ---- the run ----------------------------------------------------------------------------------
+
+function environment() {
+  const platform = navigator.userAgentData?.platform || navigator.platform || 'unknown platform';
+  return {
+    machine: `${navigator.hardwareConcurrency} logical cores, ${platform}`,
+    browser: navigator.userAgent,
+    date: new Date().toISOString(),
+    cross_origin_isolated: self.crossOriginIsolated === true,
+  };
+}
+
+const fmtDiffs = (cmp) => cmp.map((c) => (c.error ? c.error : `${c.name} ${c.max_abs_diff.toExponential(1)} (tol ${c.tol.toExponential(1)})`)).join(', ');
+
+/** Creates the engines over one model's files, checks outputs, times them interleaved. */
+async function measureModel(opts, name, proto, ui, state) {
+  const { isa, engines: set } = opts;
+  const files = await loadFiles(name);
+  const verify = await loadVerify(name);
+  const x = npyRow(verify.inputs, 0);
+  const inputDims = [1, ...verify.inputs.shape.slice(1)];
+  const refRow = npyRow(verify.outputs, 0);
+  const layout = verify.meta.outputs;
+  const engines = [];
+  try {
+    if (set === 'all') {
+      engines.push(createZeroskip(zsName(isa), name, files, false));
+      await yieldToPage();
+      engines.push(createZeroskip(DENSE_PLAN, name, files, true));
+      await yieldToPage();
+      for (const e of engines) {
+        if (JSON.stringify(e.inputDims) !== JSON.stringify(inputDims)) {
+          state.guard_failures.push(`${name} ${e.name}: input dims ${JSON.stringify(e.inputDims)}, TF.js ${JSON.stringify(inputDims)}`);
+        }
+      }
+    }
+    engines.push(await createTfjs(files, inputDims));
+
+    // First run of each: also the outputs the guard compares.
+    const got = {};
+    const first = {};
+    for (const e of engines) {
+      const t = performance.now();
+      got[e.name] = Float32Array.from(e.run(x));
+      first[e.name] = performance.now() - t;
+      await yieldToPage();
+    }
+    const tfjs = engines.find((e) => e.name === TFJS);
+    const cmp = {};
+    cmp[TFJS] = compareOutputs(layout, refRow, tfjs.outputs, got[TFJS]);
+    for (const e of engines.filter((q) => q !== tfjs)) {
+      // Against live TF.js, with the reference's scale (max_abs) for the tolerance.
+      const live = tfjs.outputs.map((o, j) => ({ ...o, max_abs: layout[j]?.max_abs }));
+      cmp[e.name] = compareOutputs(live, got[TFJS], e.outputs, got[e.name]);
+    }
+    for (const e of engines) {
+      const what = e === tfjs ? `${name} ${e.name} (this page) vs the Node TF.js reference` : `${name} ${e.name} vs ${TFJS}`;
+      const ok = cmp[e.name].every((c) => c.ok);
+      if (!ok) state.guard_failures.push(`${what}: ${fmtDiffs(cmp[e.name])}`);
+      ui.log(`  ${what}: max |Δ| ${fmtDiffs(cmp[e.name])}${ok ? '' : '  <-- OVER TOLERANCE'}`);
+    }
+
+    const samples = Object.fromEntries(engines.map((e) => [e.name, []]));
+    for (let r = 0; r < proto.warmup + proto.runs; r++) {
+      for (let j = 0; j < engines.length; j++) {
+        const e = engines[(r + j) % engines.length];
+        const ms = e.time(x);
+        if (r >= proto.warmup) samples[e.name].push(ms);
+      }
+      ui.step();
+      await yieldToPage();
+    }
+
+    const rows = engines.map((e) => {
+      const s = samples[e.name];
+      const c = cmp[e.name];
+      const row = {
+        model: familyOf(name), variant: name, engine: e.name, isa, file: `tfjs/${name}.json`,
+        shards: files.paths, file_bytes: files.bytes,
+        load_ms: e.load_ms, first_ms: first[e.name],
+        median_ms: median(s), min_ms: Math.min(...s), max_ms: Math.max(...s), runs: s.length,
+        warmup: proto.warmup,
+        mean_ms: s.reduce((a, b) => a + b, 0) / s.length,
+        compared_with: e === tfjs ? 'tfjs reference (node, row 0)' : TFJS,
+        max_abs_diff: c.reduce((m, q) => Math.max(m, q.error ? Infinity : q.max_abs_diff), 0),
+        outputs_vs: c,
+        within_tolerance: c.every((q) => q.ok),
+        sparse_layers: e.plan?.sparse_layers ?? null,
+        dense_layers: e.plan?.dense_layers ?? null,
+      };
+      if (e.plan) Object.assign(row, { load_ms_internal: e.load_ms_internal, kernels: e.plan.kernels, mflops: e.plan.mflops });
+      if (e === tfjs) Object.assign(row, { tfjs_version: tfjsInfo.version, tfjs_binary: tfjsInfo.binary, tfjs_threads: tfjsInfo.threads });
+      return row;
+    });
+
+    // Paired ratios: round by round, the same machine state.
+    const pair = { model: familyOf(name), variant: name, isa, ratios: {}, paired: {}, median_ms: {} };
+    for (const e of engines) pair.median_ms[e.name] = median(samples[e.name]);
+    const zs = samples[zsName(isa)];
+    if (zs) {
+      for (const other of [TFJS, DENSE_PLAN]) {
+        const key = `${other}/${zsName(isa)}`;
+        pair.ratios[key] = ratio(pair.median_ms[other], pair.median_ms[zsName(isa)]);
+        pair.paired[key] = median(samples[other].map((ms, i) => ratio(ms, zs[i])));
+      }
+    }
+    return { rows, pair };
+  } finally {
+    for (const e of engines) e.free();
+  }
+}
+
+function summarize(pairs) {
+  const keys = [...new Set(pairs.flatMap((p) => Object.keys(p.ratios)))];
+  return {
+    pairs,
+    ratios: Object.fromEntries(pairs.map((p) => [p.variant, p.ratios])),
+    paired_ratios: Object.fromEntries(pairs.map((p) => [p.variant, p.paired])),
+    ratio_medians: Object.fromEntries(keys.map((k) => [k, median(pairs.map((p) => p.ratios[k]))])),
+  };
+}
+
+async function runBenchmark(opts, ui) {
+  const proto = PROTOCOLS[opts.mode];
+  if (!proto) throw new Error(`unknown mode '${opts.mode}': expected ${Object.keys(PROTOCOLS).join(' or ')}`);
+  if (!ISAS.includes(opts.isa)) throw new Error(`unknown isa '${opts.isa}': expected one of ${ISAS.join(', ')}`);
+  if (!ENGINE_SETS.includes(opts.engines)) throw new Error(`unknown engines '${opts.engines}': expected all or tfjs`);
+  const models = opts.models ?? proto.models;
+  const t0 = performance.now();
+  let zeroskip_init_ms = null;
+  if (opts.engines === 'all') {
+    const t = performance.now();
+    await loadZeroskip(opts.isa);
+    zeroskip_init_ms = performance.now() - t;
+    if (!hasTfjsImporter()) {
+      throw new Error(`the ${opts.isa} zeroskip build has no Model.fromTfjs (the TF.js importer): rebuild with ` +
+        'make wasm, or time TF.js alone with engines=tfjs');
+    }
+  }
+  const tf = await loadTfjs({ wasm: opts.tfjsWasm });
+  ui.start(models.length * (proto.warmup + proto.runs));
+  ui.log(`${opts.engines === 'all' ? `zeroskip ${opts.isa} build, ` : ''}TF.js ${tf.version} ${tf.backend} ` +
+    `(${tf.binary}, ${tf.threads} thread), ${opts.mode} mode, models ${models.join(', ')}`);
+  const state = { guard_failures: [] };
+  const rows = [];
+  const pairs = [];
+  for (const name of models) {
+    ui.log(`${name} (${DIR}/${name}.json)`);
+    const { rows: mr, pair } = await measureModel(opts, name, proto, ui, state);
+    rows.push(...mr);
+    pairs.push(pair);
+    ui.model(mr, rows, pair);
+  }
+  return {
+    ...environment(),
+    isa: opts.isa,
+    mode: opts.mode,
+    engines: opts.engines,
+    models,
+    protocol: describeProtocol(proto, opts.engines),
+    tfjs_version: tf.version,
+    tfjs_binary: tf.binary,
+    tfjs_threads: tf.threads,
+    tfjs_init_ms: tf.init_ms,
+    zeroskip_init_ms,
+    tolerance: { abs: TOL_ABS, rel: TOL_REL, rule: TOLERANCE_RULE },
+    rows,
+    summary: summarize(pairs),
+    guard_failures: state.guard_failures,
+    elapsed_s: (performance.now() - t0) / 1000,
+  };
+}
+
+// ---- page -------------------------------------------------------------------------------------
+
+const ENGINE_COLORS = { [TFJS]: '#9aa5b1', [DENSE_PLAN]: '#4e79a7', 'zeroskip-simd128': '#e15759', 'zeroskip-relaxed': '#f28e2b' };
+
+const ROW_COLUMNS = [
+  ['model', (r) => r.variant],
+  ['engine', (r) => r.engine],
+  ['load ms', (r) => fmt(r.load_ms, 1), 'num'],
+  ['first ms', (r) => fmt(r.first_ms, 1), 'num'],
+  ['median ms', (r) => fmt(r.median_ms, 2), 'num strong'],
+  ['min ms', (r) => fmt(r.min_ms, 2), 'num'],
+  ['max ms', (r) => fmt(r.max_ms, 2), 'num'],
+  ['runs', (r) => String(r.runs), 'num'],
+  ['sparse/dense 1x1+FC', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'num'],
+  ['max |Δ| per output', (r) => r.outputs_vs.map((c) => (c.error ? 'layout!' : c.max_abs_diff.toExponential(1))).join(' '), 'num'],
+  ['vs', (r) => (r.engine === TFJS ? 'reference' : 'TF.js')],
+  ['ok', (r) => (r.within_tolerance ? 'yes' : 'NO'), ''],
+];
+
+function renderRowsTable(rows) {
+  const table = $('rows');
+  table.replaceChildren(el('thead'), el('tbody'));
+  table.tHead.append(tableRow(ROW_COLUMNS.map(([h, , c]) => [h, c]), 'th'));
+  for (const r of rows) {
+    table.tBodies[0].append(tableRow(ROW_COLUMNS.map(([h, f, c]) => [f(r), h === 'ok' ? (r.within_tolerance ? 'pass' : 'fail') : c])));
+  }
+}
+
+function renderSummary(result) {
+  const s = result.summary;
+  const box = $('summary');
+  box.replaceChildren();
+  box.append(el('p', `${result.engines === 'all' ? `${result.isa} build, ` : 'TF.js only, '}TF.js ${result.tfjs_version} ` +
+    `(${result.tfjs_binary}, ${result.tfjs_threads} thread), ${result.mode} mode, ${fmt(result.elapsed_s, 0)} s; ` +
+    `TF.js init ${fmt(result.tfjs_init_ms, 0)} ms` +
+    (isNum(result.zeroskip_init_ms) ? `, zeroskip init ${fmt(result.zeroskip_init_ms, 0)} ms` : '')));
+  const keys = Object.keys(s.ratio_medians);
+  const short = (e) => e.replace(TFJS, 'TF.js').replace(DENSE_PLAN, 'dense plan').replace(/zeroskip-(simd128|relaxed)/, 'zeroskip');
+  const t = el('table');
+  const engines = [...new Set(s.pairs.flatMap((p) => Object.keys(p.median_ms)))];
+  t.append(tableRow([['model'], ...engines.map((e) => [`${short(e)} ms`, 'num']), ...keys.map((k) => [short(k), 'num']),
+    ...keys.map((k) => [`paired ${short(k)}`, 'num'])], 'th'));
+  for (const p of s.pairs) {
+    t.append(tableRow([[p.variant], ...engines.map((e) => [fmt(p.median_ms[e], 2), 'num']),
+      ...keys.map((k) => [`${fmt(p.ratios[k], 2)}×`, 'num strong']), ...keys.map((k) => [`${fmt(p.paired[k], 2)}×`, 'num'])]));
+  }
+  const wrap = el('div', null, 'scroll');
+  wrap.append(t);
+  box.append(wrap);
+  if (keys.length) box.append(el('p', `zeroskip = the ${result.isa} build with our plan; a ratio above 1× means zeroskip is faster; paired = median of the per-round ratios`, 'muted'));
+  box.append(el('p', `tolerance ${result.tolerance.rule}`, 'muted'));
+  for (const g of result.guard_failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
+}
+
+const chart = (rows) => latencyChart(rows, ENGINE_COLORS, (r) => r.variant);
+
+function pageUi() {
+  let [done, total] = [0, 1];
+  const bar = $('progress');
+  return {
+    start(steps) {
+      [done, total] = [0, steps];
+      bar.max = total;
+      bar.value = 0;
+      renderRowsTable([]);
+      $('chart').innerHTML = chart([]);
+      $('summary').replaceChildren();
+    },
+    step() {
+      bar.value = ++done;
+      $('status').textContent = `${Math.round((100 * done) / total)}%`;
+    },
+    log(msg) {
+      console.log(msg);
+      $('log').textContent += msg + '\n';
+    },
+    model(mrows, rows, pair) {
+      renderRowsTable(rows);
+      $('chart').innerHTML = chart(rows);
+      for (const r of mrows) {
+        this.log(`  ${r.engine}: load ${fmt(r.load_ms, 1)} ms, first ${fmt(r.first_ms, 1)} ms, median ${fmt(r.median_ms, 2)} ms ` +
+          `(min ${fmt(r.min_ms, 2)}, max ${fmt(r.max_ms, 2)}, ${r.runs} runs)` +
+          (r.sparse_layers === null ? '' : `, 1x1/FC sparse ${r.sparse_layers} / dense ${r.dense_layers}`));
+      }
+      const ratios = Object.entries(pair.ratios).map(([k, v]) => `${k} ${fmt(v, 2)}×`).join(', ');
+      if (ratios) this.log(`  ${ratios}`);
+    },
+    finish(result) {
+      renderRowsTable(result.rows);
+      $('chart').innerHTML = chart(result.rows);
+      renderSummary(result);
+      $('status').textContent = `done in ${fmt(result.elapsed_s, 0)} s` + (result.guard_failures.length ? ', correctness guard FAILED' : '');
+      if (result.guard_failures.length) $('status').className = 'fail';
+    },
+  };
+}
+
+function readParams() {
+  const q = new URLSearchParams(location.search);
+  return {
+    isa: q.get('isa') ?? 'simd128',
+    mode: q.get('mode') ?? 'full',
+    engines: q.get('engines') ?? 'all',
+    models: q.get('models') ? q.get('models').split(',').filter(Boolean) : null,
+    tfjsWasm: q.get('tfjsWasm') ?? 'simd',
+    autorun: q.get('autorun') === '1',
+  };
+}
+
+function reportError(err) {
+  console.error(`benchmark error: ${err?.stack ?? err}`);
+  window.__tfjsError = String(err?.message ?? err);
+  document.title = 'error';
+  $('status').textContent = `error: ${err?.message ?? err}`;
+  $('status').className = 'fail';
+}
+
+async function start(opts) {
+  const button = $('run');
+  button.disabled = true;
+  document.title = `running ${opts.isa} ${opts.mode}`;
+  $('status').className = '';
+  window.__tfjsResult = undefined;
+  window.__tfjsError = undefined;
+  try {
+    const ui = pageUi();
+    const result = await runBenchmark(opts, ui);
+    ui.finish(result);
+    window.__tfjsResult = result;
+    document.title = 'done';
+  } catch (err) {
+    reportError(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// Building blocks for tests/browser/tfjs.mjs (page.evaluate) and the console.
+window.tfjsBench = {
+  TOL_ABS, TOL_REL, tolerance, TFJS, DIR, loadZeroskip, hasTfjsImporter, loadTfjs, loadFiles, loadVerify,
+  createZeroskip, createTfjs, compareOutputs, fetchBytes, parseNpy, npyRow, planSummary,
+};
+
+function main() {
+  const params = readParams();
+  $('isa').value = params.isa;
+  $('mode').value = params.mode;
+  $('engines').value = params.engines;
+  $('run').addEventListener('click', () => {
+    const opts = { ...params, isa: $('isa').value, mode: $('mode').value, engines: $('engines').value };
+    if (zsIsa && zsIsa !== opts.isa) {
+      // One zeroskip build per page.
+      const q = new URLSearchParams({ isa: opts.isa, mode: opts.mode, engines: opts.engines, tfjsWasm: opts.tfjsWasm, autorun: '1' });
+      if (opts.models) q.set('models', opts.models.join(','));
+      location.search = `?${q}`;
+      return;
+    }
+    start(opts);
+  });
+  window.addEventListener('unhandledrejection', (e) => reportError(e.reason));
+  if (params.autorun) start(params);
+}
+
+main();
