@@ -422,9 +422,13 @@ mod cli {
         load_packed(p).map(|(g, _)| g)
     }
 
-    /// An ONNX or .zsk model (told apart by the .zsk magic), with the SpMM streams a .zsk
-    /// stores (indexed by node; empty for ONNX).
+    /// An ONNX or .zsk model (told apart by the .zsk magic) or a TF.js graph model (its
+    /// model.json, shards beside it), with the SpMM streams a .zsk stores (indexed by node;
+    /// empty otherwise).
     fn load_packed(p: &Path) -> Result<(Graph, Vec<Option<zeroskip::sparse::SpmmWeights>>)> {
+        if p.extension().is_some_and(|e| e == "json") {
+            return Ok((import::tfjs::load_file(p)?.graph, Vec::new()));
+        }
         let bytes = std::fs::read(p).map_err(|e| io(p, e))?;
         let name = p.display().to_string();
         if bytes.starts_with(zeroskip::zsk::MAGIC) {

@@ -72,7 +72,17 @@ fn fold_one(
         }
         Op::ChannelAffine { scale, shift } if readers[x] == 1 => {
             let (scale, shift) = (scale.clone(), shift.clone());
-            let p = producer[x]?;
+            let mut p = producer[x]?;
+            // Through a vector view (TF's MatMul → Reshape → BiasAdd): same values, same order.
+            if let Op::View(s) = &g.nodes[p].op {
+                let v = g.nodes[p].inputs[0];
+                let q = producer[v]?;
+                let vector = s.hw() == 1 && g.values[v].shape.hw() == 1;
+                if !(vector && readers[v] == 1 && matches!(g.nodes[q].op, Op::Linear { .. })) {
+                    return None;
+                }
+                p = q;
+            }
             match &mut g.nodes[p].op {
                 Op::Conv(c) if c.c_out == scale.len() => {
                     let per = c.weight.len() / c.c_out.max(1);
