@@ -114,4 +114,46 @@ pub enum Error {
     /// A file could not be read, parsed (e.g. a `.npy` array) or written.
     #[error("{file}: {detail}")]
     Io { file: String, detail: String },
+
+    // ---- WebGPU ----------------------------------------------------------------------------
+    /// The WebGPU path cannot run (or stopped running); `kind` says why, so a caller can fall
+    /// back to the WASM kernels and tell the user. Unsupported ops are `UnsupportedOp`.
+    #[error("WebGPU: {kind}: {detail}")]
+    Gpu { kind: GpuFailure, detail: String },
+}
+
+/// What went wrong on the WebGPU path (`Error::Gpu`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GpuFailure {
+    /// No WebGPU adapter: the browser lacks WebGPU, or natively no Vulkan driver.
+    NoAdapter,
+    /// The adapter refused a device, or falls short of the limits the shaders need.
+    Device,
+    /// The device was lost (driver reset, `destroy()`, tab in the background too long).
+    DeviceLost,
+    /// A shader or compute pipeline did not compile or validate.
+    Shader,
+    /// Any other validation error the device reported while running.
+    Validation,
+    /// The device ran out of memory.
+    OutOfMemory,
+    /// A buffer or dispatch is larger than the device's limits allow.
+    Limit,
+    /// Reading the output back from the GPU failed.
+    Readback,
+}
+
+impl std::fmt::Display for GpuFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            GpuFailure::NoAdapter => "no adapter",
+            GpuFailure::Device => "no device",
+            GpuFailure::DeviceLost => "device lost",
+            GpuFailure::Shader => "shader/pipeline failed",
+            GpuFailure::Validation => "validation error",
+            GpuFailure::OutOfMemory => "out of memory",
+            GpuFailure::Limit => "over the device limits",
+            GpuFailure::Readback => "readback failed",
+        })
+    }
 }

@@ -13,6 +13,7 @@ pub mod bench;
 pub mod dense;
 pub mod error;
 pub mod export;
+pub mod gpu;
 pub mod graph;
 pub mod import;
 pub mod kernels;

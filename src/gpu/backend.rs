@@ -1,0 +1,186 @@
+//! Which engine runs a model: the WASM kernels (`graph::Session`) or the WebGPU path
+//! (`GpuSession`), and why, when WebGPU was wanted but cannot run. The wasm binding maps
+//! this onto its JS API; the rule lives here so native tests check it.
+//!
+//! - `Wasm`: always the CPU plan.
+//! - `WebGpu`: the GPU, or a typed error saying why it cannot run.
+//! - `Auto`: the GPU whenever an adapter exists and can run the graph, else the WASM kernels.
+//!   Browsers expose a CPU-emulated adapter (SwiftShader) only behind a developer flag, so an
+//!   adapter in a user's browser is a real GPU.
+//!
+//! Whenever WebGPU was wanted and is not used, `Opened::fallback` says why; a device lost
+//! later, during `Engine::run`, comes back as `GpuFailure::DeviceLost`, which
+//! `Fallback::from_error` classifies the same way so the caller can reopen with `Wasm`.
+
+use super::context::GpuContext;
+use super::exec::GpuSession;
+use super::lower::GpuOptions;
+use crate::error::{Error, GpuFailure, Result};
+use crate::graph::{Graph, Plan, PlanOptions, Session};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Auto,
+    Wasm,
+    WebGpu,
+}
+
+impl Backend {
+    /// `auto`, `wasm` or `webgpu`.
+    pub fn parse(s: &str) -> Result<Backend> {
+        match s {
+            "auto" => Ok(Backend::Auto),
+            "wasm" => Ok(Backend::Wasm),
+            "webgpu" => Ok(Backend::WebGpu),
+            _ => Err(Error::Unsupported {
+                what: "backend".into(),
+                value: s.into(),
+                expected: "auto, wasm, webgpu".into(),
+            }),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Auto => "auto",
+            Backend::Wasm => "wasm",
+            Backend::WebGpu => "webgpu",
+        }
+    }
+}
+
+/// Why WebGPU is not the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FallbackReason {
+    /// No adapter, or no device with the limits the shaders need.
+    NoAdapter,
+    DeviceLost,
+    /// A shader or pipeline failed to compile, or the device reported a validation error.
+    Pipeline,
+    /// The graph has an op the GPU path does not implement.
+    UnsupportedOp,
+    /// A buffer or dispatch over the device's limits, or out of GPU memory.
+    Limits,
+    /// Anything else (e.g. a failed readback).
+    Other,
+}
+
+impl FallbackReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FallbackReason::NoAdapter => "no-adapter",
+            FallbackReason::DeviceLost => "device-lost",
+            FallbackReason::Pipeline => "pipeline",
+            FallbackReason::UnsupportedOp => "unsupported-op",
+            FallbackReason::Limits => "limits",
+            FallbackReason::Other => "other",
+        }
+    }
+}
+
+/// Why WebGPU was wanted and is not used: the reason, and a message for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fallback {
+    pub reason: FallbackReason,
+    pub detail: String,
+}
+
+impl Fallback {
+    /// Classifies an error of the WebGPU path.
+    pub fn from_error(e: &Error) -> Fallback {
+        let reason = match e {
+            Error::Gpu { kind, .. } => match kind {
+                GpuFailure::NoAdapter | GpuFailure::Device => FallbackReason::NoAdapter,
+                GpuFailure::DeviceLost => FallbackReason::DeviceLost,
+                GpuFailure::Shader | GpuFailure::Validation => FallbackReason::Pipeline,
+                GpuFailure::Limit | GpuFailure::OutOfMemory => FallbackReason::Limits,
+                GpuFailure::Readback => FallbackReason::Other,
+            },
+            Error::UnsupportedOp { .. } => FallbackReason::UnsupportedOp,
+            _ => FallbackReason::Other,
+        };
+        Fallback {
+            reason,
+            detail: e.to_string(),
+        }
+    }
+}
+
+/// A model ready to run on one engine.
+#[derive(Debug)]
+pub enum Engine {
+    Wasm(Session),
+    /// Boxed: a session holds a few dozen handles, the CPU one a plan and an arena pointer.
+    WebGpu(Box<GpuSession>),
+}
+
+impl Engine {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Engine::Wasm(_) => Backend::Wasm,
+            Engine::WebGpu(_) => Backend::WebGpu,
+        }
+    }
+
+    /// One inference: `input (C, H, W)` → output tensor.
+    pub async fn run(&mut self, input: &[f32]) -> Result<Vec<f32>> {
+        match self {
+            Engine::Wasm(s) => s.run(input).map(<[f32]>::to_vec),
+            Engine::WebGpu(s) => s.run(input).await,
+        }
+    }
+}
+
+/// The engine that runs, and why WebGPU does not, if it was wanted and does not.
+#[derive(Debug)]
+pub struct Opened {
+    pub engine: Engine,
+    pub fallback: Option<Fallback>,
+}
+
+/// Opens `graph` on `backend`. `ctx` is a device to use (a page keeps one for all its
+/// models); `None` requests one when WebGPU is wanted. Errors only when the WASM plan itself
+/// fails (a graph no engine can run); every WebGPU failure becomes a fallback.
+pub async fn open(
+    graph: &Graph,
+    backend: Backend,
+    plan: PlanOptions,
+    gpu: GpuOptions,
+    ctx: Option<&GpuContext>,
+) -> Result<Opened> {
+    let fallback = match backend {
+        Backend::Wasm => None,
+        Backend::Auto | Backend::WebGpu => match try_gpu(graph, gpu, ctx).await {
+            Ok(s) => {
+                return Ok(Opened {
+                    engine: Engine::WebGpu(Box::new(s)),
+                    fallback: None,
+                })
+            }
+            Err(f) => Some(f),
+        },
+    };
+    Ok(Opened {
+        engine: Engine::Wasm(Session::new(Plan::new(graph, plan)?)),
+        fallback,
+    })
+}
+
+async fn try_gpu(
+    graph: &Graph,
+    opts: GpuOptions,
+    ctx: Option<&GpuContext>,
+) -> std::result::Result<GpuSession, Fallback> {
+    let owned;
+    let ctx = match ctx {
+        Some(c) => c,
+        None => {
+            owned = GpuContext::new()
+                .await
+                .map_err(|e| Fallback::from_error(&e))?;
+            &owned
+        }
+    };
+    GpuSession::new(ctx, graph, opts)
+        .await
+        .map_err(|e| Fallback::from_error(&e))
+}

@@ -1,0 +1,23 @@
+//! The WebGPU path: WGSL compute shaders (`shaders/*.wgsl`) for the sparse CNN ops, driven
+//! through wgpu, with whole networks resident on the GPU.
+//!
+//! Data flow mirrors the CPU path: `Graph` → `lower` (kernel, packed weights and pooled buffer
+//! per node, chosen once; the counterpart of `graph::plan`) → `GpuSession` (creates every
+//! pipeline, buffer and bind group once, then each run is one command buffer and one
+//! readback). `GpuContext` owns the device and turns wgpu's errors and device loss into
+//! `Error::Gpu`; `backend::open` picks WASM or WebGPU for a model and says why it fell back.
+//!
+//! Everything is async because the browser resolves device requests, error scopes and buffer
+//! mapping from its event loop; natively, block on the futures (e.g. `pollster`).
+
+pub mod backend;
+pub mod context;
+mod exec;
+mod lower;
+pub mod pack;
+pub mod shaders;
+
+pub use backend::{open, Backend, Engine, Fallback, FallbackReason, Opened};
+pub use context::GpuContext;
+pub use exec::GpuSession;
+pub use lower::{GpuLayer, GpuOptions, Pointwise, SPARSE_MIN_ZEROS, SPMM_SHAPES};

@@ -1,0 +1,145 @@
+//! Every WGSL shader of the WebGPU path parses and validates with naga (the version wgpu 30
+//! compiles with), with no GPU: first as written (override constants at their defaults), then
+//! specialised with the override values the executor uses and translated to SPIR-V, the path
+//! the Vulkan backend takes. A broken shader fails here, in plain `cargo test`.
+#![cfg(not(target_arch = "wasm32"))]
+
+use naga::back::PipelineConstants;
+use naga::valid::{Capabilities, ValidationFlags, Validator};
+use zeroskip::gpu::shaders::{self, Shader};
+use zeroskip::gpu::SPMM_SHAPES;
+
+/// Parses and validates `shader`, printing naga's own report (file, line, caret) on failure.
+fn validate(shader: &Shader) -> (naga::Module, naga::valid::ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(shader.source).unwrap_or_else(|e| {
+        panic!(
+            "{}.wgsl does not parse:\n{}",
+            shader.name,
+            e.emit_to_string_with_path(shader.source, &format!("shaders/{}.wgsl", shader.name))
+        )
+    });
+    // WebGPU's capabilities: none beyond the core (no f16, no subgroups, no push constants).
+    let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
+        .validate(&module)
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}.wgsl does not validate:\n{}",
+                shader.name,
+                e.emit_to_string_with_path(shader.source, &format!("shaders/{}.wgsl", shader.name))
+            )
+        });
+    (module, info)
+}
+
+/// Specialises with `constants` and writes SPIR-V, as wgpu does when it creates a pipeline.
+fn specialise(shader: &Shader, constants: &[(&str, f64)]) {
+    let (module, info) = validate(shader);
+    let pc: PipelineConstants = constants.iter().map(|&(k, v)| (k.to_string(), v)).collect();
+    let (module, info) = naga::back::pipeline_constants::process_overrides(
+        &module,
+        &info,
+        Some((naga::ShaderStage::Compute, "main")),
+        &pc,
+    )
+    .unwrap_or_else(|e| panic!("{} with {constants:?}: {e}", shader.name));
+    // Re-validate the specialised module, as wgpu-core does.
+    Validator::new(ValidationFlags::all(), Capabilities::empty())
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{} with {constants:?}: {e:?}", shader.name));
+    naga::back::spv::write_vec(&module, &info, &Default::default(), None)
+        .unwrap_or_else(|e| panic!("{} with {constants:?} → SPIR-V: {e}", shader.name));
+}
+
+#[test]
+fn every_shader_parses_and_validates() {
+    assert!(shaders::ALL.len() >= 11, "the shader list lost entries");
+    for s in shaders::ALL {
+        let (module, _) = validate(s);
+        let entries: Vec<_> = module.entry_points.iter().map(|e| &e.name).collect();
+        assert_eq!(
+            entries,
+            ["main"],
+            "{}: one compute entry point named main",
+            s.name
+        );
+        println!("{}.wgsl: ok ({} bytes)", s.name, s.source.len());
+    }
+}
+
+#[test]
+fn every_shader_has_a_header_and_shape_comments() {
+    for s in shaders::ALL {
+        assert!(
+            s.source.starts_with("//"),
+            "{}.wgsl: starts with a comment saying what it computes and why it is laid out so",
+            s.name
+        );
+        for line in s.source.lines().filter(|l| l.contains("var<storage")) {
+            assert!(
+                line.contains("// ") && line.contains('('),
+                "{}.wgsl: storage binding without a shape comment: {line}",
+                s.name
+            );
+        }
+    }
+}
+
+/// Workgroup sizes stay within WebGPU's default limits for every specialisation used.
+#[test]
+fn specialisations_the_executor_uses_validate_and_translate() {
+    for s in shaders::ALL {
+        specialise(s, &[]);
+    }
+    for &(lanes, rows) in SPMM_SHAPES {
+        assert!(
+            lanes * rows <= 256,
+            "spmm {lanes}x{rows} exceeds 256 invocations"
+        );
+        specialise(
+            &shaders::SPMM,
+            &[("LANES", lanes as f64), ("ROWS", rows as f64)],
+        );
+    }
+    for k in [1, 3, 5, 7] {
+        for st in [1, 2] {
+            specialise(
+                &shaders::DWCONV,
+                &[
+                    ("KH", k as f64),
+                    ("KW", k as f64),
+                    ("SH", st as f64),
+                    ("SW", st as f64),
+                ],
+            );
+        }
+    }
+    for op in 0..4 {
+        specialise(&shaders::BINARY, &[("OP", op as f64)]);
+    }
+    for act in 0..7 {
+        specialise(&shaders::UNARY, &[("ACT", act as f64)]);
+    }
+    for b in [0.0, 1.0] {
+        specialise(&shaders::POOL, &[("MAX", b)]);
+        specialise(&shaders::CHANNEL, &[("PRELU", b)]);
+    }
+}
+
+/// A broken source is caught by the same checks (the tests above are not vacuous).
+#[test]
+fn a_broken_shader_is_rejected() {
+    for source in [
+        "@compute @workgroup_size(64) fn main() { let x: u32 = 1.5; }",
+        "@compute @workgroup_size(64) fn main( {",
+        "@group(0) @binding(0) var<storage, read> x: array<f32>;\n\
+         @compute @workgroup_size(64) fn main() { x[0] = 1.0; }",
+    ] {
+        let rejected = match naga::front::wgsl::parse_str(source) {
+            Err(_) => true,
+            Ok(m) => Validator::new(ValidationFlags::all(), Capabilities::empty())
+                .validate(&m)
+                .is_err(),
+        };
+        assert!(rejected, "naga accepted a broken shader: {source}");
+    }
+}
