@@ -8,7 +8,7 @@ WASM_OPT := node_modules/.bin/wasm-opt
 PORT ?= 8080
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: setup zoo cli wasm test test-native test-wasm test-relaxed test-browser test-models lint bench demo clean
+.PHONY: setup zoo cli wasm test test-native test-wasm test-relaxed test-browser test-models test-gpu test-gpu-browser lint bench demo clean
 
 setup:
 	@bash tools/setup.sh
@@ -36,12 +36,14 @@ wasm: setup
 	  echo "built www/pkg/$$isa ($$(stat -c %s www/pkg/$$isa/zeroskip_bg.wasm) bytes)"; \
 	done
 	@# Runtime files the demo and the benchmarks serve (ignored dirs, hard links where possible):
-	@# onnxruntime-web's wasm-EP ESM bundle + its wasm; TF.js and its wasm backend (classic
+	@# onnxruntime-web's wasm-EP ESM bundle + its wasm, and its WebGPU bundle + the wasm holding
+	@# its WebGPU EP (asyncify build, for www/gpu.html); TF.js and its wasm backend (classic
 	@# scripts + the backend's three .wasm files); the zoo's models, verify data, and the
 	@# classifier demo's images and labels; the zoo's TF.js graph models and their verify data.
 	@link() { rm -f "$$2"; ln "$$1" "$$2" 2>/dev/null || cp "$$1" "$$2"; }; \
 	ort=node_modules/onnxruntime-web/dist; mkdir -p www/vendor/ort; \
-	for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm; do \
+	for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm \
+	    ort.webgpu.min.mjs ort-wasm-simd-threaded.asyncify.mjs ort-wasm-simd-threaded.asyncify.wasm; do \
 	  [ -f $$ort/$$f ] || { echo "missing $$ort/$$f: run make setup (npm ci)"; exit 1; }; \
 	  link $$ort/$$f www/vendor/ort/$$f; \
 	done; \
@@ -71,13 +73,15 @@ wasm: setup
 	  echo "copied $$(ls www/models/*.onnx | wc -l) models into www/models"; \
 	else echo "no .cache/zoo models: run make zoo for www/models (the CNN benchmark needs them)"; fi
 
-test: setup lint test-native test-wasm test-relaxed test-models test-browser
+test: setup lint test-native test-wasm test-relaxed test-models test-gpu test-gpu-browser test-browser
 	@echo "make test: all passed"
 
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --target $(WASM_TARGET) --all-targets -- -D warnings
+	@# --all-targets skips `test = false` targets (and overrides --test): the browser suite by name.
+	cargo clippy --target $(WASM_TARGET) --test gpu_browser -- -D warnings
 
 test-native:
 	cargo test
@@ -94,19 +98,42 @@ test-relaxed:
 
 # Both builds in headless Chromium: the kernel benchmark page in its quick mode, then the zoo
 # models end to end against onnxruntime's logits (and onnxruntime-web on a pruned file), the demo,
-# and the TF.js hand-landmark models against TF.js's outputs (stored and live TF.js wasm).
+# and the TF.js hand-landmark models against TF.js's outputs (stored and live TF.js wasm); then
+# the WebGPU backend (SwiftShader) against wasm's logits, and its fallback to wasm without an adapter.
 test-browser: zoo wasm
 	node tests/browser/kernels.mjs
 	node tests/browser/models.mjs
 	node tests/browser/demo.mjs
 	node tests/browser/tfjs.mjs
 	node tests/browser/hand.mjs
+	node tests/browser/gpu.mjs
 
 # The zoo models end to end against onnxruntime's logits on real images (release: the naive
 # reference interpreter is part of the check), then pruning + export of the real models through
 # the CLI, whose output onnxruntime must load and agree with.
 test-models: zoo
 	cargo test --release --features zoo --test zoo --test prune_zoo --test zoo_tfjs
+
+# The WebGPU path natively on Mesa lavapipe (tools/setup.sh installs it): every shader validated
+# by naga, then run against the reference on edge cases, the typed errors (broken shader, buffer
+# over the limit, lost device), the backend choice, and whole MobileNetV2 (dense and pruned)
+# against the CPU plan. ZEROSKIP_REQUIRE_GPU=1 turns "no adapter" into a failure instead of a
+# skip. Debug build: the GPU work runs in the driver either way, and a release (LTO) build of
+# wgpu per test binary costs minutes.
+test-gpu: setup zoo
+	ZEROSKIP_REQUIRE_GPU=1 XDG_RUNTIME_DIR=/tmp cargo test --features zoo --test gpu_shaders --test gpu_native
+
+# The same shader and op cases (tests/common/gpu.rs) and whole MobileNetV2, dense and pruned,
+# against the CPU plan, in headless Chromium on its SwiftShader WebGPU adapter: wasm-bindgen-test
+# drives Chromium through chromedriver, with the flags in webdriver.json (--enable-unsafe-webgpu
+# gives the adapter; headless and --no-sandbox to run as root). No adapter fails the run.
+# WASM_BINDGEN_TEST_TIMEOUT: the runner allows the whole page 20 s by default (the suite takes
+# about 40 s here). --nocapture prints the logit diffs and timings. tests/gpu_browser.rs is
+# `test = false`, so plain `cargo test --target wasm32-unknown-unknown` (test-wasm, test-relaxed:
+# Node) leaves it out; it runs only when named.
+test-gpu-browser: setup zoo
+	CHROMEDRIVER=$${CHROMEDRIVER:-/usr/bin/chromedriver} WASM_BINDGEN_TEST_TIMEOUT=300 \
+	  cargo test --target $(WASM_TARGET) --features zoo --test gpu_browser -- --nocapture
 
 # The native CLI: target/release/zeroskip prune | eval (see README).
 cli:
@@ -116,6 +143,7 @@ bench: wasm
 	node bench/run.mjs
 	node bench/cnn.mjs
 	node bench/tfjs.mjs
+	node bench/gpu.mjs
 
 demo: zoo wasm
 	node tools/serve.mjs --port $(PORT)

@@ -14,8 +14,13 @@ const CHROMIUM_ARGS = [
   '--enable-unsafe-webgpu',
 ];
 
-export function launchChromium() {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+/**
+ * Headless Chromium with the flags above. `{webgpu: false}` leaves out --enable-unsafe-webgpu:
+ * navigator.gpu still exists there, but requestAdapter() resolves to null (no adapter).
+ */
+export function launchChromium({ webgpu = true } = {}) {
+  const args = webgpu ? CHROMIUM_ARGS : CHROMIUM_ARGS.filter((a) => a !== '--enable-unsafe-webgpu');
+  return chromium.launch({ executablePath: CHROMIUM, args });
 }
 
 /**
@@ -233,12 +238,18 @@ export function linkZooModels(repo) {
 /** onnxruntime-web's runtime files the pages import from www/vendor/ort (as `make wasm` copies them). */
 export const ORT_FILES = ['ort.wasm.min.mjs', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'];
 
-/** Links the ORT_FILES from node_modules into www/vendor/ort when missing or stale. */
-export function linkOrtRuntime(repo) {
+/**
+ * onnxruntime-web's WebGPU build (www/gpu.js): the ESM bundle and the wasm it loads, which holds
+ * ORT's native WebGPU execution provider (asyncify build; `ort.all`/`ort.min` use the JSEP one).
+ */
+export const ORT_WEBGPU_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
+
+/** Links `files` (the ORT_FILES by default) from node_modules into www/vendor/ort when missing or stale. */
+export function linkOrtRuntime(repo, files = ORT_FILES) {
   const src = path.join(repo, 'node_modules/onnxruntime-web/dist');
   const dest = path.join(repo, 'www/vendor/ort');
   fs.mkdirSync(dest, { recursive: true });
-  for (const f of ORT_FILES) {
+  for (const f of files) {
     const a = path.join(src, f);
     if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
     hardLink(a, path.join(dest, f));
@@ -302,6 +313,21 @@ export function runTfjsPage(browser, baseUrl, { isa, mode, engines = 'all', time
   return runAutorunPage(browser, `${baseUrl}tfjs.html?isa=${isa}&mode=${mode}&engines=${engines}&autorun=1`, {
     resultVar: '__tfjsResult',
     errorVar: '__tfjsError',
+    timeoutMs,
+    onConsole,
+  });
+}
+
+// ---- WebGPU (www/gpu.html) --------------------------------------------------------------------
+
+/**
+ * gpu.html: {result, error, pageErrors}; result is window.__gpuResult. `engines` 'all' (zeroskip
+ * WebGPU, both plans, + ort-webgpu) or 'ort' (ort-webgpu + the wasm reference only).
+ */
+export function runGpuPage(browser, baseUrl, { isa = 'simd128', mode, engines = 'all', timeoutMs, onConsole }) {
+  return runAutorunPage(browser, `${baseUrl}gpu.html?isa=${isa}&mode=${mode}&engines=${engines}&autorun=1`, {
+    resultVar: '__gpuResult',
+    errorVar: '__gpuError',
     timeoutMs,
     onConsole,
   });

@@ -2,6 +2,8 @@
 
 use crate::bench::LayerBench;
 use crate::kernels::{registry, Isa};
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// `{version, isa, kernels: [{name, op, mr, nr, isa}]}` as JSON.
@@ -73,17 +75,56 @@ impl KernelBench {
     }
 }
 
-/// A model compiled for this build's best ISA: import → graph → plan, once; `run` reuses one
-/// arena and allocates nothing but the returned copy of the output.
+/// A model compiled for this build's best ISA (or for WebGPU, through `Model.open`):
+/// import → graph → plan, once; `run` reuses one arena and allocates nothing but the
+/// returned copy of the output.
 #[wasm_bindgen]
 pub struct Model {
-    session: crate::graph::Session,
+    runner: Runner,
+    input: crate::graph::Shape,
+    output: crate::graph::Shape,
     load_ms: f64,
+    /// Why WebGPU was asked for (`auto`) and not used when the model opened.
+    fallback: Option<String>,
     /// TF.js models: the input's TF dims and where each TF output lies in `run`'s result.
     tfjs: Option<(
         crate::import::tfjs::Tensor,
         Vec<crate::import::tfjs::Output>,
     )>,
+}
+
+/// What runs a model's inferences.
+enum Runner {
+    Wasm(crate::graph::Session),
+    /// Shared with the `runAsync` futures in flight.
+    Gpu(Rc<GpuModel>),
+}
+
+/// A model on WebGPU, with what it needs to move to WASM if the device is lost mid-run.
+struct GpuModel {
+    engine: RefCell<crate::gpu::Engine>,
+    graph: crate::graph::Graph,
+    plan: crate::graph::PlanOptions,
+    /// `auto` falls back to WASM on a GPU failure; an explicit `webgpu` reports it.
+    auto: bool,
+    fallback: RefCell<Option<String>>,
+}
+
+thread_local! {
+    /// The page's WebGPU device, shared by all its models (a device request is slow).
+    static GPU: RefCell<Option<crate::gpu::GpuContext>> = const { RefCell::new(None) };
+}
+
+/// The shared device, requested on first use and again after it is lost.
+async fn gpu_context() -> crate::Result<crate::gpu::GpuContext> {
+    if let Some(c) = GPU.with(|g| g.borrow().clone()) {
+        if c.check().is_ok() {
+            return Ok(c);
+        }
+    }
+    let c = crate::gpu::GpuContext::new().await?;
+    GPU.with(|g| *g.borrow_mut() = Some(c.clone()));
+    Ok(c)
 }
 
 #[wasm_bindgen]
@@ -109,11 +150,160 @@ impl Model {
             ..Default::default()
         };
         let plan = crate::graph::Plan::new(graph, options)?;
-        Ok(Model {
-            session: crate::graph::Session::new(plan),
+        Ok(Model::wasm(crate::graph::Session::new(plan), t0))
+    }
+
+    fn wasm(session: crate::graph::Session, t0: f64) -> Model {
+        let (input, output) = (session.plan().input_shape(), session.plan().output_shape());
+        Model {
+            runner: Runner::Wasm(session),
+            input,
+            output,
             load_ms: js_sys::Date::now() - t0,
+            fallback: None,
             tfjs: None,
-        })
+        }
+    }
+
+    /// Imports ONNX `bytes` onto a backend: `auto` (WebGPU when an adapter exists and can
+    /// run the model, else WASM, and `fallback()` says why), `webgpu` (rejects when it
+    /// cannot) or `wasm`. `dense` as in `fromOnnx`. Resolves to a `Model`; see `backend()`.
+    pub async fn open(
+        name: String,
+        bytes: Vec<u8>,
+        backend: String,
+        dense: bool,
+    ) -> Result<Model, JsError> {
+        use crate::gpu::{Backend, Engine, GpuOptions, Pointwise};
+        let t0 = js_sys::Date::now();
+        let backend = Backend::parse(&backend)?;
+        let graph = crate::import::onnx::load(&name, &bytes)?;
+        drop(bytes);
+        if backend == Backend::Wasm {
+            return Self::planned(&graph, dense, t0);
+        }
+        let unavailable = |why: String| JsError::new(&format!("webgpu backend unavailable: {why}"));
+        let ctx = match gpu_context().await {
+            Ok(c) => c,
+            Err(e) if backend == Backend::Auto => {
+                let mut m = Self::planned(&graph, dense, t0)?;
+                m.fallback = Some(crate::gpu::Fallback::from_error(&e).detail);
+                return Ok(m);
+            }
+            Err(e) => return Err(unavailable(e.to_string())),
+        };
+        let plan = crate::graph::PlanOptions {
+            sparsity: if dense {
+                crate::graph::Sparsity::Dense
+            } else {
+                crate::graph::Sparsity::Auto
+            },
+            ..Default::default()
+        };
+        let gpu = GpuOptions {
+            pointwise: if dense {
+                Pointwise::Dense
+            } else {
+                Pointwise::Auto
+            },
+        };
+        let opened = crate::gpu::open(&graph, backend, plan, gpu, Some(&ctx)).await?;
+        let fallback = opened.fallback.map(|f| f.detail);
+        match opened.engine {
+            Engine::Wasm(_) if backend == Backend::WebGpu => {
+                Err(unavailable(fallback.unwrap_or_default()))
+            }
+            Engine::Wasm(session) => {
+                let mut m = Model::wasm(session, t0);
+                m.fallback = fallback;
+                Ok(m)
+            }
+            engine @ Engine::WebGpu(_) => Ok(Model {
+                runner: Runner::Gpu(Rc::new(GpuModel {
+                    engine: RefCell::new(engine),
+                    plan,
+                    auto: backend == Backend::Auto,
+                    fallback: RefCell::new(None),
+                    graph,
+                })),
+                input: crate::graph::Shape::new(0, 0, 0),
+                output: crate::graph::Shape::new(0, 0, 0),
+                load_ms: js_sys::Date::now() - t0,
+                fallback: None,
+                tfjs: None,
+            }
+            .with_gpu_shapes()),
+        }
+    }
+
+    /// `webgpu` or `wasm`: the engine that runs this model now.
+    pub fn backend(&self) -> String {
+        match &self.runner {
+            Runner::Wasm(_) => "wasm".into(),
+            Runner::Gpu(g) => g
+                .engine
+                .try_borrow()
+                .map_or("webgpu", |e| e.backend().as_str())
+                .into(),
+        }
+    }
+
+    /// Why WebGPU was wanted and is not what runs (no adapter, device lost, an op it lacks…),
+    /// or `undefined`.
+    pub fn fallback(&self) -> Option<String> {
+        match &self.runner {
+            Runner::Gpu(g) => g.fallback.borrow().clone(),
+            Runner::Wasm(_) => self.fallback.clone(),
+        }
+    }
+
+    /// `input (C, H, W)` → a Promise of the output, on whichever backend runs the model. An
+    /// `auto` model whose GPU fails mid-run (device lost) moves to WASM, answers from there,
+    /// and says so in `fallback()`.
+    #[wasm_bindgen(js_name = runAsync)]
+    pub fn run_async(&mut self, input: Vec<f32>) -> js_sys::Promise {
+        let g = match &mut self.runner {
+            Runner::Wasm(s) => {
+                return match s.run(&input) {
+                    Ok(y) => {
+                        let y = JsValue::from(js_sys::Float32Array::from(y));
+                        js_sys::Promise::resolve(&y)
+                    }
+                    Err(e) => js_sys::Promise::reject(&JsValue::from(JsError::from(e))),
+                }
+            }
+            Runner::Gpu(g) => g.clone(),
+        };
+        // The engine stays borrowed across the GPU readback on purpose: a second runAsync, or
+        // report()/backend() meanwhile, sees the borrow (every access is try_borrow) and gets
+        // a "busy" error or a default, instead of touching a session mid-run.
+        #[allow(clippy::await_holding_refcell_ref)]
+        let run = async move {
+            let to_js = |e: crate::Error| JsValue::from(JsError::from(e));
+            let busy = || {
+                JsValue::from(JsError::new(
+                    "the model is already running: await the previous runAsync first",
+                ))
+            };
+            let first = {
+                let mut engine = g.engine.try_borrow_mut().map_err(|_| busy())?;
+                engine.run(&input).await
+            };
+            let y = match first {
+                Ok(y) => y,
+                Err(e @ crate::Error::Gpu { .. }) if g.auto => {
+                    let why = crate::gpu::Fallback::from_error(&e).detail;
+                    let plan = crate::graph::Plan::new(&g.graph, g.plan).map_err(to_js)?;
+                    let mut engine = g.engine.try_borrow_mut().map_err(|_| busy())?;
+                    *engine = crate::gpu::Engine::Wasm(crate::graph::Session::new(plan));
+                    *g.fallback.borrow_mut() = Some(why);
+                    engine.run(&input).await.map_err(to_js)?
+                }
+                Err(e) => return Err(to_js(e)),
+            };
+            Ok(js_sys::Float32Array::from(&y[..]).into())
+        };
+        wasm_bindgen_futures::future_to_promise(run)
     }
 
     /// The weight shard paths a TF.js `model.json` names, in the order `fromTfjs` wants them.
@@ -166,7 +356,7 @@ impl Model {
                 .map(|o| entry(&o.tensor.name, &o.tensor.dims, o.offset, o.len))
                 .collect(),
             None => {
-                let s = self.session.plan().output_shape();
+                let s = self.output;
                 vec![entry("output", &[s.c, s.h, s.w], 0, s.len())]
             }
         };
@@ -179,7 +369,7 @@ impl Model {
         match &self.tfjs {
             Some((t, _)) => t.dims.iter().map(|&d| d as u32).collect(),
             None => {
-                let s = self.session.plan().input_shape();
+                let s = self.input;
                 vec![1, s.c as u32, s.h as u32, s.w as u32]
             }
         }
@@ -191,23 +381,19 @@ impl Model {
         let t0 = js_sys::Date::now();
         let m = crate::zsk::load(name, bytes)?;
         let plan = crate::graph::Plan::with_packed(&m.graph, Default::default(), &m.packed)?;
-        let session = crate::graph::Session::new(plan);
-        Ok(Model {
-            session,
-            load_ms: js_sys::Date::now() - t0,
-            tfjs: None,
-        })
+        Ok(Model::wasm(crate::graph::Session::new(plan), t0))
     }
 
-    /// `input (C, H, W)` float32 → output (e.g. logits).
+    /// `input (C, H, W)` float32 → output (e.g. logits), synchronously: WASM models only
+    /// (a WebGPU model answers through `runAsync`).
     pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, JsError> {
-        Ok(self.session.run(input)?.to_vec())
+        Ok(self.session()?.run(input)?.to_vec())
     }
 
     /// `[C, H, W]` of the input.
     #[wasm_bindgen(js_name = inputShape)]
     pub fn input_shape(&self) -> Vec<u32> {
-        let s = self.session.plan().input_shape();
+        let s = self.input;
         vec![s.c as u32, s.h as u32, s.w as u32]
     }
 
@@ -225,7 +411,7 @@ impl Model {
                 .and_then(|v| v.as_f64())
                 .unwrap_or(0.0)
         };
-        let steps = self.session.profile(input, &mut clock)?;
+        let steps = self.session()?.profile(input, &mut clock)?;
         let rows: Vec<String> = steps
             .iter()
             .map(|(k, ms)| format!(r#"{{"kernel":{},"ms":{ms:.4}}}"#, json_str(k)))
@@ -241,9 +427,19 @@ impl Model {
 
     /// Per layer: node, op, shapes, chosen kernel, sparsity and FLOPs, as JSON.
     pub fn report(&self) -> String {
-        let rows: Vec<String> = self
-            .session
-            .plan()
+        let gpu_engine = match &self.runner {
+            Runner::Gpu(g) => g.engine.try_borrow().ok(),
+            Runner::Wasm(_) => None,
+        };
+        if let Some(crate::gpu::Engine::WebGpu(s)) = gpu_engine.as_deref() {
+            return gpu_report(s.report());
+        }
+        let plan = match (&self.runner, gpu_engine.as_deref()) {
+            (Runner::Wasm(s), _) => s.plan(),
+            (_, Some(crate::gpu::Engine::Wasm(s))) => s.plan(),
+            _ => return "[]".into(),
+        };
+        let rows: Vec<String> = plan
             .report()
             .iter()
             .map(|r| {
@@ -265,6 +461,45 @@ impl Model {
             .collect();
         format!("[{}]", rows.join(","))
     }
+
+    /// The WASM session, or why there is none (a WebGPU model runs through `runAsync`).
+    fn session(&mut self) -> Result<&mut crate::graph::Session, JsError> {
+        match &mut self.runner {
+            Runner::Wasm(s) => Ok(s),
+            Runner::Gpu(_) => Err(JsError::new(
+                "this model runs on WebGPU: use runAsync (run and profile are WASM only)",
+            )),
+        }
+    }
+
+    /// Fills in the input/output shapes of a WebGPU model from its session.
+    fn with_gpu_shapes(mut self) -> Model {
+        if let Runner::Gpu(g) = &self.runner {
+            if let Ok(crate::gpu::Engine::WebGpu(s)) = g.engine.try_borrow().as_deref() {
+                self.input = s.input_shape();
+                self.output = s.output_shape();
+            }
+        }
+        self
+    }
+}
+
+/// A WebGPU session's layers as `report()` JSON (no shapes or FLOPs: the GPU lowering does
+/// not carry them).
+fn gpu_report(layers: &[crate::gpu::GpuLayer]) -> String {
+    let rows: Vec<String> = layers
+        .iter()
+        .map(|l| {
+            format!(
+                r#"{{"node":{},"op":"{}","kernel":{},"sparsity":{}}}"#,
+                json_str(&l.node),
+                l.op,
+                json_str(&l.kernel),
+                l.sparsity.map_or("null".into(), |s| format!("{s:.4}"))
+            )
+        })
+        .collect();
+    format!("[{}]", rows.join(","))
 }
 
 /// `s` as a JSON string literal (node names come from model files: escape everything needed).

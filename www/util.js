@@ -155,3 +155,50 @@ export function latencyChart(rows, colors, groupOf = (r) => `${r.model} ${r.vari
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="median latency per model, variant and engine">` +
     `${legend}${parts.join('')}</svg>`;
 }
+
+// ---- WebGPU (gpu.js) --------------------------------------------------------------------------
+
+/**
+ * What this browser's WebGPU offers, without creating a device: `available` (an adapter came
+ * back), `reason` when not ('navigator.gpu is undefined …' or 'requestAdapter() returned null …'),
+ * and the adapter's `info` (vendor, architecture, device, description), `is_fallback_adapter`
+ * (true for SwiftShader, Chromium's CPU emulation), sorted `features` and a few compute limits.
+ */
+export async function webgpuAdapterInfo(options = {}) {
+  if (typeof navigator === 'undefined' || !navigator.gpu) {
+    return { available: false, navigator_gpu: false, reason: 'navigator.gpu is undefined: this browser exposes no WebGPU' };
+  }
+  let adapter;
+  try {
+    adapter = await navigator.gpu.requestAdapter(options);
+  } catch (err) {
+    return { available: false, navigator_gpu: true, reason: `navigator.gpu.requestAdapter() threw: ${err?.message ?? err}` };
+  }
+  if (!adapter) {
+    return {
+      available: false, navigator_gpu: true,
+      reason: 'navigator.gpu.requestAdapter() returned null: no WebGPU adapter (in headless Chromium, --enable-unsafe-webgpu gives SwiftShader)',
+    };
+  }
+  const info = adapter.info ?? {};
+  const limits = {};
+  for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxStorageBuffersPerShaderStage']) {
+    limits[k] = adapter.limits?.[k] ?? null;
+  }
+  return {
+    available: true,
+    navigator_gpu: true,
+    info: { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '' },
+    is_fallback_adapter: info.isFallbackAdapter ?? adapter.isFallbackAdapter ?? null,
+    features: [...(adapter.features ?? [])].sort(),
+    limits,
+  };
+}
+
+/** One line for an adapter from webgpuAdapterInfo(): "google swiftshader (fallback adapter)". */
+export function describeAdapter(a) {
+  if (!a?.available) return `no WebGPU adapter (${a?.reason ?? 'unknown'})`;
+  const name = [a.info.vendor, a.info.architecture, a.info.device, a.info.description].filter(Boolean).join(' ') || 'unnamed adapter';
+  return `${name}${a.is_fallback_adapter ? ' (fallback adapter: CPU emulation)' : ''}`;
+}

@@ -1,0 +1,692 @@
+// zeroskip WebGPU benchmark: zeroskip's WebGPU backend (our plan and the dense plan) next to
+// onnxruntime-web's WebGPU execution provider, on the same ONNX bytes, in the same tab.
+//
+//   gpu.html?mode=full|quick&engines=all|ort&autorun=1
+//     [&isa=simd128|relaxed]     the zeroskip build (default simd128)
+//     [&model=mobilenet_v2]      another zoo model
+//     [&variants=dense,s85]      other variants of it (default: the mode's)
+//
+// Per variant it fetches models/<model>[_<variant>].onnx once (not timed) and hands the same bytes to:
+//   zeroskip-<isa>          Model.fromOnnx(..., dense = false) on wasm: the CPU reference every
+//                           other engine's logits are checked against (timed too, for scale)
+//   zeroskip-webgpu         await Model.open(name, bytes, 'webgpu', false): our plan on WebGPU
+//   zeroskip-webgpu-dense   await Model.open(name, bytes, 'webgpu', true): every 1x1/FC dense
+//   ort-webgpu              onnxruntime-web's WebGPU bundle (ort.webgpu.min.mjs, its native
+//                           WebGPU EP in ort-wasm-simd-threaded.asyncify.wasm), executionProviders
+//                           ['webgpu'], numThreads 1
+// A run is one inference with the logits read back to the CPU (zeroskip: await runAsync(x);
+// ort: await session.run(feeds), output location 'cpu'). After one first run each (first_ms, also
+// the logits checked), the engines run `runs` timed rounds, one run each per round, the starting
+// engine rotating. engines=ort leaves out the two zeroskip WebGPU engines (no Model.open needed).
+//
+// In headless Chromium, --enable-unsafe-webgpu gives SwiftShader (isFallbackAdapter: true), a
+// CPU emulation of a GPU about 100× slower than wasm: hence few runs, and results quoted as
+// ratios between engines on the same adapter. The adapter's info is part of the result.
+//
+// ORT really on WebGPU: once per file, before the timed session, a probe session is created with
+// ORT's verbose log (logSeverityLevel 0) captured from the console; ORT's graph partitioner lists
+// which execution provider got how many nodes ("All nodes placed on [WebGpuExecutionProvider]").
+// No node on WebGPU, or no placement line, fails the guard; nodes on the CPU EP are a warning.
+//
+// Correctness (the guard), every variant, every engine against zeroskip wasm on the same input:
+// zeroskip-webgpu and -dense: max |Δlogit| ≤ 1e-3 and equal top-1; ort-webgpu: max |Δlogit| ≤
+// ORT_MAX_DIFF and equal top-1 (another engine, another summation order, on a GPU).
+//
+// When done it leaves the result in window.__gpuResult (rows per BENCH_FORMAT.md `gpu.json`) and
+// sets document.title = 'done' ('error' and window.__gpuError when the page itself failed). A
+// failed guard does not stop the run: it is listed in result.guard_failures and bench/gpu.mjs
+// fails on it. window.gpuBench exposes the building blocks (tests/browser/gpu.mjs).
+
+import {
+  $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow,
+  planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter,
+} from './util.js';
+
+// ---- protocol ---------------------------------------------------------------------------------
+
+const PROTOCOLS = {
+  full: { model: 'mobilenet_v2', variants: ['dense', 'p50', 's85', 's90'], warmup: 0, runs: 5 },
+  quick: { model: 'mobilenet_v2', variants: ['dense', 's85'], warmup: 0, runs: 2 },
+};
+const ISAS = ['simd128', 'relaxed'];
+const ENGINE_SETS = ['all', 'ort'];
+const ZS_GPU = 'zeroskip-webgpu';
+const ZS_GPU_DENSE = 'zeroskip-webgpu-dense';
+const ORT = 'ort-webgpu';
+const refName = (isa) => `zeroskip-${isa}`;
+
+/** zeroskip on WebGPU (either plan) vs zeroskip on wasm: max |Δlogit|. */
+const MAX_DIFF = 1e-3;
+/**
+ * onnxruntime-web WebGPU vs zeroskip wasm: max |Δlogit|. Looser: ORT folds and fuses the graph
+ * its own way and sums in another order on a GPU (measured on SwiftShader, MobileNetV2: 2e-5 dense,
+ * 3e-6 at 85% sparse).
+ */
+const ORT_MAX_DIFF = 1e-2;
+const BOUNDS = { [ZS_GPU]: MAX_DIFF, [ZS_GPU_DENSE]: MAX_DIFF, [ORT]: ORT_MAX_DIFF };
+
+const ORT_BUNDLE = 'ort.webgpu.min.mjs';
+const ORT_WASM = 'ort-wasm-simd-threaded.asyncify.wasm';
+const WEBGPU_EP = 'WebGpuExecutionProvider';
+
+function describeProtocol(p, set, isa) {
+  const engines = set === 'all' ? `${refName(isa)} (wasm reference), ${ZS_GPU}, ${ZS_GPU_DENSE}, ${ORT}` : `${refName(isa)} (wasm reference), ${ORT}`;
+  return `per variant: fetch the ONNX file once (not timed), create ${engines} from the same bytes ` +
+    `(load_ms = model/session creation; ort's first session, which compiles its wasm, is kept out), ` +
+    `1 first run each (first_ms, also the logits checked), ${p.warmup} warm-up rounds, then ${p.runs} timed ` +
+    `rounds; a round runs every engine once, starting engine rotating; a run = one inference with the logits ` +
+    `read back to the CPU; input = image 0 of verify/<model>_inputs.npy; ort: ${ORT_BUNDLE}, executionProviders ` +
+    `['webgpu'], numThreads 1, proxy off, graphOptimizationLevel all, node placement read from a verbose probe ` +
+    `session per file; guard vs the wasm reference: zeroskip-webgpu(-dense) max |Δlogit| ≤ ${MAX_DIFF}, ` +
+    `ort-webgpu ≤ ${ORT_MAX_DIFF}, top-1 equal; main thread`;
+}
+
+const fileOf = (model, variant) => `models/${variant === 'dense' ? model : `${model}_${variant}`}.onnx`;
+
+// ---- zeroskip ---------------------------------------------------------------------------------
+
+let zsModule = null;
+let zsIsa = null;
+let ortModule = null;
+
+/** Imports and instantiates one zeroskip build (once per page). */
+async function loadZeroskip(isa = 'simd128') {
+  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
+  if (zsModule) {
+    if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
+    return zsModule;
+  }
+  const zs = await import(`./pkg/${isa}/zeroskip.js`);
+  await zs.default();
+  [zsModule, zsIsa] = [zs, isa];
+  return zs;
+}
+
+/** What the loaded build lacks of the async backend API (Model.open, backend, fallback, runAsync). */
+function missingGpuApi(zs = zsModule) {
+  const M = zs?.Model;
+  if (!M) return ['Model'];
+  const missing = typeof M.open === 'function' ? [] : ['Model.open'];
+  for (const m of ['backend', 'fallback', 'runAsync']) if (typeof M.prototype?.[m] !== 'function') missing.push(`Model#${m}`);
+  return missing;
+}
+
+/** Plan summary of a zeroskip model, or null when its report is not the CPU plan's. */
+function planOf(model) {
+  try {
+    const report = JSON.parse(model.report());
+    return Array.isArray(report) ? planSummary(report) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The wasm reference: Model.fromOnnx + the synchronous run (the CPU engine, as cnn.js uses it). */
+function createReference(isa, label, bytes) {
+  const t0 = performance.now();
+  const model = zsModule.Model.fromOnnx(label, bytes, false);
+  const load_ms = performance.now() - t0;
+  return {
+    name: refName(isa),
+    backend: 'wasm',
+    reference: true,
+    load_ms,
+    load_ms_internal: model.loadMs(),
+    plan: planOf(model),
+    fallback: null,
+    run: async (x) => model.run(x),
+    time: async (x) => {
+      const t = performance.now();
+      model.run(x);
+      return performance.now() - t;
+    },
+    free: () => model.free(),
+  };
+}
+
+/**
+ * A zeroskip engine through the async API: `await Model.open(label, bytes, backend, dense)`.
+ * With backend 'webgpu' it checks that WebGPU is what runs.
+ */
+async function createZeroskip(name, label, bytes, { backend = 'webgpu', dense = false } = {}) {
+  const missing = missingGpuApi();
+  if (missing.length) {
+    throw new Error(`this zeroskip build has no ${missing.join(', ')} (the WebGPU API in src/web.rs): rebuild with make wasm, ` +
+      'or time onnxruntime-web alone with engines=ort (bench/gpu.mjs --ort-only)');
+  }
+  const t0 = performance.now();
+  const model = await zsModule.Model.open(label, bytes, backend, dense);
+  const load_ms = performance.now() - t0;
+  const ran = model.backend();
+  const fallback = model.fallback() ?? null;
+  if (backend === 'webgpu' && ran !== 'webgpu') {
+    model.free();
+    throw new Error(`${name}: Model.open(..., 'webgpu') resolved but runs on ${ran}${fallback ? ` (${fallback})` : ''}`);
+  }
+  return {
+    name,
+    backend: ran,
+    reference: false,
+    load_ms,
+    load_ms_internal: model.loadMs(),
+    plan: planOf(model),
+    fallback,
+    run: (x) => model.runAsync(x),
+    time: async (x) => {
+      const t = performance.now();
+      await model.runAsync(x);
+      return performance.now() - t;
+    },
+    free: () => model.free(),
+  };
+}
+
+// ---- onnxruntime-web, WebGPU EP ---------------------------------------------------------------
+
+/** onnxruntime-web's WebGPU ESM bundle, served from vendor/ort (no network), one thread. */
+async function loadOrt() {
+  if (ortModule) return ortModule;
+  const ort = await import(`./vendor/ort/${ORT_BUNDLE}`);
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmPaths = new URL('./vendor/ort/', import.meta.url).href;
+  ort.env.logLevel = 'warning';
+  ortModule = ort;
+  return ort;
+}
+
+/**
+ * ORT's wasm prints its log through console methods it binds when it instantiates, so a capture
+ * has to be in place before that: this tap wraps the console once, when this module loads (before
+ * ORT is imported), forwarding everything unless `tap.lines` is an array, which then collects.
+ */
+const consoleTap = (() => {
+  const tap = { lines: null };
+  for (const k of ['log', 'info', 'warn', 'error', 'debug']) {
+    const original = console[k].bind(console);
+    console[k] = (...args) => (tap.lines ? tap.lines.push(args.map(String).join(' ')) : original(...args));
+  }
+  return tap;
+})();
+
+const PLACEMENT = /(?:All nodes|Node\(s\)) placed on \[(\w+)\]\. Number of nodes: (\d+)/;
+
+/**
+ * Where ORT puts the nodes of `bytes` with executionProviders ['webgpu']: creates a probe session
+ * with ORT's verbose log captured from the console, reads the graph partitioner's placement lines,
+ * releases it. Returns {nodes: {EP: count}, webgpu_nodes, other_nodes, lines, create_ms}.
+ */
+async function ortPlacement(bytes) {
+  const ort = await loadOrt();
+  const captured = [];
+  let session = null;
+  const t0 = performance.now();
+  consoleTap.lines = captured;
+  try {
+    session = await ort.InferenceSession.create(bytes, {
+      executionProviders: ['webgpu'],
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 0,
+      logVerbosityLevel: 0,
+    });
+  } finally {
+    consoleTap.lines = null;
+  }
+  const create_ms = performance.now() - t0;
+  await session.release();
+  const nodes = {};
+  const lines = [];
+  for (const line of captured) {
+    const m = PLACEMENT.exec(line);
+    if (m) {
+      nodes[m[1]] = (nodes[m[1]] ?? 0) + Number(m[2]);
+      lines.push(line.slice(line.indexOf(m[0])));
+    } else if (/not assigned to the preferred execution providers/.test(line)) {
+      lines.push(line.replace(/^.*?\] /, ''));
+    }
+  }
+  const webgpu_nodes = nodes[WEBGPU_EP] ?? 0;
+  const other_nodes = Object.entries(nodes).filter(([ep]) => ep !== WEBGPU_EP).reduce((n, [, c]) => n + c, 0);
+  return { nodes, webgpu_nodes, other_nodes, lines, create_ms, log_lines: captured.length };
+}
+
+/** The GPUDevice ORT runs on (ort.env.webgpu.device once a WebGPU session exists), described. */
+function ortDevice() {
+  let device = null;
+  try {
+    device = ortModule?.env?.webgpu?.device ?? null;
+  } catch {
+    device = null;
+  }
+  const isDevice = typeof GPUDevice !== 'undefined' && device instanceof GPUDevice;
+  const info = isDevice ? device.adapterInfo : null;
+  return {
+    is_gpu_device: isDevice,
+    adapter_info: info ? { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description,
+      is_fallback_adapter: info.isFallbackAdapter ?? null } : null,
+  };
+}
+
+/** An onnxruntime-web WebGPU session over `bytes`; input [1, ...shape]; logits back on the CPU. */
+async function createOrt(bytes, shape) {
+  const ort = await loadOrt();
+  const t0 = performance.now();
+  const session = await ort.InferenceSession.create(bytes, {
+    executionProviders: ['webgpu'],
+    graphOptimizationLevel: 'all',
+  });
+  const load_ms = performance.now() - t0;
+  const [inName, outName] = [session.inputNames[0], session.outputNames[0]];
+  let tensor = null;
+  let tensorData = null;
+  const feeds = (x) => {
+    if (tensorData !== x) [tensor, tensorData] = [new ort.Tensor('float32', x, [1, ...shape]), x];
+    return { [inName]: tensor };
+  };
+  return {
+    name: ORT,
+    backend: 'webgpu',
+    reference: false,
+    load_ms,
+    plan: null,
+    fallback: null,
+    run: async (x) => {
+      const out = (await session.run(feeds(x)))[outName];
+      if (out.location !== 'cpu') throw new Error(`ort output location ${out.location}, expected cpu`);
+      return out.data;
+    },
+    time: async (x) => {
+      const f = feeds(x);
+      const t = performance.now();
+      await session.run(f);
+      return performance.now() - t;
+    },
+    free: () => session.release(),
+  };
+}
+
+// ---- the run ----------------------------------------------------------------------------------
+
+function environment() {
+  const platform = navigator.userAgentData?.platform || navigator.platform || 'unknown platform';
+  return {
+    machine: `${navigator.hardwareConcurrency} logical cores, ${platform}`,
+    browser: navigator.userAgent,
+    date: new Date().toISOString(),
+    cross_origin_isolated: self.crossOriginIsolated === true,
+  };
+}
+
+/** One engine's logits vs the reference's: the diff, both top-1s, and the verdict under `bound`. */
+function compare(got, ref, bound) {
+  const diff = maxAbsDiff(got, ref);
+  const [top1, refTop1] = [argmax(got), argmax(ref)];
+  return { max_abs_diff_vs_ref: diff, top1, ref_top1: refTop1, bound, ok: diff <= bound && top1 === refTop1 };
+}
+
+/** Creates the engines over one file, checks their logits, times them interleaved. */
+async function measureVariant(opts, variant, input, shape, proto, ui, state) {
+  const { isa, model, engines: set } = opts;
+  const file = fileOf(model, variant);
+  const bytes = await fetchBytes(file);
+  const label = `${model}_${variant}`;
+  const engines = [];
+  try {
+    engines.push(createReference(isa, label, bytes));
+    await yieldToPage();
+    if (set === 'all') {
+      engines.push(await createZeroskip(ZS_GPU, label, bytes, { dense: false }));
+      engines.push(await createZeroskip(ZS_GPU_DENSE, label, bytes, { dense: true }));
+    }
+    const placement = await ortPlacement(bytes);
+    engines.push(await createOrt(bytes, shape));
+    const device = ortDevice();
+    const placementNote = `${Object.entries(placement.nodes).map(([ep, n]) => `${ep} ${n}`).join(', ') || 'no placement line'}`;
+    ui.log(`  ort node placement: ${placementNote}`);
+    if (placement.webgpu_nodes === 0) state.guard_failures.push(`${label} ort-webgpu: no node on ${WEBGPU_EP} (${placementNote})`);
+    else if (placement.other_nodes > 0) state.warnings.push(`${label} ort-webgpu: ${placement.other_nodes} node(s) off WebGPU (${placementNote})`);
+    if (!device.is_gpu_device) state.guard_failures.push(`${label} ort-webgpu: ort.env.webgpu.device is not a GPUDevice`);
+
+    const outputs = {};
+    const first = {};
+    for (const e of engines) {
+      const t = performance.now();
+      outputs[e.name] = Float32Array.from(await e.run(input));
+      first[e.name] = performance.now() - t;
+      ui.log(`  ${e.name}: first run ${fmt(first[e.name], 0)} ms`);
+      await yieldToPage();
+    }
+
+    const samples = Object.fromEntries(engines.map((e) => [e.name, []]));
+    for (let r = 0; r < proto.warmup + proto.runs; r++) {
+      for (let j = 0; j < engines.length; j++) {
+        const e = engines[(r + j) % engines.length];
+        const ms = await e.time(input);
+        if (r >= proto.warmup) samples[e.name].push(ms);
+      }
+      ui.step();
+      await yieldToPage();
+    }
+
+    const ref = engines[0];
+    const refOut = outputs[ref.name];
+    const rows = engines.map((e) => {
+      const s = samples[e.name];
+      const cmp = e.reference ? { max_abs_diff_vs_ref: 0, top1: argmax(refOut), ref_top1: argmax(refOut), bound: 0, ok: true }
+        : compare(outputs[e.name], refOut, BOUNDS[e.name]);
+      const row = {
+        model, variant, engine: e.name, backend: e.backend, reference: e.reference,
+        file: file.replace(/^models\//, ''), file_bytes: bytes.length,
+        load_ms: e.load_ms, first_ms: first[e.name],
+        median_ms: median(s), min_ms: Math.min(...s), max_ms: Math.max(...s), runs: s.length,
+        warmup: proto.warmup, mean_ms: s.reduce((a, b) => a + b, 0) / s.length, samples_ms: s,
+        max_abs_diff_vs_ref: cmp.max_abs_diff_vs_ref, bound: cmp.bound, top1: cmp.top1, ref_top1: cmp.ref_top1,
+        within_bound: cmp.ok, vs: ref.name,
+        sparse_layers: e.plan?.sparse_layers ?? null,
+        dense_layers: e.plan?.dense_layers ?? null,
+        fallback: e.fallback,
+      };
+      if (e.name === ORT) Object.assign(row, { ort_nodes: placement.nodes, ort_device: device.adapter_info });
+      if (isNum(e.load_ms_internal)) row.load_ms_internal = e.load_ms_internal;
+      if (e.plan) Object.assign(row, { kernels: e.plan.kernels });
+      return row;
+    });
+    for (const row of rows.filter((r) => !r.reference)) {
+      const what = `${label} ${row.engine}: max |Δlogit| vs ${ref.name} ${row.max_abs_diff_vs_ref.toExponential(2)} ` +
+        `(bound ${row.bound}), top-1 ${row.top1} vs ${row.ref_top1}`;
+      if (!row.within_bound) state.guard_failures.push(what);
+      ui.log(`  ${what}${row.within_bound ? '' : '  <-- FAILED'}`);
+    }
+
+    const pair = { model, variant, median_ms: {}, ratios: {}, paired: {} };
+    for (const e of engines) pair.median_ms[e.name] = median(samples[e.name]);
+    for (const [a, b] of ratioPairs(set, isa)) {
+      if (!samples[a] || !samples[b]) continue;
+      pair.ratios[`${a}/${b}`] = ratio(pair.median_ms[a], pair.median_ms[b]);
+      pair.paired[`${a}/${b}`] = median(samples[a].map((ms, i) => ratio(ms, samples[b][i])));
+    }
+    return { rows, pair, placement };
+  } finally {
+    for (const e of engines) e.free();
+  }
+}
+
+/** The pairs whose ratios the result reports (numerator / denominator; > 1: the denominator is faster). */
+function ratioPairs(set, isa) {
+  return set === 'all'
+    ? [[ORT, ZS_GPU], [ZS_GPU_DENSE, ZS_GPU], [ZS_GPU, refName(isa)], [ORT, refName(isa)]]
+    : [[ORT, refName(isa)]];
+}
+
+function summarize(pairs) {
+  const keys = [...new Set(pairs.flatMap((p) => Object.keys(p.ratios)))];
+  const ratios = {};
+  const paired = {};
+  for (const p of pairs) {
+    ratios[`${p.model} ${p.variant}`] = p.ratios;
+    paired[`${p.model} ${p.variant}`] = p.paired;
+  }
+  return {
+    pairs,
+    ratios,
+    paired_ratios: paired,
+    ratio_medians: Object.fromEntries(keys.map((k) => [k, median(pairs.map((p) => p.ratios[k]))])),
+    paired_ratio_medians: Object.fromEntries(keys.map((k) => [k, median(pairs.map((p) => p.paired[k]))])),
+  };
+}
+
+async function runBenchmark(opts, ui) {
+  const proto = { ...PROTOCOLS[opts.mode] };
+  if (!PROTOCOLS[opts.mode]) throw new Error(`unknown mode '${opts.mode}': expected full or quick`);
+  if (!ENGINE_SETS.includes(opts.engines)) throw new Error(`unknown engines '${opts.engines}': expected ${ENGINE_SETS.join(' or ')}`);
+  const model = opts.model ?? proto.model;
+  const variants = opts.variants ?? proto.variants;
+  const t0 = performance.now();
+
+  const adapter = await webgpuAdapterInfo();
+  ui.log(`WebGPU adapter: ${describeAdapter(adapter)}`);
+  ui.adapter(adapter);
+  if (!adapter.available) throw new Error(`no WebGPU here: ${adapter.reason}`);
+
+  let t = performance.now();
+  await loadZeroskip(opts.isa);
+  const zeroskip_init_ms = performance.now() - t;
+  const missing = missingGpuApi();
+  if (opts.engines === 'all' && missing.length) {
+    throw new Error(`this zeroskip build has no ${missing.join(', ')} (the WebGPU API in src/web.rs): rebuild with make wasm, ` +
+      'or time onnxruntime-web alone with engines=ort (bench/gpu.mjs --ort-only)');
+  }
+  t = performance.now();
+  const ort = await loadOrt();
+  const ort_import_ms = performance.now() - t;
+
+  const npy = parseNpy(await fetchBytes(`models/verify/${model}_inputs.npy`));
+  const input = npyRow(npy, 0);
+  const shape = npy.shape.slice(1);
+
+  // ort compiles its 27 MB wasm and creates its GPUDevice on the first session: not in load_ms.
+  t = performance.now();
+  const warm = await createOrt(await fetchBytes(fileOf(model, variants[0])), shape);
+  const ort_first_session_ms = performance.now() - t;
+  await warm.free();
+
+  ui.start(variants.length * (proto.warmup + proto.runs));
+  ui.log(`zeroskip ${opts.isa} build, onnxruntime-web ${ort.env.versions?.web ?? '?'} (${ORT_BUNDLE}), ${opts.mode} mode, engines ${opts.engines}`);
+  const state = { guard_failures: [], warnings: [] };
+  const rows = [];
+  const pairs = [];
+  const placements = {};
+  for (const variant of variants) {
+    ui.log(`${model} ${variant} (${fileOf(model, variant)})`);
+    const { rows: vr, pair, placement } = await measureVariant({ ...opts, model }, variant, input, shape, proto, ui, state);
+    rows.push(...vr);
+    pairs.push(pair);
+    placements[`${model} ${variant}`] = placement;
+    ui.variant(vr, rows, pair);
+  }
+  return {
+    ...environment(),
+    isa: opts.isa,
+    mode: opts.mode,
+    engines: opts.engines,
+    protocol: describeProtocol(proto, opts.engines, opts.isa),
+    model,
+    variants,
+    adapter,
+    zeroskip_init_ms,
+    zeroskip_gpu_api_missing: missing,
+    ort: {
+      version: ort.env.versions?.web ?? null,
+      bundle: ORT_BUNDLE,
+      wasm: ORT_WASM,
+      execution_providers: ['webgpu'],
+      num_threads: ort.env.wasm.numThreads,
+      import_ms: ort_import_ms,
+      first_session_ms: ort_first_session_ms,
+      device: ortDevice(),
+      placement: placements,
+    },
+    bounds: { [ZS_GPU]: MAX_DIFF, [ZS_GPU_DENSE]: MAX_DIFF, [ORT]: ORT_MAX_DIFF, vs: refName(opts.isa), top1: 'equal' },
+    rows,
+    summary: summarize(pairs),
+    guard_failures: state.guard_failures,
+    warnings: state.warnings,
+    elapsed_s: (performance.now() - t0) / 1000,
+  };
+}
+
+// ---- page -------------------------------------------------------------------------------------
+
+const ENGINE_COLORS = {
+  [ORT]: '#9aa5b1', [ZS_GPU_DENSE]: '#4e79a7', [ZS_GPU]: '#e15759', 'zeroskip-simd128': '#59a14f', 'zeroskip-relaxed': '#59a14f',
+};
+
+const ROW_COLUMNS = [
+  ['model', (r) => r.model],
+  ['variant', (r) => r.variant],
+  ['engine', (r) => r.engine],
+  ['backend', (r) => r.backend],
+  ['load ms', (r) => fmt(r.load_ms, 0), 'num'],
+  ['first ms', (r) => fmt(r.first_ms, 0), 'num'],
+  ['median ms', (r) => fmt(r.median_ms, 1), 'num strong'],
+  ['min ms', (r) => fmt(r.min_ms, 1), 'num'],
+  ['max ms', (r) => fmt(r.max_ms, 1), 'num'],
+  ['runs', (r) => String(r.runs), 'num'],
+  ['max |Δ| vs wasm', (r) => (r.reference ? 'ref' : r.max_abs_diff_vs_ref.toExponential(1)), 'num'],
+  ['top-1', (r) => String(r.top1), 'num'],
+  ['', (r) => (r.reference ? '' : r.within_bound ? 'ok' : 'FAIL'), ''],
+];
+
+function renderRowsTable(rows) {
+  const table = $('rows');
+  table.replaceChildren(el('thead'), el('tbody'));
+  table.tHead.append(tableRow(ROW_COLUMNS.map(([h, , c]) => [h, c]), 'th'));
+  for (const r of rows) table.tBodies[0].append(tableRow(ROW_COLUMNS.map(([, f, c]) => [f(r), c])));
+}
+
+function renderAdapter(adapter, result) {
+  const box = $('adapter');
+  box.replaceChildren(el('p', describeAdapter(adapter), adapter.available ? '' : 'fail'));
+  if (adapter.available && adapter.is_fallback_adapter) {
+    box.append(el('p', 'A fallback adapter is a CPU emulation (SwiftShader): compare engines by their ratios on it, not by milliseconds.', 'note'));
+  }
+  if (result?.ort) {
+    const p = Object.entries(result.ort.placement).map(([k, v]) => `${k}: ${Object.entries(v.nodes).map(([ep, n]) => `${ep} ${n}`).join(', ')}`);
+    box.append(el('p', `onnxruntime-web ${result.ort.version} (${result.ort.bundle}), node placement — ${p.join('; ')}`, 'muted small'));
+  }
+}
+
+function renderSummary(result) {
+  const s = result.summary;
+  const box = $('summary');
+  box.replaceChildren(el('p', `${result.isa} build, onnxruntime-web ${result.ort.version}, ${result.mode} mode, engines ${result.engines}, ` +
+    `${fmt(result.elapsed_s, 0)} s; ort first session (wasm compile + device) ${fmt(result.ort.first_session_ms, 0)} ms`));
+  // A row per ratio, a column per variant: "ratio of medians (median of per-round ratios)".
+  const cell = (r, q) => [`${fmt(r, 2)}× (${fmt(q, 2)}×)`, 'num'];
+  const table = el('table');
+  table.append(tableRow([['A / B'], ...s.pairs.map((p) => [`${p.model} ${p.variant}`, 'num']), ['median', 'num']], 'th'));
+  for (const k of Object.keys(s.ratio_medians)) {
+    table.append(tableRow([[k.replace('/', ' / ')], ...s.pairs.map((p) => cell(p.ratios[k], p.paired[k])),
+      [...cell(s.ratio_medians[k], s.paired_ratio_medians[k]).slice(0, 1), 'num strong']]));
+  }
+  box.append(table);
+  box.append(el('p', 'A / B above 1×: B is faster. In brackets: the median of the per-round ratios (both engines in the same round).', 'muted small'));
+  for (const g of result.guard_failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
+  for (const w of result.warnings) box.append(el('p', `warning: ${w}`, 'muted'));
+}
+
+function pageUi() {
+  let [done, total] = [0, 1];
+  const bar = $('progress');
+  return {
+    start(steps) {
+      [done, total] = [0, steps];
+      bar.max = total;
+      bar.value = 0;
+      renderRowsTable([]);
+      $('chart').innerHTML = latencyChart([], ENGINE_COLORS);
+      $('summary').replaceChildren();
+    },
+    adapter(a) {
+      renderAdapter(a);
+    },
+    step() {
+      bar.value = ++done;
+      $('status').textContent = `${Math.round((100 * done) / total)}%`;
+    },
+    log(msg) {
+      console.log(msg);
+      $('log').textContent += msg + '\n';
+    },
+    variant(vrows, rows, pair) {
+      renderRowsTable(rows);
+      $('chart').innerHTML = latencyChart(rows, ENGINE_COLORS);
+      for (const r of vrows) {
+        this.log(`  ${r.engine} (${r.backend}): load ${fmt(r.load_ms, 0)} ms, first ${fmt(r.first_ms, 0)} ms, median ${fmt(r.median_ms, 1)} ms ` +
+          `(min ${fmt(r.min_ms, 1)}, max ${fmt(r.max_ms, 1)}, ${r.runs} runs)`);
+      }
+      this.log(`  ${Object.entries(pair.ratios).map(([k, v]) => `${k} ${fmt(v, 2)}×`).join(', ')}`);
+    },
+    finish(result) {
+      renderRowsTable(result.rows);
+      $('chart').innerHTML = latencyChart(result.rows, ENGINE_COLORS);
+      renderAdapter(result.adapter, result);
+      renderSummary(result);
+      $('status').textContent = `done in ${fmt(result.elapsed_s, 0)} s` + (result.guard_failures.length ? ', correctness guard FAILED' : '');
+      if (result.guard_failures.length) $('status').className = 'fail';
+    },
+  };
+}
+
+function readParams() {
+  const q = new URLSearchParams(location.search);
+  const list = (k) => (q.get(k) ? q.get(k).split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  return {
+    isa: q.get('isa') ?? 'simd128',
+    mode: q.get('mode') ?? 'full',
+    engines: q.get('engines') ?? 'all',
+    model: q.get('model') ?? undefined,
+    variants: list('variants'),
+    autorun: q.get('autorun') === '1',
+  };
+}
+
+function reportError(err) {
+  console.error(`benchmark error: ${err?.stack ?? err}`);
+  window.__gpuError = String(err?.message ?? err);
+  document.title = 'error';
+  $('status').textContent = `error: ${err?.message ?? err}`;
+  $('status').className = 'fail';
+}
+
+let running = false;
+
+async function start(opts) {
+  if (running) return;
+  running = true;
+  const button = $('run');
+  button.disabled = true;
+  document.title = `running ${opts.mode} ${opts.engines}`;
+  $('status').className = '';
+  window.__gpuResult = undefined;
+  window.__gpuError = undefined;
+  try {
+    const ui = pageUi();
+    const result = await runBenchmark(opts, ui);
+    ui.finish(result);
+    window.__gpuResult = result;
+    document.title = 'done';
+  } catch (err) {
+    reportError(err);
+  } finally {
+    button.disabled = false;
+    running = false;
+  }
+}
+
+// Building blocks for tests/browser/gpu.mjs (page.evaluate) and the console.
+window.gpuBench = {
+  MAX_DIFF, ORT_MAX_DIFF, fileOf, loadZeroskip, missingGpuApi, createReference, createZeroskip, loadOrt, createOrt,
+  ortPlacement, ortDevice, webgpuAdapterInfo, fetchBytes, parseNpy, npyRow, maxAbsDiff, argmax, compare,
+  zeroskip: () => zsModule,
+};
+
+async function main() {
+  const params = readParams();
+  $('mode').value = params.mode;
+  $('engines').value = params.engines;
+  $('run').addEventListener('click', () => {
+    start({ ...params, mode: $('mode').value, engines: $('engines').value });
+  });
+  window.addEventListener('unhandledrejection', (e) => {
+    if (running) reportError(e.reason);
+  });
+  if (params.autorun) {
+    start(params);
+  } else {
+    const adapter = await webgpuAdapterInfo();
+    renderAdapter(adapter);
+  }
+}
+
+main();
