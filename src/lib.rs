@@ -17,6 +17,7 @@ pub mod gpu;
 pub mod graph;
 pub mod import;
 pub mod kernels;
+pub mod llm;
 pub mod prune;
 pub mod sparse;
 pub mod synth;

@@ -1,2 +1,3 @@
+pub mod gguf;
 pub mod onnx;
 pub mod tfjs;

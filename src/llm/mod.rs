@@ -1,0 +1,126 @@
+//! Small LLMs: the hyper-parameters of a llama-architecture GGUF and its tokenizer.
+
+pub mod tokenizer;
+
+use crate::error::{Error, Result};
+use crate::import::gguf::Gguf;
+
+/// Largest width, layer count and context accepted from a file (far beyond small models;
+/// anything larger is a corrupt header, not a model we could run in a browser).
+const MAX_DIM: usize = 1 << 16;
+const MAX_LAYERS: usize = 1 << 10;
+const MAX_CONTEXT: usize = 1 << 24;
+
+/// A llama-architecture model's hyper-parameters (`llama.*` metadata).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlamaConfig {
+    /// `llama.block_count`
+    pub n_layers: usize,
+    /// `llama.embedding_length`
+    pub dim: usize,
+    /// `llama.feed_forward_length`
+    pub ffn_dim: usize,
+    /// `llama.attention.head_count`
+    pub n_heads: usize,
+    /// `llama.attention.head_count_kv` (= n_heads without grouped-query attention)
+    pub n_kv_heads: usize,
+    /// `llama.context_length`
+    pub context_length: usize,
+    /// `llama.rope.freq_base` (10000 when absent)
+    pub rope_freq_base: f32,
+    /// `llama.rope.dimension_count` (the head size when absent)
+    pub rope_dim: usize,
+    /// `llama.attention.layer_norm_rms_epsilon`
+    pub rms_eps: f32,
+    /// `llama.vocab_size`, else the length of `tokenizer.ggml.tokens`
+    pub vocab_size: usize,
+}
+
+impl LlamaConfig {
+    /// Reads and checks the hyper-parameters (heads divide the width, KV heads divide the
+    /// heads, the RoPE dims fit a head).
+    pub fn from_gguf(g: &Gguf) -> Result<LlamaConfig> {
+        let arch = g.get_str("general.architecture")?;
+        if arch != "llama" {
+            return Err(Error::Unsupported {
+                what: format!("{}: general.architecture", g.file()),
+                value: arch.into(),
+                expected: "llama".into(),
+            });
+        }
+        let n = |key: &str, max: usize| -> Result<usize> {
+            let v = g.get_usize(key, max)?;
+            if v == 0 {
+                return Err(Error::DimOutOfRange {
+                    tensor: format!("{}: metadata '{key}'", g.file()),
+                    what: key.into(),
+                    value: 0,
+                    limit: "at least 1".into(),
+                });
+            }
+            Ok(v)
+        };
+        let dim = n("llama.embedding_length", MAX_DIM)?;
+        let n_heads = n("llama.attention.head_count", MAX_DIM)?;
+        let n_kv_heads = match g.get("llama.attention.head_count_kv") {
+            None => n_heads,
+            Some(_) => n("llama.attention.head_count_kv", MAX_DIM)?,
+        };
+        let vocab_size = match g.get("llama.vocab_size") {
+            Some(_) => n("llama.vocab_size", u32::MAX as usize)?,
+            None => g.get_array("tokenizer.ggml.tokens")?.len(),
+        };
+        let c = LlamaConfig {
+            n_layers: n("llama.block_count", MAX_LAYERS)?,
+            dim,
+            ffn_dim: n("llama.feed_forward_length", 16 * MAX_DIM)?,
+            n_heads,
+            n_kv_heads,
+            context_length: n("llama.context_length", MAX_CONTEXT)?,
+            rope_freq_base: match g.get("llama.rope.freq_base") {
+                None => 10_000.0,
+                Some(_) => g.get_f32("llama.rope.freq_base")?,
+            },
+            rope_dim: match g.get("llama.rope.dimension_count") {
+                None => dim / n_heads,
+                Some(_) => n("llama.rope.dimension_count", MAX_DIM)?,
+            },
+            rms_eps: g.get_f32("llama.attention.layer_norm_rms_epsilon")?,
+            vocab_size,
+        };
+        let head = c.dim / c.n_heads;
+        let bad = |detail: String| Error::BadModel {
+            file: g.file().into(),
+            format: "GGUF llama".into(),
+            detail,
+        };
+        if c.dim % c.n_heads != 0 || c.n_heads % c.n_kv_heads != 0 {
+            return Err(bad(format!(
+                "{} heads do not divide the width {}, or {} KV heads do not divide them",
+                c.n_heads, c.dim, c.n_kv_heads
+            )));
+        }
+        if c.rope_dim > head || c.rope_dim % 2 != 0 {
+            return Err(bad(format!(
+                "RoPE over {} dims does not fit heads of {head} (even, at most the head size)",
+                c.rope_dim
+            )));
+        }
+        if !(c.rms_eps.is_finite()
+            && c.rms_eps > 0.0
+            && c.rope_freq_base.is_finite()
+            && c.rope_freq_base > 0.0)
+        {
+            return Err(bad(format!(
+                "rms epsilon {} or RoPE base {} is not a positive finite number",
+                c.rms_eps, c.rope_freq_base
+            )));
+        }
+        Ok(c)
+    }
+
+    /// Width of one attention head.
+    pub fn head_dim(&self) -> usize {
+        self.dim / self.n_heads
+    }
+}
