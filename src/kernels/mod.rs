@@ -6,6 +6,7 @@
 //! kernels changing. The `registry` is the one place a kernel is listed.
 
 pub mod cnn;
+pub mod llm;
 pub mod reference;
 pub mod registry;
 pub mod scalar;

@@ -1,6 +1,13 @@
-//! Small LLMs: the hyper-parameters of a llama-architecture GGUF and its tokenizer.
+//! Small LLMs: the hyper-parameters of a llama-architecture GGUF, its tokenizer, the weights
+//! as the file stores them (`weights`), the forward pass over a preallocated KV cache
+//! (`llama`, `kv_cache`) and the sampler. Sparse weight formats come next.
 
+pub mod kv_cache;
+pub mod llama;
+pub mod sampler;
+pub mod synth;
 pub mod tokenizer;
+pub mod weights;
 
 use crate::error::{Error, Result};
 use crate::import::gguf::Gguf;

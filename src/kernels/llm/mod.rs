@@ -1,0 +1,292 @@
+//! LLM kernels: matrix × vector on quantized weights kept as the GGUF stores them, decoded in
+//! registers: `W (d, n) @ x (n,) -> y (d,)`.
+//!
+//! `W` is `d` rows of `n` weights, each row a run of whole blocks of its [`WeightType`]
+//! (ggml's layouts, byte for byte: 32 weights per block, f16 scales). Nothing is dequantized
+//! to memory: SmolLM2-135M stays at its 98 MB of Q4_1/Q8_0 blocks instead of 540 MB of f32.
+//!
+//! Per block of 32 weights the kernels compute `Σ q·x` (and `Σ x` for formats with an offset)
+//! in f32 and fold in the block's scales: `d·Σq·x + m·Σx` (Q4_1), `d·Σ(q−8)·x` as
+//! `d·Σq·x − 8d·Σx` (Q4_0), `d·Σq·x` (Q8_0). Activations stay f32, so results equal
+//! dequantize-then-matmul up to the order of the f32 additions.
+//!
+//! Kernel names: `gemv_<wtype>_r<R>_<isa>`, `wtype` ∈ {`f32`, `f16`, `q4_0`, `q4_1`, `q8_0`},
+//! `R` = rows computed together (sharing each load of `x`), `isa` as in
+//! [`super::registry`](mod@super::registry) (`scalar`, `simd128`, `relaxed`). [`gemv_kernels`] is the one list.
+//!
+//! Like the CNN kernels, a GEMV takes a range of output rows, so a thread pool can split the
+//! rows later without the kernels changing.
+
+pub(crate) mod scalar;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod simd128;
+
+use super::Isa;
+use crate::error::{Error, Result};
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// The weight formats the GEMV kernels read (ggml's names and block layouts).
+#[allow(non_camel_case_types)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WeightType {
+    /// 4-byte little-endian f32 per weight.
+    F32,
+    /// 2-byte IEEE half per weight.
+    F16,
+    /// 18 bytes per 32 weights: f16 d, 16 bytes of nibbles (low: weights 0..16, high:
+    /// 16..32); w = (q − 8)·d.
+    Q4_0,
+    /// 20 bytes per 32 weights: f16 d, f16 m, nibbles as Q4_0; w = q·d + m.
+    Q4_1,
+    /// 34 bytes per 32 weights: f16 d, 32 i8; w = q·d.
+    Q8_0,
+}
+
+impl WeightType {
+    pub const ALL: [WeightType; 5] = [
+        WeightType::F32,
+        WeightType::F16,
+        WeightType::Q4_0,
+        WeightType::Q4_1,
+        WeightType::Q8_0,
+    ];
+
+    /// Weights per block.
+    pub fn block_len(self) -> usize {
+        match self {
+            WeightType::F32 | WeightType::F16 => 1,
+            _ => 32,
+        }
+    }
+
+    /// Bytes per block.
+    pub fn block_bytes(self) -> usize {
+        match self {
+            WeightType::F32 => 4,
+            WeightType::F16 => 2,
+            WeightType::Q4_0 => 18,
+            WeightType::Q4_1 => 20,
+            WeightType::Q8_0 => 34,
+        }
+    }
+
+    /// Bytes of one row of `n` weights (`n` a multiple of [`WeightType::block_len`]).
+    pub fn row_bytes(self, n: usize) -> usize {
+        n / self.block_len() * self.block_bytes()
+    }
+
+    /// ggml's name ("Q4_1"), as in GGUF tensor infos.
+    pub fn name(self) -> &'static str {
+        match self {
+            WeightType::F32 => "F32",
+            WeightType::F16 => "F16",
+            WeightType::Q4_0 => "Q4_0",
+            WeightType::Q4_1 => "Q4_1",
+            WeightType::Q8_0 => "Q8_0",
+        }
+    }
+
+    /// Byte offsets of the f16 scales inside a block (checked finite at load, see
+    /// [`check_scales`]).
+    fn scale_offsets(self) -> &'static [usize] {
+        match self {
+            WeightType::F32 | WeightType::F16 => &[],
+            WeightType::Q4_0 | WeightType::Q8_0 => &[0],
+            WeightType::Q4_1 => &[0, 2],
+        }
+    }
+}
+
+impl std::fmt::Display for WeightType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// f16 bits → f32, exact for every finite half (normal or subnormal): the magnitude bits moved
+/// into f32 position read as 2^-112 × the value, then one exact multiply by 2^112. Infinities
+/// and NaNs come out finite (65536 × ...), which is why block scales are checked at load
+/// ([`check_scales`]); 5 integer/float ops and no branch, unlike a general conversion.
+#[inline(always)]
+pub fn f16_finite(h: u16) -> f32 {
+    let h = h as u32;
+    let mag = f32::from_bits((h & 0x7fff) << 13) * f32::from_bits(0x7780_0000); // 2^112
+    f32::from_bits(mag.to_bits() | ((h & 0x8000) << 16))
+}
+
+/// Reads the f16 at byte `at` of `b`.
+#[inline(always)]
+pub(crate) fn f16_at(b: &[u8], at: usize) -> f32 {
+    f16_finite(u16::from_le_bytes([b[at], b[at + 1]]))
+}
+
+/// Checks that every block scale in `w` (whole blocks of `ty`) is finite, so the kernels'
+/// branch-free f16 conversion is exact. Returns the index of the first bad block.
+pub fn check_scales(ty: WeightType, w: &[u8]) -> std::result::Result<(), usize> {
+    let offs = ty.scale_offsets();
+    if offs.is_empty() {
+        return Ok(());
+    }
+    for (i, b) in w.chunks_exact(ty.block_bytes()).enumerate() {
+        for &o in offs {
+            // exponent bits all ones: infinity or NaN
+            if u16::from_le_bytes([b[o], b[o + 1]]) & 0x7c00 == 0x7c00 {
+                return Err(i);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A GEMV kernel: `y[r] = W[r, :] · x` for `r` in `rows`, where row `r` of `W` is
+/// `w[r·row_bytes ..][.. row_bytes]`.
+///
+/// Safety: `n` is a multiple of the type's block length, `w` holds at least
+/// `rows.end · row_bytes(n)` bytes, `x` at least `n` floats, `y` at least `rows.end` floats,
+/// `rows.start ≤ rows.end`.
+pub(crate) type GemvFn = unsafe fn(&[u8], usize, &[f32], &mut [f32], Range<usize>);
+
+/// One registered GEMV kernel.
+#[derive(Clone, Copy)]
+pub struct GemvKernel {
+    pub name: &'static str,
+    pub ty: WeightType,
+    /// Rows computed together.
+    pub rows: usize,
+    pub isa: Isa,
+    func: GemvFn,
+}
+
+impl std::fmt::Debug for GemvKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl GemvKernel {
+    /// `y[rows] = W (d, n)[rows, :] @ x (n,)`, `w` holding `d` rows of blocks. Other entries of
+    /// `y` are left untouched.
+    pub fn run(
+        &self,
+        w: &[u8],
+        d: usize,
+        n: usize,
+        x: &[f32],
+        y: &mut [f32],
+        rows: Range<usize>,
+    ) -> Result<()> {
+        let bl = self.ty.block_len();
+        if n % bl != 0 {
+            return Err(Error::ShapeMismatch {
+                tensor: self.name.into(),
+                what: format!("row length (a multiple of the {}-weight block)", bl),
+                expected: n.div_ceil(bl) * bl,
+                got: n,
+            });
+        }
+        if rows.start > rows.end || rows.end > d {
+            return Err(Error::DimOutOfRange {
+                tensor: self.name.into(),
+                what: "row range end".into(),
+                value: rows.end as u64,
+                limit: format!("start ≤ end ≤ d = {d}"),
+            });
+        }
+        let need_w = d
+            .checked_mul(self.ty.row_bytes(n))
+            .ok_or_else(|| Error::DimOutOfRange {
+                tensor: self.name.into(),
+                what: "weight bytes".into(),
+                value: d as u64,
+                limit: "d · row bytes must fit in memory".into(),
+            })?;
+        if w.len() < need_w {
+            return Err(Error::ShapeMismatch {
+                tensor: self.name.into(),
+                what: format!("bytes of {d} rows of {n} {} weights", self.ty),
+                expected: need_w,
+                got: w.len(),
+            });
+        }
+        for (buffer, len, need) in [("x", x.len(), n), ("y", y.len(), d)] {
+            if len < need {
+                return Err(Error::BufferTooSmall {
+                    kernel: self.name.into(),
+                    buffer: buffer.into(),
+                    expected: need,
+                    got: len,
+                });
+            }
+        }
+        // Safety: checked just above.
+        unsafe { (self.func)(w, n, x, y, rows) };
+        Ok(())
+    }
+}
+
+/// `[(type, "type", R, Isa, "isa", fn), ...]` → `[GemvKernel; N]`, named by the grammar.
+macro_rules! gemv_list {
+    ($(($ty:ident, $tys:literal, $r:literal, $isa:ident, $isas:literal, $f:expr)),* $(,)?) => {
+        [$(GemvKernel {
+            name: concat!("gemv_", $tys, "_r", $r, "_", $isas),
+            ty: WeightType::$ty,
+            rows: $r,
+            isa: Isa::$isa,
+            func: $f,
+        }),*]
+    };
+}
+
+/// Every GEMV kernel of this build, scalar ones first.
+pub fn gemv_kernels() -> &'static [GemvKernel] {
+    static LIST: OnceLock<Vec<GemvKernel>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        #[allow(unused_mut)]
+        let mut v = Vec::from(gemv_list! {
+            (F32, "f32", 1, Scalar, "scalar", scalar::gemv_f32),
+            (F16, "f16", 1, Scalar, "scalar", scalar::gemv_f16),
+            (Q4_0, "q4_0", 1, Scalar, "scalar", scalar::gemv_q4::<false>),
+            (Q4_1, "q4_1", 1, Scalar, "scalar", scalar::gemv_q4::<true>),
+            (Q8_0, "q8_0", 1, Scalar, "scalar", scalar::gemv_q8_0),
+        });
+        #[cfg(target_arch = "wasm32")]
+        {
+            use super::simd128::MulAdd;
+            v.extend(gemv_list! {
+                (F32, "f32", 4, Simd128, "simd128", simd128::gemv_f32::<MulAdd, 4>),
+                (Q4_0, "q4_0", 4, Simd128, "simd128", simd128::gemv_q4::<MulAdd, false, 4>),
+                (Q4_1, "q4_1", 4, Simd128, "simd128", simd128::gemv_q4::<MulAdd, true, 4>),
+                (Q8_0, "q8_0", 4, Simd128, "simd128", simd128::gemv_q8_0::<MulAdd, 4>),
+            });
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        {
+            use super::simd128::Relaxed;
+            v.extend(gemv_list! {
+                (F32, "f32", 4, Relaxed, "relaxed", simd128::gemv_f32::<Relaxed, 4>),
+                (Q4_0, "q4_0", 4, Relaxed, "relaxed", simd128::gemv_q4::<Relaxed, false, 4>),
+                (Q4_1, "q4_1", 4, Relaxed, "relaxed", simd128::gemv_q4::<Relaxed, true, 4>),
+                (Q8_0, "q8_0", 4, Relaxed, "relaxed", simd128::gemv_q8_0::<Relaxed, 4>),
+            });
+        }
+        v
+    })
+}
+
+/// The kernel the forward pass uses for `ty`: the best ISA this build has for it.
+pub fn best_gemv(ty: WeightType) -> &'static GemvKernel {
+    gemv_kernels()
+        .iter()
+        .filter(|k| k.ty == ty)
+        .max_by_key(|k| k.isa)
+        .expect("every WeightType has a scalar GEMV")
+}
+
+/// Looks a GEMV kernel up by name.
+pub fn find_gemv(name: &str) -> Result<&'static GemvKernel> {
+    gemv_kernels()
+        .iter()
+        .find(|k| k.name == name)
+        .ok_or_else(|| Error::UnknownKernel { name: name.into() })
+}

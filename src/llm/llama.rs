@@ -1,0 +1,432 @@
+//! The llama forward pass (SmolLM2, TinyLlama, Llama 2/3 layouts), one token at a time over a
+//! KV cache, reading quantized weights in place (see [`super::weights`]).
+//!
+//! Per token at position `pos` (shapes for SmolLM2-135M: dim 576, 9 heads / 3 KV heads of 64,
+//! FFN 1536, vocab 49152):
+//!
+//! ```text
+//! x = token_embd[token]                                   (dim,)
+//! for each layer:
+//!   xb = rmsnorm(x) · attn_norm                           (dim,)
+//!   q = Wq xb (n_heads, hd)   k = Wk xb, v = Wv xb (n_kv_heads, hd)  -> k, v into the cache
+//!   q, k = rope(q, pos), rope(k, pos)
+//!   per head h (KV head h / (n_heads / n_kv_heads)):
+//!     att = softmax(q_h · K[0..=pos]ᵀ / √hd)              (pos + 1,)
+//!     ao_h = att @ V[0..=pos]                             (hd,)
+//!   x += Wo ao                                            (dim,)
+//!   xb = rmsnorm(x) · ffn_norm
+//!   x += W_down (silu(W_gate xb) ⊙ W_up xb)               (ffn,) -> (dim,)
+//! logits = lm_head · (rmsnorm(x) · output_norm)           (vocab,)  lm_head = token_embd if tied
+//! ```
+//!
+//! **RoPE convention.** llama.cpp's converter stores `attn_q`/`attn_k` with each head's rows
+//! permuted from Hugging Face's "rotate half" order (dims `i` and `i + hd/2` form a pair) into
+//! interleaved order (pairs `2i, 2i + 1`), and its llama architecture rotates adjacent pairs
+//! ("normal" mode 0): `(x[2i], x[2i+1])` by angle `pos · base^(−2i / rope_dim)`, for
+//! `i < rope_dim / 2` (dims beyond `rope_dim` pass through). That is what [`rope`] does on the
+//! GGUF rows. tools/zoo/llm_forward_ref.py checks it independently: it un-permutes the GGUF's
+//! Q/K rows back to Hugging Face order and applies rotate-half RoPE; SmolLM2's logits agree
+//! to 3.4e-5 (tests/llama.rs), while rotate-half on the rows as stored is off by up to 6.4.
+//! The tiny-model test does the same in Rust (an f64 forward with un-permuted rows).
+//!
+//! **Numerics.** Weights are decoded in registers and everything is f32 except RMSNorm's sum
+//! of squares (f64, as ggml) and the RoPE angles (f64); decode and prefill run the same
+//! operations in the same order, so their logits are bit-identical.
+//!
+//! **Context.** A [`Session`] holds the KV cache and every scratch buffer, sized once for `ctx`
+//! positions: [`Llama::decode`] allocates nothing. Feeding more tokens than the session's
+//! context has room for is refused up front, before any state changes, with
+//! [`Error::DimOutOfRange`] (`tensor` "KV cache", `what` "context positions", `value` the
+//! positions the call needs); start a new session (or [`Session::reset`]) with room for them.
+
+use super::kv_cache::KvCache;
+use super::weights::{LlamaWeights, QMatrix};
+use super::LlamaConfig;
+use crate::error::{Error, Result};
+use crate::import::gguf::Gguf;
+
+/// A llama model: hyper-parameters and weights. Immutable; any number of [`Session`]s run on it.
+#[derive(Debug)]
+pub struct Llama {
+    pub cfg: LlamaConfig,
+    pub weights: LlamaWeights,
+    /// (rope_dim / 2,): base^(−2i / rope_dim)
+    inv_freq: Vec<f64>,
+}
+
+/// One conversation's state: the KV cache, the position, and every scratch buffer of the
+/// forward pass (allocated once, for `ctx` positions).
+#[derive(Debug, Clone)]
+pub struct Session {
+    kv: KvCache,
+    /// Tokens in the cache (the next token's position).
+    pos: usize,
+    /// (dim,) residual stream
+    x: Vec<f32>,
+    /// (dim,) normed input of a sublayer, then its output
+    xb: Vec<f32>,
+    /// (n_heads · head_dim,) queries of the current token
+    q: Vec<f32>,
+    /// (ctx,) one head's attention scores, then probabilities, over positions 0..=pos
+    att: Vec<f32>,
+    /// (n_heads · head_dim,) attention output, heads concatenated
+    ao: Vec<f32>,
+    /// (ffn_dim,) gate projection, then silu(gate) ⊙ up
+    gate: Vec<f32>,
+    /// (ffn_dim,) up projection
+    up: Vec<f32>,
+    /// (rope_dim / 2,) cos and sin of the current position's angles
+    cos: Vec<f32>,
+    sin: Vec<f32>,
+    /// (vocab,) logits of the last token run with logits on
+    logits: Vec<f32>,
+}
+
+impl Session {
+    /// Tokens in the cache so far.
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// Positions the session holds.
+    pub fn ctx(&self) -> usize {
+        self.kv.ctx()
+    }
+
+    /// Positions still free.
+    pub fn remaining(&self) -> usize {
+        self.kv.ctx() - self.pos
+    }
+
+    /// Forgets every token (keeps the buffers).
+    pub fn reset(&mut self) {
+        self.pos = 0;
+    }
+
+    /// Drops the cached tokens from position `pos` on (e.g. to regenerate an answer); a `pos`
+    /// beyond the current one is refused.
+    pub fn truncate(&mut self, pos: usize) -> Result<()> {
+        if pos > self.pos {
+            return Err(Error::DimOutOfRange {
+                tensor: "KV cache".into(),
+                what: "truncate position".into(),
+                value: pos as u64,
+                limit: format!("at most the {} tokens cached", self.pos),
+            });
+        }
+        self.pos = pos;
+        Ok(())
+    }
+
+    /// The logits of the last token run (zeros before any).
+    pub fn logits(&self) -> &[f32] {
+        &self.logits
+    }
+
+    /// Bytes of the KV cache and the scratch buffers.
+    pub fn bytes(&self) -> usize {
+        self.kv.bytes()
+            + 4 * (self.x.len()
+                + self.xb.len()
+                + self.q.len()
+                + self.att.len()
+                + self.ao.len()
+                + self.gate.len()
+                + self.up.len()
+                + self.cos.len()
+                + self.sin.len()
+                + self.logits.len())
+    }
+}
+
+impl Llama {
+    /// Parses a llama GGUF and keeps its bytes as the weights (no copy).
+    pub fn load(file_name: &str, bytes: Vec<u8>) -> Result<Llama> {
+        Ok(Llama::load_with(file_name, bytes, |_| Ok(()))?.0)
+    }
+
+    /// [`Llama::load`], also handing the parsed file to `extra` (e.g.
+    /// `Tokenizer::from_gguf`), so the header is parsed once.
+    pub fn load_with<T>(
+        file_name: &str,
+        bytes: Vec<u8>,
+        extra: impl FnOnce(&Gguf) -> Result<T>,
+    ) -> Result<(Llama, T)> {
+        let (cfg, weights, t) = {
+            let g = Gguf::parse(file_name, &bytes)?;
+            let cfg = LlamaConfig::from_gguf(&g)?;
+            let weights = LlamaWeights::locate(&cfg, &g)?;
+            (cfg, weights, extra(&g)?)
+        };
+        Ok((Llama::new(cfg, weights.with_file(bytes)?)?, t))
+    }
+
+    fn new(cfg: LlamaConfig, weights: LlamaWeights) -> Result<Llama> {
+        if cfg.rope_freq_base.is_nan() || cfg.rope_freq_base <= 0.0 {
+            return Err(Error::BadArgument {
+                what: "llama.rope.freq_base".into(),
+                detail: format!("{} is not a positive number", cfg.rope_freq_base),
+            });
+        }
+        let half = cfg.rope_dim / 2;
+        let base = cfg.rope_freq_base as f64;
+        let inv_freq = (0..half)
+            .map(|i| base.powf(-2.0 * i as f64 / cfg.rope_dim as f64))
+            .collect();
+        Ok(Llama {
+            cfg,
+            weights,
+            inv_freq,
+        })
+    }
+
+    /// A fresh session with room for `ctx` tokens (at most the model's trained context).
+    /// Allocates the KV cache (see [`KvCache`] for its size) and the scratch buffers.
+    pub fn session(&self, ctx: usize) -> Result<Session> {
+        let c = &self.cfg;
+        if ctx == 0 || ctx > c.context_length {
+            return Err(Error::DimOutOfRange {
+                tensor: "KV cache".into(),
+                what: "context length".into(),
+                value: ctx as u64,
+                limit: format!("1 to the model's {} tokens", c.context_length),
+            });
+        }
+        let hd = c.head_dim();
+        Ok(Session {
+            kv: KvCache::new(c.n_layers, ctx, c.n_kv_heads, hd)?,
+            pos: 0,
+            x: vec![0.0; c.dim],
+            xb: vec![0.0; c.dim],
+            q: vec![0.0; c.n_heads * hd],
+            att: vec![0.0; ctx],
+            ao: vec![0.0; c.n_heads * hd],
+            gate: vec![0.0; c.ffn_dim],
+            up: vec![0.0; c.ffn_dim],
+            cos: vec![0.0; c.rope_dim / 2],
+            sin: vec![0.0; c.rope_dim / 2],
+            logits: vec![0.0; c.vocab_size],
+        })
+    }
+
+    /// Runs the prompt `tokens` (appended after what the session holds) and returns the logits
+    /// after its last token. Errors, before changing anything, if `tokens` is empty, holds an id
+    /// outside the vocabulary, or does not fit the session's remaining context.
+    pub fn prefill<'s>(&self, s: &'s mut Session, tokens: &[u32]) -> Result<&'s [f32]> {
+        if tokens.is_empty() {
+            return Err(Error::BadArgument {
+                what: "prefill".into(),
+                detail: "no tokens to run".into(),
+            });
+        }
+        self.check(s, tokens)?;
+        for (i, &t) in tokens.iter().enumerate() {
+            self.forward(s, t, i + 1 == tokens.len())?;
+        }
+        Ok(&s.logits)
+    }
+
+    /// Runs one token and returns its logits `(vocab,)`. Allocates nothing.
+    pub fn decode<'s>(&self, s: &'s mut Session, token: u32) -> Result<&'s [f32]> {
+        self.check(s, std::slice::from_ref(&token))?;
+        self.forward(s, token, true)?;
+        Ok(&s.logits)
+    }
+
+    fn check(&self, s: &Session, tokens: &[u32]) -> Result<()> {
+        let c = &self.cfg;
+        if s.kv.layers() != c.n_layers
+            || s.kv.slot() != c.n_kv_heads * c.head_dim()
+            || s.x.len() != c.dim
+            || s.gate.len() != c.ffn_dim
+            || s.logits.len() != c.vocab_size
+        {
+            return Err(Error::BadArgument {
+                what: "session".into(),
+                detail: "was made by a model of another shape".into(),
+            });
+        }
+        if let Some(&t) = tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
+            return Err(Error::DimOutOfRange {
+                tensor: "prompt".into(),
+                what: "token id".into(),
+                value: t as u64,
+                limit: format!("below the vocabulary size {}", c.vocab_size),
+            });
+        }
+        let need = s.pos + tokens.len();
+        if need > s.kv.ctx() {
+            return Err(Error::DimOutOfRange {
+                tensor: "KV cache".into(),
+                what: "context positions".into(),
+                value: need as u64,
+                limit: format!(
+                    "the session's context of {} tokens ({} cached, {} new); start a new \
+                     session with a larger context",
+                    s.kv.ctx(),
+                    s.pos,
+                    tokens.len()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// One token at position `s.pos`; logits only if `logits` (a prompt's inner tokens skip
+    /// the vocab-sized projection).
+    fn forward(&self, s: &mut Session, token: u32, logits: bool) -> Result<()> {
+        let c = &self.cfg;
+        let w = &self.weights;
+        let file = w.file();
+        let hd = c.head_dim();
+        let pos = s.pos;
+        let scale = 1.0 / (hd as f32).sqrt();
+
+        w.row_into(&w.token_embd, token as usize, &mut s.x)?;
+        for (i, &f) in self.inv_freq.iter().enumerate() {
+            let (sn, cs) = (pos as f64 * f).sin_cos();
+            s.cos[i] = cs as f32;
+            s.sin[i] = sn as f32;
+        }
+
+        for (l, lw) in w.layers.iter().enumerate() {
+            // ---- attention
+            rmsnorm(&mut s.xb, &s.x, &lw.attn_norm, c.rms_eps);
+            gemv(&lw.wq, file, &s.xb, &mut s.q)?;
+            {
+                let (k, v) = s.kv.slot_mut(l, pos);
+                gemv(&lw.wk, file, &s.xb, k)?;
+                gemv(&lw.wv, file, &s.xb, v)?;
+                rope(k, hd, &s.cos, &s.sin);
+            }
+            rope(&mut s.q, hd, &s.cos, &s.sin);
+            let slot = s.kv.slot();
+            let (keys, vals) = s.kv.layer(l, pos + 1);
+            for h in 0..c.n_heads {
+                let kvh = kv_head(h, c.n_heads, c.n_kv_heads);
+                let qh = &s.q[h * hd..(h + 1) * hd];
+                let att = &mut s.att[..pos + 1];
+                for (t, a) in att.iter_mut().enumerate() {
+                    let kt = &keys[t * slot + kvh * hd..][..hd];
+                    *a = dot(qh, kt) * scale;
+                }
+                softmax(att);
+                let out = &mut s.ao[h * hd..(h + 1) * hd];
+                out.fill(0.0);
+                for (t, &a) in att.iter().enumerate() {
+                    let vt = &vals[t * slot + kvh * hd..][..hd];
+                    for (o, &v) in out.iter_mut().zip(vt) {
+                        *o += a * v;
+                    }
+                }
+            }
+            gemv(&lw.wo, file, &s.ao, &mut s.xb)?;
+            for (x, &d) in s.x.iter_mut().zip(&s.xb) {
+                *x += d;
+            }
+
+            // ---- feed-forward (SwiGLU)
+            rmsnorm(&mut s.xb, &s.x, &lw.ffn_norm, c.rms_eps);
+            gemv(&lw.w_gate, file, &s.xb, &mut s.gate)?;
+            gemv(&lw.w_up, file, &s.xb, &mut s.up)?;
+            for (g, &u) in s.gate.iter_mut().zip(&s.up) {
+                *g = silu(*g) * u;
+            }
+            gemv(&lw.w_down, file, &s.gate, &mut s.xb)?;
+            for (x, &d) in s.x.iter_mut().zip(&s.xb) {
+                *x += d;
+            }
+        }
+
+        if logits {
+            rmsnorm(&mut s.xb, &s.x, &w.output_norm, c.rms_eps);
+            gemv(w.lm_head(), file, &s.xb, &mut s.logits)?;
+        }
+        s.pos += 1;
+        Ok(())
+    }
+}
+
+/// `y (rows,) = W (rows, cols) @ x (cols,)` with the matrix's kernel.
+#[inline]
+fn gemv(m: &QMatrix, file: &[u8], x: &[f32], y: &mut [f32]) -> Result<()> {
+    m.kernel.run(m.data(file), m.rows, m.cols, x, y, 0..m.rows)
+}
+
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // 8 independent partial sums (vectorizable; a fixed order on every target)
+    let mut acc = [0.0f32; 8];
+    let mut ca = a.chunks_exact(8);
+    let mut cb = b.chunks_exact(8);
+    for (x, y) in (&mut ca).zip(&mut cb) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let mut s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (x, y) in ca.remainder().iter().zip(cb.remainder()) {
+        s += x * y;
+    }
+    s
+}
+
+/// `out (n,) = x / √(mean(x²) + eps) ⊙ w` (sum of squares in f64, as ggml does).
+pub fn rmsnorm(out: &mut [f32], x: &[f32], w: &[f32], eps: f32) {
+    let ss: f64 = x.iter().map(|&v| (v as f64) * (v as f64)).sum();
+    let inv = 1.0 / ((ss / x.len() as f64) as f32 + eps).sqrt();
+    for ((o, &v), &g) in out.iter_mut().zip(x).zip(w) {
+        *o = v * inv * g;
+    }
+}
+
+/// In-place softmax over `x`.
+pub fn softmax(x: &mut [f32]) {
+    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mut sum = 0.0f32;
+    for v in x.iter_mut() {
+        *v = (*v - max).exp();
+        sum += *v;
+    }
+    let inv = 1.0 / sum;
+    for v in x.iter_mut() {
+        *v *= inv;
+    }
+}
+
+#[inline]
+fn silu(x: f32) -> f32 {
+    x / (1.0 + (-x).exp())
+}
+
+/// RoPE in GGUF (interleaved-pair) order on `v`, heads of `head_dim` back to back: in each
+/// head, pair `(2i, 2i+1)` for `i < cos.len()` is rotated by the angle whose cosine and sine
+/// are `cos[i]`, `sin[i]` (`pos · base^(−2i / rope_dim)`); dims past `2 · cos.len()` are
+/// left as they are.
+pub fn rope(v: &mut [f32], head_dim: usize, cos: &[f32], sin: &[f32]) {
+    for head in v.chunks_exact_mut(head_dim) {
+        for (i, (&c, &s)) in cos.iter().zip(sin).enumerate() {
+            let (a, b) = (head[2 * i], head[2 * i + 1]);
+            head[2 * i] = a * c - b * s;
+            head[2 * i + 1] = a * s + b * c;
+        }
+    }
+}
+
+/// The cosines and sines [`rope`] takes for position `pos`: `rope_dim / 2` angles
+/// `pos · base^(−2i / rope_dim)`.
+pub fn rope_angles(pos: usize, base: f32, rope_dim: usize) -> (Vec<f32>, Vec<f32>) {
+    (0..rope_dim / 2)
+        .map(|i| {
+            let f = (base as f64).powf(-2.0 * i as f64 / rope_dim as f64);
+            let (s, c) = (pos as f64 * f).sin_cos();
+            (c as f32, s as f32)
+        })
+        .unzip()
+}
+
+/// The KV head query head `h` reads under grouped-query attention: consecutive query heads
+/// share one (`h / (n_heads / n_kv_heads)`), as llama.cpp and Hugging Face's `repeat_kv` do.
+pub fn kv_head(h: usize, n_heads: usize, n_kv_heads: usize) -> usize {
+    h / (n_heads / n_kv_heads)
+}

@@ -1,0 +1,330 @@
+//! Tiny random llama models written as GGUF bytes in memory, for tests and benchmarks that
+//! must not depend on a downloaded model (and for wasm tests, which cannot read files).
+//!
+//! [`GgufWriter`] writes GGUF v3 (metadata, tensor infos, 32-byte aligned data);
+//! [`llama_tensors`] makes random weights of a [`LlamaConfig`] in any kernel format, and
+//! [`llama_gguf`] writes them with the `llama.*` metadata that [`LlamaConfig::from_gguf`]
+//! reads.
+
+use super::LlamaConfig;
+use crate::kernels::llm::WeightType;
+use crate::synth::Rng;
+
+/// f32 → IEEE half, round to nearest even; overflow to ±inf, tiny values to (sub)normals/zero.
+pub fn f32_to_f16(v: f32) -> u16 {
+    let b = v.to_bits();
+    let sign = ((b >> 16) & 0x8000) as u16;
+    let exp = ((b >> 23) & 0xff) as i32;
+    let man = b & 0x7f_ffff;
+    if exp == 0xff {
+        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
+    }
+    let e = exp - 127 + 15;
+    if e >= 31 {
+        return sign | 0x7c00;
+    }
+    if e <= 0 {
+        if e < -10 {
+            return sign;
+        }
+        // subnormal: shift the mantissa (with its implicit bit) right
+        let m = man | 0x80_0000;
+        let shift = (14 - e) as u32;
+        let half = 1u32 << (shift - 1);
+        let rest = m & ((1 << shift) - 1);
+        let mut h = m >> shift;
+        if rest > half || (rest == half && h & 1 == 1) {
+            h += 1;
+        }
+        return sign | h as u16;
+    }
+    let mut h = ((e as u32) << 10) | (man >> 13);
+    let rest = man & 0x1fff;
+    if rest > 0x1000 || (rest == 0x1000 && h & 1 == 1) {
+        h += 1; // may carry into the exponent: still correct (up to inf)
+    }
+    sign | h as u16
+}
+
+/// One tensor to write: ggml dims (`dims[0]` = row length) and raw bytes of `ty`.
+#[derive(Debug, Clone)]
+pub struct SynthTensor {
+    pub name: String,
+    pub dims: Vec<usize>,
+    pub ty: WeightType,
+    pub data: Vec<u8>,
+}
+
+impl SynthTensor {
+    /// Row `r`'s bytes (rows of `dims[0]` weights).
+    pub fn row(&self, r: usize) -> &[u8] {
+        let rb = self.ty.row_bytes(self.dims[0]);
+        &self.data[r * rb..(r + 1) * rb]
+    }
+}
+
+/// A minimal GGUF v3 writer (little-endian, alignment 32).
+#[derive(Debug, Default)]
+pub struct GgufWriter {
+    kv: Vec<u8>,
+    n_kv: u64,
+    tensors: Vec<SynthTensor>,
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+impl GgufWriter {
+    pub fn new() -> GgufWriter {
+        GgufWriter::default()
+    }
+
+    fn key(&mut self, k: &str, ty: u32) {
+        put_str(&mut self.kv, k);
+        self.kv.extend_from_slice(&ty.to_le_bytes());
+        self.n_kv += 1;
+    }
+
+    pub fn u32(&mut self, k: &str, v: u32) -> &mut Self {
+        self.key(k, 4);
+        self.kv.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
+    pub fn f32(&mut self, k: &str, v: f32) -> &mut Self {
+        self.key(k, 6);
+        self.kv.extend_from_slice(&v.to_le_bytes());
+        self
+    }
+
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        self.key(k, 7);
+        self.kv.push(v as u8);
+        self
+    }
+
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        self.key(k, 8);
+        put_str(&mut self.kv, v);
+        self
+    }
+
+    pub fn tensor(&mut self, t: SynthTensor) -> &mut Self {
+        self.tensors.push(t);
+        self
+    }
+
+    /// The file's bytes.
+    pub fn finish(&self) -> Vec<u8> {
+        const ALIGN: usize = 32;
+        let ggml_id = |ty: WeightType| -> u32 {
+            match ty {
+                WeightType::F32 => 0,
+                WeightType::F16 => 1,
+                WeightType::Q4_0 => 2,
+                WeightType::Q4_1 => 3,
+                WeightType::Q8_0 => 8,
+            }
+        };
+        let mut out = Vec::new();
+        out.extend_from_slice(b"GGUF");
+        out.extend_from_slice(&3u32.to_le_bytes());
+        out.extend_from_slice(&(self.tensors.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.n_kv.to_le_bytes());
+        out.extend_from_slice(&self.kv);
+        let mut offset = 0usize;
+        for t in &self.tensors {
+            put_str(&mut out, &t.name);
+            out.extend_from_slice(&(t.dims.len() as u32).to_le_bytes());
+            for &d in &t.dims {
+                out.extend_from_slice(&(d as u64).to_le_bytes());
+            }
+            out.extend_from_slice(&ggml_id(t.ty).to_le_bytes());
+            out.extend_from_slice(&(offset as u64).to_le_bytes());
+            offset += t.data.len().div_ceil(ALIGN) * ALIGN;
+        }
+        out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
+        for t in &self.tensors {
+            out.extend_from_slice(&t.data);
+            out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
+        }
+        out
+    }
+}
+
+/// Random `rows × cols` weights of `ty` (ggml dims `[cols, rows]`), values of size about
+/// `scale`: quantized formats get random codes and random (finite) scales around
+/// `scale / 8`, so every block is valid and the weights have mean about zero.
+pub fn random_matrix(
+    rng: &mut Rng,
+    name: &str,
+    rows: usize,
+    cols: usize,
+    ty: WeightType,
+    scale: f32,
+) -> SynthTensor {
+    let mut data = Vec::with_capacity(rows * ty.row_bytes(cols));
+    let h = |v: f32| f32_to_f16(v).to_le_bytes();
+    let n_blocks = rows * cols / ty.block_len();
+    for _ in 0..n_blocks {
+        let d = scale / 8.0 * (1.0 + 0.5 * rng.uniform()); // uniform in [-1, 1)
+        match ty {
+            WeightType::F32 => data.extend_from_slice(&(rng.uniform() * scale).to_le_bytes()),
+            WeightType::F16 => data.extend_from_slice(&h(rng.uniform() * scale)),
+            WeightType::Q4_0 | WeightType::Q4_1 => {
+                data.extend_from_slice(&h(d));
+                if ty == WeightType::Q4_1 {
+                    // w = q·d + m with m ≈ −7.5d: mean about zero
+                    data.extend_from_slice(&h(-d * (7.5 + 0.5 * rng.uniform())));
+                }
+                for _ in 0..16 {
+                    data.push(rng.below(256) as u8);
+                }
+            }
+            WeightType::Q8_0 => {
+                data.extend_from_slice(&h(d / 16.0));
+                for _ in 0..32 {
+                    data.push(rng.below(256) as u8);
+                }
+            }
+        }
+    }
+    SynthTensor {
+        name: name.into(),
+        dims: vec![cols, rows],
+        ty,
+        data,
+    }
+}
+
+/// A random f32 vector (ggml dims `[len]`) around `center`.
+pub fn random_vector(rng: &mut Rng, name: &str, len: usize, center: f32) -> SynthTensor {
+    let mut data = Vec::with_capacity(4 * len);
+    for _ in 0..len {
+        data.extend_from_slice(&(center + 0.1 * rng.uniform()).to_le_bytes());
+    }
+    SynthTensor {
+        name: name.into(),
+        dims: vec![len],
+        ty: WeightType::F32,
+        data,
+    }
+}
+
+/// Random weights for `cfg` (tied embeddings: no `output.weight`), matrices in `ty`
+/// (the embeddings too), norms near 1.
+pub fn llama_tensors(cfg: &LlamaConfig, ty: WeightType, seed: u64) -> Vec<SynthTensor> {
+    let mut rng = Rng::new(seed);
+    let hd = cfg.head_dim();
+    let (dim, q_dim, kv_dim) = (cfg.dim, cfg.n_heads * hd, cfg.n_kv_heads * hd);
+    let s_in = 1.0 / (dim as f32).sqrt();
+    let mut t = vec![random_matrix(
+        &mut rng,
+        "token_embd.weight",
+        cfg.vocab_size,
+        dim,
+        ty,
+        1.0,
+    )];
+    for l in 0..cfg.n_layers {
+        let n = |s: &str| format!("blk.{l}.{s}.weight");
+        t.push(random_vector(&mut rng, &n("attn_norm"), dim, 1.0));
+        t.push(random_matrix(
+            &mut rng,
+            &n("attn_q"),
+            q_dim,
+            dim,
+            ty,
+            2.0 * s_in,
+        ));
+        t.push(random_matrix(
+            &mut rng,
+            &n("attn_k"),
+            kv_dim,
+            dim,
+            ty,
+            2.0 * s_in,
+        ));
+        t.push(random_matrix(&mut rng, &n("attn_v"), kv_dim, dim, ty, s_in));
+        t.push(random_matrix(
+            &mut rng,
+            &n("attn_output"),
+            dim,
+            q_dim,
+            ty,
+            1.0 / (q_dim as f32).sqrt(),
+        ));
+        t.push(random_vector(&mut rng, &n("ffn_norm"), dim, 1.0));
+        t.push(random_matrix(
+            &mut rng,
+            &n("ffn_gate"),
+            cfg.ffn_dim,
+            dim,
+            ty,
+            s_in,
+        ));
+        t.push(random_matrix(
+            &mut rng,
+            &n("ffn_up"),
+            cfg.ffn_dim,
+            dim,
+            ty,
+            s_in,
+        ));
+        t.push(random_matrix(
+            &mut rng,
+            &n("ffn_down"),
+            dim,
+            cfg.ffn_dim,
+            ty,
+            1.0 / (cfg.ffn_dim as f32).sqrt(),
+        ));
+    }
+    t.push(random_vector(&mut rng, "output_norm.weight", dim, 1.0));
+    t
+}
+
+/// The GGUF bytes of `cfg` with `tensors` (e.g. from [`llama_tensors`]).
+pub fn llama_gguf(cfg: &LlamaConfig, tensors: Vec<SynthTensor>) -> Vec<u8> {
+    let mut w = GgufWriter::new();
+    w.str("general.architecture", "llama")
+        .u32("llama.block_count", cfg.n_layers as u32)
+        .u32("llama.context_length", cfg.context_length as u32)
+        .u32("llama.embedding_length", cfg.dim as u32)
+        .u32("llama.feed_forward_length", cfg.ffn_dim as u32)
+        .u32("llama.attention.head_count", cfg.n_heads as u32)
+        .u32("llama.attention.head_count_kv", cfg.n_kv_heads as u32)
+        .f32("llama.rope.freq_base", cfg.rope_freq_base)
+        .u32("llama.rope.dimension_count", cfg.rope_dim as u32)
+        .f32("llama.attention.layer_norm_rms_epsilon", cfg.rms_eps)
+        .u32("llama.vocab_size", cfg.vocab_size as u32);
+    for t in tensors {
+        w.tensor(t);
+    }
+    w.finish()
+}
+
+/// A tiny config: `layers` blocks of width `dim`, `heads` query heads and `kv_heads` KV heads
+/// of `dim / heads` dims (all rotated), FFN `2·dim`, vocab `vocab`, context 64.
+pub fn tiny_config(
+    layers: usize,
+    dim: usize,
+    heads: usize,
+    kv_heads: usize,
+    vocab: usize,
+) -> LlamaConfig {
+    LlamaConfig {
+        n_layers: layers,
+        dim,
+        ffn_dim: 2 * dim,
+        n_heads: heads,
+        n_kv_heads: kv_heads,
+        context_length: 64,
+        rope_freq_base: 10_000.0,
+        rope_dim: dim / heads,
+        rms_eps: 1e-5,
+        vocab_size: vocab,
+    }
+}

@@ -1,0 +1,338 @@
+//! A llama model's weights, kept as the GGUF stores them.
+//!
+//! [`LlamaWeights::locate`] finds the tensors in a parsed GGUF; [`LlamaWeights::with_file`]
+//! then takes the file's bytes by value and keeps them: every matrix is a
+//! byte range of that one buffer (its GGUF blocks, untouched), so loading SmolLM2-135M costs
+//! its 98 MB once, with no copy and no f32 expansion. Matrices of a type without a GEMV kernel
+//! (BF16, Q4_K, Q6_K) are dequantized to F32 at load instead (4 bytes a weight; noted in
+//! [`QMatrix::converted`]). Norm weights (vectors) are decoded to f32.
+//!
+//! Everything the forward pass will index is checked here, once: tensor presence, dims
+//! against the [`LlamaConfig`], whole blocks per row, and finite block scales (the kernels'
+//! f16 conversion relies on it; see [`crate::kernels::llm::f16_finite`]).
+
+use super::LlamaConfig;
+use crate::error::{Error, Result};
+use crate::import::gguf::{GgmlType, Gguf, TensorInfo};
+use crate::kernels::llm::{best_gemv, check_scales, GemvKernel, WeightType};
+use std::ops::Range;
+
+/// Where a matrix's bytes live.
+#[derive(Debug, Clone)]
+enum Bytes {
+    /// A range of [`LlamaWeights`]' file buffer.
+    File(Range<usize>),
+    /// Dequantized at load (types without a kernel), as little-endian F32.
+    Owned(Vec<u8>),
+}
+
+/// One weight matrix `W (rows, cols)`, row-major, each row whole blocks of `ty`; used as
+/// `W @ x (cols,) -> y (rows,)` by the GEMV `kernel` chosen at load.
+#[derive(Debug, Clone)]
+pub struct QMatrix {
+    pub name: String,
+    pub ty: WeightType,
+    /// Output size `d` (ggml `dims[1]`).
+    pub rows: usize,
+    /// Input size `n` (ggml `dims[0]`).
+    pub cols: usize,
+    /// The file's type, when it had no kernel and was dequantized to F32 at load.
+    pub converted: Option<GgmlType>,
+    pub kernel: &'static GemvKernel,
+    bytes: Bytes,
+}
+
+impl QMatrix {
+    /// The raw rows (`rows · row_bytes` bytes), given the weights' file buffer.
+    #[inline]
+    pub fn data<'a>(&'a self, file: &'a [u8]) -> &'a [u8] {
+        match &self.bytes {
+            Bytes::File(r) => &file[r.clone()],
+            Bytes::Owned(v) => v,
+        }
+    }
+
+    /// Bytes of one row.
+    pub fn row_bytes(&self) -> usize {
+        self.ty.row_bytes(self.cols)
+    }
+
+    /// Bytes this matrix occupies (in the file buffer or owned).
+    pub fn n_bytes(&self) -> usize {
+        self.rows * self.row_bytes()
+    }
+}
+
+/// One transformer block's weights.
+#[derive(Debug, Clone)]
+pub struct LayerWeights {
+    /// (dim,)
+    pub attn_norm: Vec<f32>,
+    /// (n_heads · head_dim, dim); rows of each head in GGUF's RoPE pair order
+    pub wq: QMatrix,
+    /// (n_kv_heads · head_dim, dim); same row order as `wq`
+    pub wk: QMatrix,
+    /// (n_kv_heads · head_dim, dim)
+    pub wv: QMatrix,
+    /// (dim, n_heads · head_dim)
+    pub wo: QMatrix,
+    /// (dim,)
+    pub ffn_norm: Vec<f32>,
+    /// (ffn_dim, dim)
+    pub w_gate: QMatrix,
+    /// (ffn_dim, dim)
+    pub w_up: QMatrix,
+    /// (dim, ffn_dim)
+    pub w_down: QMatrix,
+}
+
+/// All weights of a llama model, over the file's bytes.
+#[derive(Debug)]
+pub struct LlamaWeights {
+    /// The GGUF file; matrices are ranges of it.
+    file: Vec<u8>,
+    /// (vocab, dim): row t is token t's embedding
+    pub token_embd: QMatrix,
+    pub layers: Vec<LayerWeights>,
+    /// (dim,)
+    pub output_norm: Vec<f32>,
+    /// (vocab, dim); `None` when tied to `token_embd` (SmolLM2)
+    pub output: Option<QMatrix>,
+}
+
+impl LlamaWeights {
+    /// Finds the model's tensors in `g` and checks them against `cfg`. The result indexes the
+    /// bytes `g` parsed, which must then be handed over with [`LlamaWeights::with_file`]
+    /// (a `Gguf` borrows them, so they can only move once it is dropped).
+    pub fn locate(cfg: &LlamaConfig, g: &Gguf) -> Result<LlamaWeights> {
+        let hd = cfg.head_dim();
+        let (dim, q_dim, kv_dim) = (cfg.dim, cfg.n_heads * hd, cfg.n_kv_heads * hd);
+        let m = |name: &str, rows: usize, cols: usize| matrix(g, name, rows, cols);
+        let v = |name: &str| vector(g, name, dim);
+        let token_embd = m("token_embd.weight", cfg.vocab_size, dim)?;
+        let output = match g.tensor("output.weight") {
+            Ok(_) => Some(m("output.weight", cfg.vocab_size, dim)?),
+            Err(_) => None,
+        };
+        let output_norm = v("output_norm.weight")?;
+        let mut layers = Vec::with_capacity(cfg.n_layers);
+        for l in 0..cfg.n_layers {
+            let n = |t: &str| format!("blk.{l}.{t}.weight");
+            layers.push(LayerWeights {
+                attn_norm: v(&n("attn_norm"))?,
+                wq: m(&n("attn_q"), q_dim, dim)?,
+                wk: m(&n("attn_k"), kv_dim, dim)?,
+                wv: m(&n("attn_v"), kv_dim, dim)?,
+                wo: m(&n("attn_output"), dim, q_dim)?,
+                ffn_norm: v(&n("ffn_norm"))?,
+                w_gate: m(&n("ffn_gate"), cfg.ffn_dim, dim)?,
+                w_up: m(&n("ffn_up"), cfg.ffn_dim, dim)?,
+                w_down: m(&n("ffn_down"), dim, cfg.ffn_dim)?,
+            });
+        }
+        Ok(LlamaWeights {
+            file: Vec::new(),
+            token_embd,
+            layers,
+            output_norm,
+            output,
+        })
+    }
+
+    /// Hands over the bytes [`LlamaWeights::locate`]'s `Gguf` parsed (refused if some
+    /// tensor would lie past their end, i.e. they are not that file).
+    pub fn with_file(mut self, bytes: Vec<u8>) -> Result<LlamaWeights> {
+        for m in self.matrices() {
+            if let Bytes::File(r) = &m.bytes {
+                if r.end > bytes.len() {
+                    return Err(Error::ShapeMismatch {
+                        tensor: m.name.clone(),
+                        what: "file bytes (the end of its data)".into(),
+                        expected: r.end,
+                        got: bytes.len(),
+                    });
+                }
+            }
+        }
+        self.file = bytes;
+        Ok(self)
+    }
+
+    /// The file buffer the matrices index (see [`QMatrix::data`]).
+    #[inline]
+    pub fn file(&self) -> &[u8] {
+        &self.file
+    }
+
+    /// The matrix that maps the final hidden state to logits: `output`, or the embeddings.
+    pub fn lm_head(&self) -> &QMatrix {
+        self.output.as_ref().unwrap_or(&self.token_embd)
+    }
+
+    /// Every matrix, for summaries.
+    pub fn matrices(&self) -> impl Iterator<Item = &QMatrix> {
+        std::iter::once(&self.token_embd)
+            .chain(self.output.iter())
+            .chain(
+                self.layers
+                    .iter()
+                    .flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]),
+            )
+    }
+
+    /// Bytes held for weights (file buffer plus any dequantized copies).
+    pub fn resident_bytes(&self) -> usize {
+        self.file.len()
+            + self
+                .matrices()
+                .map(|m| match &m.bytes {
+                    Bytes::Owned(v) => v.len(),
+                    Bytes::File(_) => 0,
+                })
+                .sum::<usize>()
+    }
+
+    /// Decodes row `r` of `m` (a matrix of these weights) into `out` (`m.cols` floats): the
+    /// embedding lookup.
+    pub fn row_into(&self, m: &QMatrix, r: usize, out: &mut [f32]) -> Result<()> {
+        if r >= m.rows || out.len() != m.cols {
+            return Err(Error::DimOutOfRange {
+                tensor: m.name.clone(),
+                what: "row".into(),
+                value: r as u64,
+                limit: format!("< {} rows, into {} floats", m.rows, m.cols),
+            });
+        }
+        let rb = m.row_bytes();
+        let row = &m.data(&self.file)[r * rb..(r + 1) * rb];
+        decode_row(m.ty, row, out);
+        Ok(())
+    }
+}
+
+/// Decodes one row of blocks of `ty` to f32 (the kernels' arithmetic: `q·d + m`).
+pub fn decode_row(ty: WeightType, row: &[u8], out: &mut [f32]) {
+    use crate::import::onnx::tensor::f16_to_f32;
+    use crate::kernels::llm::f16_finite;
+    let f16 = |b: &[u8], at: usize| f16_finite(u16::from_le_bytes([b[at], b[at + 1]]));
+    match ty {
+        WeightType::F32 => {
+            for (o, b) in out.iter_mut().zip(row.chunks_exact(4)) {
+                *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+        }
+        WeightType::F16 => {
+            for (o, b) in out.iter_mut().zip(row.chunks_exact(2)) {
+                *o = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+            }
+        }
+        WeightType::Q4_0 | WeightType::Q4_1 => {
+            let q41 = ty == WeightType::Q4_1;
+            for (o, b) in out
+                .chunks_exact_mut(32)
+                .zip(row.chunks_exact(ty.block_bytes()))
+            {
+                let d = f16(b, 0);
+                let (m, q) = if q41 {
+                    (f16(b, 2), &b[4..20])
+                } else {
+                    (-8.0 * d, &b[2..18])
+                };
+                for j in 0..16 {
+                    o[j] = (q[j] & 15) as f32 * d + m;
+                    o[j + 16] = (q[j] >> 4) as f32 * d + m;
+                }
+            }
+        }
+        WeightType::Q8_0 => {
+            for (o, b) in out.chunks_exact_mut(32).zip(row.chunks_exact(34)) {
+                let d = f16(b, 0);
+                for j in 0..32 {
+                    o[j] = (b[2 + j] as i8) as f32 * d;
+                }
+            }
+        }
+    }
+}
+
+/// The kernel format of a ggml type, if a GEMV kernel reads it directly.
+pub fn weight_type(ty: GgmlType) -> Option<WeightType> {
+    Some(match ty {
+        GgmlType::F32 => WeightType::F32,
+        GgmlType::F16 => WeightType::F16,
+        GgmlType::Q4_0 => WeightType::Q4_0,
+        GgmlType::Q4_1 => WeightType::Q4_1,
+        GgmlType::Q8_0 => WeightType::Q8_0,
+        _ => return None,
+    })
+}
+
+fn bad_tensor(g: &Gguf, name: &str, detail: String) -> Error {
+    Error::BadTensor {
+        file: g.file().into(),
+        tensor: name.into(),
+        detail,
+    }
+}
+
+fn check_dims(g: &Gguf, info: &TensorInfo, want: &[usize]) -> Result<()> {
+    if info.dims != want {
+        return Err(bad_tensor(
+            g,
+            &info.name,
+            format!(
+                "has ggml dims {:?}, expected {want:?} for this model's hyper-parameters",
+                info.dims
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The matrix `name`, `rows × cols` (ggml dims `[cols, rows]`).
+fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix> {
+    let t = g.tensor(name)?;
+    check_dims(g, t.info, &[cols, rows])?;
+    let (ty, converted, bytes) = match weight_type(t.info.ty) {
+        Some(ty) => {
+            let start = t.info.start;
+            (ty, None, Bytes::File(start..start + t.info.n_bytes))
+        }
+        None => {
+            // No kernel reads this type: dequantize (errors name the type if it cannot).
+            let f = t.dequantize()?;
+            let mut b = Vec::with_capacity(4 * f.len());
+            for v in f {
+                b.extend_from_slice(&v.to_le_bytes());
+            }
+            (WeightType::F32, Some(t.info.ty), Bytes::Owned(b))
+        }
+    };
+    if let Err(blk) = check_scales(ty, t.data) {
+        return Err(bad_tensor(
+            g,
+            name,
+            format!("{ty} block {blk} has an infinite or NaN scale"),
+        ));
+    }
+    Ok(QMatrix {
+        name: name.into(),
+        ty,
+        rows,
+        cols,
+        converted,
+        kernel: best_gemv(ty),
+        bytes,
+    })
+}
+
+/// The f32 vector `name` of `len` values, finite.
+fn vector(g: &Gguf, name: &str, len: usize) -> Result<Vec<f32>> {
+    let t = g.tensor(name)?;
+    check_dims(g, t.info, &[len])?;
+    let v = t.dequantize()?;
+    if let Some(i) = v.iter().position(|x| !x.is_finite()) {
+        return Err(bad_tensor(g, name, format!("value {i} is {}", v[i])));
+    }
+    Ok(v)
+}
