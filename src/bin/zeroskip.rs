@@ -9,6 +9,8 @@
 //! zeroskip pack MODEL.onnx [--fp16] -o MODEL.zsk
 //! zeroskip eval MODEL.onnx --images INPUTS.npy|DIR [--preprocess MODEL.json] [--range 0..10] \
 //!     [--labels verify.json] [--label-offset 1] [--dense DENSE.onnx|DENSE_LOGITS.npy] [--json]
+//! zeroskip eval MODEL.gguf --ppl TEXT [--split eval|calib|all] [--ctx 512] [--stride 256] \
+//!     [--max-tokens N] [--json]
 //! zeroskip generate MODEL.gguf --prompt "..." [--max-tokens 64] [--temperature 0] [--top-k 0] \
 //!     [--top-p 1] [--seed 0] [--chat] [--ctx N]
 //! ```
@@ -17,7 +19,9 @@
 //! `verify/<model>_inputs.npy`, or a directory of such arrays, or a directory of photos
 //! (.jpg/.jpeg/.png, name order) preprocessed as the model's zoo json says (`--preprocess`,
 //! default: the .json beside the model with its stem). Evaluation runs the reference
-//! interpreter (slow, exact).
+//! interpreter (slow, exact). `eval --ppl` measures a llama GGUF's perplexity on a text file
+//! with a sliding window (`zeroskip::llm::ppl`; `--split eval`, the default, keeps the last 25 %
+//! of the lines, the held-out part every pruning experiment evaluates on).
 
 // The CLI reads files and draws progress bars: native only. A wasm32 build of all targets
 // gets an empty main so `cargo build --target wasm32-unknown-unknown --all-targets` works.
@@ -60,7 +64,8 @@ mod cli {
     enum Cmd {
         /// One-shot pruning of every 1x1 conv and FC layer; writes a standard ONNX model.
         Prune(PruneArgs),
-        /// Top-1 on labeled inputs, and agreement / KL against the dense model.
+        /// Top-1 on labeled inputs, and agreement / KL against the dense model; or, with
+        /// --ppl, a llama GGUF's perplexity on a text file.
         Eval(EvalArgs),
         /// Per layer: shapes, sparsity, the kernel the plan picks, and FLOPs.
         Inspect(InspectArgs),
@@ -167,8 +172,24 @@ mod cli {
         model: PathBuf,
         /// Inputs: an `[N, C, H, W]` float32 .npy, a directory of them, or a directory of
         /// photos (.jpg/.jpeg/.png; see --preprocess).
-        #[arg(long)]
-        images: PathBuf,
+        #[arg(long, required_unless_present = "ppl")]
+        images: Option<PathBuf>,
+        /// Perplexity of the llama GGUF MODEL on this UTF-8 text file (sliding window).
+        #[arg(long, conflicts_with_all = ["images", "preprocess", "range", "labels", "dense"])]
+        ppl: Option<PathBuf>,
+        /// With --ppl: which lines of the text: `eval` (the last 25 %, held out), `calib` (the
+        /// rest) or `all`.
+        #[arg(long, default_value = "eval", requires = "ppl")]
+        split: String,
+        /// With --ppl: window in tokens (default 512, or the model's context if smaller).
+        #[arg(long, requires = "ppl")]
+        ctx: Option<usize>,
+        /// With --ppl: tokens between window starts (default ctx / 2).
+        #[arg(long, requires = "ppl")]
+        stride: Option<usize>,
+        /// With --ppl: only the first N tokens of the chosen text.
+        #[arg(long, requires = "ppl")]
+        max_tokens: Option<usize>,
         /// For a directory of photos: the model's zoo json (size, mean, std, resize rule).
         /// Default: MODEL.json beside MODEL.onnx.
         #[arg(long)]
@@ -336,9 +357,15 @@ mod cli {
     }
 
     fn run_eval(a: EvalArgs) -> Result<()> {
+        if let Some(text) = &a.ppl {
+            return run_ppl(&a, text);
+        }
+        let Some(images) = &a.images else {
+            return Err(bad("--images", "required (or --ppl)".into()));
+        };
         let graph = load_model(&a.model)?;
         let source = Inputs {
-            path: &a.images,
+            path: images,
             model: &a.model,
             preprocess: a.preprocess.as_deref(),
             what: "--images",
@@ -762,6 +789,90 @@ mod cli {
             decode_s,
             decoded as f64 / decode_s.max(1e-9)
         );
+        Ok(())
+    }
+
+    /// Sliding-window perplexity of the GGUF `a.model` on a split of the text file `text`.
+    fn run_ppl(a: &EvalArgs, text: &Path) -> Result<()> {
+        use zeroskip::llm::llama::Llama;
+        use zeroskip::llm::ppl::{perplexity, split_text, windows, PplConfig};
+        use zeroskip::llm::tokenizer::Tokenizer;
+
+        let raw = std::fs::read(text).map_err(|e| io(text, e))?;
+        let raw = String::from_utf8(raw).map_err(|e| Error::Io {
+            file: text.display().to_string(),
+            detail: format!("not UTF-8 text: {e}"),
+        })?;
+        let split = split_text(&raw);
+        let part = match a.split.as_str() {
+            "eval" => split.eval,
+            "calib" => split.calib,
+            "all" => raw.as_str(),
+            other => {
+                return Err(bad(
+                    "--split",
+                    format!("'{other}': expected eval, calib or all"),
+                ))
+            }
+        };
+        let bytes = std::fs::read(&a.model).map_err(|e| io(&a.model, e))?;
+        let name = a.model.display().to_string();
+        let (model, tok) = Llama::load_with(&name, bytes, Tokenizer::from_gguf)?;
+        let mut ids = Vec::new();
+        if tok.add_bos {
+            ids.extend(tok.bos);
+        }
+        ids.extend(tok.encode(part, false));
+        let total = ids.len();
+        if let Some(n) = a.max_tokens {
+            ids.truncate(n);
+        }
+        let cfg = PplConfig::new(model.cfg.context_length, a.ctx, a.stride);
+        let n_windows = windows(ids.len(), cfg)?.len();
+        let mut s = model.session(cfg.ctx.min(model.cfg.context_length))?;
+        let scored = ids.len().saturating_sub(1) as u64;
+        let b = bar(scored, &format!("tokens ({n_windows} windows)"));
+        let t0 = Instant::now();
+        let r = perplexity(&model, &mut s, &ids, cfg, |n| b.set_position(n as u64))?;
+        let secs = t0.elapsed().as_secs_f64();
+        b.finish_and_clear();
+        let tps = r.tokens_run as f64 / secs.max(1e-9);
+        if a.json {
+            println!(
+                "{{\"model\": \"{name}\", \"text\": \"{}\", \"split\": \"{}\", \"ppl\": {:.4}, \
+                 \"mean_nll\": {:.6}, \"tokens\": {}, \"ctx\": {}, \"stride\": {}, \
+                 \"windows\": {}, \"tokens_run\": {}, \"seconds\": {secs:.2}, \
+                 \"tok_per_s\": {tps:.1}}}",
+                text.display(),
+                a.split,
+                r.ppl,
+                r.mean_nll,
+                r.n_tokens,
+                cfg.ctx,
+                cfg.stride,
+                r.windows,
+                r.tokens_run,
+            );
+        } else {
+            println!(
+                "{name}: {} split of {} ({} of {total} tokens), ctx {}, stride {}",
+                a.split,
+                text.display(),
+                ids.len(),
+                cfg.ctx,
+                cfg.stride
+            );
+            println!("  perplexity:  {:.3}", r.ppl);
+            println!("  mean NLL:    {:.5} nats", r.mean_nll);
+            println!(
+                "  scored:      {} tokens in {} windows",
+                r.n_tokens, r.windows
+            );
+            println!(
+                "  speed:       {} tokens run in {secs:.1} s ({tps:.1} tok/s)",
+                r.tokens_run
+            );
+        }
         Ok(())
     }
 

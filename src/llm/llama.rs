@@ -226,6 +226,34 @@ impl Llama {
         Ok(&s.logits)
     }
 
+    /// Runs `tokens` like [`Llama::prefill`], and hands the logits after each token from index
+    /// `from` on to `each(i, logits)` (`i` indexes `tokens`); tokens before `from` skip the
+    /// vocab-sized projection. The logits are bit-identical to running the tokens one by one
+    /// with [`Llama::decode`]. Allocates nothing. Errors as `prefill`, before changing anything;
+    /// an error from `each` stops the run (the session then holds the tokens run so far).
+    pub fn prefill_each(
+        &self,
+        s: &mut Session,
+        tokens: &[u32],
+        from: usize,
+        mut each: impl FnMut(usize, &[f32]) -> Result<()>,
+    ) -> Result<()> {
+        if tokens.is_empty() {
+            return Err(Error::BadArgument {
+                what: "prefill".into(),
+                detail: "no tokens to run".into(),
+            });
+        }
+        self.check(s, tokens)?;
+        for (i, &t) in tokens.iter().enumerate() {
+            self.forward(s, t, i >= from)?;
+            if i >= from {
+                each(i, &s.logits)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs one token and returns its logits `(vocab,)`. Allocates nothing.
     pub fn decode<'s>(&self, s: &'s mut Session, token: u32) -> Result<&'s [f32]> {
         self.check(s, std::slice::from_ref(&token))?;

@@ -1,9 +1,10 @@
 //! Small LLMs: the hyper-parameters of a llama-architecture GGUF, its tokenizer, the weights
 //! as the file stores them (`weights`), the forward pass over a preallocated KV cache
-//! (`llama`, `kv_cache`) and the sampler. Sparse weight formats come next.
+//! (`llama`, `kv_cache`), the sampler, and perplexity (`ppl`). Sparse weight formats come next.
 
 pub mod kv_cache;
 pub mod llama;
+pub mod ppl;
 pub mod sampler;
 pub mod synth;
 pub mod tokenizer;

@@ -194,7 +194,7 @@ fn read_array(file: &str, c: &mut Cursor, what: &dyn Fn() -> String) -> Result<A
 }
 
 impl Value {
-    /// The spec's name of this value's type: "u32", "string", "array[string]", ...
+    /// The spec's name of this value's type: `u32`, `string`, `array[string]`, ...
     pub fn type_name(&self) -> String {
         match self {
             Value::Array(a) => format!("array[{}]", type_name(a.type_id())),
