@@ -41,7 +41,9 @@ wasm: setup
 	@# onnxruntime-web's wasm-EP ESM bundle + its wasm, and its WebGPU bundle + the wasm holding
 	@# its WebGPU EP (asyncify build, for www/gpu.html); TF.js and its wasm backend (classic
 	@# scripts + the backend's three .wasm files); the zoo's models, verify data, and the
-	@# classifier demo's images and labels; the zoo's TF.js graph models and their verify data.
+	@# classifier demo's images and labels; the zoo's TF.js graph models and their verify data;
+	@# wllama (llama.cpp in wasm: its ESM bundle + wllama.wasm) and the zoo's GGUF models with
+	@# the LLM benchmark's prompt text (lee_background.cor, as .txt) for www/llm.html.
 	@link() { rm -f "$$2"; ln "$$1" "$$2" 2>/dev/null || cp "$$1" "$$2"; }; \
 	ort=node_modules/onnxruntime-web/dist; mkdir -p www/vendor/ort; \
 	for f in ort.wasm.min.mjs ort-wasm-simd-threaded.mjs ort-wasm-simd-threaded.wasm \
@@ -57,6 +59,18 @@ wasm: setup
 	  link node_modules/@tensorflow/$$f www/vendor/tfjs/$${f##*/}; \
 	done; \
 	echo "copied TF.js $$(node -p 'require("./node_modules/@tensorflow/tfjs/package.json").version') + its wasm backend into www/vendor/tfjs"; \
+	wl=node_modules/@wllama/wllama/esm; mkdir -p www/vendor/wllama; \
+	for f in index.js wasm/wllama.wasm; do \
+	  [ -f $$wl/$$f ] || { echo "missing $$wl/$$f: run make setup (npm ci)"; exit 1; }; \
+	  link $$wl/$$f www/vendor/wllama/$${f##*/}; \
+	done; \
+	echo "copied wllama $$(node -p 'require("./node_modules/@wllama/wllama/package.json").version') into www/vendor/wllama"; \
+	if ls .cache/zoo/llm/*.gguf >/dev/null 2>&1; then \
+	  mkdir -p www/models/llm; \
+	  for f in .cache/zoo/llm/*.gguf; do link "$$f" "www/models/llm/$${f##*/}"; done; \
+	  [ -f .cache/zoo/llm/lee_background.cor ] && link .cache/zoo/llm/lee_background.cor www/models/llm/lee_background.txt; \
+	  echo "copied $$(ls www/models/llm/*.gguf | wc -l) GGUF models into www/models/llm"; \
+	else echo "no .cache/zoo/llm models: run make zoo for www/models/llm (the LLM benchmark needs them)"; fi; \
 	if ls .cache/zoo/tfjs/*.json >/dev/null 2>&1; then \
 	  mkdir -p www/models/tfjs/verify; \
 	  for f in .cache/zoo/tfjs/*; do [ -f "$$f" ] || continue; link "$$f" "www/models/tfjs/$${f##*/}"; done; \
@@ -109,12 +123,13 @@ test-browser: zoo wasm
 	node tests/browser/tfjs.mjs
 	node tests/browser/hand.mjs
 	node tests/browser/gpu.mjs
+	node tests/browser/llm.mjs
 
 # The zoo models end to end against onnxruntime's logits on real images (release: the naive
 # reference interpreter is part of the check), then pruning + export of the real models through
 # the CLI, whose output onnxruntime must load and agree with.
 test-models: zoo
-	cargo test --release --features zoo --test zoo --test prune_zoo --test zoo_tfjs --test gguf --test tokenizer --test llama
+	cargo test --release --features zoo --test zoo --test prune_zoo --test zoo_tfjs --test gguf --test tokenizer --test llama --test ppl
 
 # The WebGPU path natively on Mesa lavapipe (tools/setup.sh installs it): every shader validated
 # by naga, then run against the reference on edge cases, the typed errors (broken shader, buffer
@@ -146,6 +161,7 @@ bench: wasm
 	node bench/cnn.mjs
 	node bench/tfjs.mjs
 	node bench/gpu.mjs
+	node bench/llm.mjs
 
 demo: zoo wasm
 	node tools/serve.mjs --port $(PORT)

@@ -384,3 +384,56 @@ export function exitWith(main) {
     },
   );
 }
+
+// ---- small LLMs (www/llm.html) ----------------------------------------------------------------
+
+/** wllama's runtime files (under node_modules/@wllama/wllama/esm) that www/llm.js loads from www/vendor/wllama. */
+export const WLLAMA_FILES = ['index.js', 'wasm/wllama.wasm'];
+
+/** Links the WLLAMA_FILES into www/vendor/wllama when missing or stale; returns wllama's npm version. */
+export function linkWllamaRuntime(repo) {
+  const src = path.join(repo, 'node_modules/@wllama/wllama');
+  const dest = path.join(repo, 'www/vendor/wllama');
+  fs.mkdirSync(dest, { recursive: true });
+  for (const f of WLLAMA_FILES) {
+    const a = path.join(src, 'esm', f);
+    if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
+    hardLink(a, path.join(dest, path.basename(f)));
+  }
+  return JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8')).version;
+}
+
+/**
+ * Makes www/models/llm hold .cache/zoo/llm's GGUF files and the prompt corpus
+ * (lee_background.cor as lee_background.txt), as `make wasm` does; returns the GGUF names.
+ */
+export function linkLlmModels(repo) {
+  const zoo = path.join(repo, '.cache/zoo/llm');
+  const dest = path.join(repo, 'www/models/llm');
+  if (!fs.existsSync(zoo)) return [];
+  fs.mkdirSync(dest, { recursive: true });
+  const names = [];
+  for (const f of fs.readdirSync(zoo)) {
+    if (!f.endsWith('.gguf') || !fs.statSync(path.join(zoo, f)).isFile()) continue;
+    hardLink(path.join(zoo, f), path.join(dest, f));
+    names.push(f);
+  }
+  const corpus = path.join(zoo, 'lee_background.cor');
+  if (fs.existsSync(corpus)) hardLink(corpus, path.join(dest, 'lee_background.txt'));
+  return names.sort();
+}
+
+/**
+ * llm.html with the builds `isas` (one page, engines interleaved): {result, error, pageErrors};
+ * result is window.__llmResult.
+ */
+export function runLlmPage(browser, baseUrl, { isas, mode, engines = 'all', model, timeoutMs, onConsole }) {
+  const q = new URLSearchParams({ isas: isas.join(','), mode, engines, autorun: '1' });
+  if (model) q.set('model', model);
+  return runAutorunPage(browser, `${baseUrl}llm.html?${q}`, {
+    resultVar: '__llmResult',
+    errorVar: '__llmError',
+    timeoutMs,
+    onConsole,
+  });
+}

@@ -517,3 +517,188 @@ fn json_str(s: &str) -> String {
     o.push('"');
     o
 }
+
+// ---- small LLMs ------------------------------------------------------------------------------
+
+/// A llama GGUF (weights read in place), its tokenizer, and one session (KV cache + scratch),
+/// for the text-generation benchmark page. Every call is synchronous; times come from
+/// `performance.now()`.
+#[wasm_bindgen]
+pub struct TextGenerator {
+    llama: crate::llm::llama::Llama,
+    tok: crate::llm::tokenizer::Tokenizer,
+    session: crate::llm::llama::Session,
+    file_bytes: usize,
+    load_ms: f64,
+}
+
+/// `performance.now()` (`Date.now()` where there is no `performance`).
+fn now_ms() -> f64 {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
+    let now = perf
+        .as_ref()
+        .and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok())
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    match (perf, now) {
+        (Some(p), Some(f)) => f.call0(&p).ok().and_then(|v| v.as_f64()),
+        _ => None,
+    }
+    .unwrap_or_else(js_sys::Date::now)
+}
+
+#[wasm_bindgen]
+impl TextGenerator {
+    /// Parses the GGUF `bytes` (named `name` in errors) and opens a session of `ctx` positions
+    /// (default: the model's trained context, at most 2048).
+    pub fn load(name: &str, bytes: Vec<u8>, ctx: Option<usize>) -> Result<TextGenerator, JsError> {
+        let t0 = now_ms();
+        let file_bytes = bytes.len();
+        let (llama, tok) = crate::llm::llama::Llama::load_with(
+            name,
+            bytes,
+            crate::llm::tokenizer::Tokenizer::from_gguf,
+        )?;
+        let ctx = ctx.unwrap_or(llama.cfg.context_length.min(2048));
+        let session = llama.session(ctx)?;
+        Ok(TextGenerator {
+            llama,
+            tok,
+            session,
+            file_bytes,
+            load_ms: now_ms() - t0,
+        })
+    }
+
+    /// Token ids of `text`; `special` also matches added/special tokens written in the text
+    /// (e.g. `<|im_start|>`). No BOS is added.
+    pub fn encode(&self, text: &str, special: bool) -> Vec<u32> {
+        self.tok.encode(text, special)
+    }
+
+    /// The text of `ids` (invalid UTF-8 becomes U+FFFD).
+    #[wasm_bindgen(js_name = decodeText)]
+    pub fn decode_text(&self, ids: &[u32]) -> Result<String, JsError> {
+        Ok(self.tok.decode(ids)?)
+    }
+
+    /// The raw bytes of token `id`: feed them to a `TextDecoder` with `{stream: true}` to
+    /// stream text (a character may span tokens).
+    #[wasm_bindgen(js_name = tokenBytes)]
+    pub fn token_bytes(&self, id: u32) -> Result<Vec<u8>, JsError> {
+        self.tok
+            .token_bytes(id)
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| JsError::new(&format!("token id {id} is outside the vocabulary")))
+    }
+
+    /// `tokenizer.ggml.bos_token_id` when the model wants prompts to start with it.
+    #[wasm_bindgen(js_name = bosToAdd)]
+    pub fn bos_to_add(&self) -> Option<u32> {
+        self.tok.bos.filter(|_| self.tok.add_bos)
+    }
+
+    /// `tokenizer.ggml.eos_token_id`.
+    pub fn eos(&self) -> Option<u32> {
+        self.tok.eos
+    }
+
+    /// Forgets every token of the session (keeps its buffers).
+    pub fn reset(&mut self) {
+        self.session.reset();
+    }
+
+    /// Tokens in the session.
+    pub fn pos(&self) -> usize {
+        self.session.pos()
+    }
+
+    /// Runs `ids` after what the session holds; returns the greedy (argmax) next token.
+    pub fn prefill(&mut self, ids: &[u32]) -> Result<u32, JsError> {
+        let logits = self.llama.prefill(&mut self.session, ids)?;
+        Ok(crate::llm::sampler::argmax(logits) as u32)
+    }
+
+    /// Runs one token; returns the greedy next token.
+    pub fn step(&mut self, id: u32) -> Result<u32, JsError> {
+        let logits = self.llama.decode(&mut self.session, id)?;
+        Ok(crate::llm::sampler::argmax(logits) as u32)
+    }
+
+    /// [`TextGenerator::prefill`], timed: `[ms, next token]`.
+    #[wasm_bindgen(js_name = benchPrefill)]
+    pub fn bench_prefill(&mut self, ids: &[u32]) -> Result<Vec<f64>, JsError> {
+        let t0 = now_ms();
+        let next = self.prefill(ids)?;
+        Ok(vec![now_ms() - t0, next as f64])
+    }
+
+    /// Greedy decoding of `n` tokens starting by feeding `first` (e.g. `benchPrefill`'s next
+    /// token): `[ms, id_1, …, id_n]`, where `id_1` is what follows `first`. Stops at nothing
+    /// (not even EOS), so every call decodes exactly `n` tokens.
+    #[wasm_bindgen(js_name = generateGreedy)]
+    pub fn generate_greedy(&mut self, first: u32, n: usize) -> Result<Vec<f64>, JsError> {
+        let mut out = Vec::with_capacity(n + 1);
+        out.push(0.0);
+        let t0 = now_ms();
+        let mut id = first;
+        for _ in 0..n {
+            id = self.step(id)?;
+            out.push(id as f64);
+        }
+        out[0] = now_ms() - t0;
+        Ok(out)
+    }
+
+    /// `{"gemv": {"q4_1": "gemv_q4_1_r4_relaxed", …}, "matrices": N}`: the GEMV kernel each of
+    /// the model's weight types runs on.
+    pub fn kernels(&self) -> String {
+        let mut by_type: Vec<(String, &str)> = self
+            .llama
+            .weights
+            .matrices()
+            .map(|m| (m.ty.name().to_string(), m.kernel.name))
+            .collect();
+        let count = by_type.len();
+        by_type.sort();
+        by_type.dedup();
+        let entries: Vec<String> = by_type
+            .iter()
+            .map(|(ty, k)| format!("{}:{}", json_str(ty), json_str(k)))
+            .collect();
+        format!(r#"{{"gemv":{{{}}},"matrices":{count}}}"#, entries.join(","))
+    }
+
+    /// `{n_layers, dim, ffn_dim, n_heads, n_kv_heads, vocab_size, context_length, ctx}`.
+    pub fn config(&self) -> String {
+        let c = &self.llama.cfg;
+        format!(
+            r#"{{"n_layers":{},"dim":{},"ffn_dim":{},"n_heads":{},"n_kv_heads":{},"vocab_size":{},"context_length":{},"ctx":{}}}"#,
+            c.n_layers,
+            c.dim,
+            c.ffn_dim,
+            c.n_heads,
+            c.n_kv_heads,
+            c.vocab_size,
+            c.context_length,
+            self.session.ctx()
+        )
+    }
+
+    /// Size of the GGUF file.
+    #[wasm_bindgen(js_name = fileBytes)]
+    pub fn file_bytes(&self) -> usize {
+        self.file_bytes
+    }
+
+    /// Bytes of the session (KV cache + scratch).
+    #[wasm_bindgen(js_name = sessionBytes)]
+    pub fn session_bytes(&self) -> usize {
+        self.session.bytes()
+    }
+
+    /// Time `load` took (parse, tokenizer, session).
+    #[wasm_bindgen(js_name = loadMs)]
+    pub fn load_ms(&self) -> f64 {
+        self.load_ms
+    }
+}

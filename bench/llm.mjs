@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+// Small-LLM benchmark driver: serves www/, runs llm.html once in headless Chromium with both
+// zeroskip builds and wllama (llama.cpp compiled to wasm) in the same page, interleaved, on the
+// same GGUF bytes (the zoo's SmolLM2-135M-Instruct Q4_1), one thread each; prints a table and the
+// greedy outputs, and writes llm.json (BENCH_FORMAT.md): rows with model, variant (q4_1), engine
+// (zeroskip-simd128 | zeroskip-relaxed | wllama-1t), prompt_tokens, gen_tokens, prefill_tok_s,
+// decode_tok_s, file_bytes; top-level `ratios` (median over rounds of each pair's per-round ratio
+// of tokens/s, e.g. "decode: zeroskip-simd128/wllama-1t"; > 1 means zeroskip is faster).
+//
+//   node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama]
+//                      [--model FILE.gguf] [--out bench/results/llm.json]
+//
+// Full: a 128-token prompt, 128 greedy tokens, 3 rounds. --quick: 32 + 16 tokens, 1 round. A
+// benchmark is not a test: it exits non-zero only when the page errored or produced no rows.
+
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../tools/serve.mjs';
+import {
+  launchChromium, linkLlmModels, linkWllamaRuntime, machineDescription, runLlmPage, textTable, writeJson, exitWith,
+} from './lib.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ISAS = ['simd128', 'relaxed'];
+const ENGINES = ['all', 'zeroskip', 'wllama'];
+const MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+const TIMEOUT_MS = 30 * 60 * 1000;
+
+function parseArgs(argv) {
+  const opts = { isas: ISAS, mode: 'full', engines: 'all', model: MODEL, out: path.join(REPO, 'bench/results/llm.json') };
+  const usage = 'usage: node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama] [--model FILE.gguf] [--out FILE]';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') opts.mode = 'quick';
+    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
+    else if (arg === '--engines' && argv[i + 1]) opts.engines = argv[++i];
+    else if (arg === '--model' && argv[i + 1]) opts.model = argv[++i];
+    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
+    else throw new Error(`${usage} (bad argument: ${arg})`);
+  }
+  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
+  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
+  if (!ENGINES.includes(opts.engines)) throw new Error(`unknown --engines ${opts.engines}: expected ${ENGINES.join('|')}`);
+  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
+  return opts;
+}
+
+const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
+
+const ROW_COLUMNS = [
+  ['engine', (r) => r.engine],
+  ['variant', (r) => r.variant],
+  ['prompt', (r) => r.prompt_tokens, 'r'],
+  ['prefill tok/s', (r) => num(r.prefill_tok_s, 1), 'r'],
+  ['gen', (r) => r.gen_tokens, 'r'],
+  ['decode tok/s', (r) => num(r.decode_tok_s, 1), 'r'],
+  ['prefill runs', (r) => r.prefill_tok_s_runs.map((x) => num(x, 1)).join(' ')],
+  ['decode runs', (r) => r.decode_tok_s_runs.map((x) => num(x, 1)).join(' ')],
+  ['load ms', (r) => num(r.load_ms, 0), 'r'],
+  ['GEMV', (r) => (r.gemv_kernels ? Object.values(r.gemv_kernels).join(',') : '')],
+];
+
+function format(result, wllamaVersion) {
+  const w = result.wllama;
+  const lines = [
+    `== ${result.mode} mode: prompt ${result.protocol.prompt} tokens, ${result.protocol.gen} greedy tokens, ` +
+      `${result.protocol.rounds} round(s), ${num(result.elapsed_s, 0)} s ==`,
+    w ? `wllama ${wllamaVersion} (llama.cpp ${w.llama_cpp}): multithread ${w.multithread}, threads ${w.threads}, add_bos ${w.add_bos}` : 'wllama not run',
+    '',
+    textTable(ROW_COLUMNS, result.rows),
+    '',
+    ...Object.entries(result.ratios).map(([k, v]) => `  ${k} = ${isNum(v) ? v.toFixed(2) + 'x' : '-'}`),
+    '',
+    `prompt: ${result.prompt.tokens} tokens, "${result.prompt.head.replace(/\n/g, ' ')}…"`,
+    ...Object.entries(result.greedy).map(([e, g]) => `greedy ${e}, first ${g.first_ids.length} tokens: ${JSON.stringify(g.first_text)}\n  ids ${g.first_ids.join(' ')} (${g.ids_from})`),
+    ...Object.entries(result.agreement).map(([k, a]) => `  ${k}: ${a.same_first_tokens}/${a.of} first tokens equal, ${a.common_prefix_chars} chars in common`),
+  ];
+  return lines.join('\n');
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const wllamaVersion = linkWllamaRuntime(REPO);
+  const models = linkLlmModels(REPO);
+  if (!models.includes(opts.model)) throw new Error(`no ${opts.model} in .cache/zoo/llm: run make zoo (tools/zoo/llm.sh) first`);
+  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
+  const browser = await launchChromium({ webgpu: false });
+  let run;
+  const t0 = Date.now();
+  try {
+    console.log(`LLM benchmark (${opts.mode}, builds ${opts.isas.join(',')}, engines ${opts.engines}) at ${url}, Chromium ${browser.version()}`);
+    run = await runLlmPage(browser, url, {
+      isas: opts.isas,
+      mode: opts.mode,
+      engines: opts.engines,
+      model: opts.model,
+      timeoutMs: TIMEOUT_MS,
+      onConsole: (type, text) => console.log(`[page${type === 'log' ? '' : ' ' + type}] ${text}`),
+    });
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  const problems = [...run.pageErrors, ...(run.error ? [run.error] : [])];
+  problems.forEach((p) => console.error(`ERROR ${p}`));
+  const result = run.result;
+  if (!result?.rows?.length) {
+    console.error('LLM benchmark FAILED: the page produced no rows');
+    return 1;
+  }
+  console.log(`\n${format(result, wllamaVersion)}\n(${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
+  const { machine: browserMachine, ...rest } = result;
+  writeJson(opts.out, {
+    machine: machineDescription(),
+    browser: rest.browser,
+    date: rest.date,
+    ...rest,
+    browser_machine: browserMachine,
+    wllama: rest.wllama ? { npm: `@wllama/wllama@${wllamaVersion}`, wasm: 'esm/wasm/wllama.wasm', ...rest.wllama } : null,
+  });
+  if (problems.length) console.error('LLM benchmark: the page reported errors (above)');
+  return problems.length ? 1 : 0;
+}
+
+exitWith(main);
