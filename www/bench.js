@@ -9,7 +9,7 @@
 // and sets document.title = 'done' ('error' and window.__benchError on failure).
 // bench/run.mjs and tests/browser/kernels.mjs only read that object.
 
-import { $, isNum, fmt, ratio, yieldToPage, el } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -382,16 +382,6 @@ async function loadBuild(isa) {
   return zs;
 }
 
-function environment() {
-  const platform = navigator.userAgentData?.platform || navigator.platform || 'unknown platform';
-  return {
-    machine: `${navigator.hardwareConcurrency} logical cores, ${platform}`,
-    browser: navigator.userAgent,
-    date: new Date().toISOString(),
-    cross_origin_isolated: self.crossOriginIsolated === true,
-  };
-}
-
 const totalSteps = (proto, buildIsa) =>
   2 * peakProbeList(buildIsa).length + proto.shapes.length * (1 + PATTERNS.length * proto.sparsities.length);
 
@@ -636,32 +626,15 @@ function readParams() {
   return { isa: q.get('isa') ?? 'simd128', mode: q.get('mode') ?? 'full', autorun: q.get('autorun') === '1' };
 }
 
-function reportError(err) {
-  console.error(`benchmark error: ${err?.stack ?? err}`);
-  window.__benchError = String(err);
-  document.title = 'error';
-  $('status').textContent = `error: ${err}`;
-  $('status').className = 'fail';
-}
+const reportError = (err) => reportPageError('bench', err);
 
 async function start(opts) {
-  const button = $('run');
-  button.disabled = true;
-  document.title = `running ${opts.isa} ${opts.mode}`;
-  $('status').className = '';
-  window.__benchResult = undefined;
-  window.__benchError = undefined;
-  try {
+  await runPageBenchmark('bench', `${opts.isa} ${opts.mode}`, async () => {
     const ui = pageUi();
     const result = await runBenchmark(opts, ui);
     ui.finish(result);
-    window.__benchResult = result;
-    document.title = 'done';
-  } catch (err) {
-    reportError(err);
-  } finally {
-    button.disabled = false;
-  }
+    return result;
+  });
 }
 
 function main() {

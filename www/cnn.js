@@ -15,10 +15,7 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/cnn.mjs fails on it. window.cnn exposes the building blocks (tests/browser/models.mjs).
 
-import {
-  $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow,
-  planSummary, tableRow, latencyChart,
-} from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -139,16 +136,6 @@ async function createOrt(bytes, shape) {
 }
 
 // ---- the run ----------------------------------------------------------------------------------
-
-function environment() {
-  const platform = navigator.userAgentData?.platform || navigator.platform || 'unknown platform';
-  return {
-    machine: `${navigator.hardwareConcurrency} logical cores, ${platform}`,
-    browser: navigator.userAgent,
-    date: new Date().toISOString(),
-    cross_origin_isolated: self.crossOriginIsolated === true,
-  };
-}
 
 /** Creates the three engines over one file, runs the correctness guard, times them interleaved. */
 async function measureVariant(isa, model, variant, input, shape, proto, ui, state) {
@@ -412,32 +399,15 @@ function readParams() {
   return { isa: q.get('isa') ?? 'simd128', mode: q.get('mode') ?? 'full', autorun: q.get('autorun') === '1' };
 }
 
-function reportError(err) {
-  console.error(`benchmark error: ${err?.stack ?? err}`);
-  window.__cnnError = String(err?.message ?? err);
-  document.title = 'error';
-  $('status').textContent = `error: ${err?.message ?? err}`;
-  $('status').className = 'fail';
-}
+const reportError = (err) => reportPageError('cnn', err);
 
 async function start(opts) {
-  const button = $('run');
-  button.disabled = true;
-  document.title = `running ${opts.isa} ${opts.mode}`;
-  $('status').className = '';
-  window.__cnnResult = undefined;
-  window.__cnnError = undefined;
-  try {
+  await runPageBenchmark('cnn', `${opts.isa} ${opts.mode}`, async () => {
     const ui = pageUi();
     const result = await runBenchmark(opts, ui);
     ui.finish(result);
-    window.__cnnResult = result;
-    document.title = 'done';
-  } catch (err) {
-    reportError(err);
-  } finally {
-    button.disabled = false;
-  }
+    return result;
+  });
 }
 
 // Building blocks for tests/browser/models.mjs (page.evaluate) and the console.

@@ -37,10 +37,7 @@
 // failed guard does not stop the run: it is listed in result.guard_failures and bench/gpu.mjs
 // fails on it. window.gpuBench exposes the building blocks (tests/browser/gpu.mjs).
 
-import {
-  $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow,
-  planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter,
-} from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -306,16 +303,6 @@ async function createOrt(bytes, shape) {
 }
 
 // ---- the run ----------------------------------------------------------------------------------
-
-function environment() {
-  const platform = navigator.userAgentData?.platform || navigator.platform || 'unknown platform';
-  return {
-    machine: `${navigator.hardwareConcurrency} logical cores, ${platform}`,
-    browser: navigator.userAgent,
-    date: new Date().toISOString(),
-    cross_origin_isolated: self.crossOriginIsolated === true,
-  };
-}
 
 /** One engine's logits vs the reference's: the diff, both top-1s, and the verdict under `bound`. */
 function compare(got, ref, bound) {
@@ -631,37 +618,15 @@ function readParams() {
   };
 }
 
-function reportError(err) {
-  console.error(`benchmark error: ${err?.stack ?? err}`);
-  window.__gpuError = String(err?.message ?? err);
-  document.title = 'error';
-  $('status').textContent = `error: ${err?.message ?? err}`;
-  $('status').className = 'fail';
-}
-
-let running = false;
+const reportError = (err) => reportPageError('gpu', err);
 
 async function start(opts) {
-  if (running) return;
-  running = true;
-  const button = $('run');
-  button.disabled = true;
-  document.title = `running ${opts.mode} ${opts.engines}`;
-  $('status').className = '';
-  window.__gpuResult = undefined;
-  window.__gpuError = undefined;
-  try {
+  await runPageBenchmark('gpu', `${opts.mode} ${opts.engines}`, async () => {
     const ui = pageUi();
     const result = await runBenchmark(opts, ui);
     ui.finish(result);
-    window.__gpuResult = result;
-    document.title = 'done';
-  } catch (err) {
-    reportError(err);
-  } finally {
-    button.disabled = false;
-    running = false;
-  }
+    return result;
+  });
 }
 
 // Building blocks for tests/browser/gpu.mjs (page.evaluate) and the console.
@@ -679,7 +644,7 @@ async function main() {
     start({ ...params, mode: $('mode').value, engines: $('engines').value });
   });
   window.addEventListener('unhandledrejection', (e) => {
-    if (running) reportError(e.reason);
+    if ($('run').disabled) reportError(e.reason);
   });
   if (params.autorun) {
     start(params);

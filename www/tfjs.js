@@ -30,10 +30,7 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/tfjs.mjs fails on it. window.tfjsBench exposes the building blocks (tests/browser/tfjs.mjs).
 
-import {
-  $, isNum, fmt, ratio, yieldToPage, el, median, maxAbsDiff, fetchBytes, parseNpy, npyRow,
-  planSummary, tableRow, latencyChart,
-} from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -273,16 +270,6 @@ async function createTfjs(files, inputDims) {
 }
 
 // ---- the run ----------------------------------------------------------------------------------
-
-function environment() {
-  const platform = navigator.userAgentData?.platform || navigator.platform || 'unknown platform';
-  return {
-    machine: `${navigator.hardwareConcurrency} logical cores, ${platform}`,
-    browser: navigator.userAgent,
-    date: new Date().toISOString(),
-    cross_origin_isolated: self.crossOriginIsolated === true,
-  };
-}
 
 const fmtDiffs = (cmp) => cmp.map((c) => (c.error ? c.error : `${c.name} ${c.max_abs_diff.toExponential(1)} (tol ${c.tol.toExponential(1)})`)).join(', ');
 
@@ -554,32 +541,15 @@ function readParams() {
   };
 }
 
-function reportError(err) {
-  console.error(`benchmark error: ${err?.stack ?? err}`);
-  window.__tfjsError = String(err?.message ?? err);
-  document.title = 'error';
-  $('status').textContent = `error: ${err?.message ?? err}`;
-  $('status').className = 'fail';
-}
+const reportError = (err) => reportPageError('tfjs', err);
 
 async function start(opts) {
-  const button = $('run');
-  button.disabled = true;
-  document.title = `running ${opts.isa} ${opts.mode}`;
-  $('status').className = '';
-  window.__tfjsResult = undefined;
-  window.__tfjsError = undefined;
-  try {
+  await runPageBenchmark('tfjs', `${opts.isa} ${opts.mode}`, async () => {
     const ui = pageUi();
     const result = await runBenchmark(opts, ui);
     ui.finish(result);
-    window.__tfjsResult = result;
-    document.title = 'done';
-  } catch (err) {
-    reportError(err);
-  } finally {
-    button.disabled = false;
-  }
+    return result;
+  });
 }
 
 // Building blocks for tests/browser/tfjs.mjs (page.evaluate) and the console.

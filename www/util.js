@@ -202,3 +202,45 @@ export function describeAdapter(a) {
   const name = [a.info.vendor, a.info.architecture, a.info.device, a.info.description].filter(Boolean).join(' ') || 'unnamed adapter';
   return `${name}${a.is_fallback_adapter ? ' (fallback adapter: CPU emulation)' : ''}`;
 }
+
+/** The machine and browser a benchmark ran on (the header every bench/results file carries). */
+export function environment() {
+  const platform = navigator.userAgentData?.platform || navigator.platform || 'unknown platform';
+  return {
+    machine: `${navigator.hardwareConcurrency} logical cores, ${platform}`,
+    browser: navigator.userAgent,
+    date: new Date().toISOString(),
+    cross_origin_isolated: self.crossOriginIsolated === true,
+  };
+}
+
+/** Shows a benchmark page's failure and leaves it where its runner looks: window.__<key>Error, title 'error'. */
+export function reportPageError(key, err) {
+  console.error(`benchmark error: ${err?.stack ?? err}`);
+  window[`__${key}Error`] = String(err?.message ?? err);
+  document.title = 'error';
+  $('status').textContent = `error: ${err?.message ?? err}`;
+  $('status').className = 'fail';
+}
+
+/**
+ * Runs a benchmark page's `work()` once (the #run button stays disabled meanwhile): its result
+ * goes to window.__<key>Result and the title to 'done', which bench/lib.mjs's runners wait for.
+ */
+export async function runPageBenchmark(key, label, work) {
+  const button = $('run');
+  if (button.disabled) return;
+  button.disabled = true;
+  document.title = `running ${label}`;
+  $('status').className = '';
+  window[`__${key}Result`] = undefined;
+  window[`__${key}Error`] = undefined;
+  try {
+    window[`__${key}Result`] = await work();
+    document.title = 'done';
+  } catch (err) {
+    reportPageError(key, err);
+  } finally {
+    button.disabled = false;
+  }
+}
