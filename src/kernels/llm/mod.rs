@@ -16,10 +16,28 @@
 //!
 //! Like the CNN kernels, a GEMV takes a range of output rows, so a thread pool can split the
 //! rows later without the kernels changing.
+//!
+//! Beside them: dense GEMM for prefill ([`gemm_kernels`], `gemm_<wtype>_r<R>t<T>_<isa>`, T
+//! tokens sharing each decoded block) and the kernels of the sparse LLM formats
+//! ([`crate::sparse::llm`]; [`sparse_kernels`], GEMV and GEMM, `wtype` = the format's name:
+//! `g16i4`, `g8i4`, `g16i8`, `g8i8`, `nm24i8`, `csr8`).
 
+mod gemm;
+pub(crate) mod gemm_scalar;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod gemm_simd128;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod nm_simd128;
 pub(crate) mod scalar;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod simd128;
+mod sparse;
+pub(crate) mod sparse_scalar;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod sparse_simd128;
+
+pub use gemm::{best_gemm, find_gemm, gemm_kernels, GemmKernel};
+pub use sparse::{best_sparse, find_sparse, sparse_kernels, LlmOp, SparseKernel};
 
 use super::Isa;
 use crate::error::{Error, Result};

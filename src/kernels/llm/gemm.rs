@@ -1,0 +1,169 @@
+//! Dense GEMM on raw GGUF blocks (prefill): `X (t,n) @ Wᵀ -> Y (t,d)`, `W (d,n)` as the GEMV
+//! kernels read it. Each block is decoded to f32 once per tile of T tokens instead of once
+//! per token. Names: `gemm_<wtype>_r<R>t<T>_<isa>`; [`gemm_kernels`] is the one list.
+
+use super::{Isa, WeightType};
+use crate::error::{Error, Result};
+use std::ops::Range;
+use std::sync::OnceLock;
+
+/// `(w, n, d, x (t,n), t, y (t,d), rows)`: `Y[tok, r] = X[tok, :] · W[r, :]` for r in rows.
+///
+/// Safety: `n` is a multiple of the type's block length, `w` holds `d · row_bytes(n)` bytes,
+/// `x` `t·n` floats, `y` `t·d`, `rows.start ≤ rows.end ≤ d`.
+pub(crate) type GemmFn = unsafe fn(&[u8], usize, usize, &[f32], usize, &mut [f32], Range<usize>);
+
+/// One registered dense GEMM kernel.
+#[derive(Clone, Copy)]
+pub struct GemmKernel {
+    pub name: &'static str,
+    pub ty: WeightType,
+    /// Rows computed together.
+    pub rows: usize,
+    /// Tokens sharing each decoded block.
+    pub tokens: usize,
+    pub isa: Isa,
+    func: GemmFn,
+}
+
+impl std::fmt::Debug for GemmKernel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+impl GemmKernel {
+    /// `Y (t,d)[:, rows] = X (t,n) @ W (d,n)[rows, :]ᵀ`, `w` holding `d` rows of blocks. Other
+    /// entries of `y` are left untouched.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &self,
+        w: &[u8],
+        d: usize,
+        n: usize,
+        x: &[f32],
+        t: usize,
+        y: &mut [f32],
+        rows: Range<usize>,
+    ) -> Result<()> {
+        let bl = self.ty.block_len();
+        if n % bl != 0 {
+            return Err(Error::ShapeMismatch {
+                tensor: self.name.into(),
+                what: format!("row length (a multiple of the {bl}-weight block)"),
+                expected: n.div_ceil(bl) * bl,
+                got: n,
+            });
+        }
+        if rows.start > rows.end || rows.end > d {
+            return Err(Error::DimOutOfRange {
+                tensor: self.name.into(),
+                what: "row range end".into(),
+                value: rows.end as u64,
+                limit: format!("start ≤ end ≤ d = {d}"),
+            });
+        }
+        let big = |what: &str, value: usize| Error::DimOutOfRange {
+            tensor: self.name.into(),
+            what: what.into(),
+            value: value as u64,
+            limit: "must fit in memory".into(),
+        };
+        let need_w = d
+            .checked_mul(self.ty.row_bytes(n))
+            .ok_or_else(|| big("d · row bytes", d))?;
+        if w.len() < need_w {
+            return Err(Error::ShapeMismatch {
+                tensor: self.name.into(),
+                what: format!("bytes of {d} rows of {n} {} weights", self.ty),
+                expected: need_w,
+                got: w.len(),
+            });
+        }
+        let need_x = t.checked_mul(n).ok_or_else(|| big("t · n", t))?;
+        let need_y = t.checked_mul(d).ok_or_else(|| big("t · d", t))?;
+        for (buffer, len, need) in [("x", x.len(), need_x), ("y", y.len(), need_y)] {
+            if len < need {
+                return Err(Error::BufferTooSmall {
+                    kernel: self.name.into(),
+                    buffer: buffer.into(),
+                    expected: need,
+                    got: len,
+                });
+            }
+        }
+        // Safety: checked just above.
+        unsafe { (self.func)(w, n, d, x, t, y, rows) };
+        Ok(())
+    }
+}
+
+/// `[(type, "type", Isa, "isa", fn), ...]` → r1t4 kernels named by the grammar.
+macro_rules! gemm_list {
+    ($(($ty:ident, $tys:literal, $isa:ident, $isas:literal, $f:expr)),* $(,)?) => {
+        [$(GemmKernel {
+            name: concat!("gemm_", $tys, "_r1t4_", $isas),
+            ty: WeightType::$ty,
+            rows: 1,
+            tokens: 4,
+            isa: Isa::$isa,
+            func: $f,
+        }),*]
+    };
+}
+
+/// Every dense GEMM kernel of this build, scalar ones first.
+pub fn gemm_kernels() -> &'static [GemmKernel] {
+    static LIST: OnceLock<Vec<GemmKernel>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        use super::gemm_scalar::{self as s, gemm};
+        #[allow(unused_mut)]
+        let mut v = Vec::from(gemm_list! {
+            (F32, "f32", Scalar, "scalar", gemm::<{ s::F32 }>),
+            (F16, "f16", Scalar, "scalar", gemm::<{ s::F16 }>),
+            (Q4_0, "q4_0", Scalar, "scalar", gemm::<{ s::Q4_0 }>),
+            (Q4_1, "q4_1", Scalar, "scalar", gemm::<{ s::Q4_1 }>),
+            (Q8_0, "q8_0", Scalar, "scalar", gemm::<{ s::Q8_0 }>),
+        });
+        #[cfg(target_arch = "wasm32")]
+        {
+            use super::gemm_simd128 as g;
+            use crate::kernels::simd128::MulAdd as M;
+            v.extend(gemm_list! {
+                (F32, "f32", Simd128, "simd128", g::gemm_f32::<M>),
+                (Q4_0, "q4_0", Simd128, "simd128", g::gemm_q::<M, { s::Q4_0 }>),
+                (Q4_1, "q4_1", Simd128, "simd128", g::gemm_q::<M, { s::Q4_1 }>),
+                (Q8_0, "q8_0", Simd128, "simd128", g::gemm_q::<M, { s::Q8_0 }>),
+            });
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
+        {
+            use super::gemm_simd128 as g;
+            use crate::kernels::simd128::Relaxed as M;
+            v.extend(gemm_list! {
+                (F32, "f32", Relaxed, "relaxed", g::gemm_f32::<M>),
+                (Q4_0, "q4_0", Relaxed, "relaxed", g::gemm_q::<M, { s::Q4_0 }>),
+                (Q4_1, "q4_1", Relaxed, "relaxed", g::gemm_q::<M, { s::Q4_1 }>),
+                (Q8_0, "q8_0", Relaxed, "relaxed", g::gemm_q::<M, { s::Q8_0 }>),
+            });
+        }
+        v
+    })
+}
+
+/// The GEMM the prefill uses for `ty`: the best ISA this build has for it.
+pub fn best_gemm(ty: WeightType) -> &'static GemmKernel {
+    gemm_kernels()
+        .iter()
+        .filter(|k| k.ty == ty)
+        .max_by_key(|k| k.isa)
+        .expect("every WeightType has a scalar GEMM")
+}
+
+/// Looks a dense GEMM kernel up by name.
+pub fn find_gemm(name: &str) -> Result<&'static GemmKernel> {
+    gemm_kernels()
+        .iter()
+        .find(|k| k.name == name)
+        .ok_or_else(|| Error::UnknownKernel { name: name.into() })
+}

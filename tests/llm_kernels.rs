@@ -1,0 +1,458 @@
+//! The sparse LLM formats (group 1×G int4/int8, 2:4 int8, CSR int8) and their kernels, and the
+//! dense GGUF GEMM: every registered kernel against `decode()` then an f64 matmul, across
+//! edge cases; quantization error bounds; serialization round trips and hostile streams.
+//! Natively (scalar) and as wasm32 under Node (scalar + SIMD128; relaxed in the relaxed build).
+//!
+//! `bench_gemv` (ignored) prints GEMV timings at SmolLM2-135M's shapes, sparse vs dense Q4_1:
+//! `cargo test --target wasm32-unknown-unknown --release --test llm_kernels -- --include-ignored bench`.
+
+use std::ops::Range;
+use zeroskip::error::Error;
+use zeroskip::import::gguf::Gguf;
+use zeroskip::kernels::llm::{
+    best_gemm, find_sparse, gemm_kernels, sparse_kernels, LlmOp, SparseKernel, WeightType,
+};
+use zeroskip::kernels::Isa;
+use zeroskip::llm::synth::{random_matrix, GgufWriter};
+use zeroskip::sparse::llm::{SparseFormat, SparseMatrix};
+use zeroskip::synth::Rng;
+
+/// Declares tests that run natively (`#[test]`) and under wasm-bindgen-test in wasm32.
+macro_rules! tests {
+    ($($(#[$meta:meta])* fn $name:ident() $body:block)*) => {$(
+        #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+        #[cfg_attr(not(target_arch = "wasm32"), test)]
+        $(#[$meta])*
+        fn $name() $body
+    )*};
+}
+
+const G16I4: SparseFormat = SparseFormat::Group { g: 16, bits: 4 };
+const G8I8: SparseFormat = SparseFormat::Group { g: 8, bits: 8 };
+
+/// Random `w (rows, cols)` obeying `f`'s pattern, about `sparsity` of it zero.
+fn random_w(rng: &mut Rng, f: SparseFormat, rows: usize, cols: usize, sparsity: f32) -> Vec<f32> {
+    let mut w = rng.vec(rows * cols);
+    let drop = |rng: &mut Rng| (rng.uniform() + 1.0) / 2.0 < sparsity;
+    match f {
+        SparseFormat::Group { g, .. } => {
+            for grp in w.chunks_exact_mut(g) {
+                if drop(rng) {
+                    grp.fill(0.0);
+                }
+            }
+        }
+        SparseFormat::TwoFour => {
+            for run in w.chunks_exact_mut(4) {
+                // 0, 1 or 2 nonzeros (mostly 2) at random places
+                let keep = [2, 2, 2, 1, 0][rng.below(5)];
+                let a = rng.below(4);
+                let b = (a + 1 + rng.below(3)) % 4;
+                for (j, v) in run.iter_mut().enumerate() {
+                    if !(keep >= 1 && j == a || keep == 2 && j == b) {
+                        *v = 0.0;
+                    }
+                }
+            }
+        }
+        SparseFormat::Csr8 => w.iter_mut().filter(|_| drop(rng)).for_each(|v| *v = 0.0),
+    }
+    w
+}
+
+/// Every sparse kernel of this build for `f` and `op` (with a check that wasm builds carry
+/// SIMD ones).
+fn kernels(f: SparseFormat, op: LlmOp) -> Vec<&'static SparseKernel> {
+    let ks: Vec<_> = sparse_kernels()
+        .iter()
+        .filter(|k| k.format == f && k.op == op)
+        .collect();
+    assert!(ks.iter().any(|k| k.isa == Isa::Scalar));
+    if cfg!(target_arch = "wasm32") {
+        assert!(ks.iter().any(|k| k.isa == Isa::Simd128), "no SIMD128 {f:?}");
+    }
+    if cfg!(target_feature = "relaxed-simd") {
+        assert!(ks.iter().any(|k| k.isa == Isa::Relaxed), "no relaxed {f:?}");
+    }
+    ks
+}
+
+/// `Y (t, d) = X (t, n) @ Wᵀ` in f64, with per-entry tolerance `1e-5 · Σ(|w| + max|w_row|)·|x|`
+/// (the max term covers int4's `d·Σq·x + m·Σx` split, whose halves may cancel).
+fn reference(w: &[f32], d: usize, n: usize, x: &[f32], t: usize) -> Vec<(f64, f64)> {
+    let mut out = vec![(0.0, 0.0); t * d];
+    for tok in 0..t {
+        for r in 0..d {
+            let row = &w[r * n..(r + 1) * n];
+            let amax = row.iter().fold(0.0f64, |a, v| a.max(v.abs() as f64));
+            let (mut s, mut mag) = (0.0f64, 0.0f64);
+            for (c, &wv) in row.iter().enumerate() {
+                let xv = x[tok * n + c] as f64;
+                s += wv as f64 * xv;
+                mag += (wv.abs() as f64 + amax) * xv.abs();
+            }
+            out[tok * d + r] = (s, 1e-5 * mag + 1e-6);
+        }
+    }
+    out
+}
+
+/// Runs `k` on `m` for `t` tokens and `rows`; checks against the reference, and that entries
+/// outside `rows` stay untouched.
+fn check(k: &SparseKernel, m: &SparseMatrix, t: usize, rows: Range<usize>, seed: u64, case: &str) {
+    let (d, n) = (m.rows, m.cols);
+    let x = Rng::new(seed).vec(t * n);
+    let want = reference(&m.decode(), d, n, &x, t);
+    let mut y = vec![f32::NAN; t * d];
+    k.run(m, &x, t, &mut y, rows.clone()).unwrap();
+    for tok in 0..t {
+        for r in 0..d {
+            let got = y[tok * d + r];
+            if !rows.contains(&r) {
+                assert!(
+                    got.is_nan(),
+                    "{k:?} {case}: row {r} outside {rows:?} written"
+                );
+                continue;
+            }
+            let (w, tol) = want[tok * d + r];
+            assert!(
+                (got as f64 - w).abs() <= tol,
+                "{k:?} {case} ({d}×{n}, t={t}): token {tok} row {r}: {got} vs {w} (tol {tol:.2e})"
+            );
+        }
+    }
+}
+
+/// Every kernel (GEMV at t = 1, GEMM at several t) of `m`'s format on `m`, all rows.
+fn check_all(m: &SparseMatrix, seed: u64, case: &str) {
+    for k in kernels(m.format, LlmOp::Gemv) {
+        check(k, m, 1, 0..m.rows, seed, case);
+    }
+    for k in kernels(m.format, LlmOp::Gemm) {
+        for t in [1, 3, 4, 6, 9] {
+            check(k, m, t, 0..m.rows, seed + t as u64, case);
+        }
+    }
+}
+
+fn pack(f: SparseFormat, w: &[f32], rows: usize, cols: usize) -> SparseMatrix {
+    SparseMatrix::pack("w", f, w, rows, cols).unwrap()
+}
+
+/// Columns for a case: `k` pattern units plus, where a format allows it, a partial 32-block.
+fn cols_for(f: SparseFormat, units: usize) -> usize {
+    match f {
+        SparseFormat::Group { g, .. } => g * units,
+        _ => 4 * units,
+    }
+}
+
+tests! {
+    /// name() and parse() are inverses; junk is a typed error.
+    fn format_names() {
+        let names: Vec<_> = SparseFormat::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names, ["g16i4", "g8i4", "g16i8", "g8i8", "nm24i8", "csr8"]);
+        for f in SparseFormat::ALL {
+            assert_eq!(SparseFormat::parse(&f.name()).unwrap(), f);
+        }
+        for junk in ["", "g16", "g12i4", "2:4", "csr", "g16i4 "] {
+            assert!(matches!(SparseFormat::parse(junk), Err(Error::BadArgument { .. })), "{junk}");
+        }
+        let w = vec![1.0; 32];
+        let bad = SparseFormat::Group { g: 12, bits: 4 };
+        assert!(matches!(SparseMatrix::pack("w", bad, &w, 1, 32), Err(Error::Unsupported { .. })));
+    }
+
+    /// Kernel names follow the grammar; each format has all three ISAs' kernels in wasm.
+    fn kernel_names() {
+        for k in sparse_kernels() {
+            let tile = if k.op == LlmOp::Gemv { "r1".to_string() } else { "r1t4".into() };
+            let op = if k.op == LlmOp::Gemv { "gemv" } else { "gemm" };
+            let want = format!("{op}_{}_{tile}_{}", k.format.name(), k.isa.as_str());
+            assert_eq!(k.name, want);
+            assert_eq!(find_sparse(k.name).unwrap().name, k.name);
+        }
+        for k in gemm_kernels() {
+            assert!(k.name.starts_with("gemm_") && k.name.ends_with(k.isa.as_str()), "{k:?}");
+        }
+        let m = pack(G16I4, &[1.0; 16], 1, 16);
+        assert_eq!(m.kernel_name(), format!("gemv_g16i4_r1_{}", Isa::best().as_str()));
+    }
+
+    /// Random sparsity 0.3 / 0.5 / 0.9 at a few shapes, every kernel.
+    fn random_sparsity() {
+        for f in SparseFormat::ALL {
+            for (i, s) in [0.3, 0.5, 0.9].into_iter().enumerate() {
+                let (rows, cols) = (11, cols_for(f, 24) + if f == SparseFormat::Csr8 { 5 } else { 0 });
+                let w = random_w(&mut Rng::new(i as u64), f, rows, cols, s);
+                check_all(&pack(f, &w, rows, cols), 10 + i as u64, &format!("sparsity {s}"));
+            }
+        }
+    }
+
+    /// rows < R and rows not a multiple of R (1..=9 rows), and one pattern unit of columns.
+    fn small_and_odd_shapes() {
+        for f in SparseFormat::ALL {
+            for rows in 1..=9 {
+                for units in [1, 2, 8, 9] {
+                    let cols = cols_for(f, units);
+                    let w = random_w(&mut Rng::new(rows as u64), f, rows, cols, 0.4);
+                    check_all(&pack(f, &w, rows, cols), rows as u64, &format!("rows {rows} units {units}"));
+                }
+            }
+        }
+    }
+
+    /// Partial row ranges (including empty ones) leave other rows untouched.
+    fn partial_row_ranges() {
+        for f in SparseFormat::ALL {
+            let (rows, cols) = (13, cols_for(f, 16));
+            let m = pack(f, &random_w(&mut Rng::new(5), f, rows, cols, 0.5), rows, cols);
+            for range in [0..13, 2..9, 5..6, 12..13, 3..3, 0..4] {
+                for k in kernels(f, LlmOp::Gemv) {
+                    check(k, &m, 1, range.clone(), 7, "partial rows");
+                }
+                for k in kernels(f, LlmOp::Gemm) {
+                    check(k, &m, 5, range.clone(), 8, "partial rows");
+                }
+            }
+        }
+    }
+
+    /// An all-zero row, a fully dense row (2:4: every run full), CSR empty rows.
+    fn zero_and_dense_rows() {
+        for f in SparseFormat::ALL {
+            let (rows, cols) = (6, cols_for(f, 12));
+            let mut w = random_w(&mut Rng::new(9), f, rows, cols, 0.5);
+            w[..cols].fill(0.0); // row 0 empty
+            w[4 * cols..5 * cols].fill(0.0); // row 4 empty
+            for (c, v) in w[2 * cols..3 * cols].iter_mut().enumerate() {
+                // row 2: dense (2:4: 2 of every 4)
+                *v = if f == SparseFormat::TwoFour && c % 4 >= 2 { 0.0 } else { 0.25 + c as f32 / cols as f32 };
+            }
+            let m = pack(f, &w, rows, cols);
+            check_all(&m, 3, "zero and dense rows");
+            let dec = m.decode();
+            assert!(dec[..cols].iter().all(|&v| v == 0.0), "{f:?}: empty row decodes to nonzeros");
+        }
+        let m = pack(SparseFormat::Csr8, &[0.0; 40], 4, 10);
+        assert_eq!(m.nonzeros(), 0);
+        check_all(&m, 1, "all rows empty");
+    }
+
+    /// 2:4 runs with 0, 1 (at every position) and 2 nonzeros (every pair), one row each kind.
+    fn two_four_run_kinds() {
+        let pairs: Vec<(usize, usize)> = (0..4).flat_map(|a| (a + 1..4).map(move |b| (a, b))).collect();
+        let cols = 36; // one full 32-block and a partial one
+        let mut w = vec![0.0f32; 3 * cols];
+        for k in 0..cols / 4 {
+            w[cols + 4 * k + k % 4] = 0.5 + k as f32 / 10.0;
+            let (a, b) = pairs[k % 6];
+            w[2 * cols + 4 * k + a] = -0.3 - k as f32 / 7.0;
+            w[2 * cols + 4 * k + b] = 0.9 - k as f32 / 9.0;
+        }
+        let m = pack(SparseFormat::TwoFour, &w, 3, cols);
+        assert_eq!(m.nonzeros(), 3 * cols / 2);
+        check_all(&m, 4, "2:4 run kinds");
+        let mut bad = w.clone();
+        bad[2] = 1.0; // row 0: 1 nonzero; make run 0 of row 2 three
+        bad[2 * cols..2 * cols + 3].fill(1.0);
+        let e = SparseMatrix::pack("w", SparseFormat::TwoFour, &bad, 3, cols);
+        assert!(matches!(e, Err(Error::BadArgument { .. })), "{e:?}");
+    }
+
+    /// Stored values within half a scale step of the f32 weights; group zeros inside kept
+    /// groups within the same bound; pruned weights exactly zero.
+    fn quantization_error_bounded() {
+        for f in SparseFormat::ALL {
+            let (rows, cols) = (7, cols_for(f, 16));
+            let mut w = random_w(&mut Rng::new(21), f, rows, cols, 0.5);
+            w.iter_mut().enumerate().for_each(|(i, v)| *v *= 1.0 + (i % 7) as f32); // varied scales
+            let m = pack(f, &w, rows, cols);
+            let dec = m.decode();
+            let unit = match f {
+                SparseFormat::Group { g, .. } => g,
+                SparseFormat::TwoFour => 32,
+                SparseFormat::Csr8 => cols,
+            };
+            for (blk, (wb, db)) in w.chunks(unit).zip(dec.chunks(unit)).enumerate() {
+                let lo = wb.iter().copied().fold(f32::INFINITY, f32::min);
+                let hi = wb.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let amax = lo.abs().max(hi.abs());
+                // one step: int4 at most (hi − lo)/8 (the packer picks the scale of least squared
+                // error among range/k, k = 15..8; its min rounded down to a half moves it by at
+                // most |lo|·2⁻¹⁰), int8 amax/127; f16 scales rounded by at most 2⁻¹⁰
+                let step = match f {
+                    SparseFormat::Group { bits: 4, .. } => ((hi - lo) + lo.abs() * 1e-3) / 8.0,
+                    _ => amax / 127.0,
+                } * (1.0 + 1e-3);
+                if let (SparseFormat::Group { bits: 4, .. }, true) = (f, hi > lo) {
+                    // and no worse, in squared error, than plain min/max rounding to 16 levels
+                    let d15 = (hi - lo) / 15.0;
+                    let plain: f32 = wb
+                        .iter()
+                        .map(|&v| (v - (lo + ((v - lo) / d15).round() * d15)).powi(2))
+                        .sum();
+                    let got: f32 = wb.iter().zip(db).map(|(a, b)| (a - b).powi(2)).sum();
+                    let slack = wb.len() as f32 * (lo.abs() * 2e-3 + d15 * 2e-3).powi(2);
+                    assert!(got <= plain * 1.05 + slack, "{f:?} block {blk}: SSE {got} > {plain}");
+                }
+                for (j, (&a, &b)) in wb.iter().zip(db).enumerate() {
+                    let kept = match f {
+                        SparseFormat::Group { .. } => wb.iter().any(|&v| v != 0.0),
+                        _ => a != 0.0,
+                    };
+                    if !kept {
+                        assert_eq!(b, 0.0, "{f:?} block {blk}: pruned weight {j} decodes to {b}");
+                    } else {
+                        let err = (a - b).abs();
+                        assert!(err <= step / 2.0 + 1e-6, "{f:?} block {blk} weight {j}: {a} → {b}, step {step}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// write → read returns the same matrix, bit for bit, and the bytes consumed (trailing
+    /// bytes ignored); nonzeros and n_bytes as expected.
+    fn round_trip() {
+        for f in SparseFormat::ALL {
+            let (rows, cols) = (9, cols_for(f, 10));
+            let m = pack(f, &random_w(&mut Rng::new(31), f, rows, cols, 0.5), rows, cols);
+            let mut bytes = vec![];
+            m.write(&mut bytes);
+            assert_eq!(bytes.len(), 24 + m.n_bytes(), "{f:?}");
+            let len = bytes.len();
+            bytes.extend_from_slice(b"trailing");
+            let (back, used) = SparseMatrix::read("w", &bytes).unwrap();
+            assert_eq!(used, len);
+            assert_eq!(back, m);
+            assert_eq!(back.decode().iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                       m.decode().iter().map(|v| v.to_bits()).collect::<Vec<_>>());
+            let mut again = vec![];
+            back.write(&mut again);
+            assert_eq!(again, bytes[..len]);
+        }
+    }
+
+    /// Every truncation of a stream is a typed error.
+    fn read_truncated() {
+        for f in SparseFormat::ALL {
+            let m = pack(f, &random_w(&mut Rng::new(41), f, 3, cols_for(f, 4), 0.5), 3, cols_for(f, 4));
+            let mut bytes = vec![];
+            m.write(&mut bytes);
+            for cut in 0..bytes.len() {
+                let e = SparseMatrix::read("trunc", &bytes[..cut]).unwrap_err();
+                assert!(matches!(e, Error::MalformedSparse { ref tensor, .. } if tensor == "trunc"), "{f:?} cut {cut}: {e:?}");
+            }
+        }
+    }
+
+    /// Hostile headers and bodies: typed errors naming the tensor, no panic, no huge allocation.
+    fn read_rejects_bad_streams() {
+        let w = random_w(&mut Rng::new(51), G16I4, 4, 64, 0.3);
+        let m = pack(G16I4, &w, 4, 64);
+        let mut good = vec![];
+        m.write(&mut good);
+        let named = |e: &Error| match e {
+            Error::MalformedSparse { tensor, .. } | Error::DimOutOfRange { tensor, .. } | Error::ShapeMismatch { tensor, .. } => tensor == "bad",
+            _ => false,
+        };
+        let expect_err = |bytes: &[u8], what: &str| {
+            let e = SparseMatrix::read("bad", bytes).expect_err(what);
+            assert!(named(&e), "{what}: {e:?}");
+        };
+        let patch = |at: usize, v: &[u8]| {
+            let mut b = good.clone();
+            b[at..at + v.len()].copy_from_slice(v);
+            b
+        };
+        expect_err(&patch(0, b"ZSLX"), "magic");
+        expect_err(&patch(4, &[9]), "format tag");
+        expect_err(&patch(5, &[12]), "G");
+        expect_err(&patch(8, &(1u64 << 40).to_le_bytes()), "rows = 2^40");
+        expect_err(&patch(8, &0u64.to_le_bytes()), "rows = 0");
+        expect_err(&patch(16, &u64::MAX.to_le_bytes()), "cols = 2^64 − 1");
+        expect_err(&patch(16, &60u64.to_le_bytes()), "cols not a multiple of G");
+        expect_err(&patch(24, &(1u64 << 60).to_le_bytes()), "group count 2^60");
+        let ng = m.nonzeros() / 16;
+        let (rp, col) = (32, 32 + 4 * 5);
+        expect_err(&patch(rp + 4, &100u32.to_le_bytes()), "row_ptr past the count");
+        // row_ptr = [0, 3, 1, ...]: decreasing
+        expect_err(&patch(rp + 4, &3u32.to_le_bytes()).iter().enumerate().map(|(i, &b)| if (rp + 8..rp + 12).contains(&i) { [1, 0, 0, 0][i - rp - 8] } else { b }).collect::<Vec<_>>(), "row_ptr decreases");
+        expect_err(&patch(col, &4u16.to_le_bytes()), "group index 4 ≥ 64/16");
+        expect_err(&patch(col + 2 * ng, &0x7c00u16.to_le_bytes()), "infinite scale");
+        // CSR: a column index out of range
+        let c = pack(SparseFormat::Csr8, &[1.0, 0.0, 2.0, 0.0, 0.0, 3.0], 2, 3);
+        let mut b = vec![];
+        c.write(&mut b);
+        b[32 + 12] = 3; // first column index → 3 ≥ cols
+        expect_err(&b, "CSR column out of range");
+        // 2:4: positions not increasing (nibble p0 = 2, p1 = 1)
+        let n = pack(SparseFormat::TwoFour, &[1.0, 0.0, 2.0, 0.0], 1, 4);
+        let mut b = vec![];
+        n.write(&mut b);
+        b[24 + 2] = 2 | 1 << 2;
+        expect_err(&b, "2:4 positions");
+    }
+
+    /// Shape checks of run() and the convenience gemv()/gemm().
+    fn run_checks_shapes() {
+        let m = pack(G8I8, &random_w(&mut Rng::new(61), G8I8, 5, 32, 0.5), 5, 32);
+        let x = vec![0.5; 64];
+        let mut y = vec![0.0; 10];
+        assert!(matches!(m.gemv(&x[..31], &mut y, 0..5), Err(Error::BufferTooSmall { .. })));
+        assert!(matches!(m.gemv(&x, &mut y[..4], 0..5), Err(Error::BufferTooSmall { .. })));
+        assert!(matches!(m.gemv(&x, &mut y, 0..6), Err(Error::DimOutOfRange { .. })));
+        assert!(matches!(m.gemm(&x, 3, &mut y), Err(Error::BufferTooSmall { .. })));
+        m.gemm(&x, 2, &mut y).unwrap();
+        let mut y1 = vec![0.0; 5];
+        m.gemv(&x[..32], &mut y1, 0..5).unwrap();
+        assert_eq!(y1, y[..5]);
+        let k = find_sparse("gemv_csr8_r1_scalar").unwrap();
+        assert!(matches!(k.run(&m, &x, 1, &mut y, 0..5), Err(Error::Unsupported { .. })));
+        let mut changed = m.clone();
+        changed.rows = 7;
+        assert!(matches!(changed.gemv(&x, &mut y, 0..7), Err(Error::MalformedSparse { .. })));
+        let e = SparseMatrix::pack("w", G16I4, &[f32::NAN; 16], 1, 16);
+        assert!(matches!(e, Err(Error::BadArgument { .. })));
+        let e = SparseMatrix::pack("w", G16I4, &[1.0; 24], 1, 24);
+        assert!(matches!(e, Err(Error::ShapeMismatch { .. })));
+    }
+
+    /// Dense GEMM kernels against the GGUF reader's dequantization then f64 matmul.
+    fn dense_gemm() {
+        for ty in WeightType::ALL {
+            for (i, &(d, n)) in [(1, 32), (5, 64), (9, 96)].iter().enumerate() {
+                let mut rng = Rng::new(71 + i as u64);
+                let t = random_matrix(&mut rng, "w", d, n, ty, 0.5);
+                let mut g = GgufWriter::new();
+                g.tensor(t.clone());
+                let bytes = g.finish();
+                let w = Gguf::parse("synth.gguf", &bytes).unwrap().tensor("w").unwrap().dequantize().unwrap();
+                for k in gemm_kernels().iter().filter(|k| k.ty == ty) {
+                    for (tok, rows) in [(1, 0..d), (3, 0..d), (4, 1..d), (9, d / 2..d)] {
+                        let x = rng.vec(tok * n);
+                        let want = reference(&w, d, n, &x, tok);
+                        let mut y = vec![f32::NAN; tok * d];
+                        k.run(&t.data, d, n, &x, tok, &mut y, rows.clone()).unwrap();
+                        for (j, (&got, &(wv, tol))) in y.iter().zip(&want).enumerate() {
+                            if rows.contains(&(j % d)) {
+                                assert!((got as f64 - wv).abs() <= tol, "{k:?} {d}×{n} t={tok} [{j}]: {got} vs {wv}");
+                            } else {
+                                assert!(got.is_nan(), "{k:?}: row {} written", j % d);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let k = best_gemm(WeightType::Q4_1);
+        let mut y = vec![0.0; 8];
+        assert!(matches!(k.run(&[0; 40], 2, 32, &[0.0; 64], 2, &mut y, 0..2), Ok(())));
+        assert!(matches!(k.run(&[0; 39], 2, 32, &[0.0; 64], 2, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(k.run(&[0; 40], 2, 32, &[0.0; 63], 2, &mut y, 0..2), Err(Error::BufferTooSmall { .. })));
+        assert!(matches!(k.run(&[0; 40], 2, 33, &[0.0; 66], 2, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
+    }
+}
