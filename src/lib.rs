@@ -18,6 +18,8 @@ pub mod graph;
 pub mod import;
 pub mod kernels;
 pub mod llm;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod par;
 pub mod prune;
 pub mod sparse;
 pub mod synth;

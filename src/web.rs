@@ -530,6 +530,8 @@ pub struct TextGenerator {
     session: crate::llm::llama::Session,
     file_bytes: usize,
     load_ms: f64,
+    /// What `prefillSample` / `stepSample` draw with (`setSampling`); greedy by default.
+    sampler: crate::llm::sampler::Sampler,
 }
 
 /// `performance.now()` (`Date.now()` where there is no `performance`).
@@ -566,7 +568,63 @@ impl TextGenerator {
             session,
             file_bytes,
             load_ms: now_ms() - t0,
+            sampler: crate::llm::sampler::Sampler::greedy(),
         })
+    }
+
+    /// Sets what `prefillSample` and `stepSample` draw with: `temperature` (0 = greedy),
+    /// `topK` (0 = no limit), `topP` in (0, 1] and the generator's `seed` (an integer below
+    /// 2^53). Errors name the parameter that is out of range.
+    #[wasm_bindgen(js_name = setSampling)]
+    pub fn set_sampling(
+        &mut self,
+        temperature: f32,
+        top_k: usize,
+        top_p: f32,
+        seed: f64,
+    ) -> Result<(), JsError> {
+        self.sampler = crate::llm::sampler::Sampler::new(crate::llm::sampler::SamplerConfig {
+            temperature,
+            top_k,
+            top_p,
+            seed: seed as u64,
+        })?;
+        Ok(())
+    }
+
+    /// Runs `ids` after what the session holds; returns the next token drawn by the sampler
+    /// (`setSampling`).
+    #[wasm_bindgen(js_name = prefillSample)]
+    pub fn prefill_sample(&mut self, ids: &[u32]) -> Result<u32, JsError> {
+        let logits = self.llama.prefill(&mut self.session, ids)?;
+        Ok(self.sampler.sample(logits)?)
+    }
+
+    /// Runs one token; returns the next token drawn by the sampler (`setSampling`).
+    #[wasm_bindgen(js_name = stepSample)]
+    pub fn step_sample(&mut self, id: u32) -> Result<u32, JsError> {
+        let logits = self.llama.decode(&mut self.session, id)?;
+        Ok(self.sampler.sample(logits)?)
+    }
+
+    /// The file's chat template (ChatML) applied to one user message (after `system`, or the
+    /// template's default system message), ending with the assistant's header: tokenize it
+    /// with `encode(prompt, true)`.
+    #[wasm_bindgen(js_name = chatPrompt)]
+    pub fn chat_prompt(&self, user: &str, system: Option<String>) -> Result<String, JsError> {
+        use crate::llm::tokenizer::Message;
+        let template = self.tok.chat_template()?;
+        let mut messages = Vec::new();
+        if let Some(system) = system {
+            messages.push(Message::new("system", &system));
+        }
+        messages.push(Message::new("user", user));
+        Ok(template.render(&messages, true))
+    }
+
+    /// Positions the session holds at most (`ctx` of `load`).
+    pub fn ctx(&self) -> usize {
+        self.session.ctx()
     }
 
     /// Token ids of `text`; `special` also matches added/special tokens written in the text
@@ -652,12 +710,7 @@ impl TextGenerator {
     /// `{"gemv": {"q4_1": "gemv_q4_1_r4_relaxed", …}, "matrices": N}`: the GEMV kernel each of
     /// the model's weight types runs on.
     pub fn kernels(&self) -> String {
-        let mut by_type: Vec<(String, &str)> = self
-            .llama
-            .weights
-            .matrices()
-            .map(|m| (m.ty.name().to_string(), m.kernel.name))
-            .collect();
+        let mut by_type: Vec<(String, &str)> = self.llama.weights.kernels();
         let count = by_type.len();
         by_type.sort();
         by_type.dedup();

@@ -5,6 +5,9 @@
 //!     [--pattern unstructured|2x1|4x1|8x1] [--schedule uniform|protect-small] \
 //!     [--layer NAME=S ...] [--calib-range 10..20] [--calib-count N] [--damp 0.01] \
 //!     [--preprocess MODEL.json] [--no-reestimate] [--verbose] -o OUT.onnx
+//! zeroskip prune MODEL.gguf --calib TEXT --method magnitude|wanda|sparsegpt --sparsity 0.5 \
+//!     [--pattern unstructured|1x8|1x16|2:4] [--format g16i4|g8i4|g16i8|nm24i8|csr8] \
+//!     [--calib-tokens 4096] [--seq-len 512] [--calib-cache FILE] [--verbose] -o OUT.zsk
 //! zeroskip inspect MODEL.onnx|MODEL.zsk [--dense]
 //! zeroskip pack MODEL.onnx [--fp16] -o MODEL.zsk
 //! zeroskip eval MODEL.onnx --images INPUTS.npy|DIR [--preprocess MODEL.json] [--range 0..10] \
@@ -123,11 +126,27 @@ mod cli {
 
     #[derive(Args)]
     struct PruneArgs {
+        /// An ONNX / TF.js model, or a llama GGUF (pruned into a sparse LLM .zsk).
         model: PathBuf,
         /// Calibration inputs: an `[N, C, H, W]` float32 .npy, a directory of them, or a
-        /// directory of photos (.jpg/.jpeg/.png; see --preprocess).
+        /// directory of photos (.jpg/.jpeg/.png; see --preprocess). For a GGUF: a UTF-8 text
+        /// file, of which the calibration split (the first 75 % of lines) is used.
         #[arg(long)]
         calib: PathBuf,
+        /// GGUF: the sparse format of the pruned matrices (default: g<G>i4 for 1xG, nm24i8
+        /// for 2:4, csr8 for unstructured).
+        #[arg(long)]
+        format: Option<String>,
+        /// GGUF: calibration tokens (from the start of the calibration split).
+        #[arg(long, default_value_t = 4096)]
+        calib_tokens: usize,
+        /// GGUF: tokens per calibration sequence.
+        #[arg(long, default_value_t = 512)]
+        seq_len: usize,
+        /// GGUF: keep the calibration's Gram matrices in this file and reuse them while the
+        /// model, text and token counts are the same (a sweep calibrates once).
+        #[arg(long)]
+        calib_cache: Option<PathBuf>,
         /// For a directory of photos: the model's zoo json (size, mean, std, resize rule).
         /// Default: MODEL.json beside MODEL.onnx.
         #[arg(long)]
@@ -144,7 +163,8 @@ mod cli {
         /// Target fraction of zeros over all 1x1-conv and FC weights, in [0, 1).
         #[arg(long)]
         sparsity: f32,
-        /// unstructured | 2x1 | 4x1 | 8x1 (output-channel groups sharing a mask)
+        /// unstructured | 2x1 | 4x1 | 8x1 (output-channel groups sharing a mask); for a GGUF:
+        /// unstructured | 1x8 | 1x16 (input-column groups) | 2:4
         #[arg(long, default_value = "unstructured")]
         pattern: String,
         /// uniform | protect-small (small layers pruned less, same global sparsity)
@@ -290,6 +310,9 @@ mod cli {
     }
 
     fn run_prune(a: PruneArgs) -> Result<()> {
+        if a.model.extension().is_some_and(|e| e == "gguf") {
+            return run_prune_llm(a);
+        }
         let mut graph = load_model(&a.model)?;
         let mut config = Config::new(a.method.parse()?, a.pattern.parse()?, a.sparsity);
         config.reestimate = !a.no_reestimate;
@@ -350,6 +373,163 @@ mod cli {
             a.schedule,
             calib.len(),
             prune::global_sparsity(&reports),
+            t0.elapsed().as_secs_f64(),
+            a.output.display()
+        );
+        Ok(())
+    }
+
+    /// Prunes a llama GGUF's linear layers into a sparse LLM .zsk (`zeroskip::prune::llm`).
+    fn run_prune_llm(a: PruneArgs) -> Result<()> {
+        use zeroskip::import::gguf::{Gguf, Value};
+        use zeroskip::llm::llama::Llama;
+        use zeroskip::llm::ppl::split_text;
+        use zeroskip::llm::tokenizer::Tokenizer;
+        use zeroskip::llm::LlamaConfig;
+        use zeroskip::prune::llm::{self as lp, Calibration, LlmConfig};
+        use zeroskip::prune::{Method, Pattern};
+        use zeroskip::sparse::llm::SparseFormat;
+
+        let t0 = Instant::now();
+        let bytes = std::fs::read(&a.model).map_err(|e| io(&a.model, e))?;
+        let name = a.model.display().to_string();
+        let g = Gguf::parse(&name, &bytes)?;
+        let cfg = LlamaConfig::from_gguf(&g)?;
+        let method: Method = a.method.parse()?;
+        let pattern: Pattern = a.pattern.parse()?;
+        let format = match &a.format {
+            Some(f) => SparseFormat::parse(f)?,
+            None => match pattern {
+                Pattern::ColGroups(g) => SparseFormat::Group { g, bits: 4 },
+                Pattern::NofM(..) => SparseFormat::TwoFour,
+                _ => SparseFormat::Csr8,
+            },
+        };
+        let mut pc = LlmConfig::new(method, pattern, a.sparsity, format);
+        pc.damp = a.damp;
+        let calib = if method == Method::Magnitude {
+            None
+        } else {
+            let text = std::fs::read_to_string(&a.calib).map_err(|e| io(&a.calib, e))?;
+            let tok = Tokenizer::from_gguf(&g)?;
+            let mut ids: Vec<u32> = tok.encode(split_text(&text).calib, false);
+            if ids.len() < a.calib_tokens {
+                return Err(Error::BadCalibration {
+                    detail: format!(
+                        "{}: its calibration split has {} tokens, --calib-tokens asks {}",
+                        a.calib.display(),
+                        ids.len(),
+                        a.calib_tokens
+                    ),
+                });
+            }
+            ids.truncate(a.calib_tokens);
+            let key = format!(
+                "{} {} bytes | {} {} bytes | {} tokens | seq {}",
+                a.model.display(),
+                bytes.len(),
+                a.calib.display(),
+                text.len(),
+                a.calib_tokens,
+                a.seq_len
+            );
+            let cached = match &a.calib_cache {
+                Some(p) => Calibration::load(p, &key)?,
+                None => None,
+            };
+            Some(match cached {
+                Some(c) => {
+                    eprintln!(
+                        "calibration: reusing {}",
+                        a.calib_cache
+                            .as_ref()
+                            .map_or(String::new(), |p| p.display().to_string())
+                    );
+                    c
+                }
+                None => {
+                    let model = Llama::load(&name, bytes.clone())?;
+                    let b = bar(ids.len() as u64, "calibration tokens (dense model)");
+                    let c = Calibration::collect(&model, &ids, a.seq_len, |n| {
+                        b.set_position(n as u64)
+                    })?;
+                    b.finish_and_clear();
+                    eprintln!(
+                        "calibration: {} tokens in {} sequences, {:.1} s",
+                        c.tokens,
+                        c.sequences,
+                        t0.elapsed().as_secs_f64()
+                    );
+                    if let Some(p) = &a.calib_cache {
+                        c.save(p, &key)?;
+                    }
+                    c
+                }
+            })
+        };
+        let n = lp::linears(&cfg).len();
+        let b = bar(n as u64, "matrices pruned and packed");
+        let pruned = lp::prune(&g, &cfg, calib.as_ref(), &pc, |d| b.set_position(d as u64))?;
+        b.finish_and_clear();
+        if a.verbose {
+            println!(
+                "{:<28} {:>10} {:>9} {:>9} {:>10}",
+                "matrix", "rows×cols", "sparsity", "rel.err", "bytes"
+            );
+            for (_, r) in &pruned {
+                let dims = format!("{}×{}", r.rows, r.cols);
+                println!(
+                    "{:<28} {dims:>10} {:>9.4} {:>9.4} {:>10}",
+                    r.name, r.sparsity, r.rel_error, r.bytes
+                );
+            }
+        }
+        let reports: Vec<&lp::MatrixReport> = pruned.iter().map(|(_, r)| r).collect();
+        let weights: usize = reports.iter().map(|r| r.rows * r.cols).sum();
+        let zeros: f64 = reports
+            .iter()
+            .map(|r| r.sparsity as f64 * (r.rows * r.cols) as f64)
+            .sum();
+        let err: f64 =
+            reports.iter().map(|r| r.rel_error as f64).sum::<f64>() / reports.len().max(1) as f64;
+        let meta = vec![
+            (
+                "zeroskip.prune.method".to_string(),
+                Value::String(a.method.clone()),
+            ),
+            (
+                "zeroskip.prune.pattern".into(),
+                Value::String(pattern.name()),
+            ),
+            ("zeroskip.prune.sparsity".into(), Value::F32(pc.sparsity)),
+            ("zeroskip.prune.format".into(), Value::String(format.name())),
+            (
+                "zeroskip.prune.calib_tokens".into(),
+                Value::U64(calib.as_ref().map_or(0, |c| c.tokens) as u64),
+            ),
+            (
+                "zeroskip.prune.source".into(),
+                Value::String(
+                    a.model
+                        .file_name()
+                        .map_or(String::new(), |f| f.to_string_lossy().into()),
+                ),
+            ),
+        ];
+        let matrices: Vec<_> = pruned.into_iter().map(|(m, _)| m).collect();
+        let out = zeroskip::zsk::llm::write(&g, &matrices, &meta)?;
+        std::fs::write(&a.output, &out).map_err(|e| io(&a.output, e))?;
+        println!(
+            "pruned {} matrices of {} with {:?} {} as {}: sparsity {:.4}, mean relative error \
+             {err:.4}; {:.1} MB -> {:.1} MB in {:.1} s -> {}",
+            matrices.len(),
+            a.model.display(),
+            method,
+            pattern.name(),
+            format.name(),
+            zeros / weights.max(1) as f64,
+            bytes.len() as f64 / 1e6,
+            out.len() as f64 / 1e6,
             t0.elapsed().as_secs_f64(),
             a.output.display()
         );
@@ -746,7 +926,12 @@ mod cli {
             c.vocab_size,
             model.weights.resident_bytes() as f64 / 1e6,
             {
-                let mut k: Vec<&str> = model.weights.matrices().map(|m| m.kernel.name).collect();
+                let mut k: Vec<&str> = model
+                    .weights
+                    .kernels()
+                    .into_iter()
+                    .map(|(_, k)| k)
+                    .collect();
                 k.sort_unstable();
                 k.dedup();
                 k.join(", ")
@@ -795,7 +980,7 @@ mod cli {
     /// Sliding-window perplexity of the GGUF `a.model` on a split of the text file `text`.
     fn run_ppl(a: &EvalArgs, text: &Path) -> Result<()> {
         use zeroskip::llm::llama::Llama;
-        use zeroskip::llm::ppl::{perplexity, split_text, windows, PplConfig};
+        use zeroskip::llm::ppl::{perplexity_threads, split_text, windows, PplConfig};
         use zeroskip::llm::tokenizer::Tokenizer;
 
         let raw = std::fs::read(text).map_err(|e| io(text, e))?;
@@ -829,11 +1014,11 @@ mod cli {
         }
         let cfg = PplConfig::new(model.cfg.context_length, a.ctx, a.stride);
         let n_windows = windows(ids.len(), cfg)?.len();
-        let mut s = model.session(cfg.ctx.min(model.cfg.context_length))?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let scored = ids.len().saturating_sub(1) as u64;
         let b = bar(scored, &format!("tokens ({n_windows} windows)"));
         let t0 = Instant::now();
-        let r = perplexity(&model, &mut s, &ids, cfg, |n| b.set_position(n as u64))?;
+        let r = perplexity_threads(&model, &ids, cfg, threads, |n| b.set_position(n as u64))?;
         let secs = t0.elapsed().as_secs_f64();
         b.finish_and_clear();
         let tps = r.tokens_run as f64 / secs.max(1e-9);

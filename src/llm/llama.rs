@@ -45,6 +45,41 @@ use super::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::import::gguf::Gguf;
 
+/// A linear layer's input, as calibration observes it (see [`Tap`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Site {
+    /// rmsnorm(x)·attn_norm `(dim,)`: the input of Wq, Wk, Wv.
+    AttnIn,
+    /// The heads' attention output `(n_heads·hd,)`: the input of Wo.
+    AttnOut,
+    /// rmsnorm(x)·ffn_norm `(dim,)`: the input of W_gate, W_up.
+    FfnIn,
+    /// silu(W_gate xb) ⊙ W_up xb `(ffn,)`: the input of W_down.
+    FfnMid,
+}
+
+impl Site {
+    pub const ALL: [Site; 4] = [Site::AttnIn, Site::AttnOut, Site::FfnIn, Site::FfnMid];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Sees every linear layer's input vector as the forward pass runs (pruning calibration).
+/// The forward pass is generic over it, so the plain path (a no-op tap) costs nothing.
+pub trait Tap {
+    fn see(&mut self, layer: usize, site: Site, x: &[f32]);
+}
+
+/// The tap of plain inference: sees nothing.
+struct NoTap;
+
+impl Tap for NoTap {
+    #[inline(always)]
+    fn see(&mut self, _: usize, _: Site, _: &[f32]) {}
+}
+
 /// A llama model: hyper-parameters and weights. Immutable; any number of [`Session`]s run on it.
 #[derive(Debug)]
 pub struct Llama {
@@ -152,6 +187,12 @@ impl Llama {
         bytes: Vec<u8>,
         extra: impl FnOnce(&Gguf) -> Result<T>,
     ) -> Result<(Llama, T)> {
+        let mut bytes = bytes;
+        if crate::zsk::llm::is_llm_zsk(&bytes) {
+            // A sparse .zsk: a header, then a GGUF that the weights index from its start.
+            let start = crate::zsk::llm::payload_start(file_name, &bytes)?;
+            bytes.drain(..start);
+        }
         let (cfg, weights, t) = {
             let g = Gguf::parse(file_name, &bytes)?;
             let cfg = LlamaConfig::from_gguf(&g)?;
@@ -221,9 +262,24 @@ impl Llama {
         }
         self.check(s, tokens)?;
         for (i, &t) in tokens.iter().enumerate() {
-            self.forward(s, t, i + 1 == tokens.len())?;
+            self.forward(s, t, i + 1 == tokens.len(), &mut NoTap)?;
         }
         Ok(&s.logits)
+    }
+
+    /// Runs `tokens` like [`Llama::prefill`] (no logits), showing `tap` every linear layer's
+    /// input: what pruning calibrates on.
+    pub fn prefill_tapped(
+        &self,
+        s: &mut Session,
+        tokens: &[u32],
+        tap: &mut impl Tap,
+    ) -> Result<()> {
+        self.check(s, tokens)?;
+        for &t in tokens {
+            self.forward(s, t, false, tap)?;
+        }
+        Ok(())
     }
 
     /// Runs `tokens` like [`Llama::prefill`], and hands the logits after each token from index
@@ -246,7 +302,7 @@ impl Llama {
         }
         self.check(s, tokens)?;
         for (i, &t) in tokens.iter().enumerate() {
-            self.forward(s, t, i >= from)?;
+            self.forward(s, t, i >= from, &mut NoTap)?;
             if i >= from {
                 each(i, &s.logits)?;
             }
@@ -257,7 +313,7 @@ impl Llama {
     /// Runs one token and returns its logits `(vocab,)`. Allocates nothing.
     pub fn decode<'s>(&self, s: &'s mut Session, token: u32) -> Result<&'s [f32]> {
         self.check(s, std::slice::from_ref(&token))?;
-        self.forward(s, token, true)?;
+        self.forward(s, token, true, &mut NoTap)?;
         Ok(&s.logits)
     }
 
@@ -302,7 +358,7 @@ impl Llama {
 
     /// One token at position `s.pos`; logits only if `logits` (a prompt's inner tokens skip
     /// the vocab-sized projection).
-    fn forward(&self, s: &mut Session, token: u32, logits: bool) -> Result<()> {
+    fn forward(&self, s: &mut Session, token: u32, logits: bool, tap: &mut impl Tap) -> Result<()> {
         let c = &self.cfg;
         let w = &self.weights;
         let file = w.file();
@@ -320,11 +376,12 @@ impl Llama {
         for (l, lw) in w.layers.iter().enumerate() {
             // ---- attention
             rmsnorm(&mut s.xb, &s.x, &lw.attn_norm, c.rms_eps);
-            gemv(&lw.wq, file, &s.xb, &mut s.q)?;
+            tap.see(l, Site::AttnIn, &s.xb);
+            lw.wq.gemv(file, &s.xb, &mut s.q)?;
             {
                 let (k, v) = s.kv.slot_mut(l, pos);
-                gemv(&lw.wk, file, &s.xb, k)?;
-                gemv(&lw.wv, file, &s.xb, v)?;
+                lw.wk.gemv(file, &s.xb, k)?;
+                lw.wv.gemv(file, &s.xb, v)?;
                 rope(k, hd, &s.cos, &s.sin);
             }
             rope(&mut s.q, hd, &s.cos, &s.sin);
@@ -348,19 +405,22 @@ impl Llama {
                     }
                 }
             }
-            gemv(&lw.wo, file, &s.ao, &mut s.xb)?;
+            tap.see(l, Site::AttnOut, &s.ao);
+            lw.wo.gemv(file, &s.ao, &mut s.xb)?;
             for (x, &d) in s.x.iter_mut().zip(&s.xb) {
                 *x += d;
             }
 
             // ---- feed-forward (SwiGLU)
             rmsnorm(&mut s.xb, &s.x, &lw.ffn_norm, c.rms_eps);
-            gemv(&lw.w_gate, file, &s.xb, &mut s.gate)?;
-            gemv(&lw.w_up, file, &s.xb, &mut s.up)?;
+            tap.see(l, Site::FfnIn, &s.xb);
+            lw.w_gate.gemv(file, &s.xb, &mut s.gate)?;
+            lw.w_up.gemv(file, &s.xb, &mut s.up)?;
             for (g, &u) in s.gate.iter_mut().zip(&s.up) {
                 *g = silu(*g) * u;
             }
-            gemv(&lw.w_down, file, &s.gate, &mut s.xb)?;
+            tap.see(l, Site::FfnMid, &s.gate);
+            lw.w_down.gemv(file, &s.gate, &mut s.xb)?;
             for (x, &d) in s.x.iter_mut().zip(&s.xb) {
                 *x += d;
             }
@@ -381,8 +441,9 @@ fn gemv(m: &QMatrix, file: &[u8], x: &[f32], y: &mut [f32]) -> Result<()> {
     m.kernel.run(m.data(file), m.rows, m.cols, x, y, 0..m.rows)
 }
 
+/// `a · b` in a fixed order on every target (8 partial sums, so it vectorizes).
 #[inline]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
     // 8 independent partial sums (vectorizable; a fixed order on every target)
     let mut acc = [0.0f32; 8];
     let mut ca = a.chunks_exact(8);

@@ -158,33 +158,98 @@ pub fn perplexity(
     }
     let (mut sum, mut scored, mut run) = (0.0f64, 0usize, 0usize);
     for w in &ws {
-        s.reset();
-        let input = &tokens[w.start..w.end - 1];
-        // logits after input[i] predict tokens[w.start + i + 1]
-        let from = w.score_from - 1 - w.start;
-        model.prefill_each(s, input, from, |i, logits| {
-            let v = nll(logits, tokens[w.start + i + 1]);
-            if !v.is_finite() {
-                return Err(Error::Numerical {
-                    layer: "perplexity".into(),
-                    detail: format!("non-finite log-likelihood at token {}", w.start + i + 1),
-                });
-            }
-            sum += v;
-            scored += 1;
-            Ok(())
-        })?;
-        run += input.len();
+        let (v, n) = score_window(model, s, tokens, w)?;
+        sum += v;
+        scored += n;
+        run += w.end - 1 - w.start;
         progress(scored);
     }
+    Ok(result(sum, scored, ws.len(), run))
+}
+
+/// [`perplexity`] with the windows spread over `threads` threads, each with its own session
+/// of `cfg.ctx` positions (native only: wasm32 has no threads here). The sums are added in
+/// window order, so the result equals the one-thread run exactly. `progress(scored)` may be
+/// called from any thread.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn perplexity_threads(
+    model: &Llama,
+    tokens: &[u32],
+    cfg: PplConfig,
+    threads: usize,
+    progress: impl Fn(usize) + Sync,
+) -> Result<Perplexity> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let ws = windows(tokens.len(), cfg)?;
+    let vocab = model.cfg.vocab_size;
+    if let Some(&t) = tokens.iter().find(|&&t| t as usize >= vocab) {
+        return Err(Error::DimOutOfRange {
+            tensor: "perplexity tokens".into(),
+            what: "token id".into(),
+            value: t as u64,
+            limit: format!("below the vocabulary size {vocab}"),
+        });
+    }
+    let scored_so_far = AtomicUsize::new(0);
+    let ctx = cfg.ctx.min(model.cfg.context_length);
+    // per window: (Σ nll, targets scored)
+    let per_window = crate::par::par_map(
+        ws.len(),
+        threads,
+        || model.session(ctx),
+        |s, i| {
+            let s = s.as_mut().map_err(|e| e.clone())?;
+            let r = score_window(model, s, tokens, &ws[i])?;
+            progress(scored_so_far.fetch_add(r.1, Ordering::Relaxed) + r.1);
+            Ok(r)
+        },
+    );
+    let (mut sum, mut scored) = (0.0f64, 0usize);
+    for r in per_window {
+        let (v, n): (f64, usize) = r?;
+        sum += v;
+        scored += n;
+    }
+    let run = ws.iter().map(|w| w.end - 1 - w.start).sum();
+    Ok(result(sum, scored, ws.len(), run))
+}
+
+fn result(sum: f64, scored: usize, windows: usize, tokens_run: usize) -> Perplexity {
     let mean_nll = sum / scored as f64;
-    Ok(Perplexity {
+    Perplexity {
         ppl: mean_nll.exp(),
         n_tokens: scored,
         mean_nll,
-        windows: ws.len(),
-        tokens_run: run,
-    })
+        windows,
+        tokens_run,
+    }
+}
+
+/// Runs one window on `s` (reset first) and returns (Σ nll, targets scored).
+fn score_window(
+    model: &Llama,
+    s: &mut Session,
+    tokens: &[u32],
+    w: &Window,
+) -> Result<(f64, usize)> {
+    s.reset();
+    let input = &tokens[w.start..w.end - 1];
+    // logits after input[i] predict tokens[w.start + i + 1]
+    let from = w.score_from - 1 - w.start;
+    let (mut sum, mut scored) = (0.0f64, 0usize);
+    model.prefill_each(s, input, from, |i, logits| {
+        let v = nll(logits, tokens[w.start + i + 1]);
+        if !v.is_finite() {
+            return Err(Error::Numerical {
+                layer: "perplexity".into(),
+                detail: format!("non-finite log-likelihood at token {}", w.start + i + 1),
+            });
+        }
+        sum += v;
+        scored += 1;
+        Ok(())
+    })?;
+    Ok((sum, scored))
 }
 
 /// A text split into a calibration part and a disjoint held-out evaluation part.

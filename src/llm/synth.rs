@@ -1,12 +1,15 @@
 //! Tiny random llama models written as GGUF bytes in memory, for tests and benchmarks that
 //! must not depend on a downloaded model (and for wasm tests, which cannot read files).
 //!
-//! [`GgufWriter`] writes GGUF v3 (metadata, tensor infos, 32-byte aligned data);
+//! [`GgufWriter`] (from [`crate::export::gguf`]) writes GGUF v3;
 //! [`llama_tensors`] makes random weights of a [`LlamaConfig`] in any kernel format, and
 //! [`llama_gguf`] writes them with the `llama.*` metadata that [`LlamaConfig::from_gguf`]
 //! reads.
 
+pub use crate::export::gguf::GgufWriter;
+
 use super::LlamaConfig;
+use crate::import::gguf::GgmlType;
 use crate::kernels::llm::WeightType;
 use crate::synth::Rng;
 
@@ -63,94 +66,24 @@ impl SynthTensor {
     }
 }
 
-/// A minimal GGUF v3 writer (little-endian, alignment 32).
-#[derive(Debug, Default)]
-pub struct GgufWriter {
-    kv: Vec<u8>,
-    n_kv: u64,
-    tensors: Vec<SynthTensor>,
-}
-
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    out.extend_from_slice(s.as_bytes());
+impl SynthTensor {
+    /// The ggml type of `ty`.
+    pub fn ggml_type(&self) -> GgmlType {
+        match self.ty {
+            WeightType::F32 => GgmlType::F32,
+            WeightType::F16 => GgmlType::F16,
+            WeightType::Q4_0 => GgmlType::Q4_0,
+            WeightType::Q4_1 => GgmlType::Q4_1,
+            WeightType::Q8_0 => GgmlType::Q8_0,
+        }
+    }
 }
 
 impl GgufWriter {
-    pub fn new() -> GgufWriter {
-        GgufWriter::default()
-    }
-
-    fn key(&mut self, k: &str, ty: u32) {
-        put_str(&mut self.kv, k);
-        self.kv.extend_from_slice(&ty.to_le_bytes());
-        self.n_kv += 1;
-    }
-
-    pub fn u32(&mut self, k: &str, v: u32) -> &mut Self {
-        self.key(k, 4);
-        self.kv.extend_from_slice(&v.to_le_bytes());
-        self
-    }
-
-    pub fn f32(&mut self, k: &str, v: f32) -> &mut Self {
-        self.key(k, 6);
-        self.kv.extend_from_slice(&v.to_le_bytes());
-        self
-    }
-
-    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
-        self.key(k, 7);
-        self.kv.push(v as u8);
-        self
-    }
-
-    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
-        self.key(k, 8);
-        put_str(&mut self.kv, v);
-        self
-    }
-
+    /// Adds a synthetic tensor.
     pub fn tensor(&mut self, t: SynthTensor) -> &mut Self {
-        self.tensors.push(t);
-        self
-    }
-
-    /// The file's bytes.
-    pub fn finish(&self) -> Vec<u8> {
-        const ALIGN: usize = 32;
-        let ggml_id = |ty: WeightType| -> u32 {
-            match ty {
-                WeightType::F32 => 0,
-                WeightType::F16 => 1,
-                WeightType::Q4_0 => 2,
-                WeightType::Q4_1 => 3,
-                WeightType::Q8_0 => 8,
-            }
-        };
-        let mut out = Vec::new();
-        out.extend_from_slice(b"GGUF");
-        out.extend_from_slice(&3u32.to_le_bytes());
-        out.extend_from_slice(&(self.tensors.len() as u64).to_le_bytes());
-        out.extend_from_slice(&self.n_kv.to_le_bytes());
-        out.extend_from_slice(&self.kv);
-        let mut offset = 0usize;
-        for t in &self.tensors {
-            put_str(&mut out, &t.name);
-            out.extend_from_slice(&(t.dims.len() as u32).to_le_bytes());
-            for &d in &t.dims {
-                out.extend_from_slice(&(d as u64).to_le_bytes());
-            }
-            out.extend_from_slice(&ggml_id(t.ty).to_le_bytes());
-            out.extend_from_slice(&(offset as u64).to_le_bytes());
-            offset += t.data.len().div_ceil(ALIGN) * ALIGN;
-        }
-        out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
-        for t in &self.tensors {
-            out.extend_from_slice(&t.data);
-            out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
-        }
-        out
+        let ty = t.ggml_type();
+        self.raw_tensor(&t.name, &t.dims, ty, t.data)
     }
 }
 

@@ -15,6 +15,7 @@ use super::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::import::gguf::{GgmlType, Gguf, TensorInfo};
 use crate::kernels::llm::{best_gemv, check_scales, GemvKernel, WeightType};
+use crate::sparse::llm::SparseMatrix;
 use std::ops::Range;
 
 /// Where a matrix's bytes live.
@@ -63,27 +64,90 @@ impl QMatrix {
     }
 }
 
+/// A linear layer's matrix `W (rows, cols)`: dense GGUF blocks, or a pruned matrix in a sparse
+/// LLM format (from a sparse `.zsk`, see [`crate::zsk::llm`]).
+#[derive(Debug, Clone)]
+pub enum Linear {
+    Dense(QMatrix),
+    Sparse(SparseMatrix),
+}
+
+impl Linear {
+    pub fn name(&self) -> &str {
+        match self {
+            Linear::Dense(m) => &m.name,
+            Linear::Sparse(m) => &m.name,
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        match self {
+            Linear::Dense(m) => m.rows,
+            Linear::Sparse(m) => m.rows,
+        }
+    }
+
+    pub fn cols(&self) -> usize {
+        match self {
+            Linear::Dense(m) => m.cols,
+            Linear::Sparse(m) => m.cols,
+        }
+    }
+
+    /// The storage type: ggml's name (`Q4_1`) or the sparse format's (`g16i4`).
+    pub fn type_name(&self) -> String {
+        match self {
+            Linear::Dense(m) => m.ty.name().into(),
+            Linear::Sparse(m) => m.format.name(),
+        }
+    }
+
+    pub fn kernel_name(&self) -> &'static str {
+        match self {
+            Linear::Dense(m) => m.kernel.name,
+            Linear::Sparse(m) => m.kernel_name(),
+        }
+    }
+
+    /// Weights stored (all of a dense matrix, the kept ones of a sparse one).
+    pub fn stored_weights(&self) -> usize {
+        match self {
+            Linear::Dense(m) => m.rows * m.cols,
+            Linear::Sparse(m) => m.nonzeros(),
+        }
+    }
+
+    /// `y (rows,) = W (rows, cols) @ x (cols,)`; `file` is the weights' file buffer.
+    #[inline]
+    pub fn gemv(&self, file: &[u8], x: &[f32], y: &mut [f32]) -> Result<()> {
+        match self {
+            Linear::Dense(m) => m.kernel.run(m.data(file), m.rows, m.cols, x, y, 0..m.rows),
+            Linear::Sparse(m) => m.gemv(x, y, 0..m.rows),
+        }
+    }
+}
+
 /// One transformer block's weights.
 #[derive(Debug, Clone)]
 pub struct LayerWeights {
     /// (dim,)
     pub attn_norm: Vec<f32>,
     /// (n_heads · head_dim, dim); rows of each head in GGUF's RoPE pair order
-    pub wq: QMatrix,
+    pub wq: Linear,
     /// (n_kv_heads · head_dim, dim); same row order as `wq`
-    pub wk: QMatrix,
+    pub wk: Linear,
     /// (n_kv_heads · head_dim, dim)
-    pub wv: QMatrix,
+    pub wv: Linear,
     /// (dim, n_heads · head_dim)
-    pub wo: QMatrix,
+    pub wo: Linear,
     /// (dim,)
     pub ffn_norm: Vec<f32>,
     /// (ffn_dim, dim)
-    pub w_gate: QMatrix,
+    pub w_gate: Linear,
     /// (ffn_dim, dim)
-    pub w_up: QMatrix,
+    pub w_up: Linear,
     /// (dim, ffn_dim)
-    pub w_down: QMatrix,
+    pub w_down: Linear,
 }
 
 /// All weights of a llama model, over the file's bytes.
@@ -108,6 +172,7 @@ impl LlamaWeights {
         let hd = cfg.head_dim();
         let (dim, q_dim, kv_dim) = (cfg.dim, cfg.n_heads * hd, cfg.n_kv_heads * hd);
         let m = |name: &str, rows: usize, cols: usize| matrix(g, name, rows, cols);
+        let lin = |name: &str, rows: usize, cols: usize| linear(g, name, rows, cols);
         let v = |name: &str| vector(g, name, dim);
         let token_embd = m("token_embd.weight", cfg.vocab_size, dim)?;
         let output = match g.tensor("output.weight") {
@@ -120,14 +185,14 @@ impl LlamaWeights {
             let n = |t: &str| format!("blk.{l}.{t}.weight");
             layers.push(LayerWeights {
                 attn_norm: v(&n("attn_norm"))?,
-                wq: m(&n("attn_q"), q_dim, dim)?,
-                wk: m(&n("attn_k"), kv_dim, dim)?,
-                wv: m(&n("attn_v"), kv_dim, dim)?,
-                wo: m(&n("attn_output"), dim, q_dim)?,
+                wq: lin(&n("attn_q"), q_dim, dim)?,
+                wk: lin(&n("attn_k"), kv_dim, dim)?,
+                wv: lin(&n("attn_v"), kv_dim, dim)?,
+                wo: lin(&n("attn_output"), dim, q_dim)?,
                 ffn_norm: v(&n("ffn_norm"))?,
-                w_gate: m(&n("ffn_gate"), cfg.ffn_dim, dim)?,
-                w_up: m(&n("ffn_up"), cfg.ffn_dim, dim)?,
-                w_down: m(&n("ffn_down"), dim, cfg.ffn_dim)?,
+                w_gate: lin(&n("ffn_gate"), cfg.ffn_dim, dim)?,
+                w_up: lin(&n("ffn_up"), cfg.ffn_dim, dim)?,
+                w_down: lin(&n("ffn_down"), dim, cfg.ffn_dim)?,
             });
         }
         Ok(LlamaWeights {
@@ -142,7 +207,7 @@ impl LlamaWeights {
     /// Hands over the bytes [`LlamaWeights::locate`]'s `Gguf` parsed (refused if some
     /// tensor would lie past their end, i.e. they are not that file).
     pub fn with_file(mut self, bytes: Vec<u8>) -> Result<LlamaWeights> {
-        for m in self.matrices() {
+        for m in self.dense_matrices() {
             if let Bytes::File(r) = &m.bytes {
                 if r.end > bytes.len() {
                     return Err(Error::ShapeMismatch {
@@ -169,25 +234,57 @@ impl LlamaWeights {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
 
-    /// Every matrix, for summaries.
-    pub fn matrices(&self) -> impl Iterator<Item = &QMatrix> {
-        std::iter::once(&self.token_embd)
-            .chain(self.output.iter())
-            .chain(
-                self.layers
-                    .iter()
-                    .flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down]),
-            )
+    /// Every block's linear matrices, in file order.
+    pub fn linears(&self) -> impl Iterator<Item = &Linear> {
+        self.layers
+            .iter()
+            .flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down])
     }
 
-    /// Bytes held for weights (file buffer plus any dequantized copies).
+    /// Every dense matrix (embeddings, LM head, dense linears).
+    fn dense_matrices(&self) -> impl Iterator<Item = &QMatrix> {
+        std::iter::once(&self.token_embd)
+            .chain(self.output.iter())
+            .chain(self.linears().filter_map(|l| match l {
+                Linear::Dense(m) => Some(m),
+                Linear::Sparse(_) => None,
+            }))
+    }
+
+    /// (storage type, kernel) of every matrix, for summaries.
+    pub fn kernels(&self) -> Vec<(String, &'static str)> {
+        std::iter::once(&self.token_embd)
+            .chain(self.output.iter())
+            .map(|m| (m.ty.name().to_string(), m.kernel.name))
+            .chain(self.linears().map(|l| (l.type_name(), l.kernel_name())))
+            .collect()
+    }
+
+    /// Fraction of the linear layers' weights pruned away (0 for a dense model).
+    pub fn sparsity(&self) -> f64 {
+        let (mut all, mut kept) = (0usize, 0usize);
+        for l in self.linears() {
+            all += l.rows() * l.cols();
+            kept += l.stored_weights();
+        }
+        1.0 - kept as f64 / all.max(1) as f64
+    }
+
+    /// Bytes held for weights (file buffer plus any dequantized or sparse copies).
     pub fn resident_bytes(&self) -> usize {
         self.file.len()
             + self
-                .matrices()
+                .dense_matrices()
                 .map(|m| match &m.bytes {
                     Bytes::Owned(v) => v.len(),
                     Bytes::File(_) => 0,
+                })
+                .sum::<usize>()
+            + self
+                .linears()
+                .map(|l| match l {
+                    Linear::Sparse(m) => m.n_bytes(),
+                    Linear::Dense(_) => 0,
                 })
                 .sum::<usize>()
     }
@@ -324,6 +421,37 @@ fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix> {
         kernel: best_gemv(ty),
         bytes,
     })
+}
+
+/// The linear matrix `name`, `rows × cols`: a 1-D `I8` tensor is a pruned matrix's
+/// [`SparseMatrix`] bytes (a sparse `.zsk`, see [`crate::zsk::llm`]), anything else dense.
+fn linear(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<Linear> {
+    let t = g.tensor(name)?;
+    if t.info.ty != GgmlType::I8 || t.info.dims.len() != 1 {
+        return Ok(Linear::Dense(matrix(g, name, rows, cols)?));
+    }
+    let (m, used) = SparseMatrix::read(name, t.data)?;
+    if (m.rows, m.cols) != (rows, cols) {
+        return Err(bad_tensor(
+            g,
+            name,
+            format!(
+                "a sparse {}×{} matrix, expected {rows}×{cols}",
+                m.rows, m.cols
+            ),
+        ));
+    }
+    if used != t.data.len() {
+        return Err(bad_tensor(
+            g,
+            name,
+            format!(
+                "{} bytes after the sparse matrix's {used}",
+                t.data.len() - used
+            ),
+        ));
+    }
+    Ok(Linear::Sparse(m))
 }
 
 /// The f32 vector `name` of `len` values, finite.

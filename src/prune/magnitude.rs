@@ -3,7 +3,8 @@
 use super::{mask, pruned_per_row, Pattern};
 
 /// Zeroes `round(s · c_in)` weights of every row of `w (c_out, c_in)`, or of every group of
-/// rows with `pattern`, by smallest magnitude (a group sums its members' |W|).
+/// rows with `pattern`, by smallest magnitude (a group sums its members' |W|); in units of
+/// 1×G groups, or N of every M, as the pattern says.
 pub fn prune(w: &mut [f32], c_out: usize, c_in: usize, s: f32, pattern: Pattern) {
     // scores (c_out, c_in)
     let scores: Vec<f64> = w.iter().map(|v| v.abs() as f64).collect();
@@ -12,7 +13,7 @@ pub fn prune(w: &mut [f32], c_out: usize, c_in: usize, s: f32, pattern: Pattern)
 
 /// Zeroes the weights `mask::select` picks from `scores (c_out, c_in)`.
 pub(super) fn apply(w: &mut [f32], scores: &[f64], c_out: usize, c_in: usize, s: f32, p: Pattern) {
-    let k = pruned_per_row(c_in, s);
+    let k = pruned_per_row(c_in / p.unit(), s);
     let pruned = mask::select(scores, c_out, c_in, k, p);
     for (v, &drop) in w.iter_mut().zip(&pruned) {
         if drop {

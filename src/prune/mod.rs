@@ -14,6 +14,9 @@ mod calib;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod images;
 mod linalg;
+// LLM pruning runs matrices on two threads: native only (the CLI).
+#[cfg(not(target_arch = "wasm32"))]
+pub mod llm;
 mod magnitude;
 mod mask;
 pub mod npy;
@@ -64,6 +67,13 @@ pub enum Pattern {
     /// `G` consecutive output rows (G ∈ {2, 4, 8}) share one mask over input columns; the
     /// last group of a layer whose c_out is not a multiple of G is simply shorter.
     Groups(usize),
+    /// 1×G: within a row, `G` consecutive input columns (G ∈ {4, 8, 16, 32}, aligned to G)
+    /// are kept or dropped together: the LLM GEMV's group-sparse format, whose kept groups are
+    /// contiguous SIMD loads of `x`. Each row loses the same number of groups.
+    ColGroups(usize),
+    /// N:M: in every aligned run of M input columns of a row, at most N are kept (2:4 is the
+    /// hardware standard); the sparsity is fixed at 1 − N/M.
+    NofM(usize, usize),
 }
 
 impl FromStr for Pattern {
@@ -74,9 +84,19 @@ impl FromStr for Pattern {
             "2x1" => Ok(Pattern::Groups(2)),
             "4x1" => Ok(Pattern::Groups(4)),
             "8x1" => Ok(Pattern::Groups(8)),
+            "1x4" => Ok(Pattern::ColGroups(4)),
+            "1x8" => Ok(Pattern::ColGroups(8)),
+            "1x16" => Ok(Pattern::ColGroups(16)),
+            "1x32" => Ok(Pattern::ColGroups(32)),
+            "2:4" => Ok(Pattern::NofM(2, 4)),
+            "1:4" => Ok(Pattern::NofM(1, 4)),
+            "4:8" => Ok(Pattern::NofM(4, 8)),
             _ => Err(bad_arg(
                 "pattern",
-                format!("unknown pattern {s:?}, expected unstructured, 2x1, 4x1 or 8x1"),
+                format!(
+                    "unknown pattern {s:?}, expected unstructured, 2x1, 4x1, 8x1, 1x4, 1x8, \
+                     1x16, 1x32, 2:4, 1:4 or 4:8"
+                ),
             )),
         }
     }
@@ -86,15 +106,59 @@ impl Pattern {
     /// Rows that share a mask.
     pub fn group(self) -> usize {
         match self {
-            Pattern::Unstructured => 1,
             Pattern::Groups(g) => g,
+            _ => 1,
         }
     }
-    fn validate(self) -> Result<()> {
+
+    /// Consecutive columns of a row that are dropped as one unit (the G of 1×G).
+    pub fn unit(self) -> usize {
+        match self {
+            Pattern::ColGroups(g) => g,
+            _ => 1,
+        }
+    }
+
+    /// Columns a row length must be a multiple of (and a SparseGPT block too).
+    pub fn align(self) -> usize {
+        match self {
+            Pattern::ColGroups(g) => g,
+            Pattern::NofM(_, m) => m,
+            _ => 1,
+        }
+    }
+
+    /// The sparsity the pattern itself fixes (N:M), if any.
+    pub fn fixed_sparsity(self) -> Option<f32> {
+        match self {
+            Pattern::NofM(n, m) => Some(1.0 - n as f32 / m as f32),
+            _ => None,
+        }
+    }
+
+    /// The name `FromStr` reads.
+    pub fn name(self) -> String {
+        match self {
+            Pattern::Unstructured => "unstructured".into(),
+            Pattern::Groups(g) => format!("{g}x1"),
+            Pattern::ColGroups(g) => format!("1x{g}"),
+            Pattern::NofM(n, m) => format!("{n}:{m}"),
+        }
+    }
+
+    pub(crate) fn validate(self) -> Result<()> {
         match self {
             Pattern::Groups(g) if ![2, 4, 8].contains(&g) => Err(bad_arg(
                 "pattern",
                 format!("group of {g} rows, expected 2, 4 or 8"),
+            )),
+            Pattern::ColGroups(g) if ![4, 8, 16, 32].contains(&g) => Err(bad_arg(
+                "pattern",
+                format!("group of {g} columns, expected 4, 8, 16 or 32"),
+            )),
+            Pattern::NofM(n, m) if n == 0 || n >= m || m > 16 => Err(bad_arg(
+                "pattern",
+                format!("{n}:{m}, expected 0 < N < M ≤ 16"),
             )),
             _ => Ok(()),
         }
@@ -133,6 +197,16 @@ impl Config {
     fn validate(&self) -> Result<()> {
         check_sparsity("sparsity", self.sparsity)?;
         self.pattern.validate()?;
+        if matches!(self.pattern, Pattern::ColGroups(_) | Pattern::NofM(..)) {
+            return Err(bad_arg(
+                "pattern",
+                format!(
+                    "{} is an LLM pattern; convolutions and linears of a graph take \
+                     unstructured, 2x1, 4x1 or 8x1",
+                    self.pattern.name()
+                ),
+            ));
+        }
         if self.block == 0 {
             return Err(bad_arg("block", "must be ≥ 1".into()));
         }

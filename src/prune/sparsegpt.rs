@@ -58,7 +58,19 @@ pub fn prune(
         detail: format!("H ({n}×{n}) is not positive definite even with dampening {lambda:.3e}"),
     })?;
 
-    let k_row = pruned_per_row(c_in, s);
+    // Blocks hold whole 1×G groups / N:M runs.
+    let (unit, align) = (pattern.unit(), pattern.align());
+    let block = block.div_ceil(align) * align;
+    if n % align != 0 {
+        return Err(Error::BadArgument {
+            what: "pattern".into(),
+            detail: format!(
+                "{layer}: {n} columns are not a multiple of {align} ({})",
+                pattern.name()
+            ),
+        });
+    }
+    let k_row = pruned_per_row(n / unit, s);
     for lo in (0..n).step_by(block) {
         let hi = (lo + block).min(n);
         let cols = hi - lo;
@@ -70,7 +82,7 @@ pub fn prune(
                 w64[r * n + j] * w64[r * n + j] / (d * d)
             })
             .collect();
-        let k = mask::per_block(k_row, n, lo, hi);
+        let k = mask::per_block(k_row, n / unit, lo / unit, hi / unit);
         // pruned (c_out, cols)
         let pruned = mask::select(&scores, c_out, cols, k, pattern);
         // err (cols,): one row's scaled errors, reused for the lazy update right of the block

@@ -4,6 +4,7 @@
 //! the selector and the packer. Values are f32 or f16. Every length and index is checked
 //! against the bytes left before anything is allocated or indexed.
 
+pub mod llm;
 mod read;
 mod write;
 

@@ -202,6 +202,57 @@ impl Value {
         }
     }
 
+    /// Appends the value's type id and bytes, as [`read_value`] reads them (the writer's half of
+    /// the format, kept beside the reader).
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.type_id().to_le_bytes());
+        self.encode_body(out);
+    }
+
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        match self {
+            Value::U8(v) => out.push(*v),
+            Value::I8(v) => out.push(*v as u8),
+            Value::U16(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Value::I16(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Value::U32(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Value::I32(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Value::F32(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Value::Bool(v) => out.push(*v as u8),
+            Value::String(v) => crate::export::gguf::put_str(out, v),
+            Value::U64(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Value::I64(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Value::F64(v) => out.extend_from_slice(&v.to_le_bytes()),
+            Value::Array(a) => {
+                out.extend_from_slice(&a.type_id().to_le_bytes());
+                out.extend_from_slice(&(a.len() as u64).to_le_bytes());
+                macro_rules! each {
+                    ($v:expr, $f:expr) => {
+                        $v.iter().for_each(|x| $f(x))
+                    };
+                }
+                let mut le = |b: &[u8]| out.extend_from_slice(b);
+                match a {
+                    Array::U8(v) => each!(v, |x: &u8| le(&[*x])),
+                    Array::I8(v) => each!(v, |x: &i8| le(&[*x as u8])),
+                    Array::U16(v) => each!(v, |x: &u16| le(&x.to_le_bytes())),
+                    Array::I16(v) => each!(v, |x: &i16| le(&x.to_le_bytes())),
+                    Array::U32(v) => each!(v, |x: &u32| le(&x.to_le_bytes())),
+                    Array::I32(v) => each!(v, |x: &i32| le(&x.to_le_bytes())),
+                    Array::F32(v) => each!(v, |x: &f32| le(&x.to_le_bytes())),
+                    Array::Bool(v) => each!(v, |x: &bool| le(&[*x as u8])),
+                    Array::String(v) => each!(v, |x: &String| {
+                        le(&(x.len() as u64).to_le_bytes());
+                        le(x.as_bytes())
+                    }),
+                    Array::U64(v) => each!(v, |x: &u64| le(&x.to_le_bytes())),
+                    Array::I64(v) => each!(v, |x: &i64| le(&x.to_le_bytes())),
+                    Array::F64(v) => each!(v, |x: &f64| le(&x.to_le_bytes())),
+                }
+            }
+        }
+    }
+
     fn type_id(&self) -> u32 {
         match self {
             Value::U8(_) => U8,

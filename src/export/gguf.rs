@@ -1,0 +1,110 @@
+//! A GGUF v3 writer (little-endian, 32-byte aligned data): metadata of any value type and
+//! tensors of any ggml type. Used for the sparse LLM `.zsk` container (whose payload is a
+//! GGUF: see [`crate::zsk::llm`]) and for the synthetic test models of
+//! [`crate::llm::synth`].
+
+use crate::import::gguf::{GgmlType, Value};
+
+/// Data alignment of the files we write (GGUF's default).
+pub const ALIGN: usize = 32;
+
+/// One tensor to write: ggml dims (`dims[0]` = row length), type, raw bytes.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    dims: Vec<usize>,
+    ty: GgmlType,
+    data: Vec<u8>,
+}
+
+/// Collects metadata and tensors, then [`GgufWriter::finish`] lays the file out.
+#[derive(Debug, Default)]
+pub struct GgufWriter {
+    kv: Vec<u8>,
+    n_kv: u64,
+    tensors: Vec<Entry>,
+}
+
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+impl GgufWriter {
+    pub fn new() -> GgufWriter {
+        GgufWriter::default()
+    }
+
+    /// Any metadata value, encoded as the reader reads it.
+    pub fn value(&mut self, k: &str, v: &Value) -> &mut Self {
+        put_str(&mut self.kv, k);
+        v.encode(&mut self.kv);
+        self.n_kv += 1;
+        self
+    }
+
+    pub fn u32(&mut self, k: &str, v: u32) -> &mut Self {
+        self.value(k, &Value::U32(v))
+    }
+
+    pub fn f32(&mut self, k: &str, v: f32) -> &mut Self {
+        self.value(k, &Value::F32(v))
+    }
+
+    pub fn bool(&mut self, k: &str, v: bool) -> &mut Self {
+        self.value(k, &Value::Bool(v))
+    }
+
+    pub fn str(&mut self, k: &str, v: &str) -> &mut Self {
+        self.value(k, &Value::String(v.into()))
+    }
+
+    /// A tensor of `ty` with ggml `dims`; `data` is its raw bytes (whole blocks per row).
+    pub fn raw_tensor(
+        &mut self,
+        name: &str,
+        dims: &[usize],
+        ty: GgmlType,
+        data: Vec<u8>,
+    ) -> &mut Self {
+        self.tensors.push(Entry {
+            name: name.into(),
+            dims: dims.to_vec(),
+            ty,
+            data,
+        });
+        self
+    }
+
+    /// The file's bytes.
+    pub fn finish(&self) -> Vec<u8> {
+        let data: usize = self
+            .tensors
+            .iter()
+            .map(|t| t.data.len().div_ceil(ALIGN) * ALIGN)
+            .sum();
+        let mut out = Vec::with_capacity(self.kv.len() + data + 64 * self.tensors.len() + 64);
+        out.extend_from_slice(b"GGUF");
+        out.extend_from_slice(&3u32.to_le_bytes());
+        out.extend_from_slice(&(self.tensors.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.n_kv.to_le_bytes());
+        out.extend_from_slice(&self.kv);
+        let mut offset = 0usize;
+        for t in &self.tensors {
+            put_str(&mut out, &t.name);
+            out.extend_from_slice(&(t.dims.len() as u32).to_le_bytes());
+            for &d in &t.dims {
+                out.extend_from_slice(&(d as u64).to_le_bytes());
+            }
+            out.extend_from_slice(&t.ty.id().to_le_bytes());
+            out.extend_from_slice(&(offset as u64).to_le_bytes());
+            offset += t.data.len().div_ceil(ALIGN) * ALIGN;
+        }
+        out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
+        for t in &self.tensors {
+            out.extend_from_slice(&t.data);
+            out.resize(out.len().div_ceil(ALIGN) * ALIGN, 0);
+        }
+        out
+    }
+}

@@ -1,0 +1,226 @@
+//! One-shot pruning of a llama model's linear layers (Wq, Wk, Wv, Wo, W_gate, W_up, W_down of
+//! every block; the tied embedding / LM head stays dense), then quantization into a sparse LLM
+//! format ([`SparseFormat`]).
+//!
+//! Each matrix `W (rows, cols)` is decoded to f32 from the GGUF, pruned on its own with the
+//! shared methods of [`crate::prune`] — magnitude, Wanda (|W|·‖x‖ with ‖x_j‖² = diag H),
+//! SparseGPT (OBS with H) — under an LLM pattern (unstructured, 1×G column groups, N:M), and
+//! packed: [`SparseMatrix::pack`] quantizes the kept weights (int4/int8 with per-group scales).
+//! H comes from [`Calibration`]: one dense pass over calibration text.
+//!
+//! The pattern and the format must agree: 1×G groups pack as `g<G>i4`/`g<G>i8`, 2:4 as
+//! `nm24i8`, and any mask as `csr8` (unstructured's only format).
+
+pub mod calib;
+
+pub use calib::{Calibration, Gram};
+
+use super::{check_sparsity, magnitude, sparsegpt, wanda, Method, Pattern};
+use crate::error::{Error, Result};
+use crate::import::gguf::Gguf;
+use crate::llm::llama::Site;
+use crate::llm::LlamaConfig;
+use crate::sparse::llm::{SparseFormat, SparseMatrix};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// How to prune and pack an LLM.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmConfig {
+    pub method: Method,
+    pub pattern: Pattern,
+    /// Fraction of each matrix's weights dropped, in [0, 1) (N:M fixes its own).
+    pub sparsity: f32,
+    pub format: SparseFormat,
+    /// SparseGPT: columns per block (rounded up to the pattern's alignment).
+    pub block: usize,
+    /// SparseGPT: dampening as a fraction of mean(diag H).
+    pub damp: f64,
+}
+
+impl LlmConfig {
+    pub fn new(method: Method, pattern: Pattern, sparsity: f32, format: SparseFormat) -> Self {
+        LlmConfig {
+            method,
+            pattern,
+            sparsity: pattern.fixed_sparsity().unwrap_or(sparsity),
+            format,
+            block: 128,
+            damp: 0.01,
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        check_sparsity("sparsity", self.sparsity)?;
+        self.pattern.validate()?;
+        let fits = match (self.pattern, self.format) {
+            (_, SparseFormat::Csr8) => !matches!(self.pattern, Pattern::Groups(_)),
+            (Pattern::ColGroups(g), SparseFormat::Group { g: fg, .. }) => g == fg,
+            (Pattern::NofM(n, 4), SparseFormat::TwoFour) => n <= 2,
+            _ => false,
+        };
+        if !fits {
+            return Err(Error::BadArgument {
+                what: "format".into(),
+                detail: format!(
+                    "pattern {} cannot be stored as {}: 1xG packs as gGi4/gGi8, 2:4 as nm24i8, \
+                     unstructured as csr8",
+                    self.pattern.name(),
+                    self.format.name()
+                ),
+            });
+        }
+        if self.block == 0 || !(self.damp.is_finite() && self.damp > 0.0) {
+            return Err(Error::BadArgument {
+                what: "sparsegpt".into(),
+                detail: format!("block {} must be ≥ 1, damp {} > 0", self.block, self.damp),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// One linear matrix pruning touches: its GGUF name, block and input site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Linear {
+    pub name: String,
+    pub layer: usize,
+    pub site: Site,
+}
+
+/// The linear matrices of `cfg`'s blocks, in file order.
+pub fn linears(cfg: &LlamaConfig) -> Vec<Linear> {
+    const PARTS: [(&str, Site); 7] = [
+        ("attn_q", Site::AttnIn),
+        ("attn_k", Site::AttnIn),
+        ("attn_v", Site::AttnIn),
+        ("attn_output", Site::AttnOut),
+        ("ffn_gate", Site::FfnIn),
+        ("ffn_up", Site::FfnIn),
+        ("ffn_down", Site::FfnMid),
+    ];
+    (0..cfg.n_layers)
+        .flat_map(|layer| {
+            PARTS.iter().map(move |&(p, site)| Linear {
+                name: format!("blk.{layer}.{p}.weight"),
+                layer,
+                site,
+            })
+        })
+        .collect()
+}
+
+/// What pruning did to one matrix.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MatrixReport {
+    pub name: String,
+    pub rows: usize,
+    pub cols: usize,
+    /// Fraction of weights zero after pruning (before packing).
+    pub sparsity: f32,
+    /// Relative Frobenius error of the packed (pruned, quantized) matrix against the dense one.
+    pub rel_error: f32,
+    pub bytes: usize,
+}
+
+/// Prunes and packs every linear matrix of the model in `g`; `calib` is required by Wanda and
+/// SparseGPT. Matrices run on two threads; `progress(done)` after each (from either thread).
+pub fn prune(
+    g: &Gguf,
+    cfg: &LlamaConfig,
+    calib: Option<&Calibration>,
+    pc: &LlmConfig,
+    progress: impl Fn(usize) + Sync,
+) -> Result<Vec<(SparseMatrix, MatrixReport)>> {
+    pc.validate()?;
+    if pc.method != Method::Magnitude && calib.is_none() {
+        return Err(Error::BadCalibration {
+            detail: format!("{:?} needs calibration text (--calib)", pc.method),
+        });
+    }
+    let jobs = linears(cfg);
+    let done = AtomicUsize::new(0);
+    crate::par::par_map(
+        jobs.len(),
+        crate::par::threads(),
+        || (),
+        |_, i| {
+            let r = prune_one(g, &jobs[i], calib, pc);
+            progress(done.fetch_add(1, Ordering::Relaxed) + 1);
+            r
+        },
+    )
+    .into_iter()
+    .collect()
+}
+
+fn prune_one(
+    g: &Gguf,
+    job: &Linear,
+    calib: Option<&Calibration>,
+    pc: &LlmConfig,
+) -> Result<(SparseMatrix, MatrixReport)> {
+    let t = g.tensor(&job.name)?;
+    let (rows, cols) = (t.info.rows(), t.info.row_len());
+    // w (rows, cols): the dense weights, pruned in place
+    let dense = t.dequantize()?;
+    let mut w = dense.clone();
+    let s = pc.sparsity;
+    let gram = calib.map(|c| c.gram(job.layer, job.site));
+    if let Some(gr) = gram {
+        if gr.n != cols {
+            return Err(Error::ShapeMismatch {
+                tensor: job.name.clone(),
+                what: "calibration inputs".into(),
+                expected: cols,
+                got: gr.n,
+            });
+        }
+    }
+    if cols % pc.pattern.align() != 0 {
+        return Err(Error::BadArgument {
+            what: job.name.clone(),
+            detail: format!(
+                "{cols} columns are not a multiple of {} ({})",
+                pc.pattern.align(),
+                pc.pattern.name()
+            ),
+        });
+    }
+    match (pc.method, gram) {
+        (Method::Magnitude, _) => magnitude::prune(&mut w, rows, cols, s, pc.pattern),
+        (Method::Wanda, Some(gr)) => wanda::prune(&mut w, &gr.diag(), rows, cols, s, pc.pattern),
+        (Method::SparseGpt, Some(gr)) => sparsegpt::prune(
+            &job.name,
+            &mut w,
+            gr.h.clone(),
+            rows,
+            cols,
+            s,
+            pc.pattern,
+            pc.block,
+            pc.damp,
+        )?,
+        (_, None) => {
+            return Err(Error::BadCalibration {
+                detail: format!("{:?} needs calibration text (--calib)", pc.method),
+            })
+        }
+    }
+    let zeros = w.iter().filter(|&&v| v == 0.0).count();
+    let m = SparseMatrix::pack(&job.name, pc.format, &w, rows, cols)?;
+    let packed = m.decode();
+    let (mut num, mut den) = (0.0f64, 0.0f64);
+    for (a, b) in packed.iter().zip(&dense) {
+        num += ((a - b) as f64).powi(2);
+        den += (*b as f64).powi(2);
+    }
+    let report = MatrixReport {
+        name: job.name.clone(),
+        rows,
+        cols,
+        sparsity: zeros as f32 / w.len() as f32,
+        rel_error: (num / den.max(f64::MIN_POSITIVE)).sqrt() as f32,
+        bytes: m.n_bytes(),
+    };
+    Ok((m, report))
+}
