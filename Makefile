@@ -88,8 +88,10 @@ wasm: setup
 	  [ -f .cache/zoo/labels.txt ] && link .cache/zoo/labels.txt www/models/labels.txt; \
 	  echo "copied $$(ls www/models/*.onnx | wc -l) models into www/models"; \
 	else echo "no .cache/zoo models: run make zoo for www/models (the CNN benchmark needs them)"; fi
+	@# The npm package (js/) mirrored into www/zeroskip for the demo page (www/index.html).
+	node js/scripts/stage.mjs www
 
-test: setup lint test-native test-wasm test-relaxed test-models test-gpu test-gpu-browser test-browser
+test: setup lint test-native test-wasm test-relaxed test-models test-gpu test-gpu-browser test-browser test-e2e test-npm
 	@echo "make test: all passed"
 
 lint:
@@ -124,6 +126,28 @@ test-browser: zoo wasm
 	node tests/browser/hand.mjs
 	node tests/browser/gpu.mjs
 	node tests/browser/llm.mjs
+
+.PHONY: npm test-e2e test-npm
+
+# The product demo (www/index.html through the js/ package's API) end to end in headless Chromium:
+# classify, the 85%-sparse and 50%-sparse files, WebGPU, a corrupt model, a non-image file, 20
+# greedy tokens of SmolLM2, Stop, the API's typed errors, no WebGPU, and no main-thread long task
+# over 50 ms during inference (with a main-thread negative control). Screenshot in
+# tests/browser/artifacts/e2e.png.
+test-e2e: zoo wasm
+	node tests/browser/e2e.mjs
+
+# The npm package: the wasm builds copied into js/pkg (ignored), then `npm pack` into target/npm.
+npm: wasm
+	node js/scripts/stage.mjs pkg
+	mkdir -p target/npm
+	cd js && npm pack --pack-destination ../target/npm
+
+# The packed tarball installed into empty projects: imported from Node (WASM: classify + generate)
+# and from a Vite-built page in headless Chromium (classify, in the package's worker).
+test-npm: zoo npm
+	node tests/npm/node.mjs
+	node tests/npm/vite.mjs
 
 # The zoo models end to end against onnxruntime's logits on real images (release: the naive
 # reference interpreter is part of the check), then pruning + export of the real models through

@@ -1,0 +1,35 @@
+// Which WebAssembly binary this runtime can run: relaxed SIMD (fused multiply-add) or plain
+// SIMD128. Each check validates a tiny module `() -> v128` whose body uses the feature.
+
+function simdModule(code) {
+  const body = [0x00, ...code, 0x0b]; // no locals, code, end
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b, // type section: () -> v128
+    0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+    0x0a, body.length + 2, 0x01, body.length, ...body, // code section
+  ]);
+}
+const V128_ZERO = [0xfd, 0x0c, ...new Array(16).fill(0)]; // v128.const 0
+const F32X4_RELAXED_MADD = [0xfd, 0x85, 0x02]; // f32x4.relaxed_madd (0xfd 0x105)
+
+function validate(bytes) {
+  try {
+    return typeof WebAssembly === 'object' && WebAssembly.validate(bytes);
+  } catch {
+    return false;
+  }
+}
+
+let cached = null;
+
+/** `{simd128, relaxed, webgpu, best}`: webgpu only says navigator.gpu exists (an adapter may not). */
+export function detectFeatures() {
+  if (!cached) {
+    const simd128 = validate(simdModule(V128_ZERO));
+    const relaxed = simd128 && validate(simdModule([...V128_ZERO, ...V128_ZERO, ...V128_ZERO, ...F32X4_RELAXED_MADD]));
+    const webgpu = typeof navigator === 'object' && navigator !== null && 'gpu' in navigator && !!navigator.gpu;
+    cached = Object.freeze({ simd128, relaxed, webgpu, best: relaxed ? 'relaxed' : simd128 ? 'simd128' : null });
+  }
+  return cached;
+}

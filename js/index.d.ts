@@ -1,0 +1,237 @@
+// Types for the zeroskip package (index.js in browsers and bundlers, node.js in Node).
+
+export declare const VERSION: string;
+/** The Cache API store load() keeps model files in. */
+export declare const CACHE_NAME: string;
+
+export type Backend = 'auto' | 'wasm' | 'webgpu';
+/** The WebAssembly build: relaxed SIMD (fused multiply-add) or plain SIMD128. */
+export type Isa = 'auto' | 'relaxed' | 'simd128';
+export type ModelKind = 'image-classifier' | 'text-generator' | 'session';
+
+export type ErrorCode =
+  | 'BadModel'
+  | 'BadImage'
+  | 'BadInput'
+  | 'Aborted'
+  | 'NoWebGPU'
+  | 'Unsupported'
+  | 'Network'
+  | 'Disposed'
+  | 'Runtime';
+
+export declare const ERROR_CODES: readonly ErrorCode[];
+
+/** Every rejected Promise of the API carries one: `code` to switch on, the engine's message. */
+export declare class ZeroskipError extends Error {
+  readonly name: 'ZeroskipError';
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown });
+}
+
+export interface Features {
+  simd128: boolean;
+  relaxed: boolean;
+  /** navigator.gpu exists (an adapter may still be missing). */
+  webgpu: boolean;
+  /** The build load() picks with isa 'auto'. */
+  best: 'relaxed' | 'simd128' | null;
+}
+export declare function detectFeatures(): Features;
+
+export interface LoadProgress {
+  /** 'download': bytes arriving (from the network or the cache); 'compile': parsing and planning. */
+  phase: 'download' | 'compile';
+  loaded: number;
+  /** 0 when the server sends no Content-Length. */
+  total: number;
+  fromCache: boolean;
+  url: string | null;
+}
+
+export interface PreprocessOptions {
+  /** Crop side (default: the model's input height). */
+  size?: number;
+  /** Shorter side after the resize, before the center crop (default: size · 256/224). */
+  resize?: number;
+  /** Per-channel mean and std of (pixel / 255); default ImageNet (torchvision). */
+  mean?: [number, number, number];
+  std?: [number, number, number];
+}
+
+export interface LoadOptions {
+  /** 'auto' (default): WebGPU when an adapter can run the model, else WASM (see `fallback`). */
+  backend?: Backend;
+  /** 'auto' (default) picks relaxed SIMD when the runtime validates it, else SIMD128. */
+  isa?: Isa;
+  /** 'auto' (default): a GGUF is a text generator; an RGB-image → 1000/1001-class model a classifier. */
+  kind?: 'auto' | ModelKind;
+  /** Force dense kernels everywhere (the baseline a sparse plan is compared with). */
+  dense?: boolean;
+  /** Download / compile progress. */
+  onProgress?: (p: LoadProgress) => void;
+  /** Keep and reuse the file in the Cache API (default true; browsers only). */
+  cache?: boolean;
+  /** Run in a Web Worker (default wherever `Worker` exists); false runs on this thread. */
+  worker?: boolean;
+  signal?: AbortSignal;
+  /** Names the model in error messages (default: the file name). */
+  name?: string;
+  /** Classifiers: class names (an array, or the URL of a text file with one per line). */
+  labels?: string[] | string | URL;
+  /** Classifiers: how many leading outputs are not classes (default 1 for 1001 outputs, else 0). */
+  labelOffset?: number;
+  preprocess?: PreprocessOptions;
+  /** Text generators: positions of the KV cache (default: the model's context, at most 2048). */
+  contextLength?: number;
+}
+
+export interface LayerReport {
+  node: string;
+  op: string;
+  kernel: string;
+  sparsity: number | null;
+  flops?: number;
+  input?: [number, number, number];
+  output?: [number, number, number];
+}
+
+export interface ModelInfo {
+  kind: ModelKind;
+  name: string;
+  format: 'onnx' | 'zsk' | 'gguf';
+  /** What runs the model: 'wasm' or 'webgpu'. */
+  backend: 'wasm' | 'webgpu';
+  fallback: string | null;
+  isa: 'relaxed' | 'simd128';
+  fileBytes: number;
+  fromCache: boolean;
+  /** Parse + plan time (ms). */
+  loadMs: number;
+  inputShape?: [number, number, number];
+  layers?: LayerReport[];
+  /** 1x1/FC layers running sparse kernels, of those with a sparsity. */
+  sparseLayers?: number;
+  prunableLayers?: number;
+  /** Share of the prunable layers' FLOPs that are zeros (wasm plans). */
+  flopsSkipped?: number | null;
+  classes?: number;
+  /** Text generators: the model's shape, its GEMV kernels and its session size. */
+  config?: Record<string, number>;
+  kernels?: { gemv: Record<string, string>; matrices: number };
+  sessionBytes?: number;
+  hasChatTemplate?: boolean;
+}
+
+declare class LoadedModel {
+  readonly info: ModelInfo;
+  readonly kind: ModelKind;
+  /** What runs the model now: an 'auto' model whose GPU device is lost moves to 'wasm'. */
+  readonly backend: 'wasm' | 'webgpu';
+  readonly isa: 'relaxed' | 'simd128';
+  /** Why WebGPU was wanted and is not what runs, or null. */
+  readonly fallback: string | null;
+  /** Frees the model and its worker; later calls reject with code 'Disposed'. */
+  dispose(): void;
+}
+
+export declare class Session extends LoadedModel {
+  /** [C, H, W] of the input (batch 1, NCHW). */
+  readonly inputShape: [number, number, number];
+  run(input: Float32Array | ArrayLike<number>, options?: { signal?: AbortSignal }): Promise<Float32Array>;
+}
+
+export interface Prediction {
+  /** Class index (after labelOffset; -1 is the background class of 1001-way models). */
+  index: number;
+  label: string;
+  probability: number;
+}
+
+export interface Classification {
+  predictions: Prediction[];
+  /** Decode + resize + normalize (ms). */
+  preprocessMs: number;
+  /** The model alone (ms). */
+  inferenceMs: number;
+  backend: 'wasm' | 'webgpu';
+  fallback: string | null;
+  isa: 'relaxed' | 'simd128';
+  /** The decoded image's [width, height]. */
+  imageSize: [number, number];
+  /** With `crop: true`: the model's input crop as RGBA pixels. */
+  crop?: { data: Uint8ClampedArray; width: number; height: number };
+}
+
+export type ImageInput =
+  | ImageData
+  | ImageBitmap
+  | HTMLImageElement
+  | HTMLCanvasElement
+  | OffscreenCanvas
+  | VideoFrame
+  | Blob
+  | { data: Uint8ClampedArray | Uint8Array; width: number; height: number };
+
+export declare class ImageClassifier extends Session {
+  classify(image: ImageInput, options?: { topK?: number; signal?: AbortSignal; crop?: boolean }): Promise<Classification>;
+}
+
+export interface GenerateOptions {
+  /** Tokens to generate at most (default 128). */
+  maxTokens?: number;
+  /** 0 (default) = greedy. */
+  temperature?: number;
+  /** 0 (default) = no limit. */
+  topK?: number;
+  /** (0, 1]; 1 (default) = no limit. */
+  topP?: number;
+  /** Seed of the sampler (an integer; default 0). */
+  seed?: number;
+  /** Stops the generation: the iterator and `result` reject with code 'Aborted'. */
+  signal?: AbortSignal;
+  /** Wrap the prompt in the model's chat template (ChatML) as one user message. */
+  chat?: boolean;
+  /** With chat: a system message (default: the template's own). */
+  system?: string;
+  /** Stop at the end-of-sequence token (default true). */
+  stopAtEos?: boolean;
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  tokens: number;
+  prefillMs: number;
+  decodeMs: number;
+  prefillTokensPerSecond: number | null;
+  /** Decode speed: (tokens − 1) / decodeMs. */
+  tokensPerSecond: number | null;
+  finishReason: 'length' | 'eos';
+}
+
+export interface Generation extends AsyncIterableIterator<string> {
+  /** The text so far. */
+  readonly text: string;
+  /** Token ids so far. */
+  readonly tokens: number[];
+  /** Set when the generation ends. */
+  readonly stats: GenerationStats | null;
+  readonly result: Promise<{ text: string; tokens: number[]; stats: GenerationStats }>;
+}
+
+export declare class TextGenerator extends LoadedModel {
+  generate(prompt: string, options?: GenerateOptions): Generation;
+  complete(prompt: string, options?: GenerateOptions): Promise<{ text: string; tokens: number[]; stats: GenerationStats }>;
+}
+
+export type Model = ImageClassifier | TextGenerator | Session;
+
+/** Loads a model from a URL, bytes or a Blob. In Node a string that is not http(s) is a file path. */
+export declare function load(source: string | URL | ArrayBuffer | ArrayBufferView | Blob, options: LoadOptions & { kind: 'image-classifier' }): Promise<ImageClassifier>;
+export declare function load(source: string | URL | ArrayBuffer | ArrayBufferView | Blob, options: LoadOptions & { kind: 'text-generator' }): Promise<TextGenerator>;
+export declare function load(source: string | URL | ArrayBuffer | ArrayBufferView | Blob, options?: LoadOptions): Promise<Model>;
+
+/** Deletes load()'s model cache. */
+export declare function clearCache(): Promise<boolean>;
+/** Whether `url` is in load()'s cache. */
+export declare function isCached(url: string | URL): Promise<boolean>;

@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Stages the package (development only; not shipped):
+//   node js/scripts/stage.mjs pkg   copies www/pkg/{simd128,relaxed} (make wasm's output) into
+//                                   js/pkg, for `npm pack` (make npm)
+//   node js/scripts/stage.mjs www   mirrors the package into www/zeroskip/ (sources copied, the
+//                                   wasm builds hard-linked), so the demo (www/index.html)
+//                                   imports the real package (make wasm, tests/browser/e2e.mjs)
+// Both directories are ignored by git.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REPO = path.dirname(JS);
+const ISAS = ['simd128', 'relaxed'];
+const PKG_FILES = ['zeroskip.js', 'zeroskip_bg.wasm', 'zeroskip.d.ts'];
+const SOURCES = ['index.js', 'index.d.ts', 'engine.js', 'errors.js', 'features.js', 'worker.js', 'node.js', 'package.json'];
+
+function link(src, dst, copy = false) {
+  fs.rmSync(dst, { force: true });
+  if (!copy) {
+    try {
+      fs.linkSync(src, dst);
+      return;
+    } catch {
+      // another file system: copy
+    }
+  }
+  fs.copyFileSync(src, dst);
+}
+
+function stagePkg(destRoot, copy) {
+  for (const isa of ISAS) {
+    const from = path.join(REPO, 'www/pkg', isa);
+    const to = path.join(destRoot, 'pkg', isa);
+    fs.mkdirSync(to, { recursive: true });
+    for (const f of PKG_FILES) {
+      if (!fs.existsSync(path.join(from, f))) throw new Error(`missing www/pkg/${isa}/${f}: run make wasm`);
+      link(path.join(from, f), path.join(to, f), copy);
+    }
+  }
+}
+
+export function stage(what) {
+  if (what === 'pkg') {
+    fs.rmSync(path.join(JS, 'pkg'), { recursive: true, force: true });
+    stagePkg(JS, true);
+    return path.join(JS, 'pkg');
+  }
+  if (what === 'www') {
+    const dest = path.join(REPO, 'www/zeroskip');
+    fs.mkdirSync(dest, { recursive: true });
+    for (const f of SOURCES) link(path.join(JS, f), path.join(dest, f), true);
+    stagePkg(dest, false);
+    return dest;
+  }
+  throw new Error('usage: node js/scripts/stage.mjs pkg|www');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === fs.realpathSync(process.argv[1])) {
+  for (const what of process.argv.slice(2)) console.log(`staged ${path.relative(REPO, stage(what))}`);
+}

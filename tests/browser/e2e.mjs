@@ -1,0 +1,350 @@
+#!/usr/bin/env node
+// End-to-end test of the product demo (www/index.html, `make demo`), which uses the zeroskip npm
+// package's API (js/, mirrored into www/zeroskip/) in headless Chromium:
+//   1. classify a sample image (MobileNetV2, dense): the expected ImageNet label;
+//   2. the 85%-sparse file: its top-1 equals what zeroskip's dense plan of the same weights says
+//      (the zoo's s85 files are magnitude-pruned without retraining, so their label is not the
+//      dense model's; the accurate 50% SparseGPT file gives the dense model's top-1);
+//   3. WebGPU (SwiftShader, --enable-unsafe-webgpu): the same top-1 as WASM, run on 'webgpu';
+//   4. a corrupt model file, then a non-image file: clear errors (codes BadModel, BadImage) in
+//      the UI, and the page keeps classifying;
+//   5. SmolLM2-135M (dense Q4_1 GGUF): 20 greedy tokens of "The capital of France is" contain
+//      "Paris" (numpy's reference: " Paris.\n\nThe answer is:"), with tok/s shown; Stop aborts
+//      a long generation, and the next one works;
+//   6. the API's typed errors directly (BadModel, BadImage, Aborted, BadInput), and, in a
+//      Chromium without WebGPU, NoWebGPU from load() and in the UI;
+//   7. a PerformanceObserver on long tasks: none over 50 ms on the main thread while any of the
+//      above classified or generated (the models run in Web Workers). A negative control runs
+//      the same engine on the main thread (?inline=1) and must see long tasks, so the observer
+//      is known to work.
+// Screenshot: tests/browser/artifacts/e2e.png (predictions + generated text).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startServer } from '../../tools/serve.mjs';
+import { launchChromium, exitWith, testVerdict } from '../../bench/lib.mjs';
+import { stage } from '../../js/scripts/stage.mjs';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const ARTIFACTS = path.join(REPO, 'tests/browser/artifacts');
+const TIMEOUT_MS = 240_000;
+const LONG_TASK_MS = 50;
+const PROMPT = 'The capital of France is';
+const LLM = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+
+const failures = [];
+function check(ok, what) {
+  if (!ok) failures.push(what);
+  return ok;
+}
+
+/** Installed before any page script: every long task, with its start and duration. */
+function observeLongTasks() {
+  window.__longTasks = [];
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration, name: e.name });
+    }).observe({ type: 'longtask', buffered: true });
+    window.__longTaskObserver = true;
+  } catch {
+    window.__longTaskObserver = false;
+  }
+}
+
+const now = (page) => page.evaluate(() => performance.now());
+const wait = (page, fn, arg) => page.waitForFunction(fn, arg, { timeout: TIMEOUT_MS, polling: 100 });
+
+/** Runs `action` and records its [t0, t1] window as inference time of `label`. */
+async function timed(page, windows, label, action) {
+  const t0 = await now(page);
+  const out = await action();
+  windows.push({ label, t0, t1: await now(page) });
+  return out;
+}
+
+/** Long tasks that overlap any window. */
+async function longTasksIn(page, windows) {
+  const tasks = await page.evaluate(() => window.__longTasks);
+  if (process.env.E2E_DEBUG) console.log(JSON.stringify({ tasks, windows }));
+  return windows.flatMap((w) =>
+    tasks.filter((t) => t.duration > LONG_TASK_MS && t.start < w.t1 && t.start + t.duration > w.t0).map((t) => ({ ...t, during: w.label })));
+}
+
+async function lastAfter(page, prev) {
+  await wait(page, (p) => {
+    const a = window.__app.image;
+    return !a.busy && ((a.last && a.last !== p && JSON.stringify(a.last) !== p) || a.errors.length > 0);
+  }, prev);
+  return page.evaluate(() => window.__app.image.last);
+}
+
+/** Changes a picker and waits for the demo's next classification (or an error). */
+async function pick(page, id, value) {
+  const [prev, errs] = await page.evaluate(() => [JSON.stringify(window.__app.image.last), window.__app.image.errors.length]);
+  await page.selectOption(`#${id}`, value);
+  await wait(page, ([p, n]) => {
+    const a = window.__app.image;
+    return !a.busy && (JSON.stringify(a.last) !== p || a.errors.length > n);
+  }, [prev, errs]);
+  return page.evaluate(() => ({ last: window.__app.image.last, errors: window.__app.image.errors }));
+}
+
+async function clickThumb(page, index) {
+  const prev = await page.evaluate(() => JSON.stringify(window.__app.image.last));
+  await page.click(`.strip .thumb[data-index="${index}"]`);
+  await wait(page, (p) => !window.__app.image.busy && JSON.stringify(window.__app.image.last) !== p && window.__app.image.last, prev);
+  return page.evaluate(() => window.__app.image.last);
+}
+
+async function generateInUi(page, { prompt, maxTokens, temperature = 0, stopAfter = 0 }) {
+  await page.fill('#prompt', prompt);
+  await page.fill('#max-tokens', String(maxTokens));
+  await page.fill('#temperature', String(temperature));
+  if (await page.isChecked('#chat')) await page.uncheck('#chat');
+  const prev = await page.evaluate(() => window.__app.llm.seq ?? 0);
+  await page.click('#generate');
+  await wait(page, (p) => (window.__app.llm.last?.seq ?? 0) > p, prev);
+  if (stopAfter) {
+    await wait(page, (n) => window.__app.llm.last.tokens >= n || window.__app.llm.last.done, stopAfter);
+    await page.click('#stop');
+  }
+  await wait(page, () => window.__app.llm.last.done === true);
+  return page.evaluate(() => window.__app.llm.last);
+}
+
+/** In the page: the package API's typed errors. */
+async function apiErrors() {
+  const { load, ZeroskipError } = await import('./zeroskip/index.js');
+  const out = {};
+  const code = async (p) => {
+    try {
+      await p;
+      return 'resolved';
+    } catch (e) {
+      return `${e instanceof ZeroskipError ? 'ZeroskipError' : e?.name}:${e?.code}:${e?.message}`;
+    }
+  };
+  out.badModel = await code(load(new Uint8Array(4096).fill(7), { name: 'garbage.onnx' }));
+  out.badBackend = await code(load('models/mobilenet_v2.onnx', { backend: 'cuda' }));
+  out.missing = await code(load('models/nope.onnx'));
+  const clf = await load('models/mobilenet_v2_s85.onnx', { backend: 'wasm' });
+  out.clfBackend = `${clf.kind}:${clf.backend}:${clf.isa}`;
+  out.badImage = await code(clf.classify(new Blob(['definitely not a picture'], { type: 'text/plain' })));
+  const img = document.querySelector('.strip .thumb img');
+  const r = await clf.classify(img, { topK: 3 });
+  out.imgElement = `${r.predictions.length}:${r.backend}`;
+  const data = new ImageData(300, 200);
+  out.imageData = (await clf.classify(data, { topK: 1 })).predictions.length;
+  clf.dispose();
+  out.disposed = await code(clf.classify(data));
+  const llm = await load(`models/llm/SmolLM2-135M-Instruct.Q4_1.gguf`);
+  const ac = new AbortController();
+  const g = llm.generate('Once upon a time', { maxTokens: 100, temperature: 0.8, topK: 40, topP: 0.9, seed: 7, signal: ac.signal });
+  let n = 0;
+  out.aborted = await code((async () => {
+    for await (const t of g) if (++n === 3) ac.abort(); // eslint-disable-line no-unused-vars
+  })());
+  out.abortedAfter = n;
+  out.badTemperature = await code(llm.complete('x', { temperature: -1 }));
+  const again = await llm.complete(PROMPT_TEXT, { maxTokens: 8 });
+  out.afterAbort = again.text;
+  llm.dispose();
+  return out;
+}
+
+async function main() {
+  const t0 = Date.now();
+  for (const f of ['www/models/verify.json', 'www/models/mobilenet_v2_s85.onnx', `www/models/llm/${LLM}`]) {
+    if (!fs.existsSync(path.join(REPO, f))) throw new Error(`${f} missing: run make zoo and make wasm first`);
+  }
+  stage('www');
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  const verify = JSON.parse(fs.readFileSync(path.join(REPO, 'www/models/verify.json'), 'utf8'));
+  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
+  const step = (what) => console.log(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${what}`);
+  const errors = [];
+  const watch = (page, tag) => {
+    page.on('pageerror', (err) => errors.push(`${tag}: page error: ${err}`));
+    page.on('response', (res) => {
+      if (res.status() >= 400 && !/nope\.onnx$/.test(res.url())) errors.push(`${tag}: HTTP ${res.status()} for ${res.url()}`);
+    });
+  };
+  let browser = await launchChromium({ webgpu: true });
+  const windows = [];
+  try {
+    const ctx = await browser.newContext({ viewport: { width: 1400, height: 1050 } });
+    await ctx.addInitScript(observeLongTasks);
+    const page = await ctx.newPage();
+    watch(page, 'demo');
+
+    // 1. The first classification: MobileNetV2 dense, photo 0 (bull mastiff), best WASM build.
+    await page.goto(`${url}?model=mobilenet_v2&variant=dense`);
+    await wait(page, () => window.__app?.image?.last || window.__app?.image?.errors.length);
+    check(await page.evaluate(() => window.__longTaskObserver), 'PerformanceObserver does not support longtask here');
+    let last = await page.evaluate(() => window.__app.image.last);
+    const want0 = verify.models.mobilenet_v2.per_image[0].top5_label[0];
+    check(last?.top1 === want0 && /bull mastiff/.test(last?.top1Label), `dense photo 0: top-1 ${last?.top1} ${last?.top1Label}, expected ${want0}`);
+    const bars = await page.$$eval('#top5 .bar .name', (els) => els.map((e) => e.textContent));
+    check(bars.length === 5 && bars[0] === 'bull mastiff', `top-5 bars: ${JSON.stringify(bars)}`);
+    step(`dense, photo 0: ${last.top1Label} ${(last.top5[0].p * 100).toFixed(1)}% on ${last.backend}/${last.isa}, ${last.ms.toFixed(1)} ms`);
+
+    // Photo 3 (buckeye), clicked: a timed window.
+    const want3 = verify.models.mobilenet_v2.per_image[3].top5_label[0];
+    last = await timed(page, windows, 'classify dense', () => clickThumb(page, 3));
+    check(last.top1 === want3 && last.agree === true, `dense photo 3: top-1 ${last.top1}, expected ${want3} (dense plan agrees: ${last.agree})`);
+    step(`dense, photo 3: ${last.top1Label}; dense plan agrees: ${last.agree}`);
+
+    // 2. The 85%-sparse file, and the accurate 50% file.
+    let r = await timed(page, windows, 'classify s85', () => pick(page, 'img-variant', 's85'));
+    last = r.last;
+    check(last.variant === 's85' && last.denseTop1 !== null && last.top1 === last.denseTop1,
+      `s85: top-1 ${last.top1} vs the dense plan of the same weights ${last.denseTop1}`);
+    const speedS85 = await page.evaluate(() => window.__app.image.speedup);
+    step(`s85: top-1 ${last.top1} (${last.top1Label}), dense plan of the s85 weights: ${last.denseTop1}; ` +
+      `speedup ${speedS85?.toFixed(2)}× (the dense model said ${want3}: s85 is magnitude-pruned without retraining)`);
+    await timed(page, windows, 'repeat s85', async () => {
+      await page.click('#img-repeat');
+      await wait(page, () => window.__app.image.runs.length >= 11 && !window.__app.image.busy);
+    });
+    const speed = await page.evaluate(() => window.__app.image.speedup);
+    const readout = await page.$eval('#speedup', (e) => e.textContent);
+    check(speed > 1 && /×$/.test(readout), `s85 speedup readout "${readout}" (${speed})`);
+    check((await page.$$('#chart polyline')).length === 2, 'latency chart: expected two lines');
+    step(`s85 ×10: speedup over the dense plan ${readout}`);
+    r = await timed(page, windows, 'classify p50', () => pick(page, 'img-variant', 'p50'));
+    check(r.last.variant === 'p50' && r.last.top1 === want3, `p50: top-1 ${r.last.top1}, the dense model's ${want3}`);
+    const wasmTop5 = r.last.top5;
+    step(`p50 (SparseGPT 50%): top-1 ${r.last.top1Label}, as the dense model`);
+
+    // 3. WebGPU (SwiftShader).
+    r = await timed(page, windows, 'classify webgpu', () => pick(page, 'img-backend-pick', 'webgpu'));
+    last = r.last;
+    check(last?.pick === 'webgpu' && last.backend === 'webgpu', `webgpu: ran on ${last?.backend} (errors ${JSON.stringify(r.errors)})`);
+    check(last?.top1 === want3, `webgpu p50: top-1 ${last?.top1}, wasm said ${want3}`);
+    const dp = Math.max(...wasmTop5.map((t, i) => Math.abs(t.p - (last?.top5[i]?.p ?? 0))));
+    check(dp < 1e-3, `webgpu vs wasm top-5 probabilities differ by ${dp}`);
+    const pill = await page.$eval('#img-backend', (e) => e.textContent);
+    check(/WebGPU/.test(pill), `backend pill "${pill}"`);
+    step(`webgpu p50: ${last?.top1Label} in ${last?.ms.toFixed(0)} ms; max |Δp| vs wasm ${dp.toExponential(1)}; pill "${pill}"`);
+    await pick(page, 'img-backend-pick', 'relaxed');
+
+    // 4. A corrupt model file, then a non-image file: a clear error, the page still works.
+    //    (the model picker's "Your own model file…": a truncated copy of the real MobileNetV1)
+    const real = fs.readFileSync(path.join(REPO, 'www/models/mobilenet_v1.onnx'));
+    let errCount = await page.evaluate(() => window.__app.image.errors.length);
+    await page.setInputFiles('#model-file', { name: 'mobilenet_v1_truncated.onnx', mimeType: 'application/octet-stream', buffer: real.subarray(0, 200_000) });
+    await wait(page, (n) => window.__app.image.errors.length > n && !window.__app.image.busy, errCount);
+    let box = await page.$eval('#img-error', (e) => (e.hidden ? '' : e.textContent));
+    check(/BadModel/.test(box) && /mobilenet_v1_truncated\.onnx/.test(box), `corrupt model: error box "${box}"`);
+    step(`corrupt model: "${box}"`);
+    r = await pick(page, 'img-model', 'mobilenet_v2');
+    check(r.last.model === 'mobilenet_v2' && r.last.top1 === want3 && (await page.$eval('#img-error', (e) => e.hidden)),
+      `after the corrupt model: ${r.last.model} top-1 ${r.last.top1}`);
+    const errs = await page.evaluate(() => window.__app.image.errors.length);
+    await page.setInputFiles('#img-file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not an image at all') });
+    await wait(page, (n) => window.__app.image.errors.length > n && !window.__app.image.busy, errs);
+    box = await page.$eval('#img-error', (e) => (e.hidden ? '' : e.textContent));
+    check(/BadImage/.test(box) && /decode/.test(box), `non-image file: error box "${box}"`);
+    step(`non-image file: "${box}"`);
+    last = await timed(page, windows, 'classify photo 0', () => clickThumb(page, 0));
+    check(last.top1 === verify.models.mobilenet_v2.per_image[0].top5_label[0], `after the bad image: top-1 ${last.top1}`);
+
+    // 5. Text generation: 20 greedy tokens, then Stop.
+    const gen = await timed(page, windows, 'generate (load + 20 tokens)', () => generateInUi(page, { prompt: PROMPT, maxTokens: 20 }));
+    const shown = await page.$eval('#completion', (e) => e.textContent);
+    const tokS = await page.$eval('#tok-s', (e) => e.textContent);
+    check(gen.text.includes('Paris') && shown === gen.text, `greedy continuation ${JSON.stringify(gen.text)} (shown ${JSON.stringify(shown)})`);
+    check(gen.tokens === 20 && gen.stats?.tokens === 20, `generated ${gen.tokens} tokens`);
+    check(Number(tokS) > 0, `tok/s readout "${tokS}"`);
+    const meta = await page.$eval('#llm-meta', (e) => e.textContent);
+    check(/MB/.test(meta) && /dense|sparse/.test(meta), `LLM size/sparsity line "${meta}"`);
+    step(`generate: ${JSON.stringify(gen.text)} at ${tokS} tok/s (${meta})`);
+    await page.evaluate(() => document.querySelector('#image-panel').scrollIntoView());
+    await page.screenshot({ path: path.join(ARTIFACTS, 'e2e.png'), fullPage: true });
+    step(`screenshot ${path.relative(REPO, path.join(ARTIFACTS, 'e2e.png'))}`);
+
+    const stopped = await timed(page, windows, 'generate + stop', () => generateInUi(page, { prompt: 'Once upon a time, in a land far away,', maxTokens: 400, stopAfter: 4 }));
+    const status = await page.$eval('#llm-status', (e) => e.textContent);
+    check(stopped.aborted && stopped.tokens < 400 && /Stopped/.test(status) && (await page.$eval('#llm-error', (e) => e.hidden)),
+      `stop: aborted ${stopped.aborted} after ${stopped.tokens} tokens, status "${status}"`);
+    step(`stop: ${status}`);
+    const again = await timed(page, windows, 'generate after stop', () => generateInUi(page, { prompt: PROMPT, maxTokens: 5 }));
+    check(again.text.includes('Paris') && !again.error, `after stop: ${JSON.stringify(again.text)}`);
+
+    // 6. The API's typed errors.
+    const api = await page.evaluate(`(${apiErrors.toString().replace('PROMPT_TEXT', JSON.stringify(PROMPT))})()`);
+    step(`API: ${JSON.stringify(api)}`);
+    check(/^ZeroskipError:BadModel:.*garbage\.onnx/.test(api.badModel), `API corrupt bytes: ${api.badModel}`);
+    check(/^ZeroskipError:BadInput:/.test(api.badBackend), `API bad backend: ${api.badBackend}`);
+    check(/^ZeroskipError:Network:.*404/.test(api.missing), `API missing file: ${api.missing}`);
+    check(api.clfBackend === `image-classifier:wasm:${(await page.evaluate(() => window.__app.features.best))}`, `API classifier: ${api.clfBackend}`);
+    check(/^ZeroskipError:BadImage:/.test(api.badImage), `API non-image blob: ${api.badImage}`);
+    check(api.imgElement === '3:wasm' && api.imageData === 1, `API <img>/ImageData: ${api.imgElement} ${api.imageData}`);
+    check(/^ZeroskipError:Disposed:/.test(api.disposed), `API after dispose: ${api.disposed}`);
+    check(/^ZeroskipError:Aborted:/.test(api.aborted) && api.abortedAfter === 3, `API abort: ${api.aborted} after ${api.abortedAfter}`);
+    check(/^ZeroskipError:BadInput:.*temperature/.test(api.badTemperature), `API temperature -1: ${api.badTemperature}`);
+    check(api.afterAbort.includes('Paris'), `API after abort: ${JSON.stringify(api.afterAbort)}`);
+
+    // 7. Long tasks during every inference window.
+    const long = await longTasksIn(page, windows);
+    const all = await page.evaluate(() => window.__longTasks);
+    check(long.length === 0, `main thread blocked > ${LONG_TASK_MS} ms during inference: ${JSON.stringify(long)}`);
+    const spent = windows.reduce((s, w) => s + (w.t1 - w.t0), 0);
+    step(`long tasks: ${long.length} during ${windows.length} inference windows (${(spent / 1000).toFixed(1)} s); ` +
+      `${all.length} in the whole session (page loads), longest ${Math.max(0, ...all.map((t) => t.duration)).toFixed(0)} ms`);
+    await page.close();
+
+    // Negative control: the same engine on the main thread must show long tasks.
+    const inline = await ctx.newPage();
+    watch(inline, 'inline');
+    await inline.goto(`${url}?inline=1&autoload=0`);
+    await wait(inline, () => window.__app?.ready);
+    const iw = [];
+    const ig = await timed(inline, iw, 'inline generate', () => inline.evaluate(() => window.__app.actions.generate({ prompt: 'The capital of France is', maxTokens: 4, temperature: 0 })));
+    const inlineLong = await longTasksIn(inline, iw);
+    check(ig.text.includes('Paris'), `inline generation: ${JSON.stringify(ig.text)}`);
+    check(inlineLong.length > 0, 'negative control: generating on the main thread showed no long task (is the observer working?)');
+    step(`negative control (?inline=1, main thread): ${inlineLong.length} long tasks, longest ${Math.max(0, ...inlineLong.map((t) => t.duration)).toFixed(0)} ms`);
+    await inline.close();
+    await ctx.close();
+    await browser.close();
+
+    // WebGPU unavailable: Chromium without --enable-unsafe-webgpu.
+    browser = await launchChromium({ webgpu: false });
+    const nogpu = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    watch(nogpu, 'no-webgpu');
+    await nogpu.goto(`${url}?backend=webgpu&variant=s85`);
+    await wait(nogpu, () => window.__app?.image?.errors.length > 0 || window.__app?.image?.last);
+    box = await nogpu.$eval('#img-error', (e) => (e.hidden ? '' : e.textContent));
+    check(/NoWebGPU/.test(box) && /WASM/.test(box), `no WebGPU: error box "${box}"`);
+    step(`no WebGPU (UI): "${box}"`);
+    r = await pick(nogpu, 'img-backend-pick', 'wasm');
+    check(r.last?.backend === 'wasm' && r.last?.isa === 'simd128', `no WebGPU, then WASM SIMD128: ${JSON.stringify(r.last)?.slice(0, 200)}`);
+    const noGpuApi = await nogpu.evaluate(async () => {
+      const { load } = await import('./zeroskip/index.js');
+      const auto = await load('models/mobilenet_v2_s85.onnx', { backend: 'auto' });
+      const res = { auto: `${auto.backend}:${auto.fallback}` };
+      auto.dispose();
+      try {
+        await load('models/mobilenet_v2_s85.onnx', { backend: 'webgpu' });
+        res.webgpu = 'resolved';
+      } catch (e) {
+        res.webgpu = `${e.name}:${e.code}:${e.message}`;
+      }
+      return res;
+    });
+    check(/^wasm:.+/.test(noGpuApi.auto), `no WebGPU, backend auto: ${noGpuApi.auto}`);
+    check(/^ZeroskipError:NoWebGPU:/.test(noGpuApi.webgpu), `no WebGPU, backend webgpu: ${noGpuApi.webgpu}`);
+    step(`no WebGPU (API): auto → ${noGpuApi.auto}; webgpu → ${noGpuApi.webgpu}`);
+  } catch (err) {
+    check(false, `exception: ${err.stack ?? err}`);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  for (const e of errors) check(false, e);
+  return testVerdict('tests/browser/e2e.mjs', failures, t0);
+}
+
+exitWith(main);

@@ -1,0 +1,84 @@
+#!/usr/bin/env node
+// npm package in Node (make test-npm): `npm pack`'s tarball installed into an empty project,
+// imported as 'zeroskip' (the "node" export: WASM, on the calling thread), then
+//   - MobileNetV2 (the zoo's dense ONNX): run() on the reference tensor of photo 0 gives the
+//     label onnxruntime gives, and classify() on RGBA pixels of that photo agrees;
+//   - SmolLM2-135M (Q4_1 GGUF): 20 greedy tokens of "The capital of France is" contain "Paris";
+//   - typed errors: a corrupt model (BadModel), an aborted generation (Aborted).
+// It runs a script inside the temp project, so 'zeroskip' resolves as it would for a user.
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO, emptyProjectWithPackage } from './lib.mjs';
+
+const t0 = Date.now();
+const dir = emptyProjectWithPackage('node');
+const installed = JSON.parse(fs.readFileSync(path.join(dir, 'node_modules/zeroskip/package.json'), 'utf8'));
+console.log(`installed zeroskip ${installed.version} into ${dir}`);
+
+const script = `
+import assert from 'node:assert/strict';
+import { load, ZeroskipError, detectFeatures } from 'zeroskip';
+import { readNpy } from ${JSON.stringify(path.join(REPO, 'tests/npm/lib.mjs'))};
+const models = ${JSON.stringify(path.join(REPO, 'www/models'))};
+const verify = JSON.parse(await (await import('node:fs/promises')).readFile(models + '/verify.json', 'utf8'));
+const want = verify.models.mobilenet_v2.per_image[0].top5_label[0];
+const f = detectFeatures();
+console.log('features', JSON.stringify(f));
+
+const clf = await load(models + '/mobilenet_v2.onnx', { labels: models + '/labels.txt' });
+assert.equal(clf.kind, 'image-classifier');
+assert.equal(clf.backend, 'wasm');
+const { data } = readNpy(models + '/verify/mobilenet_v2_inputs.npy');
+const n = 3 * 224 * 224;
+const x = data.slice(0, n);
+const y = await clf.run(x);
+let top = 0;
+for (let i = 1; i < y.length; i++) if (y[i] > y[top]) top = i;
+assert.equal(top, want, 'run(): top-1 of the reference tensor');
+// classify(): RGBA pixels of the same 224x224 crop (the tensor, de-normalized).
+const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+const rgba = new Uint8ClampedArray(224 * 224 * 4);
+for (let i = 0; i < 224 * 224; i++) {
+  for (let c = 0; c < 3; c++) rgba[i * 4 + c] = Math.round((x[c * 224 * 224 + i] * std[c] + mean[c]) * 255);
+  rgba[i * 4 + 3] = 255;
+}
+const r = await clf.classify({ data: rgba, width: 224, height: 224 }, { topK: 5 });
+assert.equal(r.predictions.length, 5);
+assert.equal(r.predictions[0].index, want, 'classify(): top-1');
+assert.match(r.predictions[0].label, /bull mastiff/);
+console.log('classify:', r.predictions.slice(0, 3).map((p) => p.label.split(',')[0] + ' ' + (100 * p.probability).toFixed(1) + '%').join(', '),
+  '| backend', r.backend, r.isa, r.inferenceMs.toFixed(1), 'ms');
+clf.dispose();
+
+await assert.rejects(load(new Uint8Array(1000).fill(9), { name: 'corrupt.onnx' }), (e) => e instanceof ZeroskipError && e.code === 'BadModel' && /corrupt\\.onnx/.test(e.message));
+
+const llm = await load(models + '/llm/SmolLM2-135M-Instruct.Q4_1.gguf');
+assert.equal(llm.kind, 'text-generator');
+let text = '';
+const g = llm.generate('The capital of France is', { maxTokens: 20, temperature: 0 });
+for await (const t of g) text += t;
+assert.match(text, /Paris/);
+const { stats } = await g.result;
+assert.equal(stats.tokens, 20);
+console.log('generate:', JSON.stringify(text), stats.tokensPerSecond.toFixed(1), 'tok/s');
+const ac = new AbortController();
+let k = 0;
+await assert.rejects((async () => { for await (const _ of llm.generate('Once upon a time', { maxTokens: 50, signal: ac.signal })) if (++k === 2) ac.abort(); })(),
+  (e) => e instanceof ZeroskipError && e.code === 'Aborted');
+llm.dispose();
+console.log('ok');
+`;
+fs.writeFileSync(path.join(dir, 'check.mjs'), script);
+try {
+  const out = execFileSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  process.stdout.write(out);
+  if (!out.trim().endsWith('ok')) throw new Error('the check did not finish');
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`tests/npm/node.mjs: passed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+} catch (err) {
+  console.error(err.stdout ?? '', err.stderr ?? '', err.message);
+  console.error(`tests/npm/node.mjs: FAILED (project left in ${dir})`);
+  process.exit(1);
+}
