@@ -376,7 +376,8 @@ tests! {
     }
 
     /// KV cache consistency: decode after prefill equals prefill of the longer sequence, and
-    /// token-by-token decoding equals prefill, exactly.
+    /// token-by-token decoding equals (batched, GEMM) prefill up to f32 summation order;
+    /// replaying the same calls gives the same bits.
     fn decode_after_prefill_equals_longer_prefill() {
         for (kv, ty) in [(2, WeightType::Q4_1), (1, WeightType::Q8_0), (4, WeightType::F32)] {
             let (_, bytes) = tiny(ty, kv, 5);
@@ -388,17 +389,17 @@ tests! {
             let la = m.decode(&mut a, ids[5]).unwrap().to_vec();
             let mut b = m.session(32).unwrap();
             let lb = m.prefill(&mut b, &ids).unwrap().to_vec();
-            assert_eq!(la, lb, "{ty}, {kv} KV heads");
+            common::assert_close(&la, &lb, 1e-5, &format!("{ty}, {kv} KV heads"));
             let mut c = m.session(32).unwrap();
             for &t in &ids {
                 m.decode(&mut c, t).unwrap();
             }
-            assert_eq!(c.logits(), &lb[..]);
+            common::assert_close(c.logits(), &lb, 1e-5, "decode one by one vs prefill");
             assert_eq!((a.pos(), b.pos(), c.pos()), (6, 6, 6));
             // reset / truncate replay the same numbers
             b.truncate(4).unwrap();
             m.prefill(&mut b, &ids[4..]).unwrap();
-            assert_eq!(b.logits(), &lb[..]);
+            common::assert_close(b.logits(), &lb, 1e-5, "prefill after truncate");
             b.reset();
             assert_eq!(m.prefill(&mut b, &ids).unwrap(), &lb[..]);
         }
@@ -525,7 +526,7 @@ mod zoo {
         }
         let mut s2 = m.session(64).unwrap();
         let last = m.prefill(&mut s2, &ids).unwrap();
-        assert_eq!(last, s.logits(), "prefill vs decode");
+        common::assert_close(last, s.logits(), 1e-5, "prefill vs decode");
         eprintln!(
             "SmolLM2 logits vs numpy: max |diff| {worst:.2e} over {} positions",
             ids.len()

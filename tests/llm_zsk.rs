@@ -3,6 +3,8 @@
 //! same (pruned, quantized) weights; corrupt files are refused with typed errors. Natively and
 //! as wasm32 under Node (the SIMD kernels of the sparse formats run there).
 
+mod common;
+
 use zeroskip::error::Error;
 use zeroskip::import::gguf::{Gguf, Value};
 use zeroskip::kernels::llm::WeightType;
@@ -108,120 +110,119 @@ fn pruned_pair(format: SparseFormat) -> (Vec<u8>, Vec<u8>) {
     )
 }
 
-#[test]
-fn sparse_zsk_runs_like_its_decoded_weights() {
-    for f in FORMATS {
-        let format = SparseFormat::parse(f).unwrap();
-        let (zsk_bytes, reference) = pruned_pair(format);
-        assert!(zsk::llm::is_llm_zsk(&zsk_bytes));
-        let sparse = Llama::load("tiny.zsk", zsk_bytes).unwrap();
-        let dense = Llama::load("tiny_ref.gguf", reference).unwrap();
-        assert!(
-            sparse
-                .weights
-                .linears()
-                .all(|l| matches!(l, Linear::Sparse(_))),
-            "{f}"
-        );
-        let s = sparse.weights.sparsity();
-        assert!((0.3..0.7).contains(&s), "{f}: sparsity {s}");
-        let (mut a, mut b) = (sparse.session(16).unwrap(), dense.session(16).unwrap());
-        for (i, &t) in [1u32, 5, 9, 2, 33, 7].iter().enumerate() {
-            let la = sparse.decode(&mut a, t).unwrap().to_vec();
-            let lb = dense.decode(&mut b, t).unwrap();
-            let scale = lb.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
-            let err = la
-                .iter()
-                .zip(lb)
-                .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
-            assert!(
-                err <= 1e-4 * scale,
-                "{f}: token {i}: logits differ by {err} (scale {scale})"
-            );
-        }
-    }
-}
-
 /// Offset of tensor `name`'s data inside the .zsk file.
 fn tensor_start(zsk_bytes: &[u8], name: &str) -> usize {
     let g = Gguf::parse("x", &zsk_bytes[zsk::llm::HEADER..]).unwrap();
     zsk::llm::HEADER + g.tensor(name).unwrap().info.start
 }
 
-#[test]
-fn corrupt_sparse_zsk_is_a_typed_error() {
-    let (good, _) = pruned_pair(SparseFormat::Csr8);
-    let name = "blk.1.ffn_down.weight";
-    let start = tensor_start(&good, name);
-    let (sparse_len, _) = {
+tests! {
+    fn sparse_zsk_runs_like_its_decoded_weights() {
+        for f in FORMATS {
+            let format = SparseFormat::parse(f).unwrap();
+            let (zsk_bytes, reference) = pruned_pair(format);
+            assert!(zsk::llm::is_llm_zsk(&zsk_bytes));
+            let sparse = Llama::load("tiny.zsk", zsk_bytes).unwrap();
+            let dense = Llama::load("tiny_ref.gguf", reference).unwrap();
+            assert!(
+                sparse
+                    .weights
+                    .linears()
+                    .all(|l| matches!(l, Linear::Sparse(_))),
+                "{f}"
+            );
+            let s = sparse.weights.sparsity();
+            assert!((0.3..0.7).contains(&s), "{f}: sparsity {s}");
+            let (mut a, mut b) = (sparse.session(16).unwrap(), dense.session(16).unwrap());
+            for (i, &t) in [1u32, 5, 9, 2, 33, 7].iter().enumerate() {
+                let la = sparse.decode(&mut a, t).unwrap().to_vec();
+                let lb = dense.decode(&mut b, t).unwrap();
+                let scale = lb.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1.0);
+                let err = la
+                    .iter()
+                    .zip(lb)
+                    .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
+                assert!(
+                    err <= 1e-4 * scale,
+                    "{f}: token {i}: logits differ by {err} (scale {scale})"
+                );
+            }
+        }
+    }
+
+    fn corrupt_sparse_zsk_is_a_typed_error() {
+        let (good, _) = pruned_pair(SparseFormat::Csr8);
+        let name = "blk.1.ffn_down.weight";
+        let start = tensor_start(&good, name);
+        let (sparse_len, _) = {
+            let g = Gguf::parse("x", &good[zsk::llm::HEADER..]).unwrap();
+            let t = g.tensor(name).unwrap();
+            let (m, used) = SparseMatrix::read(name, t.data).unwrap();
+            (used, m.n_bytes())
+        };
+        // Every byte of the sparse matrix flipped in turn: an error or a model that still runs
+        // (values may change), never a panic; and at least the index bytes must be caught.
+        let mut caught = 0;
+        for at in 0..sparse_len {
+            let mut bad = good.clone();
+            bad[start + at] ^= 0xff;
+            match Llama::load("bad.zsk", bad) {
+                Err(e) => {
+                    caught += 1;
+                    let msg = e.to_string();
+                    assert!(msg.contains(name) || msg.contains("bad.zsk"), "{msg}");
+                }
+                Ok(m) => {
+                    let mut s = m.session(4).unwrap();
+                    m.decode(&mut s, 3).unwrap();
+                }
+            }
+        }
+        assert!(caught > 0, "no corruption of {name} was detected");
+
+        // Truncated anywhere: an error.
+        for cut in [0, 5, zsk::llm::HEADER, good.len() / 2, good.len() - 1] {
+            assert!(
+                Llama::load("cut.zsk", good[..cut].to_vec()).is_err(),
+                "cut at {cut}"
+            );
+        }
+        // Another container version.
+        let mut v2 = good.clone();
+        v2[8] = 2;
+        let e = Llama::load("v2.zsk", v2).unwrap_err();
+        assert!(matches!(e, Error::BadModel { .. }), "{e}");
+        assert!(e.to_string().contains("version 2"), "{e}");
+    }
+
+    fn out_of_range_index_names_the_tensor() {
+        // A CSR matrix whose stored column index points past the row: refused at load.
+        let (good, _) = pruned_pair(SparseFormat::Csr8);
+        let name = "blk.0.attn_q.weight";
         let g = Gguf::parse("x", &good[zsk::llm::HEADER..]).unwrap();
         let t = g.tensor(name).unwrap();
-        let (m, used) = SparseMatrix::read(name, t.data).unwrap();
-        (used, m.n_bytes())
-    };
-    // Every byte of the sparse matrix flipped in turn: an error or a model that still runs
-    // (values may change), never a panic; and at least the index bytes must be caught.
-    let mut caught = 0;
-    for at in 0..sparse_len {
-        let mut bad = good.clone();
-        bad[start + at] ^= 0xff;
-        match Llama::load("bad.zsk", bad) {
-            Err(e) => {
-                caught += 1;
-                let msg = e.to_string();
-                assert!(msg.contains(name) || msg.contains("bad.zsk"), "{msg}");
-            }
-            Ok(m) => {
-                let mut s = m.session(4).unwrap();
-                m.decode(&mut s, 3).unwrap();
-            }
-        }
-    }
-    assert!(caught > 0, "no corruption of {name} was detected");
-
-    // Truncated anywhere: an error.
-    for cut in [0, 5, zsk::llm::HEADER, good.len() / 2, good.len() - 1] {
-        assert!(
-            Llama::load("cut.zsk", good[..cut].to_vec()).is_err(),
-            "cut at {cut}"
-        );
-    }
-    // Another container version.
-    let mut v2 = good.clone();
-    v2[8] = 2;
-    let e = Llama::load("v2.zsk", v2).unwrap_err();
-    assert!(matches!(e, Error::BadModel { .. }), "{e}");
-    assert!(e.to_string().contains("version 2"), "{e}");
-}
-
-#[test]
-fn out_of_range_index_names_the_tensor() {
-    // A CSR matrix whose stored column index points past the row: refused at load.
-    let (good, _) = pruned_pair(SparseFormat::Csr8);
-    let name = "blk.0.attn_q.weight";
-    let g = Gguf::parse("x", &good[zsk::llm::HEADER..]).unwrap();
-    let t = g.tensor(name).unwrap();
-    let start = zsk::llm::HEADER + t.info.start;
-    let mut found = false;
-    // Find a byte pair that, set to 0xffff, makes read() fail with an index error.
-    for at in 0..t.data.len() - 1 {
-        let mut b = t.data.to_vec();
-        b[at] = 0xff;
-        b[at + 1] = 0xff;
-        if let Err(e) = SparseMatrix::read(name, &b) {
-            if matches!(
-                e,
-                Error::DimOutOfRange { .. } | Error::MalformedSparse { .. }
-            ) {
-                let mut bad = good.clone();
-                bad[start + at] = 0xff;
-                bad[start + at + 1] = 0xff;
-                let e = Llama::load("idx.zsk", bad).unwrap_err();
-                assert!(e.to_string().contains(name), "{e}");
-                found = true;
-                break;
+        let start = zsk::llm::HEADER + t.info.start;
+        let mut found = false;
+        // Find a byte pair that, set to 0xffff, makes read() fail with an index error.
+        for at in 0..t.data.len() - 1 {
+            let mut b = t.data.to_vec();
+            b[at] = 0xff;
+            b[at + 1] = 0xff;
+            if let Err(e) = SparseMatrix::read(name, &b) {
+                if matches!(
+                    e,
+                    Error::DimOutOfRange { .. } | Error::MalformedSparse { .. }
+                ) {
+                    let mut bad = good.clone();
+                    bad[start + at] = 0xff;
+                    bad[start + at + 1] = 0xff;
+                    let e = Llama::load("idx.zsk", bad).unwrap_err();
+                    assert!(e.to_string().contains(name), "{e}");
+                    found = true;
+                    break;
+                }
             }
         }
+        assert!(found, "no out-of-range index could be planted in {name}");
     }
-    assert!(found, "no out-of-range index could be planted in {name}");
 }

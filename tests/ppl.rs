@@ -51,7 +51,9 @@ fn cfg(ctx: usize, stride: usize) -> PplConfig {
 }
 
 /// Σ nll and count over targets `from..tokens.len()`, decoding one token at a time from an
-/// empty session (the straightforward definition).
+/// empty session (the straightforward definition). Perplexity runs batched prefill, whose
+/// logits differ from decode's in f32 rounding only: the comparisons below allow 1e-6 in
+/// mean NLL for that.
 fn direct(m: &Llama, tokens: &[u32], from: usize) -> (f64, usize) {
     let mut s = m.session(64).unwrap();
     let mut sum = 0.0;
@@ -96,7 +98,7 @@ tests! {
             }
         }
         assert_eq!((r.n_tokens, n, r.windows), (33, 33, 4));
-        assert!((r.mean_nll - sum / n as f64).abs() < 1e-12, "{} vs {}", r.mean_nll, sum / n as f64);
+        assert!((r.mean_nll - sum / n as f64).abs() < 1e-6, "{} vs {}", r.mean_nll, sum / n as f64);
         assert!(r.ppl > 1.0 && r.ppl.is_finite());
     }
 
@@ -115,12 +117,12 @@ tests! {
             n += b;
         }
         assert_eq!((r.n_tokens, n), (29, 29));
-        assert!((r.mean_nll - sum / n as f64).abs() < 1e-12);
+        assert!((r.mean_nll - sum / n as f64).abs() < 1e-6);
         // the whole sequence in one window: exactly the direct perplexity
         let one = perplexity(&m, &mut s, &ids[..12], cfg(12, 6), |_| {}).unwrap();
         let (a, b) = direct(&m, &ids[..12], 1);
         assert_eq!((one.windows, one.n_tokens, one.tokens_run), (1, 11, 11));
-        assert!((one.mean_nll - a / b as f64).abs() < 1e-12);
+        assert!((one.mean_nll - a / b as f64).abs() < 1e-6);
     }
 
     /// The window layout: HF's protocol, every target scored once, edge cases.
@@ -186,8 +188,9 @@ tests! {
         assert!(matches!(perplexity(&m, &mut s, &oov, cfg(8, 4), |_| {}), Err(Error::DimOutOfRange { .. })));
     }
 
-    /// `prefill_each` hands over the same logits as decoding token by token (bit-identical),
-    /// from index `from` on, and leaves the session where `prefill` would.
+    /// `prefill_each` hands over the same logits as decoding token by token (up to f32
+    /// summation order: prefill runs GEMMs over chunks of tokens), from index `from` on, and
+    /// leaves the session where `prefill` would.
     fn prefill_each_equals_step_decode() {
         let m = tiny(11);
         let ids = random_tokens(14, 6);
@@ -197,7 +200,7 @@ tests! {
             let mut b = m.session(32).unwrap();
             let mut seen = vec![];
             m.prefill_each(&mut b, &ids, from, |i, l| {
-                assert_eq!(l, &want[i][..], "position {i}");
+                common::assert_close(l, &want[i], 1e-5, &format!("position {i}"));
                 seen.push(i);
                 Ok(())
             })
@@ -207,7 +210,8 @@ tests! {
             // then decoding continues exactly as after a plain prefill
             let mut c = m.session(32).unwrap();
             m.prefill(&mut c, &ids).unwrap();
-            assert_eq!(m.decode(&mut b, 3).unwrap(), m.decode(&mut c, 3).unwrap());
+            let lb = m.decode(&mut b, 3).unwrap().to_vec();
+            common::assert_close(&lb, m.decode(&mut c, 3).unwrap(), 1e-5, "decode after prefill_each");
         }
         // errors before running anything, and a callback's error stops the run
         let mut s = m.session(4).unwrap();
@@ -222,7 +226,8 @@ tests! {
             }
         });
         assert!(matches!(stop, Err(Error::BadArgument { .. })));
-        assert_eq!(s.pos(), 2);
+        // the 4 tokens ran as one prefill chunk before the callbacks
+        assert_eq!(s.pos(), 4);
     }
 
     /// nll is −log softmax in f64, stable for large logits.

@@ -30,8 +30,9 @@
 //! The tiny-model test does the same in Rust (an f64 forward with un-permuted rows).
 //!
 //! **Numerics.** Weights are decoded in registers and everything is f32 except RMSNorm's sum
-//! of squares (f64, as ggml) and the RoPE angles (f64); decode and prefill run the same
-//! operations in the same order, so their logits are bit-identical.
+//! of squares (f64, as ggml) and the RoPE angles (f64). Prefill runs the prompt in chunks of
+//! tokens through GEMM kernels ([`super::prefill`]), whose additions come in another order
+//! than the decode GEMVs': the two agree to f32 rounding, not bit for bit.
 //!
 //! **Context.** A [`Session`] holds the KV cache and every scratch buffer, sized once for `ctx`
 //! positions: [`Llama::decode`] allocates nothing. Feeding more tokens than the session's
@@ -40,6 +41,7 @@
 //! positions the call needs); start a new session (or [`Session::reset`]) with room for them.
 
 use super::kv_cache::KvCache;
+use super::prefill::{Chunk, PREFILL_CHUNK};
 use super::weights::{LlamaWeights, QMatrix};
 use super::LlamaConfig;
 use crate::error::{Error, Result};
@@ -115,6 +117,8 @@ pub struct Session {
     sin: Vec<f32>,
     /// (vocab,) logits of the last token run with logits on
     logits: Vec<f32>,
+    /// Scratch of batched prefill (see [`super::prefill`])
+    chunk: Chunk,
 }
 
 impl Session {
@@ -131,6 +135,16 @@ impl Session {
     /// Positions still free.
     pub fn remaining(&self) -> usize {
         self.kv.ctx() - self.pos
+    }
+
+    /// The KV cache, the attention scratch and the prefill scratch, borrowed apart.
+    pub(super) fn chunk_parts(&mut self) -> (&mut KvCache, &mut [f32], &mut Chunk) {
+        (&mut self.kv, &mut self.att, &mut self.chunk)
+    }
+
+    /// Moves the position past `t` tokens just written to the cache.
+    pub(super) fn advance(&mut self, t: usize) {
+        self.pos += t;
     }
 
     /// Forgets every token (keeps the buffers).
@@ -171,6 +185,7 @@ impl Session {
                 + self.cos.len()
                 + self.sin.len()
                 + self.logits.len())
+            + self.chunk.bytes()
     }
 }
 
@@ -221,6 +236,11 @@ impl Llama {
         })
     }
 
+    /// (rope_dim / 2,): the RoPE inverse frequencies.
+    pub(super) fn inv_freq(&self) -> &[f64] {
+        &self.inv_freq
+    }
+
     /// A fresh session with room for `ctx` tokens (at most the model's trained context).
     /// Allocates the KV cache (see [`KvCache`] for its size) and the scratch buffers.
     pub fn session(&self, ctx: usize) -> Result<Session> {
@@ -247,6 +267,7 @@ impl Llama {
             cos: vec![0.0; c.rope_dim / 2],
             sin: vec![0.0; c.rope_dim / 2],
             logits: vec![0.0; c.vocab_size],
+            chunk: Chunk::new(c),
         })
     }
 
@@ -261,9 +282,17 @@ impl Llama {
             });
         }
         self.check(s, tokens)?;
-        for (i, &t) in tokens.iter().enumerate() {
-            self.forward(s, t, i + 1 == tokens.len(), &mut NoTap)?;
+        let n_chunks = tokens.len().div_ceil(PREFILL_CHUNK);
+        for (ci, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
+            let from = if ci + 1 == n_chunks {
+                chunk.len() - 1
+            } else {
+                chunk.len()
+            };
+            self.forward_chunk(s, chunk, from)?;
         }
+        let v = self.cfg.vocab_size;
+        s.logits.copy_from_slice(s.chunk.logits_row(0, v));
         Ok(&s.logits)
     }
 
@@ -284,9 +313,11 @@ impl Llama {
 
     /// Runs `tokens` like [`Llama::prefill`], and hands the logits after each token from index
     /// `from` on to `each(i, logits)` (`i` indexes `tokens`); tokens before `from` skip the
-    /// vocab-sized projection. The logits are bit-identical to running the tokens one by one
-    /// with [`Llama::decode`]. Allocates nothing. Errors as `prefill`, before changing anything;
-    /// an error from `each` stops the run (the session then holds the tokens run so far).
+    /// vocab-sized projection. The logits equal running the tokens one by one with
+    /// [`Llama::decode`] up to f32 summation order (prefill runs GEMMs over chunks of
+    /// [`PREFILL_CHUNK`] tokens). Allocates nothing. Errors as `prefill`, before changing
+    /// anything; an error from `each` stops the run (the session then holds the chunks run so
+    /// far).
     pub fn prefill_each(
         &self,
         s: &mut Session,
@@ -301,10 +332,17 @@ impl Llama {
             });
         }
         self.check(s, tokens)?;
-        for (i, &t) in tokens.iter().enumerate() {
-            self.forward(s, t, i >= from, &mut NoTap)?;
-            if i >= from {
-                each(i, &s.logits)?;
+        let v = self.cfg.vocab_size;
+        for (ci, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
+            let base = ci * PREFILL_CHUNK;
+            let local = from.saturating_sub(base).min(chunk.len());
+            self.forward_chunk(s, chunk, local)?;
+            for i in local..chunk.len() {
+                each(base + i, s.chunk.logits_row(i - local, v))?;
+            }
+            if local < chunk.len() {
+                let last = s.chunk.logits_row(chunk.len() - 1 - local, v);
+                s.logits.copy_from_slice(last);
             }
         }
         Ok(())
@@ -364,7 +402,6 @@ impl Llama {
         let file = w.file();
         let hd = c.head_dim();
         let pos = s.pos;
-        let scale = 1.0 / (hd as f32).sqrt();
 
         w.row_into(&w.token_embd, token as usize, &mut s.x)?;
         for (i, &f) in self.inv_freq.iter().enumerate() {
@@ -385,26 +422,7 @@ impl Llama {
                 rope(k, hd, &s.cos, &s.sin);
             }
             rope(&mut s.q, hd, &s.cos, &s.sin);
-            let slot = s.kv.slot();
-            let (keys, vals) = s.kv.layer(l, pos + 1);
-            for h in 0..c.n_heads {
-                let kvh = kv_head(h, c.n_heads, c.n_kv_heads);
-                let qh = &s.q[h * hd..(h + 1) * hd];
-                let att = &mut s.att[..pos + 1];
-                for (t, a) in att.iter_mut().enumerate() {
-                    let kt = &keys[t * slot + kvh * hd..][..hd];
-                    *a = dot(qh, kt) * scale;
-                }
-                softmax(att);
-                let out = &mut s.ao[h * hd..(h + 1) * hd];
-                out.fill(0.0);
-                for (t, &a) in att.iter().enumerate() {
-                    let vt = &vals[t * slot + kvh * hd..][..hd];
-                    for (o, &v) in out.iter_mut().zip(vt) {
-                        *o += a * v;
-                    }
-                }
-            }
+            attend(c, &s.kv, l, pos, &s.q, &mut s.att, &mut s.ao);
             tap.see(l, Site::AttnOut, &s.ao);
             lw.wo.gemv(file, &s.ao, &mut s.xb)?;
             for (x, &d) in s.x.iter_mut().zip(&s.xb) {
@@ -432,6 +450,42 @@ impl Llama {
         }
         s.pos += 1;
         Ok(())
+    }
+}
+
+/// Grouped-query attention of one token at `pos` in layer `l`: `q (n_heads·hd,)` against the
+/// cached keys and values of positions `0..=pos` -> `out (n_heads·hd,)`; `att (≥ pos + 1,)`
+/// is scratch.
+pub(super) fn attend(
+    c: &LlamaConfig,
+    kv: &KvCache,
+    l: usize,
+    pos: usize,
+    q: &[f32],
+    att: &mut [f32],
+    out: &mut [f32],
+) {
+    let hd = c.head_dim();
+    let scale = 1.0 / (hd as f32).sqrt();
+    let slot = kv.slot();
+    let (keys, vals) = kv.layer(l, pos + 1);
+    for h in 0..c.n_heads {
+        let kvh = kv_head(h, c.n_heads, c.n_kv_heads);
+        let qh = &q[h * hd..(h + 1) * hd];
+        let att = &mut att[..pos + 1];
+        for (t, a) in att.iter_mut().enumerate() {
+            let kt = &keys[t * slot + kvh * hd..][..hd];
+            *a = dot(qh, kt) * scale;
+        }
+        softmax(att);
+        let out = &mut out[h * hd..(h + 1) * hd];
+        out.fill(0.0);
+        for (t, &a) in att.iter().enumerate() {
+            let vt = &vals[t * slot + kvh * hd..][..hd];
+            for (o, &v) in out.iter_mut().zip(vt) {
+                *o += a * v;
+            }
+        }
     }
 }
 
@@ -484,7 +538,7 @@ pub fn softmax(x: &mut [f32]) {
 }
 
 #[inline]
-fn silu(x: f32) -> f32 {
+pub(super) fn silu(x: f32) -> f32 {
     x / (1.0 + (-x).exp())
 }
 

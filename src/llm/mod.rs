@@ -5,6 +5,7 @@
 pub mod kv_cache;
 pub mod llama;
 pub mod ppl;
+pub mod prefill;
 pub mod sampler;
 pub mod synth;
 pub mod tokenizer;

@@ -14,7 +14,7 @@
 use super::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::import::gguf::{GgmlType, Gguf, TensorInfo};
-use crate::kernels::llm::{best_gemv, check_scales, GemvKernel, WeightType};
+use crate::kernels::llm::{best_gemm, best_gemv, check_scales, GemmKernel, GemvKernel, WeightType};
 use crate::sparse::llm::SparseMatrix;
 use std::ops::Range;
 
@@ -40,6 +40,8 @@ pub struct QMatrix {
     /// The file's type, when it had no kernel and was dequantized to F32 at load.
     pub converted: Option<GgmlType>,
     pub kernel: &'static GemvKernel,
+    /// The prefill kernel: several tokens per pass.
+    pub gemm: &'static GemmKernel,
     bytes: Bytes,
 }
 
@@ -114,6 +116,16 @@ impl Linear {
         match self {
             Linear::Dense(m) => m.rows * m.cols,
             Linear::Sparse(m) => m.nonzeros(),
+        }
+    }
+
+    /// `Y (t, rows) = X (t, cols) @ Wᵀ`: `t` tokens at once, each weight decoded once per tile
+    /// of tokens (prefill).
+    #[inline]
+    pub fn gemm(&self, file: &[u8], x: &[f32], t: usize, y: &mut [f32]) -> Result<()> {
+        match self {
+            Linear::Dense(m) => m.gemm.run(m.data(file), m.rows, m.cols, x, t, y, 0..m.rows),
+            Linear::Sparse(m) => m.gemm(x, t, y),
         }
     }
 
@@ -419,6 +431,7 @@ fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix> {
         cols,
         converted,
         kernel: best_gemv(ty),
+        gemm: best_gemm(ty),
         bytes,
     })
 }

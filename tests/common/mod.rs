@@ -174,3 +174,19 @@ pub fn check_all(op: OpKind, what: &str, make: impl Fn(&KernelInfo) -> Vec<Case>
 }
 pub mod onnx;
 pub mod zoo;
+
+/// Asserts `a` and `b` have the same length and differ elementwise by at most
+/// `rel · max(1, max |b|)`: equal up to the order of f32 additions (GEMM vs GEMV kernels).
+pub fn assert_close(a: &[f32], b: &[f32], rel: f32, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: lengths");
+    let scale = b.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    let worst = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst <= rel * scale,
+        "{what}: max |diff| {worst} > {rel} · {scale}"
+    );
+}
