@@ -67,9 +67,9 @@ wasm: setup
 	echo "copied wllama $$(node -p 'require("./node_modules/@wllama/wllama/package.json").version') into www/vendor/wllama"; \
 	if ls .cache/zoo/llm/*.gguf >/dev/null 2>&1; then \
 	  mkdir -p www/models/llm; \
-	  for f in .cache/zoo/llm/*.gguf; do link "$$f" "www/models/llm/$${f##*/}"; done; \
+	  for f in .cache/zoo/llm/*.gguf .cache/zoo/llm/*.zsk; do [ -f "$$f" ] || continue; link "$$f" "www/models/llm/$${f##*/}"; done; \
 	  [ -f .cache/zoo/llm/lee_background.cor ] && link .cache/zoo/llm/lee_background.cor www/models/llm/lee_background.txt; \
-	  echo "copied $$(ls www/models/llm/*.gguf | wc -l) GGUF models into www/models/llm"; \
+	  echo "copied $$(ls www/models/llm/*.gguf | wc -l) GGUF and $$(ls www/models/llm/*.zsk 2>/dev/null | wc -l) sparse .zsk models into www/models/llm"; \
 	else echo "no .cache/zoo/llm models: run make zoo for www/models/llm (the LLM benchmark needs them)"; fi; \
 	if ls .cache/zoo/tfjs/*.json >/dev/null 2>&1; then \
 	  mkdir -p www/models/tfjs/verify; \

@@ -404,8 +404,9 @@ export function linkWllamaRuntime(repo) {
 }
 
 /**
- * Makes www/models/llm hold .cache/zoo/llm's GGUF files and the prompt corpus
- * (lee_background.cor as lee_background.txt), as `make wasm` does; returns the GGUF names.
+ * Makes www/models/llm hold .cache/zoo/llm's GGUF files, its sparse LLM variants (*.zsk) and
+ * the prompt corpus (lee_background.cor as lee_background.txt), as `make wasm` does; returns the
+ * names of the GGUF and .zsk files, sorted.
  */
 export function linkLlmModels(repo) {
   const zoo = path.join(repo, '.cache/zoo/llm');
@@ -414,7 +415,7 @@ export function linkLlmModels(repo) {
   fs.mkdirSync(dest, { recursive: true });
   const names = [];
   for (const f of fs.readdirSync(zoo)) {
-    if (!f.endsWith('.gguf') || !fs.statSync(path.join(zoo, f)).isFile()) continue;
+    if (!/\.(gguf|zsk)$/.test(f) || !fs.statSync(path.join(zoo, f)).isFile()) continue;
     hardLink(path.join(zoo, f), path.join(dest, f));
     names.push(f);
   }
@@ -425,11 +426,13 @@ export function linkLlmModels(repo) {
 
 /**
  * llm.html with the builds `isas` (one page, engines interleaved): {result, error, pageErrors};
- * result is window.__llmResult.
+ * result is window.__llmResult. `variants`: sparse .zsk files (names under www/models/llm) that
+ * run on every zeroskip build next to the dense `model`.
  */
-export function runLlmPage(browser, baseUrl, { isas, mode, engines = 'all', model, timeoutMs, onConsole }) {
+export function runLlmPage(browser, baseUrl, { isas, mode, engines = 'all', model, variants = [], timeoutMs, onConsole }) {
   const q = new URLSearchParams({ isas: isas.join(','), mode, engines, autorun: '1' });
   if (model) q.set('model', model);
+  if (variants.length) q.set('variants', variants.join(','));
   return runAutorunPage(browser, `${baseUrl}llm.html?${q}`, {
     resultVar: '__llmResult',
     errorVar: '__llmError',

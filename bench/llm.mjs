@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 // Small-LLM benchmark driver: serves www/, runs llm.html once in headless Chromium with both
 // zeroskip builds and wllama (llama.cpp compiled to wasm) in the same page, interleaved, on the
-// same GGUF bytes (the zoo's SmolLM2-135M-Instruct Q4_1), one thread each; prints a table and the
-// greedy outputs, and writes llm.json (BENCH_FORMAT.md): rows with model, variant (q4_1), engine
-// (zeroskip-simd128 | zeroskip-relaxed | wllama-1t), prompt_tokens, gen_tokens, prefill_tok_s,
-// decode_tok_s, file_bytes; top-level `ratios` (median over rounds of each pair's per-round ratio
-// of tokens/s, e.g. "decode: zeroskip-simd128/wllama-1t"; > 1 means zeroskip is faster).
+// same GGUF bytes (the zoo's SmolLM2-135M-Instruct Q4_1), one thread each, and the zoo's sparse
+// variants of that model (.zsk files, zeroskip only: wllama cannot read them) on each zeroskip
+// build in the same rounds; prints a table and the greedy outputs, and writes llm.json
+// (BENCH_FORMAT.md): rows, one per (file, engine), with model, variant (q4_1, g16-s50-int4, …),
+// engine (zeroskip-simd128 | zeroskip-relaxed | wllama-1t), prompt_tokens, gen_tokens,
+// prefill_tok_s, decode_tok_s, file_bytes, sparsity, gemv_kernels; top-level `ratios` (median over
+// rounds of each pair's per-round ratio of tokens/s, e.g. "decode: zeroskip-relaxed g16-s50-int4 /
+// zeroskip-relaxed q4_1"; > 1 means the first is faster) and `variant_ratios` (each variant on
+// each build vs the dense model on that build and vs wllama-1t q4_1).
 //
 //   node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama]
-//                      [--model FILE.gguf] [--out bench/results/llm.json]
+//                      [--model FILE.gguf] [--variants all|none|A.zsk,B.zsk]
+//                      [--out bench/results/llm.json]
+//
+// --variants all (the default): every .zsk in .cache/zoo/llm.
 //
 // Full: a 128-token prompt, 128 greedy tokens, 3 rounds. --quick: 32 + 16 tokens, 1 round. A
 // benchmark is not a test: it exits non-zero only when the page errored or produced no rows.
@@ -27,14 +34,16 @@ const MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 const TIMEOUT_MS = 30 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', engines: 'all', model: MODEL, out: path.join(REPO, 'bench/results/llm.json') };
-  const usage = 'usage: node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama] [--model FILE.gguf] [--out FILE]';
+  const opts = { isas: ISAS, mode: 'full', engines: 'all', model: MODEL, variants: 'all', out: path.join(REPO, 'bench/results/llm.json') };
+  const usage = 'usage: node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama] [--model FILE.gguf] ' +
+    '[--variants all|none|A.zsk,B.zsk] [--out FILE]';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.mode = 'quick';
     else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
     else if (arg === '--engines' && argv[i + 1]) opts.engines = argv[++i];
     else if (arg === '--model' && argv[i + 1]) opts.model = argv[++i];
+    else if (arg === '--variants' && argv[i + 1]) opts.variants = argv[++i];
     else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
     else throw new Error(`${usage} (bad argument: ${arg})`);
   }
@@ -51,6 +60,8 @@ const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
 const ROW_COLUMNS = [
   ['engine', (r) => r.engine],
   ['variant', (r) => r.variant],
+  ['sp%', (r) => (isNum(r.sparsity) ? (100 * r.sparsity).toFixed(1) : '-'), 'r'],
+  ['MB', (r) => num(r.file_bytes / 1e6, 1), 'r'],
   ['prompt', (r) => r.prompt_tokens, 'r'],
   ['prefill tok/s', (r) => num(r.prefill_tok_s, 1), 'r'],
   ['gen', (r) => r.gen_tokens, 'r'],
@@ -63,6 +74,20 @@ const ROW_COLUMNS = [
 
 function format(result, wllamaVersion) {
   const w = result.wllama;
+  const x = (v) => (isNum(v) ? `${v.toFixed(2)}x` : '-');
+  const VARIANT_COLUMNS = [
+    ['variant', (v) => v.variant],
+    ['engine', (v) => v.engine],
+    ['sp%', (v) => (isNum(v.sparsity) ? (100 * v.sparsity).toFixed(1) : '-'), 'r'],
+    ['MB', (v) => num(v.file_bytes / 1e6, 1), 'r'],
+    ['prefill tok/s', (v) => num(v.prefill_tok_s, 1), 'r'],
+    ['decode tok/s', (v) => num(v.decode_tok_s, 1), 'r'],
+    ['prefill/dense', (v) => x(v.prefill_vs_dense), 'r'],
+    ['decode/dense', (v) => x(v.decode_vs_dense), 'r'],
+    ['prefill/wllama', (v) => x(v.prefill_vs_wllama), 'r'],
+    ['decode/wllama', (v) => x(v.decode_vs_wllama), 'r'],
+  ];
+  const variantRatios = result.variant_ratios ?? [];
   const lines = [
     `== ${result.mode} mode: prompt ${result.protocol.prompt} tokens, ${result.protocol.gen} greedy tokens, ` +
       `${result.protocol.rounds} round(s), ${num(result.elapsed_s, 0)} s ==`,
@@ -70,6 +95,11 @@ function format(result, wllamaVersion) {
     '',
     textTable(ROW_COLUMNS, result.rows),
     '',
+    ...(variantRatios.length
+      ? ['sparse variants vs the dense model on the same build (/dense) and vs wllama-1t on the dense GGUF (/wllama), ' +
+        'median over rounds of per-round ratios, > 1 = faster:', textTable(VARIANT_COLUMNS, variantRatios), '']
+      : ['no sparse variants run', '']),
+    `wasm memory after loading: ${Object.entries(result.wasm_memory_bytes ?? {}).map(([k, v]) => `${k} ${num(v / 2 ** 20, 0)} MiB`).join(', ')}`,
     ...Object.entries(result.ratios).map(([k, v]) => `  ${k} = ${isNum(v) ? v.toFixed(2) + 'x' : '-'}`),
     '',
     `prompt: ${result.prompt.tokens} tokens, "${result.prompt.head.replace(/\n/g, ' ')}…"`,
@@ -84,17 +114,32 @@ async function main() {
   const wllamaVersion = linkWllamaRuntime(REPO);
   const models = linkLlmModels(REPO);
   if (!models.includes(opts.model)) throw new Error(`no ${opts.model} in .cache/zoo/llm: run make zoo (tools/zoo/llm.sh) first`);
+  const zsk = models.filter((f) => f.endsWith('.zsk'));
+  let variants;
+  if (opts.variants === 'all') variants = zsk;
+  else if (opts.variants === 'none') variants = [];
+  else {
+    variants = opts.variants.split(',').map((v) => v.trim()).filter(Boolean);
+    const missing = variants.filter((v) => !models.includes(v));
+    if (missing.length) throw new Error(`no ${missing.join(', ')} in .cache/zoo/llm (it holds ${zsk.join(', ') || 'no .zsk'})`);
+  }
+  if (opts.engines === 'wllama' && variants.length) {
+    console.log('--engines wllama: the sparse variants are skipped (wllama cannot read .zsk)');
+    variants = [];
+  }
   const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
   const browser = await launchChromium({ webgpu: false });
   let run;
   const t0 = Date.now();
   try {
-    console.log(`LLM benchmark (${opts.mode}, builds ${opts.isas.join(',')}, engines ${opts.engines}) at ${url}, Chromium ${browser.version()}`);
+    console.log(`LLM benchmark (${opts.mode}, builds ${opts.isas.join(',')}, engines ${opts.engines}, ` +
+      `variants ${variants.join(',') || 'none'}) at ${url}, Chromium ${browser.version()}`);
     run = await runLlmPage(browser, url, {
       isas: opts.isas,
       mode: opts.mode,
       engines: opts.engines,
       model: opts.model,
+      variants,
       timeoutMs: TIMEOUT_MS,
       onConsole: (type, text) => console.log(`[page${type === 'log' ? '' : ' ' + type}] ${text}`),
     });

@@ -754,4 +754,10 @@ impl TextGenerator {
     pub fn load_ms(&self) -> f64 {
         self.load_ms
     }
+
+    /// Fraction of the linear layers' weights that are not stored (0 for a dense GGUF; ≈ 0.5
+    /// for a `g16-s50` sparse `.zsk`).
+    pub fn sparsity(&self) -> f64 {
+        self.llama.weights.sparsity()
+    }
 }

@@ -140,6 +140,10 @@ mod cli {
         /// GGUF: calibration tokens (from the start of the calibration split).
         #[arg(long, default_value_t = 4096)]
         calib_tokens: usize,
+        /// GGUF: uniform (every matrix loses --sparsity) or global (one threshold on the
+        /// estimated output error of every weight or group, over all matrices).
+        #[arg(long, default_value = "uniform")]
+        allocation: String,
         /// GGUF: tokens per calibration sequence.
         #[arg(long, default_value_t = 512)]
         seq_len: usize,
@@ -407,6 +411,7 @@ mod cli {
         };
         let mut pc = LlmConfig::new(method, pattern, a.sparsity, format);
         pc.damp = a.damp;
+        pc.allocation = a.allocation.parse()?;
         let calib = if method == Method::Magnitude {
             None
         } else {
@@ -503,6 +508,10 @@ mod cli {
             ),
             ("zeroskip.prune.sparsity".into(), Value::F32(pc.sparsity)),
             ("zeroskip.prune.format".into(), Value::String(format.name())),
+            (
+                "zeroskip.prune.allocation".into(),
+                Value::String(a.allocation.clone()),
+            ),
             (
                 "zeroskip.prune.calib_tokens".into(),
                 Value::U64(calib.as_ref().map_or(0, |c| c.tokens) as u64),

@@ -3,8 +3,12 @@
 // `TextGenerator` façade in both wasm builds, in headless Chromium: the GEMV kernels of the
 // build run (…_simd128 / …_relaxed), the prompt "The capital of France is" tokenizes to the
 // reference ids, and greedy decoding reproduces the independent numpy forward's continuation
-// (tools/zoo/llm_forward_ref.py: " Paris.\n\nThe answer is:") token for token. Then the LLM
-// benchmark page's quick mode runs clean for zeroskip (wllama is timed by `make bench`).
+// (tools/zoo/llm_forward_ref.py: " Paris.\n\nThe answer is:") token for token. When the zoo's
+// sparse variant SmolLM2-135M-Instruct.g16-s50-int4.zsk is in www/models/llm, it loads in one
+// build, reports sparsity() 0.5 ± 0.02 and generates (token ids in the vocabulary, non-empty
+// text; its continuation differs from the dense model's and is only printed). Then the LLM
+// benchmark page's quick mode runs clean for zeroskip, with that variant when it is there (wllama
+// is timed by `make bench`).
 //
 // Needs the zoo (.cache/zoo/llm, `make zoo`) and the wasm builds (`make wasm`).
 
@@ -19,6 +23,8 @@ import {
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ISAS = ['simd128', 'relaxed'];
 const MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+const VARIANT = 'SmolLM2-135M-Instruct.g16-s50-int4.zsk';
+const VARIANT_ISA = 'relaxed';
 const PAGE_TIMEOUT_MS = 300_000;
 
 const failures = [];
@@ -37,7 +43,11 @@ async function greedy({ isa, model, prompt, n }) {
   const [, first] = gen.benchPrefill(Uint32Array.from(ids));
   const out = Array.from(gen.generateGreedy(first, n - 1).slice(1));
   const tokens = [first, ...out];
-  return { ids, tokens, text: gen.decodeText(Uint32Array.from(tokens)), kernels: JSON.parse(gen.kernels()) };
+  const vocab = JSON.parse(gen.config()).vocab_size;
+  const sparsity = typeof gen.sparsity === 'function' ? gen.sparsity() : null;
+  const result = { ids, tokens, text: gen.decodeText(Uint32Array.from(tokens)), kernels: JSON.parse(gen.kernels()), vocab, sparsity };
+  gen.free();
+  return result;
 }
 
 async function main() {
@@ -60,10 +70,29 @@ async function main() {
       const names = JSON.stringify(r.kernels);
       check(names.includes(`_${isa}`), `${isa}: kernels ${names} are not the ${isa} build's`);
     }
+    const hasVariant = fs.existsSync(path.join(REPO, 'www/models/llm', VARIANT));
+    if (hasVariant) {
+      const n = 16;
+      const r = await page.evaluate(greedy, { isa: VARIANT_ISA, model: VARIANT, prompt: ref.prompt, n });
+      console.log(`${VARIANT_ISA} ${VARIANT}: sparsity ${r.sparsity}, greedy ${JSON.stringify(r.text)}, kernels ${JSON.stringify(r.kernels)}`);
+      check(typeof r.sparsity === 'number' && Math.abs(r.sparsity - 0.5) <= 0.02, `${VARIANT}: sparsity() ${r.sparsity} is not 0.5 ± 0.02`);
+      check(r.tokens.length === n && r.tokens.every((t) => Number.isInteger(t) && t >= 0 && t < r.vocab),
+        `${VARIANT}: greedy ids ${JSON.stringify(r.tokens)} are not ${n} ids in [0, ${r.vocab})`);
+      check(r.text.trim().length > 0, `${VARIANT}: greedy text ${JSON.stringify(r.text)} is empty`);
+    } else {
+      console.log(`note: no www/models/llm/${VARIANT} (run the zoo, then make wasm): sparse variant checks skipped`);
+    }
     await page.close();
-    const quick = await runLlmPage(browser, url, { isas: ISAS, mode: 'quick', engines: 'zeroskip', timeoutMs: PAGE_TIMEOUT_MS });
+    const quick = await runLlmPage(browser, url, {
+      isas: ISAS, mode: 'quick', engines: 'zeroskip', variants: hasVariant ? [VARIANT] : [], timeoutMs: PAGE_TIMEOUT_MS,
+    });
     check(quick.result && !quick.error && quick.pageErrors.length === 0,
       `llm.html quick mode: ${quick.error ?? quick.pageErrors.join('; ') ?? 'no result'}`);
+    if (hasVariant && quick.result) {
+      const rows = quick.result.rows.filter((row) => row.variant === 'g16-s50-int4');
+      check(rows.length === ISAS.length && rows.every((row) => row.decode_tok_s > 0 && row.prefill_tok_s > 0),
+        `llm.html quick mode: ${rows.length} g16-s50-int4 rows with tokens/s, expected ${ISAS.length}`);
+    }
   } finally {
     await browser.close();
     server.close();

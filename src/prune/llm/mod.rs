@@ -23,6 +23,36 @@ use crate::llm::LlamaConfig;
 use crate::sparse::llm::{SparseFormat, SparseMatrix};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+/// How the target sparsity is spread over the matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// Every matrix loses the same fraction.
+    Uniform,
+    /// One threshold over all matrices on each unit's (weight or 1×G group) estimated share of
+    /// its matrix's output, Σ w² · E[x_j²] (diag H / tokens; magnitude: Σ w²) over the matrix's
+    /// total: matrices whose energy sits in few units (dead FFN channels, quiet heads) give up
+    /// more at the same relative error. Each matrix is then pruned uniformly per row at its
+    /// share, at most [`MAX_MATRIX_SPARSITY`]. N:M has nothing to allocate (its ratio is fixed).
+    Global,
+}
+
+/// The most a [`Allocation::Global`] share may take from one matrix.
+pub const MAX_MATRIX_SPARSITY: f32 = 0.9;
+
+impl std::str::FromStr for Allocation {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Allocation> {
+        match s {
+            "uniform" => Ok(Allocation::Uniform),
+            "global" => Ok(Allocation::Global),
+            _ => Err(Error::BadArgument {
+                what: "allocation".into(),
+                detail: format!("unknown allocation {s:?}, expected uniform or global"),
+            }),
+        }
+    }
+}
+
 /// How to prune and pack an LLM.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmConfig {
@@ -35,6 +65,7 @@ pub struct LlmConfig {
     pub block: usize,
     /// SparseGPT: dampening as a fraction of mean(diag H).
     pub damp: f64,
+    pub allocation: Allocation,
 }
 
 impl LlmConfig {
@@ -46,6 +77,7 @@ impl LlmConfig {
             format,
             block: 128,
             damp: 0.01,
+            allocation: Allocation::Uniform,
         }
     }
 
@@ -138,13 +170,17 @@ pub fn prune(
         });
     }
     let jobs = linears(cfg);
+    let shares = match (pc.allocation, pc.pattern) {
+        (Allocation::Global, p) if p.fixed_sparsity().is_none() => allocate(g, &jobs, calib, pc)?,
+        _ => vec![pc.sparsity; jobs.len()],
+    };
     let done = AtomicUsize::new(0);
     crate::par::par_map(
         jobs.len(),
         crate::par::threads(),
         || (),
         |_, i| {
-            let r = prune_one(g, &jobs[i], calib, pc);
+            let r = prune_one(g, &jobs[i], calib, pc, shares[i]);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1);
             r
         },
@@ -158,13 +194,13 @@ fn prune_one(
     job: &Linear,
     calib: Option<&Calibration>,
     pc: &LlmConfig,
+    s: f32,
 ) -> Result<(SparseMatrix, MatrixReport)> {
     let t = g.tensor(&job.name)?;
     let (rows, cols) = (t.info.rows(), t.info.row_len());
     // w (rows, cols): the dense weights, pruned in place
     let dense = t.dequantize()?;
     let mut w = dense.clone();
-    let s = pc.sparsity;
     let gram = calib.map(|c| c.gram(job.layer, job.site));
     if let Some(gr) = gram {
         if gr.n != cols {
@@ -223,4 +259,92 @@ fn prune_one(
         bytes: m.n_bytes(),
     };
     Ok((m, report))
+}
+
+/// Quantiles kept per matrix for [`Allocation::Global`]'s threshold search.
+const QUANTILES: usize = 2048;
+
+/// Per-matrix sparsities for [`Allocation::Global`]: the threshold τ on unit scores that
+/// prunes `pc.sparsity` of all weights (each matrix capped at [`MAX_MATRIX_SPARSITY`]), found
+/// by bisection over each matrix's score quantiles.
+fn allocate(
+    g: &Gguf,
+    jobs: &[Linear],
+    calib: Option<&Calibration>,
+    pc: &LlmConfig,
+) -> Result<Vec<f32>> {
+    let unit = pc.pattern.unit();
+    // per matrix: (weights, sorted score quantiles)
+    let stats: Vec<(usize, Vec<f64>)> = crate::par::par_map(
+        jobs.len(),
+        crate::par::threads(),
+        || (),
+        |_, i| {
+            let job = &jobs[i];
+            let t = g.tensor(&job.name)?;
+            let (rows, cols) = (t.info.rows(), t.info.row_len());
+            let w = t.dequantize()?;
+            // e (cols,): E[x_j²] per input column (1 without calibration: magnitude)
+            let e: Vec<f64> = match calib {
+                Some(c) => {
+                    let gr = c.gram(job.layer, job.site);
+                    let n = gr.tokens.max(1) as f64;
+                    gr.diag().iter().map(|v| v / n).collect()
+                }
+                None => vec![1.0; cols],
+            };
+            let mut scores: Vec<f64> = (0..rows)
+                .flat_map(|r| {
+                    let (w, e) = (&w, &e);
+                    (0..cols / unit).map(move |u| {
+                        (u * unit..(u + 1) * unit)
+                            .map(|j| (w[r * cols + j] as f64).powi(2) * e[j])
+                            .sum::<f64>()
+                    })
+                })
+                .collect();
+            // Relative to the matrix's whole Σ w²·E[x²]: a raw threshold would strip the early
+            // blocks, whose residual stream (and so every score) is small, yet which matter most.
+            let sum: f64 = scores.iter().sum::<f64>().max(f64::MIN_POSITIVE);
+            scores.iter_mut().for_each(|v| *v /= sum);
+            scores.sort_by(f64::total_cmp);
+            let q = (0..QUANTILES)
+                .map(|k| scores[(k * scores.len()) / QUANTILES])
+                .collect();
+            Ok((rows * cols, q))
+        },
+    )
+    .into_iter()
+    .collect::<Result<_>>()?;
+    let total: f64 = stats.iter().map(|(n, _)| *n as f64).sum();
+    // fraction of matrix i's units scoring below τ, capped
+    let share = |q: &[f64], tau: f64| -> f64 {
+        let below = q.partition_point(|&v| v < tau) as f64 / q.len() as f64;
+        below.min(MAX_MATRIX_SPARSITY as f64)
+    };
+    let pruned = |tau: f64| -> f64 {
+        stats
+            .iter()
+            .map(|(n, q)| *n as f64 * share(q, tau))
+            .sum::<f64>()
+            / total
+    };
+    let (mut lo, mut hi) = (
+        0.0f64,
+        stats
+            .iter()
+            .map(|(_, q)| q[QUANTILES - 1])
+            .fold(0.0, f64::max)
+            * 2.0
+            + 1.0,
+    );
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if pruned(mid) < pc.sparsity as f64 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Ok(stats.iter().map(|(_, q)| share(q, hi) as f32).collect())
 }
