@@ -283,3 +283,71 @@ fn pruned_model_round_trips_through_zsk() {
         "pruned logits too far: mean |Δ| {diff} vs mean |logit| {mag}"
     );
 }
+
+#[test]
+fn ffn_reordering_keeps_the_function() {
+    // At 0 % sparsity with int8 groups, the reordered FFN (gate/up rows and down columns moved
+    // alike) must compute what the dense model computes, up to int8 rounding.
+    let (cfg, bytes) = tiny();
+    let g = Gguf::parse("tiny.gguf", &bytes).unwrap();
+    let model = Llama::load("tiny.gguf", bytes.clone()).unwrap();
+    let calib = Calibration::collect(&model, &tokens(64, cfg.vocab_size, 3), 32, |_| ()).unwrap();
+    let order = zeroskip::prune::llm::ffn_order(calib.gram(0, Site::FfnMid));
+    assert_ne!(
+        order,
+        (0..cfg.ffn_dim).collect::<Vec<_>>(),
+        "a random model's order is not the identity"
+    );
+    let mut logits = Vec::new();
+    for permute in [true, false] {
+        let mut pc = LlmConfig::new(
+            Method::Wanda,
+            Pattern::ColGroups(8),
+            0.0,
+            SparseFormat::Group { g: 8, bits: 8 },
+        );
+        pc.permute = permute;
+        let out = prune(&g, &cfg, Some(&calib), &pc, |_| ()).unwrap();
+        let matrices: Vec<_> = out.into_iter().map(|(m, _)| m).collect();
+        let m = Llama::load(
+            "p.zsk",
+            zeroskip::zsk::llm::write(&g, &matrices, &[]).unwrap(),
+        )
+        .unwrap();
+        let mut s = m.session(16).unwrap();
+        logits.push(
+            m.prefill(&mut s, &tokens(10, cfg.vocab_size, 8))
+                .unwrap()
+                .to_vec(),
+        );
+    }
+    let mut s = model.session(16).unwrap();
+    let dense = model
+        .prefill(&mut s, &tokens(10, cfg.vocab_size, 8))
+        .unwrap();
+    let scale = dense.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for (l, what) in logits.iter().zip(["reordered", "file order"]) {
+        let err = l
+            .iter()
+            .zip(dense)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            err < 0.02 * scale,
+            "{what}: max |diff| {err} (scale {scale})"
+        );
+    }
+    // --only leaves the other kinds dense
+    let mut pc = LlmConfig::new(
+        Method::Magnitude,
+        Pattern::ColGroups(8),
+        0.5,
+        SparseFormat::Group { g: 8, bits: 4 },
+    );
+    pc.only = vec!["ffn_down".into()];
+    let out = prune(&g, &cfg, None, &pc, |_| ()).unwrap();
+    assert_eq!(out.len(), cfg.n_layers);
+    assert!(out.iter().all(|(m, _)| m.name.ends_with("ffn_down.weight")));
+    pc.only = vec!["ffn_sideways".into()];
+    assert!(prune(&g, &cfg, None, &pc, |_| ()).is_err());
+}

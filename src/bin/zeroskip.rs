@@ -144,6 +144,13 @@ mod cli {
         /// estimated output error of every weight or group, over all matrices).
         #[arg(long, default_value = "uniform")]
         allocation: String,
+        /// GGUF: prune only these matrix kinds, comma-separated (attn_q, attn_k, attn_v,
+        /// attn_output, ffn_gate, ffn_up, ffn_down); the others stay dense.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// GGUF, 1xG: keep the FFN channels in file order (no reordering by activation energy).
+        #[arg(long)]
+        no_permute: bool,
         /// GGUF: tokens per calibration sequence.
         #[arg(long, default_value_t = 512)]
         seq_len: usize,
@@ -412,6 +419,8 @@ mod cli {
         let mut pc = LlmConfig::new(method, pattern, a.sparsity, format);
         pc.damp = a.damp;
         pc.allocation = a.allocation.parse()?;
+        pc.only = a.only.clone();
+        pc.permute = !a.no_permute;
         let calib = if method == Method::Magnitude {
             None
         } else {
@@ -472,7 +481,10 @@ mod cli {
                 }
             })
         };
-        let n = lp::linears(&cfg).len();
+        let n = lp::linears(&cfg)
+            .iter()
+            .filter(|j| a.only.is_empty() || a.only.iter().any(|k| j.kind() == k))
+            .count();
         let b = bar(n as u64, "matrices pruned and packed");
         let pruned = lp::prune(&g, &cfg, calib.as_ref(), &pc, |d| b.set_position(d as u64))?;
         b.finish_and_clear();

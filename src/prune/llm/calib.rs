@@ -37,6 +37,22 @@ impl Gram {
         }
     }
 
+    /// The Gram matrix of the inputs reordered as `x'[a] = x[order[a]]`.
+    pub fn permuted(&self, order: &[usize]) -> Gram {
+        let n = self.n;
+        let mut h = vec![0.0; n * n];
+        for (a, &oa) in order.iter().enumerate() {
+            for (b, &ob) in order.iter().enumerate() {
+                h[a * n + b] = self.h[oa * n + ob];
+            }
+        }
+        Gram {
+            n,
+            h,
+            tokens: self.tokens,
+        }
+    }
+
     /// Σ x_j² per column j: Wanda's squared input norms.
     pub fn diag(&self) -> Vec<f64> {
         (0..self.n).map(|j| self.h[j * self.n + j]).collect()

@@ -66,6 +66,11 @@ pub struct LlmConfig {
     /// SparseGPT: dampening as a fraction of mean(diag H).
     pub damp: f64,
     pub allocation: Allocation,
+    /// 1×G: reorder each block's FFN channels by activation energy first (see [`ffn_order`]).
+    pub permute: bool,
+    /// Prune only the matrices of these kinds (`attn_q`, …, `ffn_down`); empty: all. The
+    /// others stay as the GGUF has them.
+    pub only: Vec<String>,
 }
 
 impl LlmConfig {
@@ -78,6 +83,8 @@ impl LlmConfig {
             block: 128,
             damp: 0.01,
             allocation: Allocation::Uniform,
+            permute: true,
+            only: Vec::new(),
         }
     }
 
@@ -117,6 +124,14 @@ pub struct Linear {
     pub name: String,
     pub layer: usize,
     pub site: Site,
+}
+
+impl Linear {
+    /// The matrix kind: `attn_q`, …, `ffn_down`.
+    pub fn kind(&self) -> &str {
+        let rest = self.name.splitn(3, '.').nth(2).unwrap_or("");
+        rest.strip_suffix(".weight").unwrap_or(rest)
+    }
 }
 
 /// The linear matrices of `cfg`'s blocks, in file order.
@@ -169,18 +184,39 @@ pub fn prune(
             detail: format!("{:?} needs calibration text (--calib)", pc.method),
         });
     }
-    let jobs = linears(cfg);
+    let jobs: Vec<Linear> = linears(cfg)
+        .into_iter()
+        .filter(|j| pc.only.is_empty() || pc.only.iter().any(|k| j.kind() == k))
+        .collect();
+    if jobs.is_empty() {
+        return Err(Error::BadArgument {
+            what: "only".into(),
+            detail: format!("{:?} names no matrix kind (attn_q, attn_k, attn_v, attn_output, ffn_gate, ffn_up, ffn_down)", pc.only),
+        });
+    }
     let shares = match (pc.allocation, pc.pattern) {
         (Allocation::Global, p) if p.fixed_sparsity().is_none() => allocate(g, &jobs, calib, pc)?,
         _ => vec![pc.sparsity; jobs.len()],
     };
+    // per block: the FFN channel order (1×G with calibration only, and only when the block's
+    // three FFN matrices are all rewritten)
+    let all_ffn = ["ffn_gate", "ffn_up", "ffn_down"]
+        .iter()
+        .all(|k| jobs.iter().any(|j| j.kind() == *k));
+    let orders: Vec<Option<Vec<usize>>> = (0..cfg.n_layers)
+        .map(|l| match (calib, pc.pattern, pc.permute && all_ffn) {
+            (Some(c), Pattern::ColGroups(_), true) => Some(ffn_order(c.gram(l, Site::FfnMid))),
+            _ => None,
+        })
+        .collect();
     let done = AtomicUsize::new(0);
     crate::par::par_map(
         jobs.len(),
         crate::par::threads(),
         || (),
         |_, i| {
-            let r = prune_one(g, &jobs[i], calib, pc, shares[i]);
+            let order = orders[jobs[i].layer].as_deref();
+            let r = prune_one(g, &jobs[i], calib, pc, shares[i], order);
             progress(done.fetch_add(1, Ordering::Relaxed) + 1);
             r
         },
@@ -195,13 +231,37 @@ fn prune_one(
     calib: Option<&Calibration>,
     pc: &LlmConfig,
     s: f32,
+    ffn: Option<&[usize]>,
 ) -> Result<(SparseMatrix, MatrixReport)> {
     let t = g.tensor(&job.name)?;
     let (rows, cols) = (t.info.rows(), t.info.row_len());
-    // w (rows, cols): the dense weights, pruned in place
-    let dense = t.dequantize()?;
+    // dense (rows, cols): the weights, with the FFN channels reordered (gate/up rows, down
+    // columns) when `ffn` is given
+    let mut dense = t.dequantize()?;
+    let mut gram = calib.map(|c| std::borrow::Cow::Borrowed(c.gram(job.layer, job.site)));
+    if let Some(order) = ffn {
+        match job.site {
+            Site::FfnIn if order.len() == rows => {
+                let old = dense.clone();
+                for (r, &o) in order.iter().enumerate() {
+                    dense[r * cols..(r + 1) * cols].copy_from_slice(&old[o * cols..(o + 1) * cols]);
+                }
+            }
+            Site::FfnMid if order.len() == cols => {
+                for row in dense.chunks_exact_mut(cols) {
+                    let old = row.to_vec();
+                    for (j, &o) in order.iter().enumerate() {
+                        row[j] = old[o];
+                    }
+                }
+                gram = gram.map(|gr| std::borrow::Cow::Owned(gr.permuted(order)));
+            }
+            _ => {}
+        }
+    }
+    let gram = gram.as_deref();
+    // w (rows, cols): pruned in place
     let mut w = dense.clone();
-    let gram = calib.map(|c| c.gram(job.layer, job.site));
     if let Some(gr) = gram {
         if gr.n != cols {
             return Err(Error::ShapeMismatch {
@@ -259,6 +319,19 @@ fn prune_one(
         bytes: m.n_bytes(),
     };
     Ok((m, report))
+}
+
+/// The FFN channel order of one block that pruning stores: channels by decreasing activation
+/// energy E[x_j²] at W_down's input. Reordering the FFN's hidden channels (W_gate and W_up
+/// rows, W_down columns, alike) leaves the block's function unchanged, and it puts quiet
+/// channels next to each other, so W_down's 1×G groups gather channels of similar importance:
+/// dropping a group of quiet ones costs little, where in file order every group mixes loud and
+/// quiet channels.
+pub fn ffn_order(mid: &Gram) -> Vec<usize> {
+    let d = mid.diag();
+    let mut order: Vec<usize> = (0..mid.n).collect();
+    order.sort_by(|&a, &b| d[b].total_cmp(&d[a]).then(a.cmp(&b)));
+    order
 }
 
 /// Quantiles kept per matrix for [`Allocation::Global`]'s threshold search.
