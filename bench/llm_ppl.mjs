@@ -1,9 +1,10 @@
 // The pruning study of issue 5: SmolLM2-135M-Instruct (the zoo's Q4_1 GGUF) pruned by our CLI
-// with each method (magnitude, Wanda, SparseGPT) and pattern (unstructured, 1x16 groups,
-// 2:4) at 20/30/40/50 % (2:4 is 50 % by definition), quantized into its sparse format, then
+// with each method (magnitude, Wanda, SparseGPT) and pattern (unstructured at 20/30/40/50 %,
+// 1x16 groups at 5/10/20/30/40/50 %, 2:4 at its fixed 50 %), quantized into its sparse format, then
 // evaluated by `zeroskip eval --ppl` on the held-out quarter of lee_background.cor. The
 // calibration (the dense model's Gram matrices on the first 4096 tokens of the other three
-// quarters) is computed once and cached. Prints a table, writes bench/results/llm_ppl.json.
+// quarters) is computed once and cached (shared with tools/zoo/llm_pruned.sh). Prints a table,
+// writes bench/results/llm_ppl.json.
 //
 //   node bench/llm_ppl.mjs [--quick] [--tokens N]
 //
@@ -33,7 +34,7 @@ for (const f of [cli, gguf, text]) {
 
 const PATTERNS = [
   { pattern: 'unstructured', format: 'csr8', levels: [0.2, 0.3, 0.4, 0.5] },
-  { pattern: '1x16', format: 'g16i4', levels: [0.2, 0.3, 0.4, 0.5] },
+  { pattern: '1x16', format: 'g16i4', levels: [0.03, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5] },
   { pattern: '2:4', format: 'nm24i8', levels: [0.5] },
 ];
 const METHODS = quick ? ['wanda', 'sparsegpt'] : ['magnitude', 'wanda', 'sparsegpt'];
@@ -43,8 +44,10 @@ function run(argv) {
 }
 
 function ppl(model) {
+  // --densify: the pruned, quantized values on the dense kernels (the same weights; the portable
+  // sparse kernels of the native build are slower). Perplexity does not depend on the kernel.
   const out = run(['eval', model, '--ppl', text, '--max-tokens', String(evalTokens), '--ctx', '512',
-    '--stride', '512', '--json']);
+    '--stride', '512', '--densify', '--json']);
   return JSON.parse(out.trim().split('\n').pop());
 }
 
@@ -60,7 +63,7 @@ for (const { pattern, format, levels } of PATTERNS) {
       const out = path.join(work, name);
       const t = Date.now();
       run(['prune', gguf, '--calib', text, '--method', method, '--pattern', pattern, '--sparsity', String(s),
-        '--format', format, '--calib-cache', path.join(work, 'calib.bin'), '-o', out]);
+        '--format', format, '--calib-tokens', '4096', '--calib-cache', path.join(llm, 'calib.bin'), '-o', out]);
       const pruneS = (Date.now() - t) / 1000;
       const r = ppl(out);
       const row = { method, pattern, format, sparsity: s, ppl: r.ppl, ratio: r.ppl / dense.ppl,

@@ -218,6 +218,10 @@ mod cli {
         /// With --ppl: tokens between window starts (default ctx / 2).
         #[arg(long, requires = "ppl")]
         stride: Option<usize>,
+        /// With --ppl: run a sparse .zsk's pruned matrices as dense f32 copies of their values
+        /// (same weights, the faster portable dense kernels; 4 bytes a weight).
+        #[arg(long, requires = "ppl")]
+        densify: bool,
         /// With --ppl: only the first N tokens of the chosen text.
         #[arg(long, requires = "ppl")]
         max_tokens: Option<usize>,
@@ -1023,7 +1027,10 @@ mod cli {
         };
         let bytes = std::fs::read(&a.model).map_err(|e| io(&a.model, e))?;
         let name = a.model.display().to_string();
-        let (model, tok) = Llama::load_with(&name, bytes, Tokenizer::from_gguf)?;
+        let (mut model, tok) = Llama::load_with(&name, bytes, Tokenizer::from_gguf)?;
+        if a.densify {
+            model.weights.densify();
+        }
         let mut ids = Vec::new();
         if tok.add_bos {
             ids.extend(tok.bos);

@@ -246,6 +246,38 @@ impl LlamaWeights {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
 
+    /// Replaces every sparse matrix by its decoded weights as a dense F32 matrix: the same
+    /// values on the dense kernels (4 bytes a weight). For long native evaluation runs, where
+    /// the portable sparse kernels are slower than the dense ones; the browser builds run the
+    /// sparse SIMD kernels.
+    pub fn densify(&mut self) {
+        for l in &mut self.layers {
+            for lin in [
+                &mut l.wq,
+                &mut l.wk,
+                &mut l.wv,
+                &mut l.wo,
+                &mut l.w_gate,
+                &mut l.w_up,
+                &mut l.w_down,
+            ] {
+                if let Linear::Sparse(m) = lin {
+                    let b: Vec<u8> = m.decode().iter().flat_map(|v| v.to_le_bytes()).collect();
+                    *lin = Linear::Dense(QMatrix {
+                        name: m.name.clone(),
+                        ty: WeightType::F32,
+                        rows: m.rows,
+                        cols: m.cols,
+                        converted: None,
+                        kernel: best_gemv(WeightType::F32),
+                        gemm: best_gemm(WeightType::F32),
+                        bytes: Bytes::Owned(b),
+                    });
+                }
+            }
+        }
+    }
+
     /// Every block's linear matrices, in file order.
     pub fn linears(&self) -> impl Iterator<Item = &Linear> {
         self.layers

@@ -71,20 +71,42 @@ pub fn prune(
         });
     }
     let k_row = pruned_per_row(n / unit, s);
+    // OBS saliency of weight (r, j) under the current weights: w² / [U]_jj²
+    let saliency = |w64: &[f64], r: usize, j: usize| {
+        let d = u[j * n + j];
+        w64[r * n + j] * w64[r * n + j] / (d * d)
+    };
+    // 1×G groups choose their mask over the whole row, up front: a block holds only
+    // block / G groups, and a per-block quota (round(s · 8) groups of 16 for the default
+    // 128-column block) would force every row to drop groups in the same blocks.
+    // pruned_row (c_out, n), for 1×G only
+    let pruned_row = match pattern {
+        Pattern::ColGroups(_) => {
+            let all: Vec<f64> = (0..c_out)
+                .flat_map(|r| (0..n).map(move |j| (r, j)))
+                .map(|(r, j)| saliency(&w64, r, j))
+                .collect();
+            Some(mask::select(&all, c_out, n, k_row, pattern))
+        }
+        _ => None,
+    };
     for lo in (0..n).step_by(block) {
         let hi = (lo + block).min(n);
         let cols = hi - lo;
-        // scores (c_out, cols): OBS saliency of each weight of the block
-        let scores: Vec<f64> = (0..c_out)
-            .flat_map(|r| (lo..hi).map(move |j| (r, j)))
-            .map(|(r, j)| {
-                let d = u[j * n + j];
-                w64[r * n + j] * w64[r * n + j] / (d * d)
-            })
-            .collect();
-        let k = mask::per_block(k_row, n / unit, lo / unit, hi / unit);
-        // pruned (c_out, cols)
-        let pruned = mask::select(&scores, c_out, cols, k, pattern);
+        // pruned (c_out, cols): this block's mask, chosen now from the updated weights
+        // (adaptive mask selection) unless chosen up front
+        let pruned: Vec<bool> = match &pruned_row {
+            Some(p) => (0..c_out).flat_map(|r| p[r * n + lo..r * n + hi].iter().copied()).collect(),
+            None => {
+                // scores (c_out, cols)
+                let scores: Vec<f64> = (0..c_out)
+                    .flat_map(|r| (lo..hi).map(move |j| (r, j)))
+                    .map(|(r, j)| saliency(&w64, r, j))
+                    .collect();
+                let k = mask::per_block(k_row, n / unit, lo / unit, hi / unit);
+                mask::select(&scores, c_out, cols, k, pattern)
+            }
+        };
         // err (cols,): one row's scaled errors, reused for the lazy update right of the block
         let mut err = vec![0.0f64; cols];
         for r in 0..c_out {

@@ -47,6 +47,25 @@ fn dequant_row(ty: WeightType, row: &[u8], out: &mut [f32]) {
     }
 }
 
+/// `a · b` over 8 running sums kept in lanes (`chunks_exact`, so the compiler vectorizes
+/// it; an index `k % 8` into the sums does not).
+#[inline(always)]
+fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for (x, y) in ra.iter().zip(rb) {
+        s += x * y;
+    }
+    s
+}
+
 /// Tags naming a [`WeightType`] in const generics.
 pub(crate) const F32: u8 = 0;
 pub(crate) const F16: u8 = 1;
@@ -82,12 +101,7 @@ pub(crate) unsafe fn gemm<const TY: u8>(
         for r in rows.clone() {
             dequant_row(ty, &w[r * rb..(r + 1) * rb], &mut wr);
             for i in 0..tt {
-                let xr = &x[(t0 + i) * n..][..n];
-                let mut acc = [0.0f32; 8];
-                for (k, (a, b)) in wr.iter().zip(xr).enumerate() {
-                    acc[k % 8] += a * b;
-                }
-                y[(t0 + i) * d + r] = acc.iter().sum();
+                y[(t0 + i) * d + r] = dot8(&wr, &x[(t0 + i) * n..][..n]);
             }
         }
     }

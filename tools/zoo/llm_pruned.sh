@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Sparse variants of the zoo's SmolLM2-135M-Instruct (tools/zoo/llm.sh), pruned and packed by our
+# own CLI (`zeroskip prune MODEL.gguf`, src/prune/llm) into sparse LLM .zsk files, in
+# .cache/zoo/llm/SmolLM2-135M-Instruct.<variant>.zsk:
+#
+#   g16-s50-int4   SparseGPT, 1x16 groups at 50%, int4 (GQSA-like): the speed target
+#   nm24-s50-int8  SparseGPT, 2:4, int8
+#   csr-s50-int8   SparseGPT, unstructured 50%, CSR int8
+#   g16-s05-int4   Wanda, 1x16 groups at 5%, int4: the demo's default (the sparsest group-sparse
+#                  int4 variant within 1.3x of dense Q4_1's perplexity; bench/results/llm_ppl.json)
+#
+# Calibration: the first 4096 tokens of the calibration split of lee_background.cor (the first
+# 75 % of its lines; perplexity is measured on the rest), computed once and cached in
+# calib.bin. A variant is rebuilt when its arguments, the model, or the pruning/packing sources
+# change. ZOO_FORCE=1 rebuilds all.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CACHE="${ZOO_CACHE:-$ROOT/.cache/zoo}"
+OUT="$CACHE/llm"
+BIN="$ROOT/target/release/zeroskip"
+GGUF="$OUT/SmolLM2-135M-Instruct.Q4_1.gguf"
+TEXT="$OUT/lee_background.cor"
+[[ -x "$BIN" ]] || { echo "[zoo] ERROR: $BIN missing: run make cli" >&2; exit 1; }
+[[ -f "$GGUF" && -f "$TEXT" ]] || { echo "[zoo] ERROR: $GGUF or $TEXT missing: run tools/zoo/llm.sh" >&2; exit 1; }
+mkdir -p "$CACHE/stamps"
+
+# variant | method | pattern | sparsity | format
+VARIANTS=(
+  "g16-s50-int4|sparsegpt|1x16|0.5|g16i4"
+  "nm24-s50-int8|sparsegpt|2:4|0.5|nm24i8"
+  "csr-s50-int8|sparsegpt|unstructured|0.5|csr8"
+  "g16-s05-int4|wanda|1x16|0.05|g16i4"
+)
+sources="$(cd "$ROOT" && cat src/prune/*.rs src/prune/llm/*.rs src/sparse/llm/*.rs src/zsk/llm.rs \
+  src/export/gguf.rs src/import/gguf/*.rs src/llm/*.rs | sha256sum | cut -d' ' -f1)"
+model_sha="$(sha256sum "$GGUF" | cut -d' ' -f1)"
+for spec in "${VARIANTS[@]}"; do
+  IFS='|' read -r name method pattern sparsity format <<< "$spec"
+  out="$OUT/SmolLM2-135M-Instruct.$name.zsk"
+  args=(prune "$GGUF" --calib "$TEXT" --method "$method" --pattern "$pattern" --sparsity "$sparsity"
+        --format "$format" --calib-tokens 4096 --calib-cache "$OUT/calib.bin" -o "$out")
+  want="$(echo "${args[*]} $model_sha $sources" | sha256sum | cut -d' ' -f1)"
+  stamp="$CACHE/stamps/llm-$name"
+  if [[ "${ZOO_FORCE:-0}" != 1 && -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    echo "[zoo] ${out##*/} cached"
+    continue
+  fi
+  echo "[zoo] ${out##*/}: $method $pattern $sparsity as $format"
+  "$BIN" "${args[@]}"
+  echo "$want" > "$stamp"
+done
