@@ -15,7 +15,8 @@
 //                      [--model FILE.gguf] [--variants all|none|A.zsk,B.zsk]
 //                      [--out bench/results/llm.json]
 //
-// --variants all (the default): every .zsk in .cache/zoo/llm.
+// --variants all (the default): the model's other files in .cache/zoo/llm: its .zsk variants
+// and the Q8_0 GGUF requantized from it (zeroskip only; wllama runs the --model GGUF).
 //
 // Full: a 128-token prompt, 128 greedy tokens, 3 rounds. --quick: 32 + 16 tokens, 1 round. A
 // benchmark is not a test: it exits non-zero only when the page errored or produced no rows.
@@ -115,8 +116,11 @@ async function main() {
   const models = linkLlmModels(REPO);
   if (!models.includes(opts.model)) throw new Error(`no ${opts.model} in .cache/zoo/llm: run make zoo (tools/zoo/llm.sh) first`);
   const zsk = models.filter((f) => f.endsWith('.zsk'));
+  // the model's other files: its sparse .zsk variants and requantized GGUFs (Q8_0)
+  const prefix = opts.model.slice(0, opts.model.indexOf('.') + 1);
+  const siblings = models.filter((f) => f !== opts.model && f.startsWith(prefix));
   let variants;
-  if (opts.variants === 'all') variants = zsk;
+  if (opts.variants === 'all') variants = siblings;
   else if (opts.variants === 'none') variants = [];
   else {
     variants = opts.variants.split(',').map((v) => v.trim()).filter(Boolean);

@@ -526,7 +526,7 @@ mod zoo {
         }
         let mut s2 = m.session(64).unwrap();
         let last = m.prefill(&mut s2, &ids).unwrap();
-        common::assert_close(last, s.logits(), 1e-5, "prefill vs decode");
+        crate::common::assert_close(last, s.logits(), 1e-5, "prefill vs decode");
         eprintln!(
             "SmolLM2 logits vs numpy: max |diff| {worst:.2e} over {} positions",
             ids.len()

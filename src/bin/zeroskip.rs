@@ -8,6 +8,7 @@
 //! zeroskip prune MODEL.gguf --calib TEXT --method magnitude|wanda|sparsegpt --sparsity 0.5 \
 //!     [--pattern unstructured|1x8|1x16|2:4] [--format g16i4|g8i4|g16i8|nm24i8|csr8] \
 //!     [--calib-tokens 4096] [--seq-len 512] [--calib-cache FILE] [--verbose] -o OUT.zsk
+//! zeroskip convert MODEL.gguf --to q8_0 -o OUT.gguf
 //! zeroskip inspect MODEL.onnx|MODEL.zsk [--dense]
 //! zeroskip pack MODEL.onnx [--fp16] -o MODEL.zsk
 //! zeroskip eval MODEL.onnx --images INPUTS.npy|DIR [--preprocess MODEL.json] [--range 0..10] \
@@ -77,6 +78,18 @@ mod cli {
         /// Runs a llama GGUF on a prompt, streaming the continuation to stdout; prefill and
         /// decode speed to stderr.
         Generate(GenerateArgs),
+        /// Rewrites a llama GGUF with its matrices requantized (to Q8_0).
+        Convert(ConvertArgs),
+    }
+
+    #[derive(Args)]
+    struct ConvertArgs {
+        model: PathBuf,
+        /// Target type of the matrices: q8_0.
+        #[arg(long, default_value = "q8_0")]
+        to: String,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
     }
 
     #[derive(Args)]
@@ -253,6 +266,7 @@ mod cli {
             Cmd::Inspect(a) => run_inspect(a),
             Cmd::Pack(a) => run_pack(a),
             Cmd::Generate(a) => run_generate(a),
+            Cmd::Convert(a) => run_convert(a),
         }
     }
 
@@ -390,6 +404,24 @@ mod cli {
             prune::global_sparsity(&reports),
             t0.elapsed().as_secs_f64(),
             a.output.display()
+        );
+        Ok(())
+    }
+
+    fn run_convert(a: ConvertArgs) -> Result<()> {
+        if a.to != "q8_0" {
+            return Err(bad("--to", format!("'{}': expected q8_0", a.to)));
+        }
+        let bytes = std::fs::read(&a.model).map_err(|e| io(&a.model, e))?;
+        let g = zeroskip::import::gguf::Gguf::parse(&a.model.display().to_string(), &bytes)?;
+        let out = export::gguf::requantize_q8_0(&g)?;
+        std::fs::write(&a.output, &out).map_err(|e| io(&a.output, e))?;
+        println!(
+            "{} -> {} ({:.1} MB -> {:.1} MB, matrices as Q8_0)",
+            a.model.display(),
+            a.output.display(),
+            bytes.len() as f64 / 1e6,
+            out.len() as f64 / 1e6
         );
         Ok(())
     }

@@ -108,3 +108,49 @@ impl GgufWriter {
         out
     }
 }
+
+/// Quantizes `w` (a multiple of 32 values) into ggml Q8_0 blocks: per 32 weights an f16 scale
+/// `d = max|w| / 127` and 32 i8 `q = round(w / d)`, `w ≈ q·d` (ggml's own rule).
+pub fn quantize_q8_0(w: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(w.len() / 32 * 34);
+    for blk in w.chunks_exact(32) {
+        let amax = blk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
+        out.extend_from_slice(&crate::llm::synth::f32_to_f16(d).to_le_bytes());
+        out.extend(
+            blk.iter()
+                .map(|&v| (v * inv).round().clamp(-127.0, 127.0) as i8 as u8),
+        );
+    }
+    out
+}
+
+/// `g` with every 2-D tensor whose rows are whole 32-blocks requantized to Q8_0 (the
+/// matrices; 1-D norms keep their type). Metadata is copied. For a dense Q8_0 model when only
+/// a Q4_1 file exists: its values go through f32 exactly, so the Q8_0 copy is the Q4_1 model
+/// to within int8 rounding.
+pub fn requantize_q8_0(g: &crate::import::gguf::Gguf) -> crate::error::Result<Vec<u8>> {
+    let mut w = GgufWriter::new();
+    for (k, v) in g.metadata() {
+        if k != "general.alignment" && k != "general.file_type" {
+            w.value(k, v);
+        }
+    }
+    // ggml's LLAMA_FTYPE_MOSTLY_Q8_0
+    w.u32("general.file_type", 7);
+    for info in g.tensors() {
+        let t = g.tensor(&info.name)?;
+        if info.dims.len() == 2 && info.dims[0] % 32 == 0 && info.ty != GgmlType::Q8_0 {
+            w.raw_tensor(
+                &info.name,
+                &info.dims,
+                GgmlType::Q8_0,
+                quantize_q8_0(&t.dequantize()?),
+            );
+        } else {
+            w.raw_tensor(&info.name, &info.dims, info.ty, t.data.to_vec());
+        }
+    }
+    Ok(w.finish())
+}

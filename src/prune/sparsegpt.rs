@@ -96,7 +96,9 @@ pub fn prune(
         // pruned (c_out, cols): this block's mask, chosen now from the updated weights
         // (adaptive mask selection) unless chosen up front
         let pruned: Vec<bool> = match &pruned_row {
-            Some(p) => (0..c_out).flat_map(|r| p[r * n + lo..r * n + hi].iter().copied()).collect(),
+            Some(p) => (0..c_out)
+                .flat_map(|r| p[r * n + lo..r * n + hi].iter().copied())
+                .collect(),
             None => {
                 // scores (c_out, cols)
                 let scores: Vec<f64> = (0..c_out)

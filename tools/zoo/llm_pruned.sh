@@ -3,10 +3,11 @@
 # own CLI (`zeroskip prune MODEL.gguf`, src/prune/llm) into sparse LLM .zsk files, in
 # .cache/zoo/llm/SmolLM2-135M-Instruct.<variant>.zsk:
 #
+#   Q8_0.gguf      the dense Q8_0 baseline, requantized from the Q4_1 file (zeroskip convert)
 #   g16-s50-int4   SparseGPT, 1x16 groups at 50%, int4 (GQSA-like): the speed target
 #   nm24-s50-int8  SparseGPT, 2:4, int8
 #   csr-s50-int8   SparseGPT, unstructured 50%, CSR int8
-#   g16-s05-int4   Wanda, 1x16 groups at 5%, int4: the demo's default (the sparsest group-sparse
+#   g16-s03-int4   Wanda, 1x16 groups at 3%, int4: the demo's default (the sparsest group-sparse
 #                  int4 variant within 1.3x of dense Q4_1's perplexity; bench/results/llm_ppl.json)
 #
 # Calibration: the first 4096 tokens of the calibration split of lee_background.cor (the first
@@ -30,11 +31,22 @@ VARIANTS=(
   "g16-s50-int4|sparsegpt|1x16|0.5|g16i4"
   "nm24-s50-int8|sparsegpt|2:4|0.5|nm24i8"
   "csr-s50-int8|sparsegpt|unstructured|0.5|csr8"
-  "g16-s05-int4|wanda|1x16|0.05|g16i4"
+  "g16-s03-int4|wanda|1x16|0.03|g16i4"
 )
 sources="$(cd "$ROOT" && cat src/prune/*.rs src/prune/llm/*.rs src/sparse/llm/*.rs src/zsk/llm.rs \
   src/export/gguf.rs src/import/gguf/*.rs src/llm/*.rs | sha256sum | cut -d' ' -f1)"
 model_sha="$(sha256sum "$GGUF" | cut -d' ' -f1)"
+# The dense Q8_0 baseline: the Q4_1 matrices requantized (`zeroskip convert`; lossless up to
+# int8 rounding, as the Q4_1 values go through f32 exactly).
+q8="$OUT/SmolLM2-135M-Instruct.Q8_0.gguf"
+want="$(echo "convert q8_0 $model_sha $sources" | sha256sum | cut -d' ' -f1)"
+if [[ "${ZOO_FORCE:-0}" != 1 && -f "$q8" && -f "$CACHE/stamps/llm-q8_0" && "$(cat "$CACHE/stamps/llm-q8_0")" == "$want" ]]; then
+  echo "[zoo] ${q8##*/} cached"
+else
+  "$BIN" convert "$GGUF" --to q8_0 -o "$q8"
+  echo "$want" > "$CACHE/stamps/llm-q8_0"
+fi
+
 for spec in "${VARIANTS[@]}"; do
   IFS='|' read -r name method pattern sparsity format <<< "$spec"
   out="$OUT/SmolLM2-135M-Instruct.$name.zsk"
