@@ -146,10 +146,12 @@ npm: wasm
 	cd js && npm pack --pack-destination ../target/npm
 
 # The packed tarball installed into empty projects: imported from Node (WASM: classify + generate)
-# and from a Vite-built page in headless Chromium (classify, in the package's worker).
+# and from a Vite-built page in headless Chromium (classify, in the package's worker); and its
+# index.d.ts type-checked by tsc --strict against a typed use of the API (and 4 marked mistakes).
 test-npm: zoo npm
 	node tests/npm/node.mjs
 	node tests/npm/vite.mjs
+	node tests/npm/types.mjs
 
 # The zoo models end to end against onnxruntime's logits on real images (release: the naive
 # reference interpreter is part of the check), then pruning + export of the real models through
