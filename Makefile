@@ -8,7 +8,7 @@ WASM_OPT := node_modules/.bin/wasm-opt
 PORT ?= 8080
 export XDG_RUNTIME_DIR ?= /tmp
 
-.PHONY: setup zoo cli wasm test test-native test-wasm test-relaxed test-browser test-models test-gpu test-gpu-browser lint bench demo clean
+.PHONY: bench-ppl setup zoo cli wasm test test-native test-wasm test-relaxed test-browser test-models test-gpu test-gpu-browser lint bench demo clean
 
 setup:
 	@bash tools/setup.sh
@@ -190,6 +190,10 @@ bench: wasm
 	node bench/tfjs.mjs
 	node bench/gpu.mjs
 	node bench/llm.mjs
+
+# The LLM pruning study (long: ~25 min on 2 cores): perplexity of every method × pattern × level.
+bench-ppl: zoo
+	node bench/llm_ppl.mjs
 
 demo: zoo wasm
 	node tools/serve.mjs --port $(PORT)
