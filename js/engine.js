@@ -135,10 +135,12 @@ function nameOf(url) {
   }
 }
 
-/** 'gguf' | 'zsk' | 'tfjs' | 'onnx' from the first bytes. */
+/** 'gguf' | 'llm-zsk' | 'zsk' | 'tfjs' | 'onnx' from the first bytes. */
 function sniff(bytes) {
   const ascii = (n) => String.fromCharCode(...bytes.subarray(0, n));
   if (bytes.length >= 4 && ascii(4) === 'GGUF') return 'gguf';
+  // a sparse LLM .zsk (docs/zsk.md): a header, then a GGUF
+  if (bytes.length >= 8 && ascii(8) === 'ZSKLLM\0\0') return 'llm-zsk';
   if (bytes.length >= 8 && ascii(8) === 'ZEROSKIP') return 'zsk';
   let i = 0;
   while (i < bytes.length && i < 64 && /\s/.test(String.fromCharCode(bytes[i]))) i++;
@@ -358,8 +360,8 @@ export function createHost(post, { wasmSource } = {}) {
       progress({ phase: 'compile', loaded: fileBytes, total: fileBytes, fromCache });
       const t0 = now();
       const common = { name, isa, fileBytes, fromCache, format };
-      if (format === 'gguf') {
-        if (a.kind !== 'auto' && a.kind !== 'text-generator') throw fail('BadInput', `${name} is a GGUF language model: kind must be 'text-generator'`);
+      if (format === 'gguf' || format === 'llm-zsk') {
+        if (a.kind !== 'auto' && a.kind !== 'text-generator') throw fail('BadInput', `${name} is a language model (${format}): kind must be 'text-generator'`);
         if (a.backend === 'webgpu') throw fail('NoWebGPU', `${name}: language models run on WASM only (the WebGPU backend runs CNNs); use backend 'auto' or 'wasm'`);
         let gen;
         try {
