@@ -46,52 +46,7 @@ impl GemmKernel {
         y: &mut [f32],
         rows: Range<usize>,
     ) -> Result<()> {
-        let bl = self.ty.block_len();
-        if n % bl != 0 {
-            return Err(Error::ShapeMismatch {
-                tensor: self.name.into(),
-                what: format!("row length (a multiple of the {bl}-weight block)"),
-                expected: n.div_ceil(bl) * bl,
-                got: n,
-            });
-        }
-        if rows.start > rows.end || rows.end > d {
-            return Err(Error::DimOutOfRange {
-                tensor: self.name.into(),
-                what: "row range end".into(),
-                value: rows.end as u64,
-                limit: format!("start ≤ end ≤ d = {d}"),
-            });
-        }
-        let big = |what: &str, value: usize| Error::DimOutOfRange {
-            tensor: self.name.into(),
-            what: what.into(),
-            value: value as u64,
-            limit: "must fit in memory".into(),
-        };
-        let need_w = d
-            .checked_mul(self.ty.row_bytes(n))
-            .ok_or_else(|| big("d · row bytes", d))?;
-        if w.len() < need_w {
-            return Err(Error::ShapeMismatch {
-                tensor: self.name.into(),
-                what: format!("bytes of {d} rows of {n} {} weights", self.ty),
-                expected: need_w,
-                got: w.len(),
-            });
-        }
-        let need_x = t.checked_mul(n).ok_or_else(|| big("t · n", t))?;
-        let need_y = t.checked_mul(d).ok_or_else(|| big("t · d", t))?;
-        for (buffer, len, need) in [("x", x.len(), need_x), ("y", y.len(), need_y)] {
-            if len < need {
-                return Err(Error::BufferTooSmall {
-                    kernel: self.name.into(),
-                    buffer: buffer.into(),
-                    expected: need,
-                    got: len,
-                });
-            }
-        }
+        super::check_dense(self.name, self.ty, w, d, n, (x, y), t, &rows)?;
         // Safety: checked just above.
         unsafe { (self.func)(w, n, d, x, t, y, rows) };
         Ok(())

@@ -194,53 +194,74 @@ impl GemvKernel {
         y: &mut [f32],
         rows: Range<usize>,
     ) -> Result<()> {
-        let bl = self.ty.block_len();
-        if n % bl != 0 {
-            return Err(Error::ShapeMismatch {
-                tensor: self.name.into(),
-                what: format!("row length (a multiple of the {}-weight block)", bl),
-                expected: n.div_ceil(bl) * bl,
-                got: n,
-            });
-        }
-        if rows.start > rows.end || rows.end > d {
-            return Err(Error::DimOutOfRange {
-                tensor: self.name.into(),
-                what: "row range end".into(),
-                value: rows.end as u64,
-                limit: format!("start ≤ end ≤ d = {d}"),
-            });
-        }
-        let need_w = d
-            .checked_mul(self.ty.row_bytes(n))
-            .ok_or_else(|| Error::DimOutOfRange {
-                tensor: self.name.into(),
-                what: "weight bytes".into(),
-                value: d as u64,
-                limit: "d · row bytes must fit in memory".into(),
-            })?;
-        if w.len() < need_w {
-            return Err(Error::ShapeMismatch {
-                tensor: self.name.into(),
-                what: format!("bytes of {d} rows of {n} {} weights", self.ty),
-                expected: need_w,
-                got: w.len(),
-            });
-        }
-        for (buffer, len, need) in [("x", x.len(), n), ("y", y.len(), d)] {
-            if len < need {
-                return Err(Error::BufferTooSmall {
-                    kernel: self.name.into(),
-                    buffer: buffer.into(),
-                    expected: need,
-                    got: len,
-                });
-            }
-        }
+        check_dense(self.name, self.ty, w, d, n, (x, y), 1, &rows)?;
         // Safety: checked just above.
         unsafe { (self.func)(w, n, x, y, rows) };
         Ok(())
     }
+}
+
+/// The checks every dense kernel (GEMV: `t` = 1, GEMM) runs before its unsafe body:
+/// `W (d, n)` whole blocks of `ty` in `w`, `rows` inside `0..d`, `x` ≥ t·n and `y` ≥ t·d floats,
+/// with every product overflow-checked.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_dense(
+    name: &str,
+    ty: WeightType,
+    w: &[u8],
+    d: usize,
+    n: usize,
+    (x, y): (&[f32], &[f32]),
+    t: usize,
+    rows: &Range<usize>,
+) -> Result<()> {
+    let bl = ty.block_len();
+    if n % bl != 0 {
+        return Err(Error::ShapeMismatch {
+            tensor: name.into(),
+            what: format!("row length (a multiple of the {bl}-weight block)"),
+            expected: n.div_ceil(bl) * bl,
+            got: n,
+        });
+    }
+    if rows.start > rows.end || rows.end > d {
+        return Err(Error::DimOutOfRange {
+            tensor: name.into(),
+            what: "row range end".into(),
+            value: rows.end as u64,
+            limit: format!("start ≤ end ≤ d = {d}"),
+        });
+    }
+    let big = |what: &str, value: usize| Error::DimOutOfRange {
+        tensor: name.into(),
+        what: what.into(),
+        value: value as u64,
+        limit: "must fit in memory".into(),
+    };
+    let need_w = d
+        .checked_mul(ty.row_bytes(n))
+        .ok_or_else(|| big("d · row bytes", d))?;
+    if w.len() < need_w {
+        return Err(Error::ShapeMismatch {
+            tensor: name.into(),
+            what: format!("bytes of {d} rows of {n} {ty} weights"),
+            expected: need_w,
+            got: w.len(),
+        });
+    }
+    let need_x = t.checked_mul(n).ok_or_else(|| big("t · n", t))?;
+    let need_y = t.checked_mul(d).ok_or_else(|| big("t · d", t))?;
+    for (buffer, len, need) in [("x", x.len(), need_x), ("y", y.len(), need_y)] {
+        if len < need {
+            return Err(Error::BufferTooSmall {
+                kernel: name.into(),
+                buffer: buffer.into(),
+                expected: need,
+                got: len,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `[(type, "type", R, Isa, "isa", fn), ...]` → `[GemvKernel; N]`, named by the grammar.
