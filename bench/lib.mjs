@@ -97,6 +97,7 @@ const ROW_COLUMNS = [
   ['nz GF/s', (r) => num(r.nonzero_gflops, 1), 'r'],
   ['nz %pk', (r) => num(r.nonzero_pct_peak, 0), 'r'],
   ['4x1/nr1', (r) => (r.pattern === 'unstructured' ? '' : num(r.block_speedup, 2)), 'r'],
+  ['4x1/32x1u', (r) => (r.same_nnz ? num(r.same_nnz.speedup, 2) : ''), 'r'],
 ];
 
 const pctOrNever = (s) => (isNum(s) ? `${(100 * s).toFixed(0)}%` : 'never');
@@ -150,6 +151,8 @@ export function formatRun(result) {
     speedupGrid(result.summary),
     '',
     acceptanceTable(result.summary),
+    `4x1 kernel at 90% vs 32x1 on the same 4x1 matrix (not the same-nonzeros comparison above): ` +
+      `median ${num(result.summary.block4_vs_32x1_median_s90, 2)}`,
     ...result.kernel_errors.map((e) => `KERNEL ERROR ${e.kernel} on ${e.c_out}x${e.c_in}x${e.hw} ${e.pattern} ${e.sparsity}: ${e.error}`),
   ].join('\n');
 }

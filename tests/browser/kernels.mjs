@@ -86,6 +86,23 @@ function checkRun(isa, { result, error, pageErrors }) {
     const name = `${r.c_out}x${r.c_in}x${r.hw} ${r.pattern} ${r.sparsity}`;
     check(positive(r.dense_ms) && positive(r.sparse_ms), at(`row ${name}: dense_ms ${r.dense_ms}, sparse_ms ${r.sparse_ms}`));
   }
+  // The same-nonzeros comparison (4x1 block kernel vs 32x1 on an unstructured matrix) is
+  // measured for every 90% 4x1 row, on two matrices whose nonzero counts agree to rounding.
+  const blockRows = result.rows.filter((r) => r.pattern === '4x1' && r.sparsity === 0.9);
+  check(blockRows.length > 0, at('no 4x1 rows at 90%'));
+  for (const r of blockRows) {
+    const name = `${r.c_out}x${r.c_in}x${r.hw} 4x1 0.9`;
+    const q = r.same_nnz;
+    if (!check(q, at(`row ${name}: no same-nonzeros comparison`))) continue;
+    check(
+      positive(q.unstructured_ms) && positive(q.block_ms) && positive(q.speedup),
+      at(`row ${name}: same_nnz ${JSON.stringify(q)}`),
+    );
+    check(q.block_kernel === r.nr4_kernel && q.unstructured_kernel === `spmm_f32_32x1_${isa}`, at(`row ${name}: same_nnz kernels`));
+    const gap = Math.abs(q.unstructured_nonzeros - q.block_nonzeros) / q.block_nonzeros;
+    check(gap <= 0.05, at(`row ${name}: nonzeros ${q.unstructured_nonzeros} vs ${q.block_nonzeros}`));
+  }
+  check(positive(result.summary.block4_vs_32x1_same_nnz_median_s90), at('summary lacks the same-nonzeros median'));
 
   const worst = Math.max(...checked.map((c) => c.maxError));
   console.log(
