@@ -1,16 +1,19 @@
-//! The sparse LLM formats (group 1×G int4/int8, 2:4 int8, CSR int8) and their kernels, and the
+//! The sparse LLM formats (group 1×G int4/int8, 2:4 int8, CSR int8, column-major cm32i8/cm32i4
+//! for activation sparsity) and their kernels, and the
 //! dense GGUF GEMM: every registered kernel against `decode()` then an f64 matmul, across
 //! edge cases; quantization error bounds; serialization round trips and hostile streams.
 //! Natively (scalar) and as wasm32 under Node (scalar + SIMD128; relaxed in the relaxed build).
 //!
-//! `bench_gemv` (ignored) prints GEMV timings at SmolLM2-135M's shapes, sparse vs dense Q4_1:
-//! `cargo test --target wasm32-unknown-unknown --release --test llm_kernels -- --include-ignored bench`.
+//! `bench_gemv` (ignored) prints GEMV timings at SmolLM2-135M's shapes, the column-major
+//! formats at several input sparsities vs dense Q4_0, Q4_1 and Q8_0:
+//! `cargo test --target wasm32-unknown-unknown --release --test llm_kernels -- --include-ignored bench_gemv --nocapture`.
 
 use std::ops::Range;
 use zeroskip::error::Error;
 use zeroskip::import::gguf::Gguf;
 use zeroskip::kernels::llm::{
-    best_gemm, find_sparse, gemm_kernels, sparse_kernels, LlmOp, SparseKernel, WeightType,
+    best_gemm, best_gemv, best_sparse, f16_finite, find_sparse, gemm_kernels, sparse_kernels,
+    LlmOp, SparseKernel, WeightType,
 };
 use zeroskip::kernels::Isa;
 use zeroskip::llm::synth::{random_matrix, GgufWriter};
@@ -18,17 +21,30 @@ use zeroskip::sparse::llm::{SparseFormat, SparseMatrix};
 use zeroskip::synth::Rng;
 
 /// Declares tests that run natively (`#[test]`) and under wasm-bindgen-test in wasm32.
+/// Attributes pass as raw tokens so that wasm_bindgen_test sees `#[ignore]`.
 macro_rules! tests {
-    ($($(#[$meta:meta])* fn $name:ident() $body:block)*) => {$(
+    ($($(#[$($meta:tt)*])* fn $name:ident() $body:block)*) => {$(
         #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
         #[cfg_attr(not(target_arch = "wasm32"), test)]
-        $(#[$meta])*
+        $(#[$($meta)*])*
         fn $name() $body
     )*};
 }
 
+/// println! natively, the console under wasm-bindgen-test (shown with `--nocapture`).
+macro_rules! say {
+    ($($t:tt)*) => {{
+        #[cfg(target_arch = "wasm32")]
+        wasm_bindgen_test::console_log!($($t)*);
+        #[cfg(not(target_arch = "wasm32"))]
+        println!($($t)*);
+    }};
+}
+
 const G16I4: SparseFormat = SparseFormat::Group { g: 16, bits: 4 };
 const G8I8: SparseFormat = SparseFormat::Group { g: 8, bits: 8 };
+const CM8: SparseFormat = SparseFormat::Col { bits: 8 };
+const CM4: SparseFormat = SparseFormat::Col { bits: 4 };
 
 /// Random `w (rows, cols)` obeying `f`'s pattern, about `sparsity` of it zero.
 fn random_w(rng: &mut Rng, f: SparseFormat, rows: usize, cols: usize, sparsity: f32) -> Vec<f32> {
@@ -55,7 +71,10 @@ fn random_w(rng: &mut Rng, f: SparseFormat, rows: usize, cols: usize, sparsity: 
                 }
             }
         }
-        SparseFormat::Csr8 => w.iter_mut().filter(|_| drop(rng)).for_each(|v| *v = 0.0),
+        // dense layout: zeros are stored like any weight
+        SparseFormat::Csr8 | SparseFormat::Col { .. } => {
+            w.iter_mut().filter(|_| drop(rng)).for_each(|v| *v = 0.0)
+        }
     }
     w
 }
@@ -100,11 +119,23 @@ fn reference(w: &[f32], d: usize, n: usize, x: &[f32], t: usize) -> Vec<(f64, f6
 /// Runs `k` on `m` for `t` tokens and `rows`; checks against the reference, and that entries
 /// outside `rows` stay untouched.
 fn check(k: &SparseKernel, m: &SparseMatrix, t: usize, rows: Range<usize>, seed: u64, case: &str) {
+    let x = Rng::new(seed).vec(t * m.cols);
+    check_x(k, m, &x, t, rows, case);
+}
+
+/// [`check`] with a given `x (t, cols)`.
+fn check_x(
+    k: &SparseKernel,
+    m: &SparseMatrix,
+    x: &[f32],
+    t: usize,
+    rows: Range<usize>,
+    case: &str,
+) {
     let (d, n) = (m.rows, m.cols);
-    let x = Rng::new(seed).vec(t * n);
-    let want = reference(&m.decode(), d, n, &x, t);
+    let want = reference(&m.decode(), d, n, x, t);
     let mut y = vec![f32::NAN; t * d];
-    k.run(m, &x, t, &mut y, rows.clone()).unwrap();
+    k.run(m, x, t, &mut y, rows.clone()).unwrap();
     for tok in 0..t {
         for r in 0..d {
             let got = y[tok * d + r];
@@ -144,6 +175,7 @@ fn pack(f: SparseFormat, w: &[f32], rows: usize, cols: usize) -> SparseMatrix {
 fn cols_for(f: SparseFormat, units: usize) -> usize {
     match f {
         SparseFormat::Group { g, .. } => g * units,
+        SparseFormat::Col { .. } => 4 * units + 1,
         _ => 4 * units,
     }
 }
@@ -152,22 +184,31 @@ tests! {
     /// name() and parse() are inverses; junk is a typed error.
     fn format_names() {
         let names: Vec<_> = SparseFormat::ALL.iter().map(|f| f.name()).collect();
-        assert_eq!(names, ["g16i4", "g8i4", "g16i8", "g8i8", "nm24i8", "csr8"]);
+        assert_eq!(names, ["g16i4", "g8i4", "g16i8", "g8i8", "nm24i8", "csr8", "cm32i8", "cm32i4"]);
         for f in SparseFormat::ALL {
             assert_eq!(SparseFormat::parse(&f.name()).unwrap(), f);
         }
-        for junk in ["", "g16", "g12i4", "2:4", "csr", "g16i4 "] {
+        for junk in ["", "g16", "g12i4", "2:4", "csr", "g16i4 ", "cm32i2", "cm16i8", "cm32"] {
             assert!(matches!(SparseFormat::parse(junk), Err(Error::BadArgument { .. })), "{junk}");
         }
         let w = vec![1.0; 32];
         let bad = SparseFormat::Group { g: 12, bits: 4 };
+        assert!(matches!(SparseMatrix::pack("w", bad, &w, 1, 32), Err(Error::Unsupported { .. })));
+        let bad = SparseFormat::Col { bits: 2 };
         assert!(matches!(SparseMatrix::pack("w", bad, &w, 1, 32), Err(Error::Unsupported { .. })));
     }
 
     /// Kernel names follow the grammar; each format has all three ISAs' kernels in wasm.
     fn kernel_names() {
         for k in sparse_kernels() {
-            let tile = if k.op == LlmOp::Gemv { "r1".to_string() } else { "r1t4".into() };
+            let tile = if k.op == LlmOp::Gemv { format!("r{}", k.rows) } else { format!("r{}t{}", k.rows, k.tokens) };
+            let col = matches!(k.format, SparseFormat::Col { .. });
+            assert_eq!((k.rows, k.tokens), match (col, k.op) {
+                (false, LlmOp::Gemv) => (1, 1),
+                (false, LlmOp::Gemm) => (1, 4),
+                (true, LlmOp::Gemv) => (32, 1),
+                (true, LlmOp::Gemm) => (32, 16),
+            }, "{k:?}");
             let op = if k.op == LlmOp::Gemv { "gemv" } else { "gemm" };
             let want = format!("{op}_{}_{tile}_{}", k.format.name(), k.isa.as_str());
             assert_eq!(k.name, want);
@@ -178,6 +219,8 @@ tests! {
         }
         let m = pack(G16I4, &[1.0; 16], 1, 16);
         assert_eq!(m.kernel_name(), format!("gemv_g16i4_r1_{}", Isa::best().as_str()));
+        let m = pack(CM4, &[1.0; 16], 1, 16);
+        assert_eq!(m.kernel_name(), format!("gemv_cm32i4_r32_{}", Isa::best().as_str()));
     }
 
     /// Random sparsity 0.3 / 0.5 / 0.9 at a few shapes, every kernel.
@@ -265,7 +308,8 @@ tests! {
     /// Stored values within half a scale step of the f32 weights; group zeros inside kept
     /// groups within the same bound; pruned weights exactly zero.
     fn quantization_error_bounded() {
-        for f in SparseFormat::ALL {
+        // the column-major formats quantize down columns: col_quantization_error_bounded
+        for f in SparseFormat::ALL.into_iter().filter(|f| !matches!(f, SparseFormat::Col { .. })) {
             let (rows, cols) = (7, cols_for(f, 16));
             let mut w = random_w(&mut Rng::new(21), f, rows, cols, 0.5);
             w.iter_mut().enumerate().for_each(|(i, v)| *v *= 1.0 + (i % 7) as f32); // varied scales
@@ -274,7 +318,7 @@ tests! {
             let unit = match f {
                 SparseFormat::Group { g, .. } => g,
                 SparseFormat::TwoFour => 32,
-                SparseFormat::Csr8 => cols,
+                SparseFormat::Csr8 | SparseFormat::Col { .. } => cols,
             };
             for (blk, (wb, db)) in w.chunks(unit).zip(dec.chunks(unit)).enumerate() {
                 let lo = wb.iter().copied().fold(f32::INFINITY, f32::min);
@@ -395,6 +439,31 @@ tests! {
         n.write(&mut b);
         b[24 + 2] = 2 | 1 << 2;
         expect_err(&b, "2:4 positions");
+        // column-major: 2 tiles × 5 columns, d at 24, then q
+        let c = pack(CM4, &random_w(&mut Rng::new(52), CM4, 40, 5, 0.0), 40, 5);
+        let mut cm = vec![];
+        c.write(&mut cm);
+        assert_eq!(cm.len(), 24 + 2 * 5 * (2 + 16));
+        let patch = |at: usize, v: &[u8]| {
+            let mut b = cm.clone();
+            b[at..at + v.len()].copy_from_slice(v);
+            b
+        };
+        expect_err(&patch(5, &[16]), "tile of 16 rows");
+        expect_err(&patch(6, &[5]), "cm32 bits 5");
+        expect_err(&patch(8, &(1u64 << 31).to_le_bytes()), "2^31 rows in a few bytes");
+        expect_err(&patch(8, &u32::MAX.to_le_bytes()), "2^32 − 1 rows");
+        expect_err(&patch(16, &((1u64 << 24) + 1).to_le_bytes()), "cols 2^24 + 1");
+        expect_err(&patch(16, &0u64.to_le_bytes()), "cols 0");
+        expect_err(&patch(16, &6u64.to_le_bytes()), "6 columns in the bytes of 5");
+        expect_err(&patch(24 + 2 * 7, &0x7c00u16.to_le_bytes()), "infinite cm32 scale");
+        expect_err(&patch(24 + 2 * 9, &0xfe00u16.to_le_bytes()), "NaN cm32 scale");
+        // every value byte is valid: codes 15 decode to 7·d in rows 0..32 of column 0
+        let (back, used) = SparseMatrix::read("w", &patch(24 + 20, &[0xff; 16])).unwrap();
+        assert_eq!(used, cm.len());
+        let d0 = f16_finite(u16::from_le_bytes([cm[24], cm[25]]));
+        let dec = back.decode();
+        assert!((0..32).all(|r| dec[r * 5] == 7.0 * d0), "{:?}", &dec[..10]);
     }
 
     /// Shape checks of run() and the convenience gemv()/gemm().
@@ -454,5 +523,195 @@ tests! {
         assert!(matches!(k.run(&[0; 39], 2, 32, &[0.0; 64], 2, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
         assert!(matches!(k.run(&[0; 40], 2, 32, &[0.0; 63], 2, &mut y, 0..2), Err(Error::BufferTooSmall { .. })));
         assert!(matches!(k.run(&[0; 40], 2, 33, &[0.0; 66], 2, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
+    }
+
+    /// cm32, per (tile, column) of up to 32 weights: int8 within d/2 (d = max|w|/127 rounded
+    /// up to a half); int4 within max|w|/8 (ggml Q4_0's worst case, its far side clamped at
+    /// +7), with a squared error no worse than both Q4_0 (d = −m/8) and symmetric ±7 rounding
+    /// (d = max|w|/7), up to the f16 rounding of d; stored zeros decode to exactly zero.
+    fn col_quantization_error_bounded() {
+        for f in [CM8, CM4] {
+            for (rows, cols) in [(7, 19), (40, 33), (64, 8)] {
+                let mut w = random_w(&mut Rng::new(22), f, rows, cols, 0.3);
+                w.iter_mut().enumerate().for_each(|(i, v)| *v *= 1.0 + (i % cols % 5) as f32); // columns of varied scales
+                let dec = pack(f, &w, rows, cols).decode();
+                for t in 0..rows.div_ceil(32) {
+                    for c in 0..cols {
+                        let at: Vec<usize> = (32 * t..rows.min(32 * t + 32)).map(|r| r * cols + c).collect();
+                        let v: Vec<f32> = at.iter().map(|&i| w[i]).collect();
+                        let got: Vec<f32> = at.iter().map(|&i| dec[i]).collect();
+                        let m = v.iter().fold(0.0f32, |a, &x| if x.abs() > a.abs() { x } else { a });
+                        let amax = m.abs();
+                        let bound = if f == CM8 { amax / 254.0 } else { amax / 8.0 } * (1.0 + 1e-3) + 1e-7;
+                        for (j, (&a, &b)) in v.iter().zip(&got).enumerate() {
+                            if a == 0.0 {
+                                assert_eq!(b, 0.0, "{f:?} tile {t} col {c} row {j}: zero decodes to {b}");
+                            }
+                            assert!((a - b).abs() <= bound, "{f:?} tile {t} col {c} row {j}: {a} → {b}, bound {bound}");
+                        }
+                        if f == CM4 && amax > 0.0 {
+                            let sse = |d: f32| -> f32 {
+                                v.iter().map(|&x| (x - (x / d).round().clamp(-8.0, 7.0) * d).powi(2)).sum()
+                            };
+                            let got_sse: f32 = v.iter().zip(&got).map(|(a, b)| (a - b).powi(2)).sum();
+                            let best = sse(-m / 8.0).min(sse(amax / 7.0));
+                            let slack = v.len() as f32 * (amax * 1e-3).powi(2);
+                            assert!(got_sse <= best * 1.01 + slack, "{f:?} tile {t} col {c}: SSE {got_sse} > {best}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input-sparse cm32 GEMV (and the GEMM on the same inputs) against decode-then-matmul
+    /// with the same zeros, in f64: all-zero x (y exactly 0), one nonzero (first, middle, last
+    /// column: past the 2048-column chunk at 2500), dense x, 25/50/90% zeros; rows 1, 31, 33,
+    /// 65, 100 × cols 1, 3, 17, 1030, 2500; row ranges starting and ending mid-tile.
+    fn col_gemv_input_sparsity() {
+        // per output: |y − ref| ≤ TOL · Σ|w·x|; the largest measured ratio over this test is
+        // 1.5e-7 (native scalar, wasm SIMD128 and relaxed alike): TOL is about 3× that
+        const TOL: f64 = 5e-7;
+        for f in [CM8, CM4] {
+            for rows in [1, 31, 33, 65, 100] {
+                for cols in [1, 3, 17, 1030, 2500] {
+                    let mut rng = Rng::new((rows * 7919 + cols) as u64);
+                    let m = pack(f, &random_w(&mut rng, f, rows, cols, 0.0), rows, cols);
+                    let dec = m.decode();
+                    let dense = rng.vec(cols);
+                    let mut cases: Vec<(String, Vec<f32>)> =
+                        vec![("all zero".into(), vec![0.0; cols]), ("dense".into(), dense.clone())];
+                    for pos in [0, cols / 2, cols - 1] {
+                        let mut x = vec![0.0; cols];
+                        x[pos] = dense[pos];
+                        cases.push((format!("one nonzero at {pos}"), x));
+                    }
+                    for z in [0.25, 0.5, 0.9] {
+                        let x = dense.iter().map(|&v| if (rng.uniform() + 1.0) / 2.0 < z { 0.0 } else { v }).collect();
+                        cases.push((format!("{z} zeros"), x));
+                    }
+                    let mut ranges = vec![0..rows, rows / 3..rows - rows / 4, rows - 1..rows, 0..1];
+                    if rows > 33 {
+                        ranges.extend([31..33, 5..rows - 7]);
+                    }
+                    for (case, x) in &cases {
+                        let want: Vec<(f64, f64)> = (0..rows)
+                            .map(|r| {
+                                let row = &dec[r * cols..(r + 1) * cols];
+                                let s = row.iter().zip(x).map(|(&w, &x)| w as f64 * x as f64).sum();
+                                let mag: f64 = row.iter().zip(x).map(|(&w, &x)| (w as f64 * x as f64).abs()).sum();
+                                (s, mag)
+                            })
+                            .collect();
+                        let cmp = |k: &SparseKernel, y: &[f32], range: &Range<usize>| {
+                            for (r, &got) in y.iter().enumerate() {
+                                if !range.contains(&r) {
+                                    assert!(got.is_nan(), "{k:?} {case}: row {r} outside {range:?} written");
+                                    continue;
+                                }
+                                let (w, mag) = want[r];
+                                if mag == 0.0 {
+                                    assert_eq!(got, 0.0, "{k:?} {case} ({rows}×{cols}) row {r}: not exactly zero");
+                                }
+                                assert!((got as f64 - w).abs() <= TOL * mag,
+                                    "{k:?} {case} ({rows}×{cols}) row {r}: {got} vs {w} (error/Σ|wx| {:.2e})",
+                                    (got as f64 - w).abs() / mag);
+                            }
+                        };
+                        for k in kernels(f, LlmOp::Gemv).into_iter().chain(kernels(f, LlmOp::Gemm)) {
+                            for range in &ranges {
+                                let mut y = vec![f32::NAN; rows];
+                                k.run(&m, x, 1, &mut y, range.clone()).unwrap();
+                                cmp(k, &y, range);
+                            }
+                        }
+                    }
+                    // GEMM over all cases as tokens (t = 8), all rows and a mid-tile range
+                    let xs: Vec<f32> = cases.iter().flat_map(|(_, x)| x.iter().copied()).collect();
+                    for k in kernels(f, LlmOp::Gemm) {
+                        for range in [0..rows, rows / 3..rows - rows / 4] {
+                            check_x(k, &m, &xs, cases.len(), range, "cm32 GEMM, sparse tokens");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// GEMV µs per call at SmolLM2-135M's shapes: cm32i8 / cm32i4 at input sparsity 0–75%
+    /// beside dense Q4_0, Q4_1 and Q8_0 (this build's best kernels), with each one's speed
+    /// as a multiple of Q4_0's; then GEMM per token at t = 16.
+    #[ignore]
+    fn bench_gemv() {
+        fn now_ms() -> f64 {
+            #[cfg(target_arch = "wasm32")]
+            return js_sys::Date::now();
+            #[cfg(not(target_arch = "wasm32"))]
+            return std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64() * 1e3;
+        }
+        /// µs per call: the best of 5 runs of ≥ 50 ms each (Date.now() counts whole ms in wasm).
+        fn time(mut f: impl FnMut()) -> f64 {
+            f();
+            let mut n = 1usize;
+            loop {
+                let t0 = now_ms();
+                (0..n).for_each(|_| f());
+                if now_ms() - t0 >= 50.0 {
+                    break;
+                }
+                n *= 2;
+            }
+            (0..5).map(|_| {
+                let t0 = now_ms();
+                (0..n).for_each(|_| f());
+                (now_ms() - t0) * 1e3 / n as f64
+            }).fold(f64::INFINITY, f64::min)
+        }
+        say!("| shape d×n | op | weights | x zeros | µs/call | speed vs Q4_0 |");
+        say!("|---|---|---|---|---|---|");
+        for (d, n) in [(576, 576), (192, 576), (1536, 576), (576, 1536)] {
+            let mut rng = Rng::new(1);
+            let x = rng.vec(16 * n);
+            let mut y = vec![0.0; 16 * d];
+            let row = |op: &str, what: &str, z: &str, us: f64, base: f64| {
+                say!("| {d}×{n} | {op} | {what} | {z} | {us:.1} | {:.2}× |", base / us);
+            };
+            let mut base = 0.0;
+            let mut dense = vec![];
+            for ty in [WeightType::Q4_0, WeightType::Q4_1, WeightType::Q8_0] {
+                let t = random_matrix(&mut rng, "w", d, n, ty, 0.5);
+                let k = best_gemv(ty);
+                let us = time(|| k.run(&t.data, d, n, &x[..n], &mut y[..d], 0..d).unwrap());
+                if ty == WeightType::Q4_0 {
+                    base = us;
+                }
+                row("gemv", &format!("{} ({})", ty.name(), k.name), "dense", us, base);
+                dense.push(t);
+            }
+            let mats: Vec<SparseMatrix> = [CM8, CM4].iter().map(|&f| pack(f, &rng.vec(d * n), d, n)).collect();
+            for m in &mats {
+                let k = best_sparse(m.format, LlmOp::Gemv).unwrap();
+                for z in [0, 25, 50, 75] {
+                    // exactly z% of the inputs zero, at random places
+                    let mut xz = x[..n].to_vec();
+                    let mut idx: Vec<usize> = (0..n).collect();
+                    for i in 0..n * z / 100 {
+                        let j = i + rng.below(n - i);
+                        idx.swap(i, j);
+                        xz[idx[i]] = 0.0;
+                    }
+                    let us = time(|| k.run(m, &xz, 1, &mut y[..d], 0..d).unwrap());
+                    row("gemv", &format!("{} ({})", m.format.name(), k.name), &format!("{z}%"), us, base);
+                }
+            }
+            let k = best_gemm(WeightType::Q4_0);
+            let g0 = time(|| k.run(&dense[0].data, d, n, &x, 16, &mut y, 0..d).unwrap()) / 16.0;
+            row("gemm t=16, per token", &format!("Q4_0 ({})", k.name), "dense", g0, base);
+            for m in &mats {
+                let k = best_sparse(m.format, LlmOp::Gemm).unwrap();
+                let us = time(|| k.run(m, &x, 16, &mut y, 0..d).unwrap()) / 16.0;
+                row("gemm t=16, per token", &format!("{} ({})", m.format.name(), k.name), "dense", us, base);
+            }
+        }
     }
 }

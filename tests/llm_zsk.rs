@@ -16,7 +16,9 @@ use zeroskip::sparse::llm::{SparseFormat, SparseMatrix};
 use zeroskip::synth::Rng;
 use zeroskip::zsk;
 
-const FORMATS: [&str; 5] = ["g16i4", "g8i4", "g8i8", "nm24i8", "csr8"];
+const FORMATS: [&str; 7] = [
+    "g16i4", "g8i4", "g8i8", "nm24i8", "csr8", "cm32i8", "cm32i4",
+];
 
 fn tiny() -> (LlamaConfig, Vec<u8>) {
     let cfg = tiny_config(2, 32, 4, 2, 40);
@@ -60,7 +62,7 @@ fn prune_for(format: SparseFormat, w: &mut [f32], cols: usize, rng: &mut Rng) {
                 }
             }
         }
-        SparseFormat::Csr8 => {
+        SparseFormat::Csr8 | SparseFormat::Col { .. } => {
             for (i, v) in w.iter_mut().enumerate() {
                 if rng.below(2) == 0 || i % cols == 3 {
                     *v = 0.0;

@@ -20,8 +20,12 @@
 //! Beside them: dense GEMM for prefill ([`gemm_kernels`], `gemm_<wtype>_r<R>t<T>_<isa>`, T
 //! tokens sharing each decoded block) and the kernels of the sparse LLM formats
 //! ([`crate::sparse::llm`]; [`sparse_kernels`], GEMV and GEMM, `wtype` = the format's name:
-//! `g16i4`, `g8i4`, `g16i8`, `g8i8`, `nm24i8`, `csr8`).
+//! `g16i4`, `g8i4`, `g16i8`, `g8i8`, `nm24i8`, `csr8`, and the column-major `cm32i8`,
+//! `cm32i4`, whose GEMV skips the input columns where x is zero).
 
+pub(crate) mod col_scalar;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod col_simd128;
 mod gemm;
 pub(crate) mod gemm_scalar;
 #[cfg(target_arch = "wasm32")]

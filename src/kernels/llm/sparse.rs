@@ -2,8 +2,10 @@
 //! and GEMM `X (t,n) @ Wᵀ -> Y (t,d)`, one list ([`sparse_kernels`]) for both ops.
 //!
 //! Names: `gemv_<wtype>_r<R>_<isa>` and `gemm_<wtype>_r<R>t<T>_<isa>` with `wtype` the
-//! format's name (`g16i4`, `g8i4`, `g16i8`, `g8i8`, `nm24i8`, `csr8`), `T` tokens sharing
-//! each decoded weight.
+//! format's name (`g16i4`, `g8i4`, `g16i8`, `g8i8`, `nm24i8`, `csr8`, `cm32i8`, `cm32i4`),
+//! `R` rows computed together, `T` tokens sharing each decoded weight. The row-major formats
+//! run a row at a time (`r1`, GEMM `r1t4`); the column-major ones a 32-row tile (`r32`, GEMM
+//! `r32t16`), their GEMV skipping every input column whose x is zero.
 
 use super::Isa;
 use crate::error::{Error, Result};
@@ -132,6 +134,7 @@ macro_rules! sparse_list {
 /// One ISA's kernels for every format: `$isa`, `$m` (the multiply-add) and the modules.
 macro_rules! sparse_isa {
     ($isa:ident, $isas:literal, $m:ty) => {{
+        use super::col_simd128 as cm;
         use super::nm_simd128 as nm;
         use super::sparse_simd128 as gs;
         use SparseFormat::*;
@@ -148,6 +151,10 @@ macro_rules! sparse_isa {
             (Gemm, "gemm", Group { g: 8, bits: 8 }, "g8i8", "r1t4", 1, 4, $isa, $isas, gs::gemm_group::<$m, 8, false>),
             (Gemm, "gemm", TwoFour, "nm24i8", "r1t4", 1, 4, $isa, $isas, nm::gemm_nm::<$m>),
             (Gemm, "gemm", Csr8, "csr8", "r1t4", 1, 4, $isa, $isas, nm::gemm_csr::<$m>),
+            (Gemv, "gemv", Col { bits: 8 }, "cm32i8", "r32", 32, 1, $isa, $isas, cm::gemv_col::<$m, false>),
+            (Gemv, "gemv", Col { bits: 4 }, "cm32i4", "r32", 32, 1, $isa, $isas, cm::gemv_col::<$m, true>),
+            (Gemm, "gemm", Col { bits: 8 }, "cm32i8", "r32t16", 32, 16, $isa, $isas, cm::gemm_col::<$m, false>),
+            (Gemm, "gemm", Col { bits: 4 }, "cm32i4", "r32t16", 32, 16, $isa, $isas, cm::gemm_col::<$m, true>),
         }
     }};
 }
@@ -156,6 +163,7 @@ macro_rules! sparse_isa {
 pub fn sparse_kernels() -> &'static [SparseKernel] {
     static LIST: OnceLock<Vec<SparseKernel>> = OnceLock::new();
     LIST.get_or_init(|| {
+        use super::col_scalar::{gemm_col, gemv_col};
         use super::sparse_scalar::{gemm_runs, gemv_group, gemv_runs};
         use SparseFormat::*;
         #[allow(unused_mut)]
@@ -172,6 +180,10 @@ pub fn sparse_kernels() -> &'static [SparseKernel] {
             (Gemm, "gemm", Group { g: 8, bits: 8 }, "g8i8", "r1t4", 1, 4, Scalar, "scalar", gemm_runs),
             (Gemm, "gemm", TwoFour, "nm24i8", "r1t4", 1, 4, Scalar, "scalar", gemm_runs),
             (Gemm, "gemm", Csr8, "csr8", "r1t4", 1, 4, Scalar, "scalar", gemm_runs),
+            (Gemv, "gemv", Col { bits: 8 }, "cm32i8", "r32", 32, 1, Scalar, "scalar", gemv_col::<false>),
+            (Gemv, "gemv", Col { bits: 4 }, "cm32i4", "r32", 32, 1, Scalar, "scalar", gemv_col::<true>),
+            (Gemm, "gemm", Col { bits: 8 }, "cm32i8", "r32t16", 32, 16, Scalar, "scalar", gemm_col::<false>),
+            (Gemm, "gemm", Col { bits: 4 }, "cm32i4", "r32t16", 32, 16, Scalar, "scalar", gemm_col::<true>),
         });
         #[cfg(target_arch = "wasm32")]
         v.extend(sparse_isa!(Simd128, "simd128", crate::kernels::simd128::MulAdd));

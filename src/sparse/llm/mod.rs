@@ -8,16 +8,21 @@
 //! - **2:4** ([`nm`]): two int8 values and their 2-bit positions per 4 columns, an f16 scale
 //!   per (row, 32 columns) — the scale density of Q8_0.
 //! - **CSR int8** ([`csr`]): unstructured, for comparison; one f32 scale per row.
+//! - **Column-major 32-row tiles** ([`col`], `cm32i8` / `cm32i4`): dense, for activation
+//!   sparsity: per (32-row tile, input column) an f16 scale and 32 contiguous int8/int4
+//!   weights, so the GEMV skips every column whose input is zero.
 //!
 //! Serialized form (little-endian, self-delimiting): `b"ZSLW"`, format tag u8, G u8, bits u8,
 //! 0u8, rows u64, cols u64, then the format's body (see each file). [`SparseMatrix::read`]
 //! validates every count against the bytes present before it allocates, and every index a
 //! kernel will follow, so kernels index without checks.
 
+mod col;
 mod csr;
 mod group;
 mod nm;
 
+pub(crate) use col::{ColStore, TILE};
 pub(crate) use csr::CsrStore;
 pub(crate) use group::GroupStore;
 #[cfg(target_arch = "wasm32")]
@@ -37,25 +42,31 @@ pub enum SparseFormat {
     TwoFour,
     /// Unstructured CSR, int8 values.
     Csr8,
+    /// Dense, column-major in 32-row tiles, `bits` ∈ {4, 8}: for activation sparsity (the
+    /// GEMV skips the columns whose input is zero).
+    Col { bits: u8 },
 }
 
 impl SparseFormat {
     /// Every supported format.
-    pub const ALL: [SparseFormat; 6] = [
+    pub const ALL: [SparseFormat; 8] = [
         SparseFormat::Group { g: 16, bits: 4 },
         SparseFormat::Group { g: 8, bits: 4 },
         SparseFormat::Group { g: 16, bits: 8 },
         SparseFormat::Group { g: 8, bits: 8 },
         SparseFormat::TwoFour,
         SparseFormat::Csr8,
+        SparseFormat::Col { bits: 8 },
+        SparseFormat::Col { bits: 4 },
     ];
 
-    /// `g16i4`, `g8i8`, `nm24i8`, `csr8`: the wtype in kernel names.
+    /// `g16i4`, `g8i8`, `nm24i8`, `csr8`, `cm32i8`: the wtype in kernel names.
     pub fn name(&self) -> String {
         match self {
             SparseFormat::Group { g, bits } => format!("g{g}i{bits}"),
             SparseFormat::TwoFour => "nm24i8".into(),
             SparseFormat::Csr8 => "csr8".into(),
+            SparseFormat::Col { bits } => format!("cm32i{bits}"),
         }
     }
 
@@ -82,6 +93,11 @@ impl SparseFormat {
                     expected: "G ∈ {8, 16}, bits ∈ {4, 8}".into(),
                 })
             }
+            SparseFormat::Col { bits } if !matches!(bits, 4 | 8) => Err(Error::Unsupported {
+                what: "column-major format".into(),
+                value: format!("bits = {bits}"),
+                expected: "bits ∈ {4, 8}".into(),
+            }),
             _ => Ok(()),
         }
     }
@@ -91,7 +107,7 @@ impl SparseFormat {
         match self {
             SparseFormat::Group { g, .. } => g,
             SparseFormat::TwoFour => 4,
-            SparseFormat::Csr8 => 1,
+            SparseFormat::Csr8 | SparseFormat::Col { .. } => 1,
         }
     }
 
@@ -101,6 +117,7 @@ impl SparseFormat {
             SparseFormat::Group { g, .. } => 65536 * g,
             SparseFormat::TwoFour => 1 << 24,
             SparseFormat::Csr8 => 65536,
+            SparseFormat::Col { .. } => 1 << 24,
         }
     }
 }
@@ -111,6 +128,7 @@ pub(crate) enum Store {
     Group(GroupStore),
     Nm(NmStore),
     Csr(CsrStore),
+    Col(ColStore),
 }
 
 /// A packed sparse weight matrix `W (rows, cols)`.
@@ -132,7 +150,7 @@ impl SparseMatrix {
     /// Packs `w (rows, cols)` row-major f32; zeros are pruned weights. Group: a group is kept
     /// iff any of its G weights is nonzero (its zeros are then stored as quantized values).
     /// TwoFour: Err if an aligned 4-run has more than 2 nonzeros. cols must be a multiple of
-    /// G (group) or 4 (2:4).
+    /// G (group) or 4 (2:4). Col: every weight is stored (zeros exactly), any cols.
     pub fn pack(
         name: &str,
         format: SparseFormat,
@@ -167,6 +185,7 @@ impl SparseMatrix {
             }
             SparseFormat::TwoFour => Store::Nm(NmStore::pack(name, w, rows, cols)?),
             SparseFormat::Csr8 => Store::Csr(CsrStore::pack(w, rows, cols)),
+            SparseFormat::Col { bits } => Store::Col(ColStore::pack(name, w, rows, cols, bits)?),
         };
         Ok(SparseMatrix {
             name: name.into(),
@@ -178,12 +197,15 @@ impl SparseMatrix {
         })
     }
 
-    /// Stored weights (kept groups × G for group, cols/2 per row for 2:4).
+    /// Kept weights (kept groups × G for group, cols/2 per row for 2:4; for the dense
+    /// column-major format, the stored values that are not exactly zero, so a pruned matrix
+    /// stored there still reports its pruning).
     pub fn nonzeros(&self) -> usize {
         match &self.store {
             Store::Group(s) => s.col.len() * s.g,
             Store::Nm(_) => self.rows * self.cols / 2,
             Store::Csr(s) => s.col.len(),
+            Store::Col(s) => s.nonzeros(self.rows, self.cols),
         }
     }
 
@@ -193,6 +215,7 @@ impl SparseMatrix {
             Store::Group(s) => s.n_bytes(),
             Store::Nm(s) => s.n_bytes(),
             Store::Csr(s) => s.n_bytes(),
+            Store::Col(s) => s.n_bytes(),
         }
     }
 
@@ -212,6 +235,7 @@ impl SparseMatrix {
             Store::Group(s) => s.for_each_run(r, f),
             Store::Nm(s) => s.for_each_run(r, self.packed.2, f),
             Store::Csr(s) => s.for_each_run(r, f),
+            Store::Col(s) => s.for_each_run(r, self.packed.2, f),
         }
     }
 
@@ -245,6 +269,7 @@ impl SparseMatrix {
             SparseFormat::Group { g, bits } => (0u8, g as u8, bits),
             SparseFormat::TwoFour => (1, 4, 8),
             SparseFormat::Csr8 => (2, 1, 8),
+            SparseFormat::Col { bits } => (3, TILE as u8, bits),
         };
         out.extend_from_slice(&[tag, g, bits, 0]);
         out.extend_from_slice(&(rows as u64).to_le_bytes());
@@ -253,6 +278,7 @@ impl SparseMatrix {
             Store::Group(s) => s.write(out),
             Store::Nm(s) => s.write(out),
             Store::Csr(s) => s.write(out),
+            Store::Col(s) => s.write(out),
         }
     }
 
@@ -269,6 +295,8 @@ impl SparseMatrix {
             0 => SparseFormat::Group { g, bits },
             1 => SparseFormat::TwoFour,
             2 => SparseFormat::Csr8,
+            3 if g == TILE => SparseFormat::Col { bits },
+            3 => return Err(cur.bad(format!("column-major tile of {g} rows, expected {TILE}"))),
             _ => return Err(cur.bad(format!("unknown format tag {tag}"))),
         };
         format.check().map_err(|e| cur.bad(e.to_string()))?;
@@ -282,6 +310,7 @@ impl SparseMatrix {
             }
             SparseFormat::TwoFour => Store::Nm(NmStore::read(&mut cur, rows, cols)?),
             SparseFormat::Csr8 => Store::Csr(CsrStore::read(&mut cur, rows, cols)?),
+            SparseFormat::Col { bits } => Store::Col(ColStore::read(&mut cur, rows, cols, bits)?),
         };
         let m = SparseMatrix {
             name: name.into(),
