@@ -85,7 +85,7 @@ mod cli {
     #[derive(Args)]
     struct ConvertArgs {
         model: PathBuf,
-        /// Target type of the matrices: q8_0.
+        /// Target type of the matrices: q8_0 or q4_0.
         #[arg(long, default_value = "q8_0")]
         to: String,
         #[arg(short = 'o', long)]
@@ -117,6 +117,9 @@ mod cli {
         /// KV cache positions (default: prompt + max tokens, at most the model's context).
         #[arg(long)]
         ctx: Option<usize>,
+        /// Ignore the file's activation thresholds (decode with dense inputs).
+        #[arg(long)]
+        no_act: bool,
     }
 
     #[derive(Args)]
@@ -184,9 +187,35 @@ mod cli {
         /// magnitude | wanda | sparsegpt
         #[arg(long, default_value = "sparsegpt")]
         method: String,
-        /// Target fraction of zeros over all 1x1-conv and FC weights, in [0, 1).
+        /// Target fraction of zeros over all 1x1-conv and FC weights, in [0, 1) (GGUF with
+        /// --act-sparsity: default 0, no weight pruning).
+        #[arg(long, required_unless_present = "act_sparsity")]
+        sparsity: Option<f32>,
+        /// GGUF: calibrate activation-sparsity thresholds for decode to this target (the
+        /// MAC-weighted mean fraction of zeroed linear inputs, in [0, 0.9)) and store them in
+        /// the .zsk; the matrices are packed input-channel-major (default --format cm32i8) so
+        /// decode skips the weight columns of zeroed inputs.
         #[arg(long)]
-        sparsity: f32,
+        act_sparsity: Option<f32>,
+        /// teal (|x| thresholds at every linear input), wina (|x_j|·‖W[:,j]‖, weight-informed)
+        /// or gate (|silu(gate)| on the FFN channels; only ffn_down is repacked unless --only
+        /// says otherwise).
+        #[arg(long, default_value = "teal")]
+        act_method: String,
+        /// uniform (every site at the target) or greedy (TEAL's order, on an output-energy
+        /// proxy: the sites whose next step drops the least energy per skipped multiply-add
+        /// first; on SmolLM2 it scores worse than uniform, see README).
+        #[arg(long, default_value = "uniform")]
+        act_allocation: String,
+        /// GGUF: sparsity of each site kind instead of a global target: four comma-separated
+        /// fractions for the inputs of Wq/Wk/Wv, Wo, W_gate/W_up and W_down (every layer alike;
+        /// --act-sparsity is then ignored but must be given).
+        #[arg(long, value_delimiter = ',')]
+        act_per_site: Vec<f32>,
+        /// GGUF: keep the activation histograms in this file and reuse them while the model,
+        /// text, token counts and method are the same (a sweep over targets calibrates once).
+        #[arg(long)]
+        act_calib_cache: Option<PathBuf>,
         /// unstructured | 2x1 | 4x1 | 8x1 (output-channel groups sharing a mask); for a GGUF:
         /// unstructured | 1x8 | 1x16 (input-column groups) | 2:4
         #[arg(long, default_value = "unstructured")]
@@ -238,6 +267,9 @@ mod cli {
         /// With --ppl: only the first N tokens of the chosen text.
         #[arg(long, requires = "ppl")]
         max_tokens: Option<usize>,
+        /// With --ppl: ignore the file's activation thresholds (its activation sparsity 0).
+        #[arg(long, requires = "ppl")]
+        no_act: bool,
         /// For a directory of photos: the model's zoo json (size, mean, std, resize rule).
         /// Default: MODEL.json beside MODEL.onnx.
         #[arg(long)]
@@ -343,7 +375,10 @@ mod cli {
             return run_prune_llm(a);
         }
         let mut graph = load_model(&a.model)?;
-        let mut config = Config::new(a.method.parse()?, a.pattern.parse()?, a.sparsity);
+        let sparsity = a
+            .sparsity
+            .ok_or_else(|| bad("--sparsity", "required for an ONNX or TF.js model".into()))?;
+        let mut config = Config::new(a.method.parse()?, a.pattern.parse()?, sparsity);
         config.reestimate = !a.no_reestimate;
         config.damp = a.damp;
         config.schedule = schedule(&a.schedule, &a.layers)?;
@@ -409,15 +444,18 @@ mod cli {
     }
 
     fn run_convert(a: ConvertArgs) -> Result<()> {
-        if a.to != "q8_0" {
-            return Err(bad("--to", format!("'{}': expected q8_0", a.to)));
-        }
+        use zeroskip::import::gguf::GgmlType;
+        let to = match a.to.as_str() {
+            "q8_0" => GgmlType::Q8_0,
+            "q4_0" => GgmlType::Q4_0,
+            other => return Err(bad("--to", format!("'{other}': expected q8_0 or q4_0"))),
+        };
         let bytes = std::fs::read(&a.model).map_err(|e| io(&a.model, e))?;
         let g = zeroskip::import::gguf::Gguf::parse(&a.model.display().to_string(), &bytes)?;
-        let out = export::gguf::requantize_q8_0(&g)?;
+        let out = export::gguf::requantize(&g, to)?;
         std::fs::write(&a.output, &out).map_err(|e| io(&a.output, e))?;
         println!(
-            "{} -> {} ({:.1} MB -> {:.1} MB, matrices as Q8_0)",
+            "{} -> {} ({:.1} MB -> {:.1} MB, matrices as {to:?})",
             a.model.display(),
             a.output.display(),
             bytes.len() as f64 / 1e6,
@@ -429,10 +467,12 @@ mod cli {
     /// Prunes a llama GGUF's linear layers into a sparse LLM .zsk (`zeroskip::prune::llm`).
     fn run_prune_llm(a: PruneArgs) -> Result<()> {
         use zeroskip::import::gguf::{Gguf, Value};
+        use zeroskip::llm::act::ActMethod;
         use zeroskip::llm::llama::Llama;
         use zeroskip::llm::ppl::split_text;
         use zeroskip::llm::tokenizer::Tokenizer;
         use zeroskip::llm::LlamaConfig;
+        use zeroskip::prune::llm::act::{ActAllocation, ActCalibration};
         use zeroskip::prune::llm::{self as lp, Calibration, LlmConfig};
         use zeroskip::prune::{Method, Pattern};
         use zeroskip::sparse::llm::SparseFormat;
@@ -442,24 +482,35 @@ mod cli {
         let name = a.model.display().to_string();
         let g = Gguf::parse(&name, &bytes)?;
         let cfg = LlamaConfig::from_gguf(&g)?;
-        let method: Method = a.method.parse()?;
+        let sparsity = a.sparsity.unwrap_or(0.0);
+        let act_method: ActMethod = a.act_method.parse()?;
+        let act_alloc: ActAllocation = a.act_allocation.parse()?;
+        // No weight pruning: magnitude at 0 drops nothing and needs no Gram matrices.
+        let method: Method = if sparsity == 0.0 {
+            Method::Magnitude
+        } else {
+            a.method.parse()?
+        };
         let pattern: Pattern = a.pattern.parse()?;
+        let mut only = a.only.clone();
+        if a.act_sparsity.is_some() && act_method == ActMethod::Gate && only.is_empty() {
+            only = vec!["ffn_down".into()];
+        }
         let format = match &a.format {
             Some(f) => SparseFormat::parse(f)?,
+            None if a.act_sparsity.is_some() => SparseFormat::Col { bits: 8 },
             None => match pattern {
                 Pattern::ColGroups(g) => SparseFormat::Group { g, bits: 4 },
                 Pattern::NofM(..) => SparseFormat::TwoFour,
                 _ => SparseFormat::Csr8,
             },
         };
-        let mut pc = LlmConfig::new(method, pattern, a.sparsity, format);
+        let mut pc = LlmConfig::new(method, pattern, sparsity, format);
         pc.damp = a.damp;
         pc.allocation = a.allocation.parse()?;
-        pc.only = a.only.clone();
+        pc.only = only.clone();
         pc.permute = !a.no_permute;
-        let calib = if method == Method::Magnitude {
-            None
-        } else {
+        let calib_ids = || -> Result<(String, Vec<u32>)> {
             let text = std::fs::read_to_string(&a.calib).map_err(|e| io(&a.calib, e))?;
             let tok = Tokenizer::from_gguf(&g)?;
             let mut ids: Vec<u32> = tok.encode(split_text(&text).calib, false);
@@ -474,6 +525,12 @@ mod cli {
                 });
             }
             ids.truncate(a.calib_tokens);
+            Ok((text, ids))
+        };
+        let calib = if method == Method::Magnitude {
+            None
+        } else {
+            let (text, ids) = calib_ids()?;
             let key = format!(
                 "{} {} bytes | {} {} bytes | {} tokens | seq {}",
                 a.model.display(),
@@ -517,9 +574,76 @@ mod cli {
                 }
             })
         };
+        // Activation thresholds, from their own dense pass (histograms, see prune::llm::act).
+        let act = match a.act_sparsity {
+            None => None,
+            Some(target) => {
+                let (text, ids) = calib_ids()?;
+                let key = format!(
+                    "{} {} bytes | {} {} bytes | {} tokens | seq {}",
+                    a.model.display(),
+                    bytes.len(),
+                    a.calib.display(),
+                    text.len(),
+                    a.calib_tokens,
+                    a.seq_len
+                );
+                let cached = match &a.act_calib_cache {
+                    Some(p) => ActCalibration::load(p, &key, act_method)?,
+                    None => None,
+                };
+                let c = match cached {
+                    Some(c) => c,
+                    None => {
+                        let model = Llama::load(&name, bytes.clone())?;
+                        let b = bar(
+                            ids.len() as u64,
+                            "activation calibration tokens (dense model)",
+                        );
+                        let c =
+                            ActCalibration::collect(&model, act_method, &ids, a.seq_len, |n| {
+                                b.set_position(n as u64)
+                            })?;
+                        b.finish_and_clear();
+                        if let Some(p) = &a.act_calib_cache {
+                            c.save(p, &key)?;
+                        }
+                        c
+                    }
+                };
+                let act = match a.act_per_site[..] {
+                    [] => c.allocate(target, act_alloc)?,
+                    [q, o, f, d] => c.allocate_per_kind([q, o, f, d])?,
+                    _ => {
+                        return Err(bad(
+                            "--act-per-site",
+                            "four fractions: Wq/Wk/Wv, Wo, W_gate/W_up, W_down inputs".into(),
+                        ))
+                    }
+                };
+                eprintln!(
+                    "activation sparsity: {} {} over {} tokens, target {target}: calibrated \
+                     {:.4} (MAC-weighted); per layer [qkv, o, gate/up, down] zero fractions:",
+                    act_method.name(),
+                    a.act_allocation,
+                    c.tokens,
+                    c.met(&act)
+                );
+                if a.verbose {
+                    for (l, z) in act.calibrated.iter().enumerate() {
+                        eprintln!(
+                            "  layer {l:>2}: {:.2} {:.2} {:.2} {:.2}  thresholds {:.4} {:.4} {:.4} {:.4}",
+                            z[0], z[1], z[2], z[3], act.thresholds[l][0], act.thresholds[l][1],
+                            act.thresholds[l][2], act.thresholds[l][3]
+                        );
+                    }
+                }
+                Some(act)
+            }
+        };
         let n = lp::linears(&cfg)
             .iter()
-            .filter(|j| a.only.is_empty() || a.only.iter().any(|k| j.kind() == k))
+            .filter(|j| only.is_empty() || only.iter().any(|k| j.kind() == k))
             .count();
         let b = bar(n as u64, "matrices pruned and packed");
         let pruned = lp::prune(&g, &cfg, calib.as_ref(), &pc, |d| b.set_position(d as u64))?;
@@ -555,6 +679,13 @@ mod cli {
                 Value::String(pattern.name()),
             ),
             ("zeroskip.prune.sparsity".into(), Value::F32(pc.sparsity)),
+            (
+                "zeroskip.prune.act".into(),
+                Value::String(match a.act_sparsity {
+                    Some(t) => format!("{} {} {t}", a.act_method, a.act_allocation),
+                    None => "none".into(),
+                }),
+            ),
             ("zeroskip.prune.format".into(), Value::String(format.name())),
             (
                 "zeroskip.prune.allocation".into(),
@@ -574,7 +705,7 @@ mod cli {
             ),
         ];
         let matrices: Vec<_> = pruned.into_iter().map(|(m, _)| m).collect();
-        let out = zeroskip::zsk::llm::write(&g, &matrices, &meta)?;
+        let out = zeroskip::zsk::llm::write_with_act(&g, &matrices, &meta, act.as_ref())?;
         std::fs::write(&a.output, &out).map_err(|e| io(&a.output, e))?;
         println!(
             "pruned {} matrices of {} with {:?} {} as {}: sparsity {:.4}, mean relative error \
@@ -950,7 +1081,10 @@ mod cli {
         let t0 = Instant::now();
         let bytes = std::fs::read(&a.model).map_err(|e| io(&a.model, e))?;
         let name = a.model.display().to_string();
-        let (model, tok) = Llama::load_with(&name, bytes, Tokenizer::from_gguf)?;
+        let (mut model, tok) = Llama::load_with(&name, bytes, Tokenizer::from_gguf)?;
+        if a.no_act {
+            model.set_act(None)?;
+        }
         let load_s = t0.elapsed().as_secs_f64();
 
         let mut ids = Vec::new();
@@ -1031,6 +1165,19 @@ mod cli {
             decode_s,
             decoded as f64 / decode_s.max(1e-9)
         );
+        let act = s.act_total();
+        match model.act() {
+            Some(x) => eprintln!(
+                "activation sparsity ({}, calibrated for {}): {:.1}% of the linear multiply-adds \
+                 had a zero input over {} decoded tokens, {:.1}% were skipped",
+                x.method.name(),
+                x.target,
+                100.0 * act.zero_fraction(),
+                act.tokens,
+                100.0 * act.skipped_fraction()
+            ),
+            None => eprintln!("activation sparsity: none (dense inputs)"),
+        }
         Ok(())
     }
 
@@ -1063,6 +1210,12 @@ mod cli {
         if a.densify {
             model.weights.densify();
         }
+        if a.no_act {
+            model.set_act(None)?;
+        }
+        // score what decode computes: the thresholds apply to every token
+        model.set_act_prefill(true);
+        let act_method = model.act().map_or("none", |x| x.method.name());
         let mut ids = Vec::new();
         if tok.add_bos {
             ids.extend(tok.bos);
@@ -1087,7 +1240,8 @@ mod cli {
                 "{{\"model\": \"{name}\", \"text\": \"{}\", \"split\": \"{}\", \"ppl\": {:.4}, \
                  \"mean_nll\": {:.6}, \"tokens\": {}, \"ctx\": {}, \"stride\": {}, \
                  \"windows\": {}, \"tokens_run\": {}, \"seconds\": {secs:.2}, \
-                 \"tok_per_s\": {tps:.1}}}",
+                 \"tok_per_s\": {tps:.1}, \"act_method\": \"{act_method}\", \
+                 \"act_zero\": {:.4}, \"act_skipped\": {:.4}}}",
                 text.display(),
                 a.split,
                 r.ppl,
@@ -1097,6 +1251,8 @@ mod cli {
                 cfg.stride,
                 r.windows,
                 r.tokens_run,
+                r.act.zero_fraction(),
+                r.act.skipped_fraction(),
             );
         } else {
             println!(
@@ -1116,6 +1272,12 @@ mod cli {
             println!(
                 "  speed:       {} tokens run in {secs:.1} s ({tps:.1} tok/s)",
                 r.tokens_run
+            );
+            println!(
+                "  activation:  {act_method}: {:.1}% of the linear multiply-adds had a zero \
+                 input, {:.1}% were skipped",
+                100.0 * r.act.zero_fraction(),
+                100.0 * r.act.skipped_fraction()
             );
         }
         Ok(())

@@ -126,28 +126,54 @@ pub fn quantize_q8_0(w: &[f32]) -> Vec<u8> {
     out
 }
 
-/// `g` with every 2-D tensor whose rows are whole 32-blocks requantized to Q8_0 (the
-/// matrices; 1-D norms keep their type). Metadata is copied. For a dense Q8_0 model when only
-/// a Q4_1 file exists: its values go through f32 exactly, so the Q8_0 copy is the Q4_1 model
-/// to within int8 rounding.
-pub fn requantize_q8_0(g: &crate::import::gguf::Gguf) -> crate::error::Result<Vec<u8>> {
+/// Quantizes `w` (a multiple of 32 values) into ggml Q4_0 blocks, ggml's own rule: per 32
+/// weights the value `v` of largest magnitude gives `d = v / −8` (f16), and
+/// `q = min(15, ⌊w/d + 8.5⌋)`, `w ≈ (q − 8)·d`; byte j holds q_j (low nibble) and q_{j+16}.
+pub fn quantize_q4_0(w: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(w.len() / 32 * 18);
+    for blk in w.chunks_exact(32) {
+        let max = blk
+            .iter()
+            .copied()
+            .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+        let d = max / -8.0;
+        let inv = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out.extend_from_slice(&crate::llm::synth::f32_to_f16(d).to_le_bytes());
+        let q = |v: f32| ((v * inv + 8.5) as i32).clamp(0, 15) as u8;
+        out.extend((0..16).map(|j| q(blk[j]) | (q(blk[j + 16]) << 4)));
+    }
+    out
+}
+
+/// `g` with every 2-D tensor whose rows are whole 32-blocks requantized to `to` (Q8_0 or
+/// Q4_0; the matrices; 1-D norms keep their type). Metadata is copied. For dense baselines
+/// when only a Q4_1 file exists: its values go through f32 exactly, so the Q8_0 copy is the
+/// Q4_1 model to within int8 rounding (Q4_0 adds a 4-bit rounding of its own).
+pub fn requantize(g: &crate::import::gguf::Gguf, to: GgmlType) -> crate::error::Result<Vec<u8>> {
+    // ggml's LLAMA_FTYPE_MOSTLY_Q8_0 / _Q4_0
+    type Quantize = fn(&[f32]) -> Vec<u8>;
+    let (ftype, quantize): (u32, Quantize) = match to {
+        GgmlType::Q8_0 => (7, quantize_q8_0),
+        GgmlType::Q4_0 => (2, quantize_q4_0),
+        _ => {
+            return Err(crate::error::Error::Unsupported {
+                what: "requantize".into(),
+                value: format!("{to:?}"),
+                expected: "Q8_0 or Q4_0".into(),
+            })
+        }
+    };
     let mut w = GgufWriter::new();
     for (k, v) in g.metadata() {
         if k != "general.alignment" && k != "general.file_type" {
             w.value(k, v);
         }
     }
-    // ggml's LLAMA_FTYPE_MOSTLY_Q8_0
-    w.u32("general.file_type", 7);
+    w.u32("general.file_type", ftype);
     for info in g.tensors() {
         let t = g.tensor(&info.name)?;
-        if info.dims.len() == 2 && info.dims[0] % 32 == 0 && info.ty != GgmlType::Q8_0 {
-            w.raw_tensor(
-                &info.name,
-                &info.dims,
-                GgmlType::Q8_0,
-                quantize_q8_0(&t.dequantize()?),
-            );
+        if info.dims.len() == 2 && info.dims[0] % 32 == 0 && info.ty != to {
+            w.raw_tensor(&info.name, &info.dims, to, quantize(&t.dequantize()?));
         } else {
             w.raw_tensor(&info.name, &info.dims, info.ty, t.data.to_vec());
         }

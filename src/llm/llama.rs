@@ -40,6 +40,7 @@
 //! [`Error::DimOutOfRange`] (`tensor` "KV cache", `what` "context positions", `value` the
 //! positions the call needs); start a new session (or [`Session::reset`]) with room for them.
 
+use super::act::{ActMethod, ActSparsity, ActStats, SiteCosts};
 use super::kv_cache::KvCache;
 use super::prefill::{Chunk, PREFILL_CHUNK};
 use super::weights::{LlamaWeights, QMatrix};
@@ -72,6 +73,10 @@ impl Site {
 /// The forward pass is generic over it, so the plain path (a no-op tap) costs nothing.
 pub trait Tap {
     fn see(&mut self, layer: usize, site: Site, x: &[f32]);
+
+    /// silu(W_gate xb) `(ffn,)` of `layer`, before the product with W_up xb (what the gate
+    /// method of activation sparsity thresholds); seen just before `FfnMid`.
+    fn see_gate(&mut self, _layer: usize, _silu_gate: &[f32]) {}
 }
 
 /// The tap of plain inference: sees nothing.
@@ -89,6 +94,13 @@ pub struct Llama {
     pub weights: LlamaWeights,
     /// (rope_dim / 2,): base^(−2i / rope_dim)
     inv_freq: Vec<f64>,
+    /// Activation sparsity of decode (from the file, or set with [`Llama::set_act`]).
+    act: Option<ActSparsity>,
+    /// Apply the thresholds in prefill too (perplexity runs, which must score what decode
+    /// computes); off by default: a prompt's tokens rarely share zeros.
+    act_prefill: bool,
+    /// What one zero input stands for at each site, for [`ActStats`].
+    costs: SiteCosts,
 }
 
 /// One conversation's state: the KV cache, the position, and every scratch buffer of the
@@ -119,6 +131,9 @@ pub struct Session {
     logits: Vec<f32>,
     /// Scratch of batched prefill (see [`super::prefill`])
     chunk: Chunk,
+    /// Activation sparsity met by the last token, and since the session began.
+    act_last: ActStats,
+    act_total: ActStats,
 }
 
 impl Session {
@@ -172,6 +187,44 @@ impl Session {
         &self.logits
     }
 
+    /// Activation sparsity of the last decoded token (zeros when the model has none).
+    pub fn act_last(&self) -> ActStats {
+        self.act_last
+    }
+
+    /// Activation sparsity summed over every token run with thresholds since the session
+    /// began (or [`Session::clear_act_stats`]).
+    pub fn act_total(&self) -> ActStats {
+        self.act_total
+    }
+
+    pub fn clear_act_stats(&mut self) {
+        self.act_last = ActStats::default();
+        self.act_total = ActStats::default();
+    }
+
+    /// Counts `zeros` inputs at `site` of layer `l` into the current token's statistics.
+    pub(super) fn count_act(&mut self, costs: &SiteCosts, l: usize, site: Site, zeros: usize) {
+        let i = site.index();
+        self.act_last.zero_macs += zeros as u64 * costs.all[l][i];
+        self.act_last.skipped_macs += zeros as u64 * costs.skip[l][i];
+    }
+
+    /// Starts the statistics of `tokens` new tokens.
+    pub(super) fn begin_act(&mut self, costs: &SiteCosts, tokens: usize) {
+        self.act_last = ActStats {
+            tokens: tokens as u64,
+            macs: costs.macs_per_token * tokens as u64,
+            ..ActStats::default()
+        };
+    }
+
+    /// Adds the current token's statistics to the session's.
+    pub(super) fn end_act(&mut self) {
+        let last = self.act_last;
+        self.act_total.add(&last);
+    }
+
     /// Bytes of the KV cache and the scratch buffers.
     pub fn bytes(&self) -> usize {
         self.kv.bytes()
@@ -208,13 +261,68 @@ impl Llama {
             let start = crate::zsk::llm::payload_start(file_name, &bytes)?;
             bytes.drain(..start);
         }
-        let (cfg, weights, t) = {
+        let (cfg, weights, act, t) = {
             let g = Gguf::parse(file_name, &bytes)?;
             let cfg = LlamaConfig::from_gguf(&g)?;
             let weights = LlamaWeights::locate(&cfg, &g)?;
-            (cfg, weights, extra(&g)?)
+            let act = ActSparsity::from_gguf(&g, &cfg)?;
+            (cfg, weights, act, extra(&g)?)
         };
-        Ok((Llama::new(cfg, weights.with_file(bytes)?)?, t))
+        let mut m = Llama::new(cfg, weights.with_file(bytes)?)?;
+        m.set_act(act)?;
+        Ok((m, t))
+    }
+
+    /// The activation sparsity decode applies (`None`: dense inputs).
+    pub fn act(&self) -> Option<&ActSparsity> {
+        self.act.as_ref()
+    }
+
+    /// Replaces the activation thresholds (`None` turns activation sparsity off). Refused if
+    /// they do not have one entry per layer or hold a negative or non-finite value.
+    pub fn set_act(&mut self, act: Option<ActSparsity>) -> Result<()> {
+        if let Some(a) = &act {
+            let lens = super::act::site_lens(&self.cfg);
+            let bad = a.thresholds.len() != self.cfg.n_layers
+                || a.thresholds
+                    .iter()
+                    .flatten()
+                    .any(|t| !(t.is_finite() && *t >= 0.0))
+                || (a.method == ActMethod::Wina
+                    && (a.scales.len() != 4 * self.cfg.n_layers
+                        || a.scales
+                            .iter()
+                            .enumerate()
+                            .any(|(i, v)| v.len() != lens[i % 4])));
+            if bad {
+                return Err(Error::BadArgument {
+                    what: "activation thresholds".into(),
+                    detail: format!(
+                        "need {} layers of finite thresholds ≥ 0 (and WINA's channel weights), got \
+                     {} layers",
+                        self.cfg.n_layers,
+                        a.thresholds.len()
+                    ),
+                });
+            }
+        }
+        self.costs = site_costs(&self.weights, act.as_ref().map(|a| a.method));
+        self.act = act;
+        Ok(())
+    }
+
+    /// Whether prefill applies the thresholds too (see the field).
+    pub fn set_act_prefill(&mut self, on: bool) {
+        self.act_prefill = on;
+    }
+
+    /// The thresholds prefill applies: the model's when [`Llama::set_act_prefill`] is on.
+    pub(super) fn act_for_prefill(&self) -> Option<&ActSparsity> {
+        self.act.as_ref().filter(|_| self.act_prefill)
+    }
+
+    pub(super) fn costs(&self) -> &SiteCosts {
+        &self.costs
     }
 
     fn new(cfg: LlamaConfig, weights: LlamaWeights) -> Result<Llama> {
@@ -229,10 +337,14 @@ impl Llama {
         let inv_freq = (0..half)
             .map(|i| base.powf(-2.0 * i as f64 / cfg.rope_dim as f64))
             .collect();
+        let costs = site_costs(&weights, None);
         Ok(Llama {
             cfg,
             weights,
             inv_freq,
+            act: None,
+            act_prefill: false,
+            costs,
         })
     }
 
@@ -268,6 +380,8 @@ impl Llama {
             sin: vec![0.0; c.rope_dim / 2],
             logits: vec![0.0; c.vocab_size],
             chunk: Chunk::new(c),
+            act_last: ActStats::default(),
+            act_total: ActStats::default(),
         })
     }
 
@@ -395,13 +509,22 @@ impl Llama {
     }
 
     /// One token at position `s.pos`; logits only if `logits` (a prompt's inner tokens skip
-    /// the vocab-sized projection).
+    /// the vocab-sized projection). With activation thresholds, each linear input loses its
+    /// small entries first (see [`super::act`]).
     fn forward(&self, s: &mut Session, token: u32, logits: bool, tap: &mut impl Tap) -> Result<()> {
         let c = &self.cfg;
         let w = &self.weights;
         let file = w.file();
         let hd = c.head_dim();
         let pos = s.pos;
+        let act = self.act.as_ref();
+        let costs = &self.costs;
+        // the threshold of a site, 0 when off
+        let thr = |l: usize, site: Site| act.map_or(0.0, |a| a.threshold(l, site));
+        let gate_method = act.is_some_and(|a| a.method == ActMethod::Gate);
+        if act.is_some() {
+            s.begin_act(costs, 1);
+        }
 
         w.row_into(&w.token_embd, token as usize, &mut s.x)?;
         for (i, &f) in self.inv_freq.iter().enumerate() {
@@ -414,6 +537,10 @@ impl Llama {
             // ---- attention
             rmsnorm(&mut s.xb, &s.x, &lw.attn_norm, c.rms_eps);
             tap.see(l, Site::AttnIn, &s.xb);
+            if let Some(a) = act {
+                let z = a.sparsify(l, Site::AttnIn, &mut s.xb);
+                s.count_act(costs, l, Site::AttnIn, z);
+            }
             lw.wq.gemv(file, &s.xb, &mut s.q)?;
             {
                 let (k, v) = s.kv.slot_mut(l, pos);
@@ -424,6 +551,10 @@ impl Llama {
             rope(&mut s.q, hd, &s.cos, &s.sin);
             attend(c, &s.kv, l, pos, &s.q, &mut s.att, &mut s.ao);
             tap.see(l, Site::AttnOut, &s.ao);
+            if let Some(a) = act {
+                let z = a.sparsify(l, Site::AttnOut, &mut s.ao);
+                s.count_act(costs, l, Site::AttnOut, z);
+            }
             lw.wo.gemv(file, &s.ao, &mut s.xb)?;
             for (x, &d) in s.x.iter_mut().zip(&s.xb) {
                 *x += d;
@@ -432,12 +563,43 @@ impl Llama {
             // ---- feed-forward (SwiGLU)
             rmsnorm(&mut s.xb, &s.x, &lw.ffn_norm, c.rms_eps);
             tap.see(l, Site::FfnIn, &s.xb);
+            if let Some(a) = act {
+                let z = a.sparsify(l, Site::FfnIn, &mut s.xb);
+                s.count_act(costs, l, Site::FfnIn, z);
+            }
             lw.w_gate.gemv(file, &s.xb, &mut s.gate)?;
-            lw.w_up.gemv(file, &s.xb, &mut s.up)?;
+            for g in s.gate.iter_mut() {
+                *g = silu(*g);
+            }
+            tap.see_gate(l, &s.gate);
+            let t_gate = thr(l, Site::FfnMid);
+            if gate_method && t_gate > 0.0 {
+                // CATS: channels with a small silu(gate) are dropped; W_up runs only on the
+                // rows of the kept ones, in runs of consecutive rows.
+                let mut r = 0;
+                while r < s.gate.len() {
+                    if s.gate[r].abs() < t_gate {
+                        s.gate[r] = 0.0;
+                        r += 1;
+                        continue;
+                    }
+                    let start = r;
+                    while r < s.gate.len() && s.gate[r].abs() >= t_gate {
+                        r += 1;
+                    }
+                    lw.w_up.gemv_rows(file, &s.xb, &mut s.up, start..r)?;
+                }
+            } else {
+                lw.w_up.gemv(file, &s.xb, &mut s.up)?;
+            }
             for (g, &u) in s.gate.iter_mut().zip(&s.up) {
-                *g = silu(*g) * u;
+                *g *= u;
             }
             tap.see(l, Site::FfnMid, &s.gate);
+            if let Some(a) = act {
+                let z = a.sparsify(l, Site::FfnMid, &mut s.gate);
+                s.count_act(costs, l, Site::FfnMid, z);
+            }
             lw.w_down.gemv(file, &s.gate, &mut s.xb)?;
             for (x, &d) in s.x.iter_mut().zip(&s.xb) {
                 *x += d;
@@ -448,9 +610,42 @@ impl Llama {
             rmsnorm(&mut s.xb, &s.x, &w.output_norm, c.rms_eps);
             gemv(w.lm_head(), file, &s.xb, &mut s.logits)?;
         }
+        if act.is_some() {
+            s.end_act();
+        }
         s.pos += 1;
         Ok(())
     }
+}
+
+/// Per layer and site, the multiply-adds one zero input stands for and those a kernel skips,
+/// under `method` (see [`SiteCosts`]).
+fn site_costs(w: &LlamaWeights, method: Option<ActMethod>) -> SiteCosts {
+    let mut c = SiteCosts::default();
+    for lw in &w.layers {
+        let one = |ms: &[&super::weights::Linear]| -> (u64, u64) {
+            let all = ms.iter().map(|m| m.rows() as u64).sum();
+            let skip = ms
+                .iter()
+                .filter(|m| m.skips_zero_inputs())
+                .map(|m| m.rows() as u64)
+                .sum();
+            (all, skip)
+        };
+        let a = one(&[&lw.wq, &lw.wk, &lw.wv]);
+        let o = one(&[&lw.wo]);
+        let f = one(&[&lw.w_gate, &lw.w_up]);
+        let mut d = one(&[&lw.w_down]);
+        if method == Some(ActMethod::Gate) {
+            // a dropped channel also skips its row of W_up
+            d.0 += lw.w_up.cols() as u64;
+            d.1 += lw.w_up.cols() as u64;
+        }
+        c.all.push([a.0, o.0, f.0, d.0]);
+        c.skip.push([a.1, o.1, f.1, d.1]);
+    }
+    c.macs_per_token = w.linears().map(|m| (m.rows() * m.cols()) as u64).sum();
+    c
 }
 
 /// Grouped-query attention of one token at `pos` in layer `l`: `q (n_heads·hd,)` against the

@@ -2,6 +2,7 @@
 //! as the file stores them (`weights`), the forward pass over a preallocated KV cache
 //! (`llama`, `kv_cache`), the sampler, and perplexity (`ppl`). Sparse weight formats come next.
 
+pub mod act;
 pub mod kv_cache;
 pub mod llama;
 pub mod ppl;

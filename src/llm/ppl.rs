@@ -21,6 +21,7 @@
 //! tokens) that is the last 75 lines for evaluation (18,486 tokens) and the first 225 for
 //! calibration.
 
+use super::act::ActStats;
 use super::llama::{Llama, Session};
 use crate::error::{Error, Result};
 
@@ -70,6 +71,9 @@ pub struct Perplexity {
     pub windows: usize,
     /// Tokens run through the model (context included).
     pub tokens_run: usize,
+    /// The activation sparsity met, when the model applies thresholds in prefill
+    /// ([`Llama::set_act_prefill`]); zeros otherwise.
+    pub act: ActStats,
 }
 
 /// The windows of the protocol (see the module doc) over `n` tokens. Errors
@@ -157,14 +161,16 @@ pub fn perplexity(
         });
     }
     let (mut sum, mut scored, mut run) = (0.0f64, 0usize, 0usize);
+    let mut act = ActStats::default();
     for w in &ws {
-        let (v, n) = score_window(model, s, tokens, w)?;
+        let (v, n, a) = score_window(model, s, tokens, w)?;
         sum += v;
         scored += n;
+        act.add(&a);
         run += w.end - 1 - w.start;
         progress(scored);
     }
-    Ok(result(sum, scored, ws.len(), run))
+    Ok(result(sum, scored, ws.len(), run, act))
 }
 
 /// [`perplexity`] with the windows spread over `threads` threads, each with its own session
@@ -205,16 +211,18 @@ pub fn perplexity_threads(
         },
     );
     let (mut sum, mut scored) = (0.0f64, 0usize);
+    let mut act = ActStats::default();
     for r in per_window {
-        let (v, n): (f64, usize) = r?;
+        let (v, n, a): (f64, usize, ActStats) = r?;
         sum += v;
         scored += n;
+        act.add(&a);
     }
     let run = ws.iter().map(|w| w.end - 1 - w.start).sum();
-    Ok(result(sum, scored, ws.len(), run))
+    Ok(result(sum, scored, ws.len(), run, act))
 }
 
-fn result(sum: f64, scored: usize, windows: usize, tokens_run: usize) -> Perplexity {
+fn result(sum: f64, scored: usize, windows: usize, tokens_run: usize, act: ActStats) -> Perplexity {
     let mean_nll = sum / scored as f64;
     Perplexity {
         ppl: mean_nll.exp(),
@@ -222,17 +230,20 @@ fn result(sum: f64, scored: usize, windows: usize, tokens_run: usize) -> Perplex
         mean_nll,
         windows,
         tokens_run,
+        act,
     }
 }
 
-/// Runs one window on `s` (reset first) and returns (Σ nll, targets scored).
+/// Runs one window on `s` (reset first) and returns (Σ nll, targets scored, activation
+/// sparsity met).
 fn score_window(
     model: &Llama,
     s: &mut Session,
     tokens: &[u32],
     w: &Window,
-) -> Result<(f64, usize)> {
+) -> Result<(f64, usize, ActStats)> {
     s.reset();
+    s.clear_act_stats();
     let input = &tokens[w.start..w.end - 1];
     // logits after input[i] predict tokens[w.start + i + 1]
     let from = w.score_from - 1 - w.start;
@@ -249,7 +260,7 @@ fn score_window(
         scored += 1;
         Ok(())
     })?;
-    Ok((sum, scored))
+    Ok((sum, scored, s.act_total()))
 }
 
 /// A text split into a calibration part and a disjoint held-out evaluation part.

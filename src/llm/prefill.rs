@@ -21,7 +21,8 @@
 //! The GEMM kernels add in another order than the GEMV ones, so prefill logits equal decode
 //! logits up to f32 rounding (tests bound the difference), not bit for bit.
 
-use super::llama::{attend, rmsnorm, rope, silu, Llama, Session};
+use super::act::ActMethod;
+use super::llama::{attend, rmsnorm, rope, silu, Llama, Session, Site};
 use crate::error::Result;
 
 /// Tokens a prefill pass runs together (a multiple of the GEMM kernels' 4-token tile).
@@ -49,6 +50,8 @@ pub struct Chunk {
     sin: Vec<f32>,
     /// (C, vocab) logits of the rows asked for
     logits: Vec<f32>,
+    /// (n_layers,) zeros per site of the chunk's sparsified inputs (activation sparsity)
+    act_zeros: Vec<[usize; 4]>,
 }
 
 impl Chunk {
@@ -71,6 +74,7 @@ impl Chunk {
             cos: vec![0.0; c * half],
             sin: vec![0.0; c * half],
             logits: vec![0.0; c * cfg.vocab_size],
+            act_zeros: vec![[0; 4]; cfg.n_layers],
         }
     }
 
@@ -112,7 +116,24 @@ impl Llama {
         let (dim, hd, ffn) = (c.dim, c.head_dim(), c.ffn_dim);
         let (q_dim, kv_dim, half) = (c.n_heads * hd, c.n_kv_heads * hd, c.rope_dim / 2);
         let pos0 = s.pos();
+        // Activation thresholds, when prefill applies them (perplexity runs): every row of a
+        // linear input is sparsified as decode would, counted into the session's statistics.
+        let act = self.act_for_prefill();
+        let costs = self.costs();
+        if act.is_some() {
+            s.begin_act(costs, t);
+        }
         let (kv, att, ch) = s.chunk_parts();
+        ch.act_zeros.iter_mut().for_each(|z| *z = [0; 4]);
+        let mut count = |l: usize, site: Site, x: &mut [f32], n: usize| {
+            if let Some(a) = act {
+                let z: usize = x
+                    .chunks_exact_mut(n)
+                    .map(|row| a.sparsify(l, site, row))
+                    .sum();
+                ch.act_zeros[l][site.index()] += z;
+            }
+        };
 
         for (i, &tok) in tokens.iter().enumerate() {
             // the angles in f64, as the one-token path computes them
@@ -135,6 +156,7 @@ impl Llama {
                 let r = i * dim..(i + 1) * dim;
                 rmsnorm(&mut ch.xb[r.clone()], &ch.x[r], &lw.attn_norm, c.rms_eps);
             }
+            count(l, Site::AttnIn, &mut ch.xb[..t * dim], dim);
             let xb = &ch.xb[..t * dim];
             lw.wq.gemm(file, xb, t, &mut ch.q[..t * q_dim])?;
             lw.wk.gemm(file, xb, t, &mut ch.k[..t * kv_dim])?;
@@ -155,6 +177,7 @@ impl Llama {
                 );
                 attend(c, kv, l, pos0 + i, q, att, ao);
             }
+            count(l, Site::AttnOut, &mut ch.ao[..t * q_dim], q_dim);
             lw.wo
                 .gemm(file, &ch.ao[..t * q_dim], t, &mut ch.xb[..t * dim])?;
             add(&mut ch.x[..t * dim], &ch.xb[..t * dim]);
@@ -164,11 +187,26 @@ impl Llama {
                 let r = i * dim..(i + 1) * dim;
                 rmsnorm(&mut ch.xb[r.clone()], &ch.x[r], &lw.ffn_norm, c.rms_eps);
             }
+            count(l, Site::FfnIn, &mut ch.xb[..t * dim], dim);
             let xb = &ch.xb[..t * dim];
             lw.w_gate.gemm(file, xb, t, &mut ch.gate[..t * ffn])?;
             lw.w_up.gemm(file, xb, t, &mut ch.up[..t * ffn])?;
-            for (g, &u) in ch.gate[..t * ffn].iter_mut().zip(&ch.up[..t * ffn]) {
-                *g = silu(*g) * u;
+            match act {
+                Some(a) if a.method == ActMethod::Gate => {
+                    // decode drops the channels whose |silu(gate)| is small: zero them here
+                    let thr = a.threshold(l, Site::FfnMid);
+                    for (g, &u) in ch.gate[..t * ffn].iter_mut().zip(&ch.up[..t * ffn]) {
+                        let sg = silu(*g);
+                        *g = if sg.abs() < thr { 0.0 } else { sg * u };
+                    }
+                    count(l, Site::FfnMid, &mut ch.gate[..t * ffn], ffn);
+                }
+                _ => {
+                    for (g, &u) in ch.gate[..t * ffn].iter_mut().zip(&ch.up[..t * ffn]) {
+                        *g = silu(*g) * u;
+                    }
+                    count(l, Site::FfnMid, &mut ch.gate[..t * ffn], ffn);
+                }
             }
             lw.w_down
                 .gemm(file, &ch.gate[..t * ffn], t, &mut ch.xb[..t * dim])?;
@@ -193,6 +231,15 @@ impl Llama {
                 &mut ch.logits[..n * v],
                 0..head.rows,
             )?;
+        }
+        if act.is_some() {
+            for l in 0..w.layers.len() {
+                let z = s.chunk_parts().2.act_zeros[l];
+                for site in Site::ALL {
+                    s.count_act(costs, l, site, z[site.index()]);
+                }
+            }
+            s.end_act();
         }
         s.advance(t);
         Ok(())

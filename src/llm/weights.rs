@@ -15,7 +15,7 @@ use super::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::import::gguf::{GgmlType, Gguf, TensorInfo};
 use crate::kernels::llm::{best_gemm, best_gemv, check_scales, GemmKernel, GemvKernel, WeightType};
-use crate::sparse::llm::SparseMatrix;
+use crate::sparse::llm::{SparseFormat, SparseMatrix};
 use std::ops::Range;
 
 /// Where a matrix's bytes live.
@@ -132,10 +132,28 @@ impl Linear {
     /// `y (rows,) = W (rows, cols) @ x (cols,)`; `file` is the weights' file buffer.
     #[inline]
     pub fn gemv(&self, file: &[u8], x: &[f32], y: &mut [f32]) -> Result<()> {
+        self.gemv_rows(file, x, y, 0..self.rows())
+    }
+
+    /// `y[rows] = W[rows, :] @ x (cols,)`; other entries of `y` are left as they are.
+    #[inline]
+    pub fn gemv_rows(
+        &self,
+        file: &[u8],
+        x: &[f32],
+        y: &mut [f32],
+        rows: Range<usize>,
+    ) -> Result<()> {
         match self {
-            Linear::Dense(m) => m.kernel.run(m.data(file), m.rows, m.cols, x, y, 0..m.rows),
-            Linear::Sparse(m) => m.gemv(x, y, 0..m.rows),
+            Linear::Dense(m) => m.kernel.run(m.data(file), m.rows, m.cols, x, y, rows),
+            Linear::Sparse(m) => m.gemv(x, y, rows),
         }
+    }
+
+    /// Whether the GEMV skips the weight work of zero inputs (the input-channel-major
+    /// formats of activation sparsity); row-major formats multiply by the zeros.
+    pub fn skips_zero_inputs(&self) -> bool {
+        matches!(self, Linear::Sparse(m) if matches!(m.format, SparseFormat::Col { .. }))
     }
 }
 

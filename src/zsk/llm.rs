@@ -10,11 +10,14 @@
 //! encoding and go through the same bounds-checked reader. A pruned matrix is a 1-D `I8`
 //! tensor under its usual name holding [`SparseMatrix::write`]'s bytes; its format and shape
 //! are inside those bytes, and [`SparseMatrix::read`] validates every index before use.
-//! `zeroskip.*` metadata records how the file was made.
+//! `zeroskip.*` metadata records how the file was made. An optional versioned section,
+//! `zeroskip.act.*` (metadata and two F32 tensors), carries the activation thresholds of
+//! decode (see [`crate::llm::act`]).
 
 use crate::error::{Error, Result};
 use crate::export::gguf::GgufWriter;
 use crate::import::gguf::{GgmlType, Gguf, Value};
+use crate::llm::act::ActSparsity;
 use crate::sparse::llm::SparseMatrix;
 
 /// First 8 bytes of a sparse LLM `.zsk`.
@@ -57,18 +60,37 @@ pub fn payload_start(file: &str, bytes: &[u8]) -> Result<usize> {
 /// Writes `g` (the dense model) as a sparse LLM `.zsk` in which every matrix of `sparse`
 /// replaces the tensor of the same name; `meta` adds (or overrides) metadata.
 pub fn write(g: &Gguf, sparse: &[SparseMatrix], meta: &[(String, Value)]) -> Result<Vec<u8>> {
+    write_with_act(g, sparse, meta, None)
+}
+
+/// [`write`], plus the activation-sparsity section (`zeroskip.act.*`, see
+/// [`crate::llm::act`]) when `act` is given; it replaces any such section of `g`.
+pub fn write_with_act(
+    g: &Gguf,
+    sparse: &[SparseMatrix],
+    meta: &[(String, Value)],
+    act: Option<&ActSparsity>,
+) -> Result<Vec<u8>> {
+    let (act_meta, act_tensors) = act.map(|a| a.to_gguf()).unwrap_or_default();
+    let replaced = |k: &str| act.is_some() && k.starts_with("zeroskip.act.");
     let mut w = GgufWriter::new();
     for (k, v) in g.metadata() {
         // The writer aligns to its own 32 bytes; our keys are rewritten below.
-        if k == "general.alignment" || meta.iter().any(|(m, _)| m == k) {
+        if k == "general.alignment" || meta.iter().any(|(m, _)| m == k) || replaced(k) {
             continue;
         }
         w.value(k, v);
     }
-    for (k, v) in meta {
+    for (k, v) in meta.iter().chain(&act_meta) {
         w.value(k, v);
     }
+    for (name, dims, data) in act_tensors {
+        w.raw_tensor(&name, &dims, GgmlType::F32, data);
+    }
     for info in g.tensors() {
+        if replaced(&info.name) {
+            continue;
+        }
         if let Some(m) = sparse.iter().find(|m| m.name == info.name) {
             let mut b = Vec::with_capacity(m.n_bytes() + 64);
             m.write(&mut b);

@@ -4,11 +4,17 @@
 # .cache/zoo/llm/SmolLM2-135M-Instruct.<variant>.zsk:
 #
 #   Q8_0.gguf      the dense Q8_0 baseline, requantized from the Q4_1 file (zeroskip convert)
+#   Q4_0.gguf      the dense Q4_0 baseline, requantized likewise (ggml's Q4_0 rule)
 #   g16-s50-int4   SparseGPT, 1x16 groups at 50%, int4 (GQSA-like): the speed target
 #   nm24-s50-int8  SparseGPT, 2:4, int8
 #   csr-s50-int8   SparseGPT, unstructured 50%, CSR int8
-#   g16-s03-int4   Wanda, 1x16 groups at 3%, int4: the demo's default (the sparsest group-sparse
-#                  int4 variant within 1.3x of dense Q4_1's perplexity; bench/results/llm_ppl.json)
+#   g16-s03-int4   Wanda, 1x16 groups at 3%, int4 (the sparsest group-sparse int4 variant within
+#                  1.3x of dense Q4_1's perplexity; bench/results/llm_ppl.json)
+#   act-teal-s40-cm32i8
+#                  activation sparsity (TEAL, 40% of every linear input zeroed in decode, uniform
+#                  over the sites), the matrices input-channel-major int8: the demo's default, the
+#                  fastest point of the frontier within 1.25x of dense Q4_1's perplexity
+#                  (bench/results/llm_frontier.json)
 #
 # Calibration: the first 4096 tokens of the calibration split of lee_background.cor (the first
 # 75 % of its lines; perplexity is measured on the rest), computed once and cached in
@@ -26,32 +32,37 @@ TEXT="$OUT/lee_background.cor"
 [[ -f "$GGUF" && -f "$TEXT" ]] || { echo "[zoo] ERROR: $GGUF or $TEXT missing: run tools/zoo/llm.sh" >&2; exit 1; }
 mkdir -p "$CACHE/stamps"
 
-# variant | method | pattern | sparsity | format
+# variant | method | pattern | sparsity | format | extra arguments (activation sparsity)
 VARIANTS=(
-  "g16-s50-int4|sparsegpt|1x16|0.5|g16i4"
-  "nm24-s50-int8|sparsegpt|2:4|0.5|nm24i8"
-  "csr-s50-int8|sparsegpt|unstructured|0.5|csr8"
-  "g16-s03-int4|wanda|1x16|0.03|g16i4"
+  "g16-s50-int4|sparsegpt|1x16|0.5|g16i4|"
+  "nm24-s50-int8|sparsegpt|2:4|0.5|nm24i8|"
+  "csr-s50-int8|sparsegpt|unstructured|0.5|csr8|"
+  "g16-s03-int4|wanda|1x16|0.03|g16i4|"
+  "act-teal-s40-cm32i8|magnitude|unstructured|0|cm32i8|--act-sparsity 0.4 --act-method teal --act-allocation uniform"
 )
 sources="$(cd "$ROOT" && cat src/prune/*.rs src/prune/llm/*.rs src/sparse/llm/*.rs src/zsk/llm.rs \
   src/export/gguf.rs src/import/gguf/*.rs src/llm/*.rs | sha256sum | cut -d' ' -f1)"
 model_sha="$(sha256sum "$GGUF" | cut -d' ' -f1)"
 # The dense Q8_0 baseline: the Q4_1 matrices requantized (`zeroskip convert`; lossless up to
 # int8 rounding, as the Q4_1 values go through f32 exactly).
-q8="$OUT/SmolLM2-135M-Instruct.Q8_0.gguf"
-want="$(echo "convert q8_0 $model_sha $sources" | sha256sum | cut -d' ' -f1)"
-if [[ "${ZOO_FORCE:-0}" != 1 && -f "$q8" && -f "$CACHE/stamps/llm-q8_0" && "$(cat "$CACHE/stamps/llm-q8_0")" == "$want" ]]; then
-  echo "[zoo] ${q8##*/} cached"
-else
-  "$BIN" convert "$GGUF" --to q8_0 -o "$q8"
-  echo "$want" > "$CACHE/stamps/llm-q8_0"
-fi
+for ty in q8_0 q4_0; do
+  out="$OUT/SmolLM2-135M-Instruct.${ty^^}.gguf"
+  want="$(echo "convert $ty $model_sha $sources" | sha256sum | cut -d' ' -f1)"
+  if [[ "${ZOO_FORCE:-0}" != 1 && -f "$out" && -f "$CACHE/stamps/llm-$ty" && "$(cat "$CACHE/stamps/llm-$ty")" == "$want" ]]; then
+    echo "[zoo] ${out##*/} cached"
+  else
+    "$BIN" convert "$GGUF" --to "$ty" -o "$out"
+    echo "$want" > "$CACHE/stamps/llm-$ty"
+  fi
+done
 
 for spec in "${VARIANTS[@]}"; do
-  IFS='|' read -r name method pattern sparsity format <<< "$spec"
+  IFS='|' read -r name method pattern sparsity format extra <<< "$spec"
   out="$OUT/SmolLM2-135M-Instruct.$name.zsk"
+  # shellcheck disable=SC2206 # extra is a list of plain flags
   args=(prune "$GGUF" --calib "$TEXT" --method "$method" --pattern "$pattern" --sparsity "$sparsity"
-        --format "$format" --calib-tokens 4096 --calib-cache "$OUT/calib.bin" -o "$out")
+        --format "$format" --calib-tokens 4096 --calib-cache "$OUT/calib.bin"
+        --act-calib-cache "$OUT/act-calib.bin" $extra -o "$out")
   want="$(echo "${args[*]} $model_sha $sources" | sha256sum | cut -d' ' -f1)"
   stamp="$CACHE/stamps/llm-$name"
   if [[ "${ZOO_FORCE:-0}" != 1 && -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then

@@ -9,8 +9,10 @@
 //! H comes from [`Calibration`]: one dense pass over calibration text.
 //!
 //! The pattern and the format must agree: 1×G groups pack as `g<G>i4`/`g<G>i8`, 2:4 as
-//! `nm24i8`, and any mask as `csr8` (unstructured's only format).
+//! `nm24i8`, and any mask as `csr8` (unstructured's only format) or as the input-channel-major
+//! `cm32i8`/`cm32i4` of activation sparsity (which store the zeros; see [`act`]).
 
+pub mod act;
 pub mod calib;
 
 pub use calib::{Calibration, Gram};
@@ -93,6 +95,8 @@ impl LlmConfig {
         self.pattern.validate()?;
         let fits = match (self.pattern, self.format) {
             (_, SparseFormat::Csr8) => !matches!(self.pattern, Pattern::Groups(_)),
+            // input-channel-major (activation sparsity) stores every weight: any mask fits
+            (_, SparseFormat::Col { .. }) => !matches!(self.pattern, Pattern::Groups(_)),
             (Pattern::ColGroups(g), SparseFormat::Group { g: fg, .. }) => g == fg,
             (Pattern::NofM(n, 4), SparseFormat::TwoFour) => n <= 2,
             _ => false,
