@@ -525,12 +525,7 @@ mod cli {
                 });
             }
             ids.truncate(a.calib_tokens);
-            Ok((text, ids))
-        };
-        let calib = if method == Method::Magnitude {
-            None
-        } else {
-            let (text, ids) = calib_ids()?;
+            // what a calibration cache was computed from: a stale cache is never used
             let key = format!(
                 "{} {} bytes | {} {} bytes | {} tokens | seq {}",
                 a.model.display(),
@@ -540,6 +535,12 @@ mod cli {
                 a.calib_tokens,
                 a.seq_len
             );
+            Ok((key, ids))
+        };
+        let calib = if method == Method::Magnitude {
+            None
+        } else {
+            let (key, ids) = calib_ids()?;
             let cached = match &a.calib_cache {
                 Some(p) => Calibration::load(p, &key)?,
                 None => None,
@@ -578,16 +579,7 @@ mod cli {
         let act = match a.act_sparsity {
             None => None,
             Some(target) => {
-                let (text, ids) = calib_ids()?;
-                let key = format!(
-                    "{} {} bytes | {} {} bytes | {} tokens | seq {}",
-                    a.model.display(),
-                    bytes.len(),
-                    a.calib.display(),
-                    text.len(),
-                    a.calib_tokens,
-                    a.seq_len
-                );
+                let (key, ids) = calib_ids()?;
                 let cached = match &a.act_calib_cache {
                     Some(p) => ActCalibration::load(p, &key, act_method)?,
                     None => None,

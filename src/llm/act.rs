@@ -271,35 +271,16 @@ pub fn site_lens(cfg: &LlamaConfig) -> [usize; 4] {
 /// WINA's per-channel weights: F32 `[n_layers · Σ site widths]`, each finite, in
 /// (0, [`MAX_SCALE`]].
 fn read_scales(g: &Gguf, cfg: &LlamaConfig) -> Result<Vec<Vec<f32>>> {
-    let t = g.tensor(TENSOR_SCALES)?;
-    let bad = |detail: String| Error::BadTensor {
-        file: g.file().into(),
-        tensor: TENSOR_SCALES.into(),
-        detail,
-    };
     let lens = site_lens(cfg);
     let want = cfg.n_layers * lens.iter().sum::<usize>();
-    if t.info.ty != GgmlType::F32 || t.info.dims != [want] {
-        return Err(bad(format!(
-            "{:?} of ggml dims {:?}, expected F32 [{want}]: one weight per input channel of \
-             every site of the model's {} layers",
-            t.info.ty, t.info.dims, cfg.n_layers
-        )));
-    }
-    let v: Vec<f32> = t
-        .data
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-        .collect();
-    if let Some(i) = v
-        .iter()
-        .position(|x| !(x.is_finite() && *x > 0.0 && *x <= MAX_SCALE))
-    {
-        return Err(bad(format!(
-            "value {i} is {}, expected a finite number in (0, {MAX_SCALE}]",
-            v[i]
-        )));
-    }
+    let v = f32_tensor(
+        g,
+        TENSOR_SCALES,
+        &[want],
+        "one weight per input channel of every site of every layer",
+        |x| x > 0.0 && x <= MAX_SCALE,
+        &format!("(0, {MAX_SCALE}]"),
+    )?;
     let mut out = Vec::with_capacity(4 * cfg.n_layers);
     let mut at = 0;
     for _ in 0..cfg.n_layers {
@@ -321,20 +302,39 @@ fn bad_key(g: &Gguf, key: &str, detail: String) -> Error {
 
 /// The F32 tensor `name` of ggml dims `[4, n_layers]`, every value finite and in `lo..=hi`.
 fn per_site(g: &Gguf, name: &str, n_layers: usize, lo: f32, hi: f32) -> Result<Vec<[f32; 4]>> {
+    let v = f32_tensor(
+        g,
+        name,
+        &[4, n_layers],
+        "4 sites for each of the model's layers",
+        |x| (lo..=hi).contains(&x),
+        &format!("[{lo}, {hi}] (value i: layer i / 4, site i % 4)"),
+    )?;
+    Ok(v.chunks_exact(4)
+        .map(|c| [c[0], c[1], c[2], c[3]])
+        .collect())
+}
+
+/// The F32 tensor `name` of ggml dims `dims` (`what` they mean, for the error), every value
+/// finite and `ok` (`range` describes it).
+fn f32_tensor(
+    g: &Gguf,
+    name: &str,
+    dims: &[usize],
+    what: &str,
+    ok: impl Fn(f32) -> bool,
+    range: &str,
+) -> Result<Vec<f32>> {
     let t = g.tensor(name)?;
     let bad = |detail: String| Error::BadTensor {
         file: g.file().into(),
         tensor: name.into(),
         detail,
     };
-    if t.info.ty != GgmlType::F32 {
-        return Err(bad(format!("type {:?}, expected F32", t.info.ty)));
-    }
-    if t.info.dims != [4, n_layers] {
+    if t.info.ty != GgmlType::F32 || t.info.dims != dims {
         return Err(bad(format!(
-            "ggml dims {:?} ({} values), expected [4, {n_layers}]: 4 sites for each of the \
-             model's {n_layers} layers",
-            t.info.dims, t.info.n_elements
+            "{:?} of ggml dims {:?} ({} values), expected F32 {dims:?}: {what}",
+            t.info.ty, t.info.dims, t.info.n_elements
         )));
     }
     let v: Vec<f32> = t
@@ -342,20 +342,13 @@ fn per_site(g: &Gguf, name: &str, n_layers: usize, lo: f32, hi: f32) -> Result<V
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    if let Some(i) = v
-        .iter()
-        .position(|x| !(x.is_finite() && (lo..=hi).contains(x)))
-    {
+    if let Some(i) = v.iter().position(|&x| !(x.is_finite() && ok(x))) {
         return Err(bad(format!(
-            "value {i} (layer {}, site {}) is {}, expected a finite number in [{lo}, {hi}]",
-            i / 4,
-            i % 4,
+            "value {i} is {}, expected a finite number in {range}",
             v[i]
         )));
     }
-    Ok(v.chunks_exact(4)
-        .map(|c| [c[0], c[1], c[2], c[3]])
-        .collect())
+    Ok(v)
 }
 
 /// Zeroes the entries of `x` with |x| < `t` (none when `t` = 0); returns how many are zero.
