@@ -181,6 +181,55 @@ fn zero_act(n_layers: usize, method: ActMethod) -> ActSparsity {
 }
 
 tests! {
+    fn untied_cm32_lm_head_runs_like_its_values() {
+        // A tied model gains an `output.weight` in cm32i8 (the CLI's --lm-head): decode and
+        // prefill use it, the embedding lookup keeps the original blocks.
+        let (_, dense) = tiny();
+        let g = Gguf::parse("tiny.gguf", &dense).unwrap();
+        assert!(g.tensor("output.weight").is_err(), "the tiny model's head is tied");
+        let e = g.tensor("token_embd.weight").unwrap();
+        let (rows, cols) = (e.info.rows(), e.info.row_len());
+        let head = SparseMatrix::pack(
+            zsk::llm::LM_HEAD,
+            SparseFormat::Col { bits: 8 },
+            &e.dequantize().unwrap(),
+            rows,
+            cols,
+        )
+        .unwrap();
+        let decoded: Vec<u8> = head.decode().iter().flat_map(|v| v.to_le_bytes()).collect();
+        let with_head = zsk::llm::write(&g, &[head], &[]).unwrap();
+        let mut reference = GgufWriter::new();
+        for (k, v) in g.metadata() {
+            reference.value(k, v);
+        }
+        for info in g.tensors() {
+            let t = g.tensor(&info.name).unwrap();
+            reference.raw_tensor(&info.name, &info.dims, info.ty, t.data.to_vec());
+        }
+        reference.raw_tensor("output.weight", &[cols, rows], GgmlType::F32, decoded);
+        let a = Llama::load("head.zsk", with_head).unwrap();
+        let b = Llama::load("head_ref.gguf", reference.finish()).unwrap();
+        assert_eq!(a.weights.lm_head_kernel().0, "cm32i8");
+        let (d, scale) = max_diff(&decode_all(&a), &decode_all(&b));
+        // measured natively: 1.1e-5 at logits of ≈ 50 (decode and prefill)
+        assert!(d <= 1e-4, "decode: {d} (scale {scale})");
+        let (d, scale) = max_diff(&prefill_all(&a), &prefill_all(&b));
+        assert!(d <= 1e-4, "prefill: {d} (scale {scale})");
+        // any other new tensor name is refused
+        let mut other = SparseMatrix::pack(
+            "blk.9.attn_q.weight",
+            SparseFormat::Col { bits: 8 },
+            &[0.5; 64],
+            8,
+            8,
+        )
+        .unwrap();
+        assert!(zsk::llm::write(&g, std::slice::from_ref(&other), &[]).is_err());
+        other.name = "output.weight".into();
+        assert!(zsk::llm::write(&g, &[other], &[]).is_ok());
+    }
+
     fn zero_thresholds_give_the_dense_logits() {
         // The input-sparse path at activation sparsity 0 against the dense kernels on the same
         // (packed, decoded) weights: equal up to f32 summation order.

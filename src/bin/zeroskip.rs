@@ -207,6 +207,11 @@ mod cli {
         /// first; on SmolLM2 it scores worse than uniform, see README).
         #[arg(long, default_value = "uniform")]
         act_allocation: String,
+        /// GGUF: also store the LM head in this sparse format (cm32i8: faster than the
+        /// embeddings' GGUF blocks; a tied head becomes an untied copy, the embedding lookup
+        /// keeps the original).
+        #[arg(long)]
+        lm_head: Option<String>,
         /// GGUF: sparsity of each site kind instead of a global target: four comma-separated
         /// fractions for the inputs of Wq/Wk/Wv, Wo, W_gate/W_up and W_down (every layer alike;
         /// --act-sparsity is then ignored but must be given).
@@ -526,11 +531,16 @@ mod cli {
             }
             ids.truncate(a.calib_tokens);
             // what a calibration cache was computed from: a stale cache is never used
+            // (file names, not paths: the same files reached by another path share the cache)
+            let base = |p: &Path| {
+                p.file_name()
+                    .map_or(String::new(), |f| f.to_string_lossy().into())
+            };
             let key = format!(
                 "{} {} bytes | {} {} bytes | {} tokens | seq {}",
-                a.model.display(),
+                base(&a.model),
                 bytes.len(),
-                a.calib.display(),
+                base(&a.calib),
                 text.len(),
                 a.calib_tokens,
                 a.seq_len
@@ -664,7 +674,7 @@ mod cli {
         let meta = vec![
             (
                 "zeroskip.prune.method".to_string(),
-                Value::String(a.method.clone()),
+                Value::String(format!("{method:?}").to_lowercase()),
             ),
             (
                 "zeroskip.prune.pattern".into(),
@@ -696,7 +706,27 @@ mod cli {
                 ),
             ),
         ];
-        let matrices: Vec<_> = pruned.into_iter().map(|(m, _)| m).collect();
+        let mut matrices: Vec<_> = pruned.into_iter().map(|(m, _)| m).collect();
+        if let Some(f) = &a.lm_head {
+            let head = g
+                .tensor(zeroskip::zsk::llm::LM_HEAD)
+                .or_else(|_| g.tensor("token_embd.weight"))?;
+            let (rows, cols) = (head.info.rows(), head.info.row_len());
+            let w = head.dequantize()?;
+            let m = zeroskip::sparse::llm::SparseMatrix::pack(
+                zeroskip::zsk::llm::LM_HEAD,
+                SparseFormat::parse(f)?,
+                &w,
+                rows,
+                cols,
+            )?;
+            eprintln!(
+                "LM head ({rows}×{cols}, from {}) stored as {f}: {:.1} MB",
+                head.info.name,
+                m.n_bytes() as f64 / 1e6
+            );
+            matrices.push(m);
+        }
         let out = zeroskip::zsk::llm::write_with_act(&g, &matrices, &meta, act.as_ref())?;
         std::fs::write(&a.output, &out).map_err(|e| io(&a.output, e))?;
         println!(

@@ -43,7 +43,7 @@
 use super::act::{ActMethod, ActSparsity, ActStats, SiteCosts};
 use super::kv_cache::KvCache;
 use super::prefill::{Chunk, PREFILL_CHUNK};
-use super::weights::{LlamaWeights, QMatrix};
+use super::weights::LlamaWeights;
 use super::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::import::gguf::Gguf;
@@ -608,7 +608,7 @@ impl Llama {
 
         if logits {
             rmsnorm(&mut s.xb, &s.x, &w.output_norm, c.rms_eps);
-            gemv(w.lm_head(), file, &s.xb, &mut s.logits)?;
+            w.lm_head(&s.xb, 1, &mut s.logits)?;
         }
         if act.is_some() {
             s.end_act();
@@ -682,12 +682,6 @@ pub(super) fn attend(
             }
         }
     }
-}
-
-/// `y (rows,) = W (rows, cols) @ x (cols,)` with the matrix's kernel.
-#[inline]
-fn gemv(m: &QMatrix, file: &[u8], x: &[f32], y: &mut [f32]) -> Result<()> {
-    m.kernel.run(m.data(file), m.rows, m.cols, x, y, 0..m.rows)
 }
 
 /// `a · b` in a fixed order on every target (8 partial sums, so it vectorizes).

@@ -220,17 +220,8 @@ impl Llama {
                 let o = (i - from) * dim..(i - from + 1) * dim;
                 rmsnorm(&mut ch.xb[o], &ch.x[r], &w.output_norm, c.rms_eps);
             }
-            let head = w.lm_head();
             let v = c.vocab_size;
-            head.gemm.run(
-                head.data(file),
-                head.rows,
-                head.cols,
-                &ch.xb[..n * dim],
-                n,
-                &mut ch.logits[..n * v],
-                0..head.rows,
-            )?;
+            w.lm_head(&ch.xb[..n * dim], n, &mut ch.logits[..n * v])?;
         }
         if act.is_some() {
             for l in 0..w.layers.len() {

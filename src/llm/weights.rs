@@ -190,8 +190,10 @@ pub struct LlamaWeights {
     pub layers: Vec<LayerWeights>,
     /// (dim,)
     pub output_norm: Vec<f32>,
-    /// (vocab, dim); `None` when tied to `token_embd` (SmolLM2)
-    pub output: Option<QMatrix>,
+    /// (vocab, dim); `None` when tied to `token_embd` (SmolLM2). A sparse `.zsk` may carry
+    /// an untied copy of a tied head in another layout (`output.weight` as a sparse stream,
+    /// e.g. `cm32i8`, which decodes faster than the embedding's blocks).
+    pub output: Option<Linear>,
 }
 
 impl LlamaWeights {
@@ -206,7 +208,7 @@ impl LlamaWeights {
         let v = |name: &str| vector(g, name, dim);
         let token_embd = m("token_embd.weight", cfg.vocab_size, dim)?;
         let output = match g.tensor("output.weight") {
-            Ok(_) => Some(m("output.weight", cfg.vocab_size, dim)?),
+            Ok(_) => Some(lin("output.weight", cfg.vocab_size, dim)?),
             Err(_) => None,
         };
         let output_norm = v("output_norm.weight")?;
@@ -259,9 +261,34 @@ impl LlamaWeights {
         &self.file
     }
 
-    /// The matrix that maps the final hidden state to logits: `output`, or the embeddings.
-    pub fn lm_head(&self) -> &QMatrix {
-        self.output.as_ref().unwrap_or(&self.token_embd)
+    /// `logits (t, vocab) = X (t, dim) @ headᵀ` with the LM head (`output`, or the tied
+    /// embeddings): `t` = 1 is decode's GEMV.
+    pub fn lm_head(&self, x: &[f32], t: usize, y: &mut [f32]) -> Result<()> {
+        match (&self.output, t) {
+            (Some(h), 1) => h.gemv(&self.file, x, y),
+            (Some(h), _) => h.gemm(&self.file, x, t, y),
+            (None, 1) => {
+                let e = &self.token_embd;
+                e.kernel
+                    .run(e.data(&self.file), e.rows, e.cols, x, y, 0..e.rows)
+            }
+            (None, _) => {
+                let e = &self.token_embd;
+                e.gemm
+                    .run(e.data(&self.file), e.rows, e.cols, x, t, y, 0..e.rows)
+            }
+        }
+    }
+
+    /// The LM head's storage type and kernel, for summaries.
+    pub fn lm_head_kernel(&self) -> (String, &'static str) {
+        match &self.output {
+            Some(h) => (h.type_name(), h.kernel_name()),
+            None => (
+                self.token_embd.ty.name().into(),
+                self.token_embd.kernel.name,
+            ),
+        }
     }
 
     /// Replaces every sparse matrix by its decoded weights as a dense F32 matrix: the same
@@ -303,21 +330,24 @@ impl LlamaWeights {
             .flat_map(|l| [&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down])
     }
 
-    /// Every dense matrix (embeddings, LM head, dense linears).
+    /// Every dense matrix (embeddings, a dense LM head, dense linears).
     fn dense_matrices(&self) -> impl Iterator<Item = &QMatrix> {
-        std::iter::once(&self.token_embd)
-            .chain(self.output.iter())
-            .chain(self.linears().filter_map(|l| match l {
-                Linear::Dense(m) => Some(m),
-                Linear::Sparse(_) => None,
-            }))
+        std::iter::once(&self.token_embd).chain(
+            self.output
+                .iter()
+                .chain(self.linears())
+                .filter_map(|l| match l {
+                    Linear::Dense(m) => Some(m),
+                    Linear::Sparse(_) => None,
+                }),
+        )
     }
 
     /// (storage type, kernel) of every matrix, for summaries.
     pub fn kernels(&self) -> Vec<(String, &'static str)> {
-        std::iter::once(&self.token_embd)
-            .chain(self.output.iter())
-            .map(|m| (m.ty.name().to_string(), m.kernel.name))
+        let e = &self.token_embd;
+        std::iter::once((e.ty.name().to_string(), e.kernel.name))
+            .chain(self.output.iter().map(|h| (h.type_name(), h.kernel_name())))
             .chain(self.linears().map(|l| (l.type_name(), l.kernel_name())))
             .collect()
     }
@@ -343,7 +373,9 @@ impl LlamaWeights {
                 })
                 .sum::<usize>()
             + self
-                .linears()
+                .output
+                .iter()
+                .chain(self.linears())
                 .map(|l| match l {
                     Linear::Sparse(m) => m.n_bytes(),
                     Linear::Dense(_) => 0,

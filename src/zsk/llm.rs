@@ -26,6 +26,8 @@ pub const MAGIC: &[u8; 8] = b"ZSKLLM\0\0";
 pub const VERSION: u32 = 1;
 /// Bytes before the GGUF payload.
 pub const HEADER: usize = 16;
+/// The untied LM head's tensor name (llama.cpp's).
+pub const LM_HEAD: &str = "output.weight";
 
 /// Whether `bytes` start like a sparse LLM `.zsk`.
 pub fn is_llm_zsk(bytes: &[u8]) -> bool {
@@ -58,7 +60,8 @@ pub fn payload_start(file: &str, bytes: &[u8]) -> Result<usize> {
 }
 
 /// Writes `g` (the dense model) as a sparse LLM `.zsk` in which every matrix of `sparse`
-/// replaces the tensor of the same name; `meta` adds (or overrides) metadata.
+/// replaces the tensor of the same name (or, for [`LM_HEAD`] in a model whose head is tied,
+/// adds it); `meta` adds (or overrides) metadata.
 pub fn write(g: &Gguf, sparse: &[SparseMatrix], meta: &[(String, Value)]) -> Result<Vec<u8>> {
     write_with_act(g, sparse, meta, None)
 }
@@ -100,14 +103,21 @@ pub fn write_with_act(
             w.raw_tensor(&info.name, &info.dims, info.ty, t.data.to_vec());
         }
     }
-    if let Some(m) = sparse
+    for m in sparse
         .iter()
-        .find(|m| g.tensors().iter().all(|t| t.name != m.name))
+        .filter(|m| g.tensors().iter().all(|t| t.name != m.name))
     {
-        return Err(Error::BadArgument {
-            what: m.name.clone(),
-            detail: format!("no tensor of that name in {}", g.file()),
-        });
+        // The one tensor a file may gain: an untied LM head for a model whose head is tied to
+        // its embeddings (a faster layout of the same values).
+        if m.name != LM_HEAD || g.tensors().iter().all(|t| t.name != "token_embd.weight") {
+            return Err(Error::BadArgument {
+                what: m.name.clone(),
+                detail: format!("no tensor of that name in {}", g.file()),
+            });
+        }
+        let mut b = Vec::with_capacity(m.n_bytes() + 64);
+        m.write(&mut b);
+        w.raw_tensor(&m.name, &[b.len()], GgmlType::I8, b);
     }
     let payload = w.finish();
     let mut out = Vec::with_capacity(HEADER + payload.len());

@@ -12,7 +12,8 @@
 #                  1.3x of dense Q4_1's perplexity; bench/results/llm_ppl.json)
 #   act-teal-s40-cm32i8
 #                  activation sparsity (TEAL, 40% of every linear input zeroed in decode, uniform
-#                  over the sites), the matrices input-channel-major int8: the demo's default, the
+#                  over the sites), the matrices and an untied copy of the LM head
+#                  input-channel-major int8: the demo's default, the
 #                  fastest point of the frontier within 1.25x of dense Q4_1's perplexity
 #                  (bench/results/llm_frontier.json)
 #
@@ -38,7 +39,7 @@ VARIANTS=(
   "nm24-s50-int8|sparsegpt|2:4|0.5|nm24i8|"
   "csr-s50-int8|sparsegpt|unstructured|0.5|csr8|"
   "g16-s03-int4|wanda|1x16|0.03|g16i4|"
-  "act-teal-s40-cm32i8|magnitude|unstructured|0|cm32i8|--act-sparsity 0.4 --act-method teal --act-allocation uniform"
+  "act-teal-s40-cm32i8|magnitude|unstructured|0|cm32i8|--act-sparsity 0.4 --act-method teal --act-allocation uniform --lm-head cm32i8"
 )
 sources="$(cd "$ROOT" && cat src/prune/*.rs src/prune/llm/*.rs src/sparse/llm/*.rs src/zsk/llm.rs \
   src/export/gguf.rs src/import/gguf/*.rs src/llm/*.rs | sha256sum | cut -d' ' -f1)"
