@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { startServer } from '../tools/serve.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
@@ -406,10 +407,14 @@ export function linkWllamaRuntime(repo) {
   return JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8')).version;
 }
 
+/** bench/llm_frontier.mjs's result, which the LLM page's chart draws (as models/llm/llm_frontier.json). */
+export const LLM_FRONTIER_JSON = 'bench/results/llm_frontier.json';
+
 /**
  * Makes www/models/llm hold .cache/zoo/llm's GGUF files, its sparse LLM variants (*.zsk) and
- * the prompt corpus (lee_background.cor as lee_background.txt), as `make wasm` does; returns the
- * names of the GGUF and .zsk files, sorted.
+ * the prompt corpus (lee_background.cor as lee_background.txt), as `make wasm` does, plus the
+ * frontier (LLM_FRONTIER_JSON as llm_frontier.json) for the LLM page's chart; returns the names
+ * of the GGUF and .zsk files, sorted.
  */
 export function linkLlmModels(repo) {
   const zoo = path.join(repo, '.cache/zoo/llm');
@@ -424,22 +429,90 @@ export function linkLlmModels(repo) {
   }
   const corpus = path.join(zoo, 'lee_background.cor');
   if (fs.existsSync(corpus)) hardLink(corpus, path.join(dest, 'lee_background.txt'));
+  const frontier = path.join(repo, LLM_FRONTIER_JSON);
+  if (fs.existsSync(frontier)) hardLink(frontier, path.join(dest, 'llm_frontier.json'));
   return names.sort();
+}
+
+/** Makes www/models/llm hold `files` (paths anywhere, e.g. bench/tmp); returns their names. */
+export function linkLlmFiles(repo, files) {
+  const dest = path.join(repo, 'www/models/llm');
+  fs.mkdirSync(dest, { recursive: true });
+  return files.map((f) => {
+    hardLink(f, path.join(dest, path.basename(f)));
+    return path.basename(f);
+  });
+}
+
+/**
+ * The demo's LLM list (www/llm-models.json): {default: its first entry's file, quality: variant
+ * → {ppl, ppl_ratio}} from its entries' measured numbers, overridden by the frontier's rows
+ * (LLM_FRONTIER_JSON) where that file exists. Variants are named as the LLM page names them.
+ */
+export function llmQuality(repo) {
+  const variantOf = (file) => /\.([^.]+)\.(gguf|zsk)$/.exec(file)?.[1]?.toLowerCase() ?? null;
+  const read = (f) => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(repo, f), 'utf8'));
+    } catch {
+      return null;
+    }
+  };
+  const list = read('www/llm-models.json')?.models ?? [];
+  const quality = {};
+  for (const m of list) {
+    if (typeof m.ppl === 'number' && !m.comment) quality[variantOf(m.file)] = { ppl: m.ppl, ppl_ratio: m.ppl_ratio ?? null };
+  }
+  for (const r of read(LLM_FRONTIER_JSON)?.rows ?? []) {
+    if (typeof r.ppl === 'number' && r.engine !== 'wllama-1t') quality[r.variant] = { ppl: r.ppl, ppl_ratio: r.ppl_ratio ?? null };
+  }
+  return { default: list[0]?.file ?? null, quality };
 }
 
 /**
  * llm.html with the builds `isas` (one page, engines interleaved): {result, error, pageErrors};
- * result is window.__llmResult. `variants`: sparse .zsk files (names under www/models/llm) that
- * run on every zeroskip build next to the dense `model`.
+ * result is window.__llmResult. `variants`: other files of the model (names under
+ * www/models/llm: sparse .zsk, requantized GGUFs) that run on every zeroskip build next to the
+ * dense `model`; `wllama`: the GGUFs wllama runs (default: `model`); `protocol`: {prompt, gen,
+ * rounds} overriding the mode's; `reload`: load each variant only for its timed run.
  */
-export function runLlmPage(browser, baseUrl, { isas, mode, engines = 'all', model, variants = [], timeoutMs, onConsole }) {
+export function runLlmPage(browser, baseUrl, {
+  isas, mode, engines = 'all', model, variants = [], wllama = [], protocol = {}, reload = false, timeoutMs, onConsole,
+}) {
   const q = new URLSearchParams({ isas: isas.join(','), mode, engines, autorun: '1' });
   if (model) q.set('model', model);
   if (variants.length) q.set('variants', variants.join(','));
+  if (wllama.length) q.set('wllama', wllama.join(','));
+  for (const [k, v] of Object.entries(protocol)) if (v) q.set(k, String(v));
+  if (reload) q.set('reload', '1');
   return runAutorunPage(browser, `${baseUrl}llm.html?${q}`, {
     resultVar: '__llmResult',
     errorVar: '__llmError',
     timeoutMs,
     onConsole,
   });
+}
+
+/**
+ * Serves www/ and runs llm.html once in a fresh headless Chromium (no WebGPU) with runLlmPage's
+ * `options`, forwarding the page's console and printing its errors; `announce(url, version)`
+ * says what runs first. Returns {result (window.__llmResult or null), problems}.
+ */
+export async function runLlmBench(repo, options, announce = () => {}) {
+  const { server, url } = await startServer({ port: 0, root: path.join(repo, 'www') });
+  const browser = await launchChromium({ webgpu: false });
+  let run;
+  try {
+    announce(url, browser.version());
+    run = await runLlmPage(browser, url, {
+      onConsole: (type, text) => console.log(`[page${type === 'log' ? '' : ' ' + type}] ${text}`),
+      ...options,
+    });
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  const problems = [...run.pageErrors, ...(run.error ? [run.error] : [])];
+  problems.forEach((p) => console.error(`ERROR ${p}`));
+  return { result: run.result, problems };
 }

@@ -6,26 +6,31 @@
 // build in the same rounds; prints a table and the greedy outputs, and writes llm.json
 // (BENCH_FORMAT.md): rows, one per (file, engine), with model, variant (q4_1, g16-s50-int4, …),
 // engine (zeroskip-simd128 | zeroskip-relaxed | wllama-1t), prompt_tokens, gen_tokens,
-// prefill_tok_s, decode_tok_s, file_bytes, sparsity, gemv_kernels; top-level `ratios` (median over
-// rounds of each pair's per-round ratio of tokens/s, e.g. "decode: zeroskip-relaxed g16-s50-int4 /
-// zeroskip-relaxed q4_1"; > 1 means the first is faster) and `variant_ratios` (each variant on
-// each build vs the dense model on that build and vs wllama-1t q4_1).
+// prefill_tok_s, decode_tok_s, file_bytes, sparsity, gemv_kernels, the activation sparsity of
+// files that have it (act_method, act_sparsity: the calibrated target, act_skipped / act_zero:
+// what the timed decode met), ppl and ppl_ratio where known (bench/results/llm_frontier.json,
+// else www/llm-models.json), default: true on the demo's default file; top-level `ratios`
+// (median over rounds of each pair's per-round ratio of tokens/s, e.g. "decode:
+// zeroskip-relaxed g16-s50-int4 / zeroskip-relaxed q4_1"; > 1 means the first is faster) and
+// `variant_ratios` (each variant on each build vs the dense model on that build and vs wllama-1t
+// on the model's GGUF).
 //
 //   node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama]
 //                      [--model FILE.gguf] [--variants all|none|A.zsk,B.zsk]
-//                      [--out bench/results/llm.json]
+//                      [--wllama model|all|A.gguf,B.gguf] [--out bench/results/llm.json]
 //
 // --variants all (the default): the model's other files in .cache/zoo/llm: its .zsk variants
-// and the Q8_0 GGUF requantized from it (zeroskip only; wllama runs the --model GGUF).
+// and the GGUFs requantized from it (zeroskip only). --wllama: the GGUFs wllama runs: the
+// --model GGUF (default), or all of the model's GGUFs in .cache/zoo/llm (Q4_0, Q4_1, Q8_0).
+// The speed-against-perplexity frontier is bench/llm_frontier.mjs.
 //
 // Full: a 128-token prompt, 128 greedy tokens, 3 rounds. --quick: 32 + 16 tokens, 1 round. A
 // benchmark is not a test: it exits non-zero only when the page errored or produced no rows.
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer } from '../tools/serve.mjs';
 import {
-  launchChromium, linkLlmModels, linkWllamaRuntime, machineDescription, runLlmPage, textTable, writeJson, exitWith,
+  linkLlmModels, linkWllamaRuntime, llmQuality, machineDescription, runLlmBench, textTable, writeJson, exitWith,
 } from './lib.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,9 +40,9 @@ const MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 const TIMEOUT_MS = 30 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', engines: 'all', model: MODEL, variants: 'all', out: path.join(REPO, 'bench/results/llm.json') };
+  const opts = { isas: ISAS, mode: 'full', engines: 'all', model: MODEL, variants: 'all', wllama: 'model', out: path.join(REPO, 'bench/results/llm.json') };
   const usage = 'usage: node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama] [--model FILE.gguf] ' +
-    '[--variants all|none|A.zsk,B.zsk] [--out FILE]';
+    '[--variants all|none|A.zsk,B.zsk] [--wllama model|all|A.gguf,B.gguf] [--out FILE]';
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') opts.mode = 'quick';
@@ -45,6 +50,7 @@ function parseArgs(argv) {
     else if (arg === '--engines' && argv[i + 1]) opts.engines = argv[++i];
     else if (arg === '--model' && argv[i + 1]) opts.model = argv[++i];
     else if (arg === '--variants' && argv[i + 1]) opts.variants = argv[++i];
+    else if (arg === '--wllama' && argv[i + 1]) opts.wllama = argv[++i];
     else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
     else throw new Error(`${usage} (bad argument: ${arg})`);
   }
@@ -62,7 +68,10 @@ const ROW_COLUMNS = [
   ['engine', (r) => r.engine],
   ['variant', (r) => r.variant],
   ['sp%', (r) => (isNum(r.sparsity) ? (100 * r.sparsity).toFixed(1) : '-'), 'r'],
+  ['act', (r) => (r.act_method ? `${r.act_method} ${num(r.act_sparsity, 2)}` : '')],
+  ['skipped', (r) => num(r.act_skipped, 2), 'r'],
   ['MB', (r) => num(r.file_bytes / 1e6, 1), 'r'],
+  ['ppl', (r) => num(r.ppl, 1), 'r'],
   ['prompt', (r) => r.prompt_tokens, 'r'],
   ['prefill tok/s', (r) => num(r.prefill_tok_s, 1), 'r'],
   ['gen', (r) => r.gen_tokens, 'r'],
@@ -92,7 +101,8 @@ function format(result, wllamaVersion) {
   const lines = [
     `== ${result.mode} mode: prompt ${result.protocol.prompt} tokens, ${result.protocol.gen} greedy tokens, ` +
       `${result.protocol.rounds} round(s), ${num(result.elapsed_s, 0)} s ==`,
-    w ? `wllama ${wllamaVersion} (llama.cpp ${w.llama_cpp}): multithread ${w.multithread}, threads ${w.threads}, add_bos ${w.add_bos}` : 'wllama not run',
+    w ? `wllama ${wllamaVersion} (llama.cpp ${w.llama_cpp}) on ${result.wllama_files.join(', ')}: multithread ${w.multithread}, ` +
+      `threads ${w.threads}, add_bos ${w.add_bos}` : 'wllama not run',
     '',
     textTable(ROW_COLUMNS, result.rows),
     '',
@@ -131,32 +141,34 @@ async function main() {
     console.log('--engines wllama: the sparse variants are skipped (wllama cannot read .zsk)');
     variants = [];
   }
-  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
-  const browser = await launchChromium({ webgpu: false });
-  let run;
-  const t0 = Date.now();
-  try {
-    console.log(`LLM benchmark (${opts.mode}, builds ${opts.isas.join(',')}, engines ${opts.engines}, ` +
-      `variants ${variants.join(',') || 'none'}) at ${url}, Chromium ${browser.version()}`);
-    run = await runLlmPage(browser, url, {
-      isas: opts.isas,
-      mode: opts.mode,
-      engines: opts.engines,
-      model: opts.model,
-      variants,
-      timeoutMs: TIMEOUT_MS,
-      onConsole: (type, text) => console.log(`[page${type === 'log' ? '' : ' ' + type}] ${text}`),
-    });
-  } finally {
-    await browser.close();
-    server.close();
+  let wllama = [opts.model];
+  if (opts.wllama === 'all') wllama = [opts.model, ...siblings.filter((f) => f.endsWith('.gguf'))].sort();
+  else if (opts.wllama !== 'model') {
+    wllama = opts.wllama.split(',').map((v) => v.trim()).filter(Boolean);
+    const missing = wllama.filter((v) => !models.includes(v) || !v.endsWith('.gguf'));
+    if (missing.length) throw new Error(`--wllama ${missing.join(', ')}: not a GGUF in .cache/zoo/llm`);
   }
-  const problems = [...run.pageErrors, ...(run.error ? [run.error] : [])];
-  problems.forEach((p) => console.error(`ERROR ${p}`));
-  const result = run.result;
+  const t0 = Date.now();
+  const { result, problems } = await runLlmBench(REPO, {
+    isas: opts.isas,
+    mode: opts.mode,
+    engines: opts.engines,
+    model: opts.model,
+    variants,
+    wllama,
+    timeoutMs: TIMEOUT_MS,
+  }, (url, version) => console.log(`LLM benchmark (${opts.mode}, builds ${opts.isas.join(',')}, engines ${opts.engines}, ` +
+    `variants ${variants.join(',') || 'none'}) at ${url}, Chromium ${version}`));
   if (!result?.rows?.length) {
     console.error('LLM benchmark FAILED: the page produced no rows');
     return 1;
+  }
+  // perplexity (a property of the file, measured natively) and the demo's default
+  const { default: demoDefault, quality } = llmQuality(REPO);
+  for (const r of result.rows) {
+    const q = r.engine.startsWith('zeroskip') ? quality[r.variant] : null;
+    if (q) Object.assign(r, q);
+    if (r.file === demoDefault && r.engine.startsWith('zeroskip')) r.default = true;
   }
   console.log(`\n${format(result, wllamaVersion)}\n(${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
   const { machine: browserMachine, ...rest } = result;

@@ -373,11 +373,13 @@ export function createHost(post, { wasmSource } = {}) {
         save();
         model = { kind: 'text-generator', gen };
         const config = JSON.parse(gen.config());
+        const actMethod = gen.actMethod();
         return {
           ...common, kind: 'text-generator', backend: 'wasm',
           fallback: a.backend === 'auto' && detectFeatures().webgpu ? 'language models run on WASM only' : null,
           loadMs: now() - t0, config, kernels: JSON.parse(gen.kernels()), sessionBytes: gen.sessionBytes(),
-          eos: gen.eos() ?? null, hasChatTemplate: hasChat(gen),
+          eos: gen.eos() ?? null, hasChatTemplate: hasChat(gen), weightSparsity: gen.sparsity(),
+          act: actMethod === undefined ? null : { method: actMethod, target: Number(gen.actTarget().toFixed(6)) },
         };
       }
       if (format === 'tfjs') throw fail('BadModel', `${name}: a TF.js model.json; load() reads ONNX, GGUF and .zsk files (TF.js graph models: Model.fromTfjs in the wasm package)`);
@@ -498,15 +500,18 @@ export function createHost(post, { wasmSource } = {}) {
       const budget = Math.min(maxTokens, ctx - ids.length);
       const eos = gen.eos();
       const decoder = new TextDecoder('utf-8');
-      const stats = { promptTokens: ids.length, tokens: 0, prefillMs: 0, decodeMs: 0, finishReason: 'length' };
+      const stats = { promptTokens: ids.length, tokens: 0, prefillMs: 0, decodeMs: 0, finishReason: 'length', actSkipped: null, actZero: null };
       const check = () => {
         if (aborted.has(id)) throw abortError('generation');
       };
       try {
         gen.reset();
+        gen.clearActStats();
         let t0 = now();
         let next = gen.prefillSample(Uint32Array.from(ids));
         stats.prefillMs = now() - t0;
+        // activation sparsity of the pass that produced `next` (null for prefill's token)
+        let [actSkipped, actZero] = [null, null];
         for (let i = 0; ; i++) {
           if (o.stopAtEos !== false && next === eos) {
             stats.finishReason = 'eos';
@@ -514,16 +519,20 @@ export function createHost(post, { wasmSource } = {}) {
           }
           const piece = decoder.decode(gen.tokenBytes(next), { stream: true });
           stats.tokens++;
-          post({ id, type: 'token', token: { text: piece, id: next } });
+          post({ id, type: 'token', token: { text: piece, id: next, actSkipped, actZero } });
           if (i + 1 >= budget) break;
           await yieldTask();
           check();
           t0 = now();
           next = gen.stepSample(next);
           stats.decodeMs += now() - t0;
+          [actSkipped, actZero] = gen.actLast();
         }
         const rest = decoder.decode();
-        if (rest) post({ id, type: 'token', token: { text: rest, id: null } });
+        if (rest) post({ id, type: 'token', token: { text: rest, id: null, actSkipped: null, actZero: null } });
+        // over the decoded tokens (prefill is dense): 0 without thresholds
+        const [actTokens, skipped, zero] = gen.actTotal();
+        if (actTokens > 0 || stats.tokens > 1) [stats.actSkipped, stats.actZero] = [skipped, zero];
       } catch (err) {
         throw engineError(err, 'Runtime');
       } finally {

@@ -99,7 +99,8 @@ export interface LayerReport {
 export interface ModelInfo {
   kind: ModelKind;
   name: string;
-  format: 'onnx' | 'zsk' | 'gguf';
+  /** 'llm-zsk': a sparse LLM .zsk (a header, then a GGUF). */
+  format: 'onnx' | 'zsk' | 'gguf' | 'llm-zsk';
   /** What runs the model: 'wasm' or 'webgpu'. */
   backend: 'wasm' | 'webgpu';
   fallback: string | null;
@@ -121,6 +122,21 @@ export interface ModelInfo {
   kernels?: { gemv: Record<string, string>; matrices: number };
   sessionBytes?: number;
   hasChatTemplate?: boolean;
+  /** Text generators: fraction of the linear layers' weights the file does not store. */
+  weightSparsity?: number;
+  /** Text generators: the file's activation-sparsity thresholds, or null. */
+  act?: ActSparsity | null;
+}
+
+/**
+ * A sparse LLM file's activation sparsity: decode zeroes the small inputs of the linear layers,
+ * and the input-channel-major kernels skip the weight columns of those zeros.
+ */
+export interface ActSparsity {
+  /** teal: |x| at every linear input; wina: |x_j|·‖W[:,j]‖ (weight-informed); gate: |silu(gate)| on the FFN channels. */
+  method: 'teal' | 'wina' | 'gate';
+  /** The fraction of the linear layers' multiply-adds whose input the thresholds were calibrated to zero. */
+  target: number;
 }
 
 declare class LoadedModel {
@@ -196,6 +212,23 @@ export interface GenerateOptions {
   system?: string;
   /** Stop at the end-of-sequence token (default true). */
   stopAtEos?: boolean;
+  /** Called with every token as it arrives (before the iterator yields it). */
+  onToken?: (token: GeneratedToken) => void;
+}
+
+/** One streamed token. */
+export interface GeneratedToken {
+  text: string;
+  /** null for the text a split UTF-8 character left at the end. */
+  id: number | null;
+  /**
+   * Fraction of the linear layers' multiply-adds that the forward pass producing this token
+   * skipped (weight columns of zeroed inputs not read); 0 without activation sparsity, null
+   * for the first token (it comes from the prompt's pass, which is dense).
+   */
+  actSkipped: number | null;
+  /** Fraction of those multiply-adds whose input was zero (≥ actSkipped: a format that cannot skip still counts its zeros). */
+  actZero: number | null;
 }
 
 export interface GenerationStats {
@@ -207,6 +240,10 @@ export interface GenerationStats {
   /** Decode speed: (tokens − 1) / decodeMs. */
   tokensPerSecond: number | null;
   finishReason: 'length' | 'eos';
+  /** actSkipped over every decoded token (multiply-add weighted); null when none was decoded. */
+  actSkipped: number | null;
+  /** actZero over every decoded token; null when none was decoded. */
+  actZero: number | null;
 }
 
 export interface Generation extends AsyncIterableIterator<string> {
@@ -214,12 +251,18 @@ export interface Generation extends AsyncIterableIterator<string> {
   readonly text: string;
   /** Token ids so far. */
   readonly tokens: number[];
+  /** The token the iterator yielded last (its text, id and activation sparsity), or null. */
+  readonly token: GeneratedToken | null;
   /** Set when the generation ends. */
   readonly stats: GenerationStats | null;
   readonly result: Promise<{ text: string; tokens: number[]; stats: GenerationStats }>;
 }
 
 export declare class TextGenerator extends LoadedModel {
+  /** The file's activation sparsity (method and calibrated target), or null. */
+  readonly act: ActSparsity | null;
+  /** Fraction of the linear layers' weights the file does not store (0 for a dense GGUF). */
+  readonly weightSparsity: number;
   generate(prompt: string, options?: GenerateOptions): Generation;
   complete(prompt: string, options?: GenerateOptions): Promise<{ text: string; tokens: number[]; stats: GenerationStats }>;
 }

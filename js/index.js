@@ -175,14 +175,27 @@ export class ImageClassifier extends Session {
   }
 }
 
-/** A GGUF language model. */
+/** A GGUF language model (or a sparse LLM .zsk). */
 export class TextGenerator extends LoadedModel {
+  /**
+   * The file's activation sparsity, `{method: 'teal' | 'wina' | 'gate', target}` (target: the fraction
+   * of the linear layers' inputs its thresholds were calibrated to zero), or null.
+   */
+  get act() {
+    return this.info.act ?? null;
+  }
+  /** Fraction of the linear layers' weights the file does not store (0 for a dense GGUF). */
+  get weightSparsity() {
+    return this.info.weightSparsity ?? 0;
+  }
   /**
    * Streams the continuation of `prompt`, token by token: `for await (const t of gen) …`.
    * Options: maxTokens (128), temperature (0 = greedy), topK (0 = off), topP (1 = off), seed,
    * signal (an AbortSignal: the iterator rejects with code 'Aborted'), chat (wrap the prompt in
-   * the model's chat template), stopAtEos (true). The returned object also has `.text` (so
-   * far) and `.result` (a Promise of {text, stats}).
+   * the model's chat template), stopAtEos (true), onToken (called with each token's
+   * {text, id, actSkipped, actZero} as it arrives). The returned object also has `.text` (so
+   * far), `.token` (the last token yielded, with its activation sparsity) and `.result` (a
+   * Promise of {text, tokens, stats}).
    */
   generate(prompt, options = {}) {
     return new Generation(this, prompt, options);
@@ -197,9 +210,10 @@ export class TextGenerator extends LoadedModel {
 
 class Generation {
   constructor(model, prompt, options) {
-    const { signal, ...opts } = options ?? {};
+    const { signal, onToken, ...opts } = options ?? {};
     this.text = '';
     this.tokens = [];
+    this.token = null;
     this.stats = null;
     this._queue = [];
     this._waiter = null;
@@ -225,10 +239,12 @@ class Generation {
     const call = ch.call('generate', { prompt: String(prompt ?? ''), options: opts }, {
       onToken: (t) => {
         if (this._done) return;
-        this.text += t.text;
-        if (t.id !== null) this.tokens.push(t.id);
-        this._queue.push(t.text);
+        const token = { text: t.text, id: t.id, actSkipped: t.actSkipped ?? null, actZero: t.actZero ?? null };
+        this.text += token.text;
+        if (token.id !== null) this.tokens.push(token.id);
+        this._queue.push(token);
         this._wake();
+        onToken?.(token);
       },
     });
     this._stop = (err) => {
@@ -256,7 +272,10 @@ class Generation {
   async next() {
     for (;;) {
       if (this._error) throw this._error;
-      if (this._queue.length) return { value: this._queue.shift(), done: false };
+      if (this._queue.length) {
+        this.token = this._queue.shift();
+        return { value: this.token.text, done: false };
+      }
       if (this._done) return { value: undefined, done: true };
       await new Promise((r) => (this._waiter = r));
     }

@@ -760,4 +760,40 @@ impl TextGenerator {
     pub fn sparsity(&self) -> f64 {
         self.llama.weights.sparsity()
     }
+
+    /// The activation-sparsity method of the file's thresholds (`teal`, `wina` or `gate`), or
+    /// `undefined` when decode keeps every input.
+    #[wasm_bindgen(js_name = actMethod)]
+    pub fn act_method(&self) -> Option<String> {
+        self.llama.act().map(|a| a.method.name().to_string())
+    }
+
+    /// The activation sparsity the thresholds were calibrated for (`undefined` without them).
+    #[wasm_bindgen(js_name = actTarget)]
+    pub fn act_target(&self) -> Option<f32> {
+        self.llama.act().map(|a| a.target)
+    }
+
+    /// The last decoded token's `[skipped, zero]`: the fraction of the linear layers'
+    /// multiply-adds a kernel skipped (weight columns not read) and the fraction whose input
+    /// was zero. `[0, 0]` without thresholds.
+    #[wasm_bindgen(js_name = actLast)]
+    pub fn act_last(&self) -> Vec<f64> {
+        let s = self.session.act_last();
+        vec![s.skipped_fraction(), s.zero_fraction()]
+    }
+
+    /// `[tokens, skipped, zero]` over every token run with thresholds since the last
+    /// `clearActStats` (fractions weighted by multiply-adds).
+    #[wasm_bindgen(js_name = actTotal)]
+    pub fn act_total(&self) -> Vec<f64> {
+        let s = self.session.act_total();
+        vec![s.tokens as f64, s.skipped_fraction(), s.zero_fraction()]
+    }
+
+    /// Zeroes `actLast` and `actTotal` (`reset` keeps them).
+    #[wasm_bindgen(js_name = clearActStats)]
+    pub fn clear_act_stats(&mut self) {
+        self.session.clear_act_stats();
+    }
 }

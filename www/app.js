@@ -5,7 +5,10 @@
 //   index.html?model=mobilenet_v2&variant=s85&backend=relaxed|wasm|webgpu&image=3
 //             &autoload=0 (no first classification) &inline=1 (run on the main thread: a
 //             negative control for the long-task test) &llm=<file under models/llm>
-// The LLM list is data: llm-models.json ({models: [{file, label, bytes, sparsity}]}).
+// The LLM list is data: llm-models.json ({models: [{file, label, bytes, sparsity, act_sparsity,
+// act_method, ppl, ppl_ratio}]}); the picker shows each file's size, weight and activation
+// sparsity and perplexity. While generating, the panel shows the fraction of the linear layers'
+// weight columns each token's pass skipped (activation sparsity), with a bar per token.
 //
 // For tests and the console: window.__app (state: image.last, llm.last, errors…) and
 // window.__app.actions (selectImage, selectFile, generate, stop, …).
@@ -16,8 +19,9 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const INLINE = params.get('inline') === '1';
 const DEFAULT_LLMS = [
-  { file: 'SmolLM2-135M-Instruct.Q4_1.gguf', label: 'SmolLM2-135M-Instruct · Q4_1', bytes: 98362432, sparsity: 0 },
+  { file: 'SmolLM2-135M-Instruct.Q4_1.gguf', label: 'SmolLM2-135M-Instruct · Q4_1', bytes: 98362432, sparsity: 0, act_sparsity: 0, act_method: null },
 ];
+const SPARK_TOKENS = 64; // tokens the skipped-columns chart shows
 const BACKENDS = {
   relaxed: { backend: 'wasm', isa: 'relaxed', label: 'WASM relaxed SIMD' },
   wasm: { backend: 'wasm', isa: 'simd128', label: 'WASM SIMD128' },
@@ -511,13 +515,41 @@ function llmEntry() {
   return llmModels.find((m) => m.file === $('llm-model').value) ?? llmModels[0];
 }
 
+const pct = (x, digits = 0) => `${(100 * x).toFixed(digits)}%`;
+
+/** An entry's size, weight sparsity, activation sparsity and perplexity, as short phrases. */
+function llmFacts(m) {
+  const sp = Number(m.sparsity) || 0;
+  const act = Number(m.act_sparsity) || 0;
+  const ppl = Number(m.ppl);
+  const ratio = Number(m.ppl_ratio);
+  return [
+    m.bytes ? mb(m.bytes) : null,
+    sp > 0 ? `weights ${pct(sp, sp < 0.1 ? 1 : 0)} sparse` : 'dense weights',
+    act > 0 ? `activations ${pct(act)} sparse (${m.act_method ?? '?'})` : 'dense activations',
+    ppl > 0 ? `ppl ${ppl.toFixed(1)}${ratio > 0 ? ` (${ratio.toFixed(2)}× dense)` : ''}` : 'ppl not measured',
+  ].filter(Boolean);
+}
+
+/** The same facts, short, for the picker's options. */
+function llmBrief(m) {
+  const sp = Number(m.sparsity) || 0;
+  const act = Number(m.act_sparsity) || 0;
+  const ratio = Number(m.ppl_ratio);
+  return [
+    m.bytes ? mb(m.bytes) : null,
+    `weights ${pct(sp, sp > 0 && sp < 0.1 ? 1 : 0)}`,
+    act > 0 ? `act ${pct(act)} ${m.act_method ?? ''}`.trim() : 'act 0%',
+    ratio > 0 ? `ppl ${ratio.toFixed(2)}×` : 'ppl —',
+  ].filter(Boolean).join(' · ');
+}
+
 function describeLlm() {
   const m = llmEntry();
-  const sp = Number(m.sparsity) || 0;
-  const parts = [m.bytes ? mb(m.bytes) : null, sp > 0 ? `${(100 * sp).toFixed(0)}% sparse` : 'dense'];
+  const parts = llmFacts(m);
   if (generator && generatorFile === m.file) {
     const c = generator.info.config;
-    const kern = Object.values(generator.info.kernels?.gemv ?? {})[0];
+    const kern = [...new Set(Object.values(generator.info.kernels?.gemv ?? {}))].join(', ');
     parts.push(`${c.n_layers} layers · dim ${c.dim}`, kern ? `GEMV ${kern}` : null);
   }
   $('llm-meta').textContent = parts.filter(Boolean).join(' · ');
@@ -572,10 +604,13 @@ async function generate(overrides = {}) {
   completion.textContent = '';
   $('prompt-echo').textContent = opts.chat ? '' : prompt;
   $('tok-s').textContent = '—';
+  $('act-skip').textContent = '—';
   $('gen-stats').textContent = '';
+  const skipped = [];
+  drawSkipped(skipped);
   app.llm.text = '';
   app.llm.seq = (app.llm.seq ?? 0) + 1;
-  const last = { seq: app.llm.seq, prompt, options: opts, text: '', tokens: 0, stats: null, aborted: false, error: null, done: false };
+  const last = { seq: app.llm.seq, prompt, options: opts, text: '', tokens: 0, stats: null, aborted: false, error: null, done: false, actSkipped: skipped };
   app.llm.last = last;
   try {
     const gen = await ensureGenerator();
@@ -591,6 +626,12 @@ async function generate(overrides = {}) {
       } else {
         $('tok-s').textContent = ((1000 * (last.tokens - 1)) / (performance.now() - first)).toFixed(1);
       }
+      const skip = g.token?.actSkipped;
+      if (typeof skip === 'number') {
+        skipped.push(skip);
+        $('act-skip').textContent = pct(skip);
+        drawSkipped(skipped);
+      }
       completion.append(piece);
       last.text += piece;
       app.llm.text = last.text;
@@ -600,7 +641,9 @@ async function generate(overrides = {}) {
     const s = g.stats;
     last.stats = s;
     if (s?.tokensPerSecond) $('tok-s').textContent = s.tokensPerSecond.toFixed(1);
+    if (typeof s?.actSkipped === 'number') $('act-skip').textContent = pct(s.actSkipped);
     $('gen-stats').textContent = `${s.tokens} tokens · prompt ${s.promptTokens} tok at ${s.prefillTokensPerSecond?.toFixed(0) ?? '—'} tok/s` +
+      (typeof s.actZero === 'number' && s.actZero > 0 ? ` · ${pct(s.actZero)} of the inputs zero` : '') +
       (s.finishReason === 'eos' ? ' · ended by the model' : '');
     $('llm-status').textContent = `Done on WASM ${gen.isa}.`;
   } catch (err) {
@@ -629,13 +672,31 @@ function stop() {
   controller?.abort();
 }
 
+/** One bar per decoded token (the last SPARK_TOKENS): the fraction of weight columns skipped. */
+function drawSkipped(values) {
+  const c = $('act-spark');
+  const ctx = c.getContext('2d');
+  const [w, h] = [c.width, c.height];
+  ctx.clearRect(0, 0, w, h);
+  ctx.fillStyle = '#e5e7eb';
+  ctx.fillRect(0, h - 1, w, 1);
+  const shown = values.slice(-SPARK_TOKENS);
+  const bw = w / SPARK_TOKENS;
+  ctx.fillStyle = '#059669';
+  shown.forEach((v, i) => {
+    const bh = Math.max(1, Math.round(Math.min(1, Math.max(0, v)) * (h - 1)));
+    ctx.fillRect(i * bw, h - 1 - bh, Math.max(1, bw - 1), bh);
+  });
+}
+
 async function initLlmPanel() {
   llmModels = await llmManifest();
   const sel = $('llm-model');
   for (const m of llmModels) {
     const o = document.createElement('option');
     o.value = m.file;
-    o.textContent = m.label ?? m.file;
+    o.textContent = `${m.label ?? m.file} — ${llmBrief(m)}`;
+    o.title = llmFacts(m).join(' · ');
     sel.append(o);
   }
   const want = params.get('llm');

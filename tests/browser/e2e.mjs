@@ -8,9 +8,13 @@
 //   3. WebGPU (SwiftShader, --enable-unsafe-webgpu): the same top-1 as WASM, run on 'webgpu';
 //   4. a corrupt model file, then a non-image file: clear errors (codes BadModel, BadImage) in
 //      the UI, and the page keeps classifying;
-//   5. SmolLM2-135M (dense Q4_1 GGUF): 20 greedy tokens of "The capital of France is" contain
-//      "Paris" (numpy's reference: " Paris.\n\nThe answer is:"), with tok/s shown; Stop aborts
-//      a long generation, and the next one works;
+//   5. SmolLM2-135M (the demo's default file, www/llm-models.json's first entry): 20 greedy
+//      tokens of "The capital of France is" contain "Paris" (numpy's reference on the dense
+//      Q4_1: " Paris.\n\nThe answer is:"), with tok/s shown; the picker lists each file's size,
+//      weight and activation sparsity and perplexity; the fraction of weight columns skipped
+//      per token is shown and, for an activation-sparse file (the default, or else the list's
+//      first act-sparse entry), is > 0 (and 0 for the dense Q4_1 in the API); Stop aborts a
+//      long generation, and the next one works;
 //   6. the API's typed errors directly (BadModel, BadImage, Aborted, BadInput), and, in a
 //      Chromium without WebGPU, NoWebGPU from load() and in the UI;
 //   7. a PerformanceObserver on long tasks: none over 50 ms on the main thread while any of the
@@ -32,6 +36,8 @@ const TIMEOUT_MS = 240_000;
 const LONG_TASK_MS = 50;
 const PROMPT = 'The capital of France is';
 const LLM = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+const LLM_LIST = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../www/llm-models.json'), 'utf8')).models;
+const LLM_DEFAULT = LLM_LIST[0];
 
 const failures = [];
 function check(ok, what) {
@@ -147,15 +153,17 @@ async function apiErrors() {
   })());
   out.abortedAfter = n;
   out.badTemperature = await code(llm.complete('x', { temperature: -1 }));
-  const again = await llm.complete(PROMPT_TEXT, { maxTokens: 8 });
+  const seen = [];
+  const again = await llm.complete(PROMPT_TEXT, { maxTokens: 8, onToken: (t) => seen.push(t.actSkipped) });
   out.afterAbort = again.text;
+  out.denseAct = { act: llm.act, weightSparsity: llm.weightSparsity, perToken: seen, stats: again.stats.actSkipped };
   llm.dispose();
   return out;
 }
 
 async function main() {
   const t0 = Date.now();
-  for (const f of ['www/models/verify.json', 'www/models/mobilenet_v2_s85.onnx', `www/models/llm/${LLM}`]) {
+  for (const f of ['www/models/verify.json', 'www/models/mobilenet_v2_s85.onnx', `www/models/llm/${LLM}`, `www/models/llm/${LLM_DEFAULT.file}`]) {
     if (!fs.existsSync(path.join(REPO, f))) throw new Error(`${f} missing: run make zoo and make wasm first`);
   }
   stage('www');
@@ -258,8 +266,25 @@ async function main() {
     check(gen.tokens === 20 && gen.stats?.tokens === 20, `generated ${gen.tokens} tokens`);
     check(Number(tokS) > 0, `tok/s readout "${tokS}"`);
     const meta = await page.$eval('#llm-meta', (e) => e.textContent);
-    check(/MB/.test(meta) && /dense|sparse/.test(meta), `LLM size/sparsity line "${meta}"`);
+    check(/MB/.test(meta) && /dense|sparse/.test(meta) && /activations/.test(meta) && /ppl/.test(meta), `LLM size/sparsity/ppl line "${meta}"`);
     step(`generate: ${JSON.stringify(gen.text)} at ${tokS} tok/s (${meta})`);
+    const options = await page.$$eval('#llm-model option', (els) => els.map((e) => e.textContent));
+    check(options.length === LLM_LIST.length && options.every((o) => /MB/.test(o) && /weights \d/.test(o) && /act \d/.test(o) && /ppl/.test(o)),
+      `LLM picker options lack size / weight / activation sparsity / ppl: ${JSON.stringify(options)}`);
+    // The skipped weight columns per token: shown, and > 0 for an activation-sparse file.
+    const actSparse = LLM_DEFAULT.act_sparsity > 0 ? LLM_DEFAULT : LLM_LIST.find((m) => m.act_sparsity > 0 && fs.existsSync(path.join(REPO, 'www/models/llm', m.file)));
+    if (check(actSparse, 'no activation-sparse file in www/llm-models.json (or none in www/models/llm)')) {
+      if (actSparse !== LLM_DEFAULT) await page.selectOption('#llm-model', actSparse.file);
+      const g = actSparse === LLM_DEFAULT ? gen : await timed(page, windows, 'generate act-sparse', () => generateInUi(page, { prompt: PROMPT, maxTokens: 8 }));
+      const shownSkip = await page.$eval('#act-skip', (e) => e.textContent);
+      const spark = await page.$eval('#act-spark', (c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0));
+      const perToken = g.actSkipped ?? [];
+      check(perToken.length === g.stats?.tokens - 1 && perToken.every((x) => x > 0 && x < 1), `${actSparse.file}: skipped fraction per token ${JSON.stringify(perToken)}`);
+      check(/^\d+%$/.test(shownSkip) && Number(shownSkip.slice(0, -1)) > 0 && g.stats?.actSkipped > 0 && spark,
+        `${actSparse.file}: skipped readout "${shownSkip}", stats ${g.stats?.actSkipped}, chart drawn ${spark}`);
+      step(`${actSparse.file}: ${shownSkip} of the weight columns skipped (per token ${perToken.map((x) => x.toFixed(2)).join(' ')})`);
+      if (actSparse !== LLM_DEFAULT) await page.selectOption('#llm-model', LLM_DEFAULT.file);
+    }
     await page.evaluate(() => document.querySelector('#image-panel').scrollIntoView());
     await page.screenshot({ path: path.join(ARTIFACTS, 'e2e.png'), fullPage: true });
     step(`screenshot ${path.relative(REPO, path.join(ARTIFACTS, 'e2e.png'))}`);
@@ -285,6 +310,9 @@ async function main() {
     check(/^ZeroskipError:Aborted:/.test(api.aborted) && api.abortedAfter === 3, `API abort: ${api.aborted} after ${api.abortedAfter}`);
     check(/^ZeroskipError:BadInput:.*temperature/.test(api.badTemperature), `API temperature -1: ${api.badTemperature}`);
     check(api.afterAbort.includes('Paris'), `API after abort: ${JSON.stringify(api.afterAbort)}`);
+    const d = api.denseAct;
+    check(d.act === null && d.weightSparsity === 0 && d.perToken[0] === null && d.perToken.slice(1).every((x) => x === 0) && d.stats === 0,
+      `API dense Q4_1 activation sparsity: ${JSON.stringify(d)}`);
 
     // 7. Long tasks during every inference window.
     const long = await longTasksIn(page, windows);

@@ -6,9 +6,12 @@
 // (tools/zoo/llm_forward_ref.py: " Paris.\n\nThe answer is:") token for token. When the zoo's
 // sparse variant SmolLM2-135M-Instruct.g16-s50-int4.zsk is in www/models/llm, it loads in one
 // build, reports sparsity() 0.5 ± 0.02 and generates (token ids in the vocabulary, non-empty
-// text; its continuation differs from the dense model's and is only printed). Then the LLM
-// benchmark page's quick mode runs clean for zeroskip, with that variant when it is there (wllama
-// is timed by `make bench`).
+// text; its continuation differs from the dense model's and is only printed). When an
+// activation-sparse file is there (www/llm-models.json's first entry with act_sparsity > 0), its
+// façade reports the method and target, the dense Q4_1 reports none, and its greedy decode skips
+// weight columns (actLast per token and actTotal in (0, 1), skipped = zero for a cm32 format).
+// Then the LLM benchmark page's quick mode runs clean for zeroskip, with those variants when
+// they are there, each act-sparse row with act_skipped > 0 (wllama is timed by `make bench`).
 //
 // Needs the zoo (.cache/zoo/llm, `make zoo`) and the wasm builds (`make wasm`).
 
@@ -25,6 +28,7 @@ const ISAS = ['simd128', 'relaxed'];
 const MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 const VARIANT = 'SmolLM2-135M-Instruct.g16-s50-int4.zsk';
 const VARIANT_ISA = 'relaxed';
+const ACT_VARIANT = JSON.parse(fs.readFileSync(path.join(REPO, 'www/llm-models.json'), 'utf8')).models.find((m) => m.act_sparsity > 0) ?? null;
 const PAGE_TIMEOUT_MS = 300_000;
 
 const failures = [];
@@ -45,7 +49,11 @@ async function greedy({ isa, model, prompt, n }) {
   const tokens = [first, ...out];
   const vocab = JSON.parse(gen.config()).vocab_size;
   const sparsity = typeof gen.sparsity === 'function' ? gen.sparsity() : null;
-  const result = { ids, tokens, text: gen.decodeText(Uint32Array.from(tokens)), kernels: JSON.parse(gen.kernels()), vocab, sparsity };
+  // activation sparsity: the file's method and target, one more decoded token's stats, the total
+  gen.clearActStats();
+  gen.step(tokens.at(-1));
+  const act = { method: gen.actMethod() ?? null, target: gen.actTarget() ?? null, last: Array.from(gen.actLast()), total: Array.from(gen.actTotal()) };
+  const result = { ids, tokens, text: gen.decodeText(Uint32Array.from(tokens)), kernels: JSON.parse(gen.kernels()), vocab, sparsity, act };
   gen.free();
   return result;
 }
@@ -69,6 +77,26 @@ async function main() {
       check(r.text.includes('Paris'), `${isa}: greedy text ${JSON.stringify(r.text)} does not name Paris`);
       const names = JSON.stringify(r.kernels);
       check(names.includes(`_${isa}`), `${isa}: kernels ${names} are not the ${isa} build's`);
+      check(r.act.method === null && r.act.target === null && r.act.last.every((x) => x === 0),
+        `${isa}: the dense GGUF reports activation sparsity ${JSON.stringify(r.act)}`);
+    }
+    const hasAct = ACT_VARIANT && fs.existsSync(path.join(REPO, 'www/models/llm', ACT_VARIANT.file));
+    if (hasAct) {
+      for (const isa of ISAS) {
+        const r = await page.evaluate(greedy, { isa, model: ACT_VARIANT.file, prompt: ref.prompt, n: 8 });
+        const [skipped, zero] = r.act.last;
+        const [tokens, totalSkipped] = r.act.total;
+        console.log(`${isa} ${ACT_VARIANT.file}: act ${r.act.method} ${r.act.target}, last token skipped ${skipped} (zero ${zero}), ` +
+          `greedy ${JSON.stringify(r.text)}, kernels ${JSON.stringify(r.kernels)}`);
+        check(r.act.method === ACT_VARIANT.act_method && Math.abs(r.act.target - ACT_VARIANT.act_sparsity) < 1e-6,
+          `${ACT_VARIANT.file}: actMethod/actTarget ${r.act.method} ${r.act.target}, llm-models.json says ${ACT_VARIANT.act_method} ${ACT_VARIANT.act_sparsity}`);
+        check(skipped > 0 && skipped < 1 && zero >= skipped && tokens === 1 && totalSkipped === skipped,
+          `${isa} ${ACT_VARIANT.file}: actLast ${JSON.stringify(r.act.last)}, actTotal ${JSON.stringify(r.act.total)}`);
+        check(/cm32i[48]/.test(ACT_VARIANT.file) ? Math.abs(zero - skipped) < 1e-12 : true, `${ACT_VARIANT.file}: a cm32 format skips every zero input (${zero} vs ${skipped})`);
+        check(r.text.includes('Paris'), `${isa} ${ACT_VARIANT.file}: greedy text ${JSON.stringify(r.text)} does not name Paris`);
+      }
+    } else {
+      console.log(`note: no activation-sparse file of www/llm-models.json in www/models/llm: activation checks skipped`);
     }
     const hasVariant = fs.existsSync(path.join(REPO, 'www/models/llm', VARIANT));
     if (hasVariant) {
@@ -84,7 +112,8 @@ async function main() {
     }
     await page.close();
     const quick = await runLlmPage(browser, url, {
-      isas: ISAS, mode: 'quick', engines: 'zeroskip', variants: hasVariant ? [VARIANT] : [], timeoutMs: PAGE_TIMEOUT_MS,
+      isas: ISAS, mode: 'quick', engines: 'zeroskip', variants: [...(hasVariant ? [VARIANT] : []), ...(hasAct ? [ACT_VARIANT.file] : [])],
+      reload: true, timeoutMs: PAGE_TIMEOUT_MS,
     });
     check(quick.result && !quick.error && quick.pageErrors.length === 0,
       `llm.html quick mode: ${quick.error ?? quick.pageErrors.join('; ') ?? 'no result'}`);
@@ -92,6 +121,11 @@ async function main() {
       const rows = quick.result.rows.filter((row) => row.variant === 'g16-s50-int4');
       check(rows.length === ISAS.length && rows.every((row) => row.decode_tok_s > 0 && row.prefill_tok_s > 0),
         `llm.html quick mode: ${rows.length} g16-s50-int4 rows with tokens/s, expected ${ISAS.length}`);
+    }
+    if (hasAct && quick.result) {
+      const rows = quick.result.rows.filter((row) => row.file === ACT_VARIANT.file);
+      check(rows.length === ISAS.length && rows.every((row) => row.decode_tok_s > 0 && row.act_skipped > 0 && row.act_method === ACT_VARIANT.act_method),
+        `llm.html quick mode: ${ACT_VARIANT.file} rows ${JSON.stringify(rows.map((row) => [row.engine, row.decode_tok_s, row.act_skipped]))}`);
     }
   } finally {
     await browser.close();

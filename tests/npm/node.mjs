@@ -3,7 +3,8 @@
 // imported as 'zeroskip' (the "node" export: WASM, on the calling thread), then
 //   - MobileNetV2 (the zoo's dense ONNX): run() on the reference tensor of photo 0 gives the
 //     label onnxruntime gives, and classify() on RGBA pixels of that photo agrees;
-//   - SmolLM2-135M (Q4_1 GGUF): 20 greedy tokens of "The capital of France is" contain "Paris";
+//   - SmolLM2-135M (Q4_1 GGUF): 20 greedy tokens of "The capital of France is" contain "Paris",
+//     and its activation sparsity reads as none (act null, 0 skipped per decoded token);
 //   - typed errors: a corrupt model (BadModel), an aborted generation (Aborted).
 // It runs a script inside the temp project, so 'zeroskip' resolves as it would for a user.
 
@@ -56,12 +57,21 @@ await assert.rejects(load(new Uint8Array(1000).fill(9), { name: 'corrupt.onnx' }
 
 const llm = await load(models + '/llm/SmolLM2-135M-Instruct.Q4_1.gguf');
 assert.equal(llm.kind, 'text-generator');
+assert.equal(llm.act, null);
+assert.equal(llm.weightSparsity, 0);
 let text = '';
-const g = llm.generate('The capital of France is', { maxTokens: 20, temperature: 0 });
-for await (const t of g) text += t;
+const skipped = [];
+const g = llm.generate('The capital of France is', { maxTokens: 20, temperature: 0, onToken: (t) => skipped.push(t.actSkipped) });
+for await (const t of g) {
+  text += t;
+  assert.equal(g.token.text, t);
+}
 assert.match(text, /Paris/);
 const { stats } = await g.result;
 assert.equal(stats.tokens, 20);
+// a dense GGUF skips nothing: null for prefill's token, then 0
+assert.deepEqual(skipped, [null, ...new Array(19).fill(0)]);
+assert.equal(stats.actSkipped, 0);
 console.log('generate:', JSON.stringify(text), stats.tokensPerSecond.toFixed(1), 'tok/s');
 const ac = new AbortController();
 let k = 0;

@@ -16,7 +16,8 @@ if (!fs.existsSync(tsc)) throw new Error('node_modules/.bin/tsc missing: run mak
 
 fs.writeFileSync(path.join(dir, 'use.ts'), `
 import { load, ZeroskipError, detectFeatures, clearCache, isCached,
-  type Model, type Classification, type LoadProgress, type ErrorCode } from 'zeroskip';
+  type Model, type Classification, type LoadProgress, type ErrorCode,
+  type ActSparsity, type GeneratedToken, type GenerationStats } from 'zeroskip';
 
 async function main(img: ImageData, blob: Blob): Promise<string> {
   const f = detectFeatures();
@@ -32,9 +33,15 @@ async function main(img: ImageData, blob: Blob): Promise<string> {
   const gen = await load('models/llm/SmolLM2-135M-Instruct.Q4_1.gguf', { kind: 'text-generator' });
   const ctl = new AbortController();
   let text = '';
+  const skipped: (number | null)[] = [];
   const g = gen.generate('The capital of France is', {
-    maxTokens: 20, temperature: 0, topK: 40, topP: 0.95, seed: 0, signal: ctl.signal });
-  for await (const t of g) text += t;
+    maxTokens: 20, temperature: 0, topK: 40, topP: 0.95, seed: 0, signal: ctl.signal,
+    onToken: (tk: GeneratedToken) => skipped.push(tk.actSkipped) });
+  for await (const t of g) text += t + (g.token?.actZero ?? '');
+  const act: ActSparsity | null = gen.act;
+  const method: 'teal' | 'wina' | 'gate' | undefined = act?.method;
+  const stats: GenerationStats = (await g.result).stats;
+  text += String(method) + (act?.target ?? 0) + gen.weightSparsity + (stats.actSkipped ?? 0) + skipped.length;
   const any: Model = await load(new Uint8Array(8));
   if (any instanceof Object && 'classify' in any) await any.classify(img);
   try {
