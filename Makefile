@@ -71,6 +71,7 @@ wasm: setup
 	  mkdir -p www/models/llm; \
 	  for f in .cache/zoo/llm/*.gguf .cache/zoo/llm/*.zsk; do [ -f "$$f" ] || continue; link "$$f" "www/models/llm/$${f##*/}"; done; \
 	  [ -f .cache/zoo/llm/lee_background.cor ] && link .cache/zoo/llm/lee_background.cor www/models/llm/lee_background.txt; \
+	  [ -f bench/results/llm_frontier.json ] && link bench/results/llm_frontier.json www/models/llm/llm_frontier.json; \
 	  echo "copied $$(ls www/models/llm/*.gguf | wc -l) GGUF and $$(ls www/models/llm/*.zsk 2>/dev/null | wc -l) sparse .zsk models into www/models/llm"; \
 	else echo "no .cache/zoo/llm models: run make zoo for www/models/llm (the LLM benchmark needs them)"; fi; \
 	if ls .cache/zoo/tfjs/*.json >/dev/null 2>&1; then \
