@@ -193,7 +193,7 @@ bench: wasm cli
 	node bench/llm.mjs
 	node bench/llm_frontier.mjs
 
-# The LLM frontier (issue 13; ~45 min on 2 cores): activation-sparse variants built by the CLI
+# The LLM frontier (issue 13; ~25 min on 2 cores): activation-sparse variants built by the CLI
 # into bench/tmp/llm_frontier, perplexity of every point, decode speed in headless Chromium on
 # both builds against our dense formats and wllama's Q4_0/Q4_1/Q8_0; writes
 # bench/results/llm_frontier.json (the LLM page's chart). `--quick`: node bench/llm_frontier.mjs --quick.
