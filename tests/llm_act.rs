@@ -332,7 +332,8 @@ tests! {
                 for alloc in [ActAllocation::Uniform, ActAllocation::Greedy] {
                     let a = c.allocate(target, alloc).unwrap();
                     let met = c.met(&a);
-                    // bins are 1/32 octave wide: a threshold lands a bin above the quantile
+                    // bins are 1/32 octave wide: a threshold lands a bin above the quantile;
+                    // measured: met − target from +0.002 to +0.012 (gate greedy 0.6)
                     assert!(
                         met >= target as f64 - 0.01 && met <= target as f64 + 0.06,
                         "{method:?} {alloc:?} {target}: met {met}"

@@ -136,15 +136,6 @@ impl ActSparsity {
         }
     }
 
-    /// Every threshold scaled by `k` (k = 0: no sparsity, the same file's dense behaviour).
-    pub fn scaled(&self, k: f32) -> ActSparsity {
-        let mut a = self.clone();
-        for t in a.thresholds.iter_mut().flatten() {
-            *t *= k;
-        }
-        a
-    }
-
     /// Reads the section from `g`: `Ok(None)` when the file has none. The tensors must match
     /// `cfg`'s layers (and, for WINA's scales, its site widths).
     pub fn from_gguf(g: &Gguf, cfg: &LlamaConfig) -> Result<Option<ActSparsity>> {

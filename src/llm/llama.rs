@@ -520,8 +520,8 @@ impl Llama {
         let act = self.act.as_ref();
         let costs = &self.costs;
         // the threshold of a site, 0 when off
-        let thr = |l: usize, site: Site| act.map_or(0.0, |a| a.threshold(l, site));
-        let gate_method = act.is_some_and(|a| a.method == ActMethod::Gate);
+        // the gate method's channel threshold per layer is read where the FFN runs
+        let gate = act.filter(|a| a.method == ActMethod::Gate);
         if act.is_some() {
             s.begin_act(costs, 1);
         }
@@ -572,8 +572,8 @@ impl Llama {
                 *g = silu(*g);
             }
             tap.see_gate(l, &s.gate);
-            let t_gate = thr(l, Site::FfnMid);
-            if gate_method && t_gate > 0.0 {
+            let t_gate = gate.map_or(0.0, |a| a.threshold(l, Site::FfnMid));
+            if t_gate > 0.0 {
                 // CATS: channels with a small silu(gate) are dropped; W_up runs only on the
                 // rows of the kept ones, in runs of consecutive rows.
                 let mut r = 0;

@@ -89,8 +89,6 @@ pub struct ActCalibration {
     hists: Vec<Hist>,
     /// (n_layers · 4,) multiply-adds one zero saves at the site
     macs: Vec<f64>,
-    /// (n_layers · 4,) input length of the site
-    len: Vec<usize>,
     /// (n_layers · 4,) √c_j per input channel (WINA's scales; empty for other methods)
     scales: Vec<Vec<f32>>,
     pub tokens: usize,
@@ -209,7 +207,6 @@ impl ActCalibration {
         let n_layers = c.n_layers;
         let mut weights = Vec::with_capacity(4 * n_layers);
         let mut macs = Vec::with_capacity(4 * n_layers);
-        let mut len = Vec::with_capacity(4 * n_layers);
         for lw in &model.weights.layers {
             let sites: [(&[&Linear], Site); 4] = [
                 (&[&lw.wq, &lw.wk, &lw.wv], Site::AttnIn),
@@ -230,7 +227,6 @@ impl ActCalibration {
                     rows += lw.w_up.cols(); // a dropped channel skips its W_up row too
                 }
                 macs.push(if used { (n * rows) as f64 } else { 0.0 });
-                len.push(n);
             }
         }
         let scales: Vec<Vec<f32>> = if method == ActMethod::Wina {
@@ -267,7 +263,6 @@ impl ActCalibration {
             n_layers,
             hists,
             macs,
-            len,
             scales,
             tokens: done,
         })
@@ -395,15 +390,10 @@ impl ActCalibration {
         }
         num / den.max(1.0)
     }
-
-    /// Input length of each site, `layer · 4 + site` (for reports).
-    pub fn site_len(&self, layer: usize, site: Site) -> usize {
-        self.len[layer * 4 + site.index()]
-    }
 }
 
 /// First 8 bytes of an activation-calibration cache file.
-const CACHE_MAGIC: &[u8; 8] = b"ZSKACT02";
+const CACHE_MAGIC: &[u8; 8] = b"ZSKACT03";
 
 impl ActCalibration {
     /// Serializes the histograms under `key` (what they were computed from), so a sweep over
@@ -419,7 +409,6 @@ impl ActCalibration {
         }
         for i in 0..4 * self.n_layers {
             b.extend_from_slice(&self.macs[i].to_le_bytes());
-            b.extend_from_slice(&(self.len[i] as u64).to_le_bytes());
             self.hists[i]
                 .count
                 .iter()
@@ -470,11 +459,10 @@ impl ActCalibration {
         if n_layers > 1 << 12 {
             return Err(bad());
         }
-        let (mut hists, mut macs, mut len) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut hists, mut macs) = (Vec::new(), Vec::new());
         let mut scales = Vec::new();
         for _ in 0..4 * n_layers {
             macs.push(f64::from_le_bytes(take(8)?.try_into().expect("8 bytes")));
-            len.push(u64_of(take(8)?) as usize);
             let count = take(8 * BINS)?.chunks_exact(8).map(u64_of).collect();
             let energy = take(8 * BINS)?
                 .chunks_exact(8)
@@ -495,7 +483,6 @@ impl ActCalibration {
             n_layers,
             hists,
             macs,
-            len,
             scales,
             tokens,
         }))
