@@ -8,15 +8,12 @@
 //
 // Every op waits for the one before it (a model runs one thing at a time); 'abort' does not.
 
-import * as simd128 from './pkg/simd128/zeroskip.js';
-import * as relaxed from './pkg/relaxed/zeroskip.js';
-import { ZeroskipError, serializeError, abortError } from './errors.js';
+import { ZeroskipError, ERROR_CODES, serializeError, abortError } from './errors.js';
 import { detectFeatures } from './features.js';
-
-export const CACHE_NAME = 'zeroskip-models-v1';
-const BUILDS = { simd128, relaxed };
-const IMAGENET = { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-const MAX_DECODE_SHORTER = 1024; // photos larger than this are first scaled by the browser
+import { loadWasm, resolveIsa } from './wasm.js';
+import { fetchCached } from './fetch.js';
+import { IMAGENET, checkPixels, decodeImage, preprocess } from './image.js';
+import { probabilities, topK as topIndices } from './tensor.js';
 
 const fail = (code, message) => new ZeroskipError(code, message);
 const now = () => (typeof performance === 'object' ? performance.now() : Date.now());
@@ -37,95 +34,7 @@ const yieldTask =
           })
       : () => new Promise((r) => setTimeout(r, 0));
 
-// ---- wasm ---------------------------------------------------------------------------------------
-
-const ready = {};
-
-/** The build for `isa` ('auto' | 'relaxed' | 'simd128'), initialized once per thread. */
-async function wasmBuild(isa, wasmSource) {
-  const f = detectFeatures();
-  const want = isa === 'auto' || !isa ? f.best : isa;
-  if (!want) throw fail('Unsupported', 'this runtime has no WebAssembly SIMD128; zeroskip needs it (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
-  if (!BUILDS[want]) throw fail('BadInput', `isa must be 'auto', 'relaxed' or 'simd128', not ${JSON.stringify(isa)}`);
-  if (!f[want]) throw fail('Unsupported', `this runtime does not support the ${want} build's WebAssembly features (relaxed SIMD: Chrome/Edge 114+)`);
-  ready[want] ??= (async () => {
-    const m = BUILDS[want];
-    const source = wasmSource ? await wasmSource(want) : undefined;
-    await m.default(source === undefined ? undefined : { module_or_path: source });
-    return m;
-  })().catch((err) => {
-    delete ready[want];
-    throw fail('Unsupported', `could not start the ${want} WebAssembly build: ${err?.message ?? err}`);
-  });
-  return { isa: want, zs: await ready[want] };
-}
-
 // ---- model files --------------------------------------------------------------------------------
-
-/** Reads a Response body with progress callbacks. */
-async function readBody(res, total, onProgress) {
-  if (!res.body || typeof res.body.getReader !== 'function') {
-    const b = new Uint8Array(await res.arrayBuffer());
-    onProgress(b.length, b.length);
-    return b;
-  }
-  const reader = res.body.getReader();
-  let buf = new Uint8Array(total || 1 << 20);
-  let received = 0;
-  onProgress(0, total);
-  let last = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (received + value.length > buf.length) {
-      const bigger = new Uint8Array(Math.max(buf.length * 2, received + value.length));
-      bigger.set(buf.subarray(0, received));
-      buf = bigger;
-    }
-    buf.set(value, received);
-    received += value.length;
-    const t = now();
-    if (t - last > 50) {
-      last = t;
-      onProgress(received, total);
-    }
-  }
-  onProgress(received, total || received);
-  return received === buf.length ? buf : buf.slice(0, received);
-}
-
-async function openCache(enabled) {
-  if (!enabled || typeof caches !== 'object' || !caches) return null;
-  try {
-    return await caches.open(CACHE_NAME);
-  } catch {
-    return null; // opaque origins, private modes: no cache
-  }
-}
-
-/** `{bytes, fromCache, save()}` for a URL: the Cache API first, then the network. */
-async function fetchModel(url, { cache: useCache, onProgress }) {
-  const cache = await openCache(useCache);
-  let res = null;
-  if (cache) res = (await cache.match(url).catch(() => null)) ?? null;
-  const fromCache = !!res;
-  if (!res) {
-    try {
-      res = await fetch(url);
-    } catch (err) {
-      throw fail('Network', `could not fetch ${url}: ${err?.message ?? err}`);
-    }
-    if (!res.ok) throw fail('Network', `could not fetch ${url}: HTTP ${res.status}${res.status === 404 ? ' (not found)' : ''}`);
-  }
-  const total = Number(res.headers.get('Content-Length')) || 0;
-  const bytes = await readBody(res, total, (loaded, t) => onProgress({ phase: 'download', loaded, total: t, fromCache }));
-  const save = () => {
-    if (!cache || fromCache) return;
-    const headers = { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) };
-    cache.put(url, new Response(bytes, { headers })).catch(() => {});
-  };
-  return { bytes, fromCache, save };
-}
 
 function nameOf(url) {
   try {
@@ -148,188 +57,30 @@ function sniff(bytes) {
   return 'onnx';
 }
 
-/** The engine's error as a ZeroskipError: 'NoWebGPU' when WebGPU was refused, else `code`. */
+/**
+ * The engine's error as a ZeroskipError. Errors from the wasm build carry their own `code` (one of
+ * ERROR_CODES, set from the Rust error variant; 'NoWebGPU' when WebGPU was refused or lost):
+ * that code wins. `code` is the fallback for errors without one (a wasm trap is 'Runtime').
+ */
 function engineError(err, code) {
   if (err instanceof ZeroskipError) return err;
   const message = String(err?.message ?? err);
-  if (/webgpu backend unavailable/i.test(message)) return fail('NoWebGPU', message);
+  if (ERROR_CODES.includes(err?.code)) return fail(err.code, message);
   if (err instanceof WebAssembly.RuntimeError) return fail('Runtime', `the engine crashed (${message}): load the model again`);
   return fail(code, message);
 }
 
 // ---- images -------------------------------------------------------------------------------------
 
-const PRECISION_BITS = 22; // PIL: 32 - 8 - 2
-/** PIL's precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter. */
-function pilCoeffs(inSize, outSize) {
-  const scale = inSize / outSize;
-  const filterscale = Math.max(scale, 1);
-  const support = filterscale; // bilinear support 1.0
-  const ksize = Math.ceil(support) * 2 + 1;
-  const bounds = new Int32Array(outSize * 2);
-  const kk = new Int32Array(outSize * ksize);
-  const k = new Float64Array(ksize);
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    const ss = 1 / filterscale;
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
-    let ww = 0;
-    for (let x = 0; x < xmax; x++) {
-      const t = Math.abs((x + xmin - center + 0.5) * ss);
-      k[x] = t < 1 ? 1 - t : 0;
-      ww += k[x];
-    }
-    for (let x = 0; x < xmax; x++) {
-      const w = ww !== 0 ? k[x] / ww : k[x];
-      kk[xx * ksize + x] = w < 0 ? Math.trunc(-0.5 + w * (1 << PRECISION_BITS)) : Math.trunc(0.5 + w * (1 << PRECISION_BITS));
-    }
-    bounds[2 * xx] = xmin;
-    bounds[2 * xx + 1] = xmax;
-  }
-  return { ksize, bounds, kk };
-}
-
-const clip8 = (ss) => (ss >= 255 << PRECISION_BITS ? 255 : ss <= 0 ? 0 : Math.floor(ss / (1 << PRECISION_BITS)));
-
-/** RGB(A) uint8 [h, w, 4] → resized RGB(A) [outH, outW, 4]: horizontal pass, then vertical. */
-function pilResize(src, w, h, outW, outH) {
-  let cur = src;
-  let cw = w;
-  if (outW !== w) {
-    const { ksize, bounds, kk } = pilCoeffs(w, outW);
-    const dst = new Uint8ClampedArray(outW * h * 4);
-    for (let y = 0; y < h; y++) {
-      const row = y * w * 4;
-      for (let xx = 0; xx < outW; xx++) {
-        const [xmin, xmax] = [bounds[2 * xx], bounds[2 * xx + 1]];
-        const kb = xx * ksize;
-        let [r, g, b] = [1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)];
-        for (let x = 0; x < xmax; x++) {
-          const p = row + (x + xmin) * 4;
-          const c = kk[kb + x];
-          r += cur[p] * c;
-          g += cur[p + 1] * c;
-          b += cur[p + 2] * c;
-        }
-        const o = (y * outW + xx) * 4;
-        dst[o] = clip8(r);
-        dst[o + 1] = clip8(g);
-        dst[o + 2] = clip8(b);
-        dst[o + 3] = 255;
-      }
-    }
-    cur = dst;
-    cw = outW;
-  }
-  if (outH !== h) {
-    const { ksize, bounds, kk } = pilCoeffs(h, outH);
-    const dst = new Uint8ClampedArray(cw * outH * 4);
-    for (let yy = 0; yy < outH; yy++) {
-      const [ymin, ymax] = [bounds[2 * yy], bounds[2 * yy + 1]];
-      const kb = yy * ksize;
-      for (let x = 0; x < cw; x++) {
-        let [r, g, b] = [1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)];
-        for (let y = 0; y < ymax; y++) {
-          const p = ((y + ymin) * cw + x) * 4;
-          const c = kk[kb + y];
-          r += cur[p] * c;
-          g += cur[p + 1] * c;
-          b += cur[p + 2] * c;
-        }
-        const o = (yy * cw + x) * 4;
-        dst[o] = clip8(r);
-        dst[o + 1] = clip8(g);
-        dst[o + 2] = clip8(b);
-        dst[o + 3] = 255;
-      }
-    }
-    cur = dst;
-  }
-  return cur;
-}
-
 /** An image message → {data: RGBA bytes, width, height}. */
 async function pixelsOf(image) {
-  if (image.type === 'pixels') {
-    const { data, width, height } = image;
-    if (!(width > 0 && height > 0) || !data || data.length !== width * height * 4) {
-      throw fail('BadImage', `pixels: ${data?.length ?? 0} bytes for ${width}×${height} RGBA (expected ${width * height * 4})`);
-    }
-    return { data, width, height };
+  if (image.type === 'pixels') return checkPixels(image);
+  if (image.type === 'blob') return decodeImage(image.blob);
+  try {
+    return await decodeImage(image.bitmap);
+  } finally {
+    image.bitmap?.close?.(); // transferred or cloned to this thread: ours to free
   }
-  if (typeof OffscreenCanvas !== 'function' || typeof createImageBitmap !== 'function') {
-    throw fail('Unsupported', 'this runtime cannot decode images (no OffscreenCanvas/createImageBitmap): pass ImageData-like {data, width, height} RGBA pixels');
-  }
-  let bmp = image.bitmap;
-  if (image.type === 'blob') {
-    const blob = image.blob;
-    if (!blob.size) throw fail('BadImage', 'the image file is empty');
-    try {
-      bmp = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' });
-    } catch (err) {
-      const what = blob.type ? `${blob.type}, ` : '';
-      throw fail('BadImage', `could not decode the image (${what}${blob.size} bytes): ${String(err?.message ?? err).replace(/\.$/, '')}. Use a JPEG, PNG, WebP or GIF.`);
-    }
-  }
-  if (!bmp || !(bmp.width > 0 && bmp.height > 0)) throw fail('BadImage', 'the image has no pixels (not loaded yet, or 0×0)');
-  let [w, h] = [bmp.width, bmp.height];
-  if (Math.min(w, h) > MAX_DECODE_SHORTER) {
-    const s = MAX_DECODE_SHORTER / Math.min(w, h);
-    const small = await createImageBitmap(bmp, { resizeWidth: Math.round(w * s), resizeHeight: Math.round(h * s), resizeQuality: 'high' });
-    bmp.close?.();
-    bmp = small;
-    [w, h] = [bmp.width, bmp.height];
-  }
-  const ctx = new OffscreenCanvas(w, h).getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(bmp, 0, 0);
-  bmp.close?.();
-  return { data: ctx.getImageData(0, 0, w, h).data, width: w, height: h };
-}
-
-/**
- * RGBA pixels → NCHW float32 [3, size, size] as torchvision/PIL do it: resize the shorter side
- * to `resize` (antialiased bilinear, longer side rounded), center-crop `size`, then
- * (pixel/255 − mean) / std. Also returns the crop as RGBA (for previews).
- */
-export function preprocess({ data, width: w, height: h }, { size, resize, mean, std }) {
-  const scale = resize / Math.min(w, h);
-  const nw = w <= h ? resize : Math.max(resize, Math.round(w * scale));
-  const nh = w <= h ? Math.max(resize, Math.round(h * scale)) : resize;
-  const resized = pilResize(data, w, h, nw, nh);
-  const left = Math.round((nw - size) / 2);
-  const top = Math.round((nh - size) / 2);
-  const plane = size * size;
-  const tensor = new Float32Array(3 * plane);
-  const crop = new Uint8ClampedArray(plane * 4);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const p = ((y + top) * nw + (x + left)) * 4;
-      const i = y * size + x;
-      for (let c = 0; c < 3; c++) {
-        crop[i * 4 + c] = resized[p + c];
-        tensor[c * plane + i] = (resized[p + c] / 255 - mean[c]) / std[c];
-      }
-      crop[i * 4 + 3] = 255;
-    }
-  }
-  return { tensor, crop };
-}
-
-/** Probabilities: the outputs themselves when they already are a distribution, else softmax. */
-function probabilities(y) {
-  let [sum, min, max] = [0, Infinity, -Infinity];
-  for (const v of y) {
-    sum += v;
-    min = Math.min(min, v);
-    max = Math.max(max, v);
-  }
-  if (min >= 0 && Math.abs(sum - 1) < 1e-3) return Float64Array.from(y);
-  const p = new Float64Array(y.length);
-  let total = 0;
-  for (let i = 0; i < y.length; i++) total += p[i] = Math.exp(y[i] - max);
-  for (let i = 0; i < y.length; i++) p[i] /= total;
-  return p;
 }
 
 // ---- the host -----------------------------------------------------------------------------------
@@ -347,12 +98,13 @@ export function createHost(post, { wasmSource } = {}) {
     async load(id, a) {
       if (model) throw fail('BadInput', 'this host already holds a model');
       const progress = (p) => post({ id, type: 'progress', progress: { ...p, url: a.url ?? null } });
-      const { isa, zs } = await wasmBuild(a.isa, wasmSource);
+      const zs = await loadWasm(a.isa, { wasmSource });
+      const isa = resolveIsa(a.isa);
       let bytes = a.bytes;
       let fromCache = false;
       let save = () => {};
       if (!bytes && a.blob) bytes = new Uint8Array(await a.blob.arrayBuffer());
-      if (!bytes) ({ bytes, fromCache, save } = await fetchModel(a.url, { cache: a.cache, onProgress: progress }));
+      if (!bytes) ({ bytes, fromCache, save } = await fetchCached(a.url, { cache: a.cache, onProgress: (loaded, total, cached) => progress({ phase: 'download', loaded, total, fromCache: cached }) }));
       const name = a.name ?? (a.url ? nameOf(a.url) : 'model');
       if (!bytes.length) throw fail('BadModel', `${name}: the file is empty`);
       const format = sniff(bytes);
@@ -444,8 +196,7 @@ export function createHost(post, { wasmSource } = {}) {
       }
       const t2 = now();
       const p = probabilities(y);
-      const order = Array.from(p.keys()).sort((i, j) => p[j] - p[i] || i - j).slice(0, topK);
-      const predictions = order.map((i) => {
+      const predictions = topIndices(p, topK).map((i) => {
         const index = i - k.offset;
         const label = index < 0 ? 'background' : (k.labels?.[index] ?? `class ${index}`);
         return { index, label, probability: p[i] };

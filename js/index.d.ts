@@ -50,13 +50,13 @@ export interface LoadProgress {
 }
 
 export interface PreprocessOptions {
-  /** Crop side (default: the model's input height). */
+  /** Crop side (default: the model's input height in load(), 224 in preprocess()). */
   size?: number;
   /** Shorter side after the resize, before the center crop (default: size · 256/224). */
   resize?: number;
   /** Per-channel mean and std of (pixel / 255); default ImageNet (torchvision). */
-  mean?: [number, number, number];
-  std?: [number, number, number];
+  mean?: readonly [number, number, number];
+  std?: readonly [number, number, number];
 }
 
 export interface LoadOptions {
@@ -278,3 +278,67 @@ export declare function load(source: string | URL | ArrayBuffer | ArrayBufferVie
 export declare function clearCache(): Promise<boolean>;
 /** Whether `url` is in load()'s cache. */
 export declare function isCached(url: string | URL): Promise<boolean>;
+
+// ---- building blocks shared with the pages ------------------------------------------------------
+
+/**
+ * The wasm-bindgen module of one build (both export the same classes: Model, TextGenerator,
+ * KernelBench…). Typed loosely here: the generated pkg/<isa>/zeroskip.d.ts needs TypeScript's
+ * esnext lib (Symbol.dispose), which this package does not ask of its users.
+ */
+export interface WasmModule {
+  /** JSON: the version, the build's ISA and its kernels. */
+  buildInfo(): string;
+  readonly [name: string]: any;
+}
+/** The fastest build this runtime runs; throws ZeroskipError 'Unsupported' without WebAssembly SIMD128. */
+export declare function bestIsa(): 'relaxed' | 'simd128';
+/**
+ * The initialised engine module of build `isa` (default bestIsa()), cached per build: its raw
+ * classes (Model, TextGenerator, KernelBench…) for pages that time the engine itself. Rejects
+ * with ZeroskipError 'Unsupported' when the runtime lacks the build's features or its .wasm
+ * cannot be loaded.
+ */
+export declare function loadWasm(isa?: 'relaxed' | 'simd128'): Promise<WasmModule>;
+
+export interface FetchOptions {
+  /** Called as the body arrives; `total` is 0 when the server sends no Content-Length. */
+  onProgress?: (loaded: number, total: number) => void;
+  /** Aborts the download (ZeroskipError 'Aborted'). */
+  signal?: AbortSignal;
+  /** Read from and fill the Cache API store CACHE_NAME (default false). */
+  cache?: boolean;
+}
+/** GET `url` as bytes, streamed with progress; failures are ZeroskipError 'Network'. */
+export declare function fetchWithProgress(url: string | URL, options?: FetchOptions): Promise<Uint8Array>;
+
+/** RGBA pixels, as ImageData has them. */
+export interface Pixels {
+  data: Uint8ClampedArray | Uint8Array;
+  width: number;
+  height: number;
+}
+/** torchvision's ImageNet mean and std. */
+export declare const IMAGENET: { readonly mean: readonly [number, number, number]; readonly std: readonly [number, number, number] };
+/**
+ * A JPEG, PNG, WebP or GIF file (or an ImageBitmap) → its RGBA pixels, decoded as PIL does (no
+ * color management, EXIF orientation applied); photos over 1024 px on the shorter side are first
+ * scaled down to 1024. Browsers and workers only (OffscreenCanvas).
+ */
+export declare function decodeImage(image: Blob | ImageBitmap): Promise<Pixels>;
+/**
+ * Pixels → the NCHW float32 tensor [3, size, size] the zoo's models were evaluated on
+ * (PIL-exact antialiased bilinear resize of the shorter side, center crop, normalise), and the
+ * cropped RGBA for previews.
+ */
+export declare function preprocess(image: Pixels, options?: PreprocessOptions): { tensor: Float32Array; crop: Uint8ClampedArray };
+
+type NumberArray = ArrayLike<number>;
+/** max |a[i] − b[i]|; Infinity when the lengths differ or a difference is NaN. */
+export declare function maxAbsDiff(a: NumberArray, b: NumberArray): number;
+/** The index of the largest value (the first on ties); -1 for an empty array. */
+export declare function argmax(xs: NumberArray): number;
+/** The indices of the k largest values, largest first (ties: lower index first). */
+export declare function topK(xs: NumberArray, k: number): number[];
+/** softmax, in float64. */
+export declare function softmax(xs: NumberArray): Float64Array;

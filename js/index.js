@@ -13,11 +13,17 @@
 import { ZeroskipError, deserializeError, abortError } from './errors.js';
 import { detectFeatures } from './features.js';
 
+import { CACHE_NAME } from './fetch.js';
+
 export { ZeroskipError, ERROR_CODES } from './errors.js';
 export { detectFeatures } from './features.js';
+// What the pages (and apps doing their own inference loop) share with load():
+export { bestIsa, loadWasm } from './wasm.js';
+export { CACHE_NAME, fetchWithProgress } from './fetch.js';
+export { IMAGENET, decodeImage, preprocess } from './image.js';
+export { maxAbsDiff, argmax, topK, softmax } from './tensor.js';
 
 export const VERSION = '0.1.0';
-export const CACHE_NAME = 'zeroskip-models-v1';
 const BACKENDS = ['auto', 'wasm', 'webgpu'];
 const ISAS = ['auto', 'relaxed', 'simd128'];
 const KINDS = ['auto', 'image-classifier', 'text-generator', 'session'];

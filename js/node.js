@@ -5,11 +5,16 @@
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { load as loadAny, ZeroskipError } from './index.js';
+import { load as loadAny, loadWasm as loadWasmAny, bestIsa, ZeroskipError } from './index.js';
 
 export * from './index.js';
 
 const wasmSource = (isa) => readFile(new URL(`./pkg/${isa}/zeroskip_bg.wasm`, import.meta.url));
+
+/** loadWasm() for Node: the .wasm is read from the package's pkg/<isa>/ on disk. */
+export function loadWasm(isa = bestIsa(), options = {}) {
+  return loadWasmAny(isa, { wasmSource, ...options });
+}
 
 /** load() for Node: file paths and file: URLs are read from disk; http(s) URLs are fetched. */
 export async function load(source, options = {}) {

@@ -15,7 +15,27 @@ const JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPO = path.dirname(JS);
 const ISAS = ['simd128', 'relaxed'];
 const PKG_FILES = ['zeroskip.js', 'zeroskip_bg.wasm', 'zeroskip.d.ts'];
-const SOURCES = ['index.js', 'index.d.ts', 'engine.js', 'errors.js', 'features.js', 'worker.js', 'node.js', 'package.json'];
+
+/**
+ * The package's own files (its package.json `files`, less the staged wasm builds under pkg/,
+ * plus package.json): one list, so a new module needs no second entry here. A `dir/*.ext`
+ * entry is expanded (the only glob form `files` uses); a missing directory matches nothing.
+ */
+function sources() {
+  const { files } = JSON.parse(fs.readFileSync(path.join(JS, 'package.json'), 'utf8'));
+  const out = ['package.json'];
+  for (const f of files.filter((f) => !f.startsWith('pkg/'))) {
+    const glob = /^(.*)\/\*(\.[\w.]+)$/.exec(f);
+    if (!glob) {
+      out.push(f);
+      continue;
+    }
+    const dir = path.join(JS, glob[1]);
+    if (!fs.existsSync(dir)) continue;
+    for (const name of fs.readdirSync(dir).sort()) if (name.endsWith(glob[2])) out.push(`${glob[1]}/${name}`);
+  }
+  return out;
+}
 
 function link(src, dst, copy = false) {
   fs.rmSync(dst, { force: true });
@@ -51,7 +71,10 @@ export function stage(what) {
   if (what === 'www') {
     const dest = path.join(REPO, 'www/zeroskip');
     fs.mkdirSync(dest, { recursive: true });
-    for (const f of SOURCES) link(path.join(JS, f), path.join(dest, f), true);
+    for (const f of sources()) {
+      fs.mkdirSync(path.dirname(path.join(dest, f)), { recursive: true });
+      link(path.join(JS, f), path.join(dest, f), true);
+    }
     stagePkg(dest, false);
     return dest;
   }

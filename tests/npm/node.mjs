@@ -5,7 +5,9 @@
 //     label onnxruntime gives, and classify() on RGBA pixels of that photo agrees;
 //   - SmolLM2-135M (Q4_1 GGUF): 20 greedy tokens of "The capital of France is" contain "Paris",
 //     and its activation sparsity reads as none (act null, 0 skipped per decoded token);
-//   - typed errors: a corrupt model (BadModel), an aborted generation (Aborted).
+//   - typed errors: a corrupt model (BadModel), an aborted generation (Aborted);
+//   - the pages' building blocks: preprocess() of those pixels gives the reference tensor back,
+//     and the raw engine from loadWasm() computes what run() did.
 // It runs a script inside the temp project, so 'zeroskip' resolves as it would for a user.
 
 import { execFileSync } from 'node:child_process';
@@ -20,7 +22,7 @@ console.log(`installed zeroskip ${installed.version} into ${dir}`);
 
 const script = `
 import assert from 'node:assert/strict';
-import { load, ZeroskipError, detectFeatures } from 'zeroskip';
+import { load, ZeroskipError, detectFeatures, argmax, topK, maxAbsDiff, preprocess, loadWasm, bestIsa } from 'zeroskip';
 import { readNpy } from ${JSON.stringify(path.join(REPO, 'tests/npm/lib.mjs'))};
 const models = ${JSON.stringify(path.join(REPO, 'www/models'))};
 const verify = JSON.parse(await (await import('node:fs/promises')).readFile(models + '/verify.json', 'utf8'));
@@ -35,9 +37,8 @@ const { data } = readNpy(models + '/verify/mobilenet_v2_inputs.npy');
 const n = 3 * 224 * 224;
 const x = data.slice(0, n);
 const y = await clf.run(x);
-let top = 0;
-for (let i = 1; i < y.length; i++) if (y[i] > y[top]) top = i;
-assert.equal(top, want, 'run(): top-1 of the reference tensor');
+assert.equal(argmax(y), want, 'run(): top-1 of the reference tensor');
+assert.equal(topK(y, 5)[0], want);
 // classify(): RGBA pixels of the same 224x224 crop (the tensor, de-normalized).
 const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
 const rgba = new Uint8ClampedArray(224 * 224 * 4);
@@ -51,6 +52,14 @@ assert.equal(r.predictions[0].index, want, 'classify(): top-1');
 assert.match(r.predictions[0].label, /bull mastiff/);
 console.log('classify:', r.predictions.slice(0, 3).map((p) => p.label.split(',')[0] + ' ' + (100 * p.probability).toFixed(1) + '%').join(', '),
   '| backend', r.backend, r.isa, r.inferenceMs.toFixed(1), 'ms');
+// preprocess() at the crop's own size only normalises: the tensor back, up to the rounding above
+const pre = preprocess({ data: rgba, width: 224, height: 224 }, { size: 224, resize: 224 });
+assert.ok(maxAbsDiff(pre.tensor, x) <= 0.5 / 255 / Math.min(...std) + 1e-6, 'preprocess(): the reference tensor');
+const zs = await loadWasm(bestIsa());
+assert.equal(JSON.parse(zs.buildInfo()).isa, bestIsa());
+const raw = zs.Model.fromOnnx('mobilenet_v2.onnx', await (await import('node:fs/promises')).readFile(models + '/mobilenet_v2.onnx'), false);
+assert.ok(maxAbsDiff(raw.run(x), y) <= 1e-5, 'loadWasm(): the raw Model computes what run() did');
+raw.free();
 clf.dispose();
 
 await assert.rejects(load(new Uint8Array(1000).fill(9), { name: 'corrupt.onnx' }), (e) => e instanceof ZeroskipError && e.code === 'BadModel' && /corrupt\\.onnx/.test(e.message));

@@ -15,7 +15,8 @@ const tsc = path.join(REPO, 'node_modules/.bin/tsc');
 if (!fs.existsSync(tsc)) throw new Error('node_modules/.bin/tsc missing: run make setup (npm ci)');
 
 fs.writeFileSync(path.join(dir, 'use.ts'), `
-import { load, ZeroskipError, detectFeatures, clearCache, isCached,
+import { load, ZeroskipError, detectFeatures, clearCache, isCached, bestIsa, loadWasm,
+  fetchWithProgress, decodeImage, preprocess, IMAGENET, maxAbsDiff, argmax, topK, softmax,
   type Model, type Classification, type LoadProgress, type ErrorCode,
   type ActSparsity, type GeneratedToken, type GenerationStats } from 'zeroskip';
 
@@ -52,6 +53,13 @@ async function main(img: ImageData, blob: Blob): Promise<string> {
       console.log(code, e.message);
     }
   }
+  const zs = await loadWasm(bestIsa());
+  const info: string = zs.buildInfo();
+  const bytes: Uint8Array = await fetchWithProgress('models/mobilenet_v2.onnx', { onProgress: (l: number, t: number) => console.log(l, t), cache: true, signal: ctl.signal });
+  const px = await decodeImage(blob);
+  const { tensor, crop } = preprocess(px, { size: 224, resize: 256, mean: IMAGENET.mean, std: IMAGENET.std });
+  const close: boolean = maxAbsDiff(tensor, y) < 1e-3 && argmax(y) === topK(softmax(y), 1)[0];
+  text += info + bytes.length + crop.length + close;
   await clearCache();
   const cached: boolean = await isCached('models/mobilenet_v2.onnx');
   clf.dispose();
@@ -60,7 +68,7 @@ async function main(img: ImageData, blob: Blob): Promise<string> {
 void main;
 `);
 fs.writeFileSync(path.join(dir, 'wrong.ts'), `
-import { load } from 'zeroskip';
+import { load, loadWasm } from 'zeroskip';
 async function wrong(): Promise<void> {
   // @ts-expect-error: no such backend
   await load('m.onnx', { backend: 'cuda' });
@@ -72,6 +80,8 @@ async function wrong(): Promise<void> {
   await clf.classify('cat.jpg');
   // @ts-expect-error: a text generator cannot classify
   await gen.classify(new ImageData(1, 1));
+  // @ts-expect-error: loadWasm takes a concrete build, not 'auto'
+  await loadWasm('auto');
 }
 void wrong;
 `);
@@ -89,4 +99,4 @@ try {
   console.error('npm types test FAILED: tsc rejected the typed usage (or accepted a marked mistake)');
   process.exit(1);
 }
-console.log(`npm types test: tsc --strict accepts the API's typed use and rejects 4 mistakes (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(`npm types test: tsc --strict accepts the API's typed use and rejects 5 mistakes (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
