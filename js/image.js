@@ -40,60 +40,44 @@ function pilCoeffs(inSize, outSize) {
 
 const clip8 = (ss) => (ss >= 255 << PRECISION_BITS ? 255 : ss <= 0 ? 0 : Math.floor(ss / (1 << PRECISION_BITS)));
 
-/** RGB(A) uint8 [h, w, 4] → resized RGB(A) [outH, outW, 4]: horizontal pass, then vertical. */
+/**
+ * One 1-D pass of PIL's resample over RGBA pixels: `lines` lines of `inLen` pixels → `lines`
+ * lines of `outLen` pixels (alpha set to 255). Horizontal: a line is an image row, its pixels
+ * adjacent. Vertical: a line is a column, its pixels `lines` apart (the image is `lines` wide).
+ */
+function resamplePass(src, inLen, outLen, lines, vertical) {
+  const { ksize, bounds, kk } = pilCoeffs(inLen, outLen);
+  const dst = new Uint8ClampedArray(outLen * lines * 4);
+  // pixel i of line l lies at l·inLine + i·step (outLine for the output)
+  const [inLine, outLine, step] = vertical ? [1, 1, lines] : [inLen, outLen, 1];
+  const half = 1 << (PRECISION_BITS - 1); // rounds the fixed-point sums to nearest
+  for (let l = 0; l < lines; l++) {
+    for (let j = 0; j < outLen; j++) {
+      const [min, taps] = [bounds[2 * j], bounds[2 * j + 1]];
+      const kb = j * ksize;
+      let [r, g, b] = [half, half, half];
+      for (let i = 0; i < taps; i++) {
+        const p = (l * inLine + (i + min) * step) * 4;
+        const c = kk[kb + i];
+        r += src[p] * c;
+        g += src[p + 1] * c;
+        b += src[p + 2] * c;
+      }
+      const o = (l * outLine + j * step) * 4;
+      dst[o] = clip8(r);
+      dst[o + 1] = clip8(g);
+      dst[o + 2] = clip8(b);
+      dst[o + 3] = 255;
+    }
+  }
+  return dst;
+}
+
+/** RGBA uint8 [h, w, 4] → [outH, outW, 4], as PIL: the horizontal pass, then the vertical one. */
 function pilResize(src, w, h, outW, outH) {
   let cur = src;
-  let cw = w;
-  if (outW !== w) {
-    const { ksize, bounds, kk } = pilCoeffs(w, outW);
-    const dst = new Uint8ClampedArray(outW * h * 4);
-    for (let y = 0; y < h; y++) {
-      const row = y * w * 4;
-      for (let xx = 0; xx < outW; xx++) {
-        const [xmin, xmax] = [bounds[2 * xx], bounds[2 * xx + 1]];
-        const kb = xx * ksize;
-        let [r, g, b] = [1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)];
-        for (let x = 0; x < xmax; x++) {
-          const p = row + (x + xmin) * 4;
-          const c = kk[kb + x];
-          r += cur[p] * c;
-          g += cur[p + 1] * c;
-          b += cur[p + 2] * c;
-        }
-        const o = (y * outW + xx) * 4;
-        dst[o] = clip8(r);
-        dst[o + 1] = clip8(g);
-        dst[o + 2] = clip8(b);
-        dst[o + 3] = 255;
-      }
-    }
-    cur = dst;
-    cw = outW;
-  }
-  if (outH !== h) {
-    const { ksize, bounds, kk } = pilCoeffs(h, outH);
-    const dst = new Uint8ClampedArray(cw * outH * 4);
-    for (let yy = 0; yy < outH; yy++) {
-      const [ymin, ymax] = [bounds[2 * yy], bounds[2 * yy + 1]];
-      const kb = yy * ksize;
-      for (let x = 0; x < cw; x++) {
-        let [r, g, b] = [1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)];
-        for (let y = 0; y < ymax; y++) {
-          const p = ((y + ymin) * cw + x) * 4;
-          const c = kk[kb + y];
-          r += cur[p] * c;
-          g += cur[p + 1] * c;
-          b += cur[p + 2] * c;
-        }
-        const o = (yy * cw + x) * 4;
-        dst[o] = clip8(r);
-        dst[o + 1] = clip8(g);
-        dst[o + 2] = clip8(b);
-        dst[o + 3] = 255;
-      }
-    }
-    cur = dst;
-  }
+  if (outW !== w) cur = resamplePass(cur, w, outW, h, false);
+  if (outH !== h) cur = resamplePass(cur, h, outH, outW, true);
   return cur;
 }
 
