@@ -12,7 +12,12 @@
 // busy, last classification, last benchmark, errors). With autorun=1 the page also runs the
 // benchmark once and sets document.title to 'done' (or 'error').
 
-import { $, isNum, fmt, yieldToPage, el, median, argmax } from './util.js';
+import { $, isNum, fmt, yieldToPage, el, median, parseNpy } from './util.js';
+import { mountChrome } from './chrome.js';
+import {
+  detectFeatures, loadWasm, fetchWithProgress, decodeImage, preprocess, maxAbsDiff, argmax, topK, softmax,
+} from './zeroskip/index.js';
+import { loadOrt, createOrtEngine } from './zeroskip/bench/ort.js';
 
 const MODELS = {
   mobilenet_v2: 'MobileNetV2',
@@ -23,131 +28,34 @@ const VARIANTS = ['dense', 'p50', 's70', 's80', 's85', 's90', 's90b4'];
 const ISAS = ['relaxed', 'simd128'];
 const WARMUP = 3;
 const RESIZE_SHORTER = 256;
-const MAX_DECODE_SHORTER = 1024; // user photos larger than this are first scaled by the browser
 const HINT = 'models not built: run `make zoo` and `make wasm` (or just `make demo`)';
 
 const fileOf = (model, variant) => (variant === 'dense' ? model : `${model}_${variant}`);
 const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
-function maxAbsDiff(a, b) {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-// ---- feature detection (as index.html) --------------------------------------------------------
-
-function simdModule(code) {
-  const body = [0x00, ...code, 0x0b];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
-    0x03, 0x02, 0x01, 0x00,
-    0x0a, body.length + 2, 0x01, body.length, ...body,
-  ]);
-}
-const V128_ZERO = [0xfd, 0x0c, ...new Array(16).fill(0)];
-const F32X4_RELAXED_MADD = [0xfd, 0x85, 0x02];
-const HAS = {
-  simd128: WebAssembly.validate(simdModule(V128_ZERO)),
-  relaxed: WebAssembly.validate(simdModule([...V128_ZERO, ...V128_ZERO, ...V128_ZERO, ...F32X4_RELAXED_MADD])),
-};
+const HAS = detectFeatures();
 
 // ---- fetching ---------------------------------------------------------------------------------
 
 class UserError extends Error {}
 
-/** GET `url` as bytes, streamed; `onProgress(received, total)` (total 0 when unknown). */
-async function fetchBytes(url, { signal, onProgress } = {}) {
-  let res;
+/** GET `url` as bytes (the package's fetch, with progress); a missing file says how to make it. */
+async function fetchBytes(url, options) {
   try {
-    res = await fetch(url, { signal });
+    return await fetchWithProgress(url, options);
   } catch (err) {
-    if (err.name === 'AbortError') throw err;
-    throw new UserError(`GET ${url} failed (${err.message}): is the demo server (make demo) still running?`);
+    if (err.code === 'Network' && /HTTP 404/.test(err.message)) throw new UserError(`${url} not found: ${HINT}`);
+    throw err;
   }
-  if (res.status === 404) throw new UserError(`${url} not found: ${HINT}`);
-  if (!res.ok) throw new UserError(`GET ${url}: HTTP ${res.status}`);
-  const total = Number(res.headers.get('Content-Length')) || 0;
-  if (!res.body || !onProgress) return new Uint8Array(await res.arrayBuffer());
-  const reader = res.body.getReader();
-  let buf = new Uint8Array(total || 1 << 20);
-  let received = 0;
-  onProgress(0, total);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (received + value.length > buf.length) {
-      const bigger = new Uint8Array(Math.max(buf.length * 2, received + value.length));
-      bigger.set(buf.subarray(0, received));
-      buf = bigger;
-    }
-    buf.set(value, received);
-    received += value.length;
-    onProgress(received, total);
-  }
-  return received === buf.length ? buf : buf.slice(0, received);
 }
 
 async function fetchJson(url) {
   return JSON.parse(new TextDecoder().decode(await fetchBytes(url)));
 }
 
-/** A .npy file (little-endian float32, C order) → {shape, data}. */
-function parseNpy(bytes) {
-  const u8 = bytes;
-  if (!(u8[0] === 0x93 && u8[1] === 0x4e && u8[2] === 0x55)) throw new UserError('not a .npy file');
-  const dv = new DataView(u8.buffer, u8.byteOffset, u8.byteLength);
-  const headerLen = u8[6] === 1 ? dv.getUint16(8, true) : dv.getUint32(8, true);
-  const start = u8[6] === 1 ? 10 : 12;
-  const header = new TextDecoder('latin1').decode(u8.subarray(start, start + headerLen));
-  if (!/'descr':\s*'<f4'/.test(header) || /'fortran_order':\s*True/.test(header)) {
-    throw new UserError(`.npy: only little-endian float32 in C order is supported (${header.trim()})`);
-  }
-  const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
-  const data = new Float32Array(u8.slice(start + headerLen, start + headerLen + 4 * count).buffer);
-  if (data.length !== count) throw new UserError('.npy data is truncated');
-  return { shape, data };
-}
-
 // ---- engines ----------------------------------------------------------------------------------
 
-const zsModules = {};
-let ortModule = null;
-
-async function loadZeroskip(isa) {
-  if (zsModules[isa]) return zsModules[isa];
-  if (!HAS[isa]) throw new UserError(`this browser does not support the ${isa} build's WebAssembly features`);
-  let zs;
-  try {
-    zs = await import(`./pkg/${isa}/zeroskip.js`);
-  } catch (err) {
-    throw new UserError(`wasm package pkg/${isa}/zeroskip.js missing (${err.message}): run make wasm`);
-  }
-  await zs.default();
-  zsModules[isa] = zs;
-  return zs;
-}
-
-async function loadOrt() {
-  if (ortModule) return ortModule;
-  let ort;
-  try {
-    ort = await import('./vendor/ort/ort.wasm.min.mjs');
-  } catch (err) {
-    throw new UserError(`onnxruntime-web missing from vendor/ort (${err.message}): run make wasm`);
-  }
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.wasm.wasmPaths = new URL('./vendor/ort/', import.meta.url).href;
-  ort.env.logLevel = 'error';
-  ortModule = ort;
-  return ort;
-}
-
-/** A timed engine: run(x) → logits (Float32Array). */
+/** zeroskip's plan for the ONNX `bytes` as a timed engine: run(x) → logits (Float32Array). */
 function zeroskipEngine(zs, name, label, bytes, dense) {
   const t0 = performance.now();
   let model;
@@ -165,168 +73,30 @@ function zeroskipEngine(zs, name, label, bytes, dense) {
   };
 }
 
+/** onnxruntime-web (wasm EP, SIMD, one thread) on the same bytes, as the benchmark pages run it. */
 async function ortEngine(bytes, shape) {
-  const ort = await loadOrt();
-  const t0 = performance.now();
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  const loadMs = performance.now() - t0;
-  const [inName, outName] = [session.inputNames[0], session.outputNames[0]];
-  let cached = [null, null];
-  return {
-    name: 'onnxruntime-web',
-    loadMs,
-    run: async (x) => {
-      if (cached[0] !== x) cached = [x, new ort.Tensor('float32', x, [1, ...shape])];
-      const out = await session.run({ [inName]: cached[1] });
-      return out[outName].data;
-    },
-    free: () => session.release(),
-  };
+  let ort;
+  try {
+    ort = await loadOrt(new URL('./vendor/ort/ort.wasm.min.mjs', import.meta.url));
+  } catch (err) {
+    throw new UserError(`onnxruntime-web missing from vendor/ort (${err.message}): run make wasm`);
+  }
+  const engine = await createOrtEngine(ort, bytes, shape, { name: 'onnxruntime-web' });
+  return { ...engine, loadMs: engine.load_ms };
 }
 
-// ---- preprocessing: PIL's antialiased bilinear resize, in JS ----------------------------------
-
-const PRECISION_BITS = 22; // PIL: 32 - 8 - 2
-
-/** PIL's precompute_coeffs + normalize_coeffs_8bpc for the bilinear filter. */
-function pilCoeffs(inSize, outSize) {
-  const scale = inSize / outSize;
-  const filterscale = Math.max(scale, 1);
-  const support = filterscale; // bilinear support 1.0
-  const ksize = Math.ceil(support) * 2 + 1;
-  const bounds = new Int32Array(outSize * 2);
-  const kk = new Int32Array(outSize * ksize);
-  const k = new Float64Array(ksize);
-  for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    const ss = 1 / filterscale;
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize) - xmin;
-    let ww = 0;
-    for (let x = 0; x < xmax; x++) {
-      const t = Math.abs((x + xmin - center + 0.5) * ss);
-      k[x] = t < 1 ? 1 - t : 0;
-      ww += k[x];
-    }
-    for (let x = 0; x < xmax; x++) {
-      const w = ww !== 0 ? k[x] / ww : k[x];
-      kk[xx * ksize + x] = w < 0 ? Math.trunc(-0.5 + w * (1 << PRECISION_BITS)) : Math.trunc(0.5 + w * (1 << PRECISION_BITS));
-    }
-    bounds[2 * xx] = xmin;
-    bounds[2 * xx + 1] = xmax;
-  }
-  return { ksize, bounds, kk };
-}
-
-const clip8 = (ss) => (ss >= 255 << PRECISION_BITS ? 255 : ss <= 0 ? 0 : Math.floor(ss / (1 << PRECISION_BITS)));
-
-/** RGB(A) uint8 [h, w, 4] → resized RGB(A) [outH, outW, 4]: horizontal pass, then vertical. */
-function pilResize(src, w, h, outW, outH) {
-  let cur = src;
-  let cw = w;
-  if (outW !== w) {
-    const { ksize, bounds, kk } = pilCoeffs(w, outW);
-    const dst = new Uint8ClampedArray(outW * h * 4);
-    for (let y = 0; y < h; y++) {
-      const row = y * w * 4;
-      for (let xx = 0; xx < outW; xx++) {
-        const [xmin, xmax] = [bounds[2 * xx], bounds[2 * xx + 1]];
-        const kb = xx * ksize;
-        let [r, g, b] = [1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)];
-        for (let x = 0; x < xmax; x++) {
-          const p = row + (x + xmin) * 4;
-          const c = kk[kb + x];
-          r += cur[p] * c;
-          g += cur[p + 1] * c;
-          b += cur[p + 2] * c;
-        }
-        const o = (y * outW + xx) * 4;
-        dst[o] = clip8(r);
-        dst[o + 1] = clip8(g);
-        dst[o + 2] = clip8(b);
-        dst[o + 3] = 255;
-      }
-    }
-    cur = dst;
-    cw = outW;
-  }
-  if (outH !== h) {
-    const { ksize, bounds, kk } = pilCoeffs(h, outH);
-    const dst = new Uint8ClampedArray(cw * outH * 4);
-    for (let yy = 0; yy < outH; yy++) {
-      const [ymin, ymax] = [bounds[2 * yy], bounds[2 * yy + 1]];
-      const kb = yy * ksize;
-      for (let x = 0; x < cw; x++) {
-        let [r, g, b] = [1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)];
-        for (let y = 0; y < ymax; y++) {
-          const p = ((y + ymin) * cw + x) * 4;
-          const c = kk[kb + y];
-          r += cur[p] * c;
-          g += cur[p + 1] * c;
-          b += cur[p + 2] * c;
-        }
-        const o = (yy * cw + x) * 4;
-        dst[o] = clip8(r);
-        dst[o + 1] = clip8(g);
-        dst[o + 2] = clip8(b);
-        dst[o + 3] = 255;
-      }
-    }
-    cur = dst;
-  }
-  return cur;
-}
+// ---- preprocessing: the package's PIL-exact resize ---------------------------------------------
 
 /**
- * A photo (Blob) → {tensor: NCHW Float32Array [3, size, size], rgba: the 224x224 crop}, as
+ * A photo (Blob) → {tensor: NCHW Float32Array [3, size, size], rgba: the crop}, as
  * tools/zoo/preprocess.py does: decode as RGB (no color management, like PIL), resize the
  * shorter side to 256 (longer side rounded), center-crop, (pixel/255 - mean) / std.
  */
-async function preprocess(blob, meta) {
+async function preprocessPhoto(blob, meta) {
   const size = meta.size ?? 224;
-  let bmp;
-  try {
-    bmp = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' });
-  } catch (err) {
-    throw new UserError(`could not decode this image (${err.message ?? err}): try a JPEG or PNG`);
-  }
-  let [w, h] = [bmp.width, bmp.height];
-  if (Math.min(w, h) > MAX_DECODE_SHORTER) {
-    // Huge photos: let the browser take them down to 1024 first (keeps the JS resize quick).
-    const s = MAX_DECODE_SHORTER / Math.min(w, h);
-    const small = await createImageBitmap(bmp, { resizeWidth: Math.round(w * s), resizeHeight: Math.round(h * s), resizeQuality: 'high' });
-    bmp.close();
-    bmp = small;
-    [w, h] = [bmp.width, bmp.height];
-  }
-  const canvas = new OffscreenCanvas(w, h);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(bmp, 0, 0);
-  bmp.close();
-  const src = ctx.getImageData(0, 0, w, h).data;
-
-  const scale = RESIZE_SHORTER / Math.min(w, h);
-  const nw = w <= h ? RESIZE_SHORTER : Math.max(RESIZE_SHORTER, Math.round(w * scale));
-  const nh = w <= h ? Math.max(RESIZE_SHORTER, Math.round(h * scale)) : RESIZE_SHORTER;
-  const resized = pilResize(src, w, h, nw, nh);
-  const left = Math.round((nw - size) / 2);
-  const top = Math.round((nh - size) / 2);
-
-  const rgba = new Uint8ClampedArray(size * size * 4);
-  const tensor = new Float32Array(3 * size * size);
-  const plane = size * size;
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const p = ((y + top) * nw + (x + left)) * 4;
-      const i = y * size + x;
-      for (let c = 0; c < 3; c++) {
-        rgba[i * 4 + c] = resized[p + c];
-        tensor[c * plane + i] = (resized[p + c] / 255 - meta.mean[c]) / meta.std[c];
-      }
-      rgba[i * 4 + 3] = 255;
-    }
-  }
-  return { tensor, rgba, size, from: `${w}×${h}` };
+  const pixels = await decodeImage(blob);
+  const { tensor, crop } = preprocess(pixels, { size, resize: RESIZE_SHORTER, mean: meta.mean, std: meta.std });
+  return { tensor, rgba: crop, size, from: `${pixels.width}×${pixels.height}` };
 }
 
 /** A normalized NCHW tensor back to RGBA pixels, to show what the model sees. */
@@ -338,13 +108,6 @@ function tensorToRgba(tensor, meta, size) {
     rgba[i * 4 + 3] = 255;
   }
   return rgba;
-}
-
-function softmax(logits) {
-  const m = Math.max(...logits);
-  const e = Float64Array.from(logits, (x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((x) => x / s);
 }
 
 // ---- state ------------------------------------------------------------------------------------
@@ -374,7 +137,7 @@ function enqueue(task) {
     if (--pending === 0) setBusy(false);
   });
   return p.catch((err) => {
-    if (err?.name !== 'AbortError') showError(err);
+    if (err?.name !== 'AbortError' && err?.code !== 'Aborted') showError(err);
   });
 }
 
@@ -462,7 +225,7 @@ async function ensureModel() {
   bar.hidden = false;
   bar.value = 0;
   setStatus(`loading the ${isa} build…`);
-  const zs = await loadZeroskip(isa);
+  const zs = await loadWasm(isa);
   await ensureCommon();
   const meta = await ensureMeta(model);
   const t0 = performance.now();
@@ -531,7 +294,7 @@ async function currentInput(cur) {
     input = { tensor, rgba: tensorToRgba(tensor, cur.meta, size), source: `reference tensor (verify/${cur.model}_inputs.npy row ${sel.index})` };
   } else {
     const blob = sel.kind === 'gallery' ? await galleryBlob(sel.index) : sel.blob;
-    const p = await preprocess(blob, cur.meta);
+    const p = await preprocessPhoto(blob, cur.meta);
     input = { tensor: p.tensor, rgba: p.rgba, source: `preprocessed in JS from the ${p.from} photo` };
   }
   if (input.tensor.length !== cur.inputShape.reduce((a, b) => a * b, 1)) {
@@ -556,7 +319,7 @@ async function classify() {
   const t0 = performance.now();
   const logits = Float32Array.from(await cur.engines.zs.run(input.tensor));
   const ms = performance.now() - t0;
-  const result = topK(logits, cur.meta, 5);
+  const result = top5(logits, cur.meta, 5);
   const sel = state.selection;
   const truth = sel.kind === 'gallery' ? state.images[sel.index].label : null;
   const out = {
@@ -579,11 +342,10 @@ function className(label) {
 }
 
 /** Top-k over the softmax; `label` is the ImageNet index (output index minus label_offset). */
-function topK(logits, meta, k) {
+function top5(logits, meta, k) {
   const probs = softmax(logits);
   const offset = meta.label_offset ?? 0;
-  const order = Array.from(probs.keys()).sort((a, b) => probs[b] - probs[a]).slice(0, k);
-  return order.map((i) => ({ index: i, label: i - offset, name: className(i - offset), full: state.labels[i - offset] ?? 'background', p: probs[i] }));
+  return topK(probs, k).map((i) => ({ index: i, label: i - offset, name: className(i - offset), full: state.labels[i - offset] ?? 'background', p: probs[i] }));
 }
 
 function renderPrediction(r) {
@@ -626,7 +388,7 @@ async function benchmark(runs) {
     if (!e.dense) {
       $('benchstatus').textContent = "building zeroskip's dense plan…";
       await yieldToPage();
-      e.dense = zeroskipEngine(zsModules[cur.isa], 'zeroskip dense plan', cur.file, cur.bytes, true);
+      e.dense = zeroskipEngine(await loadWasm(cur.isa), 'zeroskip dense plan', cur.file, cur.bytes, true);
     }
     if (!e.ort) {
       $('benchstatus').textContent = 'creating the onnxruntime-web session…';
@@ -859,7 +621,7 @@ function readParams() {
   return {
     model: pick('model', Object.keys(MODELS), 'mobilenet_v2'),
     variant: pick('variant', VARIANTS, 'dense'),
-    isa: pick('isa', ISAS, HAS.relaxed ? 'relaxed' : 'simd128'),
+    isa: pick('isa', ISAS, HAS.best ?? 'simd128'),
     image: Number.isInteger(image) && image >= 0 && image < 20 ? image : 0,
     ref: q.get('ref') === '1',
     runs: Math.max(1, Math.min(500, Number(q.get('runs')) || 20)),
@@ -879,7 +641,7 @@ async function main() {
     if (!HAS[isa]) {
       opt.disabled = true;
       opt.textContent += ' (not supported here)';
-    } else if (isa === (HAS.relaxed ? 'relaxed' : 'simd128')) opt.textContent += ' (recommended)';
+    } else if (isa === HAS.best) opt.textContent += ' (recommended)';
   }
   if (!HAS.simd128) {
     showError(new UserError('this browser has no WebAssembly SIMD; zeroskip needs at least SIMD128 (any current browser)'));
@@ -934,5 +696,6 @@ async function main() {
   }
 }
 
-window.demo = { preprocess, parseNpy, fetchBytes, pilResize, topK, softmax, argmax, state, selectGallery, HAS };
+window.demo = { preprocess: preprocessPhoto, parseNpy, fetchBytes, topK: top5, softmax, argmax, state, selectGallery, HAS };
+mountChrome({ title: 'image classifier' });
 main();

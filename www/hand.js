@@ -20,6 +20,8 @@
 // dense), ... } (see the end of this file).
 
 import { $, isNum, fmt, ratio, yieldToPage, el, median, planSummary } from './util.js';
+import { mountChrome } from './chrome.js';
+import { detectFeatures, loadWasm, fetchWithProgress } from './zeroskip/index.js';
 
 const MODELS = {
   sparse: { file: 'handlandmark-sparse', title: 'handlandmark-sparse', blurb: '86% of the weights are zero' },
@@ -56,23 +58,7 @@ const planOf = (dense) => (dense ? 'dense' : 'sparse');
 
 class UserError extends Error {}
 
-// ---- feature detection (as index.html and classify.js) ----------------------------------------
-
-function simdModule(code) {
-  const body = [0x00, ...code, 0x0b];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b,
-    0x03, 0x02, 0x01, 0x00,
-    0x0a, body.length + 2, 0x01, body.length, ...body,
-  ]);
-}
-const V128_ZERO = [0xfd, 0x0c, ...new Array(16).fill(0)];
-const F32X4_RELAXED_MADD = [0xfd, 0x85, 0x02];
-const HAS = {
-  simd128: WebAssembly.validate(simdModule(V128_ZERO)),
-  relaxed: WebAssembly.validate(simdModule([...V128_ZERO, ...V128_ZERO, ...V128_ZERO, ...F32X4_RELAXED_MADD])),
-};
+const HAS = detectFeatures();
 
 // ---- state ------------------------------------------------------------------------------------
 
@@ -138,43 +124,11 @@ function clearError() {
 
 // ---- files ------------------------------------------------------------------------------------
 
-async function get(url, signal) {
-  let res;
-  try {
-    res = await fetch(url, { signal });
-  } catch (err) {
-    throw new UserError(`GET ${url} failed (${err.message}): is the demo server (make demo) still running?`);
-  }
-  if (res.status === 404) throw new UserError(`${url} not found: ${HINT}`);
-  if (!res.ok) throw new UserError(`GET ${url}: HTTP ${res.status}`);
-  return res;
-}
-
-/** Reads a response body, streamed, calling `onChunk(bytes)` as data arrives. */
-async function readBody(res, onChunk) {
-  const expected = Number(res.headers.get('Content-Length')) || 0;
-  if (!res.body) {
-    const all = new Uint8Array(await res.arrayBuffer());
-    onChunk(all.length);
-    return all;
-  }
-  const reader = res.body.getReader();
-  let buf = new Uint8Array(expected || 1 << 20);
-  let n = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (n + value.length > buf.length) {
-      const bigger = new Uint8Array(Math.max(buf.length * 2, n + value.length));
-      bigger.set(buf.subarray(0, n));
-      buf = bigger;
-    }
-    buf.set(value, n);
-    n += value.length;
-    onChunk(value.length);
-  }
-  return n === buf.length ? buf : buf.slice(0, n);
-}
+/** GET `url` as bytes (the package's fetch, with progress); a missing file says how to make it. */
+const fetchBytes = (url, options) =>
+  fetchWithProgress(url, options).catch((err) => {
+    throw /HTTP 404/.test(err.message) ? new UserError(`${url} not found: ${HINT}`) : err;
+  });
 
 /**
  * model.json and its weight shards (the order Model.tfjsShardPaths gives), downloaded once per
@@ -188,8 +142,12 @@ async function modelFiles(file) {
   bar.hidden = false;
   bar.max = 1;
   bar.value = 0;
-  const progress = (n) => {
-    dl.received += n;
+  const parts = new Map(); // url → [received, total]: the files download in parallel
+  const get = (url) => fetchBytes(url, { onProgress: (received, total) => progress(url, received, total) });
+  const progress = (url, received, total) => {
+    parts.set(url, [received, total]);
+    [dl.received, dl.total] = [0, 0];
+    for (const [r, t] of parts.values()) [dl.received, dl.total] = [dl.received + r, dl.total + t];
     if (dl.total > 0) {
       bar.max = dl.total;
       bar.value = Math.min(dl.received, dl.total);
@@ -197,9 +155,7 @@ async function modelFiles(file) {
     const pct = dl.total > 0 ? ` (${Math.floor((100 * dl.received) / dl.total)}%)` : '';
     setStatus(`downloading ${file}: ${mb(dl.received)}${dl.total ? ` of ${mb(dl.total)}` : ''}${pct}`);
   };
-  const jsonRes = await get(`${DIR}/${file}.json`);
-  dl.total += Number(jsonRes.headers.get('Content-Length')) || 0;
-  const jsonBytes = await readBody(jsonRes, progress);
+  const jsonBytes = await get(`${DIR}/${file}.json`);
   const jsonText = new TextDecoder().decode(jsonBytes);
   let paths;
   try {
@@ -207,9 +163,7 @@ async function modelFiles(file) {
   } catch (err) {
     throw new UserError(`${file}.json is not a TF.js graph model zeroskip can read: ${err.message ?? err}`);
   }
-  const responses = await Promise.all(paths.map((p) => get(`${DIR}/${p}`)));
-  for (const r of responses) dl.total += Number(r.headers.get('Content-Length')) || 0;
-  const shards = await Promise.all(responses.map((r) => readBody(r, progress)));
+  const shards = await Promise.all(paths.map((p) => get(`${DIR}/${p}`)));
   dl.done = true;
   bar.hidden = true;
   const files = { jsonText, shards, paths, bytes: jsonBytes.length + shards.reduce((n, s) => n + s.length, 0) };
@@ -220,15 +174,7 @@ async function modelFiles(file) {
 // ---- models -----------------------------------------------------------------------------------
 
 async function loadZeroskip(isa) {
-  if (state.zs) return state.zs;
-  if (!HAS[isa]) throw new UserError(`this browser does not support the ${isa} build's WebAssembly features`);
-  let zs;
-  try {
-    zs = await import(`./pkg/${isa}/zeroskip.js`);
-  } catch (err) {
-    throw new UserError(`wasm package pkg/${isa}/zeroskip.js missing (${err.message}): run make wasm`);
-  }
-  await zs.default();
+  const zs = await loadWasm(isa);
   if (typeof zs.Model?.fromTfjs !== 'function') throw new UserError(`the ${isa} build has no Model.fromTfjs: rebuild it with make wasm`);
   state.zs = zs;
   return zs;
@@ -326,8 +272,7 @@ async function imageSource(input) {
   let blob = input;
   let name;
   if (typeof input === 'string') {
-    const res = await get(input);
-    blob = await res.blob();
+    blob = new Blob([await fetchBytes(input)]);
     name = decodeURIComponent(input.split(/[?#]/)[0].split('/').pop());
   } else if (input instanceof Blob) name = input.name || 'your file';
   else throw new UserError('runImage takes an image URL or a Blob');
@@ -776,8 +721,8 @@ function className(label) {
 
 async function loadSamples() {
   const [verify, labels] = await Promise.all([
-    get('models/verify.json').then((r) => r.json()),
-    get('models/labels.txt').then((r) => r.text()).catch(() => ''),
+    fetchBytes('models/verify.json').then((b) => JSON.parse(new TextDecoder().decode(b))),
+    fetchBytes('models/labels.txt').then((b) => new TextDecoder().decode(b)).catch(() => ''),
   ]);
   state.labels = labels.split('\n').map((s) => s.trim()).filter(Boolean);
   state.images = verify.images.map((file, index) => ({ file, label: verify.labels[index], index }));
@@ -812,7 +757,7 @@ function readParams() {
   return {
     model: pick('model', Object.keys(MODELS), 'sparse'),
     plan: pick('plan', PLANS, 'sparse'),
-    isa: pick('isa', ISAS.filter((i) => HAS[i]), HAS.relaxed ? 'relaxed' : 'simd128'),
+    isa: pick('isa', ISAS.filter((i) => HAS[i]), HAS.best ?? 'simd128'),
     sample: Number.isInteger(sample) && sample >= 0 ? sample : 0,
   };
 }
@@ -907,6 +852,7 @@ window.handDemo = {
   CONNECTIONS,
 };
 
+mountChrome({ title: 'hand landmarks' });
 const params = readParams();
 window.handDemo.ready = main(params);
 window.handDemo.ready.catch((err) => {
