@@ -13,7 +13,7 @@
 // benchmark once and sets document.title to 'done' (or 'error').
 
 import { $, isNum, fmt, yieldToPage, el, median, parseNpy } from './util.js';
-import { mountChrome } from './chrome.js';
+import { UserError, mountDemo, taskQueue, setStatus, showErrorBox, clearError } from './demo-ui.js';
 import {
   detectFeatures, loadWasm, fetchWithProgress, decodeImage, preprocess, maxAbsDiff, argmax, topK, softmax,
 } from './zeroskip/index.js';
@@ -36,8 +36,6 @@ const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const HAS = detectFeatures();
 
 // ---- fetching ---------------------------------------------------------------------------------
-
-class UserError extends Error {}
 
 /** GET `url` as bytes (the package's fetch, with progress); a missing file says how to make it. */
 async function fetchBytes(url, options) {
@@ -126,44 +124,22 @@ const state = {
 };
 window.__demo = { ready: false, busy: false, last: null, bench: null, errors: [] };
 
-// One queue for every step that touches a model: loads, classifications, benchmarks.
-let chain = Promise.resolve();
-let pending = 0;
-function enqueue(task) {
-  pending++;
-  setBusy(true);
-  const p = chain.then(task);
-  chain = p.catch(() => {}).finally(() => {
-    if (--pending === 0) setBusy(false);
-  });
-  return p.catch((err) => {
+// One queue for every step that touches a model: loads, classifications, benchmarks. A failed
+// step shows its error; an aborted one (a newer choice replaced it) does not.
+const queue = taskQueue(setBusy);
+const enqueue = (task) =>
+  queue(task).catch((err) => {
     if (err?.name !== 'AbortError' && err?.code !== 'Aborted') showError(err);
   });
-}
 
 function setBusy(busy) {
   window.__demo.busy = busy;
   $('spinner').hidden = !busy;
 }
 
-function setStatus(text, className = 'muted') {
-  $('status').textContent = text;
-  $('status').className = className;
-}
-
 function showError(err) {
-  const msg = err instanceof UserError ? err.message : `${err?.message ?? err}`;
-  console.warn(`classifier: ${err?.stack ?? err}`);
-  window.__demo.errors.push(msg);
-  const box = $('error');
-  box.replaceChildren(el('strong', 'Error: '), document.createTextNode(msg));
-  box.hidden = false;
-  $('dl').hidden = true;
+  showErrorBox(err, window.__demo.errors, 'classifier');
   setStatus('failed', 'fail');
-}
-
-function clearError() {
-  $('error').hidden = true;
 }
 
 // ---- model loading ----------------------------------------------------------------------------
@@ -697,5 +673,5 @@ async function main() {
 }
 
 window.demo = { preprocess: preprocessPhoto, parseNpy, fetchBytes, topK: top5, softmax, argmax, state, selectGallery, HAS };
-mountChrome({ title: 'image classifier' });
+mountDemo({ title: 'image classifier' });
 main();

@@ -20,7 +20,7 @@
 // dense), ... } (see the end of this file).
 
 import { $, isNum, fmt, ratio, yieldToPage, el, median, planSummary } from './util.js';
-import { mountChrome } from './chrome.js';
+import { UserError, mountDemo, taskQueue, setStatus, showErrorBox, clearError } from './demo-ui.js';
 import { detectFeatures, loadWasm, fetchWithProgress } from './zeroskip/index.js';
 
 const MODELS = {
@@ -56,8 +56,6 @@ const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const planOf = (dense) => (dense ? 'dense' : 'sparse');
 
-class UserError extends Error {}
-
 const HAS = detectFeatures();
 
 // ---- state ------------------------------------------------------------------------------------
@@ -83,43 +81,12 @@ const state = {
   camGen: 0,
 };
 
-// One queue for every step that touches a model: loads, runs, background timings.
-let chain = Promise.resolve();
-let loud = 0;
-function enqueue(task, { quiet = false } = {}) {
-  if (!quiet) {
-    loud++;
-    setBusy(true);
-  }
-  const p = chain.then(task);
-  chain = p.catch(() => {}).finally(() => {
-    if (!quiet && --loud === 0) setBusy(false);
-  });
-  return p;
-}
-
-function setBusy(busy) {
-  $('spinner').hidden = !busy;
-}
-
-function setStatus(text, className = 'muted') {
-  $('status').textContent = text;
-  $('status').className = className;
-}
+// One queue for every step that touches a model: loads, runs, background timings (quiet).
+const enqueue = taskQueue((busy) => ($('spinner').hidden = !busy));
 
 function showError(err) {
-  const msg = err instanceof UserError ? err.message : `${err?.message ?? err}`;
-  console.warn(`hand demo: ${err?.stack ?? err}`);
-  window.handDemo.errors.push(msg);
-  const box = $('error');
-  box.replaceChildren(el('strong', 'Error: '), document.createTextNode(msg));
-  box.hidden = false;
-  $('dl').hidden = true;
+  showErrorBox(err, window.handDemo.errors, 'hand demo');
   setStatus(state.current ? `ready: ${state.current.title}, ${state.current.plan} plan (the last action failed)` : 'failed', 'fail');
-}
-
-function clearError() {
-  $('error').hidden = true;
 }
 
 // ---- files ------------------------------------------------------------------------------------
@@ -852,7 +819,7 @@ window.handDemo = {
   CONNECTIONS,
 };
 
-mountChrome({ title: 'hand landmarks' });
+mountDemo({ title: 'hand landmarks', infoClass: 'muted small' });
 const params = readParams();
 window.handDemo.ready = main(params);
 window.handDemo.ready.catch((err) => {
