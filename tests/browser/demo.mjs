@@ -20,7 +20,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
-import { launchChromium, linkOrtRuntime, linkZooModels, exitWith, testVerdict } from '../../bench/lib.mjs';
+import { launchChromium, linkOrtRuntime, linkZooModels, exitWith } from '../../bench/lib.mjs';
+import { linkSampleFiles, runPageChecks } from './pages.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SCREENSHOT = process.env.DEMO_SCREENSHOT ?? '/tmp/demo.png';
@@ -32,29 +33,6 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 function check(ok, what) {
   if (!ok) failures.push(what);
   return ok;
-}
-
-/** The demo's images and labels, as `make wasm` links them (bench/lib.mjs does the models). */
-function linkDemoFiles() {
-  const zoo = path.join(REPO, '.cache/zoo');
-  const dest = path.join(REPO, 'www/models');
-  const link = (src, dst) => {
-    const [a, b] = [fs.statSync(src), fs.statSync(dst, { throwIfNoEntry: false })];
-    if (b && a.ino === b.ino && a.dev === b.dev) return;
-    fs.rmSync(dst, { force: true });
-    try {
-      fs.linkSync(src, dst);
-    } catch {
-      fs.copyFileSync(src, dst);
-    }
-  };
-  const images = path.join(zoo, 'images');
-  if (!fs.existsSync(images) || !fs.existsSync(path.join(zoo, 'labels.txt'))) {
-    throw new Error('zoo images or labels missing: run make zoo (tools/zoo/build.sh) first');
-  }
-  fs.mkdirSync(path.join(dest, 'images'), { recursive: true });
-  for (const f of fs.readdirSync(images)) if (f.endsWith('.jpg')) link(path.join(images, f), path.join(dest, 'images', f));
-  link(path.join(zoo, 'labels.txt'), path.join(dest, 'labels.txt'));
 }
 
 const idle = (page, pred = 'true') =>
@@ -83,7 +61,7 @@ async function main() {
   const t0 = Date.now();
   linkOrtRuntime(REPO);
   if (linkZooModels(REPO) === 0) throw new Error('zoo models missing: run make zoo (tools/zoo/build.sh) first');
-  linkDemoFiles();
+  linkSampleFiles(REPO);
   const verify = JSON.parse(fs.readFileSync(path.join(REPO, 'www/models/verify.json'), 'utf8'));
   const want = verify.models.mobilenet_v2.per_image[0];
   const labels = fs.readFileSync(path.join(REPO, 'www/models/labels.txt'), 'utf8').split('\n');
@@ -93,7 +71,7 @@ async function main() {
   const browser = await launchChromium();
   const errors = [];
   const step = (what) => console.log(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s  ${what}`);
-  try {
+  return runPageChecks('tests/browser/demo.mjs', t0, { browser: () => browser, server, errors, failures }, async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on('pageerror', (err) => errors.push(`page error: ${err}`));
     page.on('console', (msg) => msg.type() === 'error' && errors.push(`console error: ${msg.text()}`));
@@ -234,14 +212,7 @@ async function main() {
     check(!(await bad.isVisible('#spinner')), 'missing model: spinner still visible');
     step(`missing model file: "${msg}"`);
     await bad.close();
-  } catch (err) {
-    check(false, `exception: ${err.stack ?? err}`);
-  } finally {
-    await browser.close();
-    server.close();
-  }
-  for (const e of errors) check(false, e);
-  return testVerdict('tests/browser/demo.mjs', failures, t0);
+  });
 }
 
 exitWith(main);

@@ -27,7 +27,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
-import { launchChromium, exitWith, testVerdict } from '../../bench/lib.mjs';
+import { launchChromium, exitWith } from '../../bench/lib.mjs';
+import { runPageChecks } from './pages.mjs';
 import { stage } from '../../js/scripts/stage.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -180,7 +181,7 @@ async function main() {
   };
   let browser = await launchChromium({ webgpu: true });
   const windows = [];
-  try {
+  return runPageChecks('tests/browser/e2e.mjs', t0, { browser: () => browser, server, errors, failures }, async () => {
     const ctx = await browser.newContext({ viewport: { width: 1400, height: 1050 } });
     await ctx.addInitScript(observeLongTasks);
     const page = await ctx.newPage();
@@ -365,14 +366,7 @@ async function main() {
     check(/^wasm:.+/.test(noGpuApi.auto), `no WebGPU, backend auto: ${noGpuApi.auto}`);
     check(/^ZeroskipError:NoWebGPU:/.test(noGpuApi.webgpu), `no WebGPU, backend webgpu: ${noGpuApi.webgpu}`);
     step(`no WebGPU (API): auto → ${noGpuApi.auto}; webgpu → ${noGpuApi.webgpu}`);
-  } catch (err) {
-    check(false, `exception: ${err.stack ?? err}`);
-  } finally {
-    await browser.close();
-    server.close();
-  }
-  for (const e of errors) check(false, e);
-  return testVerdict('tests/browser/e2e.mjs', failures, t0);
+  });
 }
 
 exitWith(main);

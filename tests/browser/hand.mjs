@@ -30,7 +30,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
-import { launchChromium, linkTfjsModels, linkZooModels, hardLink, exitWith, testVerdict } from '../../bench/lib.mjs';
+import { launchChromium, linkTfjsModels, linkZooModels, exitWith } from '../../bench/lib.mjs';
+import { linkSampleFiles, runPageChecks } from './pages.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ARTIFACTS = path.join(REPO, 'tests/browser/artifacts');
@@ -44,19 +45,6 @@ const failures = [];
 function check(ok, what) {
   if (!ok) failures.push(what);
   return ok;
-}
-
-/** The sample photos, their labels and verify.json, as `make wasm` links them. */
-function linkSampleFiles() {
-  const zoo = path.join(REPO, '.cache/zoo');
-  const images = path.join(zoo, 'images');
-  if (!fs.existsSync(images) || !fs.existsSync(path.join(zoo, 'labels.txt'))) {
-    throw new Error('zoo images or labels missing: run make zoo (tools/zoo/build.sh) first');
-  }
-  const dest = path.join(REPO, 'www/models');
-  fs.mkdirSync(path.join(dest, 'images'), { recursive: true });
-  for (const f of fs.readdirSync(images)) if (f.endsWith('.jpg')) hardLink(path.join(images, f), path.join(dest, 'images', f));
-  hardLink(path.join(zoo, 'labels.txt'), path.join(dest, 'labels.txt'));
 }
 
 /** A page with error collection; `strict` also counts failed requests. */
@@ -194,14 +182,14 @@ async function main() {
     if (!names.includes(m)) throw new Error(`${m} missing from .cache/zoo/tfjs: run make zoo (tools/zoo/tfjs.sh) first`);
   }
   if (linkZooModels(REPO) === 0) throw new Error('zoo models missing: run make zoo first');
-  linkSampleFiles();
+  linkSampleFiles(REPO);
   const verify = JSON.parse(fs.readFileSync(path.join(REPO, 'www/models/verify.json'), 'utf8'));
   const img = (i) => `models/images/${verify.images[i]}`;
 
   const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
   const browser = await launchChromium();
   const errors = [];
-  try {
+  return runPageChecks('tests/browser/hand.mjs', t0, { browser: () => browser, server, errors, failures }, async () => {
     // 1. Load: sparse model, sample 0.
     const page = await openPage(browser, errors, 'hand.html');
     await page.goto(`${url}hand.html`);
@@ -395,14 +383,7 @@ async function main() {
     check(links.some((h) => h.startsWith('hand.html')), `index.html: no link to hand.html (${links})`);
     step('index.html links hand.html');
     await home.close();
-  } catch (err) {
-    check(false, `exception: ${err.stack ?? err}`);
-  } finally {
-    await browser.close();
-    server.close();
-  }
-  for (const e of errors) check(false, e);
-  return testVerdict('tests/browser/hand.mjs', failures, t0);
+  });
 }
 
 exitWith(main);

@@ -7,7 +7,8 @@
 //     and its activation sparsity reads as none (act null, 0 skipped per decoded token);
 //   - typed errors: a corrupt model (BadModel), an aborted generation (Aborted);
 //   - the pages' building blocks: preprocess() of those pixels gives the reference tensor back,
-//     and the raw engine from loadWasm() computes what run() did.
+//     and the raw engine from loadWasm() computes what run() did; an engine error's own code
+//     reaches the ZeroskipError.
 // It runs a script inside the temp project, so 'zeroskip' resolves as it would for a user.
 
 import { execFileSync } from 'node:child_process';
@@ -60,6 +61,14 @@ assert.equal(JSON.parse(zs.buildInfo()).isa, bestIsa());
 const raw = zs.Model.fromOnnx('mobilenet_v2.onnx', await (await import('node:fs/promises')).readFile(models + '/mobilenet_v2.onnx'), false);
 assert.ok(maxAbsDiff(raw.run(x), y) <= 1e-5, 'loadWasm(): the raw Model computes what run() did');
 raw.free();
+// An engine error's own code (set from the Rust error variant) is the ZeroskipError's code; one
+// without a code gets the operation's fallback (BadModel for load).
+const open = zs.Model.open;
+zs.Model.open = async () => { throw Object.assign(new Error('webgpu backend unavailable: no adapter'), { code: 'NoWebGPU' }); };
+await assert.rejects(load(new Uint8Array(64), { backend: 'webgpu' }), (e) => e instanceof ZeroskipError && e.code === 'NoWebGPU');
+zs.Model.open = async () => { throw new Error('no code'); };
+await assert.rejects(load(new Uint8Array(64)), (e) => e instanceof ZeroskipError && e.code === 'BadModel');
+zs.Model.open = open;
 clf.dispose();
 
 await assert.rejects(load(new Uint8Array(1000).fill(9), { name: 'corrupt.onnx' }), (e) => e instanceof ZeroskipError && e.code === 'BadModel' && /corrupt\\.onnx/.test(e.message));

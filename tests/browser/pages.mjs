@@ -1,0 +1,38 @@
+// What the page tests (demo.mjs, hand.mjs, e2e.mjs) share: the sample photos linked into
+// www/models, and the end of every run (close the browser and the server, count what the pages
+// logged as failures, print the verdict).
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { hardLink, testVerdict } from '../../bench/lib.mjs';
+
+/** The sample photos and their labels, from .cache/zoo into www/models, as `make wasm` links them. */
+export function linkSampleFiles(repo) {
+  const zoo = path.join(repo, '.cache/zoo');
+  const images = path.join(zoo, 'images');
+  if (!fs.existsSync(images) || !fs.existsSync(path.join(zoo, 'labels.txt'))) {
+    throw new Error('zoo images or labels missing: run make zoo (tools/zoo/build.sh) first');
+  }
+  const dest = path.join(repo, 'www/models');
+  fs.mkdirSync(path.join(dest, 'images'), { recursive: true });
+  for (const f of fs.readdirSync(images)) if (f.endsWith('.jpg')) hardLink(path.join(images, f), path.join(dest, 'images', f));
+  hardLink(path.join(zoo, 'labels.txt'), path.join(dest, 'labels.txt'));
+}
+
+/**
+ * Runs the checks in `body()`, then closes the browser (`browser()`: the one open by then) and the
+ * server. An exception out of `body` and every entry of `errors` (page errors, failed requests)
+ * are failures. Returns the exit code (testVerdict).
+ */
+export async function runPageChecks(name, t0, { browser, server, errors, failures }, body) {
+  try {
+    await body();
+  } catch (err) {
+    failures.push(`exception: ${err.stack ?? err}`);
+  } finally {
+    await browser().close();
+    server.close();
+  }
+  failures.push(...errors);
+  return testVerdict(name, failures, t0);
+}
