@@ -13,7 +13,7 @@
 // For tests and the console: window.__app (state: image.last, llm.last, errors…) and
 // window.__app.actions (selectImage, selectFile, generate, stop, …).
 
-import { load, detectFeatures, clearCache, ZeroskipError } from './zeroskip/index.js';
+import { load, detectFeatures, clearCache, ZeroskipError, IMAGENET } from './zeroskip/index.js';
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -151,7 +151,7 @@ function choice() {
 let customModel = null; // a File from "Your own model file…"
 const fileOf = ({ model, variant }) =>
   model === '__file' ? customModel : `models/${variant === 'dense' ? model : `${model}_${variant}`}.onnx`;
-const IMAGENET_META = { size: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+const IMAGENET_META = { size: 224, ...IMAGENET };
 
 async function meta(model) {
   if (model === '__file') return IMAGENET_META;
