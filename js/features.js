@@ -1,6 +1,8 @@
 // Which WebAssembly binary this runtime can run: relaxed SIMD (fused multiply-add) or plain
 // SIMD128. Each check validates a tiny module `() -> v128` whose body uses the feature.
 
+import { ZeroskipError } from './errors.js';
+
 function simdModule(code) {
   const body = [0x00, ...code, 0x0b]; // no locals, code, end
   return new Uint8Array([
@@ -32,4 +34,11 @@ export function detectFeatures() {
     cached = Object.freeze({ simd128, relaxed, webgpu, best: relaxed ? 'relaxed' : simd128 ? 'simd128' : null });
   }
   return cached;
+}
+
+/** The fastest build this runtime runs: 'relaxed' (relaxed SIMD, Chrome 114+) or 'simd128'. */
+export function bestIsa() {
+  const best = detectFeatures().best;
+  if (!best) throw new ZeroskipError('Unsupported', 'this runtime has no WebAssembly SIMD128; zeroskip needs it (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
+  return best;
 }

@@ -12,16 +12,21 @@
 
 import { ZeroskipError, deserializeError, abortError } from './errors.js';
 import { detectFeatures } from './features.js';
-
 import { CACHE_NAME } from './fetch.js';
 
 export { ZeroskipError, ERROR_CODES } from './errors.js';
-export { detectFeatures } from './features.js';
+export { detectFeatures, bestIsa } from './features.js';
 // What the pages (and apps doing their own inference loop) share with load():
-export { bestIsa, loadWasm } from './wasm.js';
 export { CACHE_NAME, fetchWithProgress } from './fetch.js';
 export { IMAGENET, decodeImage, preprocess } from './image.js';
 export { maxAbsDiff, argmax, topK, softmax } from './tensor.js';
+
+/**
+ * The initialised wasm-bindgen module of build `isa` (default bestIsa()), for code that drives the
+ * engine's classes itself. Imported on first use: a page that only calls load() never parses the
+ * builds' glue on its own thread (the worker does).
+ */
+export const loadWasm = (isa, options) => import('./wasm.js').then((m) => m.loadWasm(isa, options));
 
 export const VERSION = '0.1.0';
 const BACKENDS = ['auto', 'wasm', 'webgpu'];

@@ -1,22 +1,16 @@
 // The two WebAssembly builds of the engine (pkg/simd128, pkg/relaxed: make wasm's wasm-bindgen
 // output) and the choice between them. load() runs models through them; benchmark pages that
 // time the raw engine classes (Model, TextGenerator, KernelBench, buildInfo, peakProbe…) take the
-// initialised module from loadWasm(). Static imports, so bundlers see and emit both builds.
+// initialised module from loadWasm(). Static imports, so bundlers see and emit both builds; the
+// package's index.js imports this module only when loadWasm() is called (the worker runs load()).
 
 import * as simd128 from './pkg/simd128/zeroskip.js';
 import * as relaxed from './pkg/relaxed/zeroskip.js';
 import { ZeroskipError } from './errors.js';
-import { detectFeatures } from './features.js';
+import { detectFeatures, bestIsa } from './features.js';
 
 const BUILDS = { simd128, relaxed };
 const ready = {}; // isa → Promise of the initialised module, one per thread
-
-/** The fastest build this runtime runs: 'relaxed' (relaxed SIMD, Chrome 114+) or 'simd128'. */
-export function bestIsa() {
-  const best = detectFeatures().best;
-  if (!best) throw new ZeroskipError('Unsupported', 'this runtime has no WebAssembly SIMD128; zeroskip needs it (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
-  return best;
-}
 
 /** 'auto' | 'relaxed' | 'simd128' → the build to use here, or a ZeroskipError saying why none. */
 export function resolveIsa(isa) {

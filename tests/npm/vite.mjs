@@ -4,7 +4,8 @@
 // devDependency, through its JS API), the build served with COOP/COEP and opened in headless
 // Chromium: it classifies a sample photo with the zoo's MobileNetV2 (in the package's Web
 // Worker, which Vite bundles from `new Worker(new URL('./worker.js', import.meta.url))`) and
-// must get the label onnxruntime gives. The build must hold the worker and both .wasm builds.
+// must get the label onnxruntime gives, as must decodeImage + preprocess + run() on the page's
+// thread; loadWasm() gives the best build. The build must hold the worker and both .wasm builds.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,7 +33,7 @@ async function main() {
 <html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>zeroskip + vite</title></head>
 <body><img id="photo" src="/photo.jpg" alt=""><pre id="out">…</pre><script type="module" src="/main.js"></script></body></html>
 `);
-  fs.writeFileSync(path.join(dir, 'main.js'), `import { load, detectFeatures, ZeroskipError } from 'zeroskip';
+  fs.writeFileSync(path.join(dir, 'main.js'), `import { load, detectFeatures, ZeroskipError, bestIsa, loadWasm, decodeImage, preprocess, argmax } from 'zeroskip';
 const out = document.getElementById('out');
 try {
   const clf = await load('/mobilenet_v2.onnx', { labels: '/labels.txt', backend: 'wasm' });
@@ -43,7 +44,11 @@ try {
   const r2 = await clf.classify(img, { topK: 1 });
   let bad = null;
   try { await clf.classify(new Blob(['nope'], { type: 'text/plain' })); } catch (e) { bad = (e instanceof ZeroskipError) + ':' + e.code; }
-  window.__result = { top: r.predictions.map((p) => [p.index, p.label]), imgTop: r2.predictions[0].index, backend: r.backend, isa: r.isa, best: detectFeatures().best, bad,
+  // the building blocks, on the page's thread: decode + PIL-exact preprocess, then the raw build
+  const { tensor } = preprocess(await decodeImage(blob), { size: 224 });
+  const preTop = argmax(await clf.run(tensor));
+  const wasmIsa = JSON.parse((await loadWasm(bestIsa())).buildInfo()).isa;
+  window.__result = { top: r.predictions.map((p) => [p.index, p.label]), imgTop: r2.predictions[0].index, backend: r.backend, isa: r.isa, best: detectFeatures().best, bad, preTop, wasmIsa,
     workers: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /worker/i.test(n)) };
   out.textContent = JSON.stringify(window.__result, null, 2);
 } catch (e) {
@@ -75,6 +80,8 @@ try {
       check(result.imgTop === want, `<img> top-1 ${result.imgTop}`);
       check(result.backend === 'wasm' && result.isa === result.best, `backend ${result.backend} ${result.isa} (best ${result.best})`);
       check(result.bad === 'true:BadImage', `non-image: ${result.bad}`);
+      check(result.preTop === want, `decodeImage + preprocess + run(): top-1 ${result.preTop}, expected ${want}`);
+      check(result.wasmIsa === result.best, `loadWasm(bestIsa()) is the ${result.wasmIsa} build, best is ${result.best}`);
       check(result.workers.length > 0, 'no worker script was loaded: inference ran on the main thread?');
     }
     check(errors.length === 0, `page errors: ${errors.join('; ')}`);
