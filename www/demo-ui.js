@@ -6,11 +6,12 @@ import { $, el } from './util.js';
 import { mountChrome } from './chrome.js';
 
 /**
- * The page chrome (chrome.js), then, after the controls (`main > section.controls`), the lines
+ * The demo layout (body.demo in style.css), the page chrome (chrome.js), then, after the controls (`main > section.controls`), the lines
  * both demos keep their state in: the #dl download bar, the #spinner, the #status line, the
  * #modelinfo line (class `infoClass`) and the #error box.
  */
 export function mountDemo({ title, infoClass = 'muted' }) {
+  document.body.classList.add('demo');
   mountChrome({ title });
   const line = el('div', null, 'loadline');
   line.innerHTML = '<progress id="dl" max="1" value="0" hidden></progress><span id="spinner" class="spinner" hidden></span>';
