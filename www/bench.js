@@ -9,7 +9,7 @@
 // and sets document.title = 'done' ('error' and window.__benchError on failure).
 // bench/run.mjs and tests/browser/kernels.mjs only read that object.
 
-import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -694,6 +694,14 @@ async function start(opts) {
 }
 
 function main() {
+  mountBenchPage({
+    title: 'kernel benchmark',
+    controls: [ISA_CONTROL, ['mode', 'mode', [['full', 'full (19 shapes, 6 sparsities)'], ['quick', 'quick (3 shapes, 0% and 90%)']]]],
+    sections: [
+      ['Speedup vs. our dense kernel', '<div id="chart-unstructured" class="chart"></div><div id="chart-4x1" class="chart"></div>'],
+      SECTIONS.summary, SECTIONS.rows, ['Peak probes', '<div id="peak"></div>'], SECTIONS.log,
+    ],
+  });
   const params = readParams();
   $('isa').value = params.isa;
   $('mode').value = params.mode;

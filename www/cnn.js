@@ -15,7 +15,7 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/cnn.mjs fails on it. window.cnn exposes the building blocks (tests/browser/models.mjs).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -417,6 +417,11 @@ window.cnn = {
 };
 
 function main() {
+  mountBenchPage({
+    title: 'CNN benchmark',
+    controls: [ISA_CONTROL, ['mode', 'mode', [['full', 'full (3 models × 6 variants, 30 runs)'], ['quick', 'quick (MobileNetV2 dense + s90, 10 runs)']]]],
+    sections: [SECTIONS.chart, SECTIONS.summary, SECTIONS.rows, SECTIONS.log],
+  });
   const params = readParams();
   $('isa').value = params.isa;
   $('mode').value = params.mode;

@@ -37,7 +37,7 @@
 // failed guard does not stop the run: it is listed in result.guard_failures and bench/gpu.mjs
 // fails on it. window.gpuBench exposes the building blocks (tests/browser/gpu.mjs).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -637,6 +637,17 @@ window.gpuBench = {
 };
 
 async function main() {
+  mountBenchPage({
+    title: 'WebGPU benchmark',
+    controls: [
+      ['mode', 'mode', [['full', 'full (MobileNetV2 dense, p50, s85, s90; 5 runs)'], ['quick', 'quick (MobileNetV2 dense + s85, 2 runs)']]],
+      ['engines', 'engines', [['all', 'zeroskip WebGPU (both plans) + onnxruntime-web WebGPU'], ['ort', 'onnxruntime-web WebGPU only (+ the wasm reference)']]],
+    ],
+    sections: [
+      ['Adapter', '<div id="adapter"><p class="muted">Asking navigator.gpu for an adapter…</p></div>'],
+      SECTIONS.chart, ['Ratios', '<div id="summary"><p class="muted">Appear when the run is done.</p></div>'], SECTIONS.rows, SECTIONS.log,
+    ],
+  });
   const params = readParams();
   $('mode').value = params.mode;
   $('engines').value = params.engines;

@@ -42,7 +42,7 @@
 // When done it leaves the result in window.__llmResult (rows per BENCH_FORMAT.md `llm.json`)
 // and sets document.title = 'done' ('error' and window.__llmError when the page failed).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, fetchBytes, tableRow } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, fetchBytes, tableRow, mountBenchPage, SECTIONS } from './util.js';
 
 const PROTOCOLS = {
   full: { prompt: 128, gen: 128, rounds: 3 },
@@ -784,6 +784,32 @@ async function start(opts) {
   }
 }
 
+mountBenchPage({
+  title: 'small LLM text generation',
+  controls: [
+    ['builds', 'isas', [['simd128,relaxed', 'simd128 + relaxed'], ['simd128', 'simd128'], ['relaxed', 'relaxed SIMD']]],
+    ['mode', 'mode', [['full', 'full (128 + 128 tokens, 3 rounds)'], ['quick', 'quick (32 + 16 tokens, 1 round)']]],
+    ['engines', 'engines', [['all', 'zeroskip + wllama'], ['zeroskip', 'zeroskip only'], ['wllama', 'wllama only']]],
+    ['sparse variants', '<input id="variants" type="text" size="40" placeholder="SmolLM2-135M-Instruct.g16-s50-int4.zsk,…">'],
+    ['wllama GGUFs', '<input id="wllama-files" type="text" size="40" placeholder="SmolLM2-135M-Instruct.Q4_0.gguf,…">'],
+  ],
+  progress: false,
+  sections: [
+    ['Frontier: decode speed against perplexity', `<p class="muted">Every point of <code>bench/results/llm_frontier.json</code>
+      (<code>node bench/llm_frontier.mjs</code>): held-out perplexity (lee_background.cor's last
+      quarter, 4096 tokens, ctx 512) against decode tokens/s in one thread, per build; wllama's
+      formats apart (its perplexity: our evaluation of the same GGUF). The dashed line is the
+      quality bound, 1.25× dense Q4_1's perplexity; points past 1.5× are degraded and give no
+      speed headline. After a run on this page its rows are added, hollow.</p>
+      <canvas id="frontier" aria-label="decode tokens per second against perplexity"></canvas>
+      <p class="muted" id="frontier-note"></p>
+      <div class="scroll"><table id="frontier-rows"></table></div>`],
+    ['Summary (tokens/s, higher is better)', SECTIONS.rows[1]],
+    ['Sparse variants vs the dense model (× tokens/s, > 1 is faster)', '<div class="scroll"><table id="variant-ratios"></table></div>'],
+    ['Greedy outputs', '<div id="texts"><p class="muted">Appear when the run is done.</p></div>'],
+    SECTIONS.log,
+  ],
+});
 const params = readParams();
 window.addEventListener('DOMContentLoaded', () => {
   $('isas').value = params.isas.join(',');

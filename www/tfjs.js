@@ -30,7 +30,7 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/tfjs.mjs fails on it. window.tfjsBench exposes the building blocks (tests/browser/tfjs.mjs).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -559,6 +559,15 @@ window.tfjsBench = {
 };
 
 function main() {
+  mountBenchPage({
+    title: 'TF.js graph models',
+    controls: [
+      ISA_CONTROL,
+      ['mode', 'mode', [['full', 'full (3 hand-landmark models, 30 runs)'], ['quick', 'quick (sparse + full, 5 runs)']]],
+      ['engines', 'engines', [['all', 'zeroskip + TF.js'], ['tfjs', 'TF.js only']]],
+    ],
+    sections: [SECTIONS.chart, SECTIONS.summary, SECTIONS.rows, SECTIONS.log],
+  });
   const params = readParams();
   $('isa').value = params.isa;
   $('mode').value = params.mode;

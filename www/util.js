@@ -1,4 +1,6 @@
-// Small helpers shared by the pages (bench.js, cnn.js, classify.js, tfjs.js).
+// Small helpers shared by the pages (bench.js, cnn.js, gpu.js, llm.js, tfjs.js, classify.js).
+
+import { mountChrome } from './chrome.js';
 
 export const $ = (id) => document.getElementById(id);
 export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
@@ -28,6 +30,65 @@ export function argmax(xs) {
   let best = 0;
   for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
   return best;
+}
+
+// ---- the benchmark pages' layout (bench.html, cnn.html, gpu.html, llm.html, tfjs.html) ---------
+
+/** The sections most benchmark pages share: [heading, inner HTML]; ids are what the pages and tests read. */
+export const SECTIONS = {
+  chart: ['Median latency (ms, lower is better)', '<div id="chart" class="chart"><p class="muted">Fills in as the run goes.</p></div>'],
+  summary: ['Summary', '<div id="summary"><p class="muted">Appears when the run is done.</p></div>'],
+  rows: ['Rows', '<div class="scroll"><table id="rows"></table></div>'],
+  log: ['Log', '<pre id="log"></pre>'],
+};
+
+/** The build picker of the pages that time one wasm build at a time. */
+export const ISA_CONTROL = ['build', 'isa', [['simd128', 'simd128'], ['relaxed', 'relaxed SIMD']]];
+
+/**
+ * A benchmark page: mountChrome({ title, intro }), then fills <main> with the controls bar and
+ * the sections. `controls`: [label, id, [[value, text], …]] for a <select>, or [label, html] for
+ * any other input; the bar ends with the #run button, the #progress bar (unless `progress` is
+ * false) and the #status line. `sections`: [heading, inner HTML] (see SECTIONS).
+ */
+export function mountBenchPage({ title, intro, controls, sections, progress = true }) {
+  mountChrome({ title, intro });
+  const main = document.querySelector('main') ?? document.body.appendChild(document.createElement('main'));
+  const bar = el('section', null, 'controls');
+  for (const [label, idOrHtml, options] of controls) {
+    const l = el('label', label);
+    if (options) {
+      const select = el('select');
+      select.id = idOrHtml;
+      for (const [value, text] of options) {
+        const o = el('option', text);
+        o.value = value;
+        select.append(o);
+      }
+      l.append(' ', select);
+    } else {
+      l.insertAdjacentHTML('beforeend', ` ${idOrHtml}`);
+    }
+    bar.append(l);
+  }
+  const run = el('button', 'Run');
+  [run.id, run.type] = ['run', 'button'];
+  bar.append(run);
+  if (progress) {
+    const p = el('progress');
+    [p.id, p.max, p.value] = ['progress', 1, 0];
+    bar.append(p);
+  }
+  const status = el('span', 'idle');
+  status.id = 'status';
+  bar.append(status);
+  main.append(bar);
+  for (const [heading, html] of sections) {
+    const s = el('section');
+    s.append(el('h2', heading));
+    s.insertAdjacentHTML('beforeend', html);
+    main.append(s);
+  }
 }
 
 // ---- model files and .npy arrays (cnn.js, tfjs.js) ----------------------------------------
