@@ -9,6 +9,7 @@
 // and sets document.title = 'done' ('error' and window.__benchError on failure).
 // bench/run.mjs and tests/browser/kernels.mjs only read that object.
 
+import { loadWasm } from './zeroskip/index.js';
 import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
@@ -425,9 +426,7 @@ function breakevenDensity(rows, pattern) {
 
 async function loadBuild(isa) {
   if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  await zs.default();
-  return zs;
+  return loadWasm(isa);
 }
 
 const totalSteps = (proto, buildIsa) =>

@@ -15,7 +15,10 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/cnn.mjs fails on it. window.cnn exposes the building blocks (tests/browser/models.mjs).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { loadWasm, maxAbsDiff, argmax } from './zeroskip/index.js';
+import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
+import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -63,22 +66,15 @@ async function loadZeroskip(isa) {
     if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
     return zsModule;
   }
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  await zs.default();
+  const zs = await loadWasm(isa);
   [zsModule, zsIsa] = [zs, isa];
   return zs;
 }
 
-/** onnxruntime-web's wasm-only ESM bundle, served from vendor/ort (no network). */
+/** onnxruntime-web's wasm-only ESM bundle, served from vendor/ort (no network), one thread. */
 async function loadOrt() {
-  if (ortModule) return ortModule;
-  const ort = await import('./vendor/ort/ort.wasm.min.mjs');
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.wasm.wasmPaths = new URL('./vendor/ort/', import.meta.url).href;
-  ort.env.logLevel = 'warning';
-  ortModule = ort;
-  return ort;
+  ortModule = await loadOrtBundle('vendor/ort/ort.wasm.min.mjs');
+  return ortModule;
 }
 
 /** A zeroskip engine over `bytes`; `time(x)` is synchronous, `run(x)` returns the logits. */
@@ -106,34 +102,7 @@ function createZeroskip(name, label, bytes, dense) {
 }
 
 /** An onnxruntime-web session over `bytes` (wasm EP, 1 thread); input [1, ...shape]. */
-async function createOrt(bytes, shape) {
-  const ort = ortModule;
-  const t0 = performance.now();
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: 'all',
-  });
-  const load_ms = performance.now() - t0;
-  const [inName, outName] = [session.inputNames[0], session.outputNames[0]];
-  let tensor = null;
-  let tensorData = null;
-  const feeds = (x) => {
-    if (tensorData !== x) [tensor, tensorData] = [new ort.Tensor('float32', x, [1, ...shape]), x];
-    return { [inName]: tensor };
-  };
-  return {
-    name: ORT,
-    load_ms,
-    run: async (x) => (await session.run(feeds(x)))[outName].data,
-    time: async (x) => {
-      const f = feeds(x);
-      const t = performance.now();
-      await session.run(f);
-      return performance.now() - t;
-    },
-    free: () => session.release(),
-  };
-}
+const createOrt = (bytes, shape) => createOrtEngine(ortModule, bytes, shape, { name: ORT });
 
 // ---- the run ----------------------------------------------------------------------------------
 
@@ -151,26 +120,9 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
     engines.push(await createOrt(bytes, shape));
 
     // First run of each (also the logits the guard compares).
-    const outputs = {};
-    const first = {};
-    for (const e of engines) {
-      const t = performance.now();
-      outputs[e.name] = Float32Array.from(await e.run(input));
-      first[e.name] = performance.now() - t;
-      await yieldToPage();
-    }
+    const { outputs, first } = await firstRuns(engines, input);
 
-    const samples = Object.fromEntries(engines.map((e) => [e.name, []]));
-    const rounds = proto.warmup + proto.runs;
-    for (let r = 0; r < rounds; r++) {
-      for (let j = 0; j < engines.length; j++) {
-        const e = engines[(r + j) % engines.length];
-        const ms = await e.time(input);
-        if (r >= proto.warmup) samples[e.name].push(ms);
-      }
-      ui.step();
-      await yieldToPage();
-    }
+    const samples = await timeInterleaved(engines, input, proto, () => ui.step());
 
     const ortOut = outputs[ORT];
     const ortTop1 = argmax(ortOut);
@@ -178,10 +130,7 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
       const s = samples[e.name];
       const row = {
         model, variant, engine: e.name, isa, file: file.replace(/^models\//, ''), file_bytes: bytes.length,
-        load_ms: e.load_ms, first_ms: first[e.name],
-        median_ms: median(s), min_ms: Math.min(...s), max_ms: Math.max(...s), runs: s.length,
-        warmup: proto.warmup,
-        mean_ms: s.reduce((a, b) => a + b, 0) / s.length,
+        load_ms: e.load_ms, first_ms: first[e.name], ...rowStats(s, proto),
         top1: argmax(outputs[e.name]),
         max_abs_diff_vs_ort: e.name === ORT ? 0 : maxAbsDiff(outputs[e.name], ortOut),
         sparse_layers: e.plan?.sparse_layers ?? null,
@@ -203,7 +152,7 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
 
     // Paired ratios: round by round, the same machine state.
     const zs = samples[zsName(isa)];
-    const paired = (other) => median(samples[other].map((ms, i) => ratio(ms, zs[i])));
+    const paired = (other) => pairedRatio(samples[other], zs);
     const pair = pairSummary(model, variant, isa, rows);
     pair.paired_ort_over_zeroskip = paired(ORT);
     pair.paired_dense_plan_over_zeroskip = paired(DENSE_PLAN);

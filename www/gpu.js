@@ -37,7 +37,10 @@
 // failed guard does not stop the run: it is listed in result.guard_failures and bench/gpu.mjs
 // fails on it. window.gpuBench exposes the building blocks (tests/browser/gpu.mjs).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS } from './util.js';
+import { loadWasm, maxAbsDiff, argmax } from './zeroskip/index.js';
+import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
+import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -93,8 +96,7 @@ async function loadZeroskip(isa = 'simd128') {
     if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
     return zsModule;
   }
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  await zs.default();
+  const zs = await loadWasm(isa);
   [zsModule, zsIsa] = [zs, isa];
   return zs;
 }
@@ -182,14 +184,8 @@ async function createZeroskip(name, label, bytes, { backend = 'webgpu', dense = 
 
 /** onnxruntime-web's WebGPU ESM bundle, served from vendor/ort (no network), one thread. */
 async function loadOrt() {
-  if (ortModule) return ortModule;
-  const ort = await import(`./vendor/ort/${ORT_BUNDLE}`);
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.wasm.wasmPaths = new URL('./vendor/ort/', import.meta.url).href;
-  ort.env.logLevel = 'warning';
-  ortModule = ort;
-  return ort;
+  ortModule = await loadOrtBundle(`vendor/ort/${ORT_BUNDLE}`);
+  return ortModule;
 }
 
 /**
@@ -266,40 +262,8 @@ function ortDevice() {
 
 /** An onnxruntime-web WebGPU session over `bytes`; input [1, ...shape]; logits back on the CPU. */
 async function createOrt(bytes, shape) {
-  const ort = await loadOrt();
-  const t0 = performance.now();
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['webgpu'],
-    graphOptimizationLevel: 'all',
-  });
-  const load_ms = performance.now() - t0;
-  const [inName, outName] = [session.inputNames[0], session.outputNames[0]];
-  let tensor = null;
-  let tensorData = null;
-  const feeds = (x) => {
-    if (tensorData !== x) [tensor, tensorData] = [new ort.Tensor('float32', x, [1, ...shape]), x];
-    return { [inName]: tensor };
-  };
-  return {
-    name: ORT,
-    backend: 'webgpu',
-    reference: false,
-    load_ms,
-    plan: null,
-    fallback: null,
-    run: async (x) => {
-      const out = (await session.run(feeds(x)))[outName];
-      if (out.location !== 'cpu') throw new Error(`ort output location ${out.location}, expected cpu`);
-      return out.data;
-    },
-    time: async (x) => {
-      const f = feeds(x);
-      const t = performance.now();
-      await session.run(f);
-      return performance.now() - t;
-    },
-    free: () => session.release(),
-  };
+  const engine = await createOrtEngine(await loadOrt(), bytes, shape, { name: ORT, ep: 'webgpu' });
+  return { ...engine, reference: false, plan: null, fallback: null };
 }
 
 // ---- the run ----------------------------------------------------------------------------------
@@ -334,26 +298,9 @@ async function measureVariant(opts, variant, input, shape, proto, ui, state) {
     else if (placement.other_nodes > 0) state.warnings.push(`${label} ort-webgpu: ${placement.other_nodes} node(s) off WebGPU (${placementNote})`);
     if (!device.is_gpu_device) state.guard_failures.push(`${label} ort-webgpu: ort.env.webgpu.device is not a GPUDevice`);
 
-    const outputs = {};
-    const first = {};
-    for (const e of engines) {
-      const t = performance.now();
-      outputs[e.name] = Float32Array.from(await e.run(input));
-      first[e.name] = performance.now() - t;
-      ui.log(`  ${e.name}: first run ${fmt(first[e.name], 0)} ms`);
-      await yieldToPage();
-    }
+    const { outputs, first } = await firstRuns(engines, input, (e, ms) => ui.log(`  ${e.name}: first run ${fmt(ms, 0)} ms`));
 
-    const samples = Object.fromEntries(engines.map((e) => [e.name, []]));
-    for (let r = 0; r < proto.warmup + proto.runs; r++) {
-      for (let j = 0; j < engines.length; j++) {
-        const e = engines[(r + j) % engines.length];
-        const ms = await e.time(input);
-        if (r >= proto.warmup) samples[e.name].push(ms);
-      }
-      ui.step();
-      await yieldToPage();
-    }
+    const samples = await timeInterleaved(engines, input, proto, () => ui.step());
 
     const ref = engines[0];
     const refOut = outputs[ref.name];
@@ -364,9 +311,7 @@ async function measureVariant(opts, variant, input, shape, proto, ui, state) {
       const row = {
         model, variant, engine: e.name, backend: e.backend, reference: e.reference,
         file: file.replace(/^models\//, ''), file_bytes: bytes.length,
-        load_ms: e.load_ms, first_ms: first[e.name],
-        median_ms: median(s), min_ms: Math.min(...s), max_ms: Math.max(...s), runs: s.length,
-        warmup: proto.warmup, mean_ms: s.reduce((a, b) => a + b, 0) / s.length, samples_ms: s,
+        load_ms: e.load_ms, first_ms: first[e.name], ...rowStats(s, proto), samples_ms: s,
         max_abs_diff_vs_ref: cmp.max_abs_diff_vs_ref, bound: cmp.bound, top1: cmp.top1, ref_top1: cmp.ref_top1,
         within_bound: cmp.ok, vs: ref.name,
         sparse_layers: e.plan?.sparse_layers ?? null,
@@ -390,7 +335,7 @@ async function measureVariant(opts, variant, input, shape, proto, ui, state) {
     for (const [a, b] of ratioPairs(set, isa)) {
       if (!samples[a] || !samples[b]) continue;
       pair.ratios[`${a}/${b}`] = ratio(pair.median_ms[a], pair.median_ms[b]);
-      pair.paired[`${a}/${b}`] = median(samples[a].map((ms, i) => ratio(ms, samples[b][i])));
+      pair.paired[`${a}/${b}`] = pairedRatio(samples[a], samples[b]);
     }
     return { rows, pair, placement };
   } finally {

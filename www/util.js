@@ -1,13 +1,17 @@
 // Small helpers shared by the pages (bench.js, cnn.js, gpu.js, llm.js, tfjs.js, classify.js).
 
 import { mountChrome } from './chrome.js';
+import { median, ratio, sampleStats } from './zeroskip/bench/timing.js';
+import { maxAbsDiff, argmax } from './zeroskip/index.js';
+
+// median and ratio (the package's timing helpers), maxAbsDiff and argmax (the package's), for
+// the pages that took them from here.
+export { median, ratio, maxAbsDiff, argmax };
 
 export const $ = (id) => document.getElementById(id);
 export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
 /** `x` with `digits` decimals, or an em dash when it is not a finite number. */
 export const fmt = (x, digits) => (isNum(x) ? x.toFixed(digits) : '—');
-/** a / b, or null unless both are finite and b > 0. */
-export const ratio = (a, b) => (isNum(a) && isNum(b) && b > 0 ? a / b : null);
 /** Lets the page repaint between measurements. */
 export const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -18,18 +22,10 @@ export function el(tag, text, className) {
   return e;
 }
 
-/** Median of the finite values, or null. */
-export function median(xs) {
-  const s = xs.filter(isNum).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
-export function argmax(xs) {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
-  return best;
+/** A result row's timing fields: sampleStats() with the protocol's warm-up count before mean_ms. */
+export function rowStats(samples, { warmup }) {
+  const { mean_ms, ...stats } = sampleStats(samples);
+  return { ...stats, warmup, mean_ms };
 }
 
 // ---- the benchmark pages' layout (bench.html, cnn.html, gpu.html, llm.html, tfjs.html) ---------
@@ -92,17 +88,6 @@ export function mountBenchPage({ title, intro, controls, sections, progress = tr
 }
 
 // ---- model files and .npy arrays (cnn.js, tfjs.js) ----------------------------------------
-
-/** max |a[i] - b[i]| (Infinity when the lengths differ or a value is NaN). */
-export function maxAbsDiff(a, b) {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
-}
 
 /** GET `url` as bytes; a failed request throws with the status and how to fill www/models. */
 export async function fetchBytes(url) {
