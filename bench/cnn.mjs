@@ -9,48 +9,26 @@
 // when a page errored or the correctness guard (zeroskip vs ort logits, dense variants) failed.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startServer } from '../tools/serve.mjs';
 import {
   launchChromium, linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
-  runIsaPage, textTable, writeJson,
+  runIsaPage, textTable, writeJson, REPO, parseBenchArgs, num, times, timingColumns,
 } from './lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ISAS = ['simd128', 'relaxed'];
 const TIMEOUT_MS = 40 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', out: path.join(REPO, 'bench/results/cnn.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') opts.mode = 'quick';
-    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
-    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`usage: node bench/cnn.mjs [--isa simd128,relaxed] [--quick] [--out FILE] (bad argument: ${arg})`);
-  }
-  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
-  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
-  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
-  return opts;
+  return parseBenchArgs(argv, {
+    usage: 'usage: node bench/cnn.mjs [--isa simd128,relaxed] [--quick] [--out FILE]',
+    defaults: { out: path.join(REPO, 'bench/results/cnn.json') },
+  });
 }
 
 // ---- printing ---------------------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
-const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
 
 const ROW_COLUMNS = [
-  ['model', (r) => r.model],
-  ['variant', (r) => r.variant],
-  ['engine', (r) => r.engine],
-  ['load ms', (r) => num(r.load_ms, 1), 'r'],
-  ['first ms', (r) => num(r.first_ms, 1), 'r'],
-  ['median', (r) => num(r.median_ms, 2), 'r'],
-  ['min', (r) => num(r.min_ms, 2), 'r'],
-  ['max', (r) => num(r.max_ms, 2), 'r'],
-  ['runs', (r) => r.runs, 'r'],
+  ...timingColumns(1, 2),
   ['1x1/FC sp/dn', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'r'],
   ['max|d| vs ort', (r) => (r.engine.startsWith('ort') ? '' : r.max_abs_diff_vs_ort.toExponential(1)), 'r'],
   ['top1', (r) => r.top1, 'r'],

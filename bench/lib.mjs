@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../tools/serve.mjs';
 
@@ -24,37 +25,6 @@ export function launchChromium({ webgpu = true } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, args });
 }
 
-/**
- * Opens bench.html for one build and waits for it to finish.
- * Returns {result, error, pageErrors}: result is window.__benchResult (null on error), error is
- * window.__benchError or a timeout/page-load message, pageErrors are uncaught page exceptions.
- */
-export async function runBenchPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole = () => {} }) {
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on('console', (msg) => onConsole(msg.type(), msg.text()));
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
-  page.on('response', (res) => {
-    if (res.status() >= 400) pageErrors.push(`HTTP ${res.status()} for ${res.url()}`);
-  });
-  try {
-    await page.goto(`${baseUrl}bench.html?isa=${isa}&mode=${mode}&autorun=1`);
-    await page.waitForFunction(() => document.title === 'done' || document.title === 'error', null, {
-      timeout: timeoutMs,
-      polling: 500,
-    });
-    const { result, error } = await page.evaluate(() => ({
-      result: window.__benchResult ?? null,
-      error: window.__benchError ?? null,
-    }));
-    return { result, error, pageErrors };
-  } catch (err) {
-    return { result: null, error: String(err), pageErrors };
-  } finally {
-    await page.close();
-  }
-}
-
 /** "<CPU model name>, N cores" from /proc/cpuinfo (os.cpus() elsewhere). */
 export function machineDescription() {
   let model = os.cpus()[0]?.model?.trim() || 'unknown CPU';
@@ -67,10 +37,67 @@ export function machineDescription() {
   return `${model}, ${os.availableParallelism?.() ?? os.cpus().length} cores`;
 }
 
+// ---- command lines ----------------------------------------------------------------------------
+
+/** The repository root, and the two wasm builds every driver runs (simd128 first: it heads each file). */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ISAS = ['simd128', 'relaxed'];
+
+/**
+ * A bench driver's command line. Every driver takes --quick (mode 'quick'), --isa a,b (checked,
+ * put in ISAS order) and --out FILE; `flags` are its argument-less flags ({'--x': (opts) => …})
+ * and `options` its flags with a value ({'--x': (opts, value) => …}: returning false rejects
+ * the value). Starts from `defaults` (isas ISAS, mode 'full' unless given); anything else throws
+ * `${usage} (bad argument: …)`.
+ */
+export function parseBenchArgs(argv, { usage, defaults, flags = {}, options = {} }) {
+  const opts = { isas: ISAS, mode: 'full', ...defaults };
+  const withValue = {
+    ...options,
+    '--isa': (o, v) => { o.isas = v.split(','); },
+    '--out': (o, v) => { o.out = path.resolve(v); },
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') opts.mode = 'quick';
+    else if (flags[arg]) flags[arg](opts);
+    else if (!(withValue[arg] && argv[i + 1] !== undefined && withValue[arg](opts, argv[++i]) !== false)) {
+      throw new Error(`${usage} (bad argument: ${arg})`);
+    }
+  }
+  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
+  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
+  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
+  return opts;
+}
+
 // ---- formatting -------------------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
+export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+/** `x` with `digits` decimals, '-' when it is not a finite number. */
+export const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
+/** A ratio as '1.23x', '-' when it is not a finite number. */
+export const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
+
+/**
+ * The columns every whole-model driver (cnn, tfjs, gpu) prints first: model, variant, engine,
+ * then `middle` (e.g. gpu's backend), load and first-run ms with `loadDigits` decimals, the
+ * median/min/max with `msDigits`, and the runs.
+ */
+export function timingColumns(loadDigits, msDigits, middle = []) {
+  return [
+    ['model', (r) => r.model],
+    ['variant', (r) => r.variant],
+    ['engine', (r) => r.engine],
+    ...middle,
+    ['load ms', (r) => num(r.load_ms, loadDigits), 'r'],
+    ['first ms', (r) => num(r.first_ms, loadDigits), 'r'],
+    ['median', (r) => num(r.median_ms, msDigits), 'r'],
+    ['min', (r) => num(r.min_ms, msDigits), 'r'],
+    ['max', (r) => num(r.max_ms, msDigits), 'r'],
+    ['runs', (r) => r.runs, 'r'],
+  ];
+}
 
 /** Fixed-width text table: columns = [[header, (row) => string, 'l'|'r']]. */
 export function textTable(columns, rows) {
@@ -189,6 +216,20 @@ export async function runAutorunPage(browser, pageUrl, { resultVar, errorVar, ti
   } finally {
     await page.close();
   }
+}
+
+/**
+ * Opens bench.html for one build and waits for it to finish.
+ * Returns {result, error, pageErrors}: result is window.__benchResult (null on error), error is
+ * window.__benchError or a timeout/page-load message, pageErrors are uncaught page exceptions.
+ */
+export function runBenchPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole }) {
+  return runAutorunPage(browser, `${baseUrl}bench.html?isa=${isa}&mode=${mode}&autorun=1`, {
+    resultVar: '__benchResult',
+    errorVar: '__benchError',
+    timeoutMs,
+    onConsole,
+  });
 }
 
 /** cnn.html for one build: {result, error, pageErrors}; result is window.__cnnResult. */

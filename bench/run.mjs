@@ -9,27 +9,16 @@
 // when a page errored or a kernel failed its correctness check.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startServer } from '../tools/serve.mjs';
-import { formatRun, launchChromium, machineDescription, runBenchPage, runIsaPage, writeJson } from './lib.mjs';
+import { formatRun, launchChromium, machineDescription, runBenchPage, runIsaPage, writeJson, REPO, parseBenchArgs } from './lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ISAS = ['simd128', 'relaxed'];
 const TIMEOUT_MS = 20 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', out: path.join(REPO, 'bench/results/kernels.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') opts.mode = 'quick';
-    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
-    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`usage: node bench/run.mjs [--isa simd128,relaxed] [--quick] [--out FILE] (bad argument: ${arg})`);
-  }
-  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
-  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
-  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa)); // simd128 first: it heads the file
-  return opts;
+  return parseBenchArgs(argv, {
+    usage: 'usage: node bench/run.mjs [--isa simd128,relaxed] [--quick] [--out FILE]',
+    defaults: { out: path.join(REPO, 'bench/results/kernels.json') },
+  });
 }
 
 /** Runs one build's page; returns its result (or null) and whether it is clean. */

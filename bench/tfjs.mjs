@@ -14,51 +14,30 @@
 // TF.js, and TF.js in the browser vs the stored Node reference, within the stated tolerance) failed.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startServer } from '../tools/serve.mjs';
 import {
   launchChromium, linkTfjsModels, linkTfjsRuntime, machineDescription, runIsaPage, runTfjsPage, textTable,
-  writeJson, exitWith,
+  writeJson, exitWith, REPO, parseBenchArgs, isNum, num, times, timingColumns,
 } from './lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ISAS = ['simd128', 'relaxed'];
 const MODELS = ['handlandmark-sparse', 'handlandmark-full', 'handlandmark-lite'];
 const TIMEOUT_MS = 20 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', engines: 'all', out: path.join(REPO, 'bench/results/tfjs.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') opts.mode = 'quick';
-    else if (arg === '--tfjs-only') opts.engines = 'tfjs';
-    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
-    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`usage: node bench/tfjs.mjs [--isa simd128,relaxed] [--quick] [--tfjs-only] [--out FILE] (bad argument: ${arg})`);
-  }
-  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
-  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
-  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
+  const opts = parseBenchArgs(argv, {
+    usage: 'usage: node bench/tfjs.mjs [--isa simd128,relaxed] [--quick] [--tfjs-only] [--out FILE]',
+    defaults: { engines: 'all', out: path.join(REPO, 'bench/results/tfjs.json') },
+    flags: { '--tfjs-only': (o) => { o.engines = 'tfjs'; } },
+  });
   if (opts.engines === 'tfjs') opts.isas = opts.isas.slice(0, 1); // TF.js does not depend on the build
   return opts;
 }
 
 // ---- printing ---------------------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
-const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
 
 const ROW_COLUMNS = [
-  ['model', (r) => r.model],
-  ['variant', (r) => r.variant],
-  ['engine', (r) => r.engine],
-  ['load ms', (r) => num(r.load_ms, 1), 'r'],
-  ['first ms', (r) => num(r.first_ms, 1), 'r'],
-  ['median', (r) => num(r.median_ms, 2), 'r'],
-  ['min', (r) => num(r.min_ms, 2), 'r'],
-  ['max', (r) => num(r.max_ms, 2), 'r'],
-  ['runs', (r) => r.runs, 'r'],
+  ...timingColumns(1, 2),
   ['1x1/FC sp/dn', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'r'],
   ['max|d| per output', (r) => r.outputs_vs.map((c) => (c.error ? 'LAYOUT' : c.max_abs_diff.toExponential(1))).join(' '), 'r'],
   ['vs', (r) => (r.engine === 'tfjs-wasm-1t' ? 'ref' : 'tfjs')],
