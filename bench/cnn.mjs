@@ -9,10 +9,9 @@
 // when a page errored or the correctness guard (zeroskip vs ort logits, dense variants) failed.
 
 import path from 'node:path';
-import { startServer } from '../tools/serve.mjs';
 import {
-  launchChromium, linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
-  runIsaPage, textTable, writeJson, REPO, parseBenchArgs, num, times, timingColumns,
+  linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
+  runIsaPage, textTable, writeJson, REPO, parseBenchArgs, num, times, timingColumns, runEachBuild,
 } from './lib.mjs';
 
 const TIMEOUT_MS = 40 * 60 * 1000;
@@ -119,21 +118,11 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   linkOrtRuntime(REPO);
   if (linkZooModels(REPO) === 0) throw new Error('no models in .cache/zoo: run make zoo first');
-  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
-  const browser = await launchChromium();
-  const results = [];
-  let ok = true;
-  try {
-    console.log(`CNN benchmark (${opts.mode}) at ${url}, Chromium ${browser.version()}`);
-    for (const isa of opts.isas) {
-      const run = await runIsa(browser, url, isa, opts.mode);
-      ok &&= run.ok;
-      if (run.result) results.push(run.result);
-    }
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  const { results, ok } = await runEachBuild(
+    opts.isas,
+    (url, version) => `CNN benchmark (${opts.mode}) at ${url}, Chromium ${version}`,
+    (browser, url, isa) => runIsa(browser, url, isa, opts.mode),
+  );
   if (results.length) {
     const data = combine(results, machineDescription());
     writeJson(opts.out, data);

@@ -71,6 +71,30 @@ export function parseBenchArgs(argv, { usage, defaults, flags = {}, options = {}
   return opts;
 }
 
+/**
+ * Serves www/, opens one headless Chromium and runs `runIsa(browser, url, isa)` (a runIsaPage
+ * call: {result, ok}) for each build in turn, after printing `banner(url, chromiumVersion)`.
+ * Returns {results (the pages' results), ok (every page clean)}.
+ */
+export async function runEachBuild(isas, banner, runIsa) {
+  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
+  const browser = await launchChromium();
+  const results = [];
+  let ok = true;
+  try {
+    console.log(banner(url, browser.version()));
+    for (const isa of isas) {
+      const run = await runIsa(browser, url, isa);
+      ok &&= run.ok;
+      if (run.result) results.push(run.result);
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  return { results, ok };
+}
+
 // ---- formatting -------------------------------------------------------------------------------
 
 export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);

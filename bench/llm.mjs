@@ -29,7 +29,7 @@
 
 import path from 'node:path';
 import {
-  linkLlmModels, linkWllamaRuntime, llmQuality, machineDescription, runLlmBench, textTable, writeJson, exitWith, REPO, ISAS, parseBenchArgs, isNum, num,
+  linkLlmModels, linkWllamaRuntime, llmQuality, machineDescription, runLlmBench, textTable, writeJson, exitWith, REPO, parseBenchArgs, isNum, num,
 } from './lib.mjs';
 
 const ENGINES = ['all', 'zeroskip', 'wllama'];

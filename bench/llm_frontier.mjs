@@ -53,7 +53,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   LLM_FRONTIER_JSON, exitWith, hardLink, linkLlmFiles, linkLlmModels, linkWllamaRuntime, machineDescription, runLlmBench,
-  textTable, writeJson, REPO, ISAS, parseBenchArgs, isNum, num,
+  textTable, writeJson, REPO, parseBenchArgs, isNum, num,
 } from './lib.mjs';
 
 const PREFIX = 'SmolLM2-135M-Instruct';

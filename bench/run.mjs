@@ -9,8 +9,7 @@
 // when a page errored or a kernel failed its correctness check.
 
 import path from 'node:path';
-import { startServer } from '../tools/serve.mjs';
-import { formatRun, launchChromium, machineDescription, runBenchPage, runIsaPage, writeJson, REPO, parseBenchArgs } from './lib.mjs';
+import { formatRun, machineDescription, runBenchPage, runIsaPage, writeJson, REPO, parseBenchArgs, runEachBuild } from './lib.mjs';
 
 const TIMEOUT_MS = 20 * 60 * 1000;
 
@@ -60,21 +59,11 @@ function combine(results, machine) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
-  const browser = await launchChromium();
-  const results = [];
-  let ok = true;
-  try {
-    console.log(`kernel benchmark (${opts.mode}) at ${url}, ${browser.version()}`);
-    for (const isa of opts.isas) {
-      const run = await runIsa(browser, url, isa, opts.mode);
-      ok &&= run.ok;
-      if (run.result) results.push(run.result);
-    }
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  const { results, ok } = await runEachBuild(
+    opts.isas,
+    (url, version) => `kernel benchmark (${opts.mode}) at ${url}, ${version}`,
+    (browser, url, isa) => runIsa(browser, url, isa, opts.mode),
+  );
   if (results.length) writeJson(opts.out, combine(results, machineDescription()));
   if (!ok) console.error('benchmark FAILED: a page errored or a kernel failed its maxError check');
   return ok ? 0 : 1;

@@ -14,10 +14,9 @@
 // TF.js, and TF.js in the browser vs the stored Node reference, within the stated tolerance) failed.
 
 import path from 'node:path';
-import { startServer } from '../tools/serve.mjs';
 import {
-  launchChromium, linkTfjsModels, linkTfjsRuntime, machineDescription, runIsaPage, runTfjsPage, textTable,
-  writeJson, exitWith, REPO, parseBenchArgs, isNum, num, times, timingColumns,
+  linkTfjsModels, linkTfjsRuntime, machineDescription, runIsaPage, runTfjsPage, textTable,
+  writeJson, exitWith, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild,
 } from './lib.mjs';
 
 const MODELS = ['handlandmark-sparse', 'handlandmark-full', 'handlandmark-lite'];
@@ -128,21 +127,11 @@ async function main() {
   const have = linkTfjsModels(REPO);
   const missing = MODELS.filter((m) => !have.includes(m));
   if (missing.length) throw new Error(`no ${missing.join(', ')} in .cache/zoo/tfjs: run make zoo (tools/zoo/tfjs.sh) first`);
-  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
-  const browser = await launchChromium();
-  const results = [];
-  let ok = true;
-  try {
-    console.log(`TF.js benchmark (${opts.mode}${opts.engines === 'tfjs' ? ', TF.js only' : ''}) at ${url}, Chromium ${browser.version()}`);
-    for (const isa of opts.isas) {
-      const run = await runIsa(browser, url, isa, opts.mode, opts.engines);
-      ok &&= run.ok;
-      if (run.result) results.push(run.result);
-    }
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  const { results, ok } = await runEachBuild(
+    opts.isas,
+    (url, version) => `TF.js benchmark (${opts.mode}${opts.engines === 'tfjs' ? ', TF.js only' : ''}) at ${url}, Chromium ${version}`,
+    (browser, url, isa) => runIsa(browser, url, isa, opts.mode, opts.engines),
+  );
   if (results.length) {
     const data = combine(results, machineDescription());
     writeJson(opts.out, data);

@@ -10,7 +10,7 @@
 // bench/run.mjs and tests/browser/kernels.mjs only read that object.
 
 import { loadWasm } from './zeroskip/index.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark, progressUi, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -640,26 +640,15 @@ function renderPeak(result) {
 }
 
 function pageUi() {
-  let [done, total, proto] = [0, 1, null];
-  const bar = $('progress');
+  let proto = null;
   return {
-    start(steps, p) {
-      [done, total, proto] = [0, steps, p];
-      bar.max = total;
-      bar.value = 0;
+    ...progressUi((p) => {
+      proto = p;
       renderRowsTable([]);
       renderCharts([], proto);
       $('summary').replaceChildren();
       $('peak').replaceChildren();
-    },
-    step() {
-      bar.value = ++done;
-      $('status').textContent = `${Math.round((100 * done) / total)}%`;
-    },
-    log(msg) {
-      console.log(msg);
-      $('log').textContent += msg + '\n';
-    },
+    }),
     row(r, rows) {
       appendRow(r);
       renderCharts(rows, proto);
@@ -684,12 +673,7 @@ function readParams() {
 const reportError = (err) => reportPageError('bench', err);
 
 async function start(opts) {
-  await runPageBenchmark('bench', `${opts.isa} ${opts.mode}`, async () => {
-    const ui = pageUi();
-    const result = await runBenchmark(opts, ui);
-    ui.finish(result);
-    return result;
-  });
+  await runPageBenchmark('bench', `${opts.isa} ${opts.mode}`, pageUi, (ui) => runBenchmark(opts, ui));
 }
 
 function main() {

@@ -15,10 +15,10 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/cnn.mjs fails on it. window.cnn exposes the building blocks (tests/browser/models.mjs).
 
-import { loadWasm, maxAbsDiff, argmax } from './zeroskip/index.js';
+import { maxAbsDiff, argmax } from './zeroskip/index.js';
 import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, progressUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -55,21 +55,10 @@ const fileOf = (model, variant) => `models/${variant === 'dense' ? model : `${mo
 
 // ---- engines ----------------------------------------------------------------------------------
 
-let zsModule = null;
-let zsIsa = null;
 let ortModule = null;
 
-/** Imports and instantiates one zeroskip build (once per page). */
-async function loadZeroskip(isa) {
-  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
-  if (zsModule) {
-    if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
-    return zsModule;
-  }
-  const zs = await loadWasm(isa);
-  [zsModule, zsIsa] = [zs, isa];
-  return zs;
-}
+/** Imports and instantiates the one zeroskip build this page times (util.js: once per page). */
+const loadZeroskip = loadPageBuild;
 
 /** onnxruntime-web's wasm-only ESM bundle, served from vendor/ort (no network), one thread. */
 async function loadOrt() {
@@ -79,7 +68,7 @@ async function loadOrt() {
 
 /** A zeroskip engine over `bytes`; `time(x)` is synchronous, `run(x)` returns the logits. */
 function createZeroskip(name, label, bytes, dense) {
-  const zs = zsModule;
+  const { zs } = pageBuild();
   const t0 = performance.now();
   const model = zs.Model.fromOnnx(label, bytes, dense);
   const load_ms = performance.now() - t0;
@@ -261,12 +250,7 @@ const ROW_COLUMNS = [
   ['model', (r) => r.model],
   ['variant', (r) => r.variant],
   ['engine', (r) => r.engine],
-  ['load ms', (r) => fmt(r.load_ms, 1), 'num'],
-  ['first ms', (r) => fmt(r.first_ms, 1), 'num'],
-  ['median ms', (r) => fmt(r.median_ms, 2), 'num strong'],
-  ['min ms', (r) => fmt(r.min_ms, 2), 'num'],
-  ['max ms', (r) => fmt(r.max_ms, 2), 'num'],
-  ['runs', (r) => String(r.runs), 'num'],
+  ...timingColumns(1, 2),
   ['sparse/dense 1x1+FC', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'num'],
   ['max |Δ| vs ort', (r) => (r.engine === ORT ? '' : r.max_abs_diff_vs_ort.toExponential(1)), 'num'],
   ['top-1', (r) => String(r.top1), 'num'],
@@ -299,30 +283,16 @@ function renderSummary(result) {
   acc.append(tableRow([[`acceptance (informational, set for simd128; this is ${result.isa})`], ['value', 'num'], ['target', 'num'], ['']], 'th'));
   for (const a of s.acceptance) acc.append(tableRow([[a.name], [fmt(a.value, 2), 'num'], [String(a.target), 'num'], passLabel(a.pass)]));
   box.append(acc);
-  for (const g of result.guard_failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
-  for (const w of result.warnings) box.append(el('p', `warning: ${w}`, 'muted'));
+  appendGuardNotes(box, result);
 }
 
 function pageUi() {
-  let [done, total] = [0, 1];
-  const bar = $('progress');
   return {
-    start(steps) {
-      [done, total] = [0, steps];
-      bar.max = total;
-      bar.value = 0;
+    ...progressUi(() => {
       renderRowsTable([]);
       $('chart').innerHTML = latencyChart([], ENGINE_COLORS);
       $('summary').replaceChildren();
-    },
-    step() {
-      bar.value = ++done;
-      $('status').textContent = `${Math.round((100 * done) / total)}%`;
-    },
-    log(msg) {
-      console.log(msg);
-      $('log').textContent += msg + '\n';
-    },
+    }),
     variant(vrows, rows, pair) {
       renderRowsTable(rows);
       $('chart').innerHTML = latencyChart(rows, ENGINE_COLORS);
@@ -351,12 +321,7 @@ function readParams() {
 const reportError = (err) => reportPageError('cnn', err);
 
 async function start(opts) {
-  await runPageBenchmark('cnn', `${opts.isa} ${opts.mode}`, async () => {
-    const ui = pageUi();
-    const result = await runBenchmark(opts, ui);
-    ui.finish(result);
-    return result;
-  });
+  await runPageBenchmark('cnn', `${opts.isa} ${opts.mode}`, pageUi, (ui) => runBenchmark(opts, ui));
 }
 
 // Building blocks for tests/browser/models.mjs (page.evaluate) and the console.
@@ -376,7 +341,7 @@ function main() {
   $('mode').value = params.mode;
   $('run').addEventListener('click', () => {
     const opts = { isa: $('isa').value, mode: $('mode').value };
-    if (zsIsa && zsIsa !== opts.isa) {
+    if (pageBuild() && pageBuild().isa !== opts.isa) {
       location.search = `?isa=${opts.isa}&mode=${opts.mode}&autorun=1`; // one build per page
       return;
     }

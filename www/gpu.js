@@ -37,10 +37,10 @@
 // failed guard does not stop the run: it is listed in result.guard_failures and bench/gpu.mjs
 // fails on it. window.gpuBench exposes the building blocks (tests/browser/gpu.mjs).
 
-import { loadWasm, maxAbsDiff, argmax } from './zeroskip/index.js';
+import { maxAbsDiff, argmax } from './zeroskip/index.js';
 import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, progressUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, mountBenchPage, SECTIONS } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -85,24 +85,13 @@ const fileOf = (model, variant) => `models/${variant === 'dense' ? model : `${mo
 
 // ---- zeroskip ---------------------------------------------------------------------------------
 
-let zsModule = null;
-let zsIsa = null;
 let ortModule = null;
 
-/** Imports and instantiates one zeroskip build (once per page). */
-async function loadZeroskip(isa = 'simd128') {
-  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
-  if (zsModule) {
-    if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
-    return zsModule;
-  }
-  const zs = await loadWasm(isa);
-  [zsModule, zsIsa] = [zs, isa];
-  return zs;
-}
+/** Imports and instantiates the one zeroskip build this page times (util.js: once per page). */
+const loadZeroskip = (isa = 'simd128') => loadPageBuild(isa);
 
 /** What the loaded build lacks of the async backend API (Model.open, backend, fallback, runAsync). */
-function missingGpuApi(zs = zsModule) {
+function missingGpuApi(zs = pageBuild()?.zs) {
   const M = zs?.Model;
   if (!M) return ['Model'];
   const missing = typeof M.open === 'function' ? [] : ['Model.open'];
@@ -123,7 +112,7 @@ function planOf(model) {
 /** The wasm reference: Model.fromOnnx + the synchronous run (the CPU engine, as cnn.js uses it). */
 function createReference(isa, label, bytes) {
   const t0 = performance.now();
-  const model = zsModule.Model.fromOnnx(label, bytes, false);
+  const model = pageBuild().zs.Model.fromOnnx(label, bytes, false);
   const load_ms = performance.now() - t0;
   return {
     name: refName(isa),
@@ -154,7 +143,7 @@ async function createZeroskip(name, label, bytes, { backend = 'webgpu', dense = 
       'or time onnxruntime-web alone with engines=ort (bench/gpu.mjs --ort-only)');
   }
   const t0 = performance.now();
-  const model = await zsModule.Model.open(label, bytes, backend, dense);
+  const model = await pageBuild().zs.Model.open(label, bytes, backend, dense);
   const load_ms = performance.now() - t0;
   const ran = model.backend();
   const fallback = model.fallback() ?? null;
@@ -458,12 +447,7 @@ const ROW_COLUMNS = [
   ['variant', (r) => r.variant],
   ['engine', (r) => r.engine],
   ['backend', (r) => r.backend],
-  ['load ms', (r) => fmt(r.load_ms, 0), 'num'],
-  ['first ms', (r) => fmt(r.first_ms, 0), 'num'],
-  ['median ms', (r) => fmt(r.median_ms, 1), 'num strong'],
-  ['min ms', (r) => fmt(r.min_ms, 1), 'num'],
-  ['max ms', (r) => fmt(r.max_ms, 1), 'num'],
-  ['runs', (r) => String(r.runs), 'num'],
+  ...timingColumns(0, 1),
   ['max |Δ| vs wasm', (r) => (r.reference ? 'ref' : r.max_abs_diff_vs_ref.toExponential(1)), 'num'],
   ['top-1', (r) => String(r.top1), 'num'],
   ['', (r) => (r.reference ? '' : r.within_bound ? 'ok' : 'FAIL'), ''],
@@ -503,32 +487,18 @@ function renderSummary(result) {
   }
   box.append(table);
   box.append(el('p', 'A / B above 1×: B is faster. In brackets: the median of the per-round ratios (both engines in the same round).', 'muted small'));
-  for (const g of result.guard_failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
-  for (const w of result.warnings) box.append(el('p', `warning: ${w}`, 'muted'));
+  appendGuardNotes(box, result);
 }
 
 function pageUi() {
-  let [done, total] = [0, 1];
-  const bar = $('progress');
   return {
-    start(steps) {
-      [done, total] = [0, steps];
-      bar.max = total;
-      bar.value = 0;
+    ...progressUi(() => {
       renderRowsTable([]);
       $('chart').innerHTML = latencyChart([], ENGINE_COLORS);
       $('summary').replaceChildren();
-    },
+    }),
     adapter(a) {
       renderAdapter(a);
-    },
-    step() {
-      bar.value = ++done;
-      $('status').textContent = `${Math.round((100 * done) / total)}%`;
-    },
-    log(msg) {
-      console.log(msg);
-      $('log').textContent += msg + '\n';
     },
     variant(vrows, rows, pair) {
       renderRowsTable(rows);
@@ -566,19 +536,14 @@ function readParams() {
 const reportError = (err) => reportPageError('gpu', err);
 
 async function start(opts) {
-  await runPageBenchmark('gpu', `${opts.mode} ${opts.engines}`, async () => {
-    const ui = pageUi();
-    const result = await runBenchmark(opts, ui);
-    ui.finish(result);
-    return result;
-  });
+  await runPageBenchmark('gpu', `${opts.mode} ${opts.engines}`, pageUi, (ui) => runBenchmark(opts, ui));
 }
 
 // Building blocks for tests/browser/gpu.mjs (page.evaluate) and the console.
 window.gpuBench = {
   MAX_DIFF, ORT_MAX_DIFF, fileOf, loadZeroskip, missingGpuApi, createReference, createZeroskip, loadOrt, createOrt,
   ortPlacement, ortDevice, webgpuAdapterInfo, fetchBytes, parseNpy, npyRow, maxAbsDiff, argmax, compare,
-  zeroskip: () => zsModule,
+  zeroskip: () => pageBuild()?.zs,
 };
 
 async function main() {

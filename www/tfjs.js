@@ -30,10 +30,10 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/tfjs.mjs fails on it. window.tfjsBench exposes the building blocks (tests/browser/tfjs.mjs).
 
-import { loadWasm, maxAbsDiff } from './zeroskip/index.js';
+import { maxAbsDiff } from './zeroskip/index.js';
 import { loadTfjs as loadTfjsBackend, createTfjsEngine } from './zeroskip/bench/tfjs.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, progressUi, loadPageBuild, pageBuild, timingColumns, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -93,8 +93,8 @@ async function loadFiles(name) {
   const jsonText = new TextDecoder().decode(jsonBytes);
   const json = JSON.parse(jsonText);
   const paths = manifestPaths(json);
-  if (zsModule?.Model?.tfjsShardPaths) {
-    const zsPaths = Array.from(zsModule.Model.tfjsShardPaths(jsonText));
+  if (pageBuild()?.zs?.Model?.tfjsShardPaths) {
+    const zsPaths = Array.from(pageBuild().zs.Model.tfjsShardPaths(jsonText));
     if (JSON.stringify(zsPaths) !== JSON.stringify(paths)) {
       throw new Error(`${name}.json: Model.tfjsShardPaths gives ${JSON.stringify(zsPaths)}, the manifest ${JSON.stringify(paths)}`);
     }
@@ -137,24 +137,13 @@ function compareOutputs(layout, want, gotLayout, got) {
 
 // ---- engines ----------------------------------------------------------------------------------
 
-let zsModule = null;
-let zsIsa = null;
 let tfjsInfo = null;
 
-/** Imports and instantiates one zeroskip build (once per page). */
-async function loadZeroskip(isa) {
-  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
-  if (zsModule) {
-    if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
-    return zsModule;
-  }
-  const zs = await loadWasm(isa);
-  [zsModule, zsIsa] = [zs, isa];
-  return zs;
-}
+/** Imports and instantiates the one zeroskip build this page times (util.js: once per page). */
+const loadZeroskip = loadPageBuild;
 
 /** Whether the loaded zeroskip build has the TF.js importer (Model.fromTfjs). */
-const hasTfjsImporter = () => typeof zsModule?.Model?.fromTfjs === 'function';
+const hasTfjsImporter = () => typeof pageBuild()?.zs?.Model?.fromTfjs === 'function';
 
 /** TF.js from vendor/tfjs on its wasm backend, one thread (zeroskip/bench/tfjs.js), once per page. */
 async function loadTfjs({ wasm = 'simd' } = {}) {
@@ -164,7 +153,7 @@ async function loadTfjs({ wasm = 'simd' } = {}) {
 
 /** A zeroskip engine over one model's files; `run(x)` returns every output, concatenated. */
 function createZeroskip(name, label, files, dense) {
-  const zs = zsModule;
+  const { zs } = pageBuild();
   const t0 = performance.now();
   const model = zs.Model.fromTfjs(label, files.jsonText, files.shards, dense);
   const load_ms = performance.now() - t0;
@@ -341,12 +330,7 @@ const ENGINE_COLORS = { [TFJS]: '#9aa5b1', [DENSE_PLAN]: '#4e79a7', 'zeroskip-si
 const ROW_COLUMNS = [
   ['model', (r) => r.variant],
   ['engine', (r) => r.engine],
-  ['load ms', (r) => fmt(r.load_ms, 1), 'num'],
-  ['first ms', (r) => fmt(r.first_ms, 1), 'num'],
-  ['median ms', (r) => fmt(r.median_ms, 2), 'num strong'],
-  ['min ms', (r) => fmt(r.min_ms, 2), 'num'],
-  ['max ms', (r) => fmt(r.max_ms, 2), 'num'],
-  ['runs', (r) => String(r.runs), 'num'],
+  ...timingColumns(1, 2),
   ['sparse/dense 1x1+FC', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'num'],
   ['max |Δ| per output', (r) => r.outputs_vs.map((c) => (c.error ? 'layout!' : c.max_abs_diff.toExponential(1))).join(' '), 'num'],
   ['vs', (r) => (r.engine === TFJS ? 'reference' : 'TF.js')],
@@ -391,25 +375,12 @@ function renderSummary(result) {
 const chart = (rows) => latencyChart(rows, ENGINE_COLORS, (r) => r.variant);
 
 function pageUi() {
-  let [done, total] = [0, 1];
-  const bar = $('progress');
   return {
-    start(steps) {
-      [done, total] = [0, steps];
-      bar.max = total;
-      bar.value = 0;
+    ...progressUi(() => {
       renderRowsTable([]);
       $('chart').innerHTML = chart([]);
       $('summary').replaceChildren();
-    },
-    step() {
-      bar.value = ++done;
-      $('status').textContent = `${Math.round((100 * done) / total)}%`;
-    },
-    log(msg) {
-      console.log(msg);
-      $('log').textContent += msg + '\n';
-    },
+    }),
     model(mrows, rows, pair) {
       renderRowsTable(rows);
       $('chart').innerHTML = chart(rows);
@@ -446,12 +417,7 @@ function readParams() {
 const reportError = (err) => reportPageError('tfjs', err);
 
 async function start(opts) {
-  await runPageBenchmark('tfjs', `${opts.isa} ${opts.mode}`, async () => {
-    const ui = pageUi();
-    const result = await runBenchmark(opts, ui);
-    ui.finish(result);
-    return result;
-  });
+  await runPageBenchmark('tfjs', `${opts.isa} ${opts.mode}`, pageUi, (ui) => runBenchmark(opts, ui));
 }
 
 // Building blocks for tests/browser/tfjs.mjs (page.evaluate) and the console.
@@ -476,7 +442,7 @@ function main() {
   $('engines').value = params.engines;
   $('run').addEventListener('click', () => {
     const opts = { ...params, isa: $('isa').value, mode: $('mode').value, engines: $('engines').value };
-    if (zsIsa && zsIsa !== opts.isa) {
+    if (pageBuild() && pageBuild().isa !== opts.isa) {
       // One zeroskip build per page.
       const q = new URLSearchParams({ isa: opts.isa, mode: opts.mode, engines: opts.engines, tfjsWasm: opts.tfjsWasm, autorun: '1' });
       if (opts.models) q.set('models', opts.models.join(','));

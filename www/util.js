@@ -2,7 +2,7 @@
 
 import { mountChrome } from './chrome.js';
 import { median, ratio, sampleStats } from './zeroskip/bench/timing.js';
-import { maxAbsDiff, argmax } from './zeroskip/index.js';
+import { loadWasm, maxAbsDiff, argmax } from './zeroskip/index.js';
 
 // median and ratio (the package's timing helpers), maxAbsDiff and argmax (the package's), for
 // the pages that took them from here.
@@ -162,6 +162,18 @@ export function tableRow(cells, cellTag = 'td') {
   return tr;
 }
 
+/** The timing columns of the whole-model pages' row tables (load and first run, median/min/max, runs). */
+export function timingColumns(loadDigits, msDigits) {
+  return [
+    ['load ms', (r) => fmt(r.load_ms, loadDigits), 'num'],
+    ['first ms', (r) => fmt(r.first_ms, loadDigits), 'num'],
+    ['median ms', (r) => fmt(r.median_ms, msDigits), 'num strong'],
+    ['min ms', (r) => fmt(r.min_ms, msDigits), 'num'],
+    ['max ms', (r) => fmt(r.max_ms, msDigits), 'num'],
+    ['runs', (r) => String(r.runs), 'num'],
+  ];
+}
+
 /**
  * SVG grouped bars of median_ms: one group per `groupOf(row)` (model and variant by default), one
  * bar per engine (colour from `colors`), linear ms scale.
@@ -270,10 +282,11 @@ export function reportPageError(key, err) {
 }
 
 /**
- * Runs a benchmark page's `work()` once (the #run button stays disabled meanwhile): its result
+ * Runs a benchmark page's benchmark once (the #run button stays disabled meanwhile): `makeUi()`
+ * builds the page's UI hooks, `run(ui)` measures, then `ui.finish(result)` renders. The result
  * goes to window.__<key>Result and the title to 'done', which bench/lib.mjs's runners wait for.
  */
-export async function runPageBenchmark(key, label, work) {
+export async function runPageBenchmark(key, label, makeUi, run) {
   const button = $('run');
   if (button.disabled) return;
   button.disabled = true;
@@ -282,11 +295,66 @@ export async function runPageBenchmark(key, label, work) {
   window[`__${key}Result`] = undefined;
   window[`__${key}Error`] = undefined;
   try {
-    window[`__${key}Result`] = await work();
+    const ui = makeUi();
+    const result = await run(ui);
+    ui.finish(result);
+    window[`__${key}Result`] = result;
     document.title = 'done';
   } catch (err) {
     reportPageError(key, err);
   } finally {
     button.disabled = false;
   }
+}
+
+/**
+ * The #progress bar, the #status percentage and the #log lines of a benchmark page's UI;
+ * `start(steps, …)` also calls `reset(…)` (the page clears its tables and charts).
+ */
+export function progressUi(reset = () => {}) {
+  let [done, total] = [0, 1];
+  const bar = $('progress');
+  return {
+    start(steps, ...args) {
+      [done, total] = [0, steps];
+      bar.max = total;
+      bar.value = 0;
+      reset(...args);
+    },
+    step() {
+      bar.value = ++done;
+      $('status').textContent = `${Math.round((100 * done) / total)}%`;
+    },
+    log(msg) {
+      console.log(msg);
+      $('log').textContent += msg + '\n';
+    },
+  };
+}
+
+/** The correctness-guard failures and the warnings of a run, under its summary. */
+export function appendGuardNotes(box, { guard_failures: failures = [], warnings = [] }) {
+  for (const g of failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
+  for (const w of warnings) box.append(el('p', `warning: ${w}`, 'muted'));
+}
+
+const ISAS = ['simd128', 'relaxed'];
+let build = null; // {isa, zs}: the one build a page times
+
+/** {isa, zs} of the build loadPageBuild() loaded, or null before. */
+export const pageBuild = () => build;
+
+/**
+ * The zeroskip build `isa` (the package's loadWasm), once per page: the whole-model pages time
+ * one build each, so asking for the other one throws (the page reloads for it).
+ */
+export async function loadPageBuild(isa) {
+  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
+  if (build) {
+    if (build.isa !== isa) throw new Error(`this page already loaded the ${build.isa} build; reload for ${isa}`);
+    return build.zs;
+  }
+  const zs = await loadWasm(isa);
+  build = { isa, zs };
+  return zs;
 }
