@@ -11,7 +11,7 @@
 import path from 'node:path';
 import {
   linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
-  runIsaPage, textTable, writeJson, REPO, parseBenchArgs, num, times, timingColumns, runEachBuild,
+  textTable, writeJson, REPO, parseBenchArgs, num, times, timingColumns, runEachBuild,
 } from './lib.mjs';
 
 const TIMEOUT_MS = 40 * 60 * 1000;
@@ -81,19 +81,6 @@ function formatRun(result) {
 
 // ---- run --------------------------------------------------------------------------------------
 
-/** Runs one build's page; returns its result (or null) and whether it is clean. */
-function runIsa(browser, url, isa, mode) {
-  return runIsaPage(browser, url, {
-    page: 'cnn.html',
-    isa,
-    mode,
-    timeoutMs: TIMEOUT_MS,
-    runPage: runCnnPage,
-    format: formatRun,
-    failuresOf: (r) => r.guard_failures,
-  });
-}
-
 /** One file: header, every build's rows, ratio medians and acceptance by build, details under `runs`. */
 function combine(results, machine) {
   const head = results[0];
@@ -121,7 +108,10 @@ async function main() {
   const { results, ok } = await runEachBuild(
     opts.isas,
     (url, version) => `CNN benchmark (${opts.mode}) at ${url}, Chromium ${version}`,
-    (browser, url, isa) => runIsa(browser, url, isa, opts.mode),
+    {
+      page: 'cnn.html', mode: opts.mode, timeoutMs: TIMEOUT_MS, runPage: runCnnPage, format: formatRun,
+      failuresOf: (r) => r.guard_failures,
+    },
   );
   if (results.length) {
     const data = combine(results, machineDescription());

@@ -72,11 +72,11 @@ export function parseBenchArgs(argv, { usage, defaults, flags = {}, options = {}
 }
 
 /**
- * Serves www/, opens one headless Chromium and runs `runIsa(browser, url, isa)` (a runIsaPage
- * call: {result, ok}) for each build in turn, after printing `banner(url, chromiumVersion)`.
+ * Serves www/, opens one headless Chromium and runs each build's page in turn with runIsaPage
+ * (`page`: its options but the isa), after printing `banner(url, chromiumVersion)`.
  * Returns {results (the pages' results), ok (every page clean)}.
  */
-export async function runEachBuild(isas, banner, runIsa) {
+export async function runEachBuild(isas, banner, page) {
   const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
   const browser = await launchChromium();
   const results = [];
@@ -84,7 +84,7 @@ export async function runEachBuild(isas, banner, runIsa) {
   try {
     console.log(banner(url, browser.version()));
     for (const isa of isas) {
-      const run = await runIsa(browser, url, isa);
+      const run = await runIsaPage(browser, url, { ...page, isa });
       ok &&= run.ok;
       if (run.result) results.push(run.result);
     }

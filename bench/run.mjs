@@ -9,7 +9,7 @@
 // when a page errored or a kernel failed its correctness check.
 
 import path from 'node:path';
-import { formatRun, machineDescription, runBenchPage, runIsaPage, writeJson, REPO, parseBenchArgs, runEachBuild } from './lib.mjs';
+import { formatRun, machineDescription, runBenchPage, writeJson, REPO, parseBenchArgs, runEachBuild } from './lib.mjs';
 
 const TIMEOUT_MS = 20 * 60 * 1000;
 
@@ -17,19 +17,6 @@ function parseArgs(argv) {
   return parseBenchArgs(argv, {
     usage: 'usage: node bench/run.mjs [--isa simd128,relaxed] [--quick] [--out FILE]',
     defaults: { out: path.join(REPO, 'bench/results/kernels.json') },
-  });
-}
-
-/** Runs one build's page; returns its result (or null) and whether it is clean. */
-function runIsa(browser, url, isa, mode) {
-  return runIsaPage(browser, url, {
-    page: 'bench.html',
-    isa,
-    mode,
-    timeoutMs: TIMEOUT_MS,
-    runPage: runBenchPage,
-    format: formatRun,
-    failuresOf: (r) => r.kernel_errors,
   });
 }
 
@@ -62,7 +49,10 @@ async function main() {
   const { results, ok } = await runEachBuild(
     opts.isas,
     (url, version) => `kernel benchmark (${opts.mode}) at ${url}, ${version}`,
-    (browser, url, isa) => runIsa(browser, url, isa, opts.mode),
+    {
+      page: 'bench.html', mode: opts.mode, timeoutMs: TIMEOUT_MS, runPage: runBenchPage, format: formatRun,
+      failuresOf: (r) => r.kernel_errors,
+    },
   );
   if (results.length) writeJson(opts.out, combine(results, machineDescription()));
   if (!ok) console.error('benchmark FAILED: a page errored or a kernel failed its maxError check');

@@ -15,7 +15,7 @@
 
 import path from 'node:path';
 import {
-  linkTfjsModels, linkTfjsRuntime, machineDescription, runIsaPage, runTfjsPage, textTable,
+  linkTfjsModels, linkTfjsRuntime, machineDescription, runTfjsPage, textTable,
   writeJson, exitWith, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild,
 } from './lib.mjs';
 
@@ -74,19 +74,6 @@ function formatRun(result) {
 
 // ---- run --------------------------------------------------------------------------------------
 
-/** Runs one build's page (engines=all) or the TF.js-only page; returns its result and whether it is clean. */
-function runIsa(browser, url, isa, mode, engines) {
-  return runIsaPage(browser, url, {
-    page: 'tfjs.html',
-    isa,
-    mode,
-    timeoutMs: TIMEOUT_MS,
-    runPage: (b, u, o) => runTfjsPage(b, u, { ...o, engines }),
-    format: formatRun,
-    failuresOf: (r) => r.guard_failures,
-  });
-}
-
 /**
  * One file: header, every build's rows, and `ratios` per model: every pair measured in a page
  * (TF.js and the dense plan over that page's zeroskip build), plus their medians over models.
@@ -130,7 +117,11 @@ async function main() {
   const { results, ok } = await runEachBuild(
     opts.isas,
     (url, version) => `TF.js benchmark (${opts.mode}${opts.engines === 'tfjs' ? ', TF.js only' : ''}) at ${url}, Chromium ${version}`,
-    (browser, url, isa) => runIsa(browser, url, isa, opts.mode, opts.engines),
+    {
+      page: 'tfjs.html', mode: opts.mode, timeoutMs: TIMEOUT_MS, format: formatRun,
+      runPage: (b, u, o) => runTfjsPage(b, u, { ...o, engines: opts.engines }),
+      failuresOf: (r) => r.guard_failures,
+    },
   );
   if (results.length) {
     const data = combine(results, machineDescription());

@@ -18,7 +18,7 @@
 import { maxAbsDiff, argmax } from './zeroskip/index.js';
 import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, progressUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, progressUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -66,28 +66,10 @@ async function loadOrt() {
   return ortModule;
 }
 
-/** A zeroskip engine over `bytes`; `time(x)` is synchronous, `run(x)` returns the logits. */
+/** A zeroskip engine over `bytes` (util.js zeroskipEngine); `run(x)` returns the logits. */
 function createZeroskip(name, label, bytes, dense) {
-  const { zs } = pageBuild();
-  const t0 = performance.now();
-  const model = zs.Model.fromOnnx(label, bytes, dense);
-  const load_ms = performance.now() - t0;
-  const report = JSON.parse(model.report());
-  return {
-    name,
-    load_ms,
-    load_ms_internal: model.loadMs(),
-    plan: planSummary(report),
-    report,
-    inputShape: Array.from(model.inputShape()),
-    run: async (x) => model.run(x),
-    time: async (x) => {
-      const t = performance.now();
-      model.run(x);
-      return performance.now() - t;
-    },
-    free: () => model.free(),
-  };
+  const e = zeroskipEngine(name, () => pageBuild().zs.Model.fromOnnx(label, bytes, dense));
+  return { ...e, inputShape: Array.from(e.model.inputShape()) };
 }
 
 /** An onnxruntime-web session over `bytes` (wasm EP, 1 thread); input [1, ...shape]. */

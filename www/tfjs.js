@@ -33,7 +33,7 @@
 import { maxAbsDiff } from './zeroskip/index.js';
 import { loadTfjs as loadTfjsBackend, createTfjsEngine } from './zeroskip/bench/tfjs.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, progressUi, loadPageBuild, pageBuild, timingColumns, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, progressUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -153,27 +153,8 @@ async function loadTfjs({ wasm = 'simd' } = {}) {
 
 /** A zeroskip engine over one model's files; `run(x)` returns every output, concatenated. */
 function createZeroskip(name, label, files, dense) {
-  const { zs } = pageBuild();
-  const t0 = performance.now();
-  const model = zs.Model.fromTfjs(label, files.jsonText, files.shards, dense);
-  const load_ms = performance.now() - t0;
-  const report = JSON.parse(model.report());
-  return {
-    name,
-    load_ms,
-    load_ms_internal: model.loadMs(),
-    plan: planSummary(report),
-    report,
-    outputs: JSON.parse(model.outputs()),
-    inputDims: Array.from(model.inputDims()),
-    run: (x) => model.run(x),
-    time: (x) => {
-      const t = performance.now();
-      model.run(x);
-      return performance.now() - t;
-    },
-    free: () => model.free(),
-  };
+  const e = zeroskipEngine(name, () => pageBuild().zs.Model.fromTfjs(label, files.jsonText, files.shards, dense));
+  return { ...e, outputs: JSON.parse(e.model.outputs()), inputDims: Array.from(e.model.inputDims()) };
 }
 
 /** A TF.js graph model over the same files (in-memory IOHandler); `run(x)` like zeroskip's. */

@@ -162,6 +162,33 @@ export function tableRow(cells, cellTag = 'td') {
   return tr;
 }
 
+/**
+ * A benchmark engine over the zeroskip CPU Model that `open()` returns (Model.fromOnnx,
+ * Model.fromTfjs), its creation timed as load_ms: {name, model, load_ms, load_ms_internal, plan
+ * (planSummary of its report), report, run(x) → output, time(x) → ms of one run, free()}.
+ */
+export function zeroskipEngine(name, open) {
+  const t0 = performance.now();
+  const model = open();
+  const load_ms = performance.now() - t0;
+  const report = JSON.parse(model.report());
+  return {
+    name,
+    model,
+    load_ms,
+    load_ms_internal: model.loadMs(),
+    plan: planSummary(report),
+    report,
+    run: (x) => model.run(x),
+    time: (x) => {
+      const t = performance.now();
+      model.run(x);
+      return performance.now() - t;
+    },
+    free: () => model.free(),
+  };
+}
+
 /** The timing columns of the whole-model pages' row tables (load and first run, median/min/max, runs). */
 export function timingColumns(loadDigits, msDigits) {
   return [
