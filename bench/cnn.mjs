@@ -11,7 +11,7 @@
 import path from 'node:path';
 import {
   linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
-  textTable, writeJson, REPO, parseBenchArgs, num, times, timingColumns, runEachBuild,
+  textTable, writeJson, combinedHeader, REPO, parseBenchArgs, num, times, timingColumns, runEachBuild, exitWith,
 } from './lib.mjs';
 
 const TIMEOUT_MS = 40 * 60 * 1000;
@@ -83,16 +83,9 @@ function formatRun(result) {
 
 /** One file: header, every build's rows, ratio medians and acceptance by build, details under `runs`. */
 function combine(results, machine) {
-  const head = results[0];
   const byIsa = (f) => Object.fromEntries(results.map((r) => [r.isa, f(r)]));
   return {
-    machine,
-    browser: head.browser,
-    date: head.date,
-    mode: head.mode,
-    protocol: head.protocol,
-    ort_version: head.ort_version,
-    isas: results.map((r) => r.isa),
+    ...combinedHeader(machine, results, ['browser', 'date', 'mode', 'protocol', 'ort_version']),
     ratio_medians: byIsa((r) => r.summary.ratio_medians),
     acceptance: results.find((r) => r.isa === 'simd128')?.summary.acceptance ?? null,
     guard_failures: results.flatMap((r) => r.guard_failures.map((g) => `${r.isa}: ${g}`)),
@@ -122,10 +115,4 @@ async function main() {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err.stack ?? String(err));
-    process.exit(1);
-  },
-);
+exitWith(main);

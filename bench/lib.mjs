@@ -72,6 +72,16 @@ export function parseBenchArgs(argv, { usage, defaults, flags = {}, options = {}
 }
 
 /**
+ * The head of a results file that combines the builds' pages: `machine` (this host, from
+ * machineDescription()), then the first page's fields `keys` (browser, date, mode, protocol, …)
+ * and `isas`, the builds in the file.
+ */
+export function combinedHeader(machine, results, keys) {
+  const head = results[0];
+  return { machine, ...Object.fromEntries(keys.map((k) => [k, head[k]])), isas: results.map((r) => r.isa) };
+}
+
+/**
  * Serves www/, opens one headless Chromium and runs each build's page in turn with runIsaPage
  * (`page`: its options but the isa), after printing `banner(url, chromiumVersion)`.
  * Returns {results (the pages' results), ok (every page clean)}.

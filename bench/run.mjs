@@ -9,7 +9,7 @@
 // when a page errored or a kernel failed its correctness check.
 
 import path from 'node:path';
-import { formatRun, machineDescription, runBenchPage, writeJson, REPO, parseBenchArgs, runEachBuild } from './lib.mjs';
+import { formatRun, machineDescription, runBenchPage, writeJson, combinedHeader, REPO, parseBenchArgs, runEachBuild, exitWith } from './lib.mjs';
 
 const TIMEOUT_MS = 20 * 60 * 1000;
 
@@ -22,18 +22,11 @@ function parseArgs(argv) {
 
 /** One file: the first build's header, every build's rows, and per-build details under `runs`. */
 function combine(results, machine) {
-  const head = results[0];
   const runs = Object.fromEntries(
     results.map(({ rows, ...rest }) => [rest.isa, { ...rest, machine, browser_machine: rest.machine }]),
   );
   return {
-    machine,
-    browser: head.browser,
-    date: head.date,
-    mode: head.mode,
-    protocol: head.protocol,
-    peak_gflops: head.peak_gflops,
-    isas: results.map((r) => r.isa),
+    ...combinedHeader(machine, results, ['browser', 'date', 'mode', 'protocol', 'peak_gflops']),
     ratio_medians: {
       'speedup = dense_ms / sparse_ms, median over shapes, by isa / pattern / sparsity': Object.fromEntries(
         results.map((r) => [r.isa, r.summary.median_speedup]),
@@ -59,10 +52,4 @@ async function main() {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err.stack ?? String(err));
-    process.exit(1);
-  },
-);
+exitWith(main);

@@ -16,7 +16,7 @@
 import path from 'node:path';
 import {
   linkTfjsModels, linkTfjsRuntime, machineDescription, runTfjsPage, textTable,
-  writeJson, exitWith, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild,
+  writeJson, exitWith, combinedHeader, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild,
 } from './lib.mjs';
 
 const MODELS = ['handlandmark-sparse', 'handlandmark-full', 'handlandmark-lite'];
@@ -79,7 +79,6 @@ function formatRun(result) {
  * (TF.js and the dense plan over that page's zeroskip build), plus their medians over models.
  */
 function combine(results, machine) {
-  const head = results[0];
   const ratios = {};
   const paired = {};
   for (const r of results) {
@@ -88,17 +87,7 @@ function combine(results, machine) {
   }
   const ratio_medians = Object.assign({}, ...results.map((r) => r.summary.ratio_medians));
   return {
-    machine,
-    browser: head.browser,
-    date: head.date,
-    mode: head.mode,
-    engines: head.engines,
-    protocol: head.protocol,
-    tfjs_version: head.tfjs_version,
-    tfjs_binary: head.tfjs_binary,
-    tfjs_threads: head.tfjs_threads,
-    tolerance: head.tolerance,
-    isas: results.map((r) => r.isa),
+    ...combinedHeader(machine, results, ['browser', 'date', 'mode', 'engines', 'protocol', 'tfjs_version', 'tfjs_binary', 'tfjs_threads', 'tolerance']),
     ratios,
     ratio_medians,
     paired_ratios: paired,

@@ -40,7 +40,7 @@
 import { maxAbsDiff, argmax } from './zeroskip/index.js';
 import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, progressUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, mountBenchPage, SECTIONS } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, latencyPageUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, mountBenchPage, SECTIONS } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -492,11 +492,7 @@ function renderSummary(result) {
 
 function pageUi() {
   return {
-    ...progressUi(() => {
-      renderRowsTable([]);
-      $('chart').innerHTML = latencyChart([], ENGINE_COLORS);
-      $('summary').replaceChildren();
-    }),
+    ...latencyPageUi(renderRowsTable, (rows) => latencyChart(rows, ENGINE_COLORS)),
     adapter(a) {
       renderAdapter(a);
     },

@@ -33,7 +33,7 @@
 import { maxAbsDiff } from './zeroskip/index.js';
 import { loadTfjs as loadTfjsBackend, createTfjsEngine } from './zeroskip/bench/tfjs.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, progressUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, latencyPageUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -357,11 +357,7 @@ const chart = (rows) => latencyChart(rows, ENGINE_COLORS, (r) => r.variant);
 
 function pageUi() {
   return {
-    ...progressUi(() => {
-      renderRowsTable([]);
-      $('chart').innerHTML = chart([]);
-      $('summary').replaceChildren();
-    }),
+    ...latencyPageUi(renderRowsTable, chart),
     model(mrows, rows, pair) {
       renderRowsTable(rows);
       $('chart').innerHTML = chart(rows);

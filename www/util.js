@@ -359,6 +359,16 @@ export function progressUi(reset = () => {}) {
   };
 }
 
+/**
+ * progressUi() for the whole-model pages (cnn, gpu, tfjs): a run starts with an empty rows
+ * table (`renderRows([])`), an empty chart (`chartHtml([])`) and no summary.
+ */
+export const latencyPageUi = (renderRows, chartHtml) => progressUi(() => {
+  renderRows([]);
+  $('chart').innerHTML = chartHtml([]);
+  $('summary').replaceChildren();
+});
+
 /** The correctness-guard failures and the warnings of a run, under its summary. */
 export function appendGuardNotes(box, { guard_failures: failures = [], warnings = [] }) {
   for (const g of failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
