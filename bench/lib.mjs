@@ -325,13 +325,20 @@ export const ORT_WEBGPU_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.a
 
 /** Links `files` (the ORT_FILES by default) from node_modules into www/vendor/ort when missing or stale. */
 export function linkOrtRuntime(repo, files = ORT_FILES) {
-  const src = path.join(repo, 'node_modules/onnxruntime-web/dist');
-  const dest = path.join(repo, 'www/vendor/ort');
+  linkVendorFiles(repo, 'onnxruntime-web/dist', 'ort', files);
+}
+
+/**
+ * Hard-links `files` (paths under node_modules/`from`) into www/vendor/`to` under their base
+ * names, as tools/stage_www.sh does; a missing one means npm ci has not run.
+ */
+function linkVendorFiles(repo, from, to, files) {
+  const dest = path.join(repo, 'www/vendor', to);
   fs.mkdirSync(dest, { recursive: true });
   for (const f of files) {
-    const a = path.join(src, f);
+    const a = path.join(repo, 'node_modules', from, f);
     if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
-    hardLink(a, path.join(dest, f));
+    hardLink(a, path.join(dest, path.basename(f)));
   }
 }
 
@@ -352,13 +359,7 @@ export const TFJS_FILES = [
 
 /** Links the TFJS_FILES from node_modules into www/vendor/tfjs when missing or stale. */
 export function linkTfjsRuntime(repo) {
-  const dest = path.join(repo, 'www/vendor/tfjs');
-  fs.mkdirSync(dest, { recursive: true });
-  for (const f of TFJS_FILES) {
-    const a = path.join(repo, 'node_modules/@tensorflow', f);
-    if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
-    hardLink(a, path.join(dest, path.basename(f)));
-  }
+  linkVendorFiles(repo, '@tensorflow', 'tfjs', TFJS_FILES);
 }
 
 /**
@@ -471,15 +472,8 @@ export const WLLAMA_FILES = ['index.js', 'wasm/wllama.wasm'];
 
 /** Links the WLLAMA_FILES into www/vendor/wllama when missing or stale; returns wllama's npm version. */
 export function linkWllamaRuntime(repo) {
-  const src = path.join(repo, 'node_modules/@wllama/wllama');
-  const dest = path.join(repo, 'www/vendor/wllama');
-  fs.mkdirSync(dest, { recursive: true });
-  for (const f of WLLAMA_FILES) {
-    const a = path.join(src, 'esm', f);
-    if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
-    hardLink(a, path.join(dest, path.basename(f)));
-  }
-  return JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8')).version;
+  linkVendorFiles(repo, '@wllama/wllama/esm', 'wllama', WLLAMA_FILES);
+  return JSON.parse(fs.readFileSync(path.join(repo, 'node_modules/@wllama/wllama/package.json'), 'utf8')).version;
 }
 
 /** bench/llm_frontier.mjs's result, which the LLM page's chart draws (as models/llm/llm_frontier.json). */

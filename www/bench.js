@@ -10,7 +10,7 @@
 // bench/run.mjs and tests/browser/kernels.mjs only read that object.
 
 import { loadWasm } from './zeroskip/index.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark, progressUi, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark, readPageParams, progressUi, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -665,10 +665,7 @@ function pageUi() {
   };
 }
 
-function readParams() {
-  const q = new URLSearchParams(location.search);
-  return { isa: q.get('isa') ?? 'simd128', mode: q.get('mode') ?? 'full', autorun: q.get('autorun') === '1' };
-}
+const readParams = () => readPageParams();
 
 const reportError = (err) => reportPageError('bench', err);
 

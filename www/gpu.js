@@ -40,7 +40,7 @@
 import { maxAbsDiff, argmax } from './zeroskip/index.js';
 import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, latencyPageUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, mountBenchPage, SECTIONS } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, readPageParams, latencyPageUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -111,25 +111,8 @@ function planOf(model) {
 
 /** The wasm reference: Model.fromOnnx + the synchronous run (the CPU engine, as cnn.js uses it). */
 function createReference(isa, label, bytes) {
-  const t0 = performance.now();
-  const model = pageBuild().zs.Model.fromOnnx(label, bytes, false);
-  const load_ms = performance.now() - t0;
-  return {
-    name: refName(isa),
-    backend: 'wasm',
-    reference: true,
-    load_ms,
-    load_ms_internal: model.loadMs(),
-    plan: planOf(model),
-    fallback: null,
-    run: async (x) => model.run(x),
-    time: async (x) => {
-      const t = performance.now();
-      model.run(x);
-      return performance.now() - t;
-    },
-    free: () => model.free(),
-  };
+  const e = zeroskipEngine(refName(isa), () => pageBuild().zs.Model.fromOnnx(label, bytes, false));
+  return { ...e, backend: 'wasm', reference: true, plan: planOf(e.model), fallback: null };
 }
 
 /**
@@ -517,16 +500,11 @@ function pageUi() {
 }
 
 function readParams() {
-  const q = new URLSearchParams(location.search);
-  const list = (k) => (q.get(k) ? q.get(k).split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-  return {
-    isa: q.get('isa') ?? 'simd128',
-    mode: q.get('mode') ?? 'full',
+  return readPageParams((q) => ({
     engines: q.get('engines') ?? 'all',
     model: q.get('model') ?? undefined,
-    variants: list('variants'),
-    autorun: q.get('autorun') === '1',
-  };
+    variants: q.get('variants') ? q.get('variants').split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+  }));
 }
 
 const reportError = (err) => reportPageError('gpu', err);

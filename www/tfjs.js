@@ -33,7 +33,7 @@
 import { maxAbsDiff } from './zeroskip/index.js';
 import { loadTfjs as loadTfjsBackend, createTfjsEngine } from './zeroskip/bench/tfjs.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, latencyPageUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, readPageParams, latencyPageUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -380,15 +380,11 @@ function pageUi() {
 }
 
 function readParams() {
-  const q = new URLSearchParams(location.search);
-  return {
-    isa: q.get('isa') ?? 'simd128',
-    mode: q.get('mode') ?? 'full',
+  return readPageParams((q) => ({
     engines: q.get('engines') ?? 'all',
     models: q.get('models') ? q.get('models').split(',').filter(Boolean) : null,
     tfjsWasm: q.get('tfjsWasm') ?? 'simd',
-    autorun: q.get('autorun') === '1',
-  };
+  }));
 }
 
 const reportError = (err) => reportPageError('tfjs', err);

@@ -369,6 +369,15 @@ export const latencyPageUi = (renderRows, chartHtml) => progressUi(() => {
   $('summary').replaceChildren();
 });
 
+/**
+ * A benchmark page's query: isa (default simd128), mode (full), autorun (=1), and what `more(q)`
+ * reads from the same URLSearchParams (engines, models, …).
+ */
+export function readPageParams(more = () => ({})) {
+  const q = new URLSearchParams(location.search);
+  return { isa: q.get('isa') ?? 'simd128', mode: q.get('mode') ?? 'full', ...more(q), autorun: q.get('autorun') === '1' };
+}
+
 /** The correctness-guard failures and the warnings of a run, under its summary. */
 export function appendGuardNotes(box, { guard_failures: failures = [], warnings = [] }) {
   for (const g of failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
