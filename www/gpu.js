@@ -40,7 +40,7 @@
 import { maxAbsDiff, argmax } from './zeroskip/index.js';
 import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, readPageParams, latencyPageUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, showDone, readPageParams, latencyPageUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -493,8 +493,7 @@ function pageUi() {
       $('chart').innerHTML = latencyChart(result.rows, ENGINE_COLORS);
       renderAdapter(result.adapter, result);
       renderSummary(result);
-      $('status').textContent = `done in ${fmt(result.elapsed_s, 0)} s` + (result.guard_failures.length ? ', correctness guard FAILED' : '');
-      if (result.guard_failures.length) $('status').className = 'fail';
+      showDone(result);
     },
   };
 }

@@ -33,7 +33,7 @@
 import { maxAbsDiff } from './zeroskip/index.js';
 import { loadTfjs as loadTfjsBackend, createTfjsEngine } from './zeroskip/bench/tfjs.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
-import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, readPageParams, latencyPageUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, showDone, readPageParams, latencyPageUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -373,8 +373,7 @@ function pageUi() {
       renderRowsTable(result.rows);
       $('chart').innerHTML = chart(result.rows);
       renderSummary(result);
-      $('status').textContent = `done in ${fmt(result.elapsed_s, 0)} s` + (result.guard_failures.length ? ', correctness guard FAILED' : '');
-      if (result.guard_failures.length) $('status').className = 'fail';
+      showDone(result);
     },
   };
 }

@@ -378,6 +378,12 @@ export function readPageParams(more = () => ({})) {
   return { isa: q.get('isa') ?? 'simd128', mode: q.get('mode') ?? 'full', ...more(q), autorun: q.get('autorun') === '1' };
 }
 
+/** The #status line when a run is done: how long it took, and a failed correctness guard, in red. */
+export function showDone({ elapsed_s, guard_failures: failures = [] }) {
+  $('status').textContent = `done in ${fmt(elapsed_s, 0)} s` + (failures.length ? ', correctness guard FAILED' : '');
+  if (failures.length) $('status').className = 'fail';
+}
+
 /** The correctness-guard failures and the warnings of a run, under its summary. */
 export function appendGuardNotes(box, { guard_failures: failures = [], warnings = [] }) {
   for (const g of failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
