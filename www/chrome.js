@@ -41,7 +41,7 @@ export function mountChrome({ title, intro } = {}) {
   header.id = 'chrome';
   const here = location.pathname.split('/').pop() || 'index.html';
   const nav = document.createElement('nav');
-  nav.className = 'topnav';
+  nav.className = 'pagenav';
   for (const [href, label] of PAGES) {
     if (href === here) continue;
     const a = document.createElement('a');
