@@ -55,6 +55,7 @@ import {
   LLM_FRONTIER_JSON, exitWith, hardLink, linkLlmFiles, linkLlmModels, linkWllamaRuntime, machineDescription, runLlmBench,
   textTable, writeJson, REPO, parseBenchArgs, isNum, num,
 } from './lib.mjs';
+import { pairedRatio } from '../js/bench/timing.js';
 
 const PREFIX = 'SmolLM2-135M-Instruct';
 const WORK = path.join(REPO, 'bench/tmp/llm_frontier');
@@ -73,12 +74,6 @@ const QUICK_POINTS = ['q4_1', 'act-teal-s40-cm32i8'];
 const PAGE_TIMEOUT_MS = 90 * 60 * 1000;
 
 const fileOf = (variant, ext = 'zsk') => `${PREFIX}.${variant}.${ext}`;
-const median = (xs) => {
-  const s = xs.filter(isNum).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 
 function parseArgs(argv) {
   const opts = parseBenchArgs(argv, {
@@ -323,7 +318,7 @@ function perplexities(points, text, tokens, cache) {
 /** Median over rounds of a / b per round (the runs are in round order on both). */
 function perRound(a, b) {
   if (!a || !b) return null;
-  return median(a.decode_tok_s_runs.map((x, i) => (isNum(x) && isNum(b.decode_tok_s_runs[i]) && b.decode_tok_s_runs[i] > 0 ? x / b.decode_tok_s_runs[i] : null)));
+  return pairedRatio(a.decode_tok_s_runs, b.decode_tok_s_runs);
 }
 
 function assemble(points, page, demoDefault, session) {
