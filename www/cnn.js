@@ -28,7 +28,6 @@ const PROTOCOLS = {
   full: { plan: MODELS.map((m) => [m, VARIANTS]), warmup: 5, runs: 30 },
   quick: { plan: [['mobilenet_v2', ['dense', 's90']]], warmup: 3, runs: 10 },
 };
-const ISAS = ['simd128', 'relaxed'];
 const ORT = 'ort-wasm-1t';
 const DENSE_PLAN = 'zeroskip-dense-plan';
 const zsName = (isa) => `zeroskip-${isa}`;

@@ -48,7 +48,6 @@ const PROTOCOLS = {
   full: { model: 'mobilenet_v2', variants: ['dense', 'p50', 's85', 's90'], warmup: 0, runs: 5 },
   quick: { model: 'mobilenet_v2', variants: ['dense', 's85'], warmup: 0, runs: 2 },
 };
-const ISAS = ['simd128', 'relaxed'];
 const ENGINE_SETS = ['all', 'ort'];
 const ZS_GPU = 'zeroskip-webgpu';
 const ZS_GPU_DENSE = 'zeroskip-webgpu-dense';
