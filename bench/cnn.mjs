@@ -9,48 +9,25 @@
 // when a page errored or the correctness guard (zeroskip vs ort logits, dense variants) failed.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from '../tools/serve.mjs';
 import {
-  launchChromium, linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
-  runIsaPage, textTable, writeJson,
+  linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
+  textTable, writeJson, combinedHeader, REPO, parseBenchArgs, num, times, timingColumns, runEachBuild, exitWith,
 } from './lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ISAS = ['simd128', 'relaxed'];
 const TIMEOUT_MS = 40 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', out: path.join(REPO, 'bench/results/cnn.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') opts.mode = 'quick';
-    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
-    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`usage: node bench/cnn.mjs [--isa simd128,relaxed] [--quick] [--out FILE] (bad argument: ${arg})`);
-  }
-  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
-  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
-  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
-  return opts;
+  return parseBenchArgs(argv, {
+    usage: 'usage: node bench/cnn.mjs [--isa simd128,relaxed] [--quick] [--out FILE]',
+    defaults: { out: path.join(REPO, 'bench/results/cnn.json') },
+  });
 }
 
 // ---- printing ---------------------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
-const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
 
 const ROW_COLUMNS = [
-  ['model', (r) => r.model],
-  ['variant', (r) => r.variant],
-  ['engine', (r) => r.engine],
-  ['load ms', (r) => num(r.load_ms, 1), 'r'],
-  ['first ms', (r) => num(r.first_ms, 1), 'r'],
-  ['median', (r) => num(r.median_ms, 2), 'r'],
-  ['min', (r) => num(r.min_ms, 2), 'r'],
-  ['max', (r) => num(r.max_ms, 2), 'r'],
-  ['runs', (r) => r.runs, 'r'],
+  ...timingColumns(1, 2),
   ['1x1/FC sp/dn', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'r'],
   ['max|d| vs ort', (r) => (r.engine.startsWith('ort') ? '' : r.max_abs_diff_vs_ort.toExponential(1)), 'r'],
   ['top1', (r) => r.top1, 'r'],
@@ -104,31 +81,11 @@ function formatRun(result) {
 
 // ---- run --------------------------------------------------------------------------------------
 
-/** Runs one build's page; returns its result (or null) and whether it is clean. */
-function runIsa(browser, url, isa, mode) {
-  return runIsaPage(browser, url, {
-    page: 'cnn.html',
-    isa,
-    mode,
-    timeoutMs: TIMEOUT_MS,
-    runPage: runCnnPage,
-    format: formatRun,
-    failuresOf: (r) => r.guard_failures,
-  });
-}
-
 /** One file: header, every build's rows, ratio medians and acceptance by build, details under `runs`. */
 function combine(results, machine) {
-  const head = results[0];
   const byIsa = (f) => Object.fromEntries(results.map((r) => [r.isa, f(r)]));
   return {
-    machine,
-    browser: head.browser,
-    date: head.date,
-    mode: head.mode,
-    protocol: head.protocol,
-    ort_version: head.ort_version,
-    isas: results.map((r) => r.isa),
+    ...combinedHeader(machine, results, ['browser', 'date', 'mode', 'protocol', 'ort_version']),
     ratio_medians: byIsa((r) => r.summary.ratio_medians),
     acceptance: results.find((r) => r.isa === 'simd128')?.summary.acceptance ?? null,
     guard_failures: results.flatMap((r) => r.guard_failures.map((g) => `${r.isa}: ${g}`)),
@@ -141,21 +98,14 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   linkOrtRuntime(REPO);
   if (linkZooModels(REPO) === 0) throw new Error('no models in .cache/zoo: run make zoo first');
-  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
-  const browser = await launchChromium();
-  const results = [];
-  let ok = true;
-  try {
-    console.log(`CNN benchmark (${opts.mode}) at ${url}, Chromium ${browser.version()}`);
-    for (const isa of opts.isas) {
-      const run = await runIsa(browser, url, isa, opts.mode);
-      ok &&= run.ok;
-      if (run.result) results.push(run.result);
-    }
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  const { results, ok } = await runEachBuild(
+    opts.isas,
+    (url, version) => `CNN benchmark (${opts.mode}) at ${url}, Chromium ${version}`,
+    {
+      page: 'cnn.html', mode: opts.mode, timeoutMs: TIMEOUT_MS, runPage: runCnnPage, format: formatRun,
+      failuresOf: (r) => r.guard_failures,
+    },
+  );
   if (results.length) {
     const data = combine(results, machineDescription());
     writeJson(opts.out, data);
@@ -165,10 +115,4 @@ async function main() {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err.stack ?? String(err));
-    process.exit(1);
-  },
-);
+exitWith(main);

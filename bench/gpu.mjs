@@ -16,48 +16,30 @@
 // ort-webgpu, equal top-1; ORT with no node on its WebGPU EP).
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startServer } from '../tools/serve.mjs';
 import {
   launchChromium, linkOrtRuntime, linkZooModels, machineDescription, runGpuPage, runIsaPage, textTable,
-  writeJson, exitWith, ORT_WEBGPU_FILES,
+  writeJson, exitWith, ORT_WEBGPU_FILES, REPO, parseBenchArgs, num, times, timingColumns,
 } from './lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ISAS = ['simd128', 'relaxed'];
 const TIMEOUT_MS = 30 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isa: 'simd128', mode: 'full', engines: 'all', out: path.join(REPO, 'bench/results/gpu.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') opts.mode = 'quick';
-    else if (arg === '--ort-only') opts.engines = 'ort';
-    else if (arg === '--isa' && argv[i + 1]) opts.isa = argv[++i];
-    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`usage: node bench/gpu.mjs [--quick] [--ort-only] [--isa simd128|relaxed] [--out FILE] (bad argument: ${arg})`);
-  }
-  if (!ISAS.includes(opts.isa)) throw new Error(`unknown --isa ${opts.isa}: expected one of ${ISAS.join(', ')}`);
-  return opts;
+  const usage = 'usage: node bench/gpu.mjs [--quick] [--ort-only] [--isa simd128|relaxed] [--out FILE]';
+  const { isas, ...opts } = parseBenchArgs(argv, {
+    usage,
+    defaults: { isas: ['simd128'], engines: 'all', out: path.join(REPO, 'bench/results/gpu.json') },
+    flags: { '--ort-only': (o) => { o.engines = 'ort'; } },
+  });
+  if (isas.length !== 1) throw new Error(`${usage}: one build (--isa ${isas.join(',')})`);
+  return { ...opts, isa: isas[0] };
 }
 
 // ---- printing ---------------------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
-const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
 
 const ROW_COLUMNS = [
-  ['model', (r) => r.model],
-  ['variant', (r) => r.variant],
-  ['engine', (r) => r.engine],
-  ['backend', (r) => r.backend],
-  ['load ms', (r) => num(r.load_ms, 0), 'r'],
-  ['first ms', (r) => num(r.first_ms, 0), 'r'],
-  ['median', (r) => num(r.median_ms, 1), 'r'],
-  ['min', (r) => num(r.min_ms, 1), 'r'],
-  ['max', (r) => num(r.max_ms, 1), 'r'],
-  ['runs', (r) => r.runs, 'r'],
+  ...timingColumns(0, 1, [['backend', (r) => r.backend]]),
   ['max|d| vs wasm', (r) => (r.reference ? 'ref' : r.max_abs_diff_vs_ref.toExponential(1)), 'r'],
   ['bound', (r) => (r.reference ? '' : String(r.bound)), 'r'],
   ['top1', (r) => r.top1, 'r'],

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startServer } from '../tools/serve.mjs';
 
@@ -24,37 +25,6 @@ export function launchChromium({ webgpu = true } = {}) {
   return chromium.launch({ executablePath: CHROMIUM, args });
 }
 
-/**
- * Opens bench.html for one build and waits for it to finish.
- * Returns {result, error, pageErrors}: result is window.__benchResult (null on error), error is
- * window.__benchError or a timeout/page-load message, pageErrors are uncaught page exceptions.
- */
-export async function runBenchPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole = () => {} }) {
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on('console', (msg) => onConsole(msg.type(), msg.text()));
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
-  page.on('response', (res) => {
-    if (res.status() >= 400) pageErrors.push(`HTTP ${res.status()} for ${res.url()}`);
-  });
-  try {
-    await page.goto(`${baseUrl}bench.html?isa=${isa}&mode=${mode}&autorun=1`);
-    await page.waitForFunction(() => document.title === 'done' || document.title === 'error', null, {
-      timeout: timeoutMs,
-      polling: 500,
-    });
-    const { result, error } = await page.evaluate(() => ({
-      result: window.__benchResult ?? null,
-      error: window.__benchError ?? null,
-    }));
-    return { result, error, pageErrors };
-  } catch (err) {
-    return { result: null, error: String(err), pageErrors };
-  } finally {
-    await page.close();
-  }
-}
-
 /** "<CPU model name>, N cores" from /proc/cpuinfo (os.cpus() elsewhere). */
 export function machineDescription() {
   let model = os.cpus()[0]?.model?.trim() || 'unknown CPU';
@@ -67,10 +37,101 @@ export function machineDescription() {
   return `${model}, ${os.availableParallelism?.() ?? os.cpus().length} cores`;
 }
 
+// ---- command lines ----------------------------------------------------------------------------
+
+/** The repository root, and the two wasm builds every driver runs (simd128 first: it heads each file). */
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ISAS = ['simd128', 'relaxed'];
+
+/**
+ * A bench driver's command line. Every driver takes --quick (mode 'quick'), --isa a,b (checked,
+ * put in ISAS order) and --out FILE; `flags` are its argument-less flags ({'--x': (opts) => …})
+ * and `options` its flags with a value ({'--x': (opts, value) => …}: returning false rejects
+ * the value). Starts from `defaults` (isas ISAS, mode 'full' unless given); anything else throws
+ * `${usage} (bad argument: …)`.
+ */
+export function parseBenchArgs(argv, { usage, defaults, flags = {}, options = {} }) {
+  const opts = { isas: ISAS, mode: 'full', ...defaults };
+  const withValue = {
+    ...options,
+    '--isa': (o, v) => { o.isas = v.split(','); },
+    '--out': (o, v) => { o.out = path.resolve(v); },
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--quick') opts.mode = 'quick';
+    else if (flags[arg]) flags[arg](opts);
+    else if (!(withValue[arg] && argv[i + 1] !== undefined && withValue[arg](opts, argv[++i]) !== false)) {
+      throw new Error(`${usage} (bad argument: ${arg})`);
+    }
+  }
+  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
+  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
+  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
+  return opts;
+}
+
+/**
+ * The head of a results file that combines the builds' pages: `machine` (this host, from
+ * machineDescription()), then the first page's fields `keys` (browser, date, mode, protocol, …)
+ * and `isas`, the builds in the file.
+ */
+export function combinedHeader(machine, results, keys) {
+  const head = results[0];
+  return { machine, ...Object.fromEntries(keys.map((k) => [k, head[k]])), isas: results.map((r) => r.isa) };
+}
+
+/**
+ * Serves www/, opens one headless Chromium and runs each build's page in turn with runIsaPage
+ * (`page`: its options but the isa), after printing `banner(url, chromiumVersion)`.
+ * Returns {results (the pages' results), ok (every page clean)}.
+ */
+export async function runEachBuild(isas, banner, page) {
+  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
+  const browser = await launchChromium();
+  const results = [];
+  let ok = true;
+  try {
+    console.log(banner(url, browser.version()));
+    for (const isa of isas) {
+      const run = await runIsaPage(browser, url, { ...page, isa });
+      ok &&= run.ok;
+      if (run.result) results.push(run.result);
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  return { results, ok };
+}
+
 // ---- formatting -------------------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
+export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+/** `x` with `digits` decimals, '-' when it is not a finite number. */
+export const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
+/** A ratio as '1.23x', '-' when it is not a finite number. */
+export const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
+
+/**
+ * The columns every whole-model driver (cnn, tfjs, gpu) prints first: model, variant, engine,
+ * then `middle` (e.g. gpu's backend), load and first-run ms with `loadDigits` decimals, the
+ * median/min/max with `msDigits`, and the runs.
+ */
+export function timingColumns(loadDigits, msDigits, middle = []) {
+  return [
+    ['model', (r) => r.model],
+    ['variant', (r) => r.variant],
+    ['engine', (r) => r.engine],
+    ...middle,
+    ['load ms', (r) => num(r.load_ms, loadDigits), 'r'],
+    ['first ms', (r) => num(r.first_ms, loadDigits), 'r'],
+    ['median', (r) => num(r.median_ms, msDigits), 'r'],
+    ['min', (r) => num(r.min_ms, msDigits), 'r'],
+    ['max', (r) => num(r.max_ms, msDigits), 'r'],
+    ['runs', (r) => r.runs, 'r'],
+  ];
+}
 
 /** Fixed-width text table: columns = [[header, (row) => string, 'l'|'r']]. */
 export function textTable(columns, rows) {
@@ -191,6 +252,20 @@ export async function runAutorunPage(browser, pageUrl, { resultVar, errorVar, ti
   }
 }
 
+/**
+ * Opens bench.html for one build and waits for it to finish.
+ * Returns {result, error, pageErrors}: result is window.__benchResult (null on error), error is
+ * window.__benchError or a timeout/page-load message, pageErrors are uncaught page exceptions.
+ */
+export function runBenchPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole }) {
+  return runAutorunPage(browser, `${baseUrl}bench.html?isa=${isa}&mode=${mode}&autorun=1`, {
+    resultVar: '__benchResult',
+    errorVar: '__benchError',
+    timeoutMs,
+    onConsole,
+  });
+}
+
 /** cnn.html for one build: {result, error, pageErrors}; result is window.__cnnResult. */
 export function runCnnPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole }) {
   return runAutorunPage(browser, `${baseUrl}cnn.html?isa=${isa}&mode=${mode}&autorun=1`, {
@@ -250,13 +325,20 @@ export const ORT_WEBGPU_FILES = ['ort.webgpu.min.mjs', 'ort-wasm-simd-threaded.a
 
 /** Links `files` (the ORT_FILES by default) from node_modules into www/vendor/ort when missing or stale. */
 export function linkOrtRuntime(repo, files = ORT_FILES) {
-  const src = path.join(repo, 'node_modules/onnxruntime-web/dist');
-  const dest = path.join(repo, 'www/vendor/ort');
+  linkVendorFiles(repo, 'onnxruntime-web/dist', 'ort', files);
+}
+
+/**
+ * Hard-links `files` (paths under node_modules/`from`) into www/vendor/`to` under their base
+ * names, as tools/stage_www.sh does; a missing one means npm ci has not run.
+ */
+function linkVendorFiles(repo, from, to, files) {
+  const dest = path.join(repo, 'www/vendor', to);
   fs.mkdirSync(dest, { recursive: true });
   for (const f of files) {
-    const a = path.join(src, f);
+    const a = path.join(repo, 'node_modules', from, f);
     if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
-    hardLink(a, path.join(dest, f));
+    hardLink(a, path.join(dest, path.basename(f)));
   }
 }
 
@@ -277,13 +359,7 @@ export const TFJS_FILES = [
 
 /** Links the TFJS_FILES from node_modules into www/vendor/tfjs when missing or stale. */
 export function linkTfjsRuntime(repo) {
-  const dest = path.join(repo, 'www/vendor/tfjs');
-  fs.mkdirSync(dest, { recursive: true });
-  for (const f of TFJS_FILES) {
-    const a = path.join(repo, 'node_modules/@tensorflow', f);
-    if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
-    hardLink(a, path.join(dest, path.basename(f)));
-  }
+  linkVendorFiles(repo, '@tensorflow', 'tfjs', TFJS_FILES);
 }
 
 /**
@@ -396,15 +472,8 @@ export const WLLAMA_FILES = ['index.js', 'wasm/wllama.wasm'];
 
 /** Links the WLLAMA_FILES into www/vendor/wllama when missing or stale; returns wllama's npm version. */
 export function linkWllamaRuntime(repo) {
-  const src = path.join(repo, 'node_modules/@wllama/wllama');
-  const dest = path.join(repo, 'www/vendor/wllama');
-  fs.mkdirSync(dest, { recursive: true });
-  for (const f of WLLAMA_FILES) {
-    const a = path.join(src, 'esm', f);
-    if (!fs.existsSync(a)) throw new Error(`missing ${a}: run make setup (npm ci)`);
-    hardLink(a, path.join(dest, path.basename(f)));
-  }
-  return JSON.parse(fs.readFileSync(path.join(src, 'package.json'), 'utf8')).version;
+  linkVendorFiles(repo, '@wllama/wllama/esm', 'wllama', WLLAMA_FILES);
+  return JSON.parse(fs.readFileSync(path.join(repo, 'node_modules/@wllama/wllama/package.json'), 'utf8')).version;
 }
 
 /** bench/llm_frontier.mjs's result, which the LLM page's chart draws (as models/llm/llm_frontier.json). */

@@ -28,41 +28,25 @@
 // benchmark is not a test: it exits non-zero only when the page errored or produced no rows.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
-  linkLlmModels, linkWllamaRuntime, llmQuality, machineDescription, runLlmBench, textTable, writeJson, exitWith,
+  linkLlmModels, linkWllamaRuntime, llmQuality, machineDescription, runLlmBench, textTable, writeJson, exitWith, REPO, parseBenchArgs, isNum, num,
 } from './lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ISAS = ['simd128', 'relaxed'];
 const ENGINES = ['all', 'zeroskip', 'wllama'];
 const MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 const TIMEOUT_MS = 30 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', engines: 'all', model: MODEL, variants: 'all', wllama: 'model', out: path.join(REPO, 'bench/results/llm.json') };
-  const usage = 'usage: node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama] [--model FILE.gguf] ' +
-    '[--variants all|none|A.zsk,B.zsk] [--wllama model|all|A.gguf,B.gguf] [--out FILE]';
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') opts.mode = 'quick';
-    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
-    else if (arg === '--engines' && argv[i + 1]) opts.engines = argv[++i];
-    else if (arg === '--model' && argv[i + 1]) opts.model = argv[++i];
-    else if (arg === '--variants' && argv[i + 1]) opts.variants = argv[++i];
-    else if (arg === '--wllama' && argv[i + 1]) opts.wllama = argv[++i];
-    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`${usage} (bad argument: ${arg})`);
-  }
-  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
-  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
+  const opts = parseBenchArgs(argv, {
+    usage: 'usage: node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama] [--model FILE.gguf] ' +
+      '[--variants all|none|A.zsk,B.zsk] [--wllama model|all|A.gguf,B.gguf] [--out FILE]',
+    defaults: { engines: 'all', model: MODEL, variants: 'all', wllama: 'model', out: path.join(REPO, 'bench/results/llm.json') },
+    options: Object.fromEntries(['engines', 'model', 'variants', 'wllama'].map((k) => [`--${k}`, (o, v) => { o[k] = v; }])),
+  });
   if (!ENGINES.includes(opts.engines)) throw new Error(`unknown --engines ${opts.engines}: expected ${ENGINES.join('|')}`);
-  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
   return opts;
 }
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
 
 const ROW_COLUMNS = [
   ['engine', (r) => r.engine],

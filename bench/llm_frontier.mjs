@@ -51,17 +51,15 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   LLM_FRONTIER_JSON, exitWith, hardLink, linkLlmFiles, linkLlmModels, linkWllamaRuntime, machineDescription, runLlmBench,
-  textTable, writeJson,
+  textTable, writeJson, REPO, parseBenchArgs, isNum, num,
 } from './lib.mjs';
+import { pairedRatio } from '../js/bench/timing.js';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PREFIX = 'SmolLM2-135M-Instruct';
 const WORK = path.join(REPO, 'bench/tmp/llm_frontier');
 const CLI = path.join(REPO, 'target/release/zeroskip');
-const ISAS = ['simd128', 'relaxed'];
 const WLLAMA = 'wllama-1t';
 const QUALITY_BOUND = 1.25;
 const DEGRADED_BOUND = 1.5;
@@ -76,33 +74,19 @@ const QUICK_POINTS = ['q4_1', 'act-teal-s40-cm32i8'];
 const PAGE_TIMEOUT_MS = 90 * 60 * 1000;
 
 const fileOf = (variant, ext = 'zsk') => `${PREFIX}.${variant}.${ext}`;
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, d) => (isNum(x) ? x.toFixed(d) : '-');
-const median = (xs) => {
-  const s = xs.filter(isNum).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-};
 
 function parseArgs(argv) {
-  const opts = { mode: 'full', build: true, points: null, isas: ISAS, engines: 'all', allocation: 'uniform', out: null };
-  const usage = 'usage: node bench/llm_frontier.mjs [--quick] [--skip-build] [--points a,b] [--isa simd128,relaxed] ' +
-    '[--engines all|zeroskip] [--act-allocation uniform|greedy] [--out FILE]';
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === '--quick') opts.mode = 'quick';
-    else if (a === '--skip-build') opts.build = false;
-    else if (a === '--points' && argv[i + 1]) opts.points = argv[++i].split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
-    else if (a === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
-    else if (a === '--engines' && ['all', 'zeroskip'].includes(argv[i + 1])) opts.engines = argv[++i];
-    else if (a === '--act-allocation' && ['uniform', 'greedy'].includes(argv[i + 1])) opts.allocation = argv[++i];
-    else if (a === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`${usage} (bad argument: ${a})`);
-  }
-  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
-  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
-  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
+  const opts = parseBenchArgs(argv, {
+    usage: 'usage: node bench/llm_frontier.mjs [--quick] [--skip-build] [--points a,b] [--isa simd128,relaxed] ' +
+      '[--engines all|zeroskip] [--act-allocation uniform|greedy] [--out FILE]',
+    defaults: { build: true, points: null, engines: 'all', allocation: 'uniform', out: null },
+    flags: { '--skip-build': (o) => { o.build = false; } },
+    options: {
+      '--points': (o, v) => { o.points = v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean); },
+      '--engines': (o, v) => ['all', 'zeroskip'].includes(v) && ((o.engines = v), true),
+      '--act-allocation': (o, v) => ['uniform', 'greedy'].includes(v) && ((o.allocation = v), true),
+    },
+  });
   opts.out ??= opts.mode === 'quick' ? path.join(WORK, 'llm_frontier.quick.json') : path.join(REPO, LLM_FRONTIER_JSON);
   return opts;
 }
@@ -334,7 +318,7 @@ function perplexities(points, text, tokens, cache) {
 /** Median over rounds of a / b per round (the runs are in round order on both). */
 function perRound(a, b) {
   if (!a || !b) return null;
-  return median(a.decode_tok_s_runs.map((x, i) => (isNum(x) && isNum(b.decode_tok_s_runs[i]) && b.decode_tok_s_runs[i] > 0 ? x / b.decode_tok_s_runs[i] : null)));
+  return pairedRatio(a.decode_tok_s_runs, b.decode_tok_s_runs);
 }
 
 function assemble(points, page, demoDefault, session) {

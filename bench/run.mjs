@@ -9,56 +9,24 @@
 // when a page errored or a kernel failed its correctness check.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from '../tools/serve.mjs';
-import { formatRun, launchChromium, machineDescription, runBenchPage, runIsaPage, writeJson } from './lib.mjs';
+import { formatRun, machineDescription, runBenchPage, writeJson, combinedHeader, REPO, parseBenchArgs, runEachBuild, exitWith } from './lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ISAS = ['simd128', 'relaxed'];
 const TIMEOUT_MS = 20 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', out: path.join(REPO, 'bench/results/kernels.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') opts.mode = 'quick';
-    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
-    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`usage: node bench/run.mjs [--isa simd128,relaxed] [--quick] [--out FILE] (bad argument: ${arg})`);
-  }
-  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
-  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
-  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa)); // simd128 first: it heads the file
-  return opts;
-}
-
-/** Runs one build's page; returns its result (or null) and whether it is clean. */
-function runIsa(browser, url, isa, mode) {
-  return runIsaPage(browser, url, {
-    page: 'bench.html',
-    isa,
-    mode,
-    timeoutMs: TIMEOUT_MS,
-    runPage: runBenchPage,
-    format: formatRun,
-    failuresOf: (r) => r.kernel_errors,
+  return parseBenchArgs(argv, {
+    usage: 'usage: node bench/run.mjs [--isa simd128,relaxed] [--quick] [--out FILE]',
+    defaults: { out: path.join(REPO, 'bench/results/kernels.json') },
   });
 }
 
 /** One file: the first build's header, every build's rows, and per-build details under `runs`. */
 function combine(results, machine) {
-  const head = results[0];
   const runs = Object.fromEntries(
     results.map(({ rows, ...rest }) => [rest.isa, { ...rest, machine, browser_machine: rest.machine }]),
   );
   return {
-    machine,
-    browser: head.browser,
-    date: head.date,
-    mode: head.mode,
-    protocol: head.protocol,
-    peak_gflops: head.peak_gflops,
-    isas: results.map((r) => r.isa),
+    ...combinedHeader(machine, results, ['browser', 'date', 'mode', 'protocol', 'peak_gflops']),
     ratio_medians: {
       'speedup = dense_ms / sparse_ms, median over shapes, by isa / pattern / sparsity': Object.fromEntries(
         results.map((r) => [r.isa, r.summary.median_speedup]),
@@ -71,30 +39,17 @@ function combine(results, machine) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
-  const browser = await launchChromium();
-  const results = [];
-  let ok = true;
-  try {
-    console.log(`kernel benchmark (${opts.mode}) at ${url}, ${browser.version()}`);
-    for (const isa of opts.isas) {
-      const run = await runIsa(browser, url, isa, opts.mode);
-      ok &&= run.ok;
-      if (run.result) results.push(run.result);
-    }
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  const { results, ok } = await runEachBuild(
+    opts.isas,
+    (url, version) => `kernel benchmark (${opts.mode}) at ${url}, ${version}`,
+    {
+      page: 'bench.html', mode: opts.mode, timeoutMs: TIMEOUT_MS, runPage: runBenchPage, format: formatRun,
+      failuresOf: (r) => r.kernel_errors,
+    },
+  );
   if (results.length) writeJson(opts.out, combine(results, machineDescription()));
   if (!ok) console.error('benchmark FAILED: a page errored or a kernel failed its maxError check');
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(err.stack ?? String(err));
-    process.exit(1);
-  },
-);
+exitWith(main);

@@ -14,51 +14,29 @@
 // TF.js, and TF.js in the browser vs the stored Node reference, within the stated tolerance) failed.
 
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from '../tools/serve.mjs';
 import {
-  launchChromium, linkTfjsModels, linkTfjsRuntime, machineDescription, runIsaPage, runTfjsPage, textTable,
-  writeJson, exitWith,
+  linkTfjsModels, linkTfjsRuntime, machineDescription, runTfjsPage, textTable,
+  writeJson, exitWith, combinedHeader, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild,
 } from './lib.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const ISAS = ['simd128', 'relaxed'];
 const MODELS = ['handlandmark-sparse', 'handlandmark-full', 'handlandmark-lite'];
 const TIMEOUT_MS = 20 * 60 * 1000;
 
 function parseArgs(argv) {
-  const opts = { isas: ISAS, mode: 'full', engines: 'all', out: path.join(REPO, 'bench/results/tfjs.json') };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === '--quick') opts.mode = 'quick';
-    else if (arg === '--tfjs-only') opts.engines = 'tfjs';
-    else if (arg === '--isa' && argv[i + 1]) opts.isas = argv[++i].split(',');
-    else if (arg === '--out' && argv[i + 1]) opts.out = path.resolve(argv[++i]);
-    else throw new Error(`usage: node bench/tfjs.mjs [--isa simd128,relaxed] [--quick] [--tfjs-only] [--out FILE] (bad argument: ${arg})`);
-  }
-  const unknown = opts.isas.filter((isa) => !ISAS.includes(isa));
-  if (unknown.length) throw new Error(`unknown --isa ${unknown.join(',')}: expected ${ISAS.join(',')}`);
-  opts.isas = ISAS.filter((isa) => opts.isas.includes(isa));
+  const opts = parseBenchArgs(argv, {
+    usage: 'usage: node bench/tfjs.mjs [--isa simd128,relaxed] [--quick] [--tfjs-only] [--out FILE]',
+    defaults: { engines: 'all', out: path.join(REPO, 'bench/results/tfjs.json') },
+    flags: { '--tfjs-only': (o) => { o.engines = 'tfjs'; } },
+  });
   if (opts.engines === 'tfjs') opts.isas = opts.isas.slice(0, 1); // TF.js does not depend on the build
   return opts;
 }
 
 // ---- printing ---------------------------------------------------------------------------------
 
-const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
-const num = (x, digits) => (isNum(x) ? x.toFixed(digits) : '-');
-const times = (x) => (isNum(x) ? `${x.toFixed(2)}x` : '-');
 
 const ROW_COLUMNS = [
-  ['model', (r) => r.model],
-  ['variant', (r) => r.variant],
-  ['engine', (r) => r.engine],
-  ['load ms', (r) => num(r.load_ms, 1), 'r'],
-  ['first ms', (r) => num(r.first_ms, 1), 'r'],
-  ['median', (r) => num(r.median_ms, 2), 'r'],
-  ['min', (r) => num(r.min_ms, 2), 'r'],
-  ['max', (r) => num(r.max_ms, 2), 'r'],
-  ['runs', (r) => r.runs, 'r'],
+  ...timingColumns(1, 2),
   ['1x1/FC sp/dn', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'r'],
   ['max|d| per output', (r) => r.outputs_vs.map((c) => (c.error ? 'LAYOUT' : c.max_abs_diff.toExponential(1))).join(' '), 'r'],
   ['vs', (r) => (r.engine === 'tfjs-wasm-1t' ? 'ref' : 'tfjs')],
@@ -96,25 +74,11 @@ function formatRun(result) {
 
 // ---- run --------------------------------------------------------------------------------------
 
-/** Runs one build's page (engines=all) or the TF.js-only page; returns its result and whether it is clean. */
-function runIsa(browser, url, isa, mode, engines) {
-  return runIsaPage(browser, url, {
-    page: 'tfjs.html',
-    isa,
-    mode,
-    timeoutMs: TIMEOUT_MS,
-    runPage: (b, u, o) => runTfjsPage(b, u, { ...o, engines }),
-    format: formatRun,
-    failuresOf: (r) => r.guard_failures,
-  });
-}
-
 /**
  * One file: header, every build's rows, and `ratios` per model: every pair measured in a page
  * (TF.js and the dense plan over that page's zeroskip build), plus their medians over models.
  */
 function combine(results, machine) {
-  const head = results[0];
   const ratios = {};
   const paired = {};
   for (const r of results) {
@@ -123,17 +87,7 @@ function combine(results, machine) {
   }
   const ratio_medians = Object.assign({}, ...results.map((r) => r.summary.ratio_medians));
   return {
-    machine,
-    browser: head.browser,
-    date: head.date,
-    mode: head.mode,
-    engines: head.engines,
-    protocol: head.protocol,
-    tfjs_version: head.tfjs_version,
-    tfjs_binary: head.tfjs_binary,
-    tfjs_threads: head.tfjs_threads,
-    tolerance: head.tolerance,
-    isas: results.map((r) => r.isa),
+    ...combinedHeader(machine, results, ['browser', 'date', 'mode', 'engines', 'protocol', 'tfjs_version', 'tfjs_binary', 'tfjs_threads', 'tolerance']),
     ratios,
     ratio_medians,
     paired_ratios: paired,
@@ -149,21 +103,15 @@ async function main() {
   const have = linkTfjsModels(REPO);
   const missing = MODELS.filter((m) => !have.includes(m));
   if (missing.length) throw new Error(`no ${missing.join(', ')} in .cache/zoo/tfjs: run make zoo (tools/zoo/tfjs.sh) first`);
-  const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
-  const browser = await launchChromium();
-  const results = [];
-  let ok = true;
-  try {
-    console.log(`TF.js benchmark (${opts.mode}${opts.engines === 'tfjs' ? ', TF.js only' : ''}) at ${url}, Chromium ${browser.version()}`);
-    for (const isa of opts.isas) {
-      const run = await runIsa(browser, url, isa, opts.mode, opts.engines);
-      ok &&= run.ok;
-      if (run.result) results.push(run.result);
-    }
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  const { results, ok } = await runEachBuild(
+    opts.isas,
+    (url, version) => `TF.js benchmark (${opts.mode}${opts.engines === 'tfjs' ? ', TF.js only' : ''}) at ${url}, Chromium ${version}`,
+    {
+      page: 'tfjs.html', mode: opts.mode, timeoutMs: TIMEOUT_MS, format: formatRun,
+      runPage: (b, u, o) => runTfjsPage(b, u, { ...o, engines: opts.engines }),
+      failuresOf: (r) => r.guard_failures,
+    },
+  );
   if (results.length) {
     const data = combine(results, machineDescription());
     writeJson(opts.out, data);

@@ -9,7 +9,8 @@
 // and sets document.title = 'done' ('error' and window.__benchError on failure).
 // bench/run.mjs and tests/browser/kernels.mjs only read that object.
 
-import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark } from './util.js';
+import { loadWasm } from './zeroskip/index.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, environment, reportPageError, runPageBenchmark, readPageParams, progressUi, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -425,9 +426,7 @@ function breakevenDensity(rows, pattern) {
 
 async function loadBuild(isa) {
   if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  await zs.default();
-  return zs;
+  return loadWasm(isa);
 }
 
 const totalSteps = (proto, buildIsa) =>
@@ -641,26 +640,15 @@ function renderPeak(result) {
 }
 
 function pageUi() {
-  let [done, total, proto] = [0, 1, null];
-  const bar = $('progress');
+  let proto = null;
   return {
-    start(steps, p) {
-      [done, total, proto] = [0, steps, p];
-      bar.max = total;
-      bar.value = 0;
+    ...progressUi((p) => {
+      proto = p;
       renderRowsTable([]);
       renderCharts([], proto);
       $('summary').replaceChildren();
       $('peak').replaceChildren();
-    },
-    step() {
-      bar.value = ++done;
-      $('status').textContent = `${Math.round((100 * done) / total)}%`;
-    },
-    log(msg) {
-      console.log(msg);
-      $('log').textContent += msg + '\n';
-    },
+    }),
     row(r, rows) {
       appendRow(r);
       renderCharts(rows, proto);
@@ -677,23 +665,23 @@ function pageUi() {
   };
 }
 
-function readParams() {
-  const q = new URLSearchParams(location.search);
-  return { isa: q.get('isa') ?? 'simd128', mode: q.get('mode') ?? 'full', autorun: q.get('autorun') === '1' };
-}
+const readParams = () => readPageParams();
 
 const reportError = (err) => reportPageError('bench', err);
 
 async function start(opts) {
-  await runPageBenchmark('bench', `${opts.isa} ${opts.mode}`, async () => {
-    const ui = pageUi();
-    const result = await runBenchmark(opts, ui);
-    ui.finish(result);
-    return result;
-  });
+  await runPageBenchmark('bench', `${opts.isa} ${opts.mode}`, pageUi, (ui) => runBenchmark(opts, ui));
 }
 
 function main() {
+  mountBenchPage({
+    title: 'kernel benchmark',
+    controls: [ISA_CONTROL, ['mode', 'mode', [['full', 'full (19 shapes, 6 sparsities)'], ['quick', 'quick (3 shapes, 0% and 90%)']]]],
+    sections: [
+      ['Speedup vs. our dense kernel', '<div id="chart-unstructured" class="chart"></div><div id="chart-4x1" class="chart"></div>'],
+      SECTIONS.summary, SECTIONS.rows, ['Peak probes', '<div id="peak"></div>'], SECTIONS.log,
+    ],
+  });
   const params = readParams();
   $('isa').value = params.isa;
   $('mode').value = params.mode;

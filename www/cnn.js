@@ -15,7 +15,10 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/cnn.mjs fails on it. window.cnn exposes the building blocks (tests/browser/models.mjs).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark } from './util.js';
+import { maxAbsDiff, argmax } from './zeroskip/index.js';
+import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
+import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, showDone, readPageParams, latencyPageUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -25,7 +28,6 @@ const PROTOCOLS = {
   full: { plan: MODELS.map((m) => [m, VARIANTS]), warmup: 5, runs: 30 },
   quick: { plan: [['mobilenet_v2', ['dense', 's90']]], warmup: 3, runs: 10 },
 };
-const ISAS = ['simd128', 'relaxed'];
 const ORT = 'ort-wasm-1t';
 const DENSE_PLAN = 'zeroskip-dense-plan';
 const zsName = (isa) => `zeroskip-${isa}`;
@@ -52,88 +54,25 @@ const fileOf = (model, variant) => `models/${variant === 'dense' ? model : `${mo
 
 // ---- engines ----------------------------------------------------------------------------------
 
-let zsModule = null;
-let zsIsa = null;
 let ortModule = null;
 
-/** Imports and instantiates one zeroskip build (once per page). */
-async function loadZeroskip(isa) {
-  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
-  if (zsModule) {
-    if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
-    return zsModule;
-  }
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  await zs.default();
-  [zsModule, zsIsa] = [zs, isa];
-  return zs;
-}
+/** Imports and instantiates the one zeroskip build this page times (util.js: once per page). */
+const loadZeroskip = loadPageBuild;
 
-/** onnxruntime-web's wasm-only ESM bundle, served from vendor/ort (no network). */
+/** onnxruntime-web's wasm-only ESM bundle, served from vendor/ort (no network), one thread. */
 async function loadOrt() {
-  if (ortModule) return ortModule;
-  const ort = await import('./vendor/ort/ort.wasm.min.mjs');
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.wasm.wasmPaths = new URL('./vendor/ort/', import.meta.url).href;
-  ort.env.logLevel = 'warning';
-  ortModule = ort;
-  return ort;
+  ortModule = await loadOrtBundle('vendor/ort/ort.wasm.min.mjs');
+  return ortModule;
 }
 
-/** A zeroskip engine over `bytes`; `time(x)` is synchronous, `run(x)` returns the logits. */
+/** A zeroskip engine over `bytes` (util.js zeroskipEngine); `run(x)` returns the logits. */
 function createZeroskip(name, label, bytes, dense) {
-  const zs = zsModule;
-  const t0 = performance.now();
-  const model = zs.Model.fromOnnx(label, bytes, dense);
-  const load_ms = performance.now() - t0;
-  const report = JSON.parse(model.report());
-  return {
-    name,
-    load_ms,
-    load_ms_internal: model.loadMs(),
-    plan: planSummary(report),
-    report,
-    inputShape: Array.from(model.inputShape()),
-    run: async (x) => model.run(x),
-    time: async (x) => {
-      const t = performance.now();
-      model.run(x);
-      return performance.now() - t;
-    },
-    free: () => model.free(),
-  };
+  const e = zeroskipEngine(name, () => pageBuild().zs.Model.fromOnnx(label, bytes, dense));
+  return { ...e, inputShape: Array.from(e.model.inputShape()) };
 }
 
 /** An onnxruntime-web session over `bytes` (wasm EP, 1 thread); input [1, ...shape]. */
-async function createOrt(bytes, shape) {
-  const ort = ortModule;
-  const t0 = performance.now();
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['wasm'],
-    graphOptimizationLevel: 'all',
-  });
-  const load_ms = performance.now() - t0;
-  const [inName, outName] = [session.inputNames[0], session.outputNames[0]];
-  let tensor = null;
-  let tensorData = null;
-  const feeds = (x) => {
-    if (tensorData !== x) [tensor, tensorData] = [new ort.Tensor('float32', x, [1, ...shape]), x];
-    return { [inName]: tensor };
-  };
-  return {
-    name: ORT,
-    load_ms,
-    run: async (x) => (await session.run(feeds(x)))[outName].data,
-    time: async (x) => {
-      const f = feeds(x);
-      const t = performance.now();
-      await session.run(f);
-      return performance.now() - t;
-    },
-    free: () => session.release(),
-  };
-}
+const createOrt = (bytes, shape) => createOrtEngine(ortModule, bytes, shape, { name: ORT });
 
 // ---- the run ----------------------------------------------------------------------------------
 
@@ -151,26 +90,9 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
     engines.push(await createOrt(bytes, shape));
 
     // First run of each (also the logits the guard compares).
-    const outputs = {};
-    const first = {};
-    for (const e of engines) {
-      const t = performance.now();
-      outputs[e.name] = Float32Array.from(await e.run(input));
-      first[e.name] = performance.now() - t;
-      await yieldToPage();
-    }
+    const { outputs, first } = await firstRuns(engines, input);
 
-    const samples = Object.fromEntries(engines.map((e) => [e.name, []]));
-    const rounds = proto.warmup + proto.runs;
-    for (let r = 0; r < rounds; r++) {
-      for (let j = 0; j < engines.length; j++) {
-        const e = engines[(r + j) % engines.length];
-        const ms = await e.time(input);
-        if (r >= proto.warmup) samples[e.name].push(ms);
-      }
-      ui.step();
-      await yieldToPage();
-    }
+    const samples = await timeInterleaved(engines, input, proto, () => ui.step());
 
     const ortOut = outputs[ORT];
     const ortTop1 = argmax(ortOut);
@@ -178,10 +100,7 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
       const s = samples[e.name];
       const row = {
         model, variant, engine: e.name, isa, file: file.replace(/^models\//, ''), file_bytes: bytes.length,
-        load_ms: e.load_ms, first_ms: first[e.name],
-        median_ms: median(s), min_ms: Math.min(...s), max_ms: Math.max(...s), runs: s.length,
-        warmup: proto.warmup,
-        mean_ms: s.reduce((a, b) => a + b, 0) / s.length,
+        load_ms: e.load_ms, first_ms: first[e.name], ...rowStats(s, proto),
         top1: argmax(outputs[e.name]),
         max_abs_diff_vs_ort: e.name === ORT ? 0 : maxAbsDiff(outputs[e.name], ortOut),
         sparse_layers: e.plan?.sparse_layers ?? null,
@@ -203,7 +122,7 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
 
     // Paired ratios: round by round, the same machine state.
     const zs = samples[zsName(isa)];
-    const paired = (other) => median(samples[other].map((ms, i) => ratio(ms, zs[i])));
+    const paired = (other) => pairedRatio(samples[other], zs);
     const pair = pairSummary(model, variant, isa, rows);
     pair.paired_ort_over_zeroskip = paired(ORT);
     pair.paired_dense_plan_over_zeroskip = paired(DENSE_PLAN);
@@ -312,12 +231,7 @@ const ROW_COLUMNS = [
   ['model', (r) => r.model],
   ['variant', (r) => r.variant],
   ['engine', (r) => r.engine],
-  ['load ms', (r) => fmt(r.load_ms, 1), 'num'],
-  ['first ms', (r) => fmt(r.first_ms, 1), 'num'],
-  ['median ms', (r) => fmt(r.median_ms, 2), 'num strong'],
-  ['min ms', (r) => fmt(r.min_ms, 2), 'num'],
-  ['max ms', (r) => fmt(r.max_ms, 2), 'num'],
-  ['runs', (r) => String(r.runs), 'num'],
+  ...timingColumns(1, 2),
   ['sparse/dense 1x1+FC', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'num'],
   ['max |Δ| vs ort', (r) => (r.engine === ORT ? '' : r.max_abs_diff_vs_ort.toExponential(1)), 'num'],
   ['top-1', (r) => String(r.top1), 'num'],
@@ -350,30 +264,12 @@ function renderSummary(result) {
   acc.append(tableRow([[`acceptance (informational, set for simd128; this is ${result.isa})`], ['value', 'num'], ['target', 'num'], ['']], 'th'));
   for (const a of s.acceptance) acc.append(tableRow([[a.name], [fmt(a.value, 2), 'num'], [String(a.target), 'num'], passLabel(a.pass)]));
   box.append(acc);
-  for (const g of result.guard_failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
-  for (const w of result.warnings) box.append(el('p', `warning: ${w}`, 'muted'));
+  appendGuardNotes(box, result);
 }
 
 function pageUi() {
-  let [done, total] = [0, 1];
-  const bar = $('progress');
   return {
-    start(steps) {
-      [done, total] = [0, steps];
-      bar.max = total;
-      bar.value = 0;
-      renderRowsTable([]);
-      $('chart').innerHTML = latencyChart([], ENGINE_COLORS);
-      $('summary').replaceChildren();
-    },
-    step() {
-      bar.value = ++done;
-      $('status').textContent = `${Math.round((100 * done) / total)}%`;
-    },
-    log(msg) {
-      console.log(msg);
-      $('log').textContent += msg + '\n';
-    },
+    ...latencyPageUi(renderRowsTable, (rows) => latencyChart(rows, ENGINE_COLORS)),
     variant(vrows, rows, pair) {
       renderRowsTable(rows);
       $('chart').innerHTML = latencyChart(rows, ENGINE_COLORS);
@@ -388,26 +284,17 @@ function pageUi() {
       renderRowsTable(result.rows);
       $('chart').innerHTML = latencyChart(result.rows, ENGINE_COLORS);
       renderSummary(result);
-      $('status').textContent = `done in ${fmt(result.elapsed_s, 0)} s` + (result.guard_failures.length ? ', correctness guard FAILED' : '');
-      if (result.guard_failures.length) $('status').className = 'fail';
+      showDone(result);
     },
   };
 }
 
-function readParams() {
-  const q = new URLSearchParams(location.search);
-  return { isa: q.get('isa') ?? 'simd128', mode: q.get('mode') ?? 'full', autorun: q.get('autorun') === '1' };
-}
+const readParams = () => readPageParams();
 
 const reportError = (err) => reportPageError('cnn', err);
 
 async function start(opts) {
-  await runPageBenchmark('cnn', `${opts.isa} ${opts.mode}`, async () => {
-    const ui = pageUi();
-    const result = await runBenchmark(opts, ui);
-    ui.finish(result);
-    return result;
-  });
+  await runPageBenchmark('cnn', `${opts.isa} ${opts.mode}`, pageUi, (ui) => runBenchmark(opts, ui));
 }
 
 // Building blocks for tests/browser/models.mjs (page.evaluate) and the console.
@@ -417,12 +304,17 @@ window.cnn = {
 };
 
 function main() {
+  mountBenchPage({
+    title: 'CNN benchmark',
+    controls: [ISA_CONTROL, ['mode', 'mode', [['full', 'full (3 models × 6 variants, 30 runs)'], ['quick', 'quick (MobileNetV2 dense + s90, 10 runs)']]]],
+    sections: [SECTIONS.chart, SECTIONS.summary, SECTIONS.rows, SECTIONS.log],
+  });
   const params = readParams();
   $('isa').value = params.isa;
   $('mode').value = params.mode;
   $('run').addEventListener('click', () => {
     const opts = { isa: $('isa').value, mode: $('mode').value };
-    if (zsIsa && zsIsa !== opts.isa) {
+    if (pageBuild() && pageBuild().isa !== opts.isa) {
       location.search = `?isa=${opts.isa}&mode=${opts.mode}&autorun=1`; // one build per page
       return;
     }

@@ -37,7 +37,10 @@
 // failed guard does not stop the run: it is listed in result.guard_failures and bench/gpu.mjs
 // fails on it. window.gpuBench exposes the building blocks (tests/browser/gpu.mjs).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, argmax, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark } from './util.js';
+import { maxAbsDiff, argmax } from './zeroskip/index.js';
+import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
+import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, webgpuAdapterInfo, describeAdapter, environment, reportPageError, runPageBenchmark, showDone, readPageParams, latencyPageUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -45,7 +48,6 @@ const PROTOCOLS = {
   full: { model: 'mobilenet_v2', variants: ['dense', 'p50', 's85', 's90'], warmup: 0, runs: 5 },
   quick: { model: 'mobilenet_v2', variants: ['dense', 's85'], warmup: 0, runs: 2 },
 };
-const ISAS = ['simd128', 'relaxed'];
 const ENGINE_SETS = ['all', 'ort'];
 const ZS_GPU = 'zeroskip-webgpu';
 const ZS_GPU_DENSE = 'zeroskip-webgpu-dense';
@@ -82,25 +84,13 @@ const fileOf = (model, variant) => `models/${variant === 'dense' ? model : `${mo
 
 // ---- zeroskip ---------------------------------------------------------------------------------
 
-let zsModule = null;
-let zsIsa = null;
 let ortModule = null;
 
-/** Imports and instantiates one zeroskip build (once per page). */
-async function loadZeroskip(isa = 'simd128') {
-  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
-  if (zsModule) {
-    if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
-    return zsModule;
-  }
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  await zs.default();
-  [zsModule, zsIsa] = [zs, isa];
-  return zs;
-}
+/** Imports and instantiates the one zeroskip build this page times (util.js: once per page). */
+const loadZeroskip = (isa = 'simd128') => loadPageBuild(isa);
 
 /** What the loaded build lacks of the async backend API (Model.open, backend, fallback, runAsync). */
-function missingGpuApi(zs = zsModule) {
+function missingGpuApi(zs = pageBuild()?.zs) {
   const M = zs?.Model;
   if (!M) return ['Model'];
   const missing = typeof M.open === 'function' ? [] : ['Model.open'];
@@ -120,25 +110,8 @@ function planOf(model) {
 
 /** The wasm reference: Model.fromOnnx + the synchronous run (the CPU engine, as cnn.js uses it). */
 function createReference(isa, label, bytes) {
-  const t0 = performance.now();
-  const model = zsModule.Model.fromOnnx(label, bytes, false);
-  const load_ms = performance.now() - t0;
-  return {
-    name: refName(isa),
-    backend: 'wasm',
-    reference: true,
-    load_ms,
-    load_ms_internal: model.loadMs(),
-    plan: planOf(model),
-    fallback: null,
-    run: async (x) => model.run(x),
-    time: async (x) => {
-      const t = performance.now();
-      model.run(x);
-      return performance.now() - t;
-    },
-    free: () => model.free(),
-  };
+  const e = zeroskipEngine(refName(isa), () => pageBuild().zs.Model.fromOnnx(label, bytes, false));
+  return { ...e, backend: 'wasm', reference: true, plan: planOf(e.model), fallback: null };
 }
 
 /**
@@ -152,7 +125,7 @@ async function createZeroskip(name, label, bytes, { backend = 'webgpu', dense = 
       'or time onnxruntime-web alone with engines=ort (bench/gpu.mjs --ort-only)');
   }
   const t0 = performance.now();
-  const model = await zsModule.Model.open(label, bytes, backend, dense);
+  const model = await pageBuild().zs.Model.open(label, bytes, backend, dense);
   const load_ms = performance.now() - t0;
   const ran = model.backend();
   const fallback = model.fallback() ?? null;
@@ -182,14 +155,8 @@ async function createZeroskip(name, label, bytes, { backend = 'webgpu', dense = 
 
 /** onnxruntime-web's WebGPU ESM bundle, served from vendor/ort (no network), one thread. */
 async function loadOrt() {
-  if (ortModule) return ortModule;
-  const ort = await import(`./vendor/ort/${ORT_BUNDLE}`);
-  ort.env.wasm.numThreads = 1;
-  ort.env.wasm.proxy = false;
-  ort.env.wasm.wasmPaths = new URL('./vendor/ort/', import.meta.url).href;
-  ort.env.logLevel = 'warning';
-  ortModule = ort;
-  return ort;
+  ortModule = await loadOrtBundle(`vendor/ort/${ORT_BUNDLE}`);
+  return ortModule;
 }
 
 /**
@@ -266,40 +233,8 @@ function ortDevice() {
 
 /** An onnxruntime-web WebGPU session over `bytes`; input [1, ...shape]; logits back on the CPU. */
 async function createOrt(bytes, shape) {
-  const ort = await loadOrt();
-  const t0 = performance.now();
-  const session = await ort.InferenceSession.create(bytes, {
-    executionProviders: ['webgpu'],
-    graphOptimizationLevel: 'all',
-  });
-  const load_ms = performance.now() - t0;
-  const [inName, outName] = [session.inputNames[0], session.outputNames[0]];
-  let tensor = null;
-  let tensorData = null;
-  const feeds = (x) => {
-    if (tensorData !== x) [tensor, tensorData] = [new ort.Tensor('float32', x, [1, ...shape]), x];
-    return { [inName]: tensor };
-  };
-  return {
-    name: ORT,
-    backend: 'webgpu',
-    reference: false,
-    load_ms,
-    plan: null,
-    fallback: null,
-    run: async (x) => {
-      const out = (await session.run(feeds(x)))[outName];
-      if (out.location !== 'cpu') throw new Error(`ort output location ${out.location}, expected cpu`);
-      return out.data;
-    },
-    time: async (x) => {
-      const f = feeds(x);
-      const t = performance.now();
-      await session.run(f);
-      return performance.now() - t;
-    },
-    free: () => session.release(),
-  };
+  const engine = await createOrtEngine(await loadOrt(), bytes, shape, { name: ORT, ep: 'webgpu' });
+  return { ...engine, reference: false, plan: null, fallback: null };
 }
 
 // ---- the run ----------------------------------------------------------------------------------
@@ -334,26 +269,9 @@ async function measureVariant(opts, variant, input, shape, proto, ui, state) {
     else if (placement.other_nodes > 0) state.warnings.push(`${label} ort-webgpu: ${placement.other_nodes} node(s) off WebGPU (${placementNote})`);
     if (!device.is_gpu_device) state.guard_failures.push(`${label} ort-webgpu: ort.env.webgpu.device is not a GPUDevice`);
 
-    const outputs = {};
-    const first = {};
-    for (const e of engines) {
-      const t = performance.now();
-      outputs[e.name] = Float32Array.from(await e.run(input));
-      first[e.name] = performance.now() - t;
-      ui.log(`  ${e.name}: first run ${fmt(first[e.name], 0)} ms`);
-      await yieldToPage();
-    }
+    const { outputs, first } = await firstRuns(engines, input, (e, ms) => ui.log(`  ${e.name}: first run ${fmt(ms, 0)} ms`));
 
-    const samples = Object.fromEntries(engines.map((e) => [e.name, []]));
-    for (let r = 0; r < proto.warmup + proto.runs; r++) {
-      for (let j = 0; j < engines.length; j++) {
-        const e = engines[(r + j) % engines.length];
-        const ms = await e.time(input);
-        if (r >= proto.warmup) samples[e.name].push(ms);
-      }
-      ui.step();
-      await yieldToPage();
-    }
+    const samples = await timeInterleaved(engines, input, proto, () => ui.step());
 
     const ref = engines[0];
     const refOut = outputs[ref.name];
@@ -364,9 +282,7 @@ async function measureVariant(opts, variant, input, shape, proto, ui, state) {
       const row = {
         model, variant, engine: e.name, backend: e.backend, reference: e.reference,
         file: file.replace(/^models\//, ''), file_bytes: bytes.length,
-        load_ms: e.load_ms, first_ms: first[e.name],
-        median_ms: median(s), min_ms: Math.min(...s), max_ms: Math.max(...s), runs: s.length,
-        warmup: proto.warmup, mean_ms: s.reduce((a, b) => a + b, 0) / s.length, samples_ms: s,
+        load_ms: e.load_ms, first_ms: first[e.name], ...rowStats(s, proto), samples_ms: s,
         max_abs_diff_vs_ref: cmp.max_abs_diff_vs_ref, bound: cmp.bound, top1: cmp.top1, ref_top1: cmp.ref_top1,
         within_bound: cmp.ok, vs: ref.name,
         sparse_layers: e.plan?.sparse_layers ?? null,
@@ -390,7 +306,7 @@ async function measureVariant(opts, variant, input, shape, proto, ui, state) {
     for (const [a, b] of ratioPairs(set, isa)) {
       if (!samples[a] || !samples[b]) continue;
       pair.ratios[`${a}/${b}`] = ratio(pair.median_ms[a], pair.median_ms[b]);
-      pair.paired[`${a}/${b}`] = median(samples[a].map((ms, i) => ratio(ms, samples[b][i])));
+      pair.paired[`${a}/${b}`] = pairedRatio(samples[a], samples[b]);
     }
     return { rows, pair, placement };
   } finally {
@@ -513,12 +429,7 @@ const ROW_COLUMNS = [
   ['variant', (r) => r.variant],
   ['engine', (r) => r.engine],
   ['backend', (r) => r.backend],
-  ['load ms', (r) => fmt(r.load_ms, 0), 'num'],
-  ['first ms', (r) => fmt(r.first_ms, 0), 'num'],
-  ['median ms', (r) => fmt(r.median_ms, 1), 'num strong'],
-  ['min ms', (r) => fmt(r.min_ms, 1), 'num'],
-  ['max ms', (r) => fmt(r.max_ms, 1), 'num'],
-  ['runs', (r) => String(r.runs), 'num'],
+  ...timingColumns(0, 1),
   ['max |Δ| vs wasm', (r) => (r.reference ? 'ref' : r.max_abs_diff_vs_ref.toExponential(1)), 'num'],
   ['top-1', (r) => String(r.top1), 'num'],
   ['', (r) => (r.reference ? '' : r.within_bound ? 'ok' : 'FAIL'), ''],
@@ -558,32 +469,14 @@ function renderSummary(result) {
   }
   box.append(table);
   box.append(el('p', 'A / B above 1×: B is faster. In brackets: the median of the per-round ratios (both engines in the same round).', 'muted small'));
-  for (const g of result.guard_failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
-  for (const w of result.warnings) box.append(el('p', `warning: ${w}`, 'muted'));
+  appendGuardNotes(box, result);
 }
 
 function pageUi() {
-  let [done, total] = [0, 1];
-  const bar = $('progress');
   return {
-    start(steps) {
-      [done, total] = [0, steps];
-      bar.max = total;
-      bar.value = 0;
-      renderRowsTable([]);
-      $('chart').innerHTML = latencyChart([], ENGINE_COLORS);
-      $('summary').replaceChildren();
-    },
+    ...latencyPageUi(renderRowsTable, (rows) => latencyChart(rows, ENGINE_COLORS)),
     adapter(a) {
       renderAdapter(a);
-    },
-    step() {
-      bar.value = ++done;
-      $('status').textContent = `${Math.round((100 * done) / total)}%`;
-    },
-    log(msg) {
-      console.log(msg);
-      $('log').textContent += msg + '\n';
     },
     variant(vrows, rows, pair) {
       renderRowsTable(rows);
@@ -599,44 +492,44 @@ function pageUi() {
       $('chart').innerHTML = latencyChart(result.rows, ENGINE_COLORS);
       renderAdapter(result.adapter, result);
       renderSummary(result);
-      $('status').textContent = `done in ${fmt(result.elapsed_s, 0)} s` + (result.guard_failures.length ? ', correctness guard FAILED' : '');
-      if (result.guard_failures.length) $('status').className = 'fail';
+      showDone(result);
     },
   };
 }
 
 function readParams() {
-  const q = new URLSearchParams(location.search);
-  const list = (k) => (q.get(k) ? q.get(k).split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-  return {
-    isa: q.get('isa') ?? 'simd128',
-    mode: q.get('mode') ?? 'full',
+  return readPageParams((q) => ({
     engines: q.get('engines') ?? 'all',
     model: q.get('model') ?? undefined,
-    variants: list('variants'),
-    autorun: q.get('autorun') === '1',
-  };
+    variants: q.get('variants') ? q.get('variants').split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+  }));
 }
 
 const reportError = (err) => reportPageError('gpu', err);
 
 async function start(opts) {
-  await runPageBenchmark('gpu', `${opts.mode} ${opts.engines}`, async () => {
-    const ui = pageUi();
-    const result = await runBenchmark(opts, ui);
-    ui.finish(result);
-    return result;
-  });
+  await runPageBenchmark('gpu', `${opts.mode} ${opts.engines}`, pageUi, (ui) => runBenchmark(opts, ui));
 }
 
 // Building blocks for tests/browser/gpu.mjs (page.evaluate) and the console.
 window.gpuBench = {
   MAX_DIFF, ORT_MAX_DIFF, fileOf, loadZeroskip, missingGpuApi, createReference, createZeroskip, loadOrt, createOrt,
   ortPlacement, ortDevice, webgpuAdapterInfo, fetchBytes, parseNpy, npyRow, maxAbsDiff, argmax, compare,
-  zeroskip: () => zsModule,
+  zeroskip: () => pageBuild()?.zs,
 };
 
 async function main() {
+  mountBenchPage({
+    title: 'WebGPU benchmark',
+    controls: [
+      ['mode', 'mode', [['full', 'full (MobileNetV2 dense, p50, s85, s90; 5 runs)'], ['quick', 'quick (MobileNetV2 dense + s85, 2 runs)']]],
+      ['engines', 'engines', [['all', 'zeroskip WebGPU (both plans) + onnxruntime-web WebGPU'], ['ort', 'onnxruntime-web WebGPU only (+ the wasm reference)']]],
+    ],
+    sections: [
+      ['Adapter', '<div id="adapter"><p class="muted">Asking navigator.gpu for an adapter…</p></div>'],
+      SECTIONS.chart, ['Ratios', '<div id="summary"><p class="muted">Appear when the run is done.</p></div>'], SECTIONS.rows, SECTIONS.log,
+    ],
+  });
   const params = readParams();
   $('mode').value = params.mode;
   $('engines').value = params.engines;

@@ -12,7 +12,7 @@
 //     [&frontier=models/llm/llm_frontier.json]   the frontier chart's data (bench/llm_frontier.mjs)
 //
 // It fetches models/llm/<model> once (not timed) and hands the same bytes to
-//   zeroskip-<isa>  TextGenerator.load (pkg/<isa>/zeroskip.js, one per build in `isas`)
+//   zeroskip-<isa>  TextGenerator.load (the package's loadWasm(isa), one per build in `isas`)
 //   wllama-1t       @wllama/wllama (vendor/wllama), loadModel([Blob]) with n_threads 1,
 //                   n_gpu_layers 0 (CPU), n_parallel 1 (one instance per file in `wllama`)
 // and each variant (fetched once, loaded once per build, or per run with reload=1; wllama
@@ -42,7 +42,9 @@
 // When done it leaves the result in window.__llmResult (rows per BENCH_FORMAT.md `llm.json`)
 // and sets document.title = 'done' ('error' and window.__llmError when the page failed).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, fetchBytes, tableRow } from './util.js';
+import { loadWasm } from './zeroskip/index.js';
+import { loadWllama as loadWllamaEngine, runWllama, wllamaCleanup } from './zeroskip/bench/wllama.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, fetchBytes, tableRow, mountBenchPage, SECTIONS } from './util.js';
 
 const PROTOCOLS = {
   full: { prompt: 128, gen: 128, rounds: 3 },
@@ -87,8 +89,7 @@ function modelNames(file) {
  * a build lives in that build's one wasm instance (the module is imported once).
  */
 async function loadZeroskip(isa, file, bytes) {
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  await zs.default();
+  const zs = await loadWasm(isa);
   const t0 = performance.now();
   const gen = zs.TextGenerator.load(file, bytes, CTX);
   const loadMs = performance.now() - t0;
@@ -115,8 +116,8 @@ async function loadZeroskip(isa, file, bytes) {
 
 /** Bytes of build `isa`'s wasm memory (every model loaded in it). */
 async function wasmMemoryBytes(isa) {
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  const wasm = await zs.default();
+  const zs = await loadWasm(isa);
+  const wasm = await zs.default(); // already initialised: wasm-bindgen hands back its exports
   return wasm?.memory?.buffer?.byteLength ?? null;
 }
 
@@ -141,87 +142,11 @@ function runZeroskip(z, ids, gen) {
   };
 }
 
-const quietLogger = { debug() {}, log() {}, warn: (...a) => console.warn('[wllama]', ...a), error: (...a) => console.error('[wllama]', ...a) };
-
-/**
- * `bytes` as a File of the origin-private file system: disk-backed, where a File made from
- * memory (new File([bytes])) lives in Chromium's blob storage, which refused (NotReadableError)
- * a second or third ~100 MB model of the wllama list. The plain File where there is no OPFS.
- */
-const opfsNames = new Set();
-async function opfsFile(name, bytes) {
-  try {
-    const dir = await navigator.storage.getDirectory();
-    const handle = await dir.getFileHandle(name, { create: true });
-    opfsNames.add(name);
-    const w = await handle.createWritable();
-    await w.write(bytes);
-    await w.close();
-    return await handle.getFile();
-  } catch (err) {
-    log(`OPFS unavailable (${err?.message ?? err}): wllama reads ${name} from memory`);
-    return new File([bytes], name);
-  }
-}
-
-/** Deletes the OPFS copies (wllama read them while loading; llama.cpp holds the weights). */
-async function opfsCleanup() {
-  try {
-    const dir = await navigator.storage.getDirectory();
-    for (const name of opfsNames) await dir.removeEntry(name).catch(() => {});
-  } catch {
-    // no OPFS: nothing was written
-  }
-  opfsNames.clear();
-}
-
-/** wllama with the model loaded from a File of the same bytes (one thread, CPU). */
+/** wllama with the model loaded from the same bytes (one thread, CPU): zeroskip/bench/wllama.js. */
 async function loadWllama(file, bytes) {
-  const { Wllama } = await import('./vendor/wllama/index.js');
-  const wl = new Wllama({ default: new URL('vendor/wllama/wllama.wasm', location.href).href }, { logger: quietLogger, suppressNativeLog: true });
-  const blob = await opfsFile(file, bytes);
-  const t0 = performance.now();
-  await wl.loadModel([blob], { n_threads: 1, n_gpu_layers: 0, n_ctx: CTX, n_parallel: 1 });
-  const loadMs = performance.now() - t0;
+  const w = await loadWllamaEngine('vendor/wllama/index.js', file, bytes, { ctx: CTX, log });
   const { model, variant } = modelNames(file);
-  return {
-    name: WLLAMA,
-    label: `${WLLAMA} ${variant}`,
-    file,
-    model,
-    variant,
-    fileBytes: bytes.length,
-    wl,
-    loadMs,
-    llamaCppVersion: Wllama.getLibllamaVersion?.() ?? null,
-    multithread: wl.isMultithread(),
-    threads: wl.getNumThreads(),
-    addBos: wl.mustAddBosToken(),
-  };
-}
-
-/** One wllama round via its OAI-style completion (llama-server's timings). */
-async function runWllama(w, text, gen) {
-  const t0 = performance.now();
-  const res = await w.wl.createCompletion({
-    prompt: text, max_tokens: gen, temperature: 0, ignore_eos: true, cache_prompt: false, return_tokens: true, seed: 0,
-  });
-  const wallMs = performance.now() - t0;
-  const t = res.timings;
-  if (!t) throw new Error('wllama returned no timings');
-  const tokens = res.tokens ?? res.choices?.[0]?.tokens ?? null;
-  return {
-    prompt_n: t.prompt_n,
-    cache_n: t.cache_n,
-    prefill_ms: t.prompt_ms,
-    decode_ms: t.predicted_ms,
-    decode_n: t.predicted_n - 1,
-    predicted_n: t.predicted_n,
-    predicted_per_second: t.predicted_per_second,
-    wall_ms: wallMs,
-    text: res.choices?.[0]?.text ?? '',
-    tokens: Array.isArray(tokens) ? tokens : null,
-  };
+  return { name: WLLAMA, label: `${WLLAMA} ${variant}`, file, model, variant, ...w };
 }
 
 // ---- the run ----------------------------------------------------------------------------------
@@ -322,7 +247,7 @@ async function runAll(opts) {
       ws.push(w);
     }
   }
-  await opfsCleanup();
+  await wllamaCleanup();
   // the wllama entry variants are compared with: the one on the model's GGUF, else the first
   const w = ws.find((x) => x.file === opts.model) ?? ws[0] ?? null;
 
@@ -784,6 +709,32 @@ async function start(opts) {
   }
 }
 
+mountBenchPage({
+  title: 'small LLM text generation',
+  controls: [
+    ['builds', 'isas', [['simd128,relaxed', 'simd128 + relaxed'], ['simd128', 'simd128'], ['relaxed', 'relaxed SIMD']]],
+    ['mode', 'mode', [['full', 'full (128 + 128 tokens, 3 rounds)'], ['quick', 'quick (32 + 16 tokens, 1 round)']]],
+    ['engines', 'engines', [['all', 'zeroskip + wllama'], ['zeroskip', 'zeroskip only'], ['wllama', 'wllama only']]],
+    ['sparse variants', '<input id="variants" type="text" size="40" placeholder="SmolLM2-135M-Instruct.g16-s50-int4.zsk,…">'],
+    ['wllama GGUFs', '<input id="wllama-files" type="text" size="40" placeholder="SmolLM2-135M-Instruct.Q4_0.gguf,…">'],
+  ],
+  progress: false,
+  sections: [
+    ['Frontier: decode speed against perplexity', `<p class="muted">Every point of <code>bench/results/llm_frontier.json</code>
+      (<code>node bench/llm_frontier.mjs</code>): held-out perplexity (lee_background.cor's last
+      quarter, 4096 tokens, ctx 512) against decode tokens/s in one thread, per build; wllama's
+      formats apart (its perplexity: our evaluation of the same GGUF). The dashed line is the
+      quality bound, 1.25× dense Q4_1's perplexity; points past 1.5× are degraded and give no
+      speed headline. After a run on this page its rows are added, hollow.</p>
+      <canvas id="frontier" aria-label="decode tokens per second against perplexity"></canvas>
+      <p class="muted" id="frontier-note"></p>
+      <div class="scroll"><table id="frontier-rows"></table></div>`],
+    ['Summary (tokens/s, higher is better)', SECTIONS.rows[1]],
+    ['Sparse variants vs the dense model (× tokens/s, > 1 is faster)', '<div class="scroll"><table id="variant-ratios"></table></div>'],
+    ['Greedy outputs', '<div id="texts"><p class="muted">Appear when the run is done.</p></div>'],
+    SECTIONS.log,
+  ],
+});
 const params = readParams();
 window.addEventListener('DOMContentLoaded', () => {
   $('isas').value = params.isas.join(',');

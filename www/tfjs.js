@@ -30,7 +30,10 @@
 // A failed correctness guard does not stop the run: it is listed in result.guard_failures and
 // bench/tfjs.mjs fails on it. window.tfjsBench exposes the building blocks (tests/browser/tfjs.mjs).
 
-import { $, isNum, fmt, ratio, yieldToPage, el, median, maxAbsDiff, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark } from './util.js';
+import { maxAbsDiff } from './zeroskip/index.js';
+import { loadTfjs as loadTfjsBackend, createTfjsEngine } from './zeroskip/bench/tfjs.js';
+import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
+import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, showDone, readPageParams, latencyPageUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
 
@@ -90,8 +93,8 @@ async function loadFiles(name) {
   const jsonText = new TextDecoder().decode(jsonBytes);
   const json = JSON.parse(jsonText);
   const paths = manifestPaths(json);
-  if (zsModule?.Model?.tfjsShardPaths) {
-    const zsPaths = Array.from(zsModule.Model.tfjsShardPaths(jsonText));
+  if (pageBuild()?.zs?.Model?.tfjsShardPaths) {
+    const zsPaths = Array.from(pageBuild().zs.Model.tfjsShardPaths(jsonText));
     if (JSON.stringify(zsPaths) !== JSON.stringify(paths)) {
       throw new Error(`${name}.json: Model.tfjsShardPaths gives ${JSON.stringify(zsPaths)}, the manifest ${JSON.stringify(paths)}`);
     }
@@ -134,140 +137,28 @@ function compareOutputs(layout, want, gotLayout, got) {
 
 // ---- engines ----------------------------------------------------------------------------------
 
-let zsModule = null;
-let zsIsa = null;
 let tfjsInfo = null;
 
-/** Imports and instantiates one zeroskip build (once per page). */
-async function loadZeroskip(isa) {
-  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
-  if (zsModule) {
-    if (zsIsa !== isa) throw new Error(`this page already loaded the ${zsIsa} build; reload for ${isa}`);
-    return zsModule;
-  }
-  const zs = await import(`./pkg/${isa}/zeroskip.js`);
-  await zs.default();
-  [zsModule, zsIsa] = [zs, isa];
-  return zs;
-}
+/** Imports and instantiates the one zeroskip build this page times (util.js: once per page). */
+const loadZeroskip = loadPageBuild;
 
 /** Whether the loaded zeroskip build has the TF.js importer (Model.fromTfjs). */
-const hasTfjsImporter = () => typeof zsModule?.Model?.fromTfjs === 'function';
+const hasTfjsImporter = () => typeof pageBuild()?.zs?.Model?.fromTfjs === 'function';
 
-function loadScript(src) {
-  return new Promise((resolve, reject) => {
-    const s = document.createElement('script');
-    s.src = src;
-    s.onload = resolve;
-    s.onerror = () => reject(new Error(`could not load ${src} (run make wasm to fill www/vendor/tfjs)`));
-    document.head.append(s);
-  });
-}
-
-/**
- * TF.js (classic scripts from vendor/tfjs: global `tf`, then `tf.wasm`) on its wasm backend with
- * one thread, once per page. `wasm` = 'simd' forces the non-threaded SIMD binary.
- */
+/** TF.js from vendor/tfjs on its wasm backend, one thread (zeroskip/bench/tfjs.js), once per page. */
 async function loadTfjs({ wasm = 'simd' } = {}) {
-  if (tfjsInfo) return tfjsInfo;
-  const t0 = performance.now();
-  await loadScript('vendor/tfjs/tf.min.js');
-  await loadScript('vendor/tfjs/tf-backend-wasm.min.js');
-  const tf = window.tf;
-  if (!tf?.wasm?.setThreadsCount) throw new Error('vendor/tfjs did not define tf.wasm (tf-backend-wasm.min.js)');
-  tf.enableProdMode();
-  tf.wasm.setWasmPaths(new URL('vendor/tfjs/', location.href).href);
-  tf.wasm.setThreadsCount(1);
-  if (wasm === 'simd') tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
-  else if (wasm !== 'auto') throw new Error(`unknown tfjsWasm '${wasm}': expected simd or auto`);
-  if (!(await tf.setBackend('wasm'))) throw new Error('TF.js could not initialize its wasm backend');
-  await tf.ready();
-  const [simd, threads] = [await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')];
-  const binary = simd && threads ? 'tfjs-backend-wasm-threaded-simd.wasm' : simd ? 'tfjs-backend-wasm-simd.wasm' : 'tfjs-backend-wasm.wasm';
-  tfjsInfo = { tf, version: tf.version.tfjs, backend: tf.getBackend(), binary, threads: tf.wasm.getThreadsCount(), init_ms: performance.now() - t0 };
+  tfjsInfo = await loadTfjsBackend('vendor/tfjs/', { wasm });
   return tfjsInfo;
 }
 
 /** A zeroskip engine over one model's files; `run(x)` returns every output, concatenated. */
 function createZeroskip(name, label, files, dense) {
-  const zs = zsModule;
-  const t0 = performance.now();
-  const model = zs.Model.fromTfjs(label, files.jsonText, files.shards, dense);
-  const load_ms = performance.now() - t0;
-  const report = JSON.parse(model.report());
-  return {
-    name,
-    load_ms,
-    load_ms_internal: model.loadMs(),
-    plan: planSummary(report),
-    report,
-    outputs: JSON.parse(model.outputs()),
-    inputDims: Array.from(model.inputDims()),
-    run: (x) => model.run(x),
-    time: (x) => {
-      const t = performance.now();
-      model.run(x);
-      return performance.now() - t;
-    },
-    free: () => model.free(),
-  };
+  const e = zeroskipEngine(name, () => pageBuild().zs.Model.fromTfjs(label, files.jsonText, files.shards, dense));
+  return { ...e, outputs: JSON.parse(e.model.outputs()), inputDims: Array.from(e.model.inputDims()) };
 }
 
 /** A TF.js graph model over the same files (in-memory IOHandler); `run(x)` like zeroskip's. */
-async function createTfjs(files, inputDims) {
-  const { tf } = tfjsInfo;
-  const json = JSON.parse(files.jsonText);
-  const sig = files.signature;
-  const handler = {
-    load: async () =>
-      tf.io.getModelArtifactsForJSON(json, async (manifest) => {
-        const total = files.shards.reduce((n, s) => n + s.length, 0);
-        const data = new Uint8Array(total);
-        let at = 0;
-        for (const s of files.shards) {
-          data.set(s, at);
-          at += s.length;
-        }
-        return [manifest.flatMap((g) => g.weights), data.buffer];
-      }),
-  };
-  const t0 = performance.now();
-  const model = await tf.loadGraphModel(handler);
-  const load_ms = performance.now() - t0;
-  let outputs = null;
-  const run = (x) => {
-    const xt = tf.tensor(x, inputDims, 'float32');
-    const ys = model.execute({ [sig.input]: xt }, sig.outputs);
-    const list = Array.isArray(ys) ? ys : [ys];
-    const parts = list.map((t) => t.dataSync());
-    if (!outputs) {
-      let offset = 0;
-      outputs = list.map((t, j) => {
-        const o = { name: sig.outputs[j], dims: t.shape, offset, len: parts[j].length };
-        offset += o.len;
-        return o;
-      });
-    }
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    parts.forEach((p, j) => out.set(p, outputs[j].offset));
-    tf.dispose([xt, ...list]);
-    return out;
-  };
-  return {
-    name: TFJS,
-    load_ms,
-    get outputs() {
-      return outputs;
-    },
-    run,
-    time: (x) => {
-      const t = performance.now();
-      run(x);
-      return performance.now() - t;
-    },
-    free: () => model.dispose(),
-  };
-}
+const createTfjs = (files, inputDims) => createTfjsEngine(tfjsInfo.tf, files, inputDims, { name: TFJS });
 
 // ---- the run ----------------------------------------------------------------------------------
 
@@ -298,14 +189,7 @@ async function measureModel(opts, name, proto, ui, state) {
     engines.push(await createTfjs(files, inputDims));
 
     // First run of each: also the outputs the guard compares.
-    const got = {};
-    const first = {};
-    for (const e of engines) {
-      const t = performance.now();
-      got[e.name] = Float32Array.from(e.run(x));
-      first[e.name] = performance.now() - t;
-      await yieldToPage();
-    }
+    const { outputs: got, first } = await firstRuns(engines, x);
     const tfjs = engines.find((e) => e.name === TFJS);
     const cmp = {};
     cmp[TFJS] = compareOutputs(layout, refRow, tfjs.outputs, got[TFJS]);
@@ -321,16 +205,7 @@ async function measureModel(opts, name, proto, ui, state) {
       ui.log(`  ${what}: max |Δ| ${fmtDiffs(cmp[e.name])}${ok ? '' : '  <-- OVER TOLERANCE'}`);
     }
 
-    const samples = Object.fromEntries(engines.map((e) => [e.name, []]));
-    for (let r = 0; r < proto.warmup + proto.runs; r++) {
-      for (let j = 0; j < engines.length; j++) {
-        const e = engines[(r + j) % engines.length];
-        const ms = e.time(x);
-        if (r >= proto.warmup) samples[e.name].push(ms);
-      }
-      ui.step();
-      await yieldToPage();
-    }
+    const samples = await timeInterleaved(engines, x, proto, () => ui.step());
 
     const rows = engines.map((e) => {
       const s = samples[e.name];
@@ -338,10 +213,7 @@ async function measureModel(opts, name, proto, ui, state) {
       const row = {
         model: familyOf(name), variant: name, engine: e.name, isa, file: `tfjs/${name}.json`,
         shards: files.paths, file_bytes: files.bytes,
-        load_ms: e.load_ms, first_ms: first[e.name],
-        median_ms: median(s), min_ms: Math.min(...s), max_ms: Math.max(...s), runs: s.length,
-        warmup: proto.warmup,
-        mean_ms: s.reduce((a, b) => a + b, 0) / s.length,
+        load_ms: e.load_ms, first_ms: first[e.name], ...rowStats(s, proto),
         compared_with: e === tfjs ? 'tfjs reference (node, row 0)' : TFJS,
         max_abs_diff: c.reduce((m, q) => Math.max(m, q.error ? Infinity : q.max_abs_diff), 0),
         outputs_vs: c,
@@ -362,7 +234,7 @@ async function measureModel(opts, name, proto, ui, state) {
       for (const other of [TFJS, DENSE_PLAN]) {
         const key = `${other}/${zsName(isa)}`;
         pair.ratios[key] = ratio(pair.median_ms[other], pair.median_ms[zsName(isa)]);
-        pair.paired[key] = median(samples[other].map((ms, i) => ratio(ms, zs[i])));
+        pair.paired[key] = pairedRatio(samples[other], zs);
       }
     }
     return { rows, pair };
@@ -439,12 +311,7 @@ const ENGINE_COLORS = { [TFJS]: '#9aa5b1', [DENSE_PLAN]: '#4e79a7', 'zeroskip-si
 const ROW_COLUMNS = [
   ['model', (r) => r.variant],
   ['engine', (r) => r.engine],
-  ['load ms', (r) => fmt(r.load_ms, 1), 'num'],
-  ['first ms', (r) => fmt(r.first_ms, 1), 'num'],
-  ['median ms', (r) => fmt(r.median_ms, 2), 'num strong'],
-  ['min ms', (r) => fmt(r.min_ms, 2), 'num'],
-  ['max ms', (r) => fmt(r.max_ms, 2), 'num'],
-  ['runs', (r) => String(r.runs), 'num'],
+  ...timingColumns(1, 2),
   ['sparse/dense 1x1+FC', (r) => (r.sparse_layers === null ? '' : `${r.sparse_layers}/${r.dense_layers}`), 'num'],
   ['max |Δ| per output', (r) => r.outputs_vs.map((c) => (c.error ? 'layout!' : c.max_abs_diff.toExponential(1))).join(' '), 'num'],
   ['vs', (r) => (r.engine === TFJS ? 'reference' : 'TF.js')],
@@ -489,25 +356,8 @@ function renderSummary(result) {
 const chart = (rows) => latencyChart(rows, ENGINE_COLORS, (r) => r.variant);
 
 function pageUi() {
-  let [done, total] = [0, 1];
-  const bar = $('progress');
   return {
-    start(steps) {
-      [done, total] = [0, steps];
-      bar.max = total;
-      bar.value = 0;
-      renderRowsTable([]);
-      $('chart').innerHTML = chart([]);
-      $('summary').replaceChildren();
-    },
-    step() {
-      bar.value = ++done;
-      $('status').textContent = `${Math.round((100 * done) / total)}%`;
-    },
-    log(msg) {
-      console.log(msg);
-      $('log').textContent += msg + '\n';
-    },
+    ...latencyPageUi(renderRowsTable, chart),
     model(mrows, rows, pair) {
       renderRowsTable(rows);
       $('chart').innerHTML = chart(rows);
@@ -523,33 +373,23 @@ function pageUi() {
       renderRowsTable(result.rows);
       $('chart').innerHTML = chart(result.rows);
       renderSummary(result);
-      $('status').textContent = `done in ${fmt(result.elapsed_s, 0)} s` + (result.guard_failures.length ? ', correctness guard FAILED' : '');
-      if (result.guard_failures.length) $('status').className = 'fail';
+      showDone(result);
     },
   };
 }
 
 function readParams() {
-  const q = new URLSearchParams(location.search);
-  return {
-    isa: q.get('isa') ?? 'simd128',
-    mode: q.get('mode') ?? 'full',
+  return readPageParams((q) => ({
     engines: q.get('engines') ?? 'all',
     models: q.get('models') ? q.get('models').split(',').filter(Boolean) : null,
     tfjsWasm: q.get('tfjsWasm') ?? 'simd',
-    autorun: q.get('autorun') === '1',
-  };
+  }));
 }
 
 const reportError = (err) => reportPageError('tfjs', err);
 
 async function start(opts) {
-  await runPageBenchmark('tfjs', `${opts.isa} ${opts.mode}`, async () => {
-    const ui = pageUi();
-    const result = await runBenchmark(opts, ui);
-    ui.finish(result);
-    return result;
-  });
+  await runPageBenchmark('tfjs', `${opts.isa} ${opts.mode}`, pageUi, (ui) => runBenchmark(opts, ui));
 }
 
 // Building blocks for tests/browser/tfjs.mjs (page.evaluate) and the console.
@@ -559,13 +399,22 @@ window.tfjsBench = {
 };
 
 function main() {
+  mountBenchPage({
+    title: 'TF.js graph models',
+    controls: [
+      ISA_CONTROL,
+      ['mode', 'mode', [['full', 'full (3 hand-landmark models, 30 runs)'], ['quick', 'quick (sparse + full, 5 runs)']]],
+      ['engines', 'engines', [['all', 'zeroskip + TF.js'], ['tfjs', 'TF.js only']]],
+    ],
+    sections: [SECTIONS.chart, SECTIONS.summary, SECTIONS.rows, SECTIONS.log],
+  });
   const params = readParams();
   $('isa').value = params.isa;
   $('mode').value = params.mode;
   $('engines').value = params.engines;
   $('run').addEventListener('click', () => {
     const opts = { ...params, isa: $('isa').value, mode: $('mode').value, engines: $('engines').value };
-    if (zsIsa && zsIsa !== opts.isa) {
+    if (pageBuild() && pageBuild().isa !== opts.isa) {
       // One zeroskip build per page.
       const q = new URLSearchParams({ isa: opts.isa, mode: opts.mode, engines: opts.engines, tfjsWasm: opts.tfjsWasm, autorun: '1' });
       if (opts.models) q.set('models', opts.models.join(','));

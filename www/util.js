@@ -1,11 +1,17 @@
-// Small helpers shared by the pages (bench.js, cnn.js, classify.js, tfjs.js).
+// Small helpers shared by the pages (bench.js, cnn.js, gpu.js, llm.js, tfjs.js, classify.js).
+
+import { mountChrome } from './chrome.js';
+import { median, ratio, sampleStats } from './zeroskip/bench/timing.js';
+import { loadWasm, maxAbsDiff, argmax } from './zeroskip/index.js';
+
+// median and ratio (the package's timing helpers), maxAbsDiff and argmax (the package's), for
+// the pages that took them from here.
+export { median, ratio, maxAbsDiff, argmax };
 
 export const $ = (id) => document.getElementById(id);
 export const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
 /** `x` with `digits` decimals, or an em dash when it is not a finite number. */
 export const fmt = (x, digits) => (isNum(x) ? x.toFixed(digits) : '—');
-/** a / b, or null unless both are finite and b > 0. */
-export const ratio = (a, b) => (isNum(a) && isNum(b) && b > 0 ? a / b : null);
 /** Lets the page repaint between measurements. */
 export const yieldToPage = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -16,32 +22,72 @@ export function el(tag, text, className) {
   return e;
 }
 
-/** Median of the finite values, or null. */
-export function median(xs) {
-  const s = xs.filter(isNum).sort((a, b) => a - b);
-  if (!s.length) return null;
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+/** A result row's timing fields: sampleStats() with the protocol's warm-up count before mean_ms. */
+export function rowStats(samples, { warmup }) {
+  const { mean_ms, ...stats } = sampleStats(samples);
+  return { ...stats, warmup, mean_ms };
 }
 
-export function argmax(xs) {
-  let best = 0;
-  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
-  return best;
+// ---- the benchmark pages' layout (bench.html, cnn.html, gpu.html, llm.html, tfjs.html) ---------
+
+/** The sections most benchmark pages share: [heading, inner HTML]; ids are what the pages and tests read. */
+export const SECTIONS = {
+  chart: ['Median latency (ms, lower is better)', '<div id="chart" class="chart"><p class="muted">Fills in as the run goes.</p></div>'],
+  summary: ['Summary', '<div id="summary"><p class="muted">Appears when the run is done.</p></div>'],
+  rows: ['Rows', '<div class="scroll"><table id="rows"></table></div>'],
+  log: ['Log', '<pre id="log"></pre>'],
+};
+
+/** The build picker of the pages that time one wasm build at a time. */
+export const ISA_CONTROL = ['build', 'isa', [['simd128', 'simd128'], ['relaxed', 'relaxed SIMD']]];
+
+/**
+ * A benchmark page: mountChrome({ title, intro }), then fills <main> with the controls bar and
+ * the sections. `controls`: [label, id, [[value, text], …]] for a <select>, or [label, html] for
+ * any other input; the bar ends with the #run button, the #progress bar (unless `progress` is
+ * false) and the #status line. `sections`: [heading, inner HTML] (see SECTIONS).
+ */
+export function mountBenchPage({ title, intro, controls, sections, progress = true }) {
+  mountChrome({ title, intro });
+  const main = document.querySelector('main') ?? document.body.appendChild(document.createElement('main'));
+  const bar = el('section', null, 'controls');
+  for (const [label, idOrHtml, options] of controls) {
+    const l = el('label', label);
+    if (options) {
+      const select = el('select');
+      select.id = idOrHtml;
+      for (const [value, text] of options) {
+        const o = el('option', text);
+        o.value = value;
+        select.append(o);
+      }
+      l.append(' ', select);
+    } else {
+      l.insertAdjacentHTML('beforeend', ` ${idOrHtml}`);
+    }
+    bar.append(l);
+  }
+  const run = el('button', 'Run');
+  [run.id, run.type] = ['run', 'button'];
+  bar.append(run);
+  if (progress) {
+    const p = el('progress');
+    [p.id, p.max, p.value] = ['progress', 1, 0];
+    bar.append(p);
+  }
+  const status = el('span', 'idle');
+  status.id = 'status';
+  bar.append(status);
+  main.append(bar);
+  for (const [heading, html] of sections) {
+    const s = el('section');
+    s.append(el('h2', heading));
+    s.insertAdjacentHTML('beforeend', html);
+    main.append(s);
+  }
 }
 
 // ---- model files and .npy arrays (cnn.js, tfjs.js) ----------------------------------------
-
-/** max |a[i] - b[i]| (Infinity when the lengths differ or a value is NaN). */
-export function maxAbsDiff(a, b) {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
-}
 
 /** GET `url` as bytes; a failed request throws with the status and how to fill www/models. */
 export async function fetchBytes(url) {
@@ -114,6 +160,45 @@ export function tableRow(cells, cellTag = 'td') {
   const tr = el('tr');
   for (const [text, className] of cells) tr.append(el(cellTag, text, className));
   return tr;
+}
+
+/**
+ * A benchmark engine over the zeroskip CPU Model that `open()` returns (Model.fromOnnx,
+ * Model.fromTfjs), its creation timed as load_ms: {name, model, load_ms, load_ms_internal, plan
+ * (planSummary of its report), report, run(x) → output, time(x) → ms of one run, free()}.
+ */
+export function zeroskipEngine(name, open) {
+  const t0 = performance.now();
+  const model = open();
+  const load_ms = performance.now() - t0;
+  const report = JSON.parse(model.report());
+  return {
+    name,
+    model,
+    load_ms,
+    load_ms_internal: model.loadMs(),
+    plan: planSummary(report),
+    report,
+    run: (x) => model.run(x),
+    time: (x) => {
+      const t = performance.now();
+      model.run(x);
+      return performance.now() - t;
+    },
+    free: () => model.free(),
+  };
+}
+
+/** The timing columns of the whole-model pages' row tables (load and first run, median/min/max, runs). */
+export function timingColumns(loadDigits, msDigits) {
+  return [
+    ['load ms', (r) => fmt(r.load_ms, loadDigits), 'num'],
+    ['first ms', (r) => fmt(r.first_ms, loadDigits), 'num'],
+    ['median ms', (r) => fmt(r.median_ms, msDigits), 'num strong'],
+    ['min ms', (r) => fmt(r.min_ms, msDigits), 'num'],
+    ['max ms', (r) => fmt(r.max_ms, msDigits), 'num'],
+    ['runs', (r) => String(r.runs), 'num'],
+  ];
 }
 
 /**
@@ -224,10 +309,11 @@ export function reportPageError(key, err) {
 }
 
 /**
- * Runs a benchmark page's `work()` once (the #run button stays disabled meanwhile): its result
+ * Runs a benchmark page's benchmark once (the #run button stays disabled meanwhile): `makeUi()`
+ * builds the page's UI hooks, `run(ui)` measures, then `ui.finish(result)` renders. The result
  * goes to window.__<key>Result and the title to 'done', which bench/lib.mjs's runners wait for.
  */
-export async function runPageBenchmark(key, label, work) {
+export async function runPageBenchmark(key, label, makeUi, run) {
   const button = $('run');
   if (button.disabled) return;
   button.disabled = true;
@@ -236,11 +322,91 @@ export async function runPageBenchmark(key, label, work) {
   window[`__${key}Result`] = undefined;
   window[`__${key}Error`] = undefined;
   try {
-    window[`__${key}Result`] = await work();
+    const ui = makeUi();
+    const result = await run(ui);
+    ui.finish(result);
+    window[`__${key}Result`] = result;
     document.title = 'done';
   } catch (err) {
     reportPageError(key, err);
   } finally {
     button.disabled = false;
   }
+}
+
+/**
+ * The #progress bar, the #status percentage and the #log lines of a benchmark page's UI;
+ * `start(steps, …)` also calls `reset(…)` (the page clears its tables and charts).
+ */
+export function progressUi(reset = () => {}) {
+  let [done, total] = [0, 1];
+  const bar = $('progress');
+  return {
+    start(steps, ...args) {
+      [done, total] = [0, steps];
+      bar.max = total;
+      bar.value = 0;
+      reset(...args);
+    },
+    step() {
+      bar.value = ++done;
+      $('status').textContent = `${Math.round((100 * done) / total)}%`;
+    },
+    log(msg) {
+      console.log(msg);
+      $('log').textContent += msg + '\n';
+    },
+  };
+}
+
+/**
+ * progressUi() for the whole-model pages (cnn, gpu, tfjs): a run starts with an empty rows
+ * table (`renderRows([])`), an empty chart (`chartHtml([])`) and no summary.
+ */
+export const latencyPageUi = (renderRows, chartHtml) => progressUi(() => {
+  renderRows([]);
+  $('chart').innerHTML = chartHtml([]);
+  $('summary').replaceChildren();
+});
+
+/**
+ * A benchmark page's query: isa (default simd128), mode (full), autorun (=1), and what `more(q)`
+ * reads from the same URLSearchParams (engines, models, …).
+ */
+export function readPageParams(more = () => ({})) {
+  const q = new URLSearchParams(location.search);
+  return { isa: q.get('isa') ?? 'simd128', mode: q.get('mode') ?? 'full', ...more(q), autorun: q.get('autorun') === '1' };
+}
+
+/** The #status line when a run is done: how long it took, and a failed correctness guard, in red. */
+export function showDone({ elapsed_s, guard_failures: failures = [] }) {
+  $('status').textContent = `done in ${fmt(elapsed_s, 0)} s` + (failures.length ? ', correctness guard FAILED' : '');
+  if (failures.length) $('status').className = 'fail';
+}
+
+/** The correctness-guard failures and the warnings of a run, under its summary. */
+export function appendGuardNotes(box, { guard_failures: failures = [], warnings = [] }) {
+  for (const g of failures) box.append(el('p', `correctness guard FAILED: ${g}`, 'fail'));
+  for (const w of warnings) box.append(el('p', `warning: ${w}`, 'muted'));
+}
+
+const ISAS = ['simd128', 'relaxed'];
+let build = null; // {isa, zs}: the one build a page times
+
+/** {isa, zs} of the build loadPageBuild() loaded, or null before. */
+export const pageBuild = () => build;
+
+/**
+ * The zeroskip build `isa` (the package's loadWasm), once per page: the whole-model pages time
+ * one build each, so asking for the other one throws (the page reloads for it).
+ */
+export async function loadPageBuild(isa) {
+  if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
+  if (build) {
+    if (build.isa !== isa) throw new Error(`this page already loaded the ${build.isa} build; reload for ${isa}`);
+    return build.zs;
+  }
+  const zs = await loadWasm(isa);
+  build = { isa, zs };
+  return zs;
 }
