@@ -21,6 +21,20 @@ const MAX_DIM: usize = 1 << 16;
 const MAX_LAYERS: usize = 1 << 10;
 const MAX_CONTEXT: usize = 1 << 24;
 
+/// The hyper-parameters the JS API reports (`TextGenerator.config()`), with the session's
+/// context `ctx`: the shape of that JSON, which the npm package and the pages read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConfigReport {
+    pub n_layers: usize,
+    pub dim: usize,
+    pub ffn_dim: usize,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub vocab_size: usize,
+    pub context_length: usize,
+    pub ctx: usize,
+}
+
 /// A llama-architecture model's hyper-parameters (`llama.*` metadata).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlamaConfig {
@@ -47,6 +61,20 @@ pub struct LlamaConfig {
 }
 
 impl LlamaConfig {
+    /// What `TextGenerator.config()` reports, for a session of `ctx` positions.
+    pub fn report(&self, ctx: usize) -> ConfigReport {
+        ConfigReport {
+            n_layers: self.n_layers,
+            dim: self.dim,
+            ffn_dim: self.ffn_dim,
+            n_heads: self.n_heads,
+            n_kv_heads: self.n_kv_heads,
+            vocab_size: self.vocab_size,
+            context_length: self.context_length,
+            ctx,
+        }
+    }
+
     /// Reads and checks the hyper-parameters (heads divide the width, KV heads divide the
     /// heads, the RoPE dims fit a head).
     pub fn from_gguf(g: &Gguf) -> Result<LlamaConfig> {
