@@ -8,6 +8,9 @@ pub mod llama;
 pub mod ppl;
 pub mod prefill;
 pub mod sampler;
+// A test fixture (random GGUF models in memory): tests/ get it through the `testing` feature,
+// which the dev-dependency on this crate turns on; library builds leave it out.
+#[cfg(any(test, feature = "testing"))]
 pub mod synth;
 pub mod tokenizer;
 pub mod weights;

@@ -12,42 +12,7 @@ use super::LlamaConfig;
 use crate::import::gguf::GgmlType;
 use crate::kernels::llm::WeightType;
 use crate::synth::Rng;
-
-/// f32 → IEEE half, round to nearest even; overflow to ±inf, tiny values to (sub)normals/zero.
-pub fn f32_to_f16(v: f32) -> u16 {
-    let b = v.to_bits();
-    let sign = ((b >> 16) & 0x8000) as u16;
-    let exp = ((b >> 23) & 0xff) as i32;
-    let man = b & 0x7f_ffff;
-    if exp == 0xff {
-        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
-    }
-    let e = exp - 127 + 15;
-    if e >= 31 {
-        return sign | 0x7c00;
-    }
-    if e <= 0 {
-        if e < -10 {
-            return sign;
-        }
-        // subnormal: shift the mantissa (with its implicit bit) right
-        let m = man | 0x80_0000;
-        let shift = (14 - e) as u32;
-        let half = 1u32 << (shift - 1);
-        let rest = m & ((1 << shift) - 1);
-        let mut h = m >> shift;
-        if rest > half || (rest == half && h & 1 == 1) {
-            h += 1;
-        }
-        return sign | h as u16;
-    }
-    let mut h = ((e as u32) << 10) | (man >> 13);
-    let rest = man & 0x1fff;
-    if rest > 0x1000 || (rest == 0x1000 && h & 1 == 1) {
-        h += 1; // may carry into the exponent: still correct (up to inf)
-    }
-    sign | h as u16
-}
+use crate::tensor::f32_to_f16;
 
 /// One tensor to write: ggml dims (`dims[0]` = row length) and raw bytes of `ty`.
 #[derive(Debug, Clone)]

@@ -500,7 +500,7 @@ pub(crate) fn put_u32s(out: &mut Vec<u8>, v: &[u32]) {
 
 /// The largest half ≤ `v`, or Err (for the packer's scales) past the half range.
 pub(crate) fn f16_down(name: &str, v: f32) -> Result<u16> {
-    let h = crate::llm::synth::f32_to_f16(v);
+    let h = crate::tensor::f32_to_f16(v);
     let h = if f16_finite(h) <= v {
         h
     } else if h & 0x8000 != 0 {
