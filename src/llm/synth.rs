@@ -128,57 +128,26 @@ pub fn llama_tensors(cfg: &LlamaConfig, ty: WeightType, seed: u64) -> Vec<SynthT
     )];
     for l in 0..cfg.n_layers {
         let n = |s: &str| format!("blk.{l}.{s}.weight");
-        t.push(random_vector(&mut rng, &n("attn_norm"), dim, 1.0));
-        t.push(random_matrix(
-            &mut rng,
-            &n("attn_q"),
-            q_dim,
-            dim,
-            ty,
-            2.0 * s_in,
-        ));
-        t.push(random_matrix(
-            &mut rng,
-            &n("attn_k"),
-            kv_dim,
-            dim,
-            ty,
-            2.0 * s_in,
-        ));
-        t.push(random_matrix(&mut rng, &n("attn_v"), kv_dim, dim, ty, s_in));
-        t.push(random_matrix(
-            &mut rng,
-            &n("attn_output"),
-            dim,
-            q_dim,
-            ty,
-            1.0 / (q_dim as f32).sqrt(),
-        ));
-        t.push(random_vector(&mut rng, &n("ffn_norm"), dim, 1.0));
-        t.push(random_matrix(
-            &mut rng,
-            &n("ffn_gate"),
-            cfg.ffn_dim,
-            dim,
-            ty,
-            s_in,
-        ));
-        t.push(random_matrix(
-            &mut rng,
-            &n("ffn_up"),
-            cfg.ffn_dim,
-            dim,
-            ty,
-            s_in,
-        ));
-        t.push(random_matrix(
-            &mut rng,
-            &n("ffn_down"),
-            dim,
-            cfg.ffn_dim,
-            ty,
-            1.0 / (cfg.ffn_dim as f32).sqrt(),
-        ));
+        let ffn = cfg.ffn_dim;
+        let s_out = |n_in: usize| 1.0 / (n_in as f32).sqrt();
+        // (name, rows, cols, scale) of each block's matrices, in file order after its norm.
+        let attn = [
+            ("attn_q", q_dim, dim, 2.0 * s_in),
+            ("attn_k", kv_dim, dim, 2.0 * s_in),
+            ("attn_v", kv_dim, dim, s_in),
+            ("attn_output", dim, q_dim, s_out(q_dim)),
+        ];
+        let mlp = [
+            ("ffn_gate", ffn, dim, s_in),
+            ("ffn_up", ffn, dim, s_in),
+            ("ffn_down", dim, ffn, s_out(ffn)),
+        ];
+        for (norm, matrices) in [("attn_norm", &attn[..]), ("ffn_norm", &mlp[..])] {
+            t.push(random_vector(&mut rng, &n(norm), dim, 1.0));
+            for &(name, rows, cols, scale) in matrices {
+                t.push(random_matrix(&mut rng, &n(name), rows, cols, ty, scale));
+            }
+        }
     }
     t.push(random_vector(&mut rng, "output_norm.weight", dim, 1.0));
     t

@@ -187,14 +187,19 @@ impl SparseMatrix {
             SparseFormat::Csr8 => Store::Csr(CsrStore::pack(w, rows, cols)),
             SparseFormat::Col { bits } => Store::Col(ColStore::pack(name, w, rows, cols, bits)?),
         };
-        Ok(SparseMatrix {
+        Ok(SparseMatrix::new(name, format, rows, cols, store))
+    }
+
+    /// A matrix of `format` over `store`, as packed (`packed` records the format it came in).
+    fn new(name: &str, format: SparseFormat, rows: usize, cols: usize, store: Store) -> Self {
+        SparseMatrix {
             name: name.into(),
             format,
             rows,
             cols,
             store,
             packed: (format, rows, cols),
-        })
+        }
     }
 
     /// Kept weights (kept groups × G for group, cols/2 per row for 2:4; for the dense
@@ -312,15 +317,7 @@ impl SparseMatrix {
             SparseFormat::Csr8 => Store::Csr(CsrStore::read(&mut cur, rows, cols)?),
             SparseFormat::Col { bits } => Store::Col(ColStore::read(&mut cur, rows, cols, bits)?),
         };
-        let m = SparseMatrix {
-            name: name.into(),
-            format,
-            rows,
-            cols,
-            store,
-            packed: (format, rows, cols),
-        };
-        Ok((m, cur.pos))
+        Ok((SparseMatrix::new(name, format, rows, cols, store), cur.pos))
     }
 }
 
