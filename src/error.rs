@@ -137,6 +137,24 @@ pub enum Error {
     Unavailable { what: String },
 }
 
+/// The value named `value` among `choices` (an option's spellings, as a CLI flag or the JS API
+/// gives them), or a `BadArgument` for `what` that lists them.
+pub fn one_of<T: Copy>(what: &str, value: &str, choices: &[(&str, T)]) -> Result<T> {
+    if let Some(&(_, v)) = choices.iter().find(|(name, _)| *name == value) {
+        return Ok(v);
+    }
+    let names: Vec<&str> = choices.iter().map(|&(name, _)| name).collect();
+    let expected = match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "nothing".into(),
+    };
+    Err(Error::BadArgument {
+        what: what.into(),
+        detail: format!("unknown value {value:?}, expected {expected}"),
+    })
+}
+
 impl Error {
     /// The stable code the JS API carries on a rejected call (`ERROR_CODES` in js/errors.js):
     /// programs switch on it instead of parsing the message.

@@ -28,15 +28,8 @@ pub enum Backend {
 impl Backend {
     /// `auto`, `wasm` or `webgpu`.
     pub fn parse(s: &str) -> Result<Backend> {
-        match s {
-            "auto" => Ok(Backend::Auto),
-            "wasm" => Ok(Backend::Wasm),
-            "webgpu" => Ok(Backend::WebGpu),
-            _ => Err(Error::BadArgument {
-                what: "backend".into(),
-                detail: format!("{s:?} is not one of auto, wasm, webgpu"),
-            }),
-        }
+        let all = [Backend::Auto, Backend::Wasm, Backend::WebGpu].map(|b| (b.as_str(), b));
+        crate::error::one_of("backend", s, &all)
     }
     pub fn as_str(self) -> &'static str {
         match self {

@@ -81,15 +81,12 @@ impl ActMethod {
 impl std::str::FromStr for ActMethod {
     type Err = Error;
     fn from_str(s: &str) -> Result<ActMethod> {
-        match s {
-            "teal" => Ok(ActMethod::Teal),
-            "gate" => Ok(ActMethod::Gate),
-            "wina" => Ok(ActMethod::Wina),
-            _ => Err(Error::BadArgument {
-                what: "activation sparsity method".into(),
-                detail: format!("unknown method {s:?}, expected teal, gate or wina"),
-            }),
-        }
+        let methods = [
+            ("teal", ActMethod::Teal),
+            ("gate", ActMethod::Gate),
+            ("wina", ActMethod::Wina),
+        ];
+        crate::error::one_of("activation sparsity method", s, &methods)
     }
 }
 

@@ -47,15 +47,12 @@ pub enum Method {
 impl FromStr for Method {
     type Err = Error;
     fn from_str(s: &str) -> Result<Method> {
-        match s {
-            "magnitude" => Ok(Method::Magnitude),
-            "wanda" => Ok(Method::Wanda),
-            "sparsegpt" => Ok(Method::SparseGpt),
-            _ => Err(bad_arg(
-                "method",
-                format!("unknown method {s:?}, expected magnitude, wanda or sparsegpt"),
-            )),
-        }
+        let methods = [
+            ("magnitude", Method::Magnitude),
+            ("wanda", Method::Wanda),
+            ("sparsegpt", Method::SparseGpt),
+        ];
+        crate::error::one_of("method", s, &methods)
     }
 }
 
@@ -79,26 +76,20 @@ pub enum Pattern {
 impl FromStr for Pattern {
     type Err = Error;
     fn from_str(s: &str) -> Result<Pattern> {
-        match s {
-            "unstructured" => Ok(Pattern::Unstructured),
-            "2x1" => Ok(Pattern::Groups(2)),
-            "4x1" => Ok(Pattern::Groups(4)),
-            "8x1" => Ok(Pattern::Groups(8)),
-            "1x4" => Ok(Pattern::ColGroups(4)),
-            "1x8" => Ok(Pattern::ColGroups(8)),
-            "1x16" => Ok(Pattern::ColGroups(16)),
-            "1x32" => Ok(Pattern::ColGroups(32)),
-            "2:4" => Ok(Pattern::NofM(2, 4)),
-            "1:4" => Ok(Pattern::NofM(1, 4)),
-            "4:8" => Ok(Pattern::NofM(4, 8)),
-            _ => Err(bad_arg(
-                "pattern",
-                format!(
-                    "unknown pattern {s:?}, expected unstructured, 2x1, 4x1, 8x1, 1x4, 1x8, \
-                     1x16, 1x32, 2:4, 1:4 or 4:8"
-                ),
-            )),
-        }
+        let patterns = [
+            ("unstructured", Pattern::Unstructured),
+            ("2x1", Pattern::Groups(2)),
+            ("4x1", Pattern::Groups(4)),
+            ("8x1", Pattern::Groups(8)),
+            ("1x4", Pattern::ColGroups(4)),
+            ("1x8", Pattern::ColGroups(8)),
+            ("1x16", Pattern::ColGroups(16)),
+            ("1x32", Pattern::ColGroups(32)),
+            ("2:4", Pattern::NofM(2, 4)),
+            ("1:4", Pattern::NofM(1, 4)),
+            ("4:8", Pattern::NofM(4, 8)),
+        ];
+        crate::error::one_of("pattern", s, &patterns)
     }
 }
 

@@ -42,14 +42,11 @@ pub enum ActAllocation {
 impl std::str::FromStr for ActAllocation {
     type Err = Error;
     fn from_str(s: &str) -> Result<ActAllocation> {
-        match s {
-            "uniform" => Ok(ActAllocation::Uniform),
-            "greedy" => Ok(ActAllocation::Greedy),
-            _ => Err(Error::BadArgument {
-                what: "activation allocation".into(),
-                detail: format!("unknown allocation {s:?}, expected greedy or uniform"),
-            }),
-        }
+        let choices = [
+            ("greedy", ActAllocation::Greedy),
+            ("uniform", ActAllocation::Uniform),
+        ];
+        crate::error::one_of("activation allocation", s, &choices)
     }
 }
 
@@ -188,14 +185,7 @@ impl ActCalibration {
         seq_len: usize,
         mut progress: impl FnMut(usize),
     ) -> Result<ActCalibration> {
-        if tokens.len() < 2 || seq_len == 0 {
-            return Err(Error::BadCalibration {
-                detail: format!(
-                    "{} calibration tokens in sequences of {seq_len}: need at least 2 tokens",
-                    tokens.len()
-                ),
-            });
-        }
+        super::calib::check_tokens(tokens, seq_len)?;
         if model.act().is_some() {
             return Err(Error::BadCalibration {
                 detail: "the model already has activation thresholds: calibrate on the dense \

@@ -44,14 +44,11 @@ pub const MAX_MATRIX_SPARSITY: f32 = 0.9;
 impl std::str::FromStr for Allocation {
     type Err = Error;
     fn from_str(s: &str) -> Result<Allocation> {
-        match s {
-            "uniform" => Ok(Allocation::Uniform),
-            "global" => Ok(Allocation::Global),
-            _ => Err(Error::BadArgument {
-                what: "allocation".into(),
-                detail: format!("unknown allocation {s:?}, expected uniform or global"),
-            }),
-        }
+        let choices = [
+            ("uniform", Allocation::Uniform),
+            ("global", Allocation::Global),
+        ];
+        crate::error::one_of("allocation", s, &choices)
     }
 }
 
