@@ -155,6 +155,20 @@ pub fn one_of<T: Copy>(what: &str, value: &str, choices: &[(&str, T)]) -> Result
     })
 }
 
+/// `impl FromStr` for an option enum from its accepted spellings, through [`one_of`]:
+/// `parse_names!(Method, "method", ["magnitude" => Method::Magnitude, …]);`
+#[macro_export]
+macro_rules! parse_names {
+    ($ty:ty, $what:literal, [$($name:literal => $value:expr),+ $(,)?]) => {
+        impl std::str::FromStr for $ty {
+            type Err = $crate::Error;
+            fn from_str(s: &str) -> $crate::Result<$ty> {
+                $crate::error::one_of($what, s, &[$(($name, $value)),+])
+            }
+        }
+    };
+}
+
 impl Error {
     /// The stable code the JS API carries on a rejected call (`ERROR_CODES` in js/errors.js):
     /// programs switch on it instead of parsing the message.

@@ -78,17 +78,11 @@ impl ActMethod {
     }
 }
 
-impl std::str::FromStr for ActMethod {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<ActMethod> {
-        let methods = [
-            ("teal", ActMethod::Teal),
-            ("gate", ActMethod::Gate),
-            ("wina", ActMethod::Wina),
-        ];
-        crate::error::one_of("activation sparsity method", s, &methods)
-    }
-}
+crate::parse_names!(ActMethod, "activation sparsity method", [
+    "teal" => ActMethod::Teal,
+    "gate" => ActMethod::Gate,
+    "wina" => ActMethod::Wina,
+]);
 
 /// A model's calibrated activation thresholds.
 #[derive(Debug, Clone, PartialEq)]

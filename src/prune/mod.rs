@@ -29,7 +29,6 @@ pub use schedule::Schedule;
 
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Op};
-use std::str::FromStr;
 
 /// How the weights to drop are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,17 +43,11 @@ pub enum Method {
     SparseGpt,
 }
 
-impl FromStr for Method {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Method> {
-        let methods = [
-            ("magnitude", Method::Magnitude),
-            ("wanda", Method::Wanda),
-            ("sparsegpt", Method::SparseGpt),
-        ];
-        crate::error::one_of("method", s, &methods)
-    }
-}
+crate::parse_names!(Method, "method", [
+    "magnitude" => Method::Magnitude,
+    "wanda" => Method::Wanda,
+    "sparsegpt" => Method::SparseGpt,
+]);
 
 /// Which weights are dropped together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,25 +66,19 @@ pub enum Pattern {
     NofM(usize, usize),
 }
 
-impl FromStr for Pattern {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Pattern> {
-        let patterns = [
-            ("unstructured", Pattern::Unstructured),
-            ("2x1", Pattern::Groups(2)),
-            ("4x1", Pattern::Groups(4)),
-            ("8x1", Pattern::Groups(8)),
-            ("1x4", Pattern::ColGroups(4)),
-            ("1x8", Pattern::ColGroups(8)),
-            ("1x16", Pattern::ColGroups(16)),
-            ("1x32", Pattern::ColGroups(32)),
-            ("2:4", Pattern::NofM(2, 4)),
-            ("1:4", Pattern::NofM(1, 4)),
-            ("4:8", Pattern::NofM(4, 8)),
-        ];
-        crate::error::one_of("pattern", s, &patterns)
-    }
-}
+crate::parse_names!(Pattern, "pattern", [
+    "unstructured" => Pattern::Unstructured,
+    "2x1" => Pattern::Groups(2),
+    "4x1" => Pattern::Groups(4),
+    "8x1" => Pattern::Groups(8),
+    "1x4" => Pattern::ColGroups(4),
+    "1x8" => Pattern::ColGroups(8),
+    "1x16" => Pattern::ColGroups(16),
+    "1x32" => Pattern::ColGroups(32),
+    "2:4" => Pattern::NofM(2, 4),
+    "1:4" => Pattern::NofM(1, 4),
+    "4:8" => Pattern::NofM(4, 8),
+]);
 
 impl Pattern {
     /// Rows that share a mask.

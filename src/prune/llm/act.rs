@@ -39,16 +39,10 @@ pub enum ActAllocation {
     Greedy,
 }
 
-impl std::str::FromStr for ActAllocation {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<ActAllocation> {
-        let choices = [
-            ("greedy", ActAllocation::Greedy),
-            ("uniform", ActAllocation::Uniform),
-        ];
-        crate::error::one_of("activation allocation", s, &choices)
-    }
-}
+crate::parse_names!(ActAllocation, "activation allocation", [
+    "greedy" => ActAllocation::Greedy,
+    "uniform" => ActAllocation::Uniform,
+]);
 
 #[derive(Debug, Clone)]
 struct Hist {

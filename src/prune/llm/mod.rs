@@ -41,16 +41,10 @@ pub enum Allocation {
 /// The most a [`Allocation::Global`] share may take from one matrix.
 pub const MAX_MATRIX_SPARSITY: f32 = 0.9;
 
-impl std::str::FromStr for Allocation {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Allocation> {
-        let choices = [
-            ("uniform", Allocation::Uniform),
-            ("global", Allocation::Global),
-        ];
-        crate::error::one_of("allocation", s, &choices)
-    }
-}
+crate::parse_names!(Allocation, "allocation", [
+    "uniform" => Allocation::Uniform,
+    "global" => Allocation::Global,
+]);
 
 /// How to prune and pack an LLM.
 #[derive(Debug, Clone, PartialEq)]
