@@ -54,13 +54,17 @@ async fn an_unknown_backend_is_bad_input() {
 /// package matched before it read `code`), `auto` falls back to WASM and says why.
 #[wasm_bindgen_test]
 async fn without_webgpu_auto_falls_back_and_webgpu_is_refused() {
-    let Err(thrown) = Model::open("net.onnx".into(), tiny_network(0.5), "webgpu".into(), false).await
+    let Err(thrown) =
+        Model::open("net.onnx".into(), tiny_network(0.5), "webgpu".into(), false).await
     else {
         panic!("webgpu opened without navigator.gpu");
     };
     let (code, message) = code_and_message(thrown);
     assert_eq!(code, "NoWebGPU");
-    assert!(message.starts_with("webgpu backend unavailable: "), "{message}");
+    assert!(
+        message.starts_with("webgpu backend unavailable: "),
+        "{message}"
+    );
 
     let m = Model::open("net.onnx".into(), tiny_network(0.5), "auto".into(), false)
         .await
@@ -71,7 +75,9 @@ async fn without_webgpu_auto_falls_back_and_webgpu_is_refused() {
     // The reports parse as JSON with the keys the pages read.
     let report: serde_json::Value = serde_json::from_str(&m.report()).unwrap();
     let first = &report[0];
-    for key in ["node", "op", "input", "output", "kernel", "sparsity", "flops"] {
+    for key in [
+        "node", "op", "input", "output", "kernel", "sparsity", "flops",
+    ] {
         assert!(first.get(key).is_some(), "{key} missing from {first}");
     }
     let outputs: serde_json::Value = serde_json::from_str(&m.outputs()).unwrap();

@@ -4,8 +4,8 @@
 use super::*;
 use crate::error::{Error, Result};
 use crate::graph::{Activation, Conv, Graph, Node, Op, PoolKind, Shape, Value};
-use crate::tensor::f16_le_to_f32;
 use crate::sparse::SpmmWeights;
+use crate::tensor::f16_le_to_f32;
 
 /// A loaded model: the graph (dense weights, for the reference interpreter and checks) and,
 /// per node, the SpMM stream the file stored for it, which the plan uses as is.
