@@ -81,14 +81,7 @@ impl LlamaConfig {
     /// Reads and checks the hyper-parameters (heads divide the width, KV heads divide the
     /// heads, the RoPE dims fit a head).
     pub fn from_gguf(g: &Gguf) -> Result<LlamaConfig> {
-        let arch = g.get_str("general.architecture")?;
-        if arch != "llama" {
-            return Err(Error::Unsupported {
-                what: format!("{}: general.architecture", g.file()),
-                value: arch.into(),
-                expected: "llama".into(),
-            });
-        }
+        g.require_str("general.architecture", "llama", "llama")?;
         let n = |key: &str, max: usize| -> Result<usize> {
             let v = g.get_usize(key, max)?;
             if v == 0 {
