@@ -51,55 +51,45 @@ mod js {
         )
     }
 
-    #[wasm_bindgen_test]
-    fn a_corrupt_onnx_file_is_bad_model_and_named() {
-        let Err(thrown) = Model::from_onnx("corrupt.onnx", &[9; 1000], false) else {
-            panic!("a corrupt file loaded");
+    /// Asserts that `result` failed with `code` and a message containing `text`.
+    fn assert_thrown<T>(result: Result<T, JsValue>, code: &str, text: &str) {
+        let Err(thrown) = result else {
+            panic!("no error, expected {code} ({text})");
         };
-        let (code, message) = code_and_message(thrown);
-        assert_eq!(code, "BadModel");
-        assert!(message.contains("corrupt.onnx"), "{message}");
+        let (got, message) = code_and_message(thrown);
+        assert_eq!(got, code, "{message}");
+        assert!(message.contains(text), "{message}");
+    }
+
+    /// Opens the tiny ONNX network on `backend`.
+    async fn open(backend: &str) -> Result<Model, JsValue> {
+        Model::open("net.onnx".into(), tiny_network(0.5), backend.into(), false).await
     }
 
     #[wasm_bindgen_test]
-    fn a_truncated_gguf_is_bad_model_and_named() {
-        let Err(thrown) = TextGenerator::load("tiny.gguf", b"GGUF\x03\0\0\0".to_vec(), None) else {
-            panic!("a truncated GGUF loaded");
-        };
-        let (code, message) = code_and_message(thrown);
-        assert_eq!(code, "BadModel");
-        assert!(message.contains("tiny.gguf"), "{message}");
+    fn corrupt_or_truncated_files_are_bad_model_and_named() {
+        let onnx = Model::from_onnx("corrupt.onnx", &[9; 1000], false);
+        assert_thrown(onnx, "BadModel", "corrupt.onnx");
+        let gguf = TextGenerator::load("tiny.gguf", b"GGUF\x03\0\0\0".to_vec(), None);
+        assert_thrown(gguf, "BadModel", "tiny.gguf");
     }
 
     #[wasm_bindgen_test]
     async fn an_unknown_backend_is_bad_input() {
-        let Err(thrown) =
-            Model::open("net.onnx".into(), tiny_network(0.5), "cuda".into(), false).await
-        else {
-            panic!("backend cuda accepted");
-        };
-        let (code, message) = code_and_message(thrown);
-        assert_eq!(code, "BadInput");
-        assert!(message.contains("cuda"), "{message}");
+        assert_thrown(open("cuda").await, "BadInput", "cuda");
     }
 
     /// Node has no `navigator.gpu`: `webgpu` is refused with NoWebGPU (and the message the npm
     /// package matched before it read `code`), `auto` falls back to WASM and says why.
     #[wasm_bindgen_test]
     async fn without_webgpu_auto_falls_back_and_webgpu_is_refused() {
-        let Err(thrown) =
-            Model::open("net.onnx".into(), tiny_network(0.5), "webgpu".into(), false).await
-        else {
-            panic!("webgpu opened without navigator.gpu");
-        };
-        let (code, message) = code_and_message(thrown);
-        assert_eq!(code, "NoWebGPU");
-        assert!(
-            message.starts_with("webgpu backend unavailable: "),
-            "{message}"
+        assert_thrown(
+            open("webgpu").await,
+            "NoWebGPU",
+            "webgpu backend unavailable: ",
         );
 
-        let m = Model::open("net.onnx".into(), tiny_network(0.5), "auto".into(), false)
+        let m = open("auto")
             .await
             .unwrap_or_else(|_| panic!("auto did not fall back"));
         assert_eq!(m.backend(), "wasm");
