@@ -120,6 +120,88 @@ pub enum Error {
     /// back to the WASM kernels and tell the user. Unsupported ops are `UnsupportedOp`.
     #[error("WebGPU: {kind}: {detail}")]
     Gpu { kind: GpuFailure, detail: String },
+
+    /// Backend `webgpu` was asked for explicitly and cannot run the model here (no adapter, an
+    /// op the GPU path lacks…): `detail` is the fallback's reason. `auto` falls back instead.
+    #[error("webgpu backend unavailable: {detail}")]
+    NoWebGpu { detail: String },
+
+    // ---- the JS façade -----------------------------------------------------------------------
+    /// A call the object cannot serve in its present state (a run already in flight, a
+    /// synchronous call on a WebGPU model).
+    #[error("{detail}")]
+    State { detail: String },
+
+    /// The JS runtime lacks something the call needs (e.g. `performance.now`).
+    #[error("this runtime has no {what}")]
+    Unavailable { what: String },
+}
+
+/// The value named `value` among `choices` (an option's spellings, as a CLI flag or the JS API
+/// gives them), or a `BadArgument` for `what` that lists them.
+pub fn one_of<T: Copy>(what: &str, value: &str, choices: &[(&str, T)]) -> Result<T> {
+    if let Some(&(_, v)) = choices.iter().find(|(name, _)| *name == value) {
+        return Ok(v);
+    }
+    let names: Vec<&str> = choices.iter().map(|&(name, _)| name).collect();
+    let expected = match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => "nothing".into(),
+    };
+    Err(Error::BadArgument {
+        what: what.into(),
+        detail: format!("unknown value {value:?}, expected {expected}"),
+    })
+}
+
+/// `impl FromStr` for an option enum from its accepted spellings, through [`one_of`]:
+/// `parse_names!(Method, "method", ["magnitude" => Method::Magnitude, …]);`
+#[macro_export]
+macro_rules! parse_names {
+    ($ty:ty, $what:literal, [$($name:literal => $value:expr),+ $(,)?]) => {
+        impl std::str::FromStr for $ty {
+            type Err = $crate::Error;
+            fn from_str(s: &str) -> $crate::Result<$ty> {
+                $crate::error::one_of($what, s, &[$(($name, $value)),+])
+            }
+        }
+    };
+}
+
+impl Error {
+    /// The stable code the JS API carries on a rejected call (`ERROR_CODES` in js/errors.js):
+    /// programs switch on it instead of parsing the message.
+    /// - `BadModel`: what a model file holds is corrupt, truncated, malformed or unsupported.
+    /// - `BadInput`: an argument out of range (buffer length, kernel name, sampling option…).
+    /// - `NoWebGPU`: WebGPU was required and has no adapter or device, or lost it.
+    /// - `Unsupported`: the runtime lacks a feature the call needs.
+    /// - `Runtime`: anything else that fails while running.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::ShapeMismatch { .. }
+            | Error::MalformedSparse { .. }
+            | Error::DeltaOutOfRange { .. }
+            | Error::DimOutOfRange { .. }
+            | Error::Unsupported { .. }
+            | Error::BadModel { .. }
+            | Error::UnsupportedOp { .. }
+            | Error::BadNode { .. }
+            | Error::BadTensor { .. }
+            | Error::Io { .. } => "BadModel",
+            Error::BufferTooSmall { .. }
+            | Error::UnknownKernel { .. }
+            | Error::BadArgument { .. }
+            | Error::BadCalibration { .. } => "BadInput",
+            Error::NoWebGpu { .. }
+            | Error::Gpu {
+                kind: GpuFailure::NoAdapter | GpuFailure::Device | GpuFailure::DeviceLost,
+                ..
+            } => "NoWebGPU",
+            Error::Unavailable { .. } => "Unsupported",
+            Error::Gpu { .. } | Error::Numerical { .. } | Error::State { .. } => "Runtime",
+        }
+    }
 }
 
 /// What went wrong on the WebGPU path (`Error::Gpu`).

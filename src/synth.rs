@@ -1,22 +1,22 @@
 //! Deterministic synthetic layers for tests and benchmarks: dense weights with an exact
 //! fraction of zeros, either unstructured or in G×1 output-channel groups.
+//!
+//! Not behind the `testing` feature with the other fixtures (`llm::synth`): the benchmark
+//! page's synthetic layer (`bench`, `KernelBench` in the wasm façade) is built from it.
 
 use crate::error::{Error, Result};
+use crate::llm::sampler::SplitMix64;
 
-/// SplitMix64: tiny, seedable, identical on every target.
+/// The sampler's SplitMix64 with the seed whitened, so that small seeds start far apart.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub struct Rng(SplitMix64);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
+        Rng(SplitMix64::new(seed ^ 0x9E37_79B9_7F4A_7C15))
     }
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     /// Uniform in `[-1, 1)`.
     pub fn uniform(&mut self) -> f32 {

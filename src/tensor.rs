@@ -2,6 +2,25 @@
 
 use crate::error::{Error, Result};
 
+/// IEEE 754 half (its bits) → single, exactly. The one general f16 conversion of the crate,
+/// through the `half` crate; only the LLM kernels keep their own branch-free `f16_finite` for
+/// the finite scales on their hot path.
+pub fn f16_to_f32(h: u16) -> f32 {
+    half::f16::from_bits(h).to_f32()
+}
+
+/// IEEE 754 single → half bits, rounded to nearest even (overflow → ±inf, NaN stays NaN).
+pub fn f32_to_f16(x: f32) -> u16 {
+    half::f16::from_f32(x).to_bits()
+}
+
+/// Little-endian halves (ONNX `raw_data`, TF.js shards, `.zsk` f16 values) → singles.
+pub fn f16_le_to_f32(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
+    bytes
+        .chunks_exact(2)
+        .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
+}
+
 /// Output-channel block (sparse) or panel (dense) widths the packers and kernels support.
 pub const BLOCK_WIDTHS: [usize; 4] = [1, 2, 4, 8];
 

@@ -75,6 +75,124 @@ impl KernelBench {
     }
 }
 
+// ---- errors and reports as JS sees them -------------------------------------------------------
+
+/// A Rust error as this API throws it: a real JS `Error` (so it keeps its stack) whose `message`
+/// is the error's text and whose own property `code` is one of the npm package's `ERROR_CODES`
+/// (js/errors.js), so that JS switches on the code instead of matching the text. `code` is
+/// [`crate::Error::code`] except where a call knows better what its failure means to the user.
+fn js_error(e: &crate::Error, code: &str) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    // Defining a property on a fresh Error cannot fail (it is neither frozen nor a proxy).
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &code.into());
+    err.into()
+}
+
+/// Lets `?` turn a crate error into the thrown JS value in every `Result<_, JsValue>` below.
+impl From<crate::Error> for JsValue {
+    fn from(e: crate::Error) -> JsValue {
+        js_error(&e, e.code())
+    }
+}
+
+/// A report as the JSON string the JS side parses.
+fn json(report: &impl serde::Serialize) -> String {
+    // Only maps with non-string keys fail to serialise, and no report has one.
+    serde_json::to_string(report).unwrap_or_default()
+}
+
+/// Fractions and times reported to 4 decimals, as they always have been.
+fn round4(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// One entry of `Model.outputs()`.
+#[derive(serde::Serialize)]
+struct OutputEntry<'a> {
+    name: &'a str,
+    dims: &'a [usize],
+    offset: usize,
+    len: usize,
+}
+
+/// One step of `Model.profile()`.
+#[derive(serde::Serialize)]
+struct ProfileStep<'a> {
+    kernel: &'a str,
+    ms: f64,
+}
+
+/// One layer of `Model.report()`. The WebGPU lowering carries no shapes or FLOPs, so a WebGPU
+/// model's rows leave them out.
+#[derive(serde::Serialize)]
+struct LayerEntry<'a> {
+    node: &'a str,
+    op: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    input: Option<[usize; 3]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<[usize; 3]>,
+    kernel: &'a str,
+    sparsity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flops: Option<u64>,
+}
+
+impl<'a> LayerEntry<'a> {
+    fn cpu(r: &'a crate::graph::LayerReport) -> Self {
+        let chw = |s: crate::graph::Shape| Some([s.c, s.h, s.w]);
+        LayerEntry {
+            input: chw(r.input),
+            output: chw(r.output),
+            flops: Some(r.flops),
+            ..LayerEntry::gpu_row(&r.node, r.op, &r.kernel, r.sparsity)
+        }
+    }
+
+    fn gpu(l: &'a crate::gpu::GpuLayer) -> Self {
+        LayerEntry::gpu_row(&l.node, l.op, &l.kernel, l.sparsity)
+    }
+
+    fn gpu_row(node: &'a str, op: &'a str, kernel: &'a str, sparsity: Option<f64>) -> Self {
+        LayerEntry {
+            node,
+            op,
+            input: None,
+            output: None,
+            kernel,
+            sparsity: sparsity.map(round4),
+            flops: None,
+        }
+    }
+}
+
+/// `(performance, performance.now)`, where the runtime has them.
+fn performance() -> Option<(JsValue, js_sys::Function)> {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok()?;
+    let now = js_sys::Reflect::get(&perf, &"now".into()).ok()?;
+    Some((perf, now.dyn_into().ok()?))
+}
+
+/// `performance.now()` (`Date.now()` where there is no `performance`).
+fn now_ms() -> f64 {
+    performance()
+        .and_then(|(p, now)| now.call0(&p).ok())
+        .and_then(|v| v.as_f64())
+        .unwrap_or_else(js_sys::Date::now)
+}
+
+/// The CPU plan's options: dense kernels forced for every 1x1 and FC layer when `dense`.
+fn plan_options(dense: bool) -> crate::graph::PlanOptions {
+    crate::graph::PlanOptions {
+        sparsity: if dense {
+            crate::graph::Sparsity::Dense
+        } else {
+            crate::graph::Sparsity::Auto
+        },
+        ..Default::default()
+    }
+}
+
 /// A model compiled for this build's best ISA (or for WebGPU, through `Model.open`):
 /// import → graph → plan, once; `run` reuses one arena and allocates nothing but the
 /// returned copy of the output.
@@ -132,24 +250,15 @@ impl Model {
     /// Imports ONNX `bytes` (`name` labels errors). `dense = true` forces dense kernels for
     /// every 1x1 and FC layer (the baseline); otherwise the selector picks per layer.
     #[wasm_bindgen(js_name = fromOnnx)]
-    pub fn from_onnx(name: &str, bytes: &[u8], dense: bool) -> Result<Model, JsError> {
+    pub fn from_onnx(name: &str, bytes: &[u8], dense: bool) -> Result<Model, JsValue> {
         let t0 = js_sys::Date::now();
         let graph = crate::import::onnx::load(name, bytes)?;
         Self::planned(&graph, dense, t0)
     }
 
     /// `graph` planned (dense kernels forced when `dense`), timed from `t0`.
-    fn planned(graph: &crate::graph::Graph, dense: bool, t0: f64) -> Result<Model, JsError> {
-        let sparsity = if dense {
-            crate::graph::Sparsity::Dense
-        } else {
-            crate::graph::Sparsity::Auto
-        };
-        let options = crate::graph::PlanOptions {
-            sparsity,
-            ..Default::default()
-        };
-        let plan = crate::graph::Plan::new(graph, options)?;
+    fn planned(graph: &crate::graph::Graph, dense: bool, t0: f64) -> Result<Model, JsValue> {
+        let plan = crate::graph::Plan::new(graph, plan_options(dense))?;
         Ok(Model::wasm(crate::graph::Session::new(plan), t0))
     }
 
@@ -173,33 +282,13 @@ impl Model {
         bytes: Vec<u8>,
         backend: String,
         dense: bool,
-    ) -> Result<Model, JsError> {
+    ) -> Result<Model, JsValue> {
         use crate::gpu::{Backend, Engine, GpuOptions, Pointwise};
         let t0 = js_sys::Date::now();
         let backend = Backend::parse(&backend)?;
         let graph = crate::import::onnx::load(&name, &bytes)?;
         drop(bytes);
-        if backend == Backend::Wasm {
-            return Self::planned(&graph, dense, t0);
-        }
-        let unavailable = |why: String| JsError::new(&format!("webgpu backend unavailable: {why}"));
-        let ctx = match gpu_context().await {
-            Ok(c) => c,
-            Err(e) if backend == Backend::Auto => {
-                let mut m = Self::planned(&graph, dense, t0)?;
-                m.fallback = Some(crate::gpu::Fallback::from_error(&e).detail);
-                return Ok(m);
-            }
-            Err(e) => return Err(unavailable(e.to_string())),
-        };
-        let plan = crate::graph::PlanOptions {
-            sparsity: if dense {
-                crate::graph::Sparsity::Dense
-            } else {
-                crate::graph::Sparsity::Auto
-            },
-            ..Default::default()
-        };
+        let plan = plan_options(dense);
         let gpu = GpuOptions {
             pointwise: if dense {
                 Pointwise::Dense
@@ -207,18 +296,13 @@ impl Model {
                 Pointwise::Auto
             },
         };
-        let opened = crate::gpu::open(&graph, backend, plan, gpu, Some(&ctx)).await?;
-        let fallback = opened.fallback.map(|f| f.detail);
-        match opened.engine {
-            Engine::Wasm(_) if backend == Backend::WebGpu => {
-                Err(unavailable(fallback.unwrap_or_default()))
-            }
-            Engine::Wasm(session) => {
-                let mut m = Model::wasm(session, t0);
-                m.fallback = fallback;
-                Ok(m)
-            }
-            engine @ Engine::WebGpu(_) => Ok(Model {
+        let opened = crate::gpu::choose(&graph, backend, plan, gpu, gpu_context()).await?;
+        Ok(match opened.engine {
+            Engine::Wasm(session) => Model {
+                fallback: opened.fallback.map(|f| f.detail),
+                ..Model::wasm(session, t0)
+            },
+            engine @ Engine::WebGpu(_) => Model {
                 runner: Runner::Gpu(Rc::new(GpuModel {
                     engine: RefCell::new(engine),
                     plan,
@@ -232,8 +316,8 @@ impl Model {
                 fallback: None,
                 tfjs: None,
             }
-            .with_gpu_shapes()),
-        }
+            .with_gpu_shapes(),
+        })
     }
 
     /// `webgpu` or `wasm`: the engine that runs this model now.
@@ -269,7 +353,7 @@ impl Model {
                         let y = JsValue::from(js_sys::Float32Array::from(y));
                         js_sys::Promise::resolve(&y)
                     }
-                    Err(e) => js_sys::Promise::reject(&JsValue::from(JsError::from(e))),
+                    Err(e) => js_sys::Promise::reject(&e.into()),
                 }
             }
             Runner::Gpu(g) => g.clone(),
@@ -279,11 +363,8 @@ impl Model {
         // a "busy" error or a default, instead of touching a session mid-run.
         #[allow(clippy::await_holding_refcell_ref)]
         let run = async move {
-            let to_js = |e: crate::Error| JsValue::from(JsError::from(e));
-            let busy = || {
-                JsValue::from(JsError::new(
-                    "the model is already running: await the previous runAsync first",
-                ))
+            let busy = || crate::Error::State {
+                detail: "the model is already running: await the previous runAsync first".into(),
             };
             let first = {
                 let mut engine = g.engine.try_borrow_mut().map_err(|_| busy())?;
@@ -291,15 +372,13 @@ impl Model {
             };
             let y = match first {
                 Ok(y) => y,
-                Err(e @ crate::Error::Gpu { .. }) if g.auto => {
-                    let why = crate::gpu::Fallback::from_error(&e).detail;
-                    let plan = crate::graph::Plan::new(&g.graph, g.plan).map_err(to_js)?;
+                Err(e) => {
+                    let (wasm, why) = crate::gpu::recover(e, g.auto, &g.graph, g.plan)?;
                     let mut engine = g.engine.try_borrow_mut().map_err(|_| busy())?;
-                    *engine = crate::gpu::Engine::Wasm(crate::graph::Session::new(plan));
-                    *g.fallback.borrow_mut() = Some(why);
-                    engine.run(&input).await.map_err(to_js)?
+                    *engine = wasm;
+                    *g.fallback.borrow_mut() = Some(why.detail);
+                    engine.run(&input).await?
                 }
-                Err(e) => return Err(to_js(e)),
             };
             Ok(js_sys::Float32Array::from(&y[..]).into())
         };
@@ -308,7 +387,7 @@ impl Model {
 
     /// The weight shard paths a TF.js `model.json` names, in the order `fromTfjs` wants them.
     #[wasm_bindgen(js_name = tfjsShardPaths)]
-    pub fn tfjs_shard_paths(model_json: &str) -> Result<Vec<String>, JsError> {
+    pub fn tfjs_shard_paths(model_json: &str) -> Result<Vec<String>, JsValue> {
         Ok(crate::import::tfjs::shard_paths(
             "model.json",
             model_json.as_bytes(),
@@ -324,7 +403,7 @@ impl Model {
         model_json: &str,
         shards: Vec<js_sys::Uint8Array>,
         dense: bool,
-    ) -> Result<Model, JsError> {
+    ) -> Result<Model, JsValue> {
         let t0 = js_sys::Date::now();
         let bytes: Vec<Vec<u8>> = shards.iter().map(|s| s.to_vec()).collect();
         let refs: Vec<&[u8]> = bytes.iter().map(|b| b.as_slice()).collect();
@@ -337,30 +416,26 @@ impl Model {
     /// TF.js models: `[{"name", "dims", "offset", "len"}, …]` (JSON), one entry per TF
     /// output, in the order `run` concatenates them; other models: one entry for the output.
     pub fn outputs(&self) -> String {
-        let dims = |d: &[usize]| {
-            d.iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let entry = |name: &str, d: &[usize], offset: usize, len: usize| {
-            format!(
-                r#"{{"name":{},"dims":[{}],"offset":{offset},"len":{len}}}"#,
-                json_str(name),
-                dims(d)
-            )
-        };
-        let rows: Vec<String> = match &self.tfjs {
+        let s = self.output;
+        let dims = [s.c, s.h, s.w];
+        let entries: Vec<OutputEntry> = match &self.tfjs {
             Some((_, outs)) => outs
                 .iter()
-                .map(|o| entry(&o.tensor.name, &o.tensor.dims, o.offset, o.len))
+                .map(|o| OutputEntry {
+                    name: &o.tensor.name,
+                    dims: &o.tensor.dims,
+                    offset: o.offset,
+                    len: o.len,
+                })
                 .collect(),
-            None => {
-                let s = self.output;
-                vec![entry("output", &[s.c, s.h, s.w], 0, s.len())]
-            }
+            None => vec![OutputEntry {
+                name: "output",
+                dims: &dims,
+                offset: 0,
+                len: s.len(),
+            }],
         };
-        format!("[{}]", rows.join(","))
+        json(&entries)
     }
 
     /// The input's dims as the model states them: TF.js `[1, H, W, C]`, else `[1, C, H, W]`.
@@ -377,7 +452,7 @@ impl Model {
 
     /// Loads a `.zsk` (docs/zsk.md): the stored SpMM streams run as they are.
     #[wasm_bindgen(js_name = fromZsk)]
-    pub fn from_zsk(name: &str, bytes: &[u8]) -> Result<Model, JsError> {
+    pub fn from_zsk(name: &str, bytes: &[u8]) -> Result<Model, JsValue> {
         let t0 = js_sys::Date::now();
         let m = crate::zsk::load(name, bytes)?;
         let plan = crate::graph::Plan::with_packed(&m.graph, Default::default(), &m.packed)?;
@@ -386,7 +461,7 @@ impl Model {
 
     /// `input (C, H, W)` float32 → output (e.g. logits), synchronously: WASM models only
     /// (a WebGPU model answers through `runAsync`).
-    pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, JsError> {
+    pub fn run(&mut self, input: &[f32]) -> Result<Vec<f32>, JsValue> {
         Ok(self.session()?.run(input)?.to_vec())
     }
 
@@ -399,12 +474,10 @@ impl Model {
 
     /// Runs `input` once, timing every step with `performance.now()`: JSON
     /// `[{"kernel", "ms"}, …]` in execution order.
-    pub fn profile(&mut self, input: &[f32]) -> Result<String, JsError> {
-        let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into())
-            .map_err(|_| JsError::new("no performance object"))?;
-        let now: js_sys::Function = js_sys::Reflect::get(&perf, &"now".into())
-            .map_err(|_| JsError::new("no performance.now"))?
-            .into();
+    pub fn profile(&mut self, input: &[f32]) -> Result<String, JsValue> {
+        let (perf, now) = performance().ok_or_else(|| crate::Error::Unavailable {
+            what: "performance.now".into(),
+        })?;
         let mut clock = || {
             now.call0(&perf)
                 .ok()
@@ -412,11 +485,14 @@ impl Model {
                 .unwrap_or(0.0)
         };
         let steps = self.session()?.profile(input, &mut clock)?;
-        let rows: Vec<String> = steps
+        let rows: Vec<ProfileStep> = steps
             .iter()
-            .map(|(k, ms)| format!(r#"{{"kernel":{},"ms":{ms:.4}}}"#, json_str(k)))
+            .map(|(kernel, ms)| ProfileStep {
+                kernel,
+                ms: round4(*ms),
+            })
             .collect();
-        Ok(format!("[{}]", rows.join(",")))
+        Ok(json(&rows))
     }
 
     /// Milliseconds spent importing and planning.
@@ -432,43 +508,30 @@ impl Model {
             Runner::Wasm(_) => None,
         };
         if let Some(crate::gpu::Engine::WebGpu(s)) = gpu_engine.as_deref() {
-            return gpu_report(s.report());
+            return json(&s.report().iter().map(LayerEntry::gpu).collect::<Vec<_>>());
         }
         let plan = match (&self.runner, gpu_engine.as_deref()) {
             (Runner::Wasm(s), _) => s.plan(),
             (_, Some(crate::gpu::Engine::Wasm(s))) => s.plan(),
             _ => return "[]".into(),
         };
-        let rows: Vec<String> = plan
-            .report()
-            .iter()
-            .map(|r| {
-                format!(
-                    r#"{{"node":{},"op":"{}","input":[{},{},{}],"output":[{},{},{}],"kernel":{},"sparsity":{},"flops":{}}}"#,
-                    json_str(&r.node),
-                    r.op,
-                    r.input.c,
-                    r.input.h,
-                    r.input.w,
-                    r.output.c,
-                    r.output.h,
-                    r.output.w,
-                    json_str(&r.kernel),
-                    r.sparsity.map_or("null".into(), |s| format!("{s:.4}")),
-                    r.flops
-                )
-            })
-            .collect();
-        format!("[{}]", rows.join(","))
+        json(
+            &plan
+                .report()
+                .iter()
+                .map(LayerEntry::cpu)
+                .collect::<Vec<_>>(),
+        )
     }
 
     /// The WASM session, or why there is none (a WebGPU model runs through `runAsync`).
-    fn session(&mut self) -> Result<&mut crate::graph::Session, JsError> {
+    fn session(&mut self) -> crate::Result<&mut crate::graph::Session> {
         match &mut self.runner {
             Runner::Wasm(s) => Ok(s),
-            Runner::Gpu(_) => Err(JsError::new(
-                "this model runs on WebGPU: use runAsync (run and profile are WASM only)",
-            )),
+            Runner::Gpu(_) => Err(crate::Error::State {
+                detail: "this model runs on WebGPU: use runAsync (run and profile are WASM only)"
+                    .into(),
+            }),
         }
     }
 
@@ -482,40 +545,6 @@ impl Model {
         }
         self
     }
-}
-
-/// A WebGPU session's layers as `report()` JSON (no shapes or FLOPs: the GPU lowering does
-/// not carry them).
-fn gpu_report(layers: &[crate::gpu::GpuLayer]) -> String {
-    let rows: Vec<String> = layers
-        .iter()
-        .map(|l| {
-            format!(
-                r#"{{"node":{},"op":"{}","kernel":{},"sparsity":{}}}"#,
-                json_str(&l.node),
-                l.op,
-                json_str(&l.kernel),
-                l.sparsity.map_or("null".into(), |s| format!("{s:.4}"))
-            )
-        })
-        .collect();
-    format!("[{}]", rows.join(","))
-}
-
-/// `s` as a JSON string literal (node names come from model files: escape everything needed).
-fn json_str(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 // ---- small LLMs ------------------------------------------------------------------------------
@@ -534,25 +563,11 @@ pub struct TextGenerator {
     sampler: crate::llm::sampler::Sampler,
 }
 
-/// `performance.now()` (`Date.now()` where there is no `performance`).
-fn now_ms() -> f64 {
-    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
-    let now = perf
-        .as_ref()
-        .and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok())
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    match (perf, now) {
-        (Some(p), Some(f)) => f.call0(&p).ok().and_then(|v| v.as_f64()),
-        _ => None,
-    }
-    .unwrap_or_else(js_sys::Date::now)
-}
-
 #[wasm_bindgen]
 impl TextGenerator {
     /// Parses the GGUF `bytes` (named `name` in errors) and opens a session of `ctx` positions
     /// (default: the model's trained context, at most 2048).
-    pub fn load(name: &str, bytes: Vec<u8>, ctx: Option<usize>) -> Result<TextGenerator, JsError> {
+    pub fn load(name: &str, bytes: Vec<u8>, ctx: Option<usize>) -> Result<TextGenerator, JsValue> {
         let t0 = now_ms();
         let file_bytes = bytes.len();
         let (llama, tok) = crate::llm::llama::Llama::load_with(
@@ -582,7 +597,7 @@ impl TextGenerator {
         top_k: usize,
         top_p: f32,
         seed: f64,
-    ) -> Result<(), JsError> {
+    ) -> Result<(), JsValue> {
         self.sampler = crate::llm::sampler::Sampler::new(crate::llm::sampler::SamplerConfig {
             temperature,
             top_k,
@@ -595,14 +610,14 @@ impl TextGenerator {
     /// Runs `ids` after what the session holds; returns the next token drawn by the sampler
     /// (`setSampling`).
     #[wasm_bindgen(js_name = prefillSample)]
-    pub fn prefill_sample(&mut self, ids: &[u32]) -> Result<u32, JsError> {
+    pub fn prefill_sample(&mut self, ids: &[u32]) -> Result<u32, JsValue> {
         let logits = self.llama.prefill(&mut self.session, ids)?;
         Ok(self.sampler.sample(logits)?)
     }
 
     /// Runs one token; returns the next token drawn by the sampler (`setSampling`).
     #[wasm_bindgen(js_name = stepSample)]
-    pub fn step_sample(&mut self, id: u32) -> Result<u32, JsError> {
+    pub fn step_sample(&mut self, id: u32) -> Result<u32, JsValue> {
         let logits = self.llama.decode(&mut self.session, id)?;
         Ok(self.sampler.sample(logits)?)
     }
@@ -611,9 +626,14 @@ impl TextGenerator {
     /// template's default system message), ending with the assistant's header: tokenize it
     /// with `encode(prompt, true)`.
     #[wasm_bindgen(js_name = chatPrompt)]
-    pub fn chat_prompt(&self, user: &str, system: Option<String>) -> Result<String, JsError> {
+    pub fn chat_prompt(&self, user: &str, system: Option<String>) -> Result<String, JsValue> {
         use crate::llm::tokenizer::Message;
-        let template = self.tok.chat_template()?;
+        // A file whose template cannot make this chat lacks a feature rather than being
+        // corrupt: the code the npm API has always given this call.
+        let template = self
+            .tok
+            .chat_template()
+            .map_err(|e| js_error(&e, "Unsupported"))?;
         let mut messages = Vec::new();
         if let Some(system) = system {
             messages.push(Message::new("system", &system));
@@ -635,18 +655,21 @@ impl TextGenerator {
 
     /// The text of `ids` (invalid UTF-8 becomes U+FFFD).
     #[wasm_bindgen(js_name = decodeText)]
-    pub fn decode_text(&self, ids: &[u32]) -> Result<String, JsError> {
+    pub fn decode_text(&self, ids: &[u32]) -> Result<String, JsValue> {
         Ok(self.tok.decode(ids)?)
     }
 
     /// The raw bytes of token `id`: feed them to a `TextDecoder` with `{stream: true}` to
     /// stream text (a character may span tokens).
     #[wasm_bindgen(js_name = tokenBytes)]
-    pub fn token_bytes(&self, id: u32) -> Result<Vec<u8>, JsError> {
-        self.tok
-            .token_bytes(id)
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| JsError::new(&format!("token id {id} is outside the vocabulary")))
+    pub fn token_bytes(&self, id: u32) -> Result<Vec<u8>, JsValue> {
+        self.tok.token_bytes(id).map(<[u8]>::to_vec).ok_or_else(|| {
+            crate::Error::BadArgument {
+                what: "token id".into(),
+                detail: format!("{id} is outside the vocabulary"),
+            }
+            .into()
+        })
     }
 
     /// `tokenizer.ggml.bos_token_id` when the model wants prompts to start with it.
@@ -671,20 +694,20 @@ impl TextGenerator {
     }
 
     /// Runs `ids` after what the session holds; returns the greedy (argmax) next token.
-    pub fn prefill(&mut self, ids: &[u32]) -> Result<u32, JsError> {
+    pub fn prefill(&mut self, ids: &[u32]) -> Result<u32, JsValue> {
         let logits = self.llama.prefill(&mut self.session, ids)?;
         Ok(crate::llm::sampler::argmax(logits) as u32)
     }
 
     /// Runs one token; returns the greedy next token.
-    pub fn step(&mut self, id: u32) -> Result<u32, JsError> {
+    pub fn step(&mut self, id: u32) -> Result<u32, JsValue> {
         let logits = self.llama.decode(&mut self.session, id)?;
         Ok(crate::llm::sampler::argmax(logits) as u32)
     }
 
     /// [`TextGenerator::prefill`], timed: `[ms, next token]`.
     #[wasm_bindgen(js_name = benchPrefill)]
-    pub fn bench_prefill(&mut self, ids: &[u32]) -> Result<Vec<f64>, JsError> {
+    pub fn bench_prefill(&mut self, ids: &[u32]) -> Result<Vec<f64>, JsValue> {
         let t0 = now_ms();
         let next = self.prefill(ids)?;
         Ok(vec![now_ms() - t0, next as f64])
@@ -694,7 +717,7 @@ impl TextGenerator {
     /// token): `[ms, id_1, …, id_n]`, where `id_1` is what follows `first`. Stops at nothing
     /// (not even EOS), so every call decodes exactly `n` tokens.
     #[wasm_bindgen(js_name = generateGreedy)]
-    pub fn generate_greedy(&mut self, first: u32, n: usize) -> Result<Vec<f64>, JsError> {
+    pub fn generate_greedy(&mut self, first: u32, n: usize) -> Result<Vec<f64>, JsValue> {
         let mut out = Vec::with_capacity(n + 1);
         out.push(0.0);
         let t0 = now_ms();
@@ -710,31 +733,12 @@ impl TextGenerator {
     /// `{"gemv": {"q4_1": "gemv_q4_1_r4_relaxed", …}, "matrices": N}`: the GEMV kernel each of
     /// the model's weight types runs on.
     pub fn kernels(&self) -> String {
-        let mut by_type: Vec<(String, &str)> = self.llama.weights.kernels();
-        let count = by_type.len();
-        by_type.sort();
-        by_type.dedup();
-        let entries: Vec<String> = by_type
-            .iter()
-            .map(|(ty, k)| format!("{}:{}", json_str(ty), json_str(k)))
-            .collect();
-        format!(r#"{{"gemv":{{{}}},"matrices":{count}}}"#, entries.join(","))
+        json(&self.llama.kernel_report())
     }
 
     /// `{n_layers, dim, ffn_dim, n_heads, n_kv_heads, vocab_size, context_length, ctx}`.
     pub fn config(&self) -> String {
-        let c = &self.llama.cfg;
-        format!(
-            r#"{{"n_layers":{},"dim":{},"ffn_dim":{},"n_heads":{},"n_kv_heads":{},"vocab_size":{},"context_length":{},"ctx":{}}}"#,
-            c.n_layers,
-            c.dim,
-            c.ffn_dim,
-            c.n_heads,
-            c.n_kv_heads,
-            c.vocab_size,
-            c.context_length,
-            self.session.ctx()
-        )
+        json(&self.llama.cfg.report(self.session.ctx()))
     }
 
     /// Size of the GGUF file.

@@ -135,3 +135,115 @@ tests! {
         assert!(matches!(find("spmm_f32_64x1_avx"), Err(Error::UnknownKernel { .. })));
     }
 }
+
+// ---- f16 ---------------------------------------------------------------------------------------
+
+/// The hand-written conversions the crate used before `half` (import::onnx::tensor and
+/// zsk::write / llm::synth), kept here as the oracle that the switch changed no bit.
+mod before_half {
+    pub fn f16_to_f32(h: u16) -> f32 {
+        let sign = ((h >> 15) as u32) << 31;
+        let exp = ((h >> 10) & 0x1f) as u32;
+        let man = (h & 0x3ff) as u32;
+        let bits = match (exp, man) {
+            (0, 0) => sign,
+            (0, m) => {
+                let shift = m.leading_zeros() - 21;
+                sign | ((113 - shift) << 23) | (((m << shift) & 0x3ff) << 13)
+            }
+            (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
+            (e, m) => sign | ((e + 112) << 23) | (m << 13),
+        };
+        f32::from_bits(bits)
+    }
+
+    pub fn f32_to_f16(x: f32) -> u16 {
+        let b = x.to_bits();
+        let sign = ((b >> 16) & 0x8000) as u16;
+        let exp = ((b >> 23) & 0xff) as i32;
+        let man = b & 0x7f_ffff;
+        if exp == 0xff {
+            return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
+        }
+        let e = exp - 127 + 15;
+        if e >= 0x1f {
+            return sign | 0x7c00;
+        }
+        if e <= 0 {
+            if e < -10 {
+                return sign;
+            }
+            let m = man | 0x80_0000;
+            let shift = (14 - e) as u32;
+            let half = 1u32 << (shift - 1);
+            let rest = m & ((1 << shift) - 1);
+            let mut h = m >> shift;
+            if rest > half || (rest == half && h & 1 == 1) {
+                h += 1;
+            }
+            return sign | h as u16;
+        }
+        let mut h = ((e as u32) << 10) | (man >> 13);
+        let rest = man & 0x1fff;
+        if rest > 0x1000 || (rest == 0x1000 && h & 1 == 1) {
+            h += 1;
+        }
+        sign | h as u16
+    }
+}
+
+/// Bit-identical, except that a NaN's payload may differ (`half` quiets signalling NaNs): a
+/// NaN must stay a NaN of the same sign.
+fn same_f32(got: f32, want: f32) -> bool {
+    if want.is_nan() {
+        got.is_nan() && got.is_sign_negative() == want.is_sign_negative()
+    } else {
+        got.to_bits() == want.to_bits()
+    }
+}
+
+fn same_f16(got: u16, want: u16) -> bool {
+    let nan = |h: u16| h & 0x7c00 == 0x7c00 && h & 0x3ff != 0;
+    if nan(want) {
+        nan(got) && got & 0x8000 == want & 0x8000
+    } else {
+        got == want
+    }
+}
+
+tests! {
+    /// Every half: ±0, subnormals, normals, max (0x7bff), ±inf and NaNs.
+    fn f16_to_f32_is_the_old_conversion_for_every_half() {
+        for h in 0..=u16::MAX {
+            let (got, want) = (zeroskip::tensor::f16_to_f32(h), before_half::f16_to_f32(h));
+            assert!(same_f32(got, want), "f16 {h:#06x}: {got:e} != {want:e}");
+        }
+    }
+
+    /// Singles around every rounding edge: each half, the midpoints to its neighbours (ties go
+    /// to even) and one ulp either side of them, the subnormal and overflow boundaries, ±0,
+    /// ±inf, NaNs, and a sweep of bit patterns across the whole f32 range.
+    fn f32_to_f16_rounds_as_the_old_conversion() {
+        let mut xs = vec![0.0f32, -0.0, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN,
+            f32::MAX, f32::MIN_POSITIVE, 65504.0, 65519.99, 65520.0, 65536.0, 5.96e-8, 2.98e-8,
+            2.9802322e-8, 1e-10, f32::from_bits(1), f32::from_bits(0x7f80_0001)];
+        for h in 0..0x7c00u16 {
+            let a = before_half::f16_to_f32(h);
+            let b = before_half::f16_to_f32(h + 1);
+            let mid = (a as f64 + b as f64) / 2.0;
+            let mid = mid as f32;
+            for x in [a, mid, f32::from_bits(mid.to_bits() - 1), f32::from_bits(mid.to_bits() + 1)] {
+                xs.push(x);
+                xs.push(-x);
+            }
+        }
+        for i in 0..(1u32 << 20) {
+            xs.push(f32::from_bits(i.wrapping_mul(4093)));
+            xs.push(f32::from_bits(i << 12 | i & 0xfff));
+        }
+        for x in xs {
+            let (got, want) = (zeroskip::tensor::f32_to_f16(x), before_half::f32_to_f16(x));
+            assert!(same_f16(got, want), "{x:e} ({:#010x}): {got:#06x} != {want:#06x}", x.to_bits());
+        }
+    }
+}

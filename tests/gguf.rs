@@ -604,7 +604,7 @@ tests! {
         // reads each weight's bits by its index.
         let mut r = Lcg(99);
         let f16 = |b: &[u8], at: usize| {
-            zeroskip::import::onnx::tensor::f16_to_f32(u16::from_le_bytes([b[at], b[at + 1]]))
+            zeroskip::tensor::f16_to_f32(u16::from_le_bytes([b[at], b[at + 1]]))
         };
         let naive = |ty: u32, b: &[u8], i: usize| -> f32 {
             match ty {

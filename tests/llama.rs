@@ -16,10 +16,11 @@ use zeroskip::kernels::llm::{best_gemv, f16_finite, gemv_kernels, GemvKernel, We
 use zeroskip::kernels::Isa;
 use zeroskip::llm::llama::{kv_head, rope, rope_angles, Llama};
 use zeroskip::llm::synth::{
-    f32_to_f16, llama_gguf, llama_tensors, random_matrix, tiny_config, GgufWriter, SynthTensor,
+    llama_gguf, llama_tensors, random_matrix, tiny_config, GgufWriter, SynthTensor,
 };
 use zeroskip::llm::LlamaConfig;
 use zeroskip::synth::Rng;
+use zeroskip::tensor::{f16_to_f32, f32_to_f16};
 
 const QUANT: [WeightType; 5] = [
     WeightType::Q4_1,
@@ -216,7 +217,6 @@ fn tiny(ty: WeightType, kv_heads: usize, seed: u64) -> (LlamaConfig, Vec<u8>) {
 tests! {
     /// The kernels' branch-free f16 conversion is exact for every finite half.
     fn f16_conversion_exact_for_finite() {
-        use zeroskip::import::onnx::tensor::f16_to_f32;
         for h in 0..=u16::MAX {
             let want = f16_to_f32(h);
             if want.is_finite() {

@@ -1,7 +1,7 @@
 //! A GGUF v3 writer (little-endian, 32-byte aligned data): metadata of any value type and
 //! tensors of any ggml type. Used for the sparse LLM `.zsk` container (whose payload is a
 //! GGUF: see [`crate::zsk::llm`]) and for the synthetic test models of
-//! [`crate::llm::synth`].
+//! `llm::synth` (behind the `testing` feature).
 
 use crate::import::gguf::{GgmlType, Value};
 
@@ -117,7 +117,7 @@ pub fn quantize_q8_0(w: &[f32]) -> Vec<u8> {
         let amax = blk.iter().fold(0.0f32, |m, v| m.max(v.abs()));
         let d = amax / 127.0;
         let inv = if d > 0.0 { 1.0 / d } else { 0.0 };
-        out.extend_from_slice(&crate::llm::synth::f32_to_f16(d).to_le_bytes());
+        out.extend_from_slice(&crate::tensor::f32_to_f16(d).to_le_bytes());
         out.extend(
             blk.iter()
                 .map(|&v| (v * inv).round().clamp(-127.0, 127.0) as i8 as u8),
@@ -138,7 +138,7 @@ pub fn quantize_q4_0(w: &[f32]) -> Vec<u8> {
             .fold(0.0f32, |m, v| if v.abs() > m.abs() { v } else { m });
         let d = max / -8.0;
         let inv = if d != 0.0 { 1.0 / d } else { 0.0 };
-        out.extend_from_slice(&crate::llm::synth::f32_to_f16(d).to_le_bytes());
+        out.extend_from_slice(&crate::tensor::f32_to_f16(d).to_le_bytes());
         let q = |v: f32| ((v * inv + 8.5) as i32).clamp(0, 15) as u8;
         out.extend((0..16).map(|j| q(blk[j]) | (q(blk[j + 16]) << 4)));
     }

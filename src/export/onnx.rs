@@ -11,6 +11,7 @@
 
 use crate::error::Result;
 use crate::graph::{Activation, Graph, Op, PoolKind, Shape, ValueId};
+use crate::import::onnx::proto::build::{self, float, int, string, value_info};
 use crate::import::onnx::proto::*;
 use prost::Message;
 use std::collections::{HashMap, HashSet};
@@ -421,59 +422,8 @@ fn dims4(s: Shape) -> Vec<i64> {
     vec![1, s.c as i64, s.h as i64, s.w as i64]
 }
 
-fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| DimensionProto {
-            dim_value: Some(d),
-            dim_param: None,
-        })
-        .collect();
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            tensor_type: Some(TensorTypeProto {
-                elem_type: data_type::FLOAT,
-                shape: Some(TensorShapeProto { dim }),
-            }),
-        }),
-    }
-}
-
-// AttributeProto.AttributeType: FLOAT = 1, INT = 2, INTS = 7.
-fn int(name: &str, v: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 2,
-        i: v,
-        ..Default::default()
-    }
-}
-
-fn float(name: &str, v: f32) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 1,
-        f: v,
-        ..Default::default()
-    }
-}
-
-// AttributeProto.AttributeType STRING = 3.
-fn string(name: &str, v: &str) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 3,
-        s: v.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
-
+/// `ints` of dims and indices.
 fn ints(name: &str, v: &[usize]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 7,
-        ints: v.iter().map(|&d| d as i64).collect(),
-        ..Default::default()
-    }
+    let v: Vec<i64> = v.iter().map(|&d| d as i64).collect();
+    build::ints(name, &v)
 }

@@ -28,16 +28,8 @@ pub enum Backend {
 impl Backend {
     /// `auto`, `wasm` or `webgpu`.
     pub fn parse(s: &str) -> Result<Backend> {
-        match s {
-            "auto" => Ok(Backend::Auto),
-            "wasm" => Ok(Backend::Wasm),
-            "webgpu" => Ok(Backend::WebGpu),
-            _ => Err(Error::Unsupported {
-                what: "backend".into(),
-                value: s.into(),
-                expected: "auto, wasm, webgpu".into(),
-            }),
-        }
+        let all = [Backend::Auto, Backend::Wasm, Backend::WebGpu].map(|b| (b.as_str(), b));
+        crate::error::one_of("backend", s, &all)
     }
     pub fn as_str(self) -> &'static str {
         match self {
@@ -163,6 +155,56 @@ pub async fn open(
         engine: Engine::Wasm(Session::new(Plan::new(graph, plan)?)),
         fallback,
     })
+}
+
+/// The policy of the JS API on top of [`open`]. `ctx` yields the page's shared device (awaited
+/// only when WebGPU is wanted). `Wasm` plans on the CPU; `Auto` falls back to the WASM
+/// kernels, with the reason, whenever WebGPU cannot run the model; an explicit `WebGpu` is
+/// refused with `Error::NoWebGpu` instead, so that the caller can tell its user.
+pub async fn choose(
+    graph: &Graph,
+    backend: Backend,
+    plan: PlanOptions,
+    gpu: GpuOptions,
+    ctx: impl std::future::Future<Output = Result<GpuContext>>,
+) -> Result<Opened> {
+    if backend == Backend::Wasm {
+        return open(graph, backend, plan, gpu, None).await;
+    }
+    let unavailable = |f: Option<Fallback>| Error::NoWebGpu {
+        detail: f.map(|f| f.detail).unwrap_or_default(),
+    };
+    let opened = match ctx.await {
+        Ok(c) => open(graph, backend, plan, gpu, Some(&c)).await?,
+        Err(e) if backend == Backend::WebGpu => {
+            return Err(unavailable(Some(Fallback::from_error(&e))))
+        }
+        Err(e) => Opened {
+            engine: Engine::Wasm(Session::new(Plan::new(graph, plan)?)),
+            fallback: Some(Fallback::from_error(&e)),
+        },
+    };
+    match opened.engine {
+        Engine::Wasm(_) if backend == Backend::WebGpu => Err(unavailable(opened.fallback)),
+        _ => Ok(opened),
+    }
+}
+
+/// After `Engine::run` failed with `e`: a GPU failure of an `auto` model moves it to the WASM
+/// kernels (`graph` planned with `plan`) and says why; any other error is the caller's.
+pub fn recover(
+    e: Error,
+    auto: bool,
+    graph: &Graph,
+    plan: PlanOptions,
+) -> Result<(Engine, Fallback)> {
+    match e {
+        Error::Gpu { .. } if auto => {
+            let session = Session::new(Plan::new(graph, plan)?);
+            Ok((Engine::Wasm(session), Fallback::from_error(&e)))
+        }
+        e => Err(e),
+    }
 }
 
 async fn try_gpu(

@@ -5,7 +5,8 @@
 //! per node, chosen once; the counterpart of `graph::plan`) → `GpuSession` (creates every
 //! pipeline, buffer and bind group once, then each run is one command buffer and one
 //! readback). `GpuContext` owns the device and turns wgpu's errors and device loss into
-//! `Error::Gpu`; `backend::open` picks WASM or WebGPU for a model and says why it fell back.
+//! `Error::Gpu`; `backend::open` picks WASM or WebGPU for a model and says why it fell back, and
+//! `backend::choose` / `recover` hold the JS API's fallback policy on top of it.
 //!
 //! Everything is async because the browser resolves device requests, error scopes and buffer
 //! mapping from its event loop; natively, block on the futures (e.g. `pollster`).
@@ -17,7 +18,7 @@ mod lower;
 pub mod pack;
 pub mod shaders;
 
-pub use backend::{open, Backend, Engine, Fallback, FallbackReason, Opened};
+pub use backend::{choose, open, recover, Backend, Engine, Fallback, FallbackReason, Opened};
 pub use context::GpuContext;
 pub use exec::GpuSession;
 pub use lower::{GpuLayer, GpuOptions, Pointwise, SPARSE_MIN_ZEROS, SPMM_SHAPES};

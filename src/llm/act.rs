@@ -78,20 +78,11 @@ impl ActMethod {
     }
 }
 
-impl std::str::FromStr for ActMethod {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<ActMethod> {
-        match s {
-            "teal" => Ok(ActMethod::Teal),
-            "gate" => Ok(ActMethod::Gate),
-            "wina" => Ok(ActMethod::Wina),
-            _ => Err(Error::BadArgument {
-                what: "activation sparsity method".into(),
-                detail: format!("unknown method {s:?}, expected teal, gate or wina"),
-            }),
-        }
-    }
-}
+crate::parse_names!(ActMethod, "activation sparsity method", [
+    "teal" => ActMethod::Teal,
+    "gate" => ActMethod::Gate,
+    "wina" => ActMethod::Wina,
+]);
 
 /// A model's calibrated activation thresholds.
 #[derive(Debug, Clone, PartialEq)]

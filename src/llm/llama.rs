@@ -242,6 +242,14 @@ impl Session {
     }
 }
 
+/// `{"gemv": {"q4_1": "gemv_q4_1_r4_relaxed", …}, "matrices": N}` (`Llama::kernel_report`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KernelReport {
+    /// Storage type → GEMV kernel name.
+    pub gemv: std::collections::BTreeMap<String, &'static str>,
+    pub matrices: usize,
+}
+
 impl Llama {
     /// Parses a llama GGUF and keeps its bytes as the weights (no copy).
     pub fn load(file_name: &str, bytes: Vec<u8>) -> Result<Llama> {
@@ -271,6 +279,19 @@ impl Llama {
         let mut m = Llama::new(cfg, weights.with_file(bytes)?)?;
         m.set_act(act)?;
         Ok((m, t))
+    }
+
+    /// The GEMV kernel each weight type of the model runs on, and how many matrices there are
+    /// (`TextGenerator.kernels()`).
+    pub fn kernel_report(&self) -> KernelReport {
+        let mut all = self.weights.kernels();
+        let matrices = all.len();
+        // Sorted, so that a type with two kernels reports the last name, as it always has.
+        all.sort();
+        KernelReport {
+            gemv: all.into_iter().collect(),
+            matrices,
+        }
     }
 
     /// The activation sparsity decode applies (`None`: dense inputs).

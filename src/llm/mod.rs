@@ -8,6 +8,9 @@ pub mod llama;
 pub mod ppl;
 pub mod prefill;
 pub mod sampler;
+// A test fixture (random GGUF models in memory): tests/ get it through the `testing` feature,
+// which the dev-dependency on this crate turns on; library builds leave it out.
+#[cfg(any(test, feature = "testing"))]
 pub mod synth;
 pub mod tokenizer;
 pub mod weights;
@@ -20,6 +23,20 @@ use crate::import::gguf::Gguf;
 const MAX_DIM: usize = 1 << 16;
 const MAX_LAYERS: usize = 1 << 10;
 const MAX_CONTEXT: usize = 1 << 24;
+
+/// The hyper-parameters the JS API reports (`TextGenerator.config()`), with the session's
+/// context `ctx`: the shape of that JSON, which the npm package and the pages read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConfigReport {
+    pub n_layers: usize,
+    pub dim: usize,
+    pub ffn_dim: usize,
+    pub n_heads: usize,
+    pub n_kv_heads: usize,
+    pub vocab_size: usize,
+    pub context_length: usize,
+    pub ctx: usize,
+}
 
 /// A llama-architecture model's hyper-parameters (`llama.*` metadata).
 #[derive(Debug, Clone, PartialEq)]
@@ -47,17 +64,24 @@ pub struct LlamaConfig {
 }
 
 impl LlamaConfig {
+    /// What `TextGenerator.config()` reports, for a session of `ctx` positions.
+    pub fn report(&self, ctx: usize) -> ConfigReport {
+        ConfigReport {
+            n_layers: self.n_layers,
+            dim: self.dim,
+            ffn_dim: self.ffn_dim,
+            n_heads: self.n_heads,
+            n_kv_heads: self.n_kv_heads,
+            vocab_size: self.vocab_size,
+            context_length: self.context_length,
+            ctx,
+        }
+    }
+
     /// Reads and checks the hyper-parameters (heads divide the width, KV heads divide the
     /// heads, the RoPE dims fit a head).
     pub fn from_gguf(g: &Gguf) -> Result<LlamaConfig> {
-        let arch = g.get_str("general.architecture")?;
-        if arch != "llama" {
-            return Err(Error::Unsupported {
-                what: format!("{}: general.architecture", g.file()),
-                value: arch.into(),
-                expected: "llama".into(),
-            });
-        }
+        g.require_str("general.architecture", "llama", "llama")?;
         let n = |key: &str, max: usize| -> Result<usize> {
             let v = g.get_usize(key, max)?;
             if v == 0 {

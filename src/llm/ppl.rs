@@ -151,15 +151,7 @@ pub fn perplexity(
             ),
         });
     }
-    let vocab = model.cfg.vocab_size;
-    if let Some(&t) = tokens.iter().find(|&&t| t as usize >= vocab) {
-        return Err(Error::DimOutOfRange {
-            tensor: "perplexity tokens".into(),
-            what: "token id".into(),
-            value: t as u64,
-            limit: format!("below the vocabulary size {vocab}"),
-        });
-    }
+    check_tokens(tokens, model.cfg.vocab_size)?;
     let (mut sum, mut scored, mut run) = (0.0f64, 0usize, 0usize);
     let mut act = ActStats::default();
     for w in &ws {
@@ -171,6 +163,19 @@ pub fn perplexity(
         progress(scored);
     }
     Ok(result(sum, scored, ws.len(), run, act))
+}
+
+/// Refuses a token id the model's vocabulary (`vocab` entries) does not hold.
+fn check_tokens(tokens: &[u32], vocab: usize) -> Result<()> {
+    match tokens.iter().find(|&&t| t as usize >= vocab) {
+        Some(&t) => Err(Error::DimOutOfRange {
+            tensor: "perplexity tokens".into(),
+            what: "token id".into(),
+            value: t as u64,
+            limit: format!("below the vocabulary size {vocab}"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// [`perplexity`] with the windows spread over `threads` threads, each with its own session
@@ -187,15 +192,7 @@ pub fn perplexity_threads(
 ) -> Result<Perplexity> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let ws = windows(tokens.len(), cfg)?;
-    let vocab = model.cfg.vocab_size;
-    if let Some(&t) = tokens.iter().find(|&&t| t as usize >= vocab) {
-        return Err(Error::DimOutOfRange {
-            tensor: "perplexity tokens".into(),
-            what: "token id".into(),
-            value: t as u64,
-            limit: format!("below the vocabulary size {vocab}"),
-        });
-    }
+    check_tokens(tokens, model.cfg.vocab_size)?;
     let scored_so_far = AtomicUsize::new(0);
     let ctx = cfg.ctx.min(model.cfg.context_length);
     // per window: (Σ nll, targets scored)

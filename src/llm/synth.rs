@@ -12,42 +12,7 @@ use super::LlamaConfig;
 use crate::import::gguf::GgmlType;
 use crate::kernels::llm::WeightType;
 use crate::synth::Rng;
-
-/// f32 → IEEE half, round to nearest even; overflow to ±inf, tiny values to (sub)normals/zero.
-pub fn f32_to_f16(v: f32) -> u16 {
-    let b = v.to_bits();
-    let sign = ((b >> 16) & 0x8000) as u16;
-    let exp = ((b >> 23) & 0xff) as i32;
-    let man = b & 0x7f_ffff;
-    if exp == 0xff {
-        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
-    }
-    let e = exp - 127 + 15;
-    if e >= 31 {
-        return sign | 0x7c00;
-    }
-    if e <= 0 {
-        if e < -10 {
-            return sign;
-        }
-        // subnormal: shift the mantissa (with its implicit bit) right
-        let m = man | 0x80_0000;
-        let shift = (14 - e) as u32;
-        let half = 1u32 << (shift - 1);
-        let rest = m & ((1 << shift) - 1);
-        let mut h = m >> shift;
-        if rest > half || (rest == half && h & 1 == 1) {
-            h += 1;
-        }
-        return sign | h as u16;
-    }
-    let mut h = ((e as u32) << 10) | (man >> 13);
-    let rest = man & 0x1fff;
-    if rest > 0x1000 || (rest == 0x1000 && h & 1 == 1) {
-        h += 1; // may carry into the exponent: still correct (up to inf)
-    }
-    sign | h as u16
-}
+use crate::tensor::f32_to_f16;
 
 /// One tensor to write: ggml dims (`dims[0]` = row length) and raw bytes of `ty`.
 #[derive(Debug, Clone)]
@@ -163,57 +128,26 @@ pub fn llama_tensors(cfg: &LlamaConfig, ty: WeightType, seed: u64) -> Vec<SynthT
     )];
     for l in 0..cfg.n_layers {
         let n = |s: &str| format!("blk.{l}.{s}.weight");
-        t.push(random_vector(&mut rng, &n("attn_norm"), dim, 1.0));
-        t.push(random_matrix(
-            &mut rng,
-            &n("attn_q"),
-            q_dim,
-            dim,
-            ty,
-            2.0 * s_in,
-        ));
-        t.push(random_matrix(
-            &mut rng,
-            &n("attn_k"),
-            kv_dim,
-            dim,
-            ty,
-            2.0 * s_in,
-        ));
-        t.push(random_matrix(&mut rng, &n("attn_v"), kv_dim, dim, ty, s_in));
-        t.push(random_matrix(
-            &mut rng,
-            &n("attn_output"),
-            dim,
-            q_dim,
-            ty,
-            1.0 / (q_dim as f32).sqrt(),
-        ));
-        t.push(random_vector(&mut rng, &n("ffn_norm"), dim, 1.0));
-        t.push(random_matrix(
-            &mut rng,
-            &n("ffn_gate"),
-            cfg.ffn_dim,
-            dim,
-            ty,
-            s_in,
-        ));
-        t.push(random_matrix(
-            &mut rng,
-            &n("ffn_up"),
-            cfg.ffn_dim,
-            dim,
-            ty,
-            s_in,
-        ));
-        t.push(random_matrix(
-            &mut rng,
-            &n("ffn_down"),
-            dim,
-            cfg.ffn_dim,
-            ty,
-            1.0 / (cfg.ffn_dim as f32).sqrt(),
-        ));
+        let ffn = cfg.ffn_dim;
+        let s_out = |n_in: usize| 1.0 / (n_in as f32).sqrt();
+        // (name, rows, cols, scale) of each block's matrices, in file order after its norm.
+        let attn = [
+            ("attn_q", q_dim, dim, 2.0 * s_in),
+            ("attn_k", kv_dim, dim, 2.0 * s_in),
+            ("attn_v", kv_dim, dim, s_in),
+            ("attn_output", dim, q_dim, s_out(q_dim)),
+        ];
+        let mlp = [
+            ("ffn_gate", ffn, dim, s_in),
+            ("ffn_up", ffn, dim, s_in),
+            ("ffn_down", dim, ffn, s_out(ffn)),
+        ];
+        for (norm, matrices) in [("attn_norm", &attn[..]), ("ffn_norm", &mlp[..])] {
+            t.push(random_vector(&mut rng, &n(norm), dim, 1.0));
+            for &(name, rows, cols, scale) in matrices {
+                t.push(random_matrix(&mut rng, &n(name), rows, cols, ty, scale));
+            }
+        }
     }
     t.push(random_vector(&mut rng, "output_norm.weight", dim, 1.0));
     t

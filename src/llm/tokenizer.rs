@@ -200,14 +200,7 @@ impl std::fmt::Debug for Tokenizer {
 impl Tokenizer {
     /// Reads `tokenizer.ggml.*` (and `tokenizer.chat_template`) from a GGUF.
     pub fn from_gguf(g: &Gguf) -> Result<Tokenizer> {
-        let model = g.get_str("tokenizer.ggml.model")?;
-        if model != "gpt2" {
-            return Err(Error::Unsupported {
-                what: format!("{}: tokenizer.ggml.model", g.file()),
-                value: model.into(),
-                expected: "gpt2 (byte-level BPE)".into(),
-            });
-        }
+        g.require_str("tokenizer.ggml.model", "gpt2", "gpt2 (byte-level BPE)")?;
         let id = |key: &str| -> Result<Option<u32>> {
             match g.get(key) {
                 None => Ok(None),

@@ -29,7 +29,6 @@ pub use schedule::Schedule;
 
 use crate::error::{Error, Result};
 use crate::graph::{Graph, Op};
-use std::str::FromStr;
 
 /// How the weights to drop are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,20 +43,11 @@ pub enum Method {
     SparseGpt,
 }
 
-impl FromStr for Method {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Method> {
-        match s {
-            "magnitude" => Ok(Method::Magnitude),
-            "wanda" => Ok(Method::Wanda),
-            "sparsegpt" => Ok(Method::SparseGpt),
-            _ => Err(bad_arg(
-                "method",
-                format!("unknown method {s:?}, expected magnitude, wanda or sparsegpt"),
-            )),
-        }
-    }
-}
+crate::parse_names!(Method, "method", [
+    "magnitude" => Method::Magnitude,
+    "wanda" => Method::Wanda,
+    "sparsegpt" => Method::SparseGpt,
+]);
 
 /// Which weights are dropped together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,31 +66,19 @@ pub enum Pattern {
     NofM(usize, usize),
 }
 
-impl FromStr for Pattern {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Pattern> {
-        match s {
-            "unstructured" => Ok(Pattern::Unstructured),
-            "2x1" => Ok(Pattern::Groups(2)),
-            "4x1" => Ok(Pattern::Groups(4)),
-            "8x1" => Ok(Pattern::Groups(8)),
-            "1x4" => Ok(Pattern::ColGroups(4)),
-            "1x8" => Ok(Pattern::ColGroups(8)),
-            "1x16" => Ok(Pattern::ColGroups(16)),
-            "1x32" => Ok(Pattern::ColGroups(32)),
-            "2:4" => Ok(Pattern::NofM(2, 4)),
-            "1:4" => Ok(Pattern::NofM(1, 4)),
-            "4:8" => Ok(Pattern::NofM(4, 8)),
-            _ => Err(bad_arg(
-                "pattern",
-                format!(
-                    "unknown pattern {s:?}, expected unstructured, 2x1, 4x1, 8x1, 1x4, 1x8, \
-                     1x16, 1x32, 2:4, 1:4 or 4:8"
-                ),
-            )),
-        }
-    }
-}
+crate::parse_names!(Pattern, "pattern", [
+    "unstructured" => Pattern::Unstructured,
+    "2x1" => Pattern::Groups(2),
+    "4x1" => Pattern::Groups(4),
+    "8x1" => Pattern::Groups(8),
+    "1x4" => Pattern::ColGroups(4),
+    "1x8" => Pattern::ColGroups(8),
+    "1x16" => Pattern::ColGroups(16),
+    "1x32" => Pattern::ColGroups(32),
+    "2:4" => Pattern::NofM(2, 4),
+    "1:4" => Pattern::NofM(1, 4),
+    "4:8" => Pattern::NofM(4, 8),
+]);
 
 impl Pattern {
     /// Rows that share a mask.

@@ -4,8 +4,8 @@
 use super::*;
 use crate::error::{Error, Result};
 use crate::graph::{Activation, Conv, Graph, Node, Op, PoolKind, Shape, Value};
-use crate::import::onnx::tensor::f16_to_f32;
 use crate::sparse::SpmmWeights;
+use crate::tensor::f16_le_to_f32;
 
 /// A loaded model: the graph (dense weights, for the reference interpreter and checks) and,
 /// per node, the SpMM stream the file stored for it, which the plan uses as is.
@@ -163,9 +163,7 @@ impl<'a> Reader<'a> {
                 .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
                 .collect()
         } else {
-            raw.chunks_exact(2)
-                .map(|c| f16_to_f32(u16::from_le_bytes([c[0], c[1]])))
-                .collect()
+            f16_le_to_f32(raw).collect()
         })
     }
 

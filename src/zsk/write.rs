@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::graph::{Activation, Graph, Op, PoolKind};
 use crate::kernels::{select, Choice, Isa, LayerStats};
 use crate::sparse::SpmmWeights;
+use crate::tensor::f32_to_f16;
 
 /// How weight values are stored. f16 halves the file; the loaded weights are the f16 values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,40 +254,4 @@ impl Writer {
         }
         Ok(())
     }
-}
-
-/// IEEE 754 single → half, round to nearest even (overflow → ±inf, NaN kept).
-pub fn f32_to_f16(x: f32) -> u16 {
-    let b = x.to_bits();
-    let sign = ((b >> 16) & 0x8000) as u16;
-    let exp = ((b >> 23) & 0xff) as i32;
-    let man = b & 0x7f_ffff;
-    if exp == 0xff {
-        return sign | 0x7c00 | if man != 0 { 0x200 } else { 0 };
-    }
-    let e = exp - 127 + 15;
-    if e >= 0x1f {
-        return sign | 0x7c00;
-    }
-    if e <= 0 {
-        // Subnormal half (or zero): shift the implicit-1 mantissa right, rounding to even.
-        if e < -10 {
-            return sign;
-        }
-        let m = man | 0x80_0000;
-        let shift = (14 - e) as u32;
-        let half = 1u32 << (shift - 1);
-        let rest = m & ((1 << shift) - 1);
-        let mut h = m >> shift;
-        if rest > half || (rest == half && h & 1 == 1) {
-            h += 1;
-        }
-        return sign | h as u16;
-    }
-    let mut h = ((e as u32) << 10) | (man >> 13);
-    let rest = man & 0x1fff;
-    if rest > 0x1000 || (rest == 0x1000 && h & 1 == 1) {
-        h += 1; // may carry into the exponent, which is still correct (up to inf)
-    }
-    sign | h as u16
 }

@@ -2,6 +2,10 @@
 #![allow(dead_code)]
 
 use prost::Message;
+use zeroskip::import::onnx::proto::build::value_info;
+// Re-exported for the tests that build nodes; not every test binary uses each one.
+#[allow(unused_imports)]
+pub use zeroskip::import::onnx::proto::build::{float, int, ints, string};
 use zeroskip::import::onnx::proto::*;
 use zeroskip::synth::{sparse_weights, Pattern, Rng};
 
@@ -25,39 +29,6 @@ pub fn tensor_i64(name: &str, data: &[i64]) -> TensorProto {
     }
 }
 
-pub fn ints(name: &str, v: &[i64]) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 7,
-        ints: v.to_vec(),
-        ..Default::default()
-    }
-}
-pub fn int(name: &str, v: i64) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 2,
-        i: v,
-        ..Default::default()
-    }
-}
-pub fn float(name: &str, v: f32) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 1,
-        f: v,
-        ..Default::default()
-    }
-}
-pub fn string(name: &str, v: &str) -> AttributeProto {
-    AttributeProto {
-        name: name.into(),
-        r#type: 3,
-        s: v.as_bytes().to_vec(),
-        ..Default::default()
-    }
-}
-
 pub fn node(
     op: &str,
     name: &str,
@@ -72,25 +43,6 @@ pub fn node(
         output: outputs.iter().map(|s| s.to_string()).collect(),
         attribute,
         ..Default::default()
-    }
-}
-
-fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|&d| DimensionProto {
-            dim_value: Some(d),
-            dim_param: None,
-        })
-        .collect();
-    ValueInfoProto {
-        name: name.into(),
-        r#type: Some(TypeProto {
-            tensor_type: Some(TensorTypeProto {
-                elem_type: data_type::FLOAT,
-                shape: Some(TensorShapeProto { dim }),
-            }),
-        }),
     }
 }
 

@@ -5,7 +5,7 @@
 //! `blocks · block_len` floats; the caller has checked both lengths.
 
 use super::ggml::GgmlType;
-use crate::import::onnx::tensor::f16_to_f32;
+use crate::tensor::f16_to_f32;
 
 fn f16(b: &[u8], at: usize) -> f32 {
     f16_to_f32(u16::from_le_bytes([b[at], b[at + 1]]))

@@ -431,6 +431,20 @@ impl Gguf<'_> {
         v.as_str().ok_or_else(|| self.wrong(key, v, "string"))
     }
 
+    /// Refuses a file whose string `key` is not `want` (an architecture, a tokenizer model
+    /// that zeroskip does not implement); `expected` describes `want` for the message.
+    pub fn require_str(&self, key: &str, want: &str, expected: &str) -> Result<()> {
+        let v = self.get_str(key)?;
+        if v != want {
+            return Err(crate::Error::Unsupported {
+                what: format!("{}: {key}", self.file()),
+                value: v.into(),
+                expected: expected.into(),
+            });
+        }
+        Ok(())
+    }
+
     pub fn get_array(&self, key: &str) -> Result<&Array> {
         let v = self.need(key)?;
         v.as_array().ok_or_else(|| self.wrong(key, v, "an array"))

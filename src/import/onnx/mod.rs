@@ -191,18 +191,14 @@ impl Importer {
         out: &str,
         dims: Vec<usize>,
     ) -> Result<ValueId> {
-        let in_shapes: Vec<Shape> = inputs.iter().map(|&v| self.values[v].shape).collect();
-        let shape = shape::infer(&op, &in_shapes).map_err(|d| self.bad(node, op.name(), d))?;
+        let name = op.name();
         if self.names.contains_key(out) {
-            return Err(self.bad(node, op.name(), format!("output {out:?} is written twice")));
+            return Err(self.bad(node, name, format!("output {out:?} is written twice")));
         }
-        let id = self.new_value(out, shape, dims);
-        self.nodes.push(Node {
-            name: node.into(),
-            op,
-            inputs,
-            output: id,
-        });
+        let id = super::push_node(&mut self.values, &mut self.nodes, node, op, inputs, out)
+            .map_err(|d| self.bad(node, name, d))?;
+        self.dims.push(dims);
+        self.names.insert(out.into(), id);
         Ok(id)
     }
 

@@ -63,6 +63,20 @@ struct Cx<'a> {
 }
 
 impl Cx<'_> {
+    /// `out = x·scale[c] + shift[c]`, per channel, as a node of its own (what BatchNorm and
+    /// per-channel Mul/Add become when no producer absorbs them).
+    fn channel_affine(
+        self,
+        x: crate::graph::ValueId,
+        out: &str,
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    ) -> Result<()> {
+        let dims = self.imp.dims[x].clone();
+        let op = Op::ChannelAffine { scale, shift };
+        self.imp.push(self.name, op, vec![x], out, dims).map(drop)
+    }
+
     fn bad(&self, detail: String) -> Error {
         self.imp.bad(self.name, &self.n.op_type, detail)
     }
@@ -310,16 +324,7 @@ fn batch_norm(cx: Cx) -> Result<()> {
         cx.imp.alias(&out, v);
         return Ok(());
     }
-    let dims = cx.imp.dims[x].clone();
-    cx.imp
-        .push(
-            cx.name,
-            Op::ChannelAffine { scale, shift },
-            vec![x],
-            &out,
-            dims,
-        )
-        .map(drop)
+    cx.channel_affine(x, &out, scale, shift)
 }
 
 use crate::graph::Node;
@@ -421,16 +426,7 @@ fn binary(cx: Cx) -> Result<()> {
     } else {
         (per_channel, vec![0.0; c])
     };
-    let dims = cx.imp.dims[x].clone();
-    cx.imp
-        .push(
-            cx.name,
-            Op::ChannelAffine { scale, shift },
-            vec![x],
-            &out,
-            dims,
-        )
-        .map(drop)
+    cx.channel_affine(x, &out, scale, shift)
 }
 
 fn pool(cx: Cx) -> Result<()> {

@@ -153,3 +153,66 @@ pub struct DimensionProto {
     #[prost(string, optional, tag = "2")]
     pub dim_param: Option<String>,
 }
+
+/// Constructors for the messages a writer fills in: the exporter (`export::onnx`) and the
+/// tests' tiny models build their graphs with these.
+pub mod build {
+    use super::*;
+
+    /// A float tensor's `ValueInfoProto` of fixed `dims`.
+    pub fn value_info(name: &str, dims: &[i64]) -> ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|&d| DimensionProto {
+                dim_value: Some(d),
+                dim_param: None,
+            })
+            .collect();
+        ValueInfoProto {
+            name: name.into(),
+            r#type: Some(TypeProto {
+                tensor_type: Some(TensorTypeProto {
+                    elem_type: data_type::FLOAT,
+                    shape: Some(TensorShapeProto { dim }),
+                }),
+            }),
+        }
+    }
+
+    // AttributeProto.AttributeType: FLOAT = 1, INT = 2, STRING = 3, INTS = 7.
+    pub fn float(name: &str, v: f32) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: 1,
+            f: v,
+            ..Default::default()
+        }
+    }
+
+    pub fn int(name: &str, v: i64) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: 2,
+            i: v,
+            ..Default::default()
+        }
+    }
+
+    pub fn string(name: &str, v: &str) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: 3,
+            s: v.as_bytes().to_vec(),
+            ..Default::default()
+        }
+    }
+
+    pub fn ints(name: &str, v: &[i64]) -> AttributeProto {
+        AttributeProto {
+            name: name.into(),
+            r#type: 7,
+            ints: v.to_vec(),
+            ..Default::default()
+        }
+    }
+}

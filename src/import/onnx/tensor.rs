@@ -3,6 +3,9 @@
 
 use super::proto::{data_type, SparseTensorProto, TensorProto};
 use crate::error::{Error, Result};
+// Re-exported where the LLM kernels have always imported it; the conversion lives in `tensor`.
+use crate::tensor::f16_le_to_f32;
+pub use crate::tensor::f16_to_f32;
 
 /// Largest initializer accepted, in elements (1 GiB of f32). Dense initializers must also
 /// carry that many values in the file, so they cannot claim more than the file holds.
@@ -92,11 +95,7 @@ pub fn decode(file: &str, t: &TensorProto) -> Result<Constant> {
         }
         data_type::FLOAT16 if !raw.is_empty() => {
             exact(raw.len() / 2, "f16 (raw)").and_then(|_| exact_bytes(raw.len(), 2 * n, &bad))?;
-            Data::F32(
-                raw.chunks_exact(2)
-                    .map(|b| f16_to_f32(u16::from_le_bytes([b[0], b[1]])))
-                    .collect(),
-            )
+            Data::F32(f16_le_to_f32(raw).collect())
         }
         // ONNX stores f16 outside raw_data as one value per int32.
         data_type::FLOAT16 => {
@@ -241,22 +240,4 @@ fn dims(file: &str, tensor: &str, raw: &[i64]) -> Result<Vec<usize>> {
         Some(n) if n <= MAX_ELEMENTS => Ok(dims),
         _ => Err(bad(format!("dims {raw:?} exceed {MAX_ELEMENTS} elements"))),
     }
-}
-
-/// IEEE 754 half → single.
-pub fn f16_to_f32(h: u16) -> f32 {
-    let sign = ((h >> 15) as u32) << 31;
-    let exp = ((h >> 10) & 0x1f) as u32;
-    let man = (h & 0x3ff) as u32;
-    let bits = match (exp, man) {
-        (0, 0) => sign,
-        // Subnormal half: renormalise into a normal single.
-        (0, m) => {
-            let shift = m.leading_zeros() - 21;
-            sign | ((113 - shift) << 23) | (((m << shift) & 0x3ff) << 13)
-        }
-        (0x1f, m) => sign | 0x7f80_0000 | (m << 13),
-        (e, m) => sign | ((e + 112) << 23) | (m << 13),
-    };
-    f32::from_bits(bits)
 }

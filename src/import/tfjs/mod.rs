@@ -281,20 +281,9 @@ impl Importer {
 
     /// Appends `op` on `inputs`, its output value named `out`; returns that value.
     fn push(&mut self, node: &str, op: Op, inputs: Vec<ValueId>, out: &str) -> Result<ValueId> {
-        let shapes: Vec<Shape> = inputs.iter().map(|&v| self.values[v].shape).collect();
-        let s = shape::infer(&op, &shapes).map_err(|d| self.bad(node, op.name(), d))?;
-        self.values.push(Value {
-            name: out.into(),
-            shape: s,
-        });
-        let id = self.values.len() - 1;
-        self.nodes.push(Node {
-            name: node.into(),
-            op,
-            inputs,
-            output: id,
-        });
-        Ok(id)
+        let name = op.name();
+        super::push_node(&mut self.values, &mut self.nodes, node, op, inputs, out)
+            .map_err(|d| self.bad(node, name, d))
     }
 
     fn new_input(&mut self, name: &str, dims: Vec<usize>) -> Result<ValueId> {

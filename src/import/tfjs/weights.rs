@@ -5,7 +5,8 @@
 
 use super::json::{WeightEntry, WeightGroup};
 use crate::error::{Error, Result};
-use crate::import::onnx::tensor::{f16_to_f32, Constant, Data};
+use crate::import::onnx::tensor::{Constant, Data};
+use crate::tensor::f16_to_f32;
 use std::collections::HashMap;
 
 /// Largest tensor accepted, in elements (1 GiB of f32).

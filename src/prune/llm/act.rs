@@ -39,19 +39,10 @@ pub enum ActAllocation {
     Greedy,
 }
 
-impl std::str::FromStr for ActAllocation {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<ActAllocation> {
-        match s {
-            "uniform" => Ok(ActAllocation::Uniform),
-            "greedy" => Ok(ActAllocation::Greedy),
-            _ => Err(Error::BadArgument {
-                what: "activation allocation".into(),
-                detail: format!("unknown allocation {s:?}, expected greedy or uniform"),
-            }),
-        }
-    }
-}
+crate::parse_names!(ActAllocation, "activation allocation", [
+    "greedy" => ActAllocation::Greedy,
+    "uniform" => ActAllocation::Uniform,
+]);
 
 #[derive(Debug, Clone)]
 struct Hist {
@@ -188,14 +179,7 @@ impl ActCalibration {
         seq_len: usize,
         mut progress: impl FnMut(usize),
     ) -> Result<ActCalibration> {
-        if tokens.len() < 2 || seq_len == 0 {
-            return Err(Error::BadCalibration {
-                detail: format!(
-                    "{} calibration tokens in sequences of {seq_len}: need at least 2 tokens",
-                    tokens.len()
-                ),
-            });
-        }
+        super::calib::check_tokens(tokens, seq_len)?;
         if model.act().is_some() {
             return Err(Error::BadCalibration {
                 detail: "the model already has activation thresholds: calibrate on the dense \

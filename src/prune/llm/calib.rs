@@ -82,14 +82,7 @@ impl Calibration {
         seq_len: usize,
         mut progress: impl FnMut(usize),
     ) -> Result<Calibration> {
-        if tokens.len() < 2 || seq_len == 0 {
-            return Err(Error::BadCalibration {
-                detail: format!(
-                    "{} calibration tokens in sequences of {seq_len}: need at least 2 tokens",
-                    tokens.len()
-                ),
-            });
-        }
+        check_tokens(tokens, seq_len)?;
         let c = &model.cfg;
         let seq_len = seq_len.min(c.context_length);
         let q_dim = c.n_heads * c.head_dim();
@@ -277,4 +270,18 @@ impl Calibration {
             sequences,
         }))
     }
+}
+
+/// Calibration (weights' Hessians, activation thresholds) needs a next token to predict and
+/// sequences of at least one token.
+pub(super) fn check_tokens(tokens: &[u32], seq_len: usize) -> Result<()> {
+    if tokens.len() < 2 || seq_len == 0 {
+        return Err(Error::BadCalibration {
+            detail: format!(
+                "{} calibration tokens in sequences of {seq_len}: need at least 2 tokens",
+                tokens.len()
+            ),
+        });
+    }
+    Ok(())
 }

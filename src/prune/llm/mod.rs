@@ -41,19 +41,10 @@ pub enum Allocation {
 /// The most a [`Allocation::Global`] share may take from one matrix.
 pub const MAX_MATRIX_SPARSITY: f32 = 0.9;
 
-impl std::str::FromStr for Allocation {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Allocation> {
-        match s {
-            "uniform" => Ok(Allocation::Uniform),
-            "global" => Ok(Allocation::Global),
-            _ => Err(Error::BadArgument {
-                what: "allocation".into(),
-                detail: format!("unknown allocation {s:?}, expected uniform or global"),
-            }),
-        }
-    }
-}
+crate::parse_names!(Allocation, "allocation", [
+    "uniform" => Allocation::Uniform,
+    "global" => Allocation::Global,
+]);
 
 /// How to prune and pack an LLM.
 #[derive(Debug, Clone, PartialEq)]

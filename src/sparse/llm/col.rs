@@ -196,7 +196,7 @@ fn quant4(name: &str, v: &[f32; TILE], q: &mut [u8]) -> Result<u16> {
     };
     let mut best: Option<(f32, u16)> = None;
     for k in [8.0f32, 7.75, 7.5, 7.25, 7.0] {
-        let h = crate::llm::synth::f32_to_f16(-m / k);
+        let h = crate::tensor::f32_to_f16(-m / k);
         if h & 0x7c00 == 0x7c00 {
             continue; // not finite in f16
         }

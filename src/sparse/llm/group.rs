@@ -98,7 +98,7 @@ impl GroupStore {
         let mut dh = f16_up(name, (hi - m) / 15.0)?;
         let mut best = sse(f16_finite(dh));
         for k in (8..15).rev() {
-            let h = crate::llm::synth::f32_to_f16((hi - m) / k as f32);
+            let h = crate::tensor::f32_to_f16((hi - m) / k as f32);
             if h & 0x7c00 == 0x7c00 {
                 continue; // not finite in f16
             }

@@ -187,14 +187,19 @@ impl SparseMatrix {
             SparseFormat::Csr8 => Store::Csr(CsrStore::pack(w, rows, cols)),
             SparseFormat::Col { bits } => Store::Col(ColStore::pack(name, w, rows, cols, bits)?),
         };
-        Ok(SparseMatrix {
+        Ok(SparseMatrix::new(name, format, rows, cols, store))
+    }
+
+    /// A matrix of `format` over `store`, as packed (`packed` records the format it came in).
+    fn new(name: &str, format: SparseFormat, rows: usize, cols: usize, store: Store) -> Self {
+        SparseMatrix {
             name: name.into(),
             format,
             rows,
             cols,
             store,
             packed: (format, rows, cols),
-        })
+        }
     }
 
     /// Kept weights (kept groups × G for group, cols/2 per row for 2:4; for the dense
@@ -312,15 +317,7 @@ impl SparseMatrix {
             SparseFormat::Csr8 => Store::Csr(CsrStore::read(&mut cur, rows, cols)?),
             SparseFormat::Col { bits } => Store::Col(ColStore::read(&mut cur, rows, cols, bits)?),
         };
-        let m = SparseMatrix {
-            name: name.into(),
-            format,
-            rows,
-            cols,
-            store,
-            packed: (format, rows, cols),
-        };
-        Ok((m, cur.pos))
+        Ok((SparseMatrix::new(name, format, rows, cols, store), cur.pos))
     }
 }
 
@@ -500,7 +497,7 @@ pub(crate) fn put_u32s(out: &mut Vec<u8>, v: &[u32]) {
 
 /// The largest half ≤ `v`, or Err (for the packer's scales) past the half range.
 pub(crate) fn f16_down(name: &str, v: f32) -> Result<u16> {
-    let h = crate::llm::synth::f32_to_f16(v);
+    let h = crate::tensor::f32_to_f16(v);
     let h = if f16_finite(h) <= v {
         h
     } else if h & 0x8000 != 0 {
