@@ -1,6 +1,7 @@
 //! The model as a list of operations on named CHW values, batch 1. Import builds it (and
 //! checks every shape); plan turns it into kernels and buffers.
 
+pub mod analysis;
 pub mod arena;
 pub mod exec;
 pub mod op;

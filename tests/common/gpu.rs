@@ -112,7 +112,8 @@ pub fn argmax(v: &[f32]) -> usize {
 }
 
 /// The GPU executor agrees with the naive interpreter on `g` (relative-ish tolerance: f32
-/// sums in another order, and the device's own exp/tanh). Returns the kernels the session
+/// sums in another order, and the device's own exp/tanh), and fuses and views exactly the
+/// nodes the CPU plan does (both read one `graph::analysis`). Returns the kernels the session
 /// ran (its report), for the coverage checks.
 pub async fn check(ctx: &GpuContext, g: &Graph, opts: GpuOptions, what: &str) -> Vec<String> {
     let mut rng = Rng::new(7);
@@ -124,6 +125,19 @@ pub async fn check(ctx: &GpuContext, g: &Graph, opts: GpuOptions, what: &str) ->
     let got = s.run(&x).await.unwrap_or_else(|e| panic!("{what}: {e}"));
     let d = max_diff(&got, &want);
     assert!(d <= 2e-5, "{what}: max |Δ|/(1+|ref|) = {d:e}");
+    let plan = Plan::new(g, PlanOptions::default()).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let shared = |k: &str| k.starts_with("fused into") || k == "view";
+    let cpu: Vec<(&str, bool)> = plan
+        .report()
+        .iter()
+        .map(|l| (l.node.as_str(), shared(&l.kernel)))
+        .collect();
+    let gpu: Vec<(&str, bool)> = s
+        .report()
+        .iter()
+        .map(|l| (l.node.as_str(), shared(&l.kernel)))
+        .collect();
+    assert_eq!(gpu, cpu, "{what}: the nodes fused or viewed");
     s.report().iter().map(|l| l.kernel.clone()).collect()
 }
 

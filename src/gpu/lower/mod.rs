@@ -1,10 +1,11 @@
 //! Graph → GPU steps: the WebGPU counterpart of `graph::plan`, made once at load time and
 //! with no device in sight (so it is tested without a GPU). It keeps the CPU plan's node
-//! semantics and decisions where they carry over:
+//! semantics and the very same decisions, read from one `graph::analysis::Analysis`:
 //! - a conv / linear / add whose only reader is a ReLU or Clip right after it runs with that
-//!   clamp fused (the same rule as the plan), and views share their source's buffer;
+//!   clamp fused, and views share their source's buffer;
 //! - every other value gets a buffer from a pool reused by liveness: a buffer returns to the
-//!   pool after the last node reading its value, and a later value takes the free buffer
+//!   pool after the last node reading its value (`Analysis::dies_at`), and a later value
+//!   takes the free buffer
 //!   closest in size (growing it if none is large enough), so a whole network lives in a few
 //!   buffers (MobileNetV2: 3, see `GpuSession::buffers`). Unlike the CPU arena this is a
 //!   set of buffers, not one: WebGPU forbids binding one buffer both read-only and writable in
@@ -24,8 +25,8 @@ mod tests;
 
 use super::shaders::Shader;
 use crate::error::{Error, GpuFailure, Result};
-use crate::graph::{Activation, Graph, Op, Shape, ValueId};
-use crate::kernels::Clamp;
+use crate::graph::analysis::{Analysis, Reuse};
+use crate::graph::{Graph, Shape, ValueId};
 use slots::SlotPool;
 
 /// Words of every step's uniform block (each shader's `Params` is at most 16 scalars).
@@ -166,13 +167,9 @@ struct Lowerer<'g> {
     g: &'g Graph,
     opts: GpuOptions,
     lim: DeviceLimits,
-    /// The value whose buffer each value uses (itself, its view source, its fused producer).
-    root: Vec<ValueId>,
-    /// For a fused activation node: its producer node. For a producer: the fused clamp.
-    fused_into: Vec<Option<usize>>,
-    clamp: Vec<Clamp>,
-    /// Roots whose last reader is each node (freed after it).
-    dies_at: Vec<Vec<ValueId>>,
+    /// Fusions, shared buffers and lifetimes; `Reuse::Distinct`, as a dispatch may not bind
+    /// its output buffer as an input too.
+    a: Analysis,
     slot: Vec<Option<Slot>>,
     pool: SlotPool,
     steps: Vec<StepDesc>,
@@ -181,16 +178,12 @@ struct Lowerer<'g> {
 
 impl<'g> Lowerer<'g> {
     fn new(g: &'g Graph, opts: GpuOptions, lim: DeviceLimits) -> Lowerer<'g> {
-        let (nv, nn) = (g.values.len(), g.nodes.len());
         Lowerer {
             g,
             opts,
             lim,
-            root: (0..nv).collect(),
-            fused_into: vec![None; nn],
-            clamp: vec![Clamp::NONE; nn],
-            dies_at: vec![Vec::new(); nn],
-            slot: vec![None; nv],
+            a: Analysis::new(g, Reuse::Distinct),
+            slot: vec![None; g.values.len()],
             pool: SlotPool::default(),
             steps: Vec::new(),
             report: Vec::new(),
@@ -199,27 +192,17 @@ impl<'g> Lowerer<'g> {
 
     fn run(mut self) -> Result<Lowered> {
         let g = self.g;
-        self.fuse();
-        // Views and fused activations use their source's buffer; roots only point at values
-        // computed earlier, and each is resolved in node order, so one pass suffices.
-        for (i, node) in g.nodes.iter().enumerate() {
-            if is_view(&node.op, g.shape(node.inputs[0])) || self.fused_into[i].is_some() {
-                self.root[node.output] = self.root[node.inputs[0]];
-            }
-        }
-        self.liveness();
         let input = self.alloc(g.input, "graph input")?;
         for i in 0..g.nodes.len() {
-            let node = &g.nodes[i];
-            if let Some(p) = self.fused_into[i] {
+            if let Some(p) = self.a.fused_into[i] {
                 let into = format!("fused into {}", g.nodes[p].name);
                 self.report_node(i, into, None);
-            } else if is_view(&node.op, g.shape(node.inputs[0])) {
+            } else if self.a.view[i] {
                 self.report_node(i, "view".into(), None);
             } else {
                 self.node(i)?;
             }
-            for v in std::mem::take(&mut self.dies_at[i]) {
+            for v in std::mem::take(&mut self.a.dies_at[i]) {
                 if let Some(s) = self.slot[v] {
                     self.pool.release(s);
                 }
@@ -237,61 +220,12 @@ impl<'g> Lowerer<'g> {
         })
     }
 
-    /// The plan's fusion rule: a conv, linear or add whose only reader is a ReLU or Clip
-    /// right after it (and which is not the graph output) runs with that clamp.
-    fn fuse(&mut self) {
-        let g = self.g;
-        let mut readers = vec![0usize; g.values.len()];
-        for node in &g.nodes {
-            for &v in &node.inputs {
-                readers[v] += 1;
-            }
-        }
-        readers[g.output] += 1;
-        for a in 1..g.nodes.len() {
-            let (p, act) = (&g.nodes[a - 1], &g.nodes[a]);
-            let clamp = match act.op {
-                Op::Act(Activation::Relu) => Clamp::RELU,
-                Op::Act(Activation::Clip { min, max }) => Clamp { min, max },
-                _ => continue,
-            };
-            if act.inputs == [p.output]
-                && readers[p.output] == 1
-                && matches!(p.op, Op::Conv(_) | Op::Linear { .. } | Op::Add)
-            {
-                self.fused_into[a] = Some(a - 1);
-                self.clamp[a - 1] = clamp;
-            }
-        }
-    }
-
-    /// For each root, the last node reading it (or producing it, if nobody reads it); the
-    /// graph output's root is never freed.
-    fn liveness(&mut self) {
-        let g = self.g;
-        let mut last: Vec<Option<usize>> = vec![None; g.values.len()];
-        for (i, node) in g.nodes.iter().enumerate() {
-            let r = self.root[node.output];
-            last[r] = Some(last[r].map_or(i, |l| l.max(i)));
-            for &v in &node.inputs {
-                let r = self.root[v];
-                last[r] = Some(last[r].map_or(i, |l| l.max(i)));
-            }
-        }
-        let out = self.root[g.output];
-        for (v, l) in last.into_iter().enumerate() {
-            if let (Some(i), true) = (l, v != out && self.root[v] == v) {
-                self.dies_at[i].push(v);
-            }
-        }
-    }
-
     /// A pooled buffer for value `v` (a root), refused if over the device's binding limit.
     fn alloc(&mut self, v: ValueId, what: &str) -> Result<Slot> {
         let len = self.g.shape(v).len();
         self.check_bytes(&self.g.values[v].name, what, 4 * len as u64)?;
         let s = self.pool.alloc(len);
-        self.slot[self.root[v]] = Some(s);
+        self.slot[self.a.root[v]] = Some(s);
         Ok(s)
     }
 
@@ -311,7 +245,7 @@ impl<'g> Lowerer<'g> {
 
     /// The buffer holding value `v` (computed earlier: the graph is validated).
     fn slot_of(&self, v: ValueId) -> Result<Slot> {
-        self.slot[self.root[v]].ok_or_else(|| Error::BadNode {
+        self.slot[self.a.root[v]].ok_or_else(|| Error::BadNode {
             file: self.g.name.clone(),
             node: self.g.values[v].name.clone(),
             op: "-".into(),
@@ -391,7 +325,7 @@ impl<'g> Lowerer<'g> {
             self.check_bytes(&name, "weights", w.bytes())?;
         }
         let out = self.g.nodes[i].output;
-        let write = match self.slot[self.root[out]] {
+        let write = match self.slot[self.a.root[out]] {
             Some(s) => s, // a Concat's later parts
             None => self.alloc(out, "output")?,
         };
@@ -407,15 +341,5 @@ impl<'g> Lowerer<'g> {
             groups,
         });
         Ok(())
-    }
-}
-
-/// The plan's rule: ops whose output is their input's data unchanged share its buffer.
-fn is_view(op: &Op, xs: Shape) -> bool {
-    match op {
-        Op::View(_) => true,
-        Op::ToHwc => xs.c == 1 || xs.hw() == 1,
-        Op::FromHwc(ys) => ys.c == 1 || ys.hw() == 1,
-        _ => false,
     }
 }

@@ -16,7 +16,7 @@ impl Lowerer<'_> {
         let node = &g.nodes[i];
         let xs = g.shape(node.inputs[0]);
         let x = self.slot_of(node.inputs[0])?;
-        let clamp = self.clamp[i];
+        let clamp = self.a.clamp[i];
         let n = self.u(i, "elements", xs.len())?;
         match &node.op {
             Op::Conv(c) if c.is_pointwise() => {

@@ -3,7 +3,7 @@
 use super::ops::spmm_shape;
 use super::slots::SlotPool;
 use super::*;
-use crate::graph::{Conv, Node, Value};
+use crate::graph::{Activation, Conv, Node, Op, Plan, PlanOptions, Value};
 
 const ROOMY: DeviceLimits = DeviceLimits {
     max_groups: 65535,
@@ -194,4 +194,17 @@ fn pool_reuses_the_closest_free_buffer_and_grows_when_needed() {
     assert_eq!(p.alloc(150), a, "no fit: the largest free one, grown");
     assert_eq!(p.len[a], 150);
     assert_eq!(p.alloc(1), 2, "nothing free: a new buffer");
+}
+
+#[test]
+fn the_cpu_plan_and_the_gpu_lowering_make_the_same_fusion_and_view_decisions() {
+    // Both read one `Analysis`: the nodes they run nothing for (fused, views) coincide.
+    let g = block();
+    let plan = Plan::new(&g, PlanOptions::default()).unwrap();
+    let low = lower(&g, GpuOptions::default(), ROOMY).unwrap();
+    let shared = |k: &str| k.starts_with("fused into") || k == "view";
+    let cpu: Vec<bool> = plan.report().iter().map(|l| shared(&l.kernel)).collect();
+    let gpu: Vec<bool> = low.report.iter().map(|l| shared(&l.kernel)).collect();
+    assert_eq!(cpu, gpu);
+    assert_eq!(cpu.iter().filter(|&&s| s).count(), 3, "two fusions and a view");
 }
