@@ -104,7 +104,7 @@ impl Analysis {
             };
             if act.inputs == [p.output]
                 && readers[p.output] == 1
-                && matches!(p.op, Op::Conv(_) | Op::Linear { .. } | Op::Add)
+                && matches!(p.op, Op::Conv(_) | Op::Linear(_) | Op::Add)
             {
                 self.fused_into[a] = Some(a - 1);
                 self.clamp[a - 1] = clamp;

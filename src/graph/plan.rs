@@ -5,13 +5,10 @@
 
 use super::analysis::{Analysis, Reuse};
 use super::arena::{Allocator, Region};
-use super::reference::bilinear_source;
-use super::{Activation, Conv, Graph, Op, PoolKind, Shape, ValueId};
+use super::{Conv, Graph, Op, PoolKind, Shape, ValueId};
 use crate::dense::DenseWeights;
 use crate::error::{Error, Result};
-use crate::kernels::cnn::{
-    self, ConvParams, ConvWeights, DwConvParams, DwConvWeights, PoolParams, Window,
-};
+use crate::kernels::cnn::{self, ConvParams, ConvWeights, DwConvParams, DwConvWeights, PoolParams};
 use crate::kernels::registry::{cnn_registry, CnnKernelInfo, CnnOp};
 use crate::kernels::{select, sparse_kernel, Choice, Clamp, Isa, KernelInfo, LayerStats};
 use crate::sparse::{SpmmLayer, SpmmWeights};
@@ -348,7 +345,7 @@ impl<'g> Builder<'g> {
         let node = &self.g.nodes[i];
         let flops = match &node.op {
             Op::Conv(c) => 2 * (c.weight.len() as u64) * self.g.shape(node.output).hw() as u64,
-            Op::Linear { weight, .. } => 2 * weight.len() as u64,
+            Op::Linear(l) => 2 * l.weight.len() as u64,
             _ => 0,
         };
         self.report.push(LayerReport {
@@ -385,27 +382,12 @@ impl<'g> Builder<'g> {
             Op::Conv(c) if c.is_pointwise() => {
                 self.pointwise(i, &c.weight, &c.bias, c.c_out, c.c_in, xs.hw(), x, clamp)?;
             }
-            Op::Linear {
-                c_out,
-                c_in,
-                weight,
-                bias,
-            } => {
-                self.pointwise(i, weight, bias, *c_out, *c_in, 1, x, clamp)?;
+            Op::Linear(l) => {
+                self.pointwise(i, &l.weight, &l.bias, l.c_out, l.c_in, 1, x, clamp)?;
             }
             Op::Conv(c) => self.conv(i, c, x, clamp)?,
             Op::Act(a) => {
-                let act = match *a {
-                    Activation::Relu => cnn::Activation::RELU,
-                    Activation::Clip { min, max } => cnn::Activation::Clamp(Clamp { min, max }),
-                    Activation::HardSigmoid { alpha, beta } => {
-                        cnn::Activation::HardSigmoid { alpha, beta }
-                    }
-                    Activation::HardSwish => cnn::Activation::HardSwish,
-                    Activation::Sigmoid => cnn::Activation::Sigmoid,
-                    Activation::Tanh => cnn::Activation::Tanh,
-                    Activation::LeakyRelu { alpha } => cnn::Activation::LeakyRelu { alpha },
-                };
+                let act = cnn::Activation::from(*a);
                 let kernel = self.cnn_kernel(CnnOp::Act(act.kind()), None)?;
                 // In place when the analysis gave the output its input's buffer; else copy
                 // first.
@@ -476,17 +458,9 @@ impl<'g> Builder<'g> {
                 });
                 self.report_node(i, kernel.name.into(), None);
             }
-            Op::Pool {
-                kind,
-                kh,
-                kw,
-                stride,
-                pads,
-            } => {
-                let win = Window::new(*kh, *kw, stride[0], stride[1])
-                    .pads(pads[0], pads[1], pads[2], pads[3]);
-                let params = PoolParams::new(&node.name, xs.c, xs.h, xs.w, win)?;
-                let op = if *kind == PoolKind::Max {
+            Op::Pool(p) => {
+                let params = PoolParams::new(&node.name, xs.c, xs.h, xs.w, p.window())?;
+                let op = if p.kind == PoolKind::Max {
                     CnnOp::MaxPool
                 } else {
                     CnnOp::AvgPool
@@ -549,18 +523,8 @@ impl<'g> Builder<'g> {
                 });
                 self.report_node(i, "depth_to_space (copy)".into(), None);
             }
-            Op::ResizeBilinear {
-                oh,
-                ow,
-                align_corners,
-                half_pixel_centers,
-            } => {
-                let taps = |n: usize, out: usize| -> Vec<Tap> {
-                    (0..out)
-                        .map(|o| bilinear_source(o, n, out, *align_corners, *half_pixel_centers))
-                        .collect()
-                };
-                let (rows, cols) = (taps(xs.h, *oh), taps(xs.w, *ow));
+            Op::ResizeBilinear(r) => {
+                let (rows, cols) = (r.taps(xs.h, r.oh), r.taps(xs.w, r.ow));
                 let y = self.write(i);
                 self.steps.push(Step::Resize {
                     xs,
@@ -674,9 +638,7 @@ impl<'g> Builder<'g> {
     fn conv(&mut self, i: usize, c: &Conv, x: Region, clamp: Clamp) -> Result<()> {
         let node = &self.g.nodes[i];
         let xs = self.g.shape(node.inputs[0]);
-        let win = Window::new(c.kh, c.kw, c.stride[0], c.stride[1])
-            .pads(c.pads[0], c.pads[1], c.pads[2], c.pads[3])
-            .dilation(c.dilation[0], c.dilation[1]);
+        let win = c.window();
         let fast = (c.kh == c.kw && c.stride[0] == c.stride[1] && c.dilation == [1, 1])
             .then_some((c.kh, c.stride[0]));
         if c.is_depthwise() {

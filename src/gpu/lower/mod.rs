@@ -23,10 +23,10 @@ mod slots;
 #[cfg(test)]
 mod tests;
 
-use super::shaders::Shader;
+use super::shaders::Pipeline;
 use crate::error::{Error, GpuFailure, Result};
 use crate::graph::analysis::{Analysis, Reuse};
-use crate::graph::{Graph, Shape, ValueId};
+use crate::graph::{Graph, ValueId};
 use slots::SlotPool;
 
 /// Words of every step's uniform block (each shader's `Params` is at most 16 scalars).
@@ -82,8 +82,8 @@ impl Default for GpuOptions {
 pub struct GpuLayer {
     pub node: String,
     pub op: &'static str,
-    /// Shader and specialisation (`spmm_csr_16x4`, `gemm_64x64`, `dwconv_3x3_s2`, …), or
-    /// `fused into …` / `view`.
+    /// The pipeline, in the kernel grammar (`spmm_f32_64x4__wgsl`, `gemm_f32_64x64__wgsl`,
+    /// `dwconv_f32_64x1_3x3s2__wgsl`, …: see `gpu::shaders`), or `fused into …` / `view`.
     pub kernel: String,
     /// Zero fraction of the weights (1x1 and FC layers).
     pub sparsity: Option<f64>,
@@ -137,8 +137,7 @@ pub(crate) type Slot = usize;
 /// `weights`, then `write` — the order every shader declares them in.
 #[derive(Debug, Clone)]
 pub(crate) struct StepDesc {
-    pub shader: Shader,
-    pub constants: Vec<(&'static str, f64)>,
+    pub pipeline: Pipeline,
     pub params: [u32; PARAM_WORDS],
     pub reads: Vec<Slot>,
     pub weights: Vec<Data>,
@@ -153,8 +152,6 @@ pub(crate) struct Lowered {
     pub slot_len: Vec<usize>,
     pub input: Slot,
     pub output: Slot,
-    pub input_shape: Shape,
-    pub output_shape: Shape,
     pub report: Vec<GpuLayer>,
 }
 
@@ -214,8 +211,6 @@ impl<'g> Lowerer<'g> {
             slot_len: self.pool.len,
             input,
             output,
-            input_shape: g.input_shape(),
-            output_shape: g.output_shape(),
             report: self.report,
         })
     }
@@ -309,16 +304,19 @@ impl<'g> Lowerer<'g> {
         ])
     }
 
-    /// Adds a step writing node `i`'s output to a fresh buffer; returns it.
+    /// Adds a dispatch of `pipeline` writing node `i`'s output (to a fresh buffer, or the one
+    /// a Concat's earlier parts went to). A node's first dispatch reports it, under the
+    /// pipeline's name.
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         i: usize,
-        shader: Shader,
-        constants: Vec<(&'static str, f64)>,
+        pipeline: Pipeline,
         params: &[u32],
         reads: Vec<Slot>,
         weights: Vec<Data>,
         groups: [u32; 3],
+        sparsity: Option<f64>,
     ) -> Result<()> {
         let name = self.g.nodes[i].name.clone();
         for w in &weights {
@@ -326,14 +324,16 @@ impl<'g> Lowerer<'g> {
         }
         let out = self.g.nodes[i].output;
         let write = match self.slot[self.a.root[out]] {
-            Some(s) => s, // a Concat's later parts
+            Some(s) => s,
             None => self.alloc(out, "output")?,
         };
+        if self.report.len() == i {
+            self.report_node(i, pipeline.name.clone(), sparsity);
+        }
         let mut p = [0u32; PARAM_WORDS];
         p[..params.len()].copy_from_slice(params);
         self.steps.push(StepDesc {
-            shader,
-            constants,
+            pipeline,
             params: p,
             reads,
             weights,
