@@ -119,11 +119,21 @@ pub fn conv() -> Pipeline {
     Pipeline::new("conv", SPATIAL, None, CONV, vec![])
 }
 
+/// A shader with one boolean override `flag`: op token `ops[1]` when set, `ops[0]` if not.
+fn switched(
+    shader: Shader,
+    flag: &'static str,
+    on: bool,
+    ops: [&str; 2],
+    tile: (u32, u32),
+) -> Pipeline {
+    let consts = vec![(flag, if on { 1.0 } else { 0.0 })];
+    Pipeline::new(ops[on as usize], tile, None, shader, consts)
+}
+
 /// Max or average pooling, any window.
 pub fn pool(max: bool) -> Pipeline {
-    let op = if max { "maxpool" } else { "avgpool" };
-    let consts = vec![("MAX", if max { 1.0 } else { 0.0 })];
-    Pipeline::new(op, SPATIAL, None, POOL, consts)
+    switched(POOL, "MAX", max, ["avgpool", "maxpool"], SPATIAL)
 }
 
 /// Global average pool: one workgroup of 64 per channel, striding over its pixels.
@@ -169,9 +179,7 @@ pub fn unary(act: ActKind) -> Pipeline {
 
 /// Per-channel `x · scale + shift`, or PRelu `x ≥ 0 ? x : slope[c]·x`.
 pub fn channel(prelu: bool) -> Pipeline {
-    let op = if prelu { "prelu" } else { "affine" };
-    let consts = vec![("PRELU", if prelu { 1.0 } else { 0.0 })];
-    Pipeline::new(op, ELEMENTWISE, None, CHANNEL, consts)
+    switched(CHANNEL, "PRELU", prelu, ["affine", "prelu"], ELEMENTWISE)
 }
 
 /// Softmax over a vector: one workgroup of 256.

@@ -85,6 +85,22 @@ pub struct Conv {
 }
 
 impl Conv {
+    /// A `kh × kw` conv with zero weights and bias sized for its channels and groups, stride
+    /// and dilation 1, no padding: set the fields that differ.
+    pub fn new(c_out: usize, c_in: usize, groups: usize, [kh, kw]: [usize; 2]) -> Conv {
+        Conv {
+            c_out,
+            c_in,
+            groups,
+            kh,
+            kw,
+            stride: [1, 1],
+            dilation: [1, 1],
+            pads: [0; 4],
+            weight: vec![0.0; c_out * (c_in / groups.max(1)) * kh * kw],
+            bias: vec![0.0; c_out],
+        }
+    }
     /// The kernel window: size, strides, pads and dilation.
     pub fn window(&self) -> Window {
         Window::new(self.kh, self.kw, self.stride[0], self.stride[1])

@@ -131,18 +131,10 @@ pub fn weights(rng: &mut Rng, n: usize) -> Vec<f32> {
 }
 
 pub fn conv(c_in: usize, c_out: usize, k: [usize; 2], groups: usize, rng: &mut Rng) -> Conv {
-    Conv {
-        c_out,
-        c_in,
-        groups,
-        kh: k[0],
-        kw: k[1],
-        stride: [1, 1],
-        dilation: [1, 1],
-        pads: [0; 4],
-        weight: weights(rng, c_out * c_in / groups * k[0] * k[1]),
-        bias: weights(rng, c_out),
-    }
+    let mut c = Conv::new(c_out, c_in, groups, k);
+    c.weight = weights(rng, c.weight.len());
+    c.bias = weights(rng, c_out);
+    c
 }
 
 pub const CLAMPS: [Option<Activation>; 3] = [

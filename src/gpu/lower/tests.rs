@@ -20,18 +20,10 @@ fn graph(input: Shape) -> Graph {
 }
 
 fn conv(c_in: usize, c_out: usize, k: usize, groups: usize) -> Op {
-    Op::Conv(Conv {
-        c_out,
-        c_in,
-        groups,
-        kh: k,
-        kw: k,
-        stride: [1, 1],
-        dilation: [1, 1],
-        pads: [k / 2; 4],
-        weight: vec![0.5; c_out * c_in / groups * k * k],
-        bias: vec![0.0; c_out],
-    })
+    let mut c = Conv::new(c_out, c_in, groups, [k, k]);
+    c.pads = [k / 2; 4];
+    c.weight.fill(0.5);
+    Op::Conv(c)
 }
 
 /// An inverted residual block: expand + ReLU6, depthwise + ReLU, project, add the skip,
