@@ -178,3 +178,120 @@ pub fn is_view(op: &Op, xs: Shape) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{Conv, Linear};
+
+    fn relu() -> Op {
+        Op::Act(Activation::Relu)
+    }
+
+    fn conv1x1(c: usize) -> Op {
+        Op::Conv(Conv::new(c, c, 1, [1, 1]))
+    }
+
+    /// conv + relu, tanh, conv2 read twice (relu, add), sigmoid, view, fc + clip.
+    fn graph() -> Graph {
+        let mut g = Graph::new("t", Shape::new(2, 1, 1));
+        let c = g.push(conv1x1(2), &[0]).unwrap(); // n0
+        let r = g.push(relu(), &[c]).unwrap(); // n1: fused into n0
+                                               // n2: not in place: the fused relu reads the same buffer.
+        let t = g.push(Op::Act(Activation::Tanh), &[r]).unwrap();
+        let c2 = g.push(conv1x1(2), &[t]).unwrap(); // n3: read by n4 and n5
+        let r2 = g.push(relu(), &[c2]).unwrap(); // n4: not fused (two readers)
+        let s = g.push(Op::Add, &[r2, c2]).unwrap(); // n5
+        let s = g.push(Op::Act(Activation::Sigmoid), &[s]).unwrap(); // n6: in place (CPU)
+        let v = g.push(Op::View(Shape::vector(2)), &[s]).unwrap(); // n7: view
+        let fc = Linear {
+            c_out: 2,
+            c_in: 2,
+            weight: vec![1.0; 4],
+            bias: vec![0.0; 2],
+        };
+        let l = g.push(Op::Linear(fc), &[v]).unwrap(); // n8
+        let clip = Op::Act(Activation::Clip { min: 0.0, max: 6.0 });
+        g.push(clip, &[l]).unwrap(); // n9: fused into n8, the graph output
+        g.validate().unwrap();
+        g
+    }
+
+    #[test]
+    fn fuses_clamps_into_their_only_reader_and_shares_views() {
+        let g = graph();
+        let a = Analysis::new(&g, Reuse::InPlace);
+        let fused: Vec<(usize, usize)> = (0..g.nodes.len())
+            .filter_map(|i| a.fused_into[i].map(|p| (p, i)))
+            .collect();
+        assert_eq!(fused, [(0, 1), (8, 9)]);
+        assert_eq!(a.clamp[0], Clamp::RELU);
+        assert_eq!(a.clamp[8], Clamp { min: 0.0, max: 6.0 });
+        assert_eq!(a.clamp[3], Clamp::NONE, "two readers: no fusion");
+        let views: Vec<usize> = (0..g.nodes.len()).filter(|&i| a.view[i]).collect();
+        assert_eq!(views, [7]);
+        let out = |i: usize| g.nodes[i].output;
+        assert_eq!(a.root[out(1)], out(0), "fused: the producer's buffer");
+        assert_eq!(a.root[out(6)], out(5), "in place: its input's buffer");
+        assert_eq!(a.root[out(7)], out(5), "view: its source's buffer");
+        assert_eq!(a.output_root(&g), out(8));
+    }
+
+    #[test]
+    fn only_the_cpu_reuse_runs_activations_in_place_and_never_on_the_input() {
+        let g = graph();
+        let cpu = Analysis::new(&g, Reuse::InPlace);
+        let gpu = Analysis::new(&g, Reuse::Distinct);
+        // The decisions both backends share.
+        assert_eq!(
+            (&cpu.fused_into, &cpu.clamp, &cpu.view),
+            (&gpu.fused_into, &gpu.clamp, &gpu.view)
+        );
+        let in_place = |a: &Analysis| -> Vec<usize> {
+            (0..g.nodes.len())
+                .filter(|&i| a.in_place_at(&g, i))
+                .collect()
+        };
+        // n6 (sigmoid) is the only reader of the add's buffer; n2 shares n0's with the fused
+        // relu, n4 its input with the add.
+        assert_eq!(in_place(&cpu), [6]);
+        assert_eq!(in_place(&gpu), [] as [usize; 0]);
+
+        let mut g = Graph::new("t", Shape::new(2, 1, 1));
+        g.push(relu(), &[0]).unwrap();
+        let a = Analysis::new(&g, Reuse::InPlace);
+        assert!(
+            !a.in_place_at(&g, 0),
+            "the caller's input is never overwritten"
+        );
+    }
+
+    #[test]
+    fn every_buffer_but_the_output_dies_once_after_its_last_reader() {
+        let g = graph();
+        for reuse in [Reuse::InPlace, Reuse::Distinct] {
+            let a = Analysis::new(&g, reuse);
+            let mut died = vec![None; g.values.len()];
+            for (i, vs) in a.dies_at.iter().enumerate() {
+                for &v in vs {
+                    assert_eq!(died[v].replace(i), None, "{reuse:?}: v{v} dies twice");
+                }
+            }
+            for v in 0..g.values.len() {
+                let root = a.root[v] == v;
+                if !root || v == a.output_root(&g) {
+                    assert_eq!(died[v], None, "{reuse:?}: v{v} is no live root");
+                    continue;
+                }
+                let last = g
+                    .nodes
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, n)| n.inputs.iter().any(|&u| a.root[u] == v))
+                    .map(|(i, _)| i)
+                    .max();
+                assert_eq!(died[v], last, "{reuse:?}: v{v}");
+            }
+        }
+    }
+}
