@@ -11,7 +11,7 @@ pub mod rewrite;
 pub mod shape;
 
 pub use exec::Session;
-pub use op::{Activation, Conv, Linear, Op, Pool, PoolKind, Resize};
+pub use op::{Activation, Conv, Linear, Matrix, Op, Pool, PoolKind, Resize};
 pub use plan::{LayerReport, Plan, PlanOptions, Sparsity};
 
 use crate::error::{Error, Result};

@@ -120,6 +120,24 @@ impl Conv {
     }
 }
 
+/// The weights of a 1x1 conv or FC layer as one product `W (c_out, c_in) @ X (c_in, n) + b`,
+/// borrowed: what the backends' pointwise lowering reads from either op.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Matrix<'a> {
+    /// (c_out, c_in)
+    pub w: &'a [f32],
+    /// (c_out,)
+    pub b: &'a [f32],
+    pub c_out: usize,
+    pub c_in: usize,
+}
+
+impl<'a> Matrix<'a> {
+    pub fn new(w: &'a [f32], b: &'a [f32], c_out: usize, c_in: usize) -> Matrix<'a> {
+        Matrix { w, b, c_out, c_in }
+    }
+}
+
 /// Fully connected on a vector: `W (c_out, c_in) @ x (c_in,) + b -> y (c_out,)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Linear {

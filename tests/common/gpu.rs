@@ -73,19 +73,9 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// Index of the largest value.
-pub fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
-}
+/// Index of the largest value (the lowest among equals); only the browser suite uses it.
+#[allow(unused_imports)]
+pub use zeroskip::llm::sampler::argmax;
 
 /// The GPU executor agrees with the naive interpreter on `g` (relative-ish tolerance: f32
 /// sums in another order, and the device's own exp/tanh), and fuses and views exactly the

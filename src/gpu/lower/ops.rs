@@ -5,7 +5,7 @@ use super::{Data, Lowerer, Pointwise, Slot, SPARSE_MIN_ZEROS, SPMM_SHAPES};
 use crate::error::Result;
 use crate::gpu::pack::{dense_weights, CsrWeights};
 use crate::gpu::shaders::{self, Binary};
-use crate::graph::{Conv, Op, PoolKind, Shape};
+use crate::graph::{Conv, Matrix, Op, PoolKind, Shape};
 use crate::kernels::cnn::{self, ConvParams, DwConvParams, PoolParams};
 use crate::kernels::Clamp;
 
@@ -20,9 +20,13 @@ impl Lowerer<'_> {
         let n = self.u(i, "elements", xs.len())?;
         match &node.op {
             Op::Conv(c) if c.is_pointwise() => {
-                self.pointwise(i, &c.weight, &c.bias, c.c_out, c.c_in, xs.hw(), x, clamp)
+                let m = Matrix::new(&c.weight, &c.bias, c.c_out, c.c_in);
+                self.pointwise(i, m, xs.hw(), x, clamp)
             }
-            Op::Linear(l) => self.pointwise(i, &l.weight, &l.bias, l.c_out, l.c_in, 1, x, clamp),
+            Op::Linear(l) => {
+                let m = Matrix::new(&l.weight, &l.bias, l.c_out, l.c_in);
+                self.pointwise(i, m, 1, x, clamp)
+            }
             Op::Conv(c) if c.is_depthwise() || c.groups == 1 => self.conv(i, c, xs, x, clamp),
             Op::Conv(c) => Err(self.unsupported(i, &format!("grouped conv, {} groups", c.groups))),
             Op::Act(a) => {
@@ -121,18 +125,9 @@ impl Lowerer<'_> {
     }
 
     /// A 1x1 conv or FC layer: `W (m, k) @ X (k, n) + b`, dense or sparse.
-    #[allow(clippy::too_many_arguments)]
-    fn pointwise(
-        &mut self,
-        i: usize,
-        w: &[f32],
-        b: &[f32],
-        m: usize,
-        k: usize,
-        n: usize,
-        x: Slot,
-        clamp: Clamp,
-    ) -> Result<()> {
+    fn pointwise(&mut self, i: usize, mat: Matrix, n: usize, x: Slot, clamp: Clamp) -> Result<()> {
+        let Matrix { w, b, .. } = mat;
+        let (m, k) = (mat.c_out, mat.c_in);
         let name = self.g.nodes[i].name.clone();
         let zeros = w.iter().filter(|&&v| v == 0.0).count() as f64 / w.len().max(1) as f64;
         let sparse = match self.opts.pointwise {
