@@ -5,13 +5,15 @@
 //!   clamp fused, and views share their source's buffer;
 //! - every other value gets a buffer from a pool reused by liveness: a buffer returns to the
 //!   pool after the last node reading its value (`Analysis::dies_at`), and a later value
-//!   takes the free buffer
-//!   closest in size (growing it if none is large enough), so a whole network lives in a few
-//!   buffers (MobileNetV2: 3, see `GpuSession::buffers`). Unlike the CPU arena this is a
-//!   set of buffers, not one: WebGPU forbids binding one buffer both read-only and writable in
-//!   the same dispatch, so a step's input and output must be different buffers;
+//!   takes the free buffer closest in size (growing it if none is large enough), so a whole
+//!   network lives in a few buffers (MobileNetV2: 3, see `GpuSession::buffers`). Unlike the
+//!   CPU arena this is a set of buffers, not one: WebGPU forbids binding one buffer both
+//!   read-only and writable in the same dispatch, so a step's input and output must be
+//!   different buffers, and no activation runs in place (`Reuse::Distinct`);
 //! - 1x1 convs and FC layers go dense (tiled GEMM) or sparse (CSR SpMM) by a GPU rule, not
-//!   the CPU selector: see `SPARSE_MIN_ZEROS`.
+//!   the CPU selector: see `SPARSE_MIN_ZEROS`;
+//! - every dispatch runs a `shaders::Pipeline`, named in the kernel grammar
+//!   (`spmm_f32_64x4__wgsl`), and the report names each node's pipeline.
 //!
 //! Ops without a shader yet (Pad, DepthToSpace, ResizeBilinear, Slice, HWC re-layouts,
 //! grouped convs) are refused with `Error::UnsupportedOp` naming the node, so the caller can
