@@ -7,7 +7,7 @@ mod graphs;
 
 use graphs::{conv, inputs, linear, three_layers, Builder};
 use zeroskip::export;
-use zeroskip::graph::{reference, Activation, Graph, Op, PoolKind, Shape};
+use zeroskip::graph::{reference, Activation, Graph, Linear, Op, Pool, PoolKind, Shape};
 use zeroskip::import::onnx;
 use zeroskip::synth::Rng;
 
@@ -65,23 +65,23 @@ fn every_op() -> Graph {
     let s5 = b.push(Op::Act(Activation::Sigmoid), &[s4]);
     let gated = b.push(Op::Mul, &[res, s5]);
     let mx = b.push(
-        Op::Pool {
+        Op::Pool(Pool {
             kind: PoolKind::Max,
             kh: 3,
             kw: 3,
             stride: [2, 2],
             pads: [1, 1, 1, 1],
-        },
+        }),
         &[gated],
     ); // (8, 3, 3)
     let av = b.push(
-        Op::Pool {
+        Op::Pool(Pool {
             kind: PoolKind::Average,
             kh: 3,
             kw: 3,
             stride: [2, 2],
             pads: [1, 1, 1, 1],
-        },
+        }),
         &[gated],
     );
     let cat = b.push(Op::Concat, &[mx, av]); // (16, 3, 3)
@@ -118,7 +118,7 @@ tests! {
                 .iter()
                 .map(|n| match &n.op {
                     Op::Conv(c) => c.weight.iter().filter(|&&v| v == 0.0).count(),
-                    Op::Linear { weight, .. } => weight.iter().filter(|&&v| v == 0.0).count(),
+                    Op::Linear(Linear { weight, .. }) => weight.iter().filter(|&&v| v == 0.0).count(),
                     _ => 0,
                 })
                 .sum::<usize>()

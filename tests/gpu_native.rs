@@ -20,7 +20,9 @@ use gpu_cases::{conv, G};
 use std::sync::OnceLock;
 use zeroskip::error::GpuFailure;
 use zeroskip::gpu::{
-    open, shaders::Shader, Backend, FallbackReason, GpuContext, GpuOptions, GpuSession,
+    open,
+    shaders::{Pipeline, Shader},
+    Backend, FallbackReason, GpuContext, GpuOptions, GpuSession,
 };
 use zeroskip::graph::{Activation, Graph, Op, PlanOptions, Shape};
 #[cfg(feature = "zoo")]
@@ -220,8 +222,12 @@ fn a_broken_shader_is_a_typed_error() {
         ),
     ];
     for (what, source, consts) in broken {
-        let shader = Shader { name: what, source };
-        let err = pollster::block_on(ctx.pipeline(&shader, &consts)).unwrap_err();
+        let p = Pipeline {
+            name: format!("broken_{what}"),
+            shader: Shader { name: what, source },
+            constants: consts,
+        };
+        let err = pollster::block_on(ctx.pipeline(&p)).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -336,7 +342,7 @@ fn backend_choice_says_why_it_falls_back() {
 
 /// A second session of the same graph compiles nothing new.
 #[test]
-fn pipelines_are_cached_by_shader_and_constants() {
+fn pipelines_are_cached_by_kernel_name() {
     let Some(ctx) = fresh_gpu("cache") else {
         return;
     };

@@ -6,8 +6,9 @@
 
 use naga::back::PipelineConstants;
 use naga::valid::{Capabilities, ValidationFlags, Validator};
-use zeroskip::gpu::shaders::{self, Shader};
+use zeroskip::gpu::shaders::{self, Binary, Pipeline, Shader};
 use zeroskip::gpu::SPMM_SHAPES;
+use zeroskip::kernels::cnn::ActKind;
 
 /// Parses and validates `shader`, printing naga's own report (file, line, caret) on failure.
 fn validate(shader: &Shader) -> (naga::Module, naga::valid::ModuleInfo) {
@@ -84,6 +85,44 @@ fn every_shader_has_a_header_and_shape_comments() {
     }
 }
 
+/// Every pipeline the lowering builds: spmm shapes, the common depthwise windows, every
+/// binary op and activation, both pools and both channel ops.
+fn pipelines() -> Vec<Pipeline> {
+    let mut all: Vec<Pipeline> = SPMM_SHAPES
+        .iter()
+        .map(|&(l, r)| shaders::spmm(l, r))
+        .collect();
+    for k in [1, 3, 5, 7] {
+        for st in [1, 2] {
+            all.push(shaders::dwconv(k, k, st, st));
+        }
+    }
+    all.push(shaders::dwconv(3, 5, 1, 2));
+    all.extend(Binary::ALL.map(shaders::binary));
+    all.extend(
+        [
+            ActKind::Clamp,
+            ActKind::HardSigmoid,
+            ActKind::HardSwish,
+            ActKind::Sigmoid,
+            ActKind::Tanh,
+            ActKind::LeakyRelu,
+        ]
+        .map(shaders::unary),
+    );
+    for b in [false, true] {
+        all.extend([shaders::pool(b), shaders::channel(b)]);
+    }
+    all.extend([
+        shaders::gemm(),
+        shaders::conv(),
+        shaders::gavgpool(),
+        shaders::softmax(),
+        shaders::copy(),
+    ]);
+    all
+}
+
 /// Workgroup sizes stay within WebGPU's default limits for every specialisation used.
 #[test]
 fn specialisations_the_executor_uses_validate_and_translate() {
@@ -95,34 +134,67 @@ fn specialisations_the_executor_uses_validate_and_translate() {
             lanes * rows <= 256,
             "spmm {lanes}x{rows} exceeds 256 invocations"
         );
-        specialise(
-            &shaders::SPMM,
-            &[("LANES", lanes as f64), ("ROWS", rows as f64)],
-        );
     }
-    for k in [1, 3, 5, 7] {
-        for st in [1, 2] {
-            specialise(
-                &shaders::DWCONV,
-                &[
-                    ("KH", k as f64),
-                    ("KW", k as f64),
-                    ("SH", st as f64),
-                    ("SW", st as f64),
-                ],
+    for p in pipelines() {
+        specialise(&p.shader, &p.constants);
+    }
+}
+
+/// Pipeline names follow the kernel grammar `<op>_f32_<tile>[_<KH>x<KW>s<S>]__wgsl`, and one
+/// name is one (shader, constants): the pipeline cache keys by it.
+#[test]
+fn pipeline_names_follow_the_kernel_grammar_and_are_unique() {
+    // `<n>x<n>…`: how many numbers, each all digits.
+    let dims = |t: &str| {
+        let ns: Vec<&str> = t.split('x').collect();
+        let digits = ns
+            .iter()
+            .all(|d| !d.is_empty() && d.bytes().all(|c| c.is_ascii_digit()));
+        if digits {
+            ns.len()
+        } else {
+            0
+        }
+    };
+    let mut seen = std::collections::HashMap::new();
+    for p in pipelines() {
+        let body = p
+            .name
+            .strip_suffix("__wgsl")
+            .unwrap_or_else(|| panic!("{}", p.name));
+        let parts: Vec<&str> = body.split('_').collect();
+        assert!(matches!(parts.len(), 3 | 4), "{}", p.name);
+        assert!(
+            parts[0].bytes().all(|c| c.is_ascii_lowercase()),
+            "{}",
+            p.name
+        );
+        assert_eq!(parts[1], "f32", "{}", p.name);
+        assert_eq!(dims(parts[2]), 2, "{}: tile", p.name);
+        if let Some(w) = parts.get(3) {
+            let (k, s) = w
+                .split_once('s')
+                .unwrap_or_else(|| panic!("{}: window", p.name));
+            assert!(
+                dims(k) == 2 && matches!(dims(s), 1 | 2),
+                "{}: window",
+                p.name
             );
         }
+        let key = (p.shader.name, format!("{:?}", p.constants));
+        if let Some(old) = seen.insert(p.name.clone(), key.clone()) {
+            assert_eq!(old, key, "{} names two specialisations", p.name);
+        }
     }
-    for op in 0..4 {
-        specialise(&shaders::BINARY, &[("OP", op as f64)]);
-    }
-    for act in 0..7 {
-        specialise(&shaders::UNARY, &[("ACT", act as f64)]);
-    }
-    for b in [0.0, 1.0] {
-        specialise(&shaders::POOL, &[("MAX", b)]);
-        specialise(&shaders::CHANNEL, &[("PRELU", b)]);
-    }
+    assert_eq!(shaders::spmm(16, 4).name, "spmm_f32_64x4__wgsl");
+    assert_eq!(
+        shaders::dwconv(3, 3, 2, 2).name,
+        "dwconv_f32_64x1_3x3s2__wgsl"
+    );
+    assert_eq!(
+        shaders::dwconv(3, 5, 1, 2).name,
+        "dwconv_f32_64x1_3x5s1x2__wgsl"
+    );
 }
 
 /// A broken source is caught by the same checks (the tests above are not vacuous).

@@ -12,8 +12,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use zeroskip::export;
 use zeroskip::graph::{
-    reference, shape, Activation, Graph, Node, Op, Plan, PlanOptions, PoolKind, Session, Shape,
-    Sparsity, Value,
+    reference, shape, Activation, Graph, Node, Op, Plan, PlanOptions, Pool, PoolKind, Resize,
+    Session, Shape, Sparsity, Value,
 };
 use zeroskip::kernels::Isa;
 use zeroskip::synth::Rng;
@@ -115,41 +115,41 @@ fn every_new_op() -> Graph {
         &[p],
     ); // (12, 9, 8)
     let mp = b.push(
-        Op::Pool {
+        Op::Pool(Pool {
             kind: PoolKind::Max,
             kh: 3,
             kw: 3,
             stride: [1, 1],
             pads: [0; 4],
-        },
+        }),
         &[pad],
     ); // (12, 7, 6)
     let d = b.push(Op::DepthToSpace { block: 2 }, &[mp]); // (3, 14, 12)
     let r = b.push(
-        Op::ResizeBilinear {
+        Op::ResizeBilinear(Resize {
             oh: 9,
             ow: 17,
             align_corners: false,
             half_pixel_centers: true,
-        },
+        }),
         &[d],
     ); // (3, 9, 17)
     let r2 = b.push(
-        Op::ResizeBilinear {
+        Op::ResizeBilinear(Resize {
             oh: 5,
             ow: 6,
             align_corners: true,
             half_pixel_centers: false,
-        },
+        }),
         &[r],
     ); // (3, 5, 6)
     let r3 = b.push(
-        Op::ResizeBilinear {
+        Op::ResizeBilinear(Resize {
             oh: 7,
             ow: 4,
             align_corners: false,
             half_pixel_centers: false,
-        },
+        }),
         &[r2],
     ); // (3, 7, 4)
     let sl = b.push(
@@ -203,7 +203,7 @@ tests! {
         let s = Shape::new(1, 2, 2);
         let resize = |align_corners, half_pixel_centers| {
             let g = single(
-                Op::ResizeBilinear { oh: 4, ow: 4, align_corners, half_pixel_centers },
+                Op::ResizeBilinear(Resize { oh: 4, ow: 4, align_corners, half_pixel_centers }),
                 s,
             );
             run_ref(&g, &x)
@@ -243,14 +243,14 @@ tests! {
         let s = Shape::new(1, 1, 4);
         let x = [0., 1., 2., 3.];
         let resize = |align_corners, half_pixel_centers| {
-            let op = Op::ResizeBilinear { oh: 1, ow: 2, align_corners, half_pixel_centers };
+            let op = Op::ResizeBilinear(Resize { oh: 1, ow: 2, align_corners, half_pixel_centers });
             run_ref(&single(op, s), &x)
         };
         assert_eq!(resize(false, true), [0.5, 2.5]); // (o + 0.5)·2 − 0.5
         assert_eq!(resize(false, false), [0., 2.]); // o·2
         assert_eq!(resize(true, false), [0., 3.]); // o·3
         // One output sample with align_corners: TF falls back to in/out, i.e. index 0.
-        let op = Op::ResizeBilinear { oh: 1, ow: 1, align_corners: true, half_pixel_centers: false };
+        let op = Op::ResizeBilinear(Resize { oh: 1, ow: 1, align_corners: true, half_pixel_centers: false });
         assert_eq!(run_ref(&single(op, s), &x), [0.]);
     }
 
@@ -397,7 +397,7 @@ tests! {
         // itself; the plan fuses nothing into or out of a pad).
         let mut b = Builder::new(Shape::new(2, 5, 5));
         let p = b.push(Op::Pad { pads: [0, 1, 1, 0, 1, 1] }, &[0]);
-        let m = b.push(Op::Pool { kind: PoolKind::Max, kh: 3, kw: 3, stride: [2, 2], pads: [0; 4] }, &[p]);
+        let m = b.push(Op::Pool(Pool { kind: PoolKind::Max, kh: 3, kw: 3, stride: [2, 2], pads: [0; 4] }), &[p]);
         let mut rng = Rng::new(4);
         let c = b.push(graphs::conv(&mut rng, 3, 2, 1, 3, 1, 0), &[m]);
         let g = b.finish(c);
@@ -435,7 +435,7 @@ tests! {
         ];
         for (s, oh, ow) in cases {
             for (align_corners, half_pixel_centers) in modes {
-                let op = Op::ResizeBilinear { oh, ow, align_corners, half_pixel_centers };
+                let op = Op::ResizeBilinear(Resize { oh, ow, align_corners, half_pixel_centers });
                 check_plan(&single(op.clone(), s), 0.0, &format!("{op:?} on {s}"));
             }
         }
@@ -534,7 +534,7 @@ tests! {
         infer_err(&Op::Pad { pads: [0, usize::MAX, 0, 0, usize::MAX, 0] }, &[x]);
         infer_err(&Op::Pad { pads: [0, 1 << 20, 0, 0, 0, 1 << 20] }, &[x]);
         // Resize: empty or huge outputs, both coordinate modes at once.
-        let rs = |oh, ow, align_corners, half_pixel_centers| Op::ResizeBilinear { oh, ow, align_corners, half_pixel_centers };
+        let rs = |oh, ow, align_corners, half_pixel_centers| Op::ResizeBilinear(Resize { oh, ow, align_corners, half_pixel_centers });
         infer_err(&rs(0, 4, false, false), &[x]);
         infer_err(&rs(4, 0, false, true), &[x]);
         infer_err(&rs(1 << 20, 1 << 20, false, false), &[x]);
@@ -572,7 +572,7 @@ tests! {
             bad(Op::DepthToSpace { block: 2 }, Shape::new(6, 2, 2), Shape::new(1, 4, 4)),
             bad(Op::Slice { begin: [0, 0, 5], step: [1, 1, 1], out: Shape::new(1, 1, 1) }, Shape::new(1, 1, 5), Shape::new(1, 1, 1)),
             bad(Op::Pad { pads: [0, usize::MAX, 0, 0, 1, 0] }, Shape::new(1, 2, 2), Shape::new(1, 2, 2)),
-            bad(Op::ResizeBilinear { oh: 2, ow: 2, align_corners: true, half_pixel_centers: true }, Shape::new(1, 2, 2), Shape::new(1, 2, 2)),
+            bad(Op::ResizeBilinear(Resize { oh: 2, ow: 2, align_corners: true, half_pixel_centers: true }), Shape::new(1, 2, 2), Shape::new(1, 2, 2)),
             bad(Op::Prelu { slope: vec![] }, Shape::new(1, 2, 2), Shape::new(1, 2, 2)),
             bad(Op::Sub, Shape::new(1, 2, 2), Shape::new(1, 2, 2)),
             bad(Op::FromHwc(Shape::new(2, 2, 2)), Shape::vector(4), Shape::new(2, 2, 2)),
@@ -621,7 +621,7 @@ tests! {
         let is_bad = |r: zeroskip::Result<zsk::ZskModel>, what: &str| {
             assert!(matches!(&r, Err(Error::BadModel { .. })), "{what}: {:?}", r.map(|m| m.graph.nodes[0].op.clone()));
         };
-        let op = Op::ResizeBilinear { oh: 3, ow: 3, align_corners: false, half_pixel_centers: true };
+        let op = Op::ResizeBilinear(Resize { oh: 3, ow: 3, align_corners: false, half_pixel_centers: true });
         let good = zsk::write(&single(op, Shape::new(1, 2, 2)), Precision::F32).unwrap();
         assert!(load(&good).is_ok());
         let n = good.len();

@@ -3,7 +3,7 @@
 
 mod common;
 use common::onnx::*;
-use zeroskip::graph::{reference, Activation, Op, Shape};
+use zeroskip::graph::{reference, Activation, Linear, Op, Shape};
 use zeroskip::import::onnx::{load, proto::SparseTensorProto};
 use zeroskip::Error;
 
@@ -246,7 +246,7 @@ tests! {
         let g = load("mm.onnx", &bytes(&m)).unwrap();
         let ops: Vec<&str> = g.nodes.iter().map(|n| n.op.name()).collect();
         assert_eq!(ops, ["GlobalAvgPool", "Linear"]);
-        let Op::Linear { bias, weight, .. } = &g.nodes[1].op else { panic!() };
+        let Op::Linear(Linear { bias, weight, .. }) = &g.nodes[1].op else { panic!() };
         assert_eq!(bias, &[1.0, 2.0, 3.0]);
         // MatMul's B (4, 3) becomes W (3, 4) = Bᵀ.
         let w = values(12, 1);

@@ -6,7 +6,7 @@ mod common;
 mod graphs;
 
 use graphs::{inputs, three_layers, Builder};
-use zeroskip::graph::{reference, Graph, Op, Shape};
+use zeroskip::graph::{reference, Graph, Linear, Op, Shape};
 use zeroskip::prune::{self, Config, Layer, Method, Pattern, Schedule};
 use zeroskip::synth::Rng;
 use zeroskip::Error;
@@ -25,7 +25,7 @@ fn weights(g: &Graph) -> Vec<(Vec<f32>, usize, usize)> {
         .iter()
         .map(|l| match &g.nodes[l.node].op {
             Op::Conv(c) => (c.weight.clone(), c.c_out, c.c_in),
-            Op::Linear { weight, .. } => (weight.clone(), l.c_out, l.c_in),
+            Op::Linear(Linear { weight, .. }) => (weight.clone(), l.c_out, l.c_in),
             _ => unreachable!(),
         })
         .collect()

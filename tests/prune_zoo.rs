@@ -9,7 +9,7 @@ use common::zoo;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use zeroskip::export;
-use zeroskip::graph::{reference, Graph, Op};
+use zeroskip::graph::{reference, Graph, Linear, Op};
 use zeroskip::import::onnx;
 use zeroskip::prune::npy;
 
@@ -140,12 +140,12 @@ fn check_4x1_half_sparse(g: &Graph) {
     for n in &g.nodes {
         let (w, c_out, c_in) = match &n.op {
             Op::Conv(c) if c.is_pointwise() => (&c.weight, c.c_out, c.c_in),
-            Op::Linear {
+            Op::Linear(Linear {
                 weight,
                 c_out,
                 c_in,
                 ..
-            } => (weight, *c_out, *c_in),
+            }) => (weight, *c_out, *c_in),
             _ => continue,
         };
         layers += 1;

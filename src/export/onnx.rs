@@ -195,19 +195,14 @@ impl<'g> Writer<'g> {
                 ];
                 self.emit("Conv", name, vec![xi, wt, b], &y, attrs);
             }
-            Op::Linear {
-                c_out,
-                c_in,
-                weight,
-                bias,
-            } => {
+            Op::Linear(l) => {
                 let xi = self.at_rank(x, 2);
                 let wt = self.init_f32(
                     &format!("{name}.weight"),
-                    &[*c_out as i64, *c_in as i64],
-                    weight,
+                    &[l.c_out as i64, l.c_in as i64],
+                    &l.weight,
                 );
-                let b = self.init_f32(&format!("{name}.bias"), &[*c_out as i64], bias);
+                let b = self.init_f32(&format!("{name}.bias"), &[l.c_out as i64], &l.bias);
                 self.emit("Gemm", name, vec![xi, wt, b], &y, vec![int("transB", 1)]);
                 out_rank = 2;
             }
@@ -270,20 +265,14 @@ impl<'g> Writer<'g> {
                 let xi = self.at_rank(x, 4);
                 self.emit("GlobalAveragePool", name, vec![xi], &y, vec![]);
             }
-            Op::Pool {
-                kind,
-                kh,
-                kw,
-                stride,
-                pads,
-            } => {
+            Op::Pool(p) => {
                 let xi = self.at_rank(x, 4);
                 let mut attrs = vec![
-                    ints("kernel_shape", &[*kh, *kw]),
-                    ints("strides", stride),
-                    ints("pads", pads),
+                    ints("kernel_shape", &[p.kh, p.kw]),
+                    ints("strides", &p.stride),
+                    ints("pads", &p.pads),
                 ];
-                let op = match kind {
+                let op = match p.kind {
                     PoolKind::Average => {
                         attrs.push(int("count_include_pad", 0));
                         "AveragePool"
@@ -333,12 +322,9 @@ impl<'g> Writer<'g> {
                 let attrs = vec![int("blocksize", *block as i64), string("mode", "DCR")];
                 self.emit("DepthToSpace", name, vec![xi], &y, attrs);
             }
-            Op::ResizeBilinear {
-                oh,
-                ow,
-                align_corners,
-                half_pixel_centers,
-            } => {
+            Op::ResizeBilinear(r) => {
+                let (oh, ow, align_corners, half_pixel_centers) =
+                    (&r.oh, &r.ow, &r.align_corners, &r.half_pixel_centers);
                 let xi = self.at_rank(x, 4);
                 let c = g.shape(x).c as i64;
                 let sizes =

@@ -9,10 +9,11 @@
 //! - A device-lost callback records the loss; every entry point checks it first, and a
 //!   readback whose device was lost fails instead of waiting forever (native: a bounded
 //!   `poll`; in the browser a lost device rejects `mapAsync`).
-//! - Pipelines are cached by (shader, override constants), so a network with 50 layers of a
-//!   dozen kinds compiles a dozen pipelines, once per context.
+//! - Pipelines are cached by kernel name (`gpu::shaders`: one name per shader and override
+//!   constants), so a network with 50 layers of a dozen kinds compiles a dozen pipelines,
+//!   once per context.
 
-use super::shaders::Shader;
+use super::shaders::Pipeline;
 use crate::error::{Error, GpuFailure, Result};
 use std::collections::HashMap;
 use std::future::Future;
@@ -36,8 +37,8 @@ struct Watch {
     uncaptured: Vec<String>,
 }
 
-/// Cache key: shader name and its override constants (as bits, sorted).
-type PipelineKey = (&'static str, Vec<(&'static str, u64)>);
+/// Cache key: the pipeline's kernel name, which stands for its shader and constants.
+type PipelineKey = String;
 
 /// A wgpu device and queue with typed error handling and a pipeline cache. Cheap to clone
 /// (handles); clones share the cache and the device state.
@@ -227,21 +228,15 @@ impl GpuContext {
         Ok(out)
     }
 
-    /// The compute pipeline of `shader` specialised with `constants` (override name, value),
-    /// compiled once per context. A shader that does not compile or validate, or constants
-    /// it does not declare, give `GpuFailure::Shader` with the compiler's message.
-    pub async fn pipeline(
-        &self,
-        shader: &Shader,
-        constants: &[(&'static str, f64)],
-    ) -> Result<wgpu::ComputePipeline> {
-        let mut key_consts: Vec<_> = constants.iter().map(|&(k, v)| (k, v.to_bits())).collect();
-        key_consts.sort_unstable();
-        let key = (shader.name, key_consts);
-        if let Some(p) = lock(&self.pipelines).get(&key) {
-            return Ok(p.clone());
+    /// The compute pipeline of `p` (its shader specialised with its constants), compiled once
+    /// per context. A shader that does not compile or validate, or constants it does not
+    /// declare, give `GpuFailure::Shader` with the compiler's message.
+    pub async fn pipeline(&self, p: &Pipeline) -> Result<wgpu::ComputePipeline> {
+        let (shader, constants) = (&p.shader, &p.constants[..]);
+        if let Some(c) = lock(&self.pipelines).get(&p.name) {
+            return Ok(c.clone());
         }
-        let what = format!("shader {}.wgsl with {constants:?}", shader.name);
+        let what = format!("{} ({}.wgsl with {constants:?})", p.name, shader.name);
         let pipeline = self
             .scoped(GpuFailure::Shader, &what, || {
                 let module = self
@@ -252,7 +247,7 @@ impl GpuContext {
                     });
                 self.device
                     .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                        label: Some(shader.name),
+                        label: Some(&p.name),
                         layout: None,
                         module: &module,
                         entry_point: Some("main"),
@@ -265,11 +260,11 @@ impl GpuContext {
                     })
             })
             .await?;
-        lock(&self.pipelines).insert(key, pipeline.clone());
+        lock(&self.pipelines).insert(p.name.clone(), pipeline.clone());
         Ok(pipeline)
     }
 
-    /// Pipelines compiled so far (each (shader, constants) once).
+    /// Pipelines compiled so far (each kernel name once).
     pub fn cached_pipelines(&self) -> usize {
         lock(&self.pipelines).len()
     }

@@ -46,7 +46,7 @@ impl GpuSession {
         let low = lower(graph, opts, DeviceLimits::of(&limits))?;
         let mut pipelines = Vec::with_capacity(low.steps.len());
         for s in &low.steps {
-            pipelines.push(ctx.pipeline(&s.shader, &s.constants).await?);
+            pipelines.push(ctx.pipeline(&s.pipeline).await?);
         }
         let stride =
             PARAM_BYTES.next_multiple_of(limits.min_uniform_buffer_offset_alignment as u64);
@@ -57,7 +57,7 @@ impl GpuSession {
             })
             .await?;
         let (steps, slots, weight_bytes) = built;
-        let out_len = low.output_shape.len();
+        let out_len = graph.output_shape().len();
         let staging = ctx
             .scoped(
                 GpuFailure::Validation,
@@ -79,8 +79,8 @@ impl GpuSession {
             slots,
             input: low.input,
             output: low.output,
-            input_shape: low.input_shape,
-            output_shape: low.output_shape,
+            input_shape: graph.input_shape(),
+            output_shape: graph.output_shape(),
             staging,
             report: low.report,
             weight_bytes,
@@ -199,7 +199,7 @@ fn build(
                 let mut contents = w.to_le_bytes();
                 contents.resize(contents.len().max(16), 0);
                 dev.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(&format!("{} weights", s.shader.name)),
+                    label: Some(&format!("{} weights", s.pipeline.name)),
                     contents: &contents,
                     usage: storage,
                 })
@@ -222,7 +222,7 @@ fn build(
             })
             .collect();
         let bind_group = dev.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(s.shader.name),
+            label: Some(&s.pipeline.name),
             layout: &pipeline.get_bind_group_layout(0),
             entries: &entries,
         });

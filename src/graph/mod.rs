@@ -1,6 +1,7 @@
 //! The model as a list of operations on named CHW values, batch 1. Import builds it (and
 //! checks every shape); plan turns it into kernels and buffers.
 
+pub mod analysis;
 pub mod arena;
 pub mod exec;
 pub mod op;
@@ -10,7 +11,7 @@ pub mod rewrite;
 pub mod shape;
 
 pub use exec::Session;
-pub use op::{Activation, Conv, Op, PoolKind};
+pub use op::{Activation, Conv, Linear, Matrix, Op, Pool, PoolKind, Resize};
 pub use plan::{LayerReport, Plan, PlanOptions, Sparsity};
 
 use crate::error::{Error, Result};
@@ -75,6 +76,52 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// A graph holding only its input (also its output until nodes are pushed).
+    pub fn new(name: &str, input: Shape) -> Graph {
+        Graph {
+            name: name.into(),
+            values: vec![Value {
+                name: "x".into(),
+                shape: input,
+            }],
+            nodes: vec![],
+            input: 0,
+            output: 0,
+        }
+    }
+
+    /// Appends node `n<k>_<op>` computing `op` over `inputs` (computed earlier), its output
+    /// shape inferred as `validate` would; the new value becomes the graph output.
+    pub fn push(&mut self, op: Op, inputs: &[ValueId]) -> Result<ValueId> {
+        let name = format!("n{}_{}", self.nodes.len(), op.name());
+        let ins = inputs
+            .iter()
+            .map(|&v| self.values.get(v).map(|x| x.shape))
+            .collect::<Option<Vec<Shape>>>();
+        let out = ins
+            .ok_or_else(|| "input value id out of range".to_string())
+            .and_then(|ins| shape::infer(&op, &ins))
+            .map_err(|detail| Error::BadNode {
+                file: self.name.clone(),
+                node: name.clone(),
+                op: op.name().into(),
+                detail,
+            })?;
+        let v = self.values.len();
+        self.values.push(Value {
+            name: format!("{name}_out"),
+            shape: out,
+        });
+        self.nodes.push(Node {
+            name,
+            op,
+            inputs: inputs.to_vec(),
+            output: v,
+        });
+        self.output = v;
+        Ok(v)
+    }
+
     pub fn shape(&self, v: ValueId) -> Shape {
         self.values[v].shape
     }

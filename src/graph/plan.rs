@@ -3,14 +3,12 @@
 //! a region of one arena; conv/linear/add + ReLU/ReLU6 are fused into one step; views and
 //! in-place activations share their input's region. `exec` then only runs the steps.
 
+use super::analysis::{Analysis, Reuse};
 use super::arena::{Allocator, Region};
-use super::reference::bilinear_source;
-use super::{Activation, Conv, Graph, Op, PoolKind, Shape, ValueId};
+use super::{Conv, Graph, Op, PoolKind, Shape, ValueId};
 use crate::dense::DenseWeights;
 use crate::error::{Error, Result};
-use crate::kernels::cnn::{
-    self, ConvParams, ConvWeights, DwConvParams, DwConvWeights, PoolParams, Window,
-};
+use crate::kernels::cnn::{self, ConvParams, ConvWeights, DwConvParams, DwConvWeights, PoolParams};
 use crate::kernels::registry::{cnn_registry, CnnKernelInfo, CnnOp};
 use crate::kernels::{select, sparse_kernel, Choice, Clamp, Isa, KernelInfo, LayerStats};
 use crate::sparse::{SpmmLayer, SpmmWeights};
@@ -268,10 +266,8 @@ struct Builder<'g> {
     opts: PlanOptions,
     /// (nodes,) or empty: streams stored in a .zsk, used as is
     packed: &'g [Option<SpmmWeights>],
-    /// Value whose region a value uses (itself, or the value it views / was fused into).
-    root: Vec<ValueId>,
-    /// Index of the last node reading each root (`usize::MAX`: the graph output, kept).
-    last_use: Vec<usize>,
+    /// Fusions, shared buffers and lifetimes (`Reuse::InPlace`: activations overwrite).
+    a: Analysis,
     region: Vec<Option<Region>>,
     alloc: Allocator,
     steps: Vec<Step>,
@@ -285,8 +281,7 @@ impl<'g> Builder<'g> {
             g,
             opts,
             packed,
-            root: (0..n).collect(),
-            last_use: vec![0; n],
+            a: Analysis::new(g, Reuse::InPlace),
             region: vec![None; n],
             alloc: Allocator::default(),
             steps: Vec::new(),
@@ -296,65 +291,20 @@ impl<'g> Builder<'g> {
 
     fn build(mut self) -> Result<Plan> {
         let g = self.g;
-        let fused = self.fusions();
-        // Roots: views and fused activations share their source's buffer.
-        for (i, node) in g.nodes.iter().enumerate() {
-            if is_view(&node.op, g.shape(node.inputs[0])) || fused.iter().any(|&(_, a)| a == i) {
-                self.root[node.output] = self.root[node.inputs[0]];
-            }
-        }
-        // Activations run in place when nothing else reads their input's buffer: counted over
-        // every value sharing it so far (a view of it, an activation already in place on it),
-        // so a second activation never overwrites a value a third node still reads.
-        for node in &g.nodes {
-            let xr = node.inputs.first().map(|&v| self.root[v]);
-            if let (Op::Act(_), Some(xr)) = (&node.op, xr) {
-                let shares = |v: ValueId| self.root[v] == xr;
-                let readers: usize = g
-                    .nodes
-                    .iter()
-                    .map(|n| n.inputs.iter().filter(|&&v| shares(v)).count())
-                    .sum();
-                if self.root[node.output] == node.output
-                    && readers == 1
-                    && !shares(g.output)
-                    && xr != self.root[g.input]
-                {
-                    self.root[node.output] = xr;
-                }
-            }
-        }
-        // A view taken of an activation's output before that activation went in place still
-        // names the activation: point every value at its final buffer. Roots only ever point
-        // at values computed earlier, so this ends.
-        for v in 0..g.values.len() {
-            let mut r = self.root[v];
-            while self.root[r] != r {
-                r = self.root[r];
-            }
-            self.root[v] = r;
-        }
-        // Lifetimes, per root.
-        let readers = self.readers();
-        for (v, rs) in readers.iter().enumerate() {
-            self.last_use[v] = rs.iter().copied().max().unwrap_or(0);
-        }
-        let out_root = self.root[g.output];
-        self.last_use[out_root] = usize::MAX;
         let input = self.alloc.alloc(g.input_shape().len());
         self.region[g.input] = Some(input);
 
         for i in 0..g.nodes.len() {
-            let clamp = fused
-                .iter()
-                .find(|&&(n, _)| n == i)
-                .map(|&(_, a)| clamp_of(&g.nodes[a].op));
-            if let Some(&(n, _)) = fused.iter().find(|&&(_, a)| a == i) {
-                self.report_node(i, format!("fused into {}", g.nodes[n].name), None);
+            if let Some(p) = self.a.fused_into[i] {
+                self.report_node(i, format!("fused into {}", g.nodes[p].name), None);
             } else {
-                self.lower(i, clamp.unwrap_or(Clamp::NONE))?;
+                self.lower(i, self.a.clamp[i])?;
             }
-            self.release_dead(i);
+            for v in std::mem::take(&mut self.a.dies_at[i]) {
+                if let Some(r) = self.region[v].take() {
+                    self.alloc.release(r);
+                }
+            }
         }
         if self.alloc.size() > MAX_ARENA {
             return Err(Error::DimOutOfRange {
@@ -364,7 +314,7 @@ impl<'g> Builder<'g> {
                 limit: format!("≤ {MAX_ARENA}"),
             });
         }
-        let output = self.region[out_root].expect("graph output lowered");
+        let output = self.region[self.a.output_root(g)].expect("graph output lowered");
         Ok(Plan {
             arena_len: self.alloc.size(),
             input,
@@ -376,53 +326,9 @@ impl<'g> Builder<'g> {
         })
     }
 
-    /// Nodes reading each root buffer.
-    fn readers(&self) -> Vec<Vec<usize>> {
-        let mut r = vec![Vec::new(); self.g.values.len()];
-        for (i, node) in self.g.nodes.iter().enumerate() {
-            for &v in &node.inputs {
-                r[self.root[v]].push(i);
-            }
-        }
-        r
-    }
-
-    /// (producer, activation) pairs to fuse: a conv, linear or add whose only reader is a ReLU
-    /// or clip right after it.
-    fn fusions(&self) -> Vec<(usize, usize)> {
-        let g = self.g;
-        let mut readers = vec![0usize; g.values.len()];
-        for node in &g.nodes {
-            for &v in &node.inputs {
-                readers[v] += 1;
-            }
-        }
-        readers[g.output] += 1;
-        (1..g.nodes.len())
-            .filter(|&a| {
-                let (p, act) = (&g.nodes[a - 1], &g.nodes[a]);
-                matches!(act.op, Op::Act(Activation::Relu | Activation::Clip { .. }))
-                    && act.inputs == [p.output]
-                    && readers[p.output] == 1
-                    && matches!(p.op, Op::Conv(_) | Op::Linear { .. } | Op::Add)
-            })
-            .map(|a| (a - 1, a))
-            .collect()
-    }
-
-    fn release_dead(&mut self, step: usize) {
-        for v in 0..self.g.values.len() {
-            if self.root[v] == v && self.last_use[v] == step {
-                if let Some(r) = self.region[v].take() {
-                    self.alloc.release(r);
-                }
-            }
-        }
-    }
-
     /// Region of an input value (already computed).
     fn read(&self, v: ValueId) -> Region {
-        let r = self.region[self.root[v]].expect("graph order: inputs are computed first");
+        let r = self.region[self.a.root[v]].expect("graph order: inputs are computed first");
         let len = self.g.shape(v).len();
         Region { off: r.off, len }
     }
@@ -431,7 +337,7 @@ impl<'g> Builder<'g> {
     fn write(&mut self, i: usize) -> Region {
         let v = self.g.nodes[i].output;
         let r = self.alloc.alloc(self.g.shape(v).len());
-        self.region[self.root[v]] = Some(r);
+        self.region[self.a.root[v]] = Some(r);
         r
     }
 
@@ -439,7 +345,7 @@ impl<'g> Builder<'g> {
         let node = &self.g.nodes[i];
         let flops = match &node.op {
             Op::Conv(c) => 2 * (c.weight.len() as u64) * self.g.shape(node.output).hw() as u64,
-            Op::Linear { weight, .. } => 2 * weight.len() as u64,
+            Op::Linear(l) => 2 * l.weight.len() as u64,
             _ => 0,
         };
         self.report.push(LayerReport {
@@ -468,7 +374,7 @@ impl<'g> Builder<'g> {
         let node = &g.nodes[i];
         let xs = g.shape(node.inputs[0]);
         let x = self.read(node.inputs[0]);
-        if is_view(&node.op, xs) {
+        if self.a.view[i] {
             self.report_node(i, "view".into(), None);
             return Ok(());
         }
@@ -476,30 +382,16 @@ impl<'g> Builder<'g> {
             Op::Conv(c) if c.is_pointwise() => {
                 self.pointwise(i, &c.weight, &c.bias, c.c_out, c.c_in, xs.hw(), x, clamp)?;
             }
-            Op::Linear {
-                c_out,
-                c_in,
-                weight,
-                bias,
-            } => {
-                self.pointwise(i, weight, bias, *c_out, *c_in, 1, x, clamp)?;
+            Op::Linear(l) => {
+                self.pointwise(i, &l.weight, &l.bias, l.c_out, l.c_in, 1, x, clamp)?;
             }
             Op::Conv(c) => self.conv(i, c, x, clamp)?,
             Op::Act(a) => {
-                let act = match *a {
-                    Activation::Relu => cnn::Activation::RELU,
-                    Activation::Clip { min, max } => cnn::Activation::Clamp(Clamp { min, max }),
-                    Activation::HardSigmoid { alpha, beta } => {
-                        cnn::Activation::HardSigmoid { alpha, beta }
-                    }
-                    Activation::HardSwish => cnn::Activation::HardSwish,
-                    Activation::Sigmoid => cnn::Activation::Sigmoid,
-                    Activation::Tanh => cnn::Activation::Tanh,
-                    Activation::LeakyRelu { alpha } => cnn::Activation::LeakyRelu { alpha },
-                };
+                let act = cnn::Activation::from(*a);
                 let kernel = self.cnn_kernel(CnnOp::Act(act.kind()), None)?;
-                // In place when `build` gave the output its input's buffer; else copy first.
-                let target = if self.root[node.output] == self.root[node.inputs[0]] {
+                // In place when the analysis gave the output its input's buffer; else copy
+                // first.
+                let target = if self.a.in_place_at(g, i) {
                     x
                 } else {
                     let y = self.write(i);
@@ -566,17 +458,9 @@ impl<'g> Builder<'g> {
                 });
                 self.report_node(i, kernel.name.into(), None);
             }
-            Op::Pool {
-                kind,
-                kh,
-                kw,
-                stride,
-                pads,
-            } => {
-                let win = Window::new(*kh, *kw, stride[0], stride[1])
-                    .pads(pads[0], pads[1], pads[2], pads[3]);
-                let params = PoolParams::new(&node.name, xs.c, xs.h, xs.w, win)?;
-                let op = if *kind == PoolKind::Max {
+            Op::Pool(p) => {
+                let params = PoolParams::new(&node.name, xs.c, xs.h, xs.w, p.window())?;
+                let op = if p.kind == PoolKind::Max {
                     CnnOp::MaxPool
                 } else {
                     CnnOp::AvgPool
@@ -639,18 +523,8 @@ impl<'g> Builder<'g> {
                 });
                 self.report_node(i, "depth_to_space (copy)".into(), None);
             }
-            Op::ResizeBilinear {
-                oh,
-                ow,
-                align_corners,
-                half_pixel_centers,
-            } => {
-                let taps = |n: usize, out: usize| -> Vec<Tap> {
-                    (0..out)
-                        .map(|o| bilinear_source(o, n, out, *align_corners, *half_pixel_centers))
-                        .collect()
-                };
-                let (rows, cols) = (taps(xs.h, *oh), taps(xs.w, *ow));
+            Op::ResizeBilinear(r) => {
+                let (rows, cols) = (r.taps(xs.h, r.oh), r.taps(xs.w, r.ow));
                 let y = self.write(i);
                 self.steps.push(Step::Resize {
                     xs,
@@ -683,7 +557,7 @@ impl<'g> Builder<'g> {
                 self.steps.push(Step::FromHwc { ys: *ys, x, y });
                 self.report_node(i, "from_hwc (copy)".into(), None);
             }
-            // Shares its input's buffer (`is_view`, above): no step.
+            // Shares its input's buffer (`Analysis::view`, above): no step.
             Op::View(_) => {}
         }
         Ok(())
@@ -764,9 +638,7 @@ impl<'g> Builder<'g> {
     fn conv(&mut self, i: usize, c: &Conv, x: Region, clamp: Clamp) -> Result<()> {
         let node = &self.g.nodes[i];
         let xs = self.g.shape(node.inputs[0]);
-        let win = Window::new(c.kh, c.kw, c.stride[0], c.stride[1])
-            .pads(c.pads[0], c.pads[1], c.pads[2], c.pads[3])
-            .dilation(c.dilation[0], c.dilation[1]);
+        let win = c.window();
         let fast = (c.kh == c.kw && c.stride[0] == c.stride[1] && c.dilation == [1, 1])
             .then_some((c.kh, c.stride[0]));
         if c.is_depthwise() {
@@ -833,28 +705,5 @@ impl<'g> Builder<'g> {
             .ok_or_else(|| Error::UnknownKernel {
                 name: format!("{op:?} for {}", isa.as_str()),
             })
-    }
-}
-
-/// Ops whose output is their input's data unchanged, so they share its buffer: views, and
-/// HWC re-layouts of a tensor with one channel or one pixel (CHW and HWC orders coincide,
-/// e.g. the flatten of a pooled (C, 1, 1) before a dense layer).
-fn is_view(op: &Op, xs: Shape) -> bool {
-    match op {
-        Op::View(_) => true,
-        Op::ToHwc => xs.c == 1 || xs.hw() == 1,
-        Op::FromHwc(ys) => ys.c == 1 || ys.hw() == 1,
-        _ => false,
-    }
-}
-
-fn clamp_of(op: &Op) -> Clamp {
-    match op {
-        Op::Act(Activation::Relu) => Clamp::RELU,
-        Op::Act(Activation::Clip { min, max }) => Clamp {
-            min: *min,
-            max: *max,
-        },
-        _ => Clamp::NONE,
     }
 }

@@ -2,7 +2,7 @@
 //! end-to-end oracle for the planned executor and is checked itself against onnxruntime's
 //! logits on the model zoo. Slow by design; not for production.
 
-use super::{Conv, Graph, Op, PoolKind, Shape};
+use super::{Conv, Graph, Op, Pool, PoolKind, Shape};
 use crate::error::{Error, Result};
 
 /// Runs `graph` on `input (C, H, W)` and returns the output tensor.
@@ -44,13 +44,13 @@ fn eval(op: &Op, ins: &[(&[f32], Shape)], out: Shape) -> Vec<f32> {
     let (x, xs) = ins[0];
     match op {
         Op::Conv(c) => conv(c, x, xs, out),
-        Op::Linear {
-            c_out,
-            c_in,
-            weight,
-            bias,
-        } => (0..*c_out)
-            .map(|o| bias[o] + (0..*c_in).map(|i| weight[o * c_in + i] * x[i]).sum::<f32>())
+        Op::Linear(l) => (0..l.c_out)
+            .map(|o| {
+                l.bias[o]
+                    + (0..l.c_in)
+                        .map(|i| l.weight[o * l.c_in + i] * x[i])
+                        .sum::<f32>()
+            })
             .collect(),
         Op::Act(a) => x.iter().map(|&v| a.apply(v)).collect(),
         Op::ChannelAffine { scale, shift } => {
@@ -74,13 +74,7 @@ fn eval(op: &Op, ins: &[(&[f32], Shape)], out: Shape) -> Vec<f32> {
             .chunks(xs.hw())
             .map(|ch| ch.iter().sum::<f32>() / xs.hw() as f32)
             .collect(),
-        Op::Pool {
-            kind,
-            kh,
-            kw,
-            stride,
-            pads,
-        } => pool(*kind, (*kh, *kw), *stride, *pads, x, xs, out),
+        Op::Pool(p) => pool(p, x, xs, out),
         Op::Softmax => {
             let m = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             let e: Vec<f32> = x.iter().map(|&v| (v - m).exp()).collect();
@@ -127,20 +121,13 @@ fn eval(op: &Op, ins: &[(&[f32], Shape)], out: Shape) -> Vec<f32> {
             }
             y
         }
-        Op::ResizeBilinear {
-            align_corners,
-            half_pixel_centers,
-            ..
-        } => {
+        Op::ResizeBilinear(r) => {
+            let (rows, cols) = (r.taps(xs.h, out.h), r.taps(xs.w, out.w));
             let mut y = vec![0.0; out.len()];
             for c in 0..out.c {
                 let at = |h: usize, w: usize| x[(c * xs.h + h) * xs.w + w];
-                for oy in 0..out.h {
-                    let (y0, y1, fy) =
-                        bilinear_source(oy, xs.h, out.h, *align_corners, *half_pixel_centers);
-                    for ox in 0..out.w {
-                        let (x0, x1, fx) =
-                            bilinear_source(ox, xs.w, out.w, *align_corners, *half_pixel_centers);
+                for (oy, &(y0, y1, fy)) in rows.iter().enumerate() {
+                    for (ox, &(x0, x1, fx)) in cols.iter().enumerate() {
                         y[(c * out.h + oy) * out.w + ox] =
                             bilinear(at(y0, x0), at(y0, x1), at(y1, x0), at(y1, x1), fx, fy);
                     }
@@ -263,15 +250,8 @@ fn conv(c: &Conv, x: &[f32], xs: Shape, out: Shape) -> Vec<f32> {
     y
 }
 
-fn pool(
-    kind: PoolKind,
-    (kh, kw): (usize, usize),
-    stride: [usize; 2],
-    pads: [usize; 4],
-    x: &[f32],
-    xs: Shape,
-    out: Shape,
-) -> Vec<f32> {
+fn pool(p: &Pool, x: &[f32], xs: Shape, out: Shape) -> Vec<f32> {
+    let (kind, kh, kw, stride, pads) = (p.kind, p.kh, p.kw, p.stride, p.pads);
     let mut y = vec![0.0; out.len()];
     for c in 0..out.c {
         for oy in 0..out.h {

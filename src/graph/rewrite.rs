@@ -78,7 +78,7 @@ fn fold_one(
                 let v = g.nodes[p].inputs[0];
                 let q = producer[v]?;
                 let vector = s.hw() == 1 && g.values[v].shape.hw() == 1;
-                if !(vector && readers[v] == 1 && matches!(g.nodes[q].op, Op::Linear { .. })) {
+                if !(vector && readers[v] == 1 && matches!(g.nodes[q].op, Op::Linear(_))) {
                     return None;
                 }
                 p = q;
@@ -89,14 +89,8 @@ fn fold_one(
                     scale_rows(&mut c.weight, &mut c.bias, per, &scale, &shift);
                     Some(x)
                 }
-                Op::Linear {
-                    c_out,
-                    c_in,
-                    weight,
-                    bias,
-                } if *c_out == scale.len() => {
-                    let per = *c_in;
-                    scale_rows(weight, bias, per, &scale, &shift);
+                Op::Linear(l) if l.c_out == scale.len() => {
+                    scale_rows(&mut l.weight, &mut l.bias, l.c_in, &scale, &shift);
                     Some(x)
                 }
                 Op::Add if scale.iter().all(|&s| s == 1.0) => {

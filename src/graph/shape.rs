@@ -56,26 +56,22 @@ pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
             let ow = window(x.w, c.kw, c.stride[1], c.dilation[1], c.pads[1], c.pads[3])?;
             Shape::new(c.c_out, oh, ow)
         }
-        Op::Linear {
-            c_out,
-            c_in,
-            weight,
-            bias,
-        } => {
-            if x.len() != *c_in {
+        Op::Linear(l) => {
+            let (c_out, c_in) = (l.c_out, l.c_in);
+            if x.len() != c_in {
                 return Err(format!(
                     "input {x} has {} values, weights expect {c_in}",
                     x.len()
                 ));
             }
-            if c_out.checked_mul(*c_in) != Some(weight.len()) || bias.len() != *c_out {
+            if c_out.checked_mul(c_in) != Some(l.weight.len()) || l.bias.len() != c_out {
                 return Err(format!(
                     "weight/bias sizes {}/{} do not match ({c_out}, {c_in})",
-                    weight.len(),
-                    bias.len()
+                    l.weight.len(),
+                    l.bias.len()
                 ));
             }
-            Shape::vector(*c_out)
+            Shape::vector(c_out)
         }
         Op::Act(_) | Op::Softmax => x,
         Op::ChannelAffine { scale, shift } => {
@@ -106,20 +102,15 @@ pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
             x
         }
         Op::GlobalAvgPool => Shape::vector(x.c),
-        Op::Pool {
-            kh,
-            kw,
-            stride,
-            pads,
-            ..
-        } => {
-            if pads[0] >= *kh || pads[2] >= *kh || pads[1] >= *kw || pads[3] >= *kw {
+        Op::Pool(p) => {
+            let (kh, kw, stride, pads) = (p.kh, p.kw, p.stride, p.pads);
+            if pads[0] >= kh || pads[2] >= kh || pads[1] >= kw || pads[3] >= kw {
                 return Err(format!(
                     "pads {pads:?} must be smaller than the window {kh}x{kw}"
                 ));
             }
-            let oh = window(x.h, *kh, stride[0], 1, pads[0], pads[2])?;
-            let ow = window(x.w, *kw, stride[1], 1, pads[1], pads[3])?;
+            let oh = window(x.h, kh, stride[0], 1, pads[0], pads[2])?;
+            let ow = window(x.w, kw, stride[1], 1, pads[1], pads[3])?;
             Shape::new(x.c, oh, ow)
         }
         Op::Concat => {
@@ -172,20 +163,16 @@ pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {
                 }
             }
         }
-        Op::ResizeBilinear {
-            oh,
-            ow,
-            align_corners,
-            half_pixel_centers,
-        } => {
-            if *oh == 0 || *ow == 0 {
+        Op::ResizeBilinear(r) => {
+            let (oh, ow) = (r.oh, r.ow);
+            if oh == 0 || ow == 0 {
                 return Err(format!("output size {oh}x{ow} must be ≥ 1 in both axes"));
             }
             // TF refuses the pair too: the two modes place the sample grid differently.
-            if *align_corners && *half_pixel_centers {
+            if r.align_corners && r.half_pixel_centers {
                 return Err("align_corners and half_pixel_centers cannot both be set".into());
             }
-            Shape::new(x.c, *oh, *ow)
+            Shape::new(x.c, oh, ow)
         }
         Op::Slice { begin, step, out } => {
             let dims = [(x.c, out.c), (x.h, out.h), (x.w, out.w)];

@@ -219,7 +219,7 @@ pub fn layers(graph: &Graph) -> Vec<Layer> {
         .filter_map(|(node, n)| {
             let (c_out, c_in) = match &n.op {
                 Op::Conv(c) if c.is_pointwise() => (c.c_out, c.c_in),
-                Op::Linear { c_out, c_in, .. } => (*c_out, *c_in),
+                Op::Linear(l) => (l.c_out, l.c_in),
                 _ => return None,
             };
             Some(Layer {
@@ -347,12 +347,7 @@ pub fn global_sparsity(reports: &[LayerReport]) -> f32 {
 fn weights_mut(graph: &mut Graph, node: usize) -> (&mut Vec<f32>, usize, usize) {
     match &mut graph.nodes[node].op {
         Op::Conv(c) => (&mut c.weight, c.c_out, c.c_in),
-        Op::Linear {
-            weight,
-            c_out,
-            c_in,
-            ..
-        } => (weight, *c_out, *c_in),
+        Op::Linear(l) => (&mut l.weight, l.c_out, l.c_in),
         op => unreachable!("layers() returned a {} node", op.name()),
     }
 }
@@ -361,7 +356,7 @@ fn weights_mut(graph: &mut Graph, node: usize) -> (&mut Vec<f32>, usize, usize) 
 fn weights_bias_mut(graph: &mut Graph, node: usize) -> (&mut [f32], &mut [f32]) {
     match &mut graph.nodes[node].op {
         Op::Conv(c) => (&mut c.weight, &mut c.bias),
-        Op::Linear { weight, bias, .. } => (weight, bias),
+        Op::Linear(l) => (&mut l.weight, &mut l.bias),
         op => unreachable!("layers() returned a {} node", op.name()),
     }
 }

@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::error::{Error, Result};
-use crate::graph::{Activation, Conv, Graph, Node, Op, PoolKind, Shape, Value};
+use crate::graph::{
+    Activation, Conv, Graph, Linear, Node, Op, Pool, PoolKind, Resize, Shape, Value,
+};
 use crate::sparse::SpmmWeights;
 use crate::tensor::f16_le_to_f32;
 
@@ -202,12 +204,12 @@ impl<'a> Reader<'a> {
                 let bias = self.values()?;
                 let (weight, packed) = self.weights(node, c_out, c_in, c_in)?;
                 (
-                    Op::Linear {
+                    Op::Linear(Linear {
                         c_out,
                         c_in,
                         weight,
                         bias,
-                    },
+                    }),
                     packed,
                 )
             }
@@ -253,13 +255,13 @@ impl<'a> Reader<'a> {
                     *v = self.dim()?;
                 }
                 (
-                    Op::Pool {
+                    Op::Pool(Pool {
                         kind,
                         kh: a[0],
                         kw: a[1],
                         stride: [a[2], a[3]],
                         pads: [a[4], a[5], a[6], a[7]],
-                    },
+                    }),
                     None,
                 )
             }
@@ -294,12 +296,12 @@ impl<'a> Reader<'a> {
                     )));
                 }
                 (
-                    Op::ResizeBilinear {
+                    Op::ResizeBilinear(Resize {
                         oh,
                         ow,
                         align_corners: flags & RESIZE_ALIGN_CORNERS != 0,
                         half_pixel_centers: flags & RESIZE_HALF_PIXEL != 0,
-                    },
+                    }),
                     None,
                 )
             }

@@ -59,17 +59,12 @@ pub fn write(graph: &Graph, precision: Precision) -> Result<Vec<u8>> {
                     w.values(&c.weight);
                 }
             }
-            Op::Linear {
-                c_out,
-                c_in,
-                weight,
-                bias,
-            } => {
+            Op::Linear(l) => {
                 w.u8(OP_LINEAR);
-                w.u32(*c_out as u32);
-                w.u32(*c_in as u32);
-                w.values(bias);
-                w.pointwise(&node.name, weight, bias, *c_out, *c_in, 1)?;
+                w.u32(l.c_out as u32);
+                w.u32(l.c_in as u32);
+                w.values(&l.bias);
+                w.pointwise(&node.name, &l.weight, &l.bias, l.c_out, l.c_in, 1)?;
             }
             Op::Act(a) => {
                 w.u8(OP_ACT);
@@ -102,19 +97,13 @@ pub fn write(graph: &Graph, precision: Precision) -> Result<Vec<u8>> {
             Op::Add => w.u8(OP_ADD),
             Op::Mul => w.u8(OP_MUL),
             Op::GlobalAvgPool => w.u8(OP_GAP),
-            Op::Pool {
-                kind,
-                kh,
-                kw,
-                stride,
-                pads,
-            } => {
+            Op::Pool(p) => {
                 w.u8(OP_POOL);
-                w.u8(if *kind == PoolKind::Max { 1 } else { 0 });
-                [*kh, *kw]
+                w.u8(if p.kind == PoolKind::Max { 1 } else { 0 });
+                [p.kh, p.kw]
                     .iter()
-                    .chain(stride)
-                    .chain(pads)
+                    .chain(&p.stride)
+                    .chain(&p.pads)
                     .for_each(|&v| w.u32(v as u32));
             }
             Op::Softmax => w.u8(OP_SOFTMAX),
@@ -136,20 +125,15 @@ pub fn write(graph: &Graph, precision: Precision) -> Result<Vec<u8>> {
                 w.u8(OP_DEPTH_TO_SPACE);
                 w.u32(*block as u32);
             }
-            Op::ResizeBilinear {
-                oh,
-                ow,
-                align_corners,
-                half_pixel_centers,
-            } => {
+            Op::ResizeBilinear(r) => {
                 w.u8(OP_RESIZE_BILINEAR);
-                w.u32(*oh as u32);
-                w.u32(*ow as u32);
+                w.u32(r.oh as u32);
+                w.u32(r.ow as u32);
                 let mut flags = 0;
-                if *align_corners {
+                if r.align_corners {
                     flags |= RESIZE_ALIGN_CORNERS;
                 }
-                if *half_pixel_centers {
+                if r.half_pixel_centers {
                     flags |= RESIZE_HALF_PIXEL;
                 }
                 w.u8(flags);

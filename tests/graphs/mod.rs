@@ -1,7 +1,7 @@
 //! Small `Graph`s built directly (no ONNX file) for the pruning and export tests.
 #![allow(dead_code)]
 
-use zeroskip::graph::{shape, Conv, Graph, Node, Op, Shape, Value, ValueId};
+use zeroskip::graph::{shape, Conv, Graph, Linear, Node, Op, Shape, Value, ValueId};
 use zeroskip::synth::Rng;
 
 /// Appends nodes to a graph, inferring each output shape.
@@ -75,12 +75,12 @@ pub fn conv(
 }
 
 pub fn linear(rng: &mut Rng, c_out: usize, c_in: usize) -> Op {
-    Op::Linear {
+    Op::Linear(Linear {
         c_out,
         c_in,
         weight: rng.vec(c_out * c_in),
         bias: rng.vec(c_out),
-    }
+    })
 }
 
 /// `input (8, 4, 4)` → 1x1 conv 16×8 → 1x1 conv 12×16 → sigmoid → global pool → linear 10×12.

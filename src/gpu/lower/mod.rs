@@ -1,16 +1,19 @@
 //! Graph → GPU steps: the WebGPU counterpart of `graph::plan`, made once at load time and
 //! with no device in sight (so it is tested without a GPU). It keeps the CPU plan's node
-//! semantics and decisions where they carry over:
+//! semantics and the very same decisions, read from one `graph::analysis::Analysis`:
 //! - a conv / linear / add whose only reader is a ReLU or Clip right after it runs with that
-//!   clamp fused (the same rule as the plan), and views share their source's buffer;
+//!   clamp fused, and views share their source's buffer;
 //! - every other value gets a buffer from a pool reused by liveness: a buffer returns to the
-//!   pool after the last node reading its value, and a later value takes the free buffer
-//!   closest in size (growing it if none is large enough), so a whole network lives in a few
-//!   buffers (MobileNetV2: 3, see `GpuSession::buffers`). Unlike the CPU arena this is a
-//!   set of buffers, not one: WebGPU forbids binding one buffer both read-only and writable in
-//!   the same dispatch, so a step's input and output must be different buffers;
+//!   pool after the last node reading its value (`Analysis::dies_at`), and a later value
+//!   takes the free buffer closest in size (growing it if none is large enough), so a whole
+//!   network lives in a few buffers (MobileNetV2: 3, see `GpuSession::buffers`). Unlike the
+//!   CPU arena this is a set of buffers, not one: WebGPU forbids binding one buffer both
+//!   read-only and writable in the same dispatch, so a step's input and output must be
+//!   different buffers, and no activation runs in place (`Reuse::Distinct`);
 //! - 1x1 convs and FC layers go dense (tiled GEMM) or sparse (CSR SpMM) by a GPU rule, not
-//!   the CPU selector: see `SPARSE_MIN_ZEROS`.
+//!   the CPU selector: see `SPARSE_MIN_ZEROS`;
+//! - every dispatch runs a `shaders::Pipeline`, named in the kernel grammar
+//!   (`spmm_f32_64x4__wgsl`), and the report names each node's pipeline.
 //!
 //! Ops without a shader yet (Pad, DepthToSpace, ResizeBilinear, Slice, HWC re-layouts,
 //! grouped convs) are refused with `Error::UnsupportedOp` naming the node, so the caller can
@@ -22,10 +25,10 @@ mod slots;
 #[cfg(test)]
 mod tests;
 
-use super::shaders::Shader;
+use super::shaders::Pipeline;
 use crate::error::{Error, GpuFailure, Result};
-use crate::graph::{Activation, Graph, Op, Shape, ValueId};
-use crate::kernels::Clamp;
+use crate::graph::analysis::{Analysis, Reuse};
+use crate::graph::{Graph, ValueId};
 use slots::SlotPool;
 
 /// Words of every step's uniform block (each shader's `Params` is at most 16 scalars).
@@ -81,8 +84,8 @@ impl Default for GpuOptions {
 pub struct GpuLayer {
     pub node: String,
     pub op: &'static str,
-    /// Shader and specialisation (`spmm_csr_16x4`, `gemm_64x64`, `dwconv_3x3_s2`, …), or
-    /// `fused into …` / `view`.
+    /// The pipeline, in the kernel grammar (`spmm_f32_64x4__wgsl`, `gemm_f32_64x64__wgsl`,
+    /// `dwconv_f32_64x1_3x3s2__wgsl`, …: see `gpu::shaders`), or `fused into …` / `view`.
     pub kernel: String,
     /// Zero fraction of the weights (1x1 and FC layers).
     pub sparsity: Option<f64>,
@@ -136,8 +139,7 @@ pub(crate) type Slot = usize;
 /// `weights`, then `write` — the order every shader declares them in.
 #[derive(Debug, Clone)]
 pub(crate) struct StepDesc {
-    pub shader: Shader,
-    pub constants: Vec<(&'static str, f64)>,
+    pub pipeline: Pipeline,
     pub params: [u32; PARAM_WORDS],
     pub reads: Vec<Slot>,
     pub weights: Vec<Data>,
@@ -152,8 +154,6 @@ pub(crate) struct Lowered {
     pub slot_len: Vec<usize>,
     pub input: Slot,
     pub output: Slot,
-    pub input_shape: Shape,
-    pub output_shape: Shape,
     pub report: Vec<GpuLayer>,
 }
 
@@ -166,13 +166,9 @@ struct Lowerer<'g> {
     g: &'g Graph,
     opts: GpuOptions,
     lim: DeviceLimits,
-    /// The value whose buffer each value uses (itself, its view source, its fused producer).
-    root: Vec<ValueId>,
-    /// For a fused activation node: its producer node. For a producer: the fused clamp.
-    fused_into: Vec<Option<usize>>,
-    clamp: Vec<Clamp>,
-    /// Roots whose last reader is each node (freed after it).
-    dies_at: Vec<Vec<ValueId>>,
+    /// Fusions, shared buffers and lifetimes; `Reuse::Distinct`, as a dispatch may not bind
+    /// its output buffer as an input too.
+    a: Analysis,
     slot: Vec<Option<Slot>>,
     pool: SlotPool,
     steps: Vec<StepDesc>,
@@ -181,16 +177,12 @@ struct Lowerer<'g> {
 
 impl<'g> Lowerer<'g> {
     fn new(g: &'g Graph, opts: GpuOptions, lim: DeviceLimits) -> Lowerer<'g> {
-        let (nv, nn) = (g.values.len(), g.nodes.len());
         Lowerer {
             g,
             opts,
             lim,
-            root: (0..nv).collect(),
-            fused_into: vec![None; nn],
-            clamp: vec![Clamp::NONE; nn],
-            dies_at: vec![Vec::new(); nn],
-            slot: vec![None; nv],
+            a: Analysis::new(g, Reuse::Distinct),
+            slot: vec![None; g.values.len()],
             pool: SlotPool::default(),
             steps: Vec::new(),
             report: Vec::new(),
@@ -199,27 +191,17 @@ impl<'g> Lowerer<'g> {
 
     fn run(mut self) -> Result<Lowered> {
         let g = self.g;
-        self.fuse();
-        // Views and fused activations use their source's buffer; roots only point at values
-        // computed earlier, and each is resolved in node order, so one pass suffices.
-        for (i, node) in g.nodes.iter().enumerate() {
-            if is_view(&node.op, g.shape(node.inputs[0])) || self.fused_into[i].is_some() {
-                self.root[node.output] = self.root[node.inputs[0]];
-            }
-        }
-        self.liveness();
         let input = self.alloc(g.input, "graph input")?;
         for i in 0..g.nodes.len() {
-            let node = &g.nodes[i];
-            if let Some(p) = self.fused_into[i] {
+            if let Some(p) = self.a.fused_into[i] {
                 let into = format!("fused into {}", g.nodes[p].name);
                 self.report_node(i, into, None);
-            } else if is_view(&node.op, g.shape(node.inputs[0])) {
+            } else if self.a.view[i] {
                 self.report_node(i, "view".into(), None);
             } else {
                 self.node(i)?;
             }
-            for v in std::mem::take(&mut self.dies_at[i]) {
+            for v in std::mem::take(&mut self.a.dies_at[i]) {
                 if let Some(s) = self.slot[v] {
                     self.pool.release(s);
                 }
@@ -231,59 +213,8 @@ impl<'g> Lowerer<'g> {
             slot_len: self.pool.len,
             input,
             output,
-            input_shape: g.input_shape(),
-            output_shape: g.output_shape(),
             report: self.report,
         })
-    }
-
-    /// The plan's fusion rule: a conv, linear or add whose only reader is a ReLU or Clip
-    /// right after it (and which is not the graph output) runs with that clamp.
-    fn fuse(&mut self) {
-        let g = self.g;
-        let mut readers = vec![0usize; g.values.len()];
-        for node in &g.nodes {
-            for &v in &node.inputs {
-                readers[v] += 1;
-            }
-        }
-        readers[g.output] += 1;
-        for a in 1..g.nodes.len() {
-            let (p, act) = (&g.nodes[a - 1], &g.nodes[a]);
-            let clamp = match act.op {
-                Op::Act(Activation::Relu) => Clamp::RELU,
-                Op::Act(Activation::Clip { min, max }) => Clamp { min, max },
-                _ => continue,
-            };
-            if act.inputs == [p.output]
-                && readers[p.output] == 1
-                && matches!(p.op, Op::Conv(_) | Op::Linear { .. } | Op::Add)
-            {
-                self.fused_into[a] = Some(a - 1);
-                self.clamp[a - 1] = clamp;
-            }
-        }
-    }
-
-    /// For each root, the last node reading it (or producing it, if nobody reads it); the
-    /// graph output's root is never freed.
-    fn liveness(&mut self) {
-        let g = self.g;
-        let mut last: Vec<Option<usize>> = vec![None; g.values.len()];
-        for (i, node) in g.nodes.iter().enumerate() {
-            let r = self.root[node.output];
-            last[r] = Some(last[r].map_or(i, |l| l.max(i)));
-            for &v in &node.inputs {
-                let r = self.root[v];
-                last[r] = Some(last[r].map_or(i, |l| l.max(i)));
-            }
-        }
-        let out = self.root[g.output];
-        for (v, l) in last.into_iter().enumerate() {
-            if let (Some(i), true) = (l, v != out && self.root[v] == v) {
-                self.dies_at[i].push(v);
-            }
-        }
     }
 
     /// A pooled buffer for value `v` (a root), refused if over the device's binding limit.
@@ -291,7 +222,7 @@ impl<'g> Lowerer<'g> {
         let len = self.g.shape(v).len();
         self.check_bytes(&self.g.values[v].name, what, 4 * len as u64)?;
         let s = self.pool.alloc(len);
-        self.slot[self.root[v]] = Some(s);
+        self.slot[self.a.root[v]] = Some(s);
         Ok(s)
     }
 
@@ -311,7 +242,7 @@ impl<'g> Lowerer<'g> {
 
     /// The buffer holding value `v` (computed earlier: the graph is validated).
     fn slot_of(&self, v: ValueId) -> Result<Slot> {
-        self.slot[self.root[v]].ok_or_else(|| Error::BadNode {
+        self.slot[self.a.root[v]].ok_or_else(|| Error::BadNode {
             file: self.g.name.clone(),
             node: self.g.values[v].name.clone(),
             op: "-".into(),
@@ -375,31 +306,36 @@ impl<'g> Lowerer<'g> {
         ])
     }
 
-    /// Adds a step writing node `i`'s output to a fresh buffer; returns it.
+    /// Adds a dispatch of `pipeline` writing node `i`'s output (to a fresh buffer, or the one
+    /// a Concat's earlier parts went to). A node's first dispatch reports it, under the
+    /// pipeline's name.
+    #[allow(clippy::too_many_arguments)]
     fn push(
         &mut self,
         i: usize,
-        shader: Shader,
-        constants: Vec<(&'static str, f64)>,
+        pipeline: Pipeline,
         params: &[u32],
         reads: Vec<Slot>,
         weights: Vec<Data>,
         groups: [u32; 3],
+        sparsity: Option<f64>,
     ) -> Result<()> {
         let name = self.g.nodes[i].name.clone();
         for w in &weights {
             self.check_bytes(&name, "weights", w.bytes())?;
         }
         let out = self.g.nodes[i].output;
-        let write = match self.slot[self.root[out]] {
-            Some(s) => s, // a Concat's later parts
+        let write = match self.slot[self.a.root[out]] {
+            Some(s) => s,
             None => self.alloc(out, "output")?,
         };
+        if self.report.len() == i {
+            self.report_node(i, pipeline.name.clone(), sparsity);
+        }
         let mut p = [0u32; PARAM_WORDS];
         p[..params.len()].copy_from_slice(params);
         self.steps.push(StepDesc {
-            shader,
-            constants,
+            pipeline,
             params: p,
             reads,
             weights,
@@ -407,15 +343,5 @@ impl<'g> Lowerer<'g> {
             groups,
         });
         Ok(())
-    }
-}
-
-/// The plan's rule: ops whose output is their input's data unchanged share its buffer.
-fn is_view(op: &Op, xs: Shape) -> bool {
-    match op {
-        Op::View(_) => true,
-        Op::ToHwc => xs.c == 1 || xs.hw() == 1,
-        Op::FromHwc(ys) => ys.c == 1 || ys.hw() == 1,
-        _ => false,
     }
 }

@@ -4,9 +4,9 @@
 use super::{Data, Lowerer, Pointwise, Slot, SPARSE_MIN_ZEROS, SPMM_SHAPES};
 use crate::error::Result;
 use crate::gpu::pack::{dense_weights, CsrWeights};
-use crate::gpu::shaders;
-use crate::graph::{Activation, Conv, Op, PoolKind, Shape};
-use crate::kernels::cnn::{ConvParams, DwConvParams, PoolParams, Window};
+use crate::gpu::shaders::{self, Binary};
+use crate::graph::{Conv, Matrix, Op, PoolKind, Shape};
+use crate::kernels::cnn::{self, ConvParams, DwConvParams, PoolParams};
 use crate::kernels::Clamp;
 
 impl Lowerer<'_> {
@@ -16,38 +16,32 @@ impl Lowerer<'_> {
         let node = &g.nodes[i];
         let xs = g.shape(node.inputs[0]);
         let x = self.slot_of(node.inputs[0])?;
-        let clamp = self.clamp[i];
+        let clamp = self.a.clamp[i];
         let n = self.u(i, "elements", xs.len())?;
         match &node.op {
             Op::Conv(c) if c.is_pointwise() => {
-                self.pointwise(i, &c.weight, &c.bias, c.c_out, c.c_in, xs.hw(), x, clamp)
+                let m = Matrix::new(&c.weight, &c.bias, c.c_out, c.c_in);
+                self.pointwise(i, m, xs.hw(), x, clamp)
             }
-            Op::Linear {
-                c_out,
-                c_in,
-                weight,
-                bias,
-            } => self.pointwise(i, weight, bias, *c_out, *c_in, 1, x, clamp),
-            Op::Conv(c) if c.is_depthwise() => self.dwconv(i, c, xs, x, clamp),
-            Op::Conv(c) if c.groups == 1 => self.conv(i, c, xs, x, clamp),
+            Op::Linear(l) => {
+                let m = Matrix::new(&l.weight, &l.bias, l.c_out, l.c_in);
+                self.pointwise(i, m, 1, x, clamp)
+            }
+            Op::Conv(c) if c.is_depthwise() || c.groups == 1 => self.conv(i, c, xs, x, clamp),
             Op::Conv(c) => Err(self.unsupported(i, &format!("grouped conv, {} groups", c.groups))),
             Op::Act(a) => {
-                // (ACT of unary.wgsl, its two parameters, name)
-                let (act, pa, pb, name) = match *a {
-                    Activation::Relu => (0, 0.0, 0.0, "relu"),
-                    Activation::Clip { min, max } => (1, min, max, "clip"),
-                    Activation::HardSigmoid { alpha, beta } => (2, alpha, beta, "hardsigmoid"),
-                    Activation::HardSwish => (3, 0.0, 0.0, "hardswish"),
-                    Activation::Sigmoid => (4, 0.0, 0.0, "sigmoid"),
-                    Activation::Tanh => (5, 0.0, 0.0, "tanh"),
-                    Activation::LeakyRelu { alpha } => (6, alpha, 0.0, "leaky_relu"),
+                // The kernels' form (ReLU is a clamp), and unary.wgsl's two parameters.
+                let act = cnn::Activation::from(*a);
+                let (pa, pb) = match act {
+                    cnn::Activation::Clamp(c) => (c.min, c.max),
+                    cnn::Activation::HardSigmoid { alpha, beta } => (alpha, beta),
+                    cnn::Activation::LeakyRelu { alpha } => (alpha, 0.0),
+                    _ => (0.0, 0.0),
                 };
                 let groups = self.grid(i, xs.len(), 256, 1)?;
                 let params = [n, pa.to_bits(), pb.to_bits()];
-                let consts = vec![("ACT", act as f64)];
-                self.push(i, shaders::UNARY, consts, &params, vec![x], vec![], groups)?;
-                self.report_node(i, format!("unary_{name}"), None);
-                Ok(())
+                let p = shaders::unary(act.kind());
+                self.push(i, p, &params, vec![x], vec![], groups, None)
             }
             Op::ChannelAffine { scale, shift } => {
                 let w = Data::F32(scale.iter().chain(shift).copied().collect());
@@ -57,79 +51,49 @@ impl Lowerer<'_> {
             Op::Add | Op::Sub | Op::Mul => {
                 let b = self.slot_of(node.inputs[1])?;
                 let bs = g.shape(node.inputs[1]);
-                let (op, name) = match node.op {
-                    Op::Add => (0, "add"),
-                    Op::Sub => (1, "sub"),
-                    _ if bs == xs => (2, "mul"),
-                    _ => (3, "channel_mul"),
+                let op = match node.op {
+                    Op::Add => Binary::Add,
+                    Op::Sub => Binary::Sub,
+                    _ if bs == xs => Binary::Mul,
+                    _ => Binary::ChMul,
                 };
                 let groups = self.grid(i, xs.len(), 256, 1)?;
                 let hw = self.u(i, "H·W", xs.hw())?;
                 let params = [n, hw, clamp.min.to_bits(), clamp.max.to_bits()];
-                let consts = vec![("OP", op as f64)];
-                self.push(
-                    i,
-                    shaders::BINARY,
-                    consts,
-                    &params,
-                    vec![x, b],
-                    vec![],
-                    groups,
-                )?;
-                self.report_node(i, format!("binary_{name}"), None);
-                Ok(())
+                let p = shaders::binary(op);
+                self.push(i, p, &params, vec![x, b], vec![], groups, None)
             }
             Op::GlobalAvgPool => {
                 let groups = self.grid(i, xs.c, 1, 1)?;
                 let params = [self.u(i, "C", xs.c)?, self.u(i, "H·W", xs.hw())?];
-                self.push(
-                    i,
-                    shaders::GLOBAL_AVG_POOL,
-                    vec![],
-                    &params,
-                    vec![x],
-                    vec![],
-                    groups,
-                )?;
-                self.report_node(i, "global_avg_pool_64".into(), None);
-                Ok(())
+                let p = shaders::gavgpool();
+                self.push(i, p, &params, vec![x], vec![], groups, None)
             }
-            Op::Pool {
-                kind,
-                kh,
-                kw,
-                stride,
-                pads,
-            } => {
-                let win = Window::new(*kh, *kw, stride[0], stride[1])
-                    .pads(pads[0], pads[1], pads[2], pads[3]);
-                let pp = PoolParams::new(&node.name, xs.c, xs.h, xs.w, win)?;
+            Op::Pool(p) => {
+                let pp = PoolParams::new(&node.name, xs.c, xs.h, xs.w, p.window())?;
                 let geo = pp.geometry();
                 let (oh, ow) = (geo.oh(), geo.ow());
                 let groups = self.grid(i, oh * ow, 64, xs.c)?;
                 let dims = [
-                    xs.c, xs.h, xs.w, oh, ow, *kh, *kw, stride[0], stride[1], pads[0], pads[1],
+                    xs.c,
+                    xs.h,
+                    xs.w,
+                    oh,
+                    ow,
+                    p.kh,
+                    p.kw,
+                    p.stride[0],
+                    p.stride[1],
+                    p.pads[0],
+                    p.pads[1],
                 ];
                 let params = self.words(i, &dims)?;
-                let max = *kind == PoolKind::Max;
-                let consts = vec![("MAX", if max { 1.0 } else { 0.0 })];
-                self.push(i, shaders::POOL, consts, &params, vec![x], vec![], groups)?;
-                let name = if max { "max" } else { "avg" };
-                self.report_node(i, format!("pool_{name}_{kh}x{kw}"), None);
-                Ok(())
+                let p = shaders::pool(p.kind == PoolKind::Max);
+                self.push(i, p, &params, vec![x], vec![], groups, None)
             }
             Op::Softmax => {
-                self.push(
-                    i,
-                    shaders::SOFTMAX,
-                    vec![],
-                    &[n],
-                    vec![x],
-                    vec![],
-                    [1, 1, 1],
-                )?;
-                self.report_node(i, "softmax_256".into(), None);
-                Ok(())
+                let p = shaders::softmax();
+                self.push(i, p, &[n], vec![x], vec![], [1, 1, 1], None)
             }
             Op::Concat => {
                 let mut at = 0usize;
@@ -138,18 +102,11 @@ impl Lowerer<'_> {
                     let len = g.shape(v).len();
                     let groups = self.grid(i, len, 256, 1)?;
                     let params = [self.u(i, "part", len)?, self.u(i, "offset", at)?];
-                    self.push(
-                        i,
-                        shaders::COPY,
-                        vec![],
-                        &params,
-                        vec![part],
-                        vec![],
-                        groups,
-                    )?;
+                    // The first part's dispatch reports the node.
+                    let p = shaders::copy();
+                    self.push(i, p, &params, vec![part], vec![], groups, None)?;
                     at += len;
                 }
-                self.report_node(i, format!("copy ×{}", node.inputs.len()), None);
                 Ok(())
             }
             // Views never get here (`run` shares their source's buffer).
@@ -157,7 +114,7 @@ impl Lowerer<'_> {
             Op::ToHwc | Op::FromHwc(_) => Err(self.unsupported(i, "HWC re-layout")),
             Op::Pad { .. } => Err(self.unsupported(i, "no pad shader")),
             Op::DepthToSpace { .. } => Err(self.unsupported(i, "no depth-to-space shader")),
-            Op::ResizeBilinear { .. } => Err(self.unsupported(i, "no resize shader")),
+            Op::ResizeBilinear(_) => Err(self.unsupported(i, "no resize shader")),
             Op::Slice { .. } => Err(self.unsupported(i, "no slice shader")),
         }
     }
@@ -168,18 +125,9 @@ impl Lowerer<'_> {
     }
 
     /// A 1x1 conv or FC layer: `W (m, k) @ X (k, n) + b`, dense or sparse.
-    #[allow(clippy::too_many_arguments)]
-    fn pointwise(
-        &mut self,
-        i: usize,
-        w: &[f32],
-        b: &[f32],
-        m: usize,
-        k: usize,
-        n: usize,
-        x: Slot,
-        clamp: Clamp,
-    ) -> Result<()> {
+    fn pointwise(&mut self, i: usize, mat: Matrix, n: usize, x: Slot, clamp: Clamp) -> Result<()> {
+        let Matrix { w, b, .. } = mat;
+        let (m, k) = (mat.c_out, mat.c_in);
         let name = self.g.nodes[i].name.clone();
         let zeros = w.iter().filter(|&&v| v == 0.0).count() as f64 / w.len().max(1) as f64;
         let sparse = match self.opts.pointwise {
@@ -209,10 +157,9 @@ impl Lowerer<'_> {
                 lo,
                 hi,
             ];
-            let consts = vec![("LANES", lanes as f64), ("ROWS", rows as f64)];
             let weights = vec![Data::U32(csr.idx), Data::F32(csr.wts)];
-            self.push(i, shaders::SPMM, consts, &params, vec![x], weights, groups)?;
-            self.report_node(i, format!("spmm_csr_{lanes}x{rows}"), Some(zeros));
+            let p = shaders::spmm(lanes, rows);
+            self.push(i, p, &params, vec![x], weights, groups, Some(zeros))?;
         } else {
             let groups = [
                 self.dim(i, "pixel tiles", n.div_ceil(64))?,
@@ -221,106 +168,56 @@ impl Lowerer<'_> {
             ];
             let params = [mu, ku, nu, lo, hi];
             let weights = vec![Data::F32(dense_weights(w, b))];
-            self.push(i, shaders::GEMM, vec![], &params, vec![x], weights, groups)?;
-            self.report_node(i, "gemm_64x64".into(), Some(zeros));
+            self.push(
+                i,
+                shaders::gemm(),
+                &params,
+                vec![x],
+                weights,
+                groups,
+                Some(zeros),
+            )?;
         }
         Ok(())
     }
 
-    fn dwconv(&mut self, i: usize, c: &Conv, xs: Shape, x: Slot, clamp: Clamp) -> Result<()> {
-        let name = &self.g.nodes[i].name;
-        let win = window(c);
-        let geo = *DwConvParams::new(name, c.c_in, xs.h, xs.w, win)?.geometry();
-        let (oh, ow) = (geo.oh(), geo.ow());
-        let groups = self.grid(i, oh * ow, 64, c.c_in)?;
-        let dims = [
-            c.c_in,
-            xs.h,
-            xs.w,
-            oh,
-            ow,
-            c.pads[0],
-            c.pads[1],
-            c.dilation[0],
-            c.dilation[1],
-        ];
-        let mut params = self.words(i, &dims)?;
-        params.extend([clamp.min.to_bits(), clamp.max.to_bits()]);
-        let consts = vec![
-            ("KH", c.kh as f64),
-            ("KW", c.kw as f64),
-            ("SH", c.stride[0] as f64),
-            ("SW", c.stride[1] as f64),
-        ];
-        let weights = vec![Data::F32(dense_weights(&c.weight, &c.bias))];
-        self.push(
-            i,
-            shaders::DWCONV,
-            consts,
-            &params,
-            vec![x],
-            weights,
-            groups,
-        )?;
-        let kernel = format!("dwconv_{}x{}_s{}", c.kh, c.kw, c.stride[0]);
-        self.report_node(i, kernel, None);
-        Ok(())
-    }
-
+    /// A depthwise (`c_out = c_in`, window specialised by overrides) or full conv (window in
+    /// the uniforms); either runs 64 output pixels of one output channel per workgroup. The
+    /// CPU params check the window and give the output size.
     fn conv(&mut self, i: usize, c: &Conv, xs: Shape, x: Slot, clamp: Clamp) -> Result<()> {
         let name = &self.g.nodes[i].name;
-        let win = window(c);
-        let geo = *ConvParams::new(name, c.c_in, c.c_out, xs.h, xs.w, win)?.geometry();
+        let depthwise = c.is_depthwise();
+        let geo = if depthwise {
+            *DwConvParams::new(name, c.c_in, xs.h, xs.w, c.window())?.geometry()
+        } else {
+            *ConvParams::new(name, c.c_in, c.c_out, xs.h, xs.w, c.window())?.geometry()
+        };
         let (oh, ow) = (geo.oh(), geo.ow());
         let groups = self.grid(i, oh * ow, 64, c.c_out)?;
-        let dims = [
-            c.c_in,
-            xs.h,
-            xs.w,
-            oh,
-            ow,
-            c.kh,
-            c.kw,
-            c.stride[0],
-            c.stride[1],
-            c.dilation[0],
-            c.dilation[1],
-            c.pads[0],
-            c.pads[1],
-        ];
+        let (plane, pads) = ([c.c_in, xs.h, xs.w, oh, ow], [c.pads[0], c.pads[1]]);
+        // The uniforms each shader's `Params` declares, in order.
+        let (dims, p) = if depthwise {
+            let p = shaders::dwconv(c.kh, c.kw, c.stride[0], c.stride[1]);
+            ([&plane[..], &pads, &c.dilation].concat(), p)
+        } else {
+            let win = [c.kh, c.kw];
+            let dims = [&plane[..], &win, &c.stride, &c.dilation, &pads].concat();
+            (dims, shaders::conv())
+        };
         let mut params = self.words(i, &dims)?;
-        params.extend([
-            clamp.min.to_bits(),
-            clamp.max.to_bits(),
-            self.u(i, "c_out", c.c_out)?,
-        ]);
+        params.extend([clamp.min.to_bits(), clamp.max.to_bits()]);
+        if !depthwise {
+            params.push(self.u(i, "c_out", c.c_out)?);
+        }
         let weights = vec![Data::F32(dense_weights(&c.weight, &c.bias))];
-        self.push(i, shaders::CONV, vec![], &params, vec![x], weights, groups)?;
-        let kernel = format!("conv_{}x{}_s{}", c.kh, c.kw, c.stride[0]);
-        self.report_node(i, kernel, None);
-        Ok(())
+        self.push(i, p, &params, vec![x], weights, groups, None)
     }
 
     fn channel(&mut self, i: usize, xs: Shape, x: Slot, prelu: bool, w: Data) -> Result<()> {
         let groups = self.grid(i, xs.len(), 256, 1)?;
         let params = self.words(i, &[xs.len(), xs.hw(), xs.c])?;
-        let consts = vec![("PRELU", if prelu { 1.0 } else { 0.0 })];
-        self.push(
-            i,
-            shaders::CHANNEL,
-            consts,
-            &params,
-            vec![x],
-            vec![w],
-            groups,
-        )?;
-        let kernel = if prelu {
-            "channel_prelu"
-        } else {
-            "channel_affine"
-        };
-        self.report_node(i, kernel.into(), None);
-        Ok(())
+        let p = shaders::channel(prelu);
+        self.push(i, p, &params, vec![x], vec![w], groups, None)
     }
 }
 
@@ -332,10 +229,4 @@ pub(super) fn spmm_shape(n: usize) -> (u32, u32) {
         .find(|&&(lanes, _)| 4 * lanes as usize >= n)
         .copied()
         .unwrap_or(SPMM_SHAPES[0])
-}
-
-fn window(c: &Conv) -> Window {
-    Window::new(c.kh, c.kw, c.stride[0], c.stride[1])
-        .pads(c.pads[0], c.pads[1], c.pads[2], c.pads[3])
-        .dilation(c.dilation[0], c.dilation[1])
 }

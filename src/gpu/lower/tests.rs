@@ -3,7 +3,7 @@
 use super::ops::spmm_shape;
 use super::slots::SlotPool;
 use super::*;
-use crate::graph::{Conv, Node, Value};
+use crate::graph::{Activation, Conv, Linear, Op, Plan, PlanOptions, Shape};
 
 const ROOMY: DeviceLimits = DeviceLimits {
     max_groups: 65535,
@@ -12,50 +12,18 @@ const ROOMY: DeviceLimits = DeviceLimits {
 
 /// Appends a node whose output shape is inferred; returns its value.
 fn add(g: &mut Graph, op: Op, inputs: &[ValueId]) -> ValueId {
-    let ins: Vec<Shape> = inputs.iter().map(|&v| g.shape(v)).collect();
-    let shape = crate::graph::shape::infer(&op, &ins).expect("test graph");
-    let v = g.values.len();
-    let name = format!("n{}", g.nodes.len());
-    g.values.push(Value {
-        name: format!("{name}_out"),
-        shape,
-    });
-    g.nodes.push(Node {
-        name,
-        op,
-        inputs: inputs.to_vec(),
-        output: v,
-    });
-    g.output = v;
-    v
+    g.push(op, inputs).expect("test graph")
 }
 
 fn graph(input: Shape) -> Graph {
-    Graph {
-        name: "t".into(),
-        values: vec![Value {
-            name: "x".into(),
-            shape: input,
-        }],
-        nodes: vec![],
-        input: 0,
-        output: 0,
-    }
+    Graph::new("t", input)
 }
 
 fn conv(c_in: usize, c_out: usize, k: usize, groups: usize) -> Op {
-    Op::Conv(Conv {
-        c_out,
-        c_in,
-        groups,
-        kh: k,
-        kw: k,
-        stride: [1, 1],
-        dilation: [1, 1],
-        pads: [k / 2; 4],
-        weight: vec![0.5; c_out * c_in / groups * k * k],
-        bias: vec![0.0; c_out],
-    })
+    let mut c = Conv::new(c_out, c_in, groups, [k, k]);
+    c.pads = [k / 2; 4];
+    c.weight.fill(0.5);
+    Op::Conv(c)
 }
 
 /// An inverted residual block: expand + ReLU6, depthwise + ReLU, project, add the skip,
@@ -71,12 +39,12 @@ fn block() -> Graph {
     let r = add(&mut g, Op::Add, &[0, p]);
     let a = add(&mut g, Op::GlobalAvgPool, &[r]);
     let f = add(&mut g, Op::View(Shape::vector(4)), &[a]);
-    let fc = Op::Linear {
+    let fc = Op::Linear(Linear {
         c_out: 3,
         c_in: 4,
         weight: vec![0.0; 12],
         bias: vec![1.0; 3],
-    };
+    });
     let l = add(&mut g, fc, &[f]);
     add(&mut g, Op::Softmax, &[l]);
     g
@@ -89,17 +57,17 @@ fn lowering_fuses_clamps_shares_views_and_reuses_buffers() {
     assert_eq!(
         kernels,
         [
-            "gemm_64x64",
-            "fused into n0",
-            "dwconv_3x3_s1",
-            "fused into n2",
-            "gemm_64x64",
-            "binary_add",
-            "global_avg_pool_64",
+            "gemm_f32_64x64__wgsl",
+            "fused into n0_Conv",
+            "dwconv_f32_64x1_3x3s1__wgsl",
+            "fused into n2_Conv",
+            "gemm_f32_64x64__wgsl",
+            "add_f32_256x1__wgsl",
+            "gavgpool_f32_64x1__wgsl",
             "view",
             // All-zero FC weights: sparse (and empty rows).
-            "spmm_csr_1x64",
-            "softmax_256",
+            "spmm_f32_4x64__wgsl",
+            "softmax_f32_256x1__wgsl",
         ]
     );
     assert_eq!(low.steps.len(), 7, "fused and view nodes dispatch nothing");
@@ -132,7 +100,7 @@ fn unsupported_ops_and_oversized_buffers_are_refused_before_any_allocation() {
     add(&mut g, Op::DepthToSpace { block: 2 }, &[0]);
     let e = lower(&g, GpuOptions::default(), ROOMY).unwrap_err();
     assert!(
-        matches!(&e, Error::UnsupportedOp { node, .. } if node == "n0"),
+        matches!(&e, Error::UnsupportedOp { node, .. } if node == "n0_DepthToSpace"),
         "{e}"
     );
 
@@ -194,4 +162,21 @@ fn pool_reuses_the_closest_free_buffer_and_grows_when_needed() {
     assert_eq!(p.alloc(150), a, "no fit: the largest free one, grown");
     assert_eq!(p.len[a], 150);
     assert_eq!(p.alloc(1), 2, "nothing free: a new buffer");
+}
+
+#[test]
+fn the_cpu_plan_and_the_gpu_lowering_make_the_same_fusion_and_view_decisions() {
+    // Both read one `Analysis`: the nodes they run nothing for (fused, views) coincide.
+    let g = block();
+    let plan = Plan::new(&g, PlanOptions::default()).unwrap();
+    let low = lower(&g, GpuOptions::default(), ROOMY).unwrap();
+    let shared = |k: &str| k.starts_with("fused into") || k == "view";
+    let cpu: Vec<bool> = plan.report().iter().map(|l| shared(&l.kernel)).collect();
+    let gpu: Vec<bool> = low.report.iter().map(|l| shared(&l.kernel)).collect();
+    assert_eq!(cpu, gpu);
+    assert_eq!(
+        cpu.iter().filter(|&&s| s).count(),
+        3,
+        "two fusions and a view"
+    );
 }

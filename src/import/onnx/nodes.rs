@@ -6,7 +6,7 @@ use super::proto::{AttributeProto, NodeProto};
 use super::tensor::{Constant, Data};
 use super::Importer;
 use crate::error::{Error, Result};
-use crate::graph::{Activation, Conv, Op, PoolKind, Shape};
+use crate::graph::{Activation, Conv, Linear, Op, Pool, PoolKind, Shape};
 
 pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()> {
     let op = n.op_type.as_str();
@@ -409,7 +409,7 @@ fn binary(cx: Cx) -> Result<()> {
                 return Ok(());
             }
             Some(Node {
-                op: Op::Linear { bias, .. },
+                op: Op::Linear(Linear { bias, .. }),
                 output,
                 ..
             }) => {
@@ -446,13 +446,13 @@ fn pool(cx: Cx) -> Result<()> {
     if kind == PoolKind::Average && cx.attr_i("count_include_pad", 0) != 0 && pads != [0; 4] {
         return Err(cx.unsupported(" with count_include_pad = 1 and padding"));
     }
-    let op = Op::Pool {
+    let op = Op::Pool(Pool {
         kind,
         kh: k[0],
         kw: k[1],
         stride: [s[0], s[1]],
         pads,
-    };
+    });
     let probe = crate::graph::shape::infer(&op, &[xs]).map_err(|d| cx.bad(d))?;
     cx.imp
         .push(
@@ -658,12 +658,12 @@ fn linear(cx: Cx) -> Result<()> {
     cx.imp
         .push(
             cx.name,
-            Op::Linear {
+            Op::Linear(Linear {
                 c_out: n_out,
                 c_in: n_in,
                 weight,
                 bias,
-            },
+            }),
             vec![x],
             &out,
             vec![1, n_out],

@@ -7,7 +7,7 @@ use super::fold::{self, Slice};
 use super::json::NodeDef;
 use super::{tensor_key, tensor_node, Act, Entry, Importer, Layout, Tensor};
 use crate::error::{Error, Result};
-use crate::graph::{Activation, Conv, Op, PoolKind, Shape, ValueId};
+use crate::graph::{Activation, Conv, Linear, Op, Pool, PoolKind, Resize, Shape, ValueId};
 use crate::import::onnx::tensor::{Constant, Data};
 
 pub(super) fn import(imp: &mut Importer, n: &NodeDef) -> Result<()> {
@@ -627,13 +627,13 @@ fn pool(mut cx: Cx) -> Result<()> {
     } else {
         PoolKind::Average
     };
-    let op = Op::Pool {
+    let op = Op::Pool(Pool {
         kind,
         kh: k[0],
         kw: k[1],
         stride,
         pads,
-    };
+    });
     let id = cx.push(op, vec![xid], "")?;
     cx.out_nhwc(id);
     Ok(())
@@ -697,12 +697,12 @@ fn matmul(mut cx: Cx) -> Result<()> {
     };
     let (bias, post) = fused(&cx, n)?;
     let x = cx.imp.flatten(&cx.n.name, &a)?;
-    let op = Op::Linear {
+    let op = Op::Linear(Linear {
         c_out: n,
         c_in: k,
         weight,
         bias: bias.unwrap_or_else(|| vec![0.0; n]),
-    };
+    });
     let mut id = cx.push(op, vec![x], if post.is_some() { "/linear" } else { "" })?;
     if let Some(op) = post {
         id = cx.push(op, vec![id], "")?;
@@ -911,12 +911,12 @@ fn resize(mut cx: Cx) -> Result<()> {
         return Err(cx.bad(format!("size {size:?} out of range")));
     }
     let (xid, _) = cx.nhwc(&x)?;
-    let op = Op::ResizeBilinear {
+    let op = Op::ResizeBilinear(Resize {
         oh: oh as usize,
         ow: ow as usize,
         align_corners: cx.n.boolean("align_corners").unwrap_or(false),
         half_pixel_centers: cx.n.boolean("half_pixel_centers").unwrap_or(false),
-    };
+    });
     let id = cx.push(op, vec![xid], "")?;
     cx.out_nhwc(id);
     Ok(())
