@@ -11,8 +11,10 @@ use crate::error::{Error, Result};
 use crate::kernels::cnn::{
     self, ConvParams, ConvWeights, DwConvParams, DwConvWeights, PoolParams, Window,
 };
-use crate::kernels::registry::{cnn_registry, CnnKernelInfo, CnnOp};
-use crate::kernels::{select, sparse_kernel, Choice, Clamp, Isa, KernelInfo, LayerStats};
+use crate::kernels::{
+    best, select, sparse_kernel, Choice, Clamp, Isa, Kernel, LayerStats, Op as KOp,
+    Shape as KShape, WType,
+};
 use crate::sparse::{SpmmLayer, SpmmWeights};
 
 /// Most floats one inference's arena may hold (512 MiB): refused at plan time rather than
@@ -54,7 +56,7 @@ pub(crate) enum PointwiseWeights {
 pub(crate) enum Step {
     /// `W (c_out, c_in) @ X (c_in, hw) -> Y (c_out, hw)`
     Pointwise {
-        kernel: &'static KernelInfo,
+        kernel: &'static Kernel,
         w: PointwiseWeights,
         hw: usize,
         x: Region,
@@ -62,14 +64,14 @@ pub(crate) enum Step {
         clamp: Clamp,
     },
     DwConv {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         w: DwConvWeights,
         x: Region,
         y: Region,
         clamp: Clamp,
     },
     Conv {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         w: ConvWeights,
         x: Region,
         y: Region,
@@ -77,7 +79,7 @@ pub(crate) enum Step {
     },
     /// In place over `x`.
     Act {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         act: cnn::Activation,
         x: Region,
     },
@@ -94,7 +96,7 @@ pub(crate) enum Step {
         y: Region,
     },
     Add {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         a: Region,
         b: Region,
         y: Region,
@@ -108,7 +110,7 @@ pub(crate) enum Step {
     },
     /// `x (C, hw) · s (C) -> y (C, hw)`
     ChannelMul {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         x: Region,
         s: Region,
         y: Region,
@@ -116,19 +118,19 @@ pub(crate) enum Step {
     },
     /// `x (C, hw) -> y (C)`
     GlobalAvgPool {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         x: Region,
         y: Region,
         hw: usize,
     },
     Pool {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         params: PoolParams,
         x: Region,
         y: Region,
     },
     Softmax {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         x: Region,
         y: Region,
     },
@@ -497,7 +499,7 @@ impl<'g> Builder<'g> {
                     Activation::Tanh => cnn::Activation::Tanh,
                     Activation::LeakyRelu { alpha } => cnn::Activation::LeakyRelu { alpha },
                 };
-                let kernel = self.cnn_kernel(CnnOp::Act(act.kind()), None)?;
+                let kernel = self.cnn_kernel(KOp::of_act(act.kind()), None)?;
                 // In place when `build` gave the output its input's buffer; else copy first.
                 let target = if self.root[node.output] == self.root[node.inputs[0]] {
                     x
@@ -525,7 +527,7 @@ impl<'g> Builder<'g> {
                 self.report_node(i, "affine (scalar)".into(), None);
             }
             Op::Add => {
-                let kernel = self.cnn_kernel(CnnOp::Add, None)?;
+                let kernel = self.cnn_kernel(KOp::Add, None)?;
                 let b = self.read(node.inputs[1]);
                 let y = self.write(i);
                 self.steps.push(Step::Add {
@@ -544,7 +546,7 @@ impl<'g> Builder<'g> {
                     self.steps.push(Step::Mul { a: x, b: s, y });
                     self.report_node(i, "mul (scalar)".into(), None);
                 } else {
-                    let kernel = self.cnn_kernel(CnnOp::ChannelMul, None)?;
+                    let kernel = self.cnn_kernel(KOp::ChMul, None)?;
                     self.steps.push(Step::ChannelMul {
                         kernel,
                         x,
@@ -556,7 +558,7 @@ impl<'g> Builder<'g> {
                 }
             }
             Op::GlobalAvgPool => {
-                let kernel = self.cnn_kernel(CnnOp::GlobalAvgPool, None)?;
+                let kernel = self.cnn_kernel(KOp::GAvgPool, None)?;
                 let y = self.write(i);
                 self.steps.push(Step::GlobalAvgPool {
                     kernel,
@@ -577,9 +579,9 @@ impl<'g> Builder<'g> {
                     .pads(pads[0], pads[1], pads[2], pads[3]);
                 let params = PoolParams::new(&node.name, xs.c, xs.h, xs.w, win)?;
                 let op = if *kind == PoolKind::Max {
-                    CnnOp::MaxPool
+                    KOp::MaxPool
                 } else {
-                    CnnOp::AvgPool
+                    KOp::AvgPool
                 };
                 let kernel = self.cnn_kernel(op, None)?;
                 let y = self.write(i);
@@ -592,7 +594,7 @@ impl<'g> Builder<'g> {
                 self.report_node(i, kernel.name.into(), None);
             }
             Op::Softmax => {
-                let kernel = self.cnn_kernel(CnnOp::Softmax, None)?;
+                let kernel = self.cnn_kernel(KOp::Softmax, None)?;
                 let y = self.write(i);
                 self.steps.push(Step::Softmax { kernel, x, y });
                 self.report_node(i, kernel.name.into(), None);
@@ -739,12 +741,19 @@ impl<'g> Builder<'g> {
             Choice::Sparse(k) => (
                 k,
                 PointwiseWeights::Sparse(
-                    SpmmWeights::pack(&name, w, Some(b), c_out, c_in, k.nr)?.bind(hw)?,
+                    SpmmWeights::pack(&name, w, Some(b), c_out, c_in, k.nr())?.bind(hw)?,
                 ),
             ),
             Choice::Dense(k) => (
                 k,
-                PointwiseWeights::Dense(DenseWeights::pack(&name, w, Some(b), c_out, c_in, k.nr)?),
+                PointwiseWeights::Dense(DenseWeights::pack(
+                    &name,
+                    w,
+                    Some(b),
+                    c_out,
+                    c_in,
+                    k.nr(),
+                )?),
             ),
         };
         let y = self.write(i);
@@ -772,7 +781,7 @@ impl<'g> Builder<'g> {
         if c.is_depthwise() {
             let params = DwConvParams::new(&node.name, c.c_in, xs.h, xs.w, win)?;
             let w = DwConvWeights::pack(&node.name, &c.weight, Some(&c.bias), params)?;
-            let kernel = self.cnn_kernel(CnnOp::DwConv, fast)?;
+            let kernel = self.cnn_kernel(KOp::DwConv, fast)?;
             let y = self.write(i);
             self.steps.push(Step::DwConv {
                 kernel,
@@ -785,7 +794,7 @@ impl<'g> Builder<'g> {
         } else if c.groups == 1 {
             let params = ConvParams::new(&node.name, c.c_in, c.c_out, xs.h, xs.w, win)?;
             let w = ConvWeights::pack(&node.name, &c.weight, Some(&c.bias), params)?;
-            let kernel = self.cnn_kernel(CnnOp::Conv, fast)?;
+            let kernel = self.cnn_kernel(KOp::Conv, fast)?;
             let y = self.write(i);
             self.steps.push(Step::Conv {
                 kernel,
@@ -808,31 +817,10 @@ impl<'g> Builder<'g> {
     }
 
     /// The best kernel for `op` on this ISA: a fast path for the window if one exists, else
-    /// the any-window one, falling back to scalar.
-    fn cnn_kernel(
-        &self,
-        op: CnnOp,
-        window: Option<(usize, usize)>,
-    ) -> Result<&'static CnnKernelInfo> {
-        let isa = self.opts.isa;
-        let rank = |k: &CnnKernelInfo| {
-            let isa_rank = if k.isa == isa {
-                0
-            } else if k.isa == Isa::Simd128 && isa == Isa::Relaxed {
-                1
-            } else {
-                2
-            };
-            let win_rank = if k.window.is_some() { 0 } else { 1 };
-            (isa_rank, win_rank)
-        };
-        cnn_registry()
-            .iter()
-            .filter(|k| k.op == op && k.isa <= isa && (k.window.is_none() || k.window == window))
-            .min_by_key(|k| rank(k))
-            .ok_or_else(|| Error::UnknownKernel {
-                name: format!("{op:?} for {}", isa.as_str()),
-            })
+    /// the any-window one, falling back to lower ISAs.
+    fn cnn_kernel(&self, op: KOp, window: Option<(usize, usize)>) -> Result<&'static Kernel> {
+        let shape = window.map_or(KShape::Any, |(k, s)| KShape::Window(k, s));
+        best(op, WType::F32, self.opts.isa, shape)
     }
 }
 

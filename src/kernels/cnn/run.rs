@@ -5,11 +5,11 @@
 use super::params::Geometry;
 use super::{Activation, ConvWeights, DwConvWeights, PoolParams, Window};
 use crate::error::{Error, Result};
-use crate::kernels::registry::{CnnFn, CnnKernelInfo, CnnOp};
+use crate::kernels::table::{Kernel, KernelFn, Op};
 use crate::kernels::Clamp;
 use std::ops::Range;
 
-impl CnnKernelInfo {
+impl Kernel {
     /// Whether this kernel takes `win` (fast paths: one size and stride, no dilation).
     pub fn supports(&self, win: &Window) -> bool {
         match self.window {
@@ -37,7 +37,7 @@ impl CnnKernelInfo {
         clamp: Clamp,
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::DwConv(f) = self.func else {
+        let KernelFn::DwConv(f) = self.func else {
             return Err(self.wrong_op("depthwise conv weights"));
         };
         let p = wts.params();
@@ -61,7 +61,7 @@ impl CnnKernelInfo {
         clamp: Clamp,
         out_channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::Conv(f) = self.func else {
+        let KernelFn::Conv(f) = self.func else {
             return Err(self.wrong_op("full conv weights"));
         };
         let p = wts.params();
@@ -87,7 +87,7 @@ impl CnnKernelInfo {
         y: &mut [f32],
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::Pool(f) = self.func else {
+        let KernelFn::Pool(f) = self.func else {
             return Err(self.wrong_op("pool params"));
         };
         self.check_window(p.geometry())?;
@@ -113,7 +113,7 @@ impl CnnKernelInfo {
         hw: usize,
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::GlobalPool(f) = self.func else {
+        let KernelFn::GlobalPool(f) = self.func else {
             return Err(self.wrong_op("a global pool"));
         };
         self.check_hw(hw)?;
@@ -126,7 +126,7 @@ impl CnnKernelInfo {
 
     /// `y = clamp(a + b)`, all of one length.
     pub fn run_add(&self, a: &[f32], b: &[f32], y: &mut [f32], clamp: Clamp) -> Result<()> {
-        let CnnFn::Add(f) = self.func else {
+        let KernelFn::Add(f) = self.func else {
             return Err(self.wrong_op("an add"));
         };
         self.check_same("b", a.len(), b.len())?;
@@ -138,7 +138,7 @@ impl CnnKernelInfo {
 
     /// `y = clamp(y + b)` in place: a residual add into the block's output.
     pub fn run_add_assign(&self, y: &mut [f32], b: &[f32], clamp: Clamp) -> Result<()> {
-        let CnnFn::Add(f) = self.func else {
+        let KernelFn::Add(f) = self.func else {
             return Err(self.wrong_op("an add"));
         };
         self.check_same("b", y.len(), b.len())?;
@@ -162,7 +162,7 @@ impl CnnKernelInfo {
         hw: usize,
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::ChannelMul(f) = self.func else {
+        let KernelFn::ChannelMul(f) = self.func else {
             return Err(self.wrong_op("a channel multiply"));
         };
         self.check_hw(hw)?;
@@ -183,7 +183,7 @@ impl CnnKernelInfo {
         hw: usize,
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::ChannelMul(f) = self.func else {
+        let KernelFn::ChannelMul(f) = self.func else {
             return Err(self.wrong_op("a channel multiply"));
         };
         self.check_hw(hw)?;
@@ -197,10 +197,10 @@ impl CnnKernelInfo {
 
     /// Applies `act` to `x` in place; `act` must be of this kernel's kind.
     pub fn run_act(&self, x: &mut [f32], act: Activation) -> Result<()> {
-        let CnnFn::Act(f) = self.func else {
+        let KernelFn::Act(f) = self.func else {
             return Err(self.wrong_op("an activation"));
         };
-        if self.op != CnnOp::Act(act.kind()) {
+        if self.op != Op::of_act(act.kind()) {
             return Err(self.wrong_op(&format!("activation {}", act.kind().as_str())));
         }
         // Safety: the kernel touches x only.
@@ -210,7 +210,7 @@ impl CnnKernelInfo {
 
     /// Softmax over the whole of `x (n) -> y (n)`.
     pub fn run_softmax(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
-        let CnnFn::Softmax(f) = self.func else {
+        let KernelFn::Softmax(f) = self.func else {
             return Err(self.wrong_op("a softmax"));
         };
         self.check_same("y", x.len(), y.len())?;
@@ -291,13 +291,5 @@ impl CnnKernelInfo {
             });
         }
         Ok(())
-    }
-
-    fn wrong_op(&self, given: &str) -> Error {
-        Error::Unsupported {
-            what: format!("kernel {} (op {:?})", self.name, self.op),
-            value: given.into(),
-            expected: format!("{:?} operands", self.op),
-        }
     }
 }
