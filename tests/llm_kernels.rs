@@ -8,6 +8,10 @@
 //! formats at several input sparsities vs dense Q4_0, Q4_1 and Q8_0:
 //! `cargo test --target wasm32-unknown-unknown --release --test llm_kernels -- --include-ignored bench_gemv --nocapture`.
 
+#[path = "common/llm.rs"]
+mod llm;
+
+use llm::{check, check_x, cols_for, random_w, reference};
 use std::ops::Range;
 use zeroskip::error::Error;
 use zeroskip::import::gguf::Gguf;
@@ -42,39 +46,6 @@ const G16I4: SparseFormat = SparseFormat::Group { g: 16, bits: 4 };
 const G8I8: SparseFormat = SparseFormat::Group { g: 8, bits: 8 };
 const CM8: SparseFormat = SparseFormat::Col { bits: 8 };
 const CM4: SparseFormat = SparseFormat::Col { bits: 4 };
-
-/// Random `w (rows, cols)` obeying `f`'s pattern, about `sparsity` of it zero.
-fn random_w(rng: &mut Rng, f: SparseFormat, rows: usize, cols: usize, sparsity: f32) -> Vec<f32> {
-    let mut w = rng.vec(rows * cols);
-    let drop = |rng: &mut Rng| (rng.uniform() + 1.0) / 2.0 < sparsity;
-    match f {
-        SparseFormat::Group { g, .. } => {
-            for grp in w.chunks_exact_mut(g) {
-                if drop(rng) {
-                    grp.fill(0.0);
-                }
-            }
-        }
-        SparseFormat::TwoFour => {
-            for run in w.chunks_exact_mut(4) {
-                // 0, 1 or 2 nonzeros (mostly 2) at random places
-                let keep = [2, 2, 2, 1, 0][rng.below(5)];
-                let a = rng.below(4);
-                let b = (a + 1 + rng.below(3)) % 4;
-                for (j, v) in run.iter_mut().enumerate() {
-                    if !(keep >= 1 && j == a || keep == 2 && j == b) {
-                        *v = 0.0;
-                    }
-                }
-            }
-        }
-        // dense layout: zeros are stored like any weight
-        SparseFormat::Csr8 | SparseFormat::Col { .. } => {
-            w.iter_mut().filter(|_| drop(rng)).for_each(|v| *v = 0.0)
-        }
-    }
-    w
-}
 
 /// Decode (one token, `t1` tiles) or prefill (several tokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,58 +91,6 @@ fn kernels(f: SparseFormat, op: LlmOp) -> Vec<&'static Kernel> {
     ks
 }
 
-/// `Y (t, d) = X (t, n) @ Wᵀ` in f64, with per-entry tolerance `1e-5 · Σ(|w| + max|w_row|)·|x|`
-/// (the max term covers int4's `d·Σq·x + m·Σx` split, whose halves may cancel).
-fn reference(w: &[f32], d: usize, n: usize, x: &[f32], t: usize) -> Vec<(f64, f64)> {
-    let mut out = vec![(0.0, 0.0); t * d];
-    for tok in 0..t {
-        for r in 0..d {
-            let row = &w[r * n..(r + 1) * n];
-            let amax = row.iter().fold(0.0f64, |a, v| a.max(v.abs() as f64));
-            let (mut s, mut mag) = (0.0f64, 0.0f64);
-            for (c, &wv) in row.iter().enumerate() {
-                let xv = x[tok * n + c] as f64;
-                s += wv as f64 * xv;
-                mag += (wv.abs() as f64 + amax) * xv.abs();
-            }
-            out[tok * d + r] = (s, 1e-5 * mag + 1e-6);
-        }
-    }
-    out
-}
-
-/// Runs `k` on `m` for `t` tokens and `rows`; checks against the reference, and that entries
-/// outside `rows` stay untouched.
-fn check(k: &Kernel, m: &SparseMatrix, t: usize, rows: Range<usize>, seed: u64, case: &str) {
-    let x = Rng::new(seed).vec(t * m.cols);
-    check_x(k, m, &x, t, rows, case);
-}
-
-/// [`check`] with a given `x (t, cols)`.
-fn check_x(k: &Kernel, m: &SparseMatrix, x: &[f32], t: usize, rows: Range<usize>, case: &str) {
-    let (d, n) = (m.rows, m.cols);
-    let want = reference(&m.decode(), d, n, x, t);
-    let mut y = vec![f32::NAN; t * d];
-    k.run_sparse(m, x, t, &mut y, rows.clone()).unwrap();
-    for tok in 0..t {
-        for r in 0..d {
-            let got = y[tok * d + r];
-            if !rows.contains(&r) {
-                assert!(
-                    got.is_nan(),
-                    "{k:?} {case}: row {r} outside {rows:?} written"
-                );
-                continue;
-            }
-            let (w, tol) = want[tok * d + r];
-            assert!(
-                (got as f64 - w).abs() <= tol,
-                "{k:?} {case} ({d}×{n}, t={t}): token {tok} row {r}: {got} vs {w} (tol {tol:.2e})"
-            );
-        }
-    }
-}
-
 /// Every kernel (GEMV at t = 1, GEMM at several t) of `m`'s format on `m`, all rows.
 fn check_all(m: &SparseMatrix, seed: u64, case: &str) {
     for k in kernels(m.format, LlmOp::Gemv) {
@@ -186,15 +105,6 @@ fn check_all(m: &SparseMatrix, seed: u64, case: &str) {
 
 fn pack(f: SparseFormat, w: &[f32], rows: usize, cols: usize) -> SparseMatrix {
     SparseMatrix::pack("w", f, w, rows, cols).unwrap()
-}
-
-/// Columns for a case: `k` pattern units plus, where a format allows it, a partial 32-block.
-fn cols_for(f: SparseFormat, units: usize) -> usize {
-    match f {
-        SparseFormat::Group { g, .. } => g * units,
-        SparseFormat::Col { .. } => 4 * units + 1,
-        _ => 4 * units,
-    }
 }
 
 tests! {

@@ -316,51 +316,69 @@ pub fn check_conv(k: &Kernel, case: &ConvCase, what: &str) {
     );
 }
 
-/// Every dwconv kernel on every window it takes over each `(C, H, W)` in `shapes`, the
-/// case adjusted by `tweak`. Returns how many ran; every kernel must run at least once.
+/// `k` (a dwconv kernel) on every window it takes over each `(C, H, W)` in `shapes`, the case
+/// adjusted by `tweak`. Returns how many ran; at least one must.
+pub fn check_dwconv_shapes(
+    k: &Kernel,
+    what: &str,
+    shapes: &[(usize, usize, usize)],
+    tweak: &impl Fn(DwCase) -> DwCase,
+) -> usize {
+    let mut n = 0;
+    for (i, &(c, h, w)) in shapes.iter().enumerate() {
+        for (j, win) in windows_for(k, h, w).into_iter().enumerate() {
+            if let Some(case) = DwCase::random(c, h, w, win, (i * 100 + j) as u64) {
+                check_dwconv(k, &tweak(case), what);
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 0, "{} [{what}]: no case fits", k.name);
+    n
+}
+
+/// As `check_dwconv_shapes` for a full conv, shapes `(C_in, C_out, H, W)`.
+pub fn check_conv_shapes(
+    k: &Kernel,
+    what: &str,
+    shapes: &[(usize, usize, usize, usize)],
+    tweak: &impl Fn(ConvCase) -> ConvCase,
+) -> usize {
+    let mut n = 0;
+    for (i, &(ci, co, h, w)) in shapes.iter().enumerate() {
+        for (j, win) in windows_for(k, h, w).into_iter().enumerate() {
+            if let Some(case) = ConvCase::random(ci, co, h, w, win, (i * 100 + j) as u64) {
+                check_conv(k, &tweak(case), what);
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 0, "{} [{what}]: no case fits", k.name);
+    n
+}
+
+/// `check_dwconv_shapes` for every dwconv kernel.
 pub fn check_all_dwconv(
     what: &str,
     shapes: &[(usize, usize, usize)],
     tweak: impl Fn(DwCase) -> DwCase,
 ) -> usize {
     assert_relaxed_present(Op::DwConv);
-    let mut total = 0;
-    for k in cnn_kernels(|op| op == Op::DwConv) {
-        let mut n = 0;
-        for (i, &(c, h, w)) in shapes.iter().enumerate() {
-            for (j, win) in windows_for(k, h, w).into_iter().enumerate() {
-                if let Some(case) = DwCase::random(c, h, w, win, (i * 100 + j) as u64) {
-                    check_dwconv(k, &tweak(case), what);
-                    n += 1;
-                }
-            }
-        }
-        assert!(n > 0, "{} [{what}]: no case fits", k.name);
-        total += n;
-    }
-    total
+    cnn_kernels(|op| op == Op::DwConv)
+        .into_iter()
+        .map(|k| check_dwconv_shapes(k, what, shapes, &tweak))
+        .sum()
 }
 
-/// As `check_all_dwconv` for the full convs, shapes `(C_in, C_out, H, W)`.
+/// `check_conv_shapes` for every full conv kernel.
 pub fn check_all_conv(
     what: &str,
     shapes: &[(usize, usize, usize, usize)],
     tweak: impl Fn(ConvCase) -> ConvCase,
 ) -> usize {
     assert_relaxed_present(Op::Conv);
-    let mut total = 0;
-    for k in cnn_kernels(|op| op == Op::Conv) {
-        let mut n = 0;
-        for (i, &(ci, co, h, w)) in shapes.iter().enumerate() {
-            for (j, win) in windows_for(k, h, w).into_iter().enumerate() {
-                if let Some(case) = ConvCase::random(ci, co, h, w, win, (i * 100 + j) as u64) {
-                    check_conv(k, &tweak(case), what);
-                    n += 1;
-                }
-            }
-        }
-        assert!(n > 0, "{} [{what}]: no case fits", k.name);
-        total += n;
-    }
-    total
+    cnn_kernels(|op| op == Op::Conv)
+        .into_iter()
+        .map(|k| check_conv_shapes(k, what, shapes, &tweak))
+        .sum()
 }
