@@ -130,7 +130,15 @@ mod oracle {
     use zeroskip::synth::Pattern::{Groups, Unstructured};
     use zeroskip::synth::Rng;
 
-    const CLAMPS: [Clamp; 3] = [Clamp::NONE, Clamp::RELU, Clamp::RELU6];
+    const CLAMPS: [Clamp; 4] = [
+        Clamp::NONE,
+        Clamp::RELU,
+        Clamp::RELU6,
+        Clamp {
+            min: -0.25,
+            max: 0.3,
+        },
+    ];
 
     fn scaled(mut v: Vec<f32>, by: f32) -> Vec<f32> {
         v.iter_mut().for_each(|a| *a *= by);
@@ -268,7 +276,7 @@ mod oracle {
 
     /// Lengths around the vector width, clamps, out of place and in place: exact.
     pub fn Add(k: &Kernel) {
-        for n in [0, 1, 3, 4, 5, 17] {
+        for n in [0, 1, 3, 4, 5, 8, 17, 1001] {
             for clamp in CLAMPS {
                 let mut rng = Rng::new(n as u64);
                 let (a, b) = (scaled(rng.vec(n), 5.0), scaled(rng.vec(n), 5.0));
@@ -279,14 +287,15 @@ mod oracle {
                 assert_eq!(got, want, "{} n={n} {clamp:?}", k.name);
                 let mut acc = a.clone();
                 k.run_add_assign(&mut acc, &b, clamp).unwrap();
-                assert_eq!(acc, want, "{} in place n={n}", k.name);
+                assert_eq!(acc, want, "{} in place, n={n} {clamp:?}", k.name);
             }
         }
     }
 
-    /// Planes around the vector width, channel sub-ranges (empty included): exact.
+    /// SE channel multiply: planes around the vector width, channel sub-ranges (empty
+    /// included), out of place and in place: exact.
     pub fn ChannelMul(k: &Kernel) {
-        for (c, hw) in [(1, 1), (3, 3), (4, 4), (5, 7), (2, 197)] {
+        for (c, hw) in [(1, 1), (3, 3), (4, 4), (5, 7), (16, 49), (2, 197)] {
             for range in [0..c, 1.min(c)..c, 0..0] {
                 let mut rng = Rng::new((c * hw) as u64);
                 let (x, s) = (rng.vec(c * hw), rng.vec(c));
@@ -420,15 +429,26 @@ mod oracle {
         }
     }
 
-    /// Exact against the oracle, huge logits included.
+    /// Exact against the oracle, sums to 1, and stays finite for huge logits.
     pub fn Softmax(k: &Kernel) {
-        for (n, scale) in [(1, 1.0), (5, 1.0), (1000, 4.0), (7, 1e30)] {
+        for (n, scale) in [(1, 1.0), (5, 1.0), (1000, 4.0), (1000, 1e4), (7, 1e30)] {
             let x = scaled(Rng::new(n as u64).vec(n), scale);
             let mut want = vec![0.0; n];
             reference::softmax(&x, &mut want);
             let mut got = vec![SENTINEL; n];
             k.run_softmax(&x, &mut got).unwrap();
-            assert_eq!(got, want, "{} n={n} scale {scale}", k.name);
+            assert_eq!(got, want, "{} n={n} scale={scale}", k.name);
+            assert!(
+                got.iter().all(|v| v.is_finite() && *v >= 0.0),
+                "{}: non-finite output",
+                k.name
+            );
+            let s: f32 = got.iter().sum();
+            assert!(
+                (s - 1.0).abs() <= 1e-5 * n as f32,
+                "{}: sums to {s}",
+                k.name
+            );
         }
     }
 

@@ -176,76 +176,8 @@ tests! {
         check_all_conv("no bias", &[(3, 8, 7, 7)], |c| ConvCase { bias: None, ..c });
     }
 
-    // ---- global average pool, add, channel multiply --------------------------------------
-
-    /// Planes that leave every kind of remainder after the 16- and 4-wide loops; a sub-range.
-    fn global_avg_pool_matches_oracle() {
-        let mut n = 0;
-        for k in cnn_kernels(|op| op == Op::GAvgPool) {
-            for (i, (c, hw)) in [(1, 1), (3, 3), (5, 4), (7, 5), (2, 15), (2, 16), (2, 17), (9, 49), (1280, 7 * 7), (4, 196), (2, 3136)].into_iter().enumerate() {
-                for range in [0..c, c / 2..c] {
-                    let x = Rng::new(i as u64).vec(c * hw);
-                    let mut got = vec![SENTINEL; c];
-                    k.run_gavgpool_channels(&x, &mut got, hw, range.clone()).unwrap();
-                    let mut want = vec![0.0; c];
-                    reference::global_avg_pool(&x, &mut want, c, hw);
-                    // Any summation order is within (hw - 1)·u·Σ|x| of the exact sum; two
-                    // orders are within twice that, and each division adds u relative.
-                    let mut mag = vec![0.0; c];
-                    let ax: Vec<f32> = x.iter().map(|v| v.abs()).collect();
-                    reference::global_avg_pool(&ax, &mut mag, c, hw);
-                    let tol = if k.isa == Isa::Scalar { 0.0 } else { (hw + 2) as f32 * f32::EPSILON };
-                    compare_planes(k.name, &format!("gavgpool C={c} HW={hw}"), &got, &want, &mag, tol, 1, &range);
-                    n += 1;
-                }
-            }
-        }
-        assert!(n > 0);
-    }
-
-    /// Residual add: lengths around the vector width, clamps, out of place and in place.
-    fn add_matches_oracle() {
-        for k in cnn_kernels(|op| op == Op::Add) {
-            for n in [0, 1, 3, 4, 5, 8, 17, 1001] {
-                for clamp in CLAMPS {
-                    let mut rng = Rng::new(n as u64);
-                    let (a, b) = (scaled(rng.vec(n), 5.0), scaled(rng.vec(n), 5.0));
-                    let mut want = vec![0.0; n];
-                    reference::add(&a, &b, &mut want, clamp);
-                    let mut got = vec![SENTINEL; n];
-                    k.run_add(&a, &b, &mut got, clamp).unwrap();
-                    assert_eq!(got, want, "{} n={n} {clamp:?}", k.name);
-                    let mut acc = a.clone();
-                    k.run_add_assign(&mut acc, &b, clamp).unwrap();
-                    assert_eq!(acc, want, "{} in place, n={n} {clamp:?}", k.name);
-                }
-            }
-        }
-    }
-
-    /// SE channel multiply: planes around the vector width, sub-ranges, in place.
-    fn channel_mul_matches_oracle() {
-        for k in cnn_kernels(|op| op == Op::ChMul) {
-            for (c, hw) in [(1, 1), (3, 3), (4, 4), (5, 7), (16, 49), (2, 197)] {
-                for range in [0..c, 1.min(c)..c, 0..0] {
-                    let mut rng = Rng::new((c * hw) as u64);
-                    let (x, s) = (rng.vec(c * hw), rng.vec(c));
-                    let mut want = vec![0.0; c * hw];
-                    reference::channel_mul(&x, &s, &mut want, c, hw);
-                    let mut got = vec![SENTINEL; c * hw];
-                    k.run_chmul_channels(&x, &s, &mut got, hw, range.clone()).unwrap();
-                    let zeros = vec![0.0; c * hw];
-                    compare_planes(k.name, "chmul", &got, &want, &zeros, 0.0, hw, &range);
-                    let mut inplace = x.clone();
-                    k.run_chmul_assign(&mut inplace, &s, hw, range.clone()).unwrap();
-                    for (i, (&g, &w)) in inplace.iter().zip(&want).enumerate() {
-                        let expect = if range.contains(&(i / hw)) { w } else { x[i] };
-                        assert_eq!(g, expect, "{} in place C={c} HW={hw} {range:?} at {i}", k.name);
-                    }
-                }
-            }
-        }
-    }
+    // Global average pool, add, channel multiply, pools and softmax: the generated per-kernel
+    // oracle tests in tests/kernel_table.rs.
 
     // ---- activations ------------------------------------------------------------------------
 
@@ -315,60 +247,6 @@ tests! {
     }
 
     // ---- pools and softmax -------------------------------------------------------------------
-
-    /// Average (count_include_pad = 0) and max pools: common windows, padding that makes
-    /// border windows partial, TF-SAME, a global-size window, odd and tiny planes, sub-ranges.
-    fn pools_match_oracle() {
-        let mut n = 0;
-        for k in cnn_kernels(|op| matches!(op, Op::AvgPool | Op::MaxPool)) {
-            for (i, (c, h, w)) in [(3, 8, 8), (2, 7, 9), (2, 1, 5), (2, 5, 1), (1, 2, 2), (4, 7, 7), (2, 13, 11)].into_iter().enumerate() {
-                let wins = [
-                    Window::square(2, 2, 0),
-                    Window::square(3, 2, 1),
-                    Window::square(3, 1, 1),
-                    Window::new(3, 3, 2, 2).same_upper(h, w),
-                    Window::new(2, 3, 1, 2).pads(1, 0, 0, 2),
-                    Window::new(h, w, 1, 1),
-                ];
-                for (j, win) in wins.into_iter().enumerate() {
-                    let Ok(p) = PoolParams::new("pool", c, h, w, win) else { continue };
-                    let (oh, ow) = reference::out_hw(h, w, &win);
-                    let x = scaled(Rng::new((i * 10 + j) as u64).vec(c * h * w), 3.0);
-                    let mut want = vec![0.0; c * oh * ow];
-                    if k.op == Op::AvgPool {
-                        reference::avg_pool(&x, &mut want, c, h, w, &win);
-                    } else {
-                        reference::max_pool(&x, &mut want, c, h, w, &win);
-                    }
-                    for range in [0..c, c - 1..c] {
-                        let mut got = vec![SENTINEL; c * oh * ow];
-                        k.run_pool_channels(&p, &x, &mut got, range.clone()).unwrap();
-                        let zeros = vec![0.0; got.len()];
-                        compare_planes(k.name, &format!("C={c} H={h} W={w} {win:?}"), &got, &want, &zeros, 0.0, oh * ow, &range);
-                        n += 1;
-                    }
-                }
-            }
-        }
-        assert!(n > 0);
-    }
-
-    /// Softmax: exact against the oracle, sums to 1, and stays finite for huge logits.
-    fn softmax_is_stable() {
-        for k in cnn_kernels(|op| op == Op::Softmax) {
-            for (n, scale) in [(1, 1.0), (5, 1.0), (1000, 4.0), (1000, 1e4), (7, 1e30)] {
-                let x = scaled(Rng::new(n as u64).vec(n), scale);
-                let mut want = vec![0.0; n];
-                reference::softmax(&x, &mut want);
-                let mut got = vec![SENTINEL; n];
-                k.run_softmax(&x, &mut got).unwrap();
-                assert_eq!(got, want, "{} n={n} scale={scale}", k.name);
-                assert!(got.iter().all(|v| v.is_finite() && *v >= 0.0), "{}: non-finite output", k.name);
-                let s: f32 = got.iter().sum();
-                assert!((s - 1.0).abs() <= 1e-5 * n as f32, "{}: sums to {s}", k.name);
-            }
-        }
-    }
 
     // ---- params, packing and typed errors ----------------------------------------------------
 

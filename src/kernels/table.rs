@@ -791,18 +791,16 @@ impl Kernel {
         let Some(ty) = self.wtype.dense() else {
             return Err(self.wrong_op("dense weight blocks"));
         };
+        // A decode body takes one token; t = 0 is an empty prefill, as before the table.
+        let decode = matches!(self.func, KernelFn::Gemv(_));
+        if decode {
+            self.check_tokens(self.name, t)?;
+        }
+        super::llm::check_dense(self.name, ty, w, d, n, (x, y), t, &rows)?;
         match self.func {
-            KernelFn::Gemv(f) => {
-                self.check_tokens(self.name, t)?;
-                super::llm::check_dense(self.name, ty, w, d, n, (x, y), 1, &rows)?;
-                // Safety: checked just above.
-                unsafe { f(w, n, x, y, rows) };
-            }
-            KernelFn::Linear(f) => {
-                super::llm::check_dense(self.name, ty, w, d, n, (x, y), t, &rows)?;
-                // Safety: checked just above.
-                unsafe { f(w, n, d, x, t, y, rows) };
-            }
+            // Safety (both): checked just above.
+            KernelFn::Gemv(f) => unsafe { f(w, n, x, y, rows) },
+            KernelFn::Linear(f) => unsafe { f(w, n, d, x, t, y, rows) },
             _ => return Err(self.wrong_op("dense weight blocks")),
         }
         Ok(())
