@@ -32,8 +32,8 @@ tests! {
                 Op::Conv => &["Conv"],
                 Op::GAvgPool => &["GlobalPool"],
                 Op::AvgPool | Op::MaxPool => &["Pool"],
-                Op::Add => &["Add"],
-                Op::ChMul => &["ChannelMul"],
+                Op::Add | Op::Mul | Op::Sub => &["Binary"],
+                Op::ChMul | Op::Prelu => &["ChannelMul"],
                 Op::Softmax => &["Softmax"],
                 Op::Clamp | Op::HardSigmoid | Op::HardSwish | Op::Sigmoid | Op::Tanh | Op::LeakyRelu => &["Act"],
                 Op::Linear if k.wtype.sparse().is_some() => &["Sparse"],
@@ -274,33 +274,53 @@ mod oracle {
         }
     }
 
-    /// Lengths around the vector width, clamps, out of place and in place: exact.
-    pub fn Add(k: &Kernel) {
+    /// Add, mul, sub: lengths around the vector width, clamps, out of place and in place:
+    /// exact.
+    pub fn Binary(k: &Kernel) {
         for n in [0, 1, 3, 4, 5, 8, 17, 1001] {
             for clamp in CLAMPS {
                 let mut rng = Rng::new(n as u64);
                 let (a, b) = (scaled(rng.vec(n), 5.0), scaled(rng.vec(n), 5.0));
                 let mut want = vec![0.0; n];
-                reference::add(&a, &b, &mut want, clamp);
+                match k.op {
+                    Op::Add => reference::add(&a, &b, &mut want, clamp),
+                    Op::Mul => want
+                        .iter_mut()
+                        .zip(a.iter().zip(&b))
+                        .for_each(|(o, (p, q))| *o = clamp.apply(p * q)),
+                    Op::Sub => want
+                        .iter_mut()
+                        .zip(a.iter().zip(&b))
+                        .for_each(|(o, (p, q))| *o = clamp.apply(p - q)),
+                    op => panic!("{}: {op:?} is not a binary op", k.name),
+                }
                 let mut got = vec![SENTINEL; n];
-                k.run_add(&a, &b, &mut got, clamp).unwrap();
+                k.run_binary(&a, &b, &mut got, clamp).unwrap();
                 assert_eq!(got, want, "{} n={n} {clamp:?}", k.name);
                 let mut acc = a.clone();
-                k.run_add_assign(&mut acc, &b, clamp).unwrap();
+                k.run_binary_assign(&mut acc, &b, clamp).unwrap();
                 assert_eq!(acc, want, "{} in place, n={n} {clamp:?}", k.name);
             }
         }
     }
 
-    /// SE channel multiply: planes around the vector width, channel sub-ranges (empty
-    /// included), out of place and in place: exact.
+    /// SE channel multiply and PRelu: planes around the vector width, channel sub-ranges
+    /// (empty included), out of place and in place: exact.
     pub fn ChannelMul(k: &Kernel) {
         for (c, hw) in [(1, 1), (3, 3), (4, 4), (5, 7), (16, 49), (2, 197)] {
             for range in [0..c, 1.min(c)..c, 0..0] {
                 let mut rng = Rng::new((c * hw) as u64);
                 let (x, s) = (rng.vec(c * hw), rng.vec(c));
                 let mut want = vec![0.0; c * hw];
-                reference::channel_mul(&x, &s, &mut want, c, hw);
+                match k.op {
+                    Op::ChMul => reference::channel_mul(&x, &s, &mut want, c, hw),
+                    Op::Prelu => {
+                        for (i, (o, &v)) in want.iter_mut().zip(&x).enumerate() {
+                            *o = if v >= 0.0 { v } else { s[i / hw] * v };
+                        }
+                    }
+                    op => panic!("{}: {op:?} is not a per-channel op", k.name),
+                }
                 let mut got = vec![SENTINEL; c * hw];
                 k.run_chmul_channels(&x, &s, &mut got, hw, range.clone())
                     .unwrap();

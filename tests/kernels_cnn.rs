@@ -343,9 +343,9 @@ tests! {
         }
         // Elementwise ops.
         for k in cnn_kernels(|op| op == Op::Add) {
-            assert!(matches!(k.run_add(&x[..4], &x[..5], &mut y[..4], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
-            assert!(matches!(k.run_add(&x[..4], &x[..4], &mut y[..3], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
-            assert!(matches!(k.run_add_assign(&mut y[..4], &x[..3], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
+            assert!(matches!(k.run_binary(&x[..4], &x[..5], &mut y[..4], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
+            assert!(matches!(k.run_binary(&x[..4], &x[..4], &mut y[..3], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
+            assert!(matches!(k.run_binary_assign(&mut y[..4], &x[..3], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
         }
         for k in cnn_kernels(|op| op == Op::GAvgPool) {
             let mut out = vec![0.0; 4];

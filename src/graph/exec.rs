@@ -73,17 +73,15 @@ fn step_name(step: &Step) -> &'static str {
         Step::DwConv { kernel, .. }
         | Step::Conv { kernel, .. }
         | Step::Act { kernel, .. }
-        | Step::Add { kernel, .. }
+        | Step::Binary { kernel, .. }
         | Step::ChannelMul { kernel, .. }
+        | Step::Prelu { kernel, .. }
         | Step::GlobalAvgPool { kernel, .. }
         | Step::Pool { kernel, .. }
         | Step::Softmax { kernel, .. } => kernel.name,
         Step::Copy { .. } => "copy",
         Step::Affine { .. } => "affine",
-        Step::Mul { .. } => "mul",
         Step::Concat { .. } => "concat",
-        Step::Prelu { .. } => "prelu",
-        Step::Sub { .. } => "sub",
         Step::Pad { .. } => "pad",
         Step::DepthToSpace { .. } => "depth_to_space",
         Step::Resize { .. } => "resize_bilinear",
@@ -149,7 +147,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             }
             Ok(())
         }
-        Step::Add {
+        Step::Binary {
             kernel,
             a,
             b,
@@ -157,14 +155,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             clamp,
         } => {
             let ([a, b], y) = split(arena, [*a, *b], *y);
-            kernel.run_add(a, b, y, *clamp)
-        }
-        Step::Mul { a, b, y } => {
-            let ([a, b], y) = split(arena, [*a, *b], *y);
-            y.iter_mut()
-                .zip(a.iter().zip(b))
-                .for_each(|(o, (p, q))| *o = p * q);
-            Ok(())
+            kernel.run_binary(a, b, y, *clamp)
         }
         Step::ChannelMul {
             kernel,
@@ -201,24 +192,18 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             }
             Ok(())
         }
-        // The layout steps below are rare and cheap (a few per network, one pass over the
-        // data), so they are plain loops rather than registry kernels.
-        Step::Prelu { slope, hw, x, y } => {
+        Step::Prelu {
+            kernel,
+            slope,
+            hw,
+            x,
+            y,
+        } => {
             let ([x], y) = split(arena, [*x], *y);
-            for ((xc, yc), &s) in x.chunks_exact(*hw).zip(y.chunks_exact_mut(*hw)).zip(slope) {
-                yc.iter_mut()
-                    .zip(xc)
-                    .for_each(|(o, &v)| *o = if v >= 0.0 { v } else { s * v });
-            }
-            Ok(())
+            kernel.run_chmul(x, slope, y, *hw)
         }
-        Step::Sub { a, b, y } => {
-            let ([a, b], y) = split(arena, [*a, *b], *y);
-            y.iter_mut()
-                .zip(a.iter().zip(b))
-                .for_each(|(o, (p, q))| *o = p - q);
-            Ok(())
-        }
+        // The layout steps below are rare and cheap (a few per network, one pass over the
+        // data), so they are plain loops rather than table kernels.
         Step::Pad { xs, pads, x, y } => {
             // x (C, H, W) -> y (C + c_lo + c_hi, OH, OW): zeros, then each input row in place.
             let ([x], y) = split(arena, [*x], *y);

@@ -95,18 +95,14 @@ pub(crate) enum Step {
         x: Region,
         y: Region,
     },
-    Add {
+    /// `a (n) ∘ b (n) -> y (n)`, clamped: the kernel's op (add, mul, sub) on two same-shape
+    /// tensors.
+    Binary {
         kernel: &'static Kernel,
         a: Region,
         b: Region,
         y: Region,
         clamp: Clamp,
-    },
-    /// Elementwise product of two same-shape tensors.
-    Mul {
-        a: Region,
-        b: Region,
-        y: Region,
     },
     /// `x (C, hw) · s (C) -> y (C, hw)`
     ChannelMul {
@@ -141,15 +137,10 @@ pub(crate) enum Step {
     },
     /// `y[c, p] = x[c, p] ≥ 0 ? x[c, p] : slope[c]·x[c, p]`, `hw` pixels per channel
     Prelu {
+        kernel: &'static Kernel,
         slope: Vec<f32>,
         hw: usize,
         x: Region,
-        y: Region,
-    },
-    /// `a (n) − b (n) -> y (n)`
-    Sub {
-        a: Region,
-        b: Region,
         y: Region,
     },
     /// `x (C, H, W) -> y (C + c_lo + c_hi, H + top + bottom, W + left + right)`, zeros around;
@@ -530,7 +521,7 @@ impl<'g> Builder<'g> {
                 let kernel = self.cnn_kernel(KOp::Add, None)?;
                 let b = self.read(node.inputs[1]);
                 let y = self.write(i);
-                self.steps.push(Step::Add {
+                self.steps.push(Step::Binary {
                     kernel,
                     a: x,
                     b,
@@ -543,8 +534,15 @@ impl<'g> Builder<'g> {
                 let s = self.read(node.inputs[1]);
                 let y = self.write(i);
                 if g.shape(node.inputs[1]).len() == xs.len() {
-                    self.steps.push(Step::Mul { a: x, b: s, y });
-                    self.report_node(i, "mul (scalar)".into(), None);
+                    let kernel = self.cnn_kernel(KOp::Mul, None)?;
+                    self.steps.push(Step::Binary {
+                        kernel,
+                        a: x,
+                        b: s,
+                        y,
+                        clamp: Clamp::NONE,
+                    });
+                    self.report_node(i, kernel.name.into(), None);
                 } else {
                     let kernel = self.cnn_kernel(KOp::ChMul, None)?;
                     self.steps.push(Step::ChannelMul {
@@ -606,20 +604,29 @@ impl<'g> Builder<'g> {
                 self.report_node(i, "concat (copy)".into(), None);
             }
             Op::Prelu { slope } => {
+                let kernel = self.cnn_kernel(KOp::Prelu, None)?;
                 let y = self.write(i);
                 self.steps.push(Step::Prelu {
+                    kernel,
                     slope: slope.clone(),
                     hw: xs.hw(),
                     x,
                     y,
                 });
-                self.report_node(i, "prelu (scalar)".into(), None);
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Sub => {
+                let kernel = self.cnn_kernel(KOp::Sub, None)?;
                 let b = self.read(node.inputs[1]);
                 let y = self.write(i);
-                self.steps.push(Step::Sub { a: x, b, y });
-                self.report_node(i, "sub (scalar)".into(), None);
+                self.steps.push(Step::Binary {
+                    kernel,
+                    a: x,
+                    b,
+                    y,
+                    clamp: Clamp::NONE,
+                });
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Pad { pads } => {
                 let y = self.write(i);

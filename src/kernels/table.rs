@@ -43,8 +43,14 @@ pub enum Op {
     MaxPool,
     /// `a (n) + b (n) -> y (n)`, clamped.
     Add,
+    /// `a (n) · b (n) -> y (n)`, clamped (ONNX Mul of same-shape tensors).
+    Mul,
+    /// `a (n) − b (n) -> y (n)`, clamped.
+    Sub,
     /// `x (C, HW) * s (C) -> y (C, HW)`.
     ChMul,
+    /// `x (C, HW) -> y (C, HW)`: `x ≥ 0 ? x : slope[c]·x`.
+    Prelu,
     /// `x (n) -> y (n)`.
     Softmax,
     /// The activations, in place over a slice: `min(max(x, lo), hi)` (ReLU, ReLU6, Clip),
@@ -64,7 +70,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 17] = [
+    pub const ALL: [Op; 20] = [
         Op::Spmm,
         Op::Gemm,
         Op::DwConv,
@@ -73,7 +79,10 @@ impl Op {
         Op::AvgPool,
         Op::MaxPool,
         Op::Add,
+        Op::Mul,
+        Op::Sub,
         Op::ChMul,
+        Op::Prelu,
         Op::Softmax,
         Op::Clamp,
         Op::HardSigmoid,
@@ -95,7 +104,10 @@ impl Op {
             Op::AvgPool => "avgpool",
             Op::MaxPool => "maxpool",
             Op::Add => "add",
+            Op::Mul => "mul",
+            Op::Sub => "sub",
             Op::ChMul => "chmul",
+            Op::Prelu => "prelu",
             Op::Softmax => "softmax",
             Op::Clamp => "clamp",
             Op::HardSigmoid => "hardsigmoid",
@@ -339,9 +351,9 @@ pub(crate) type DwConvFn = unsafe fn(&DwConvWeights, &[f32], &mut [f32], Clamp, 
 pub(crate) type ConvFn = unsafe fn(&ConvWeights, &[f32], &mut [f32], Clamp, Range<usize>);
 /// `(x (C, HW), y (C), hw, channels)`.
 pub(crate) type GlobalPoolFn = unsafe fn(&[f32], &mut [f32], usize, Range<usize>);
-/// `(a, b, y, n, clamp)`; `y` may be `a` or `b`.
-pub(crate) type AddFn = unsafe fn(*const f32, *const f32, *mut f32, usize, Clamp);
-/// `(x (C, HW), s (C), y (C, HW), hw, channels)`; `y` may be `x`.
+/// `(a, b, y, n, clamp)`: binary elementwise ops; `y` may be `a` or `b`.
+pub(crate) type BinaryFn = unsafe fn(*const f32, *const f32, *mut f32, usize, Clamp);
+/// `(x (C, HW), s (C), y (C, HW), hw, channels)`: per-channel ops; `y` may be `x`.
 pub(crate) type ChannelMulFn = unsafe fn(*const f32, &[f32], *mut f32, usize, Range<usize>);
 pub(crate) type ActFn = unsafe fn(&mut [f32], Activation);
 pub(crate) type PoolFn = unsafe fn(&PoolParams, &[f32], &mut [f32], Range<usize>);
@@ -373,7 +385,7 @@ pub(crate) enum KernelFn {
     DwConv(DwConvFn),
     Conv(ConvFn),
     GlobalPool(GlobalPoolFn),
-    Add(AddFn),
+    Binary(BinaryFn),
     ChannelMul(ChannelMulFn),
     Act(ActFn),
     Pool(PoolFn),
@@ -392,7 +404,7 @@ impl KernelFn {
             KernelFn::DwConv(_) => "DwConv",
             KernelFn::Conv(_) => "Conv",
             KernelFn::GlobalPool(_) => "GlobalPool",
-            KernelFn::Add(_) => "Add",
+            KernelFn::Binary(_) => "Binary",
             KernelFn::ChannelMul(_) => "ChannelMul",
             KernelFn::Act(_) => "Act",
             KernelFn::Pool(_) => "Pool",
@@ -447,8 +459,11 @@ macro_rules! for_each_kernel {
             (dwconv_f32_1x1, DwConv, $crate::kernels::cnn::scalar::dwconv::dwconv_any),
             (conv_f32_1x1, Conv, $crate::kernels::cnn::scalar::conv::conv_any),
             (gavgpool_f32_1x1, GlobalPool, $crate::kernels::cnn::scalar::elementwise::global_avg_pool),
-            (add_f32_1x1, Add, $crate::kernels::cnn::scalar::elementwise::add),
+            (add_f32_1x1, Binary, $crate::kernels::cnn::scalar::elementwise::add),
+            (mul_f32_1x1, Binary, $crate::kernels::cnn::scalar_ops::mul),
+            (sub_f32_1x1, Binary, $crate::kernels::cnn::scalar_ops::sub),
             (chmul_f32_1x1, ChannelMul, $crate::kernels::cnn::scalar::elementwise::channel_mul),
+            (prelu_f32_1x1, ChannelMul, $crate::kernels::cnn::scalar_ops::prelu),
             (clamp_f32_1x1, Act, $crate::kernels::cnn::scalar::act::act),
             (hardsigmoid_f32_1x1, Act, $crate::kernels::cnn::scalar::act::act),
             (hardswish_f32_1x1, Act, $crate::kernels::cnn::scalar::act::act),
@@ -491,7 +506,7 @@ macro_rules! for_each_kernel {
             // No multiply-add in these (or, for the activations, the same arithmetic either
             // way), so no relaxed twins.
             (gavgpool_f32_16x1, GlobalPool, $crate::kernels::cnn::simd128::elementwise::global_avg_pool),
-            (add_f32_4x1, Add, $crate::kernels::cnn::simd128::elementwise::add),
+            (add_f32_4x1, Binary, $crate::kernels::cnn::simd128::elementwise::add),
             (chmul_f32_4x1, ChannelMul, $crate::kernels::cnn::simd128::elementwise::channel_mul),
             (clamp_f32_4x1, Act, $crate::kernels::cnn::simd128::act::act::<$crate::kernels::simd128::MulAdd>),
             (leakyrelu_f32_4x1, Act, $crate::kernels::cnn::simd128::act::act::<$crate::kernels::simd128::MulAdd>),

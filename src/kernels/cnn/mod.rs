@@ -15,6 +15,7 @@ pub mod params;
 pub mod reference;
 mod run;
 pub mod scalar;
+pub(crate) mod scalar_ops;
 #[cfg(target_arch = "wasm32")]
 pub mod simd128;
 

@@ -124,10 +124,10 @@ impl Kernel {
         Ok(())
     }
 
-    /// `y = clamp(a + b)`, all of one length.
-    pub fn run_add(&self, a: &[f32], b: &[f32], y: &mut [f32], clamp: Clamp) -> Result<()> {
-        let KernelFn::Add(f) = self.func else {
-            return Err(self.wrong_op("an add"));
+    /// `y = clamp(a ∘ b)` (∘ this kernel's op: add, mul, sub), all of one length.
+    pub fn run_binary(&self, a: &[f32], b: &[f32], y: &mut [f32], clamp: Clamp) -> Result<()> {
+        let KernelFn::Binary(f) = self.func else {
+            return Err(self.wrong_op("a binary elementwise op"));
         };
         self.check_same("b", a.len(), b.len())?;
         self.check_same("y", a.len(), y.len())?;
@@ -136,10 +136,10 @@ impl Kernel {
         Ok(())
     }
 
-    /// `y = clamp(y + b)` in place: a residual add into the block's output.
-    pub fn run_add_assign(&self, y: &mut [f32], b: &[f32], clamp: Clamp) -> Result<()> {
-        let KernelFn::Add(f) = self.func else {
-            return Err(self.wrong_op("an add"));
+    /// `y = clamp(y ∘ b)` in place: e.g. a residual add into the block's output.
+    pub fn run_binary_assign(&self, y: &mut [f32], b: &[f32], clamp: Clamp) -> Result<()> {
+        let KernelFn::Binary(f) = self.func else {
+            return Err(self.wrong_op("a binary elementwise op"));
         };
         self.check_same("b", y.len(), b.len())?;
         let (n, yp) = (y.len(), y.as_mut_ptr());
@@ -148,7 +148,8 @@ impl Kernel {
         Ok(())
     }
 
-    /// Channel multiply `x (C, HW) * s (C) -> y (C, HW)` with `C = s.len()`.
+    /// Per-channel op (channel multiply `x (C, HW) * s (C) -> y (C, HW)`, PRelu with slopes
+    /// `s`) with `C = s.len()`.
     pub fn run_chmul(&self, x: &[f32], s: &[f32], y: &mut [f32], hw: usize) -> Result<()> {
         self.run_chmul_channels(x, s, y, hw, 0..s.len())
     }
