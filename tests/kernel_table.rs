@@ -130,21 +130,6 @@ mod oracle {
     use zeroskip::synth::Pattern::{Groups, Unstructured};
     use zeroskip::synth::Rng;
 
-    const CLAMPS: [Clamp; 4] = [
-        Clamp::NONE,
-        Clamp::RELU,
-        Clamp::RELU6,
-        Clamp {
-            min: -0.25,
-            max: 0.3,
-        },
-    ];
-
-    fn scaled(mut v: Vec<f32>, by: f32) -> Vec<f32> {
-        v.iter_mut().for_each(|a| *a *= by);
-        v
-    }
-
     /// 1x1 `spmm` / `gemm`: m < MR, ragged m, ragged n and c_out < NR, k = 1, all-zero and
     /// fully dense weights, all-zero blocks, clamp bounds, pixel sub-ranges.
     fn pointwise(k: &Kernel) {

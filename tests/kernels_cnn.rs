@@ -18,21 +18,6 @@ use zeroskip::kernels::{find, Clamp, Isa, Op};
 use zeroskip::synth::Rng;
 use zeroskip::Error;
 
-const CLAMPS: [Clamp; 4] = [
-    Clamp::NONE,
-    Clamp::RELU,
-    Clamp::RELU6,
-    Clamp {
-        min: -0.25,
-        max: 0.3,
-    },
-];
-
-fn scaled(mut v: Vec<f32>, by: f32) -> Vec<f32> {
-    v.iter_mut().for_each(|a| *a *= by);
-    v
-}
-
 tests! {
     // ---- depthwise conv -----------------------------------------------------------------
 

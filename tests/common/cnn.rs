@@ -9,6 +9,23 @@ use zeroskip::kernels::cnn::{
 use zeroskip::kernels::{table, Clamp, Isa, Kernel, Op};
 use zeroskip::synth::Rng;
 
+/// The clamps every clamped kernel is checked with: none, ReLU, ReLU6 and a narrow band.
+pub const CLAMPS: [Clamp; 4] = [
+    Clamp::NONE,
+    Clamp::RELU,
+    Clamp::RELU6,
+    Clamp {
+        min: -0.25,
+        max: 0.3,
+    },
+];
+
+/// `v · by`: random inputs spread beyond [-1, 1].
+pub fn scaled(mut v: Vec<f32>, by: f32) -> Vec<f32> {
+    v.iter_mut().for_each(|a| *a *= by);
+    v
+}
+
 /// Written into outputs before a kernel runs: any left after it were not written.
 pub const SENTINEL: f32 = -12345.0;
 
