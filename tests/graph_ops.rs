@@ -403,7 +403,7 @@ tests! {
         let g = b.finish(c);
         check_plan(&g, 1e-4, "pad -> maxpool -> conv");
         let plan = Plan::new(&g, PlanOptions::default()).unwrap();
-        assert_eq!(plan.report()[0].kernel, "pad (copy)");
+        assert_eq!(plan.report()[0].kernel, "pad_f32_1x1__scalar");
     }
 
     fn plan_matches_reference_for_depth_to_space() {

@@ -35,6 +35,7 @@ tests! {
                 Op::Add | Op::Mul | Op::Sub => &["Binary"],
                 Op::ChMul | Op::Prelu => &["ChannelMul"],
                 Op::Softmax => &["Softmax"],
+                Op::Copy | Op::Pad | Op::DepthToSpace | Op::Resize | Op::Slice | Op::ToHwc | Op::FromHwc => &["Layout"],
                 Op::Clamp | Op::HardSigmoid | Op::HardSwish | Op::Sigmoid | Op::Tanh | Op::LeakyRelu => &["Act"],
                 Op::Linear if k.wtype.sparse().is_some() => &["Sparse"],
                 Op::Linear => &["Gemv", "Linear"],
@@ -123,7 +124,7 @@ mod oracle {
     use super::llm;
     use std::ops::Range;
     use zeroskip::import::gguf::Gguf;
-    use zeroskip::kernels::cnn::{reference, Activation, PoolParams, Window};
+    use zeroskip::kernels::cnn::{reference, Activation, Layout, PoolParams, Tap, Window};
     use zeroskip::kernels::{Clamp, Isa, Kernel, Op, Tile};
     use zeroskip::llm::synth::{random_matrix, GgufWriter};
     use zeroskip::sparse::llm::SparseMatrix;
@@ -454,6 +455,147 @@ mod oracle {
                 "{}: sums to {s}",
                 k.name
             );
+        }
+    }
+
+    /// Data movement against a naive per-element index formula: one-pixel, odd and empty
+    /// shapes, every pad side, strides, up- and downsampling taps.
+    pub fn Layout(k: &Kernel) {
+        let shapes = [[1, 1, 1], [3, 5, 7], [2, 1, 9], [4, 6, 2]];
+        for (i, [c, h, w]) in shapes.into_iter().enumerate() {
+            let x = Rng::new(i as u64).vec(c * h * w);
+            let flat = |i: usize| x[i];
+            let at = move |c: usize, r: usize, q: usize| flat((c * h + r) * w + q);
+            // (params, y length, y[c, r, q] for the output shape [oc, oh, ow])
+            let cases: Vec<(Layout, [usize; 3], Box<dyn Fn(usize, usize, usize) -> f32>)> =
+                match k.op {
+                    Op::Copy => vec![(Layout::Copy { n: c * h * w }, [c, h, w], Box::new(at))],
+                    Op::Pad => [[0, 1, 2, 1, 0, 3], [2, 0, 0, 0, 0, 0], [0; 6]]
+                        .into_iter()
+                        .map(|pads| {
+                            let [cl, t, l, ch, b, r] = pads;
+                            let f = move |oc: usize, or: usize, oq: usize| {
+                                let inside = (cl..cl + c).contains(&oc)
+                                    && (t..t + h).contains(&or)
+                                    && (l..l + w).contains(&oq);
+                                if inside {
+                                    at(oc - cl, or - t, oq - l)
+                                } else {
+                                    0.0
+                                }
+                            };
+                            (
+                                Layout::Pad { x: [c, h, w], pads },
+                                [c + cl + ch, h + t + b, w + l + r],
+                                Box::new(f) as Box<dyn Fn(_, _, _) -> f32>,
+                            )
+                        })
+                        .collect(),
+                    Op::DepthToSpace => [1, 2]
+                        .into_iter()
+                        .filter(|b| c % (b * b) == 0)
+                        .map(|b| {
+                            let oc = c / (b * b);
+                            let f = move |y: usize, r: usize, q: usize| {
+                                at(((r % b) * b + q % b) * oc + y, r / b, q / b)
+                            };
+                            (
+                                Layout::DepthToSpace {
+                                    x: [c, h, w],
+                                    block: b,
+                                },
+                                [oc, h * b, w * b],
+                                Box::new(f) as Box<dyn Fn(_, _, _) -> f32>,
+                            )
+                        })
+                        .collect(),
+                    Op::Resize => [(2 * h + 1, 2 * w), (h.div_ceil(2), 1)]
+                        .into_iter()
+                        .map(|(oh, ow)| {
+                            // Taps from a plain half-pixel mapping; the kernel's job is the blend.
+                            let taps = |n: usize, out: usize| -> Vec<Tap> {
+                                (0..out)
+                                    .map(|o| {
+                                        let src = ((o as f32 + 0.5) * n as f32 / out as f32 - 0.5)
+                                            .max(0.0);
+                                        let lo = (src.floor() as usize).min(n - 1);
+                                        (lo, (lo + 1).min(n - 1), src - src.floor())
+                                    })
+                                    .collect()
+                            };
+                            let (rows, cols) = (taps(h, oh), taps(w, ow));
+                            let (rt, ct) = (rows.clone(), cols.clone());
+                            let f = move |y: usize, r: usize, q: usize| {
+                                let ((y0, y1, fy), (x0, x1, fx)) = (rt[r], ct[q]);
+                                let top = at(y, y0, x0) + (at(y, y0, x1) - at(y, y0, x0)) * fx;
+                                let bottom = at(y, y1, x0) + (at(y, y1, x1) - at(y, y1, x0)) * fx;
+                                top + (bottom - top) * fy
+                            };
+                            (
+                                Layout::Resize {
+                                    x: [c, h, w],
+                                    rows,
+                                    cols,
+                                },
+                                [c, oh, ow],
+                                Box::new(f) as Box<dyn Fn(_, _, _) -> f32>,
+                            )
+                        })
+                        .collect(),
+                    Op::Slice => [
+                        ([0, 0, 0], [1, 1, 1], [c, h, w]),
+                        (
+                            [c - 1, h / 2, 1.min(w - 1)],
+                            [1, 2, 3],
+                            [1, (h - h / 2).div_ceil(2), (w - 1.min(w - 1)).div_ceil(3)],
+                        ),
+                    ]
+                    .into_iter()
+                    .map(|(begin, step, out)| {
+                        let f = move |y: usize, r: usize, q: usize| {
+                            at(
+                                begin[0] + y * step[0],
+                                begin[1] + r * step[1],
+                                begin[2] + q * step[2],
+                            )
+                        };
+                        (
+                            Layout::Slice {
+                                x: [c, h, w],
+                                begin,
+                                step,
+                                out,
+                            },
+                            out,
+                            Box::new(f) as Box<dyn Fn(_, _, _) -> f32>,
+                        )
+                    })
+                    .collect(),
+                    // HWC as a (1, H·W, C) tensor and back.
+                    Op::ToHwc => vec![(
+                        Layout::ToHwc { x: [c, h, w] },
+                        [1, h * w, c],
+                        Box::new(move |_, p, y| at(y, p / w, p % w)),
+                    )],
+                    Op::FromHwc => vec![(
+                        Layout::FromHwc { y: [c, h, w] },
+                        [c, h, w],
+                        Box::new(move |y, r, q| flat((r * w + q) * c + y)),
+                    )],
+                    op => panic!("{}: {op:?} is not a data-movement op", k.name),
+                };
+            for (params, [oc, oh, ow], want) in cases {
+                let mut y = vec![SENTINEL; oc * oh * ow + 3];
+                k.run_layout(&params, &x, &mut y).unwrap();
+                for (j, &got) in y.iter().enumerate() {
+                    let expect = if j < oc * oh * ow {
+                        want(j / (oh * ow), j / ow % oh, j % ow)
+                    } else {
+                        SENTINEL
+                    };
+                    assert_eq!(got, expect, "{} {params:?} at {j}", k.name);
+                }
+            }
         }
     }
 

@@ -83,7 +83,11 @@ pub(crate) enum Step {
         act: cnn::Activation,
         x: Region,
     },
-    Copy {
+    /// A data-movement kernel (copy, pad, depth to space, resize, slice, HWC re-layouts):
+    /// `x -> y` as `params` describes.
+    Layout {
+        kernel: &'static Kernel,
+        params: cnn::Layout,
         x: Region,
         y: Region,
     },
@@ -130,8 +134,9 @@ pub(crate) enum Step {
         x: Region,
         y: Region,
     },
-    /// Channel blocks one after another.
+    /// Channel blocks one after another, each moved by the copy `kernel`.
     Concat {
+        kernel: &'static Kernel,
         parts: Vec<Region>,
         y: Region,
     },
@@ -143,55 +148,7 @@ pub(crate) enum Step {
         x: Region,
         y: Region,
     },
-    /// `x (C, H, W) -> y (C + c_lo + c_hi, H + top + bottom, W + left + right)`, zeros around;
-    /// `pads` as in `Op::Pad`
-    Pad {
-        xs: Shape,
-        pads: [usize; 6],
-        x: Region,
-        y: Region,
-    },
-    /// `x (C·b², H, W) -> y (C, H·b, W·b)`, DCR channel order
-    DepthToSpace {
-        xs: Shape,
-        block: usize,
-        x: Region,
-        y: Region,
-    },
-    /// `x (C, H, W) -> y (C, rows.len(), cols.len())`; the sample taps per output row and
-    /// column, computed once here: (lower index, upper index, weight of the upper)
-    Resize {
-        xs: Shape,
-        rows: Vec<Tap>,
-        cols: Vec<Tap>,
-        x: Region,
-        y: Region,
-    },
-    /// `x (C, H, W) -> y (out)`, `y[c, h, w] = x[begin + (c, h, w)·step]`
-    Slice {
-        xs: Shape,
-        begin: [usize; 3],
-        step: [usize; 3],
-        out: Shape,
-        x: Region,
-        y: Region,
-    },
-    /// `x (C, H, W) -> y (H·W·C)`
-    ToHwc {
-        xs: Shape,
-        x: Region,
-        y: Region,
-    },
-    /// `x (H·W·C) -> y (C, H, W)` = `ys`
-    FromHwc {
-        ys: Shape,
-        x: Region,
-        y: Region,
-    },
 }
-
-/// One bilinear sample along an axis: (lower index, upper index, weight of the upper).
-pub(crate) type Tap = (usize, usize, f32);
 
 /// What the plan did with one graph node, for `zeroskip inspect` and the demo.
 #[derive(Debug, Clone, PartialEq)]
@@ -496,7 +453,8 @@ impl<'g> Builder<'g> {
                     x
                 } else {
                     let y = self.write(i);
-                    self.steps.push(Step::Copy { x, y });
+                    let params = cnn::Layout::Copy { n: xs.len() };
+                    self.layout(x, y, params)?;
                     y
                 };
                 self.steps.push(Step::Act {
@@ -598,10 +556,11 @@ impl<'g> Builder<'g> {
                 self.report_node(i, kernel.name.into(), None);
             }
             Op::Concat => {
+                let kernel = self.cnn_kernel(KOp::Copy, None)?;
                 let parts = node.inputs.iter().map(|&v| self.read(v)).collect();
                 let y = self.write(i);
-                self.steps.push(Step::Concat { parts, y });
-                self.report_node(i, "concat (copy)".into(), None);
+                self.steps.push(Step::Concat { kernel, parts, y });
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Prelu { slope } => {
                 let kernel = self.cnn_kernel(KOp::Prelu, None)?;
@@ -630,23 +589,21 @@ impl<'g> Builder<'g> {
             }
             Op::Pad { pads } => {
                 let y = self.write(i);
-                self.steps.push(Step::Pad {
-                    xs,
+                let params = cnn::Layout::Pad {
+                    x: [xs.c, xs.h, xs.w],
                     pads: *pads,
-                    x,
-                    y,
-                });
-                self.report_node(i, "pad (copy)".into(), None);
+                };
+                let kernel = self.layout(x, y, params)?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::DepthToSpace { block } => {
                 let y = self.write(i);
-                self.steps.push(Step::DepthToSpace {
-                    xs,
+                let params = cnn::Layout::DepthToSpace {
+                    x: [xs.c, xs.h, xs.w],
                     block: *block,
-                    x,
-                    y,
-                });
-                self.report_node(i, "depth_to_space (copy)".into(), None);
+                };
+                let kernel = self.layout(x, y, params)?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::ResizeBilinear {
                 oh,
@@ -654,43 +611,53 @@ impl<'g> Builder<'g> {
                 align_corners,
                 half_pixel_centers,
             } => {
-                let taps = |n: usize, out: usize| -> Vec<Tap> {
+                let taps = |n: usize, out: usize| -> Vec<cnn::Tap> {
                     (0..out)
                         .map(|o| bilinear_source(o, n, out, *align_corners, *half_pixel_centers))
                         .collect()
                 };
                 let (rows, cols) = (taps(xs.h, *oh), taps(xs.w, *ow));
                 let y = self.write(i);
-                self.steps.push(Step::Resize {
-                    xs,
+                let params = cnn::Layout::Resize {
+                    x: [xs.c, xs.h, xs.w],
                     rows,
                     cols,
-                    x,
-                    y,
-                });
-                self.report_node(i, "resize_bilinear (scalar)".into(), None);
+                };
+                let kernel = self.layout(x, y, params)?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Slice { begin, step, out } => {
                 let y = self.write(i);
-                self.steps.push(Step::Slice {
-                    xs,
+                let params = cnn::Layout::Slice {
+                    x: [xs.c, xs.h, xs.w],
                     begin: *begin,
                     step: *step,
-                    out: *out,
-                    x,
-                    y,
-                });
-                self.report_node(i, "slice (copy)".into(), None);
+                    out: [out.c, out.h, out.w],
+                };
+                let kernel = self.layout(x, y, params)?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::ToHwc => {
                 let y = self.write(i);
-                self.steps.push(Step::ToHwc { xs, x, y });
-                self.report_node(i, "to_hwc (copy)".into(), None);
+                let kernel = self.layout(
+                    x,
+                    y,
+                    cnn::Layout::ToHwc {
+                        x: [xs.c, xs.h, xs.w],
+                    },
+                )?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::FromHwc(ys) => {
                 let y = self.write(i);
-                self.steps.push(Step::FromHwc { ys: *ys, x, y });
-                self.report_node(i, "from_hwc (copy)".into(), None);
+                let kernel = self.layout(
+                    x,
+                    y,
+                    cnn::Layout::FromHwc {
+                        y: [ys.c, ys.h, ys.w],
+                    },
+                )?;
+                self.report_node(i, kernel.name.into(), None);
             }
             // Shares its input's buffer (`is_view`, above): no step.
             Op::View(_) => {}
@@ -821,6 +788,29 @@ impl<'g> Builder<'g> {
             ));
         }
         Ok(())
+    }
+
+    /// Plans the data-movement step `params` (`x -> y`) on its table kernel, checking the
+    /// params once here; returns the kernel.
+    fn layout(&mut self, x: Region, y: Region, params: cnn::Layout) -> Result<&'static Kernel> {
+        let op = match params {
+            cnn::Layout::Copy { .. } => KOp::Copy,
+            cnn::Layout::Pad { .. } => KOp::Pad,
+            cnn::Layout::DepthToSpace { .. } => KOp::DepthToSpace,
+            cnn::Layout::Resize { .. } => KOp::Resize,
+            cnn::Layout::Slice { .. } => KOp::Slice,
+            cnn::Layout::ToHwc { .. } => KOp::ToHwc,
+            cnn::Layout::FromHwc { .. } => KOp::FromHwc,
+        };
+        let kernel = self.cnn_kernel(op, None)?;
+        params.lens()?;
+        self.steps.push(Step::Layout {
+            kernel,
+            params,
+            x,
+            y,
+        });
+        Ok(kernel)
     }
 
     /// The best kernel for `op` on this ISA: a fast path for the window if one exists, else

@@ -67,10 +67,24 @@ pub enum Op {
     LeakyRelu,
     /// `X (t, n) @ W (d, n)ᵀ -> Y (t, d)`: the LLM product, decode (`t` = 1) and prefill alike.
     Linear,
+    /// The data-movement ops ([`Layout`](super::cnn::Layout) has their shapes): `x (n) -> y (n)`,
+    Copy,
+    /// zero padding of all three CHW axes,
+    Pad,
+    /// `x (C·b², H, W) -> y (C, H·b, W·b)`,
+    DepthToSpace,
+    /// bilinear resize of the H, W axes,
+    Resize,
+    /// strided slice of all three axes,
+    Slice,
+    /// `x (C, H·W) -> y (H·W, C)`,
+    ToHwc,
+    /// `x (H·W, C) -> y (C, H·W)`.
+    FromHwc,
 }
 
 impl Op {
-    pub const ALL: [Op; 20] = [
+    pub const ALL: [Op; 27] = [
         Op::Spmm,
         Op::Gemm,
         Op::DwConv,
@@ -91,6 +105,13 @@ impl Op {
         Op::Tanh,
         Op::LeakyRelu,
         Op::Linear,
+        Op::Copy,
+        Op::Pad,
+        Op::DepthToSpace,
+        Op::Resize,
+        Op::Slice,
+        Op::ToHwc,
+        Op::FromHwc,
     ];
 
     /// The name's op token (one word, no underscore).
@@ -116,6 +137,13 @@ impl Op {
             Op::Tanh => "tanh",
             Op::LeakyRelu => "leakyrelu",
             Op::Linear => "linear",
+            Op::Copy => "copy",
+            Op::Pad => "pad",
+            Op::DepthToSpace => "depthtospace",
+            Op::Resize => "resize",
+            Op::Slice => "slice",
+            Op::ToHwc => "tohwc",
+            Op::FromHwc => "fromhwc",
         }
     }
 
@@ -358,6 +386,8 @@ pub(crate) type ChannelMulFn = unsafe fn(*const f32, &[f32], *mut f32, usize, Ra
 pub(crate) type ActFn = unsafe fn(&mut [f32], Activation);
 pub(crate) type PoolFn = unsafe fn(&PoolParams, &[f32], &mut [f32], Range<usize>);
 pub(crate) type SoftmaxFn = unsafe fn(&[f32], &mut [f32]);
+/// `(params, x, y)`: the data-movement kernels.
+pub(crate) type LayoutFn = unsafe fn(&super::cnn::Layout, &[f32], &mut [f32]);
 /// Decode: `(w, n, x (n,), y (d,), rows)`, `y[r] = W[r, :] · x`, row `r` of `W` at
 /// `w[r·row_bytes ..][.. row_bytes]`.
 ///
@@ -390,6 +420,7 @@ pub(crate) enum KernelFn {
     Act(ActFn),
     Pool(PoolFn),
     Softmax(SoftmaxFn),
+    Layout(LayoutFn),
     Gemv(GemvFn),
     Linear(LinearFn),
     Sparse(SparseFn),
@@ -409,6 +440,7 @@ impl KernelFn {
             KernelFn::Act(_) => "Act",
             KernelFn::Pool(_) => "Pool",
             KernelFn::Softmax(_) => "Softmax",
+            KernelFn::Layout(_) => "Layout",
             KernelFn::Gemv(_) => "Gemv",
             KernelFn::Linear(_) => "Linear",
             KernelFn::Sparse(_) => "Sparse",
@@ -474,6 +506,13 @@ macro_rules! for_each_kernel {
             (avgpool_f32_1x1, Pool, $crate::kernels::cnn::scalar::pool::avg_pool),
             (maxpool_f32_1x1, Pool, $crate::kernels::cnn::scalar::pool::max_pool),
             (softmax_f32_1x1, Softmax, $crate::kernels::cnn::scalar::pool::softmax),
+            (copy_f32_1x1, Layout, $crate::kernels::cnn::layout::copy),
+            (pad_f32_1x1, Layout, $crate::kernels::cnn::layout::pad),
+            (depthtospace_f32_1x1, Layout, $crate::kernels::cnn::layout::depth_to_space),
+            (resize_f32_1x1, Layout, $crate::kernels::cnn::layout::resize),
+            (slice_f32_1x1, Layout, $crate::kernels::cnn::layout::slice),
+            (tohwc_f32_1x1, Layout, $crate::kernels::cnn::layout::to_hwc),
+            (fromhwc_f32_1x1, Layout, $crate::kernels::cnn::layout::from_hwc),
             (linear_f32_r1t1, Gemv, $crate::kernels::llm::scalar::gemv_f32),
             (linear_f16_r1t1, Gemv, $crate::kernels::llm::scalar::gemv_f16),
             (linear_q4_0_r1t1, Gemv, $crate::kernels::llm::scalar::gemv_q4::<false>),

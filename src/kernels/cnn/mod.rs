@@ -10,6 +10,7 @@
 //! Windowed kernels take a range of channels (output channels for the stem), elementwise ones
 //! a slice, so a caller can split work without the kernels changing.
 
+pub mod layout;
 pub mod pack;
 pub mod params;
 pub mod reference;
@@ -19,6 +20,7 @@ pub(crate) mod scalar_ops;
 #[cfg(target_arch = "wasm32")]
 pub mod simd128;
 
+pub use layout::{Layout, Tap};
 pub use pack::{ConvWeights, DwConvWeights};
 pub use params::{ConvParams, DwConvParams, Geometry, PoolParams, Window};
 

@@ -3,7 +3,7 @@
 //! unchecked kernel read or write out of bounds.
 
 use super::params::Geometry;
-use super::{Activation, ConvWeights, DwConvWeights, PoolParams, Window};
+use super::{Activation, ConvWeights, DwConvWeights, Layout, PoolParams, Window};
 use crate::error::{Error, Result};
 use crate::kernels::table::{Kernel, KernelFn, Op};
 use crate::kernels::Clamp;
@@ -217,6 +217,33 @@ impl Kernel {
         self.check_same("y", x.len(), y.len())?;
         // Safety: equal lengths.
         unsafe { f(x, y) };
+        Ok(())
+    }
+
+    /// A data-movement op (`layout`'s kernels) `x -> y`, as `l` describes; `l` must be of
+    /// this kernel's op.
+    pub fn run_layout(&self, l: &Layout, x: &[f32], y: &mut [f32]) -> Result<()> {
+        let KernelFn::Layout(f) = self.func else {
+            return Err(self.wrong_op("layout params"));
+        };
+        let op = match l {
+            Layout::Copy { .. } => Op::Copy,
+            Layout::Pad { .. } => Op::Pad,
+            Layout::DepthToSpace { .. } => Op::DepthToSpace,
+            Layout::Resize { .. } => Op::Resize,
+            Layout::Slice { .. } => Op::Slice,
+            Layout::ToHwc { .. } => Op::ToHwc,
+            Layout::FromHwc { .. } => Op::FromHwc,
+        };
+        if op != self.op {
+            return Err(self.wrong_op(&format!("{} params", op.as_str())));
+        }
+        let (nx, ny) = l.lens()?;
+        self.check_len("x", x.len(), nx)?;
+        self.check_len("y", y.len(), ny)?;
+        // Safety: the kernels are safe Rust; `lens` proved every index they compute is
+        // inside x (nx) and y (ny).
+        unsafe { f(l, x, y) };
         Ok(())
     }
 
