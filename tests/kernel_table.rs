@@ -34,6 +34,7 @@ tests! {
                 Op::AvgPool | Op::MaxPool => &["Pool"],
                 Op::Add | Op::Mul | Op::Sub => &["Binary"],
                 Op::ChMul | Op::Prelu => &["ChannelMul"],
+                Op::Affine => &["Affine"],
                 Op::Softmax => &["Softmax"],
                 Op::Copy | Op::Pad | Op::DepthToSpace | Op::Resize | Op::Slice | Op::ToHwc | Op::FromHwc => &["Layout"],
                 Op::Clamp | Op::HardSigmoid | Op::HardSwish | Op::Sigmoid | Op::Tanh | Op::LeakyRelu => &["Act"],
@@ -322,6 +323,28 @@ mod oracle {
                 );
             }
         }
+    }
+
+    /// Per-channel affine: planes around the vector width, in place: exact.
+    pub fn Affine(k: &Kernel) {
+        for (c, hw) in [(1, 1), (3, 5), (4, 49), (2, 197)] {
+            let mut rng = Rng::new((c * hw) as u64);
+            let (x, scale, shift) = (rng.vec(c * hw), rng.vec(c), rng.vec(c));
+            let want: Vec<f32> = x
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| v * scale[i / hw] + shift[i / hw])
+                .collect();
+            let mut got = vec![SENTINEL; c * hw];
+            k.run_affine(&x, &scale, &shift, &mut got, hw).unwrap();
+            assert_eq!(got, want, "{} C={c} HW={hw}", k.name);
+        }
+        assert!(k
+            .run_affine(&[0.0; 4], &[1.0; 2], &[1.0; 3], &mut [0.0; 4], 2)
+            .is_err());
+        assert!(k
+            .run_affine(&[0.0; 3], &[1.0; 2], &[1.0; 2], &mut [0.0; 4], 2)
+            .is_err());
     }
 
     /// The activations of the kernel's op, lengths around the vector width: exact for scalar

@@ -66,22 +66,22 @@ impl Session {
     }
 }
 
-/// The kernel a step runs, or what the step does when it is plain Rust.
+/// The table kernel a step runs (every step runs one).
 fn step_name(step: &Step) -> &'static str {
     match step {
-        Step::Pointwise { kernel, .. } => kernel.name,
-        Step::DwConv { kernel, .. }
+        Step::Pointwise { kernel, .. }
+        | Step::DwConv { kernel, .. }
         | Step::Conv { kernel, .. }
         | Step::Act { kernel, .. }
         | Step::Binary { kernel, .. }
         | Step::ChannelMul { kernel, .. }
         | Step::Prelu { kernel, .. }
         | Step::Layout { kernel, .. }
+        | Step::Affine { kernel, .. }
         | Step::Concat { kernel, .. }
         | Step::GlobalAvgPool { kernel, .. }
         | Step::Pool { kernel, .. }
         | Step::Softmax { kernel, .. } => kernel.name,
-        Step::Affine { .. } => "affine",
     }
 }
 
@@ -132,6 +132,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             kernel.run_layout(params, x, y)
         }
         Step::Affine {
+            kernel,
             scale,
             shift,
             hw,
@@ -139,12 +140,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             y,
         } => {
             let ([x], y) = split(arena, [*x], *y);
-            for (c, (xc, yc)) in x.chunks_exact(*hw).zip(y.chunks_exact_mut(*hw)).enumerate() {
-                yc.iter_mut()
-                    .zip(xc)
-                    .for_each(|(o, &v)| *o = v * scale[c] + shift[c]);
-            }
-            Ok(())
+            kernel.run_affine(x, scale, shift, y, *hw)
         }
         Step::Binary {
             kernel,

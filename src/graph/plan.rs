@@ -93,6 +93,7 @@ pub(crate) enum Step {
     },
     /// `y[c, p] = x[c, p] · scale[c] + shift[c]`, `hw` pixels per channel
     Affine {
+        kernel: &'static Kernel,
         scale: Vec<f32>,
         shift: Vec<f32>,
         hw: usize,
@@ -465,15 +466,17 @@ impl<'g> Builder<'g> {
                 self.report_node(i, kernel.name.into(), None);
             }
             Op::ChannelAffine { scale, shift } => {
+                let kernel = self.cnn_kernel(KOp::Affine, None)?;
                 let y = self.write(i);
                 self.steps.push(Step::Affine {
+                    kernel,
                     scale: scale.clone(),
                     shift: shift.clone(),
                     hw: xs.hw(),
                     x,
                     y,
                 });
-                self.report_node(i, "affine (scalar)".into(), None);
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Add => {
                 let kernel = self.cnn_kernel(KOp::Add, None)?;

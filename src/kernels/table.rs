@@ -51,6 +51,8 @@ pub enum Op {
     ChMul,
     /// `x (C, HW) -> y (C, HW)`: `x ≥ 0 ? x : slope[c]·x`.
     Prelu,
+    /// `x (C, HW) · scale (C) + shift (C) -> y (C, HW)`.
+    Affine,
     /// `x (n) -> y (n)`.
     Softmax,
     /// The activations, in place over a slice: `min(max(x, lo), hi)` (ReLU, ReLU6, Clip),
@@ -84,7 +86,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 27] = [
+    pub const ALL: [Op; 28] = [
         Op::Spmm,
         Op::Gemm,
         Op::DwConv,
@@ -97,6 +99,7 @@ impl Op {
         Op::Sub,
         Op::ChMul,
         Op::Prelu,
+        Op::Affine,
         Op::Softmax,
         Op::Clamp,
         Op::HardSigmoid,
@@ -129,6 +132,7 @@ impl Op {
             Op::Sub => "sub",
             Op::ChMul => "chmul",
             Op::Prelu => "prelu",
+            Op::Affine => "affine",
             Op::Softmax => "softmax",
             Op::Clamp => "clamp",
             Op::HardSigmoid => "hardsigmoid",
@@ -383,6 +387,8 @@ pub(crate) type GlobalPoolFn = unsafe fn(&[f32], &mut [f32], usize, Range<usize>
 pub(crate) type BinaryFn = unsafe fn(*const f32, *const f32, *mut f32, usize, Clamp);
 /// `(x (C, HW), s (C), y (C, HW), hw, channels)`: per-channel ops; `y` may be `x`.
 pub(crate) type ChannelMulFn = unsafe fn(*const f32, &[f32], *mut f32, usize, Range<usize>);
+/// `(x (C, HW), scale (C), shift (C), y (C, HW), hw)`; `y` may be `x`.
+pub(crate) type AffineFn = unsafe fn(*const f32, &[f32], &[f32], *mut f32, usize);
 pub(crate) type ActFn = unsafe fn(&mut [f32], Activation);
 pub(crate) type PoolFn = unsafe fn(&PoolParams, &[f32], &mut [f32], Range<usize>);
 pub(crate) type SoftmaxFn = unsafe fn(&[f32], &mut [f32]);
@@ -417,6 +423,7 @@ pub(crate) enum KernelFn {
     GlobalPool(GlobalPoolFn),
     Binary(BinaryFn),
     ChannelMul(ChannelMulFn),
+    Affine(AffineFn),
     Act(ActFn),
     Pool(PoolFn),
     Softmax(SoftmaxFn),
@@ -437,6 +444,7 @@ impl KernelFn {
             KernelFn::GlobalPool(_) => "GlobalPool",
             KernelFn::Binary(_) => "Binary",
             KernelFn::ChannelMul(_) => "ChannelMul",
+            KernelFn::Affine(_) => "Affine",
             KernelFn::Act(_) => "Act",
             KernelFn::Pool(_) => "Pool",
             KernelFn::Softmax(_) => "Softmax",
@@ -496,6 +504,7 @@ macro_rules! for_each_kernel {
             (sub_f32_1x1, Binary, $crate::kernels::cnn::scalar_ops::sub),
             (chmul_f32_1x1, ChannelMul, $crate::kernels::cnn::scalar::elementwise::channel_mul),
             (prelu_f32_1x1, ChannelMul, $crate::kernels::cnn::scalar_ops::prelu),
+            (affine_f32_1x1, Affine, $crate::kernels::cnn::scalar_ops::affine),
             (clamp_f32_1x1, Act, $crate::kernels::cnn::scalar::act::act),
             (hardsigmoid_f32_1x1, Act, $crate::kernels::cnn::scalar::act::act),
             (hardswish_f32_1x1, Act, $crate::kernels::cnn::scalar::act::act),

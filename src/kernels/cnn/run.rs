@@ -196,6 +196,27 @@ impl Kernel {
         Ok(())
     }
 
+    /// Per-channel affine `x (C, HW) · scale (C) + shift (C) -> y (C, HW)`, `C = scale.len()`.
+    pub fn run_affine(
+        &self,
+        x: &[f32],
+        scale: &[f32],
+        shift: &[f32],
+        y: &mut [f32],
+        hw: usize,
+    ) -> Result<()> {
+        let KernelFn::Affine(f) = self.func else {
+            return Err(self.wrong_op("a per-channel affine"));
+        };
+        self.check_same("shift", scale.len(), shift.len())?;
+        let need = self.plane_len(scale.len(), hw)?;
+        self.check_len("x (C, HW)", x.len(), need)?;
+        self.check_len("y (C, HW)", y.len(), need)?;
+        // Safety: x and y hold C·hw floats, scale and shift C.
+        unsafe { f(x.as_ptr(), scale, shift, y.as_mut_ptr(), hw) };
+        Ok(())
+    }
+
     /// Applies `act` to `x` in place; `act` must be of this kernel's kind.
     pub fn run_act(&self, x: &mut [f32], act: Activation) -> Result<()> {
         let KernelFn::Act(f) = self.func else {

@@ -1,6 +1,7 @@
-//! Scalar kernels of the rare elementwise graph ops (ONNX Mul, Sub, PRelu): a few per network,
-//! one pass over the data each, so no SIMD versions. They share the signatures of `add` and
-//! `channel_mul`, and so those ops' checked entry points.
+//! Scalar kernels of the rare elementwise graph ops (ONNX Mul, Sub, PRelu, a per-channel
+//! affine left over from batch norm): a few per network, one pass over the data each, so no
+//! SIMD versions. Mul, Sub and PRelu share the signatures of `add` and `channel_mul`, and so
+//! those ops' checked entry points.
 
 use crate::kernels::Clamp;
 use std::ops::Range;
@@ -36,6 +37,16 @@ pub(crate) unsafe fn prelu(
         for p in c * hw..(c + 1) * hw {
             let v = *x.add(p);
             *y.add(p) = if v >= 0.0 { v } else { s * v };
+        }
+    }
+}
+
+/// `y[c, p] = x[c, p] · scale[c] + shift[c]` over `x (C, HW)`, `C = scale.len()`; `y` may be `x`.
+/// Safety: `x` and `y` point at `C · hw` floats, `shift` holds `C`.
+pub(crate) unsafe fn affine(x: *const f32, scale: &[f32], shift: &[f32], y: *mut f32, hw: usize) {
+    for (c, (&a, &b)) in scale.iter().zip(shift).enumerate() {
+        for p in c * hw..(c + 1) * hw {
+            *y.add(p) = *x.add(p) * a + b;
         }
     }
 }
