@@ -481,6 +481,9 @@ mod oracle {
         }
     }
 
+    /// `y[c, r, q]` of a layout case's output.
+    type Want<'a> = Box<dyn Fn(usize, usize, usize) -> f32 + 'a>;
+
     /// Data movement against a naive per-element index formula: one-pixel, odd and empty
     /// shapes, every pad side, strides, up- and downsampling taps.
     pub fn Layout(k: &Kernel) {
@@ -490,123 +493,122 @@ mod oracle {
             let flat = |i: usize| x[i];
             let at = move |c: usize, r: usize, q: usize| flat((c * h + r) * w + q);
             // (params, y length, y[c, r, q] for the output shape [oc, oh, ow])
-            let cases: Vec<(Layout, [usize; 3], Box<dyn Fn(usize, usize, usize) -> f32>)> =
-                match k.op {
-                    Op::Copy => vec![(Layout::Copy { n: c * h * w }, [c, h, w], Box::new(at))],
-                    Op::Pad => [[0, 1, 2, 1, 0, 3], [2, 0, 0, 0, 0, 0], [0; 6]]
-                        .into_iter()
-                        .map(|pads| {
-                            let [cl, t, l, ch, b, r] = pads;
-                            let f = move |oc: usize, or: usize, oq: usize| {
-                                let inside = (cl..cl + c).contains(&oc)
-                                    && (t..t + h).contains(&or)
-                                    && (l..l + w).contains(&oq);
-                                if inside {
-                                    at(oc - cl, or - t, oq - l)
-                                } else {
-                                    0.0
-                                }
-                            };
-                            (
-                                Layout::Pad { x: [c, h, w], pads },
-                                [c + cl + ch, h + t + b, w + l + r],
-                                Box::new(f) as Box<dyn Fn(_, _, _) -> f32>,
-                            )
-                        })
-                        .collect(),
-                    Op::DepthToSpace => [1, 2]
-                        .into_iter()
-                        .filter(|b| c % (b * b) == 0)
-                        .map(|b| {
-                            let oc = c / (b * b);
-                            let f = move |y: usize, r: usize, q: usize| {
-                                at(((r % b) * b + q % b) * oc + y, r / b, q / b)
-                            };
-                            (
-                                Layout::DepthToSpace {
-                                    x: [c, h, w],
-                                    block: b,
-                                },
-                                [oc, h * b, w * b],
-                                Box::new(f) as Box<dyn Fn(_, _, _) -> f32>,
-                            )
-                        })
-                        .collect(),
-                    Op::Resize => [(2 * h + 1, 2 * w), (h.div_ceil(2), 1)]
-                        .into_iter()
-                        .map(|(oh, ow)| {
-                            // Taps from a plain half-pixel mapping; the kernel's job is the blend.
-                            let taps = |n: usize, out: usize| -> Vec<Tap> {
-                                (0..out)
-                                    .map(|o| {
-                                        let src = ((o as f32 + 0.5) * n as f32 / out as f32 - 0.5)
-                                            .max(0.0);
-                                        let lo = (src.floor() as usize).min(n - 1);
-                                        (lo, (lo + 1).min(n - 1), src - src.floor())
-                                    })
-                                    .collect()
-                            };
-                            let (rows, cols) = (taps(h, oh), taps(w, ow));
-                            let (rt, ct) = (rows.clone(), cols.clone());
-                            let f = move |y: usize, r: usize, q: usize| {
-                                let ((y0, y1, fy), (x0, x1, fx)) = (rt[r], ct[q]);
-                                let top = at(y, y0, x0) + (at(y, y0, x1) - at(y, y0, x0)) * fx;
-                                let bottom = at(y, y1, x0) + (at(y, y1, x1) - at(y, y1, x0)) * fx;
-                                top + (bottom - top) * fy
-                            };
-                            (
-                                Layout::Resize {
-                                    x: [c, h, w],
-                                    rows,
-                                    cols,
-                                },
-                                [c, oh, ow],
-                                Box::new(f) as Box<dyn Fn(_, _, _) -> f32>,
-                            )
-                        })
-                        .collect(),
-                    Op::Slice => [
-                        ([0, 0, 0], [1, 1, 1], [c, h, w]),
-                        (
-                            [c - 1, h / 2, 1.min(w - 1)],
-                            [1, 2, 3],
-                            [1, (h - h / 2).div_ceil(2), (w - 1.min(w - 1)).div_ceil(3)],
-                        ),
-                    ]
+            let cases: Vec<(Layout, [usize; 3], Want)> = match k.op {
+                Op::Copy => vec![(Layout::Copy { n: c * h * w }, [c, h, w], Box::new(at))],
+                Op::Pad => [[0, 1, 2, 1, 0, 3], [2, 0, 0, 0, 0, 0], [0; 6]]
                     .into_iter()
-                    .map(|(begin, step, out)| {
-                        let f = move |y: usize, r: usize, q: usize| {
-                            at(
-                                begin[0] + y * step[0],
-                                begin[1] + r * step[1],
-                                begin[2] + q * step[2],
-                            )
+                    .map(|pads| {
+                        let [cl, t, l, ch, b, r] = pads;
+                        let f = move |oc: usize, or: usize, oq: usize| {
+                            let inside = (cl..cl + c).contains(&oc)
+                                && (t..t + h).contains(&or)
+                                && (l..l + w).contains(&oq);
+                            if inside {
+                                at(oc - cl, or - t, oq - l)
+                            } else {
+                                0.0
+                            }
                         };
                         (
-                            Layout::Slice {
-                                x: [c, h, w],
-                                begin,
-                                step,
-                                out,
-                            },
-                            out,
-                            Box::new(f) as Box<dyn Fn(_, _, _) -> f32>,
+                            Layout::Pad { x: [c, h, w], pads },
+                            [c + cl + ch, h + t + b, w + l + r],
+                            Box::new(f) as Want,
                         )
                     })
                     .collect(),
-                    // HWC as a (1, H·W, C) tensor and back.
-                    Op::ToHwc => vec![(
-                        Layout::ToHwc { x: [c, h, w] },
-                        [1, h * w, c],
-                        Box::new(move |_, p, y| at(y, p / w, p % w)),
-                    )],
-                    Op::FromHwc => vec![(
-                        Layout::FromHwc { y: [c, h, w] },
-                        [c, h, w],
-                        Box::new(move |y, r, q| flat((r * w + q) * c + y)),
-                    )],
-                    op => panic!("{}: {op:?} is not a data-movement op", k.name),
-                };
+                Op::DepthToSpace => [1, 2]
+                    .into_iter()
+                    .filter(|b| c % (b * b) == 0)
+                    .map(|b| {
+                        let oc = c / (b * b);
+                        let f = move |y: usize, r: usize, q: usize| {
+                            at(((r % b) * b + q % b) * oc + y, r / b, q / b)
+                        };
+                        (
+                            Layout::DepthToSpace {
+                                x: [c, h, w],
+                                block: b,
+                            },
+                            [oc, h * b, w * b],
+                            Box::new(f) as Want,
+                        )
+                    })
+                    .collect(),
+                Op::Resize => [(2 * h + 1, 2 * w), (h.div_ceil(2), 1)]
+                    .into_iter()
+                    .map(|(oh, ow)| {
+                        // Taps from a plain half-pixel mapping; the kernel's job is the blend.
+                        let taps = |n: usize, out: usize| -> Vec<Tap> {
+                            (0..out)
+                                .map(|o| {
+                                    let src =
+                                        ((o as f32 + 0.5) * n as f32 / out as f32 - 0.5).max(0.0);
+                                    let lo = (src.floor() as usize).min(n - 1);
+                                    (lo, (lo + 1).min(n - 1), src - src.floor())
+                                })
+                                .collect()
+                        };
+                        let (rows, cols) = (taps(h, oh), taps(w, ow));
+                        let (rt, ct) = (rows.clone(), cols.clone());
+                        let f = move |y: usize, r: usize, q: usize| {
+                            let ((y0, y1, fy), (x0, x1, fx)) = (rt[r], ct[q]);
+                            let top = at(y, y0, x0) + (at(y, y0, x1) - at(y, y0, x0)) * fx;
+                            let bottom = at(y, y1, x0) + (at(y, y1, x1) - at(y, y1, x0)) * fx;
+                            top + (bottom - top) * fy
+                        };
+                        (
+                            Layout::Resize {
+                                x: [c, h, w],
+                                rows,
+                                cols,
+                            },
+                            [c, oh, ow],
+                            Box::new(f) as Want,
+                        )
+                    })
+                    .collect(),
+                Op::Slice => [
+                    ([0, 0, 0], [1, 1, 1], [c, h, w]),
+                    (
+                        [c - 1, h / 2, 1.min(w - 1)],
+                        [1, 2, 3],
+                        [1, (h - h / 2).div_ceil(2), (w - 1.min(w - 1)).div_ceil(3)],
+                    ),
+                ]
+                .into_iter()
+                .map(|(begin, step, out)| {
+                    let f = move |y: usize, r: usize, q: usize| {
+                        at(
+                            begin[0] + y * step[0],
+                            begin[1] + r * step[1],
+                            begin[2] + q * step[2],
+                        )
+                    };
+                    (
+                        Layout::Slice {
+                            x: [c, h, w],
+                            begin,
+                            step,
+                            out,
+                        },
+                        out,
+                        Box::new(f) as Want,
+                    )
+                })
+                .collect(),
+                // HWC as a (1, H·W, C) tensor and back.
+                Op::ToHwc => vec![(
+                    Layout::ToHwc { x: [c, h, w] },
+                    [1, h * w, c],
+                    Box::new(move |_, p, y| at(y, p / w, p % w)),
+                )],
+                Op::FromHwc => vec![(
+                    Layout::FromHwc { y: [c, h, w] },
+                    [c, h, w],
+                    Box::new(move |y, r, q| flat((r * w + q) * c + y)),
+                )],
+                op => panic!("{}: {op:?} is not a data-movement op", k.name),
+            };
             for (params, [oc, oh, ow], want) in cases {
                 let mut y = vec![SENTINEL; oc * oh * ow + 3];
                 k.run_layout(&params, &x, &mut y).unwrap();
