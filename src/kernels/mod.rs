@@ -14,18 +14,22 @@
 //! - `op`, one word: `spmm` (packed sparse `W (c_out,c_in) @ X (c_in,hw)`), `gemm` (the same
 //!   product on panel-packed dense `W`), `dwconv` (depthwise conv), `conv` (full conv,
 //!   groups = 1: the stem), `gavgpool` (global average pool), `avgpool`, `maxpool`, `add`
-//!   (residual add), `chmul` (per-channel multiply, squeeze-and-excitation), `softmax`, the
+//!   (residual add), `mul`, `sub` (same-shape elementwise), `chmul` (per-channel multiply,
+//!   squeeze-and-excitation), `prelu`, `affine` (per-channel scale and shift), `softmax`, the
 //!   activations `clamp` (ReLU, ReLU6, Clip), `hardsigmoid`, `hardswish`, `sigmoid`, `tanh`,
-//!   `leakyrelu`, and `linear`: the LLM product `X (t,n) @ W (d,n)ᵀ -> Y (t,d)` (not `gemm`:
-//!   that is `W·X` on CHW activations), decode and prefill alike.
+//!   `leakyrelu`, the data movement `copy`, `pad`, `depthtospace`, `resize` (bilinear),
+//!   `slice`, `tohwc`, `fromhwc` (`cnn::Layout`), and `linear`: the LLM product
+//!   `X (t,n) @ W (d,n)ᵀ -> Y (t,d)` (not `gemm`: that is `W·X` on CHW activations), decode
+//!   and prefill alike. Every step of a CNN plan is one of these kernels.
 //! - `wtype`: `f32` for every CNN kernel; for `linear` ggml's dense blocks `f32`, `f16`,
 //!   `q4_0`, `q4_1`, `q8_0` (layouts in [`llm`]) or a sparse LLM format ([`crate::sparse::llm`]):
 //!   `g16i4`, `g8i4`, `g16i8`, `g8i8` (kept groups of 16 / 8 columns, int4 / int8), `nm24i8`
 //!   (2:4), `csr8`, `cm32i8`, `cm32i4` (column-major 32-row tiles that skip zero inputs).
 //! - `tile`, the work of one step: CNN kernels `<MR>x<NR>`, MR output pixels (one row's
 //!   outputs for windowed ops, elements for elementwise ops and activations: 4 per SIMD128
-//!   vector) × NR output channels, where for `spmm` / `gemm` NR is also the block / panel
-//!   width the weights must be packed with; `linear` `r<R>t<T>`, R output rows sharing each
+//!   vector; `1x1` for scalar kernels that step one output at a time) × NR output channels,
+//!   where for `spmm` / `gemm` NR is also the block / panel width the weights must be packed
+//!   with; `linear` `r<R>t<T>`, R output rows sharing each
 //!   load of `x` × T tokens sharing each decoded weight. `t1` tiles are decode (GEMV) bodies
 //!   and take one token; [`best`] picks the tile from the token count.
 //! - `<K>x<K>s<S>`, fast paths only: the kernel takes K×K windows at stride S without
