@@ -1,9 +1,10 @@
-//! One synthetic 1x1 layer prepared for every kernel in the registry, for the benchmark page.
+//! One synthetic 1x1 layer prepared for every `spmm` / `gemm` kernel of the table, for the
+//! benchmark page.
 //! Timing is done by the caller (JS `performance.now()`); this only packs and runs.
 
 use crate::dense::DenseWeights;
 use crate::error::{Error, Result};
-use crate::kernels::{find, reference, Clamp, OpKind};
+use crate::kernels::{find, reference, Clamp, Kernel, Op};
 use crate::sparse::{SpmmLayer, SpmmWeights};
 use crate::synth::{sparse_weights, Pattern, Rng};
 use std::collections::HashMap;
@@ -72,22 +73,23 @@ impl LayerBench {
     /// Packs the weights for `kernel` (once per width); returns the weights it multiplies.
     pub fn prepare(&mut self, kernel: &str) -> Result<usize> {
         let k = find(kernel)?;
-        let (w, b) = (&self.w, Some(self.bias.as_slice()));
+        let (w, b, nr) = (&self.w, Some(self.bias.as_slice()), k.nr());
         Ok(match k.op {
-            OpKind::Gemm => {
-                if !self.dense.contains_key(&k.nr) {
-                    let packed = DenseWeights::pack("bench", w, b, self.c_out, self.c_in, k.nr)?;
-                    self.dense.insert(k.nr, packed);
+            Op::Gemm => {
+                if !self.dense.contains_key(&nr) {
+                    let packed = DenseWeights::pack("bench", w, b, self.c_out, self.c_in, nr)?;
+                    self.dense.insert(nr, packed);
                 }
                 self.c_out * self.c_in
             }
-            OpKind::Spmm => {
-                if !self.sparse.contains_key(&k.nr) {
-                    let packed = SpmmWeights::pack("bench", w, b, self.c_out, self.c_in, k.nr)?;
-                    self.sparse.insert(k.nr, packed.bind(self.hw)?);
+            Op::Spmm => {
+                if !self.sparse.contains_key(&nr) {
+                    let packed = SpmmWeights::pack("bench", w, b, self.c_out, self.c_in, nr)?;
+                    self.sparse.insert(nr, packed.bind(self.hw)?);
                 }
-                self.sparse[&k.nr].stored_weights()
+                self.sparse[&nr].stored_weights()
             }
+            _ => return Err(not_pointwise(k)),
         })
     }
 
@@ -97,21 +99,22 @@ impl LayerBench {
         self.prepare(kernel)?;
         for _ in 0..iters {
             match k.op {
-                OpKind::Gemm => k.run_gemm(
-                    &self.dense[&k.nr],
+                Op::Gemm => k.run_gemm(
+                    &self.dense[&k.nr()],
                     self.hw,
                     &self.x,
                     &mut self.y,
                     self.clamp,
                     0..self.hw,
                 )?,
-                OpKind::Spmm => k.run_spmm(
-                    &self.sparse[&k.nr],
+                Op::Spmm => k.run_spmm(
+                    &self.sparse[&k.nr()],
                     &self.x,
                     &mut self.y,
                     self.clamp,
                     0..self.hw,
                 )?,
+                _ => return Err(not_pointwise(k)),
             }
         }
         Ok(())
@@ -135,4 +138,9 @@ impl LayerBench {
                 |m, e| if e.is_nan() { f32::INFINITY } else { m.max(e) },
             ))
     }
+}
+
+/// The bench layer is a 1x1 conv: only `spmm` and `gemm` kernels run on it.
+fn not_pointwise(k: &Kernel) -> Error {
+    k.wrong_op("a 1x1 bench layer (spmm or gemm kernels only)")
 }

@@ -1,33 +1,51 @@
 //! wasm-bindgen façade: camelCase names, `Error` → `JsError`. No logic of its own.
 
 use crate::bench::LayerBench;
-use crate::kernels::{registry, Isa};
+use crate::kernels::{table, Isa};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// `{version, isa, kernels: [{name, op, mr, nr, isa}]}` as JSON.
+/// What `buildInfo()` returns (as JSON): the crate version, the best ISA of this build, and
+/// every row of the kernel table.
+#[derive(serde::Serialize)]
+struct BuildInfo {
+    version: &'static str,
+    isa: Isa,
+    kernels: Vec<KernelRow>,
+}
+
+/// One table row: the name and its parsed parts (`tile` as the name spells it, `window` as
+/// `[k, s]` or null).
+#[derive(serde::Serialize)]
+struct KernelRow {
+    name: &'static str,
+    op: &'static str,
+    wtype: &'static str,
+    tile: String,
+    window: Option<(usize, usize)>,
+    isa: Isa,
+}
+
+/// `{version, isa, kernels: [{name, op, wtype, tile, window, isa}]}` as JSON.
 #[wasm_bindgen(js_name = buildInfo)]
-pub fn build_info() -> String {
-    let kernels: Vec<String> = registry()
-        .iter()
-        .map(|k| {
-            format!(
-                r#"{{"name":"{}","op":"{:?}","mr":{},"nr":{},"isa":"{}"}}"#,
-                k.name,
-                k.op,
-                k.mr,
-                k.nr,
-                k.isa.as_str()
-            )
-        })
-        .collect();
-    format!(
-        r#"{{"version":"{}","isa":"{}","kernels":[{}]}}"#,
-        env!("CARGO_PKG_VERSION"),
-        Isa::best().as_str(),
-        kernels.join(",")
-    )
+pub fn build_info() -> Result<String, JsError> {
+    let info = BuildInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        isa: Isa::best(),
+        kernels: table()
+            .iter()
+            .map(|k| KernelRow {
+                name: k.name,
+                op: k.op.as_str(),
+                wtype: k.wtype.as_str(),
+                tile: k.tile.to_string(),
+                window: k.window,
+                isa: k.isa,
+            })
+            .collect(),
+    };
+    serde_json::to_string(&info).map_err(|e| JsError::new(&e.to_string()))
 }
 
 /// SIMD peak probe: `iters` rounds of `chains` independent f32x4 multiply-add chains with the

@@ -120,7 +120,7 @@ tests! {
         let layer = SpmmWeights::pack("small", &w, Some(&b), 4, 6, 2).unwrap().bind(8).unwrap();
         let x = vec![1.0; 6 * 8];
         let mut y = vec![0.0; 4 * 8];
-        let k2 = find("spmm_f32_8x2_scalar").unwrap();
+        let k2 = find("spmm_f32_8x2__scalar").unwrap();
         k2.run_spmm(&layer, &x, &mut y, Clamp::NONE, 0..8).unwrap();
         assert!(matches!(k2.run_spmm(&layer, &x[..47], &mut y, Clamp::NONE, 0..8), Err(Error::BufferTooSmall { .. })));
         assert!(matches!(k2.run_spmm(&layer, &x, &mut y[..31], Clamp::NONE, 0..8), Err(Error::BufferTooSmall { .. })));
@@ -128,11 +128,11 @@ tests! {
         #[allow(clippy::reversed_empty_ranges)]
         let backwards = 5..2;
         assert!(matches!(k2.run_spmm(&layer, &x, &mut y, Clamp::NONE, backwards), Err(Error::DimOutOfRange { .. })));
-        let k4 = find("spmm_f32_8x4_scalar").unwrap();
+        let k4 = find("spmm_f32_8x4__scalar").unwrap();
         assert!(matches!(k4.run_spmm(&layer, &x, &mut y, Clamp::NONE, 0..8), Err(Error::Unsupported { .. })));
-        let gemm = find("gemm_f32_8x2_scalar").unwrap();
+        let gemm = find("gemm_f32_8x2__scalar").unwrap();
         assert!(matches!(gemm.run_spmm(&layer, &x, &mut y, Clamp::NONE, 0..8), Err(Error::Unsupported { .. })));
-        assert!(matches!(find("spmm_f32_64x1_avx"), Err(Error::UnknownKernel { .. })));
+        assert!(matches!(find("spmm_f32_64x1__avx"), Err(Error::UnknownKernel { .. })));
     }
 }
 

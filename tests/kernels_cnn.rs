@@ -11,27 +11,12 @@ use cnn::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use zeroskip::kernels::cnn::{
-    find_cnn, reference, ActKind, Activation, CnnOp, ConvParams, ConvWeights, DwConvParams,
-    DwConvWeights, PoolParams, Window,
+    reference, ActKind, Activation, ConvParams, ConvWeights, DwConvParams, DwConvWeights,
+    PoolParams, Window,
 };
-use zeroskip::kernels::{Clamp, Isa};
+use zeroskip::kernels::{find, Clamp, Isa, Op};
 use zeroskip::synth::Rng;
 use zeroskip::Error;
-
-const CLAMPS: [Clamp; 4] = [
-    Clamp::NONE,
-    Clamp::RELU,
-    Clamp::RELU6,
-    Clamp {
-        min: -0.25,
-        max: 0.3,
-    },
-];
-
-fn scaled(mut v: Vec<f32>, by: f32) -> Vec<f32> {
-    v.iter_mut().for_each(|a| *a *= by);
-    v
-}
 
 tests! {
     // ---- depthwise conv -----------------------------------------------------------------
@@ -60,7 +45,7 @@ tests! {
     /// TF-SAME on even sizes pads one more at the bottom / right; also one-sided pads.
     fn dwconv_asymmetric_padding() {
         let mut n = 0;
-        for k in cnn_kernels(|op| op == CnnOp::DwConv) {
+        for k in cnn_kernels(|op| op == Op::DwConv) {
             let (kk, s) = k.window.unwrap_or((3, 2));
             for (i, (h, w)) in [(8, 8), (14, 10), (7, 12), (2, 6)].into_iter().enumerate() {
                 let pads = [
@@ -89,7 +74,7 @@ tests! {
     /// No padding at all ("valid" conv).
     fn dwconv_zero_padding() {
         let mut n = 0;
-        for k in cnn_kernels(|op| op == CnnOp::DwConv) {
+        for k in cnn_kernels(|op| op == Op::DwConv) {
             let (kk, s) = k.window.unwrap_or((3, 1));
             for (h, w) in [(kk, kk), (kk + 1, kk + 5), (12, 17), (20, 9)] {
                 let case = DwCase::random(4, h, w, Window::square(kk, s, 0), (h * w) as u64).unwrap();
@@ -176,76 +161,8 @@ tests! {
         check_all_conv("no bias", &[(3, 8, 7, 7)], |c| ConvCase { bias: None, ..c });
     }
 
-    // ---- global average pool, add, channel multiply --------------------------------------
-
-    /// Planes that leave every kind of remainder after the 16- and 4-wide loops; a sub-range.
-    fn global_avg_pool_matches_oracle() {
-        let mut n = 0;
-        for k in cnn_kernels(|op| op == CnnOp::GlobalAvgPool) {
-            for (i, (c, hw)) in [(1, 1), (3, 3), (5, 4), (7, 5), (2, 15), (2, 16), (2, 17), (9, 49), (1280, 7 * 7), (4, 196), (2, 3136)].into_iter().enumerate() {
-                for range in [0..c, c / 2..c] {
-                    let x = Rng::new(i as u64).vec(c * hw);
-                    let mut got = vec![SENTINEL; c];
-                    k.run_gavgpool_channels(&x, &mut got, hw, range.clone()).unwrap();
-                    let mut want = vec![0.0; c];
-                    reference::global_avg_pool(&x, &mut want, c, hw);
-                    // Any summation order is within (hw - 1)·u·Σ|x| of the exact sum; two
-                    // orders are within twice that, and each division adds u relative.
-                    let mut mag = vec![0.0; c];
-                    let ax: Vec<f32> = x.iter().map(|v| v.abs()).collect();
-                    reference::global_avg_pool(&ax, &mut mag, c, hw);
-                    let tol = if k.isa == Isa::Scalar { 0.0 } else { (hw + 2) as f32 * f32::EPSILON };
-                    compare_planes(k.name, &format!("gavgpool C={c} HW={hw}"), &got, &want, &mag, tol, 1, &range);
-                    n += 1;
-                }
-            }
-        }
-        assert!(n > 0);
-    }
-
-    /// Residual add: lengths around the vector width, clamps, out of place and in place.
-    fn add_matches_oracle() {
-        for k in cnn_kernels(|op| op == CnnOp::Add) {
-            for n in [0, 1, 3, 4, 5, 8, 17, 1001] {
-                for clamp in CLAMPS {
-                    let mut rng = Rng::new(n as u64);
-                    let (a, b) = (scaled(rng.vec(n), 5.0), scaled(rng.vec(n), 5.0));
-                    let mut want = vec![0.0; n];
-                    reference::add(&a, &b, &mut want, clamp);
-                    let mut got = vec![SENTINEL; n];
-                    k.run_add(&a, &b, &mut got, clamp).unwrap();
-                    assert_eq!(got, want, "{} n={n} {clamp:?}", k.name);
-                    let mut acc = a.clone();
-                    k.run_add_assign(&mut acc, &b, clamp).unwrap();
-                    assert_eq!(acc, want, "{} in place, n={n} {clamp:?}", k.name);
-                }
-            }
-        }
-    }
-
-    /// SE channel multiply: planes around the vector width, sub-ranges, in place.
-    fn channel_mul_matches_oracle() {
-        for k in cnn_kernels(|op| op == CnnOp::ChannelMul) {
-            for (c, hw) in [(1, 1), (3, 3), (4, 4), (5, 7), (16, 49), (2, 197)] {
-                for range in [0..c, 1.min(c)..c, 0..0] {
-                    let mut rng = Rng::new((c * hw) as u64);
-                    let (x, s) = (rng.vec(c * hw), rng.vec(c));
-                    let mut want = vec![0.0; c * hw];
-                    reference::channel_mul(&x, &s, &mut want, c, hw);
-                    let mut got = vec![SENTINEL; c * hw];
-                    k.run_chmul_channels(&x, &s, &mut got, hw, range.clone()).unwrap();
-                    let zeros = vec![0.0; c * hw];
-                    compare_planes(k.name, "chmul", &got, &want, &zeros, 0.0, hw, &range);
-                    let mut inplace = x.clone();
-                    k.run_chmul_assign(&mut inplace, &s, hw, range.clone()).unwrap();
-                    for (i, (&g, &w)) in inplace.iter().zip(&want).enumerate() {
-                        let expect = if range.contains(&(i / hw)) { w } else { x[i] };
-                        assert_eq!(g, expect, "{} in place C={c} HW={hw} {range:?} at {i}", k.name);
-                    }
-                }
-            }
-        }
-    }
+    // Global average pool, add, channel multiply, pools and softmax: the generated per-kernel
+    // oracle tests in tests/kernel_table.rs.
 
     // ---- activations ------------------------------------------------------------------------
 
@@ -253,7 +170,7 @@ tests! {
     /// within one rounding of `alpha·x` (times |x| for hard-swish) for relaxed kernels.
     fn hard_activations_match_oracle() {
         for kind in [ActKind::HardSigmoid, ActKind::HardSwish] {
-            assert_relaxed_present(CnnOp::Act(kind));
+            assert_relaxed_present(Op::of_act(kind));
         }
         let acts = [
             Activation::RELU,
@@ -267,7 +184,7 @@ tests! {
             Activation::LeakyRelu { alpha: -1.5 },
         ];
         for act in acts {
-            for k in cnn_kernels(|op| op == CnnOp::Act(act.kind())) {
+            for k in cnn_kernels(|op| op == Op::of_act(act.kind())) {
                 for n in [0, 1, 2, 3, 4, 5, 7, 8, 1001] {
                     let x = scaled(Rng::new(n as u64).vec(n), 8.0);
                     let mut got = x.clone();
@@ -292,10 +209,10 @@ tests! {
     /// 4099th bit pattern, both signs, subnormals, huge values, infinities), always in [0, 1];
     /// NaN in gives NaN out.
     fn sigmoid_error_bound_over_float_range() {
-        assert_relaxed_present(CnnOp::Act(ActKind::Sigmoid));
+        assert_relaxed_present(Op::Sigmoid);
         let mut x: Vec<f32> = (0..=u32::MAX / 4099).map(|i| f32::from_bits(i * 4099)).collect();
         x.extend([0.0, -0.0, 1e-30, -1e-30, 0.5, -0.5, 15.9, -15.9, 87.0, -87.0, 88.7, -88.7, 89.0, -104.0, 1e30, -1e30, f32::MAX, f32::MIN, f32::INFINITY, f32::NEG_INFINITY, f32::MIN_POSITIVE, f32::NAN]);
-        for k in cnn_kernels(|op| op == CnnOp::Act(ActKind::Sigmoid)) {
+        for k in cnn_kernels(|op| op == Op::Sigmoid) {
             let mut got = x.clone();
             k.run_act(&mut got, Activation::Sigmoid).unwrap();
             let mut worst = (0.0f32, 0.0f32);
@@ -315,60 +232,6 @@ tests! {
     }
 
     // ---- pools and softmax -------------------------------------------------------------------
-
-    /// Average (count_include_pad = 0) and max pools: common windows, padding that makes
-    /// border windows partial, TF-SAME, a global-size window, odd and tiny planes, sub-ranges.
-    fn pools_match_oracle() {
-        let mut n = 0;
-        for k in cnn_kernels(|op| matches!(op, CnnOp::AvgPool | CnnOp::MaxPool)) {
-            for (i, (c, h, w)) in [(3, 8, 8), (2, 7, 9), (2, 1, 5), (2, 5, 1), (1, 2, 2), (4, 7, 7), (2, 13, 11)].into_iter().enumerate() {
-                let wins = [
-                    Window::square(2, 2, 0),
-                    Window::square(3, 2, 1),
-                    Window::square(3, 1, 1),
-                    Window::new(3, 3, 2, 2).same_upper(h, w),
-                    Window::new(2, 3, 1, 2).pads(1, 0, 0, 2),
-                    Window::new(h, w, 1, 1),
-                ];
-                for (j, win) in wins.into_iter().enumerate() {
-                    let Ok(p) = PoolParams::new("pool", c, h, w, win) else { continue };
-                    let (oh, ow) = reference::out_hw(h, w, &win);
-                    let x = scaled(Rng::new((i * 10 + j) as u64).vec(c * h * w), 3.0);
-                    let mut want = vec![0.0; c * oh * ow];
-                    if k.op == CnnOp::AvgPool {
-                        reference::avg_pool(&x, &mut want, c, h, w, &win);
-                    } else {
-                        reference::max_pool(&x, &mut want, c, h, w, &win);
-                    }
-                    for range in [0..c, c - 1..c] {
-                        let mut got = vec![SENTINEL; c * oh * ow];
-                        k.run_pool_channels(&p, &x, &mut got, range.clone()).unwrap();
-                        let zeros = vec![0.0; got.len()];
-                        compare_planes(k.name, &format!("C={c} H={h} W={w} {win:?}"), &got, &want, &zeros, 0.0, oh * ow, &range);
-                        n += 1;
-                    }
-                }
-            }
-        }
-        assert!(n > 0);
-    }
-
-    /// Softmax: exact against the oracle, sums to 1, and stays finite for huge logits.
-    fn softmax_is_stable() {
-        for k in cnn_kernels(|op| op == CnnOp::Softmax) {
-            for (n, scale) in [(1, 1.0), (5, 1.0), (1000, 4.0), (1000, 1e4), (7, 1e30)] {
-                let x = scaled(Rng::new(n as u64).vec(n), scale);
-                let mut want = vec![0.0; n];
-                reference::softmax(&x, &mut want);
-                let mut got = vec![SENTINEL; n];
-                k.run_softmax(&x, &mut got).unwrap();
-                assert_eq!(got, want, "{} n={n} scale={scale}", k.name);
-                assert!(got.iter().all(|v| v.is_finite() && *v >= 0.0), "{}: non-finite output", k.name);
-                let s: f32 = got.iter().sum();
-                assert!((s - 1.0).abs() <= 1e-5 * n as f32, "{}: sums to {s}", k.name);
-            }
-        }
-    }
 
     // ---- params, packing and typed errors ----------------------------------------------------
 
@@ -428,7 +291,7 @@ tests! {
         let p = DwConvParams::new("dw", 4, 6, 6, Window::square(3, 1, 1)).unwrap();
         let dw = DwConvWeights::pack("dw", &[0.1; 36], None, p).unwrap();
         let (x, mut y) = (vec![0.0; 4 * 36], vec![0.0; 4 * 36]);
-        for k in cnn_kernels(|op| op == CnnOp::DwConv).into_iter().filter(|k| k.window.is_none_or(|w| w == (3, 1))) {
+        for k in cnn_kernels(|op| op == Op::DwConv).into_iter().filter(|k| k.window.is_none_or(|w| w == (3, 1))) {
             assert!(matches!(k.run_dwconv(&dw, &x[1..], &mut y, Clamp::NONE, 0..4), Err(Error::BufferTooSmall { .. })), "{}", k.name);
             assert!(matches!(k.run_dwconv(&dw, &x, &mut y[1..], Clamp::NONE, 0..4), Err(Error::BufferTooSmall { .. })), "{}", k.name);
             assert!(matches!(k.run_dwconv(&dw, &x, &mut y, Clamp::NONE, 0..5), Err(Error::DimOutOfRange { .. })), "{}", k.name);
@@ -439,81 +302,81 @@ tests! {
         // A fast path refuses any other window.
         let p5 = DwConvParams::new("dw5", 4, 6, 6, Window::square(5, 2, 2)).unwrap();
         let dw5 = DwConvWeights::pack("dw5", &[0.1; 100], None, p5).unwrap();
-        for k in cnn_kernels(|op| op == CnnOp::DwConv).into_iter().filter(|k| k.window.is_some_and(|w| w != (5, 2))) {
+        for k in cnn_kernels(|op| op == Op::DwConv).into_iter().filter(|k| k.window.is_some_and(|w| w != (5, 2))) {
             assert!(matches!(k.run_dwconv(&dw5, &x, &mut y, Clamp::NONE, 0..4), Err(Error::Unsupported { .. })), "{}", k.name);
         }
         let dilated = DwConvParams::new("dwd", 4, 6, 6, Window::square(3, 1, 1).dilation(2, 2)).unwrap();
         let dwd = DwConvWeights::pack("dwd", &[0.1; 36], None, dilated).unwrap();
-        for k in cnn_kernels(|op| op == CnnOp::DwConv) {
+        for k in cnn_kernels(|op| op == Op::DwConv) {
             let r = k.run_dwconv(&dwd, &x, &mut y, Clamp::NONE, 0..4);
             assert_eq!(r.is_ok(), k.window.is_none(), "{}: dilation goes to the general kernel only: {r:?}", k.name);
         }
         // Wrong op, wrong activation kind.
-        let any = find_cnn("dwconv_f32_any_scalar").unwrap();
+        let any = find("dwconv_f32_1x1__scalar").unwrap();
         let cp = ConvParams::new("stem", 3, 4, 6, 6, Window::square(3, 1, 1)).unwrap();
         let cw = ConvWeights::pack("stem", &[0.0; 108], None, cp).unwrap();
         assert!(matches!(any.run_conv(&cw, &x, &mut y, Clamp::NONE, 0..4), Err(Error::Unsupported { .. })));
         let mut v = vec![1.0; 5];
         assert!(matches!(any.run_act(&mut v, Activation::Sigmoid), Err(Error::Unsupported { .. })));
-        let hs = find_cnn("act_hardswish_f32_scalar").unwrap();
+        let hs = find("hardswish_f32_1x1__scalar").unwrap();
         assert!(matches!(hs.run_act(&mut v, Activation::Sigmoid), Err(Error::Unsupported { .. })));
-        assert!(matches!(find_cnn("dwconv_f32_7x7s1_avx"), Err(Error::UnknownKernel { .. })));
+        assert!(matches!(find("dwconv_f32_8x1_7x7s1__avx"), Err(Error::UnknownKernel { .. })));
         // Conv: short input, bad output range.
-        for k in cnn_kernels(|op| op == CnnOp::Conv).into_iter().filter(|k| k.window.is_none_or(|w| w == (3, 1))) {
+        for k in cnn_kernels(|op| op == Op::Conv).into_iter().filter(|k| k.window.is_none_or(|w| w == (3, 1))) {
             assert!(matches!(k.run_conv(&cw, &x[..107], &mut y, Clamp::NONE, 0..4), Err(Error::BufferTooSmall { .. })), "{}", k.name);
             assert!(matches!(k.run_conv(&cw, &x, &mut y, Clamp::NONE, 2..5), Err(Error::DimOutOfRange { .. })), "{}", k.name);
         }
         // Elementwise ops.
-        for k in cnn_kernels(|op| op == CnnOp::Add) {
-            assert!(matches!(k.run_add(&x[..4], &x[..5], &mut y[..4], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
-            assert!(matches!(k.run_add(&x[..4], &x[..4], &mut y[..3], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
-            assert!(matches!(k.run_add_assign(&mut y[..4], &x[..3], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
+        for k in cnn_kernels(|op| op == Op::Add) {
+            assert!(matches!(k.run_binary(&x[..4], &x[..5], &mut y[..4], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
+            assert!(matches!(k.run_binary(&x[..4], &x[..4], &mut y[..3], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
+            assert!(matches!(k.run_binary_assign(&mut y[..4], &x[..3], Clamp::NONE), Err(Error::ShapeMismatch { .. })));
         }
-        for k in cnn_kernels(|op| op == CnnOp::GlobalAvgPool) {
+        for k in cnn_kernels(|op| op == Op::GAvgPool) {
             let mut out = vec![0.0; 4];
             assert!(matches!(k.run_gavgpool_channels(&x, &mut out, 0, 0..4), Err(Error::DimOutOfRange { .. })));
             assert!(matches!(k.run_gavgpool_channels(&x, &mut out, 37, 0..4), Err(Error::BufferTooSmall { .. })));
             assert!(matches!(k.run_gavgpool_channels(&x, &mut out, 36, 0..5), Err(Error::DimOutOfRange { .. })));
             assert!(matches!(k.run_gavgpool_channels(&x, &mut out, usize::MAX / 2, 0..4), Err(Error::DimOutOfRange { .. })));
         }
-        for k in cnn_kernels(|op| op == CnnOp::ChannelMul) {
+        for k in cnn_kernels(|op| op == Op::ChMul) {
             let s = [1.0; 4];
             assert!(matches!(k.run_chmul_channels(&x, &s, &mut y[..100], 36, 0..4), Err(Error::BufferTooSmall { .. })));
             assert!(matches!(k.run_chmul_channels(&x, &s, &mut y, 36, 0..5), Err(Error::DimOutOfRange { .. })));
             let mut xm = x.clone();
             assert!(matches!(k.run_chmul_assign(&mut xm, &s, 37, 0..4), Err(Error::BufferTooSmall { .. })));
         }
-        for k in cnn_kernels(|op| matches!(op, CnnOp::AvgPool | CnnOp::MaxPool)) {
+        for k in cnn_kernels(|op| matches!(op, Op::AvgPool | Op::MaxPool)) {
             let pp = PoolParams::new("pool", 4, 6, 6, Window::square(2, 2, 0)).unwrap();
             assert!(matches!(k.run_pool(&pp, &x[..143], &mut y), Err(Error::BufferTooSmall { .. })));
             assert!(matches!(k.run_pool(&pp, &x, &mut y[..35]), Err(Error::BufferTooSmall { .. })));
         }
-        let sm = find_cnn("softmax_f32_scalar").unwrap();
+        let sm = find("softmax_f32_1x1__scalar").unwrap();
         assert!(matches!(sm.run_softmax(&x[..4], &mut y[..5]), Err(Error::ShapeMismatch { .. })));
     }
 
-    /// The registry: names follow the grammar, each is listed once and can be found.
-    fn cnn_registry_names() {
+    /// The table's CNN rows: names follow the grammar, each is listed once and can be found.
+    fn cnn_table_names() {
         let all = cnn_kernels(|_| true);
         for k in &all {
-            assert_eq!(find_cnn(k.name).unwrap().name, k.name);
+            assert_eq!(find(k.name).unwrap().name, k.name);
             assert!(k.name.ends_with(k.isa.as_str()), "{}", k.name);
             assert_eq!(all.iter().filter(|o| o.name == k.name).count(), 1, "{} listed twice", k.name);
             if let Some((kk, s)) = k.window {
-                assert!(k.name.contains(&format!("_{kk}x{kk}s{s}_")), "{}", k.name);
+                assert!(k.name.contains(&format!("_{kk}x{kk}s{s}__")), "{}", k.name);
             }
         }
-        for name in ["dwconv_f32_any_scalar", "conv_f32_any_scalar", "gavgpool_f32_scalar", "add_f32_scalar", "chmul_f32_scalar", "act_sigmoid_f32_scalar", "avgpool_f32_any_scalar", "maxpool_f32_any_scalar", "softmax_f32_scalar"] {
-            find_cnn(name).unwrap();
+        for name in ["dwconv_f32_1x1__scalar", "conv_f32_1x1__scalar", "gavgpool_f32_1x1__scalar", "add_f32_1x1__scalar", "chmul_f32_1x1__scalar", "sigmoid_f32_1x1__scalar", "avgpool_f32_1x1__scalar", "maxpool_f32_1x1__scalar", "softmax_f32_1x1__scalar"] {
+            find(name).unwrap();
         }
         if cfg!(target_arch = "wasm32") {
-            for name in ["dwconv_f32_3x3s1_simd128", "dwconv_f32_5x5s2_simd128", "conv_f32_3x3s2_simd128", "gavgpool_f32_simd128", "add_f32_simd128", "act_hardswish_f32_simd128"] {
-                find_cnn(name).unwrap();
+            for name in ["dwconv_f32_12x1_3x3s1__simd128", "dwconv_f32_8x1_5x5s2__simd128", "conv_f32_4x8_3x3s2__simd128", "gavgpool_f32_16x1__simd128", "add_f32_4x1__simd128", "hardswish_f32_4x1__simd128"] {
+                find(name).unwrap();
             }
         }
         if cfg!(target_feature = "relaxed-simd") {
-            find_cnn("dwconv_f32_5x5s2_relaxed").unwrap();
-            find_cnn("act_sigmoid_f32_relaxed").unwrap();
+            find("dwconv_f32_8x1_5x5s2__relaxed").unwrap();
+            find("sigmoid_f32_4x1__relaxed").unwrap();
         }
     }
 
@@ -523,8 +386,8 @@ tests! {
     /// dilation for general ones), clamps and channel ranges: every dwconv and conv kernel
     /// agrees with the oracle.
     fn every_conv_kernel_matches_oracle_on_random_layers() {
-        let dw = cnn_kernels(|op| op == CnnOp::DwConv);
-        let cv = cnn_kernels(|op| op == CnnOp::Conv);
+        let dw = cnn_kernels(|op| op == Op::DwConv);
+        let cv = cnn_kernels(|op| op == Op::Conv);
         let strategy = (
             (1usize..12, 1usize..5, 1usize..20, 1usize..20, 1usize..40),
             (1usize..8, 1usize..8, 1usize..4, 1usize..4, 1usize..3, 1usize..3),

@@ -1,11 +1,11 @@
 //! Property test over random shapes, sparsities, patterns, clamps and pixel ranges: every
-//! registry kernel must agree with the oracle. Native and wasm32 (see `tests!`).
+//! table kernel must agree with the oracle. Native and wasm32 (see `tests!`).
 
 mod common;
 use common::{check, kernels, Case};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use zeroskip::kernels::{Clamp, OpKind};
+use zeroskip::kernels::{Clamp, Op};
 use zeroskip::synth::Pattern;
 
 fn case_strategy() -> impl Strategy<Value = (Case, u8)> {
@@ -48,11 +48,11 @@ fn case_strategy() -> impl Strategy<Value = (Case, u8)> {
 
 tests! {
     fn every_kernel_matches_oracle_on_random_layers() {
-        let all: Vec<_> = [OpKind::Spmm, OpKind::Gemm].into_iter().flat_map(kernels).collect();
+        let all: Vec<_> = [Op::Spmm, Op::Gemm].into_iter().flat_map(kernels).collect();
         let mut runner = TestRunner::new(Config { cases: 256, failure_persistence: None, ..Config::default() });
         runner
             .run(&case_strategy(), |(case, pick)| {
-                // Each case checks a few kernels so that 256 cases cover the registry many times.
+                // Each case checks a few kernels so that 256 cases cover the table many times.
                 for i in 0..4 {
                     let k = all[(pick as usize + i * 7) % all.len()];
                     check(k, &case, "proptest");

@@ -12,8 +12,9 @@ mod common;
 
 use zeroskip::error::Error;
 use zeroskip::import::gguf::Gguf;
-use zeroskip::kernels::llm::{best_gemv, f16_finite, gemv_kernels, GemvKernel, WeightType};
+use zeroskip::kernels::llm::{best_dense, f16_finite, WeightType};
 use zeroskip::kernels::Isa;
+use zeroskip::kernels::{table, Kernel, Op, Tile};
 use zeroskip::llm::llama::{kv_head, rope, rope_angles, Llama};
 use zeroskip::llm::synth::{
     llama_gguf, llama_tensors, random_matrix, tiny_config, GgufWriter, SynthTensor,
@@ -40,8 +41,12 @@ fn dequantized(t: &SynthTensor) -> Vec<f32> {
 }
 
 /// Every GEMV kernel of this build (with a check that wasm builds carry SIMD ones).
-fn kernels() -> Vec<&'static GemvKernel> {
-    let ks: Vec<_> = gemv_kernels().iter().collect();
+fn kernels() -> Vec<&'static Kernel> {
+    let ks: Vec<_> = table()
+        .iter()
+        .filter(|k| k.op == Op::Linear && k.wtype.dense().is_some())
+        .filter(|k| matches!(k.tile, Tile::Rows { t: 1, .. }))
+        .collect();
     if cfg!(target_arch = "wasm32") {
         assert!(ks.iter().any(|k| k.isa == Isa::Simd128), "no SIMD128 GEMV");
     }
@@ -53,13 +58,14 @@ fn kernels() -> Vec<&'static GemvKernel> {
 
 /// Runs `k` on a random `d × n` matrix for `rows` and checks against dequantize-then-matmul
 /// (f64): within 1e-5 of Σ|w·x| per row; rows outside `rows` untouched.
-fn check_gemv(k: &GemvKernel, d: usize, n: usize, rows: std::ops::Range<usize>, seed: u64) {
+fn check_gemv(k: &Kernel, d: usize, n: usize, rows: std::ops::Range<usize>, seed: u64) {
     let mut rng = Rng::new(seed);
-    let t = random_matrix(&mut rng, "w", d, n, k.ty, 0.5);
+    let t = random_matrix(&mut rng, "w", d, n, k.wtype.dense().unwrap(), 0.5);
     let w = dequantized(&t);
     let x = rng.vec(n);
     let mut y = vec![f32::NAN; d + 3];
-    k.run(&t.data, d, n, &x, &mut y, rows.clone()).unwrap();
+    k.run_linear(&t.data, d, n, &x, 1, &mut y, rows.clone())
+        .unwrap();
     for r in 0..d + 3 {
         if !rows.contains(&r) {
             assert!(
@@ -230,7 +236,7 @@ tests! {
     /// and SmolLM2's shapes, against dequantize-then-matmul.
     fn gemv_matches_dequantize_then_matmul() {
         for k in kernels() {
-            let bl = k.ty.block_len().max(4);
+            let bl = k.wtype.dense().unwrap().block_len().max(4);
             for (i, &(d, n)) in [
                 (1, 32),
                 (2, 32),
@@ -263,7 +269,7 @@ tests! {
 
     /// F32 weights with odd row lengths (the scalar tails of the SIMD kernel).
     fn gemv_f32_odd_lengths() {
-        for k in kernels().into_iter().filter(|k| k.ty == WeightType::F32) {
+        for k in kernels().into_iter().filter(|k| k.wtype.dense() == Some(WeightType::F32)) {
             for n in [1, 3, 5, 17, 33] {
                 check_gemv(k, 6, n, 0..6, n as u64);
             }
@@ -272,15 +278,15 @@ tests! {
 
     /// Bad shapes are typed errors, never out-of-bounds reads.
     fn gemv_checks_shapes() {
-        let k = best_gemv(WeightType::Q4_1);
+        let k = best_dense(WeightType::Q4_1).0;
         let w = vec![0u8; 20 * 4];
         let x = vec![0.0; 64];
         let mut y = vec![0.0; 2];
-        assert!(matches!(k.run(&w, 2, 63, &x, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(k.run(&w, 3, 64, &x, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(k.run(&w, 2, 64, &x[..32], &mut y, 0..2), Err(Error::BufferTooSmall { .. })));
-        assert!(matches!(k.run(&w, 2, 64, &x, &mut y, 1..3), Err(Error::DimOutOfRange { .. })));
-        assert!(k.run(&w, 2, 64, &x, &mut y, 0..2).is_ok());
+        assert!(matches!(k.run_linear(&w, 2, 63, &x, 1, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(k.run_linear(&w, 3, 64, &x, 1, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(k.run_linear(&w, 2, 64, &x[..32], 1, &mut y, 0..2), Err(Error::BufferTooSmall { .. })));
+        assert!(matches!(k.run_linear(&w, 2, 64, &x, 1, &mut y, 1..3), Err(Error::DimOutOfRange { .. })));
+        assert!(k.run_linear(&w, 2, 64, &x, 1, &mut y, 0..2).is_ok());
     }
 
     /// RoPE: position 0 is the identity; each pair keeps its norm; q·k depends only on the

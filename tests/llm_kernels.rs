@@ -8,15 +8,15 @@
 //! formats at several input sparsities vs dense Q4_0, Q4_1 and Q8_0:
 //! `cargo test --target wasm32-unknown-unknown --release --test llm_kernels -- --include-ignored bench_gemv --nocapture`.
 
+#[path = "common/llm.rs"]
+mod llm;
+
+use llm::{check, check_x, cols_for, random_w};
 use std::ops::Range;
 use zeroskip::error::Error;
-use zeroskip::import::gguf::Gguf;
-use zeroskip::kernels::llm::{
-    best_gemm, best_gemv, best_sparse, f16_finite, find_sparse, gemm_kernels, sparse_kernels,
-    LlmOp, SparseKernel, WeightType,
-};
-use zeroskip::kernels::Isa;
-use zeroskip::llm::synth::{random_matrix, GgufWriter};
+use zeroskip::kernels::llm::{best_dense, f16_finite, WeightType};
+use zeroskip::kernels::{best, find, table, Isa, Kernel, Op, Shape, Tile, WType};
+use zeroskip::llm::synth::random_matrix;
 use zeroskip::sparse::llm::{SparseFormat, SparseMatrix};
 use zeroskip::synth::Rng;
 
@@ -46,45 +46,39 @@ const G8I8: SparseFormat = SparseFormat::Group { g: 8, bits: 8 };
 const CM8: SparseFormat = SparseFormat::Col { bits: 8 };
 const CM4: SparseFormat = SparseFormat::Col { bits: 4 };
 
-/// Random `w (rows, cols)` obeying `f`'s pattern, about `sparsity` of it zero.
-fn random_w(rng: &mut Rng, f: SparseFormat, rows: usize, cols: usize, sparsity: f32) -> Vec<f32> {
-    let mut w = rng.vec(rows * cols);
-    let drop = |rng: &mut Rng| (rng.uniform() + 1.0) / 2.0 < sparsity;
-    match f {
-        SparseFormat::Group { g, .. } => {
-            for grp in w.chunks_exact_mut(g) {
-                if drop(rng) {
-                    grp.fill(0.0);
-                }
-            }
-        }
-        SparseFormat::TwoFour => {
-            for run in w.chunks_exact_mut(4) {
-                // 0, 1 or 2 nonzeros (mostly 2) at random places
-                let keep = [2, 2, 2, 1, 0][rng.below(5)];
-                let a = rng.below(4);
-                let b = (a + 1 + rng.below(3)) % 4;
-                for (j, v) in run.iter_mut().enumerate() {
-                    if !(keep >= 1 && j == a || keep == 2 && j == b) {
-                        *v = 0.0;
-                    }
-                }
-            }
-        }
-        // dense layout: zeros are stored like any weight
-        SparseFormat::Csr8 | SparseFormat::Col { .. } => {
-            w.iter_mut().filter(|_| drop(rng)).for_each(|v| *v = 0.0)
-        }
+/// Decode (one token, `t1` tiles) or prefill (several tokens).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LlmOp {
+    Gemv,
+    Gemm,
+}
+
+/// Which of the two a `linear` kernel's tile is.
+fn llm_op(k: &Kernel) -> LlmOp {
+    match k.tile {
+        Tile::Rows { t: 1, .. } => LlmOp::Gemv,
+        _ => LlmOp::Gemm,
     }
-    w
+}
+
+/// The table's kernel `best` picks for a sparse format and op.
+fn best_sparse(f: SparseFormat, op: LlmOp) -> zeroskip::Result<&'static Kernel> {
+    let t = if op == LlmOp::Gemv { 1 } else { 2 };
+    best(
+        Op::Linear,
+        WType::of_sparse(f)?,
+        Isa::best(),
+        Shape::Tokens(t),
+    )
 }
 
 /// Every sparse kernel of this build for `f` and `op` (with a check that wasm builds carry
 /// SIMD ones).
-fn kernels(f: SparseFormat, op: LlmOp) -> Vec<&'static SparseKernel> {
-    let ks: Vec<_> = sparse_kernels()
+fn kernels(f: SparseFormat, op: LlmOp) -> Vec<&'static Kernel> {
+    let wtype = WType::of_sparse(f).unwrap();
+    let ks: Vec<_> = table()
         .iter()
-        .filter(|k| k.format == f && k.op == op)
+        .filter(|k| k.op == Op::Linear && k.wtype == wtype && llm_op(k) == op)
         .collect();
     assert!(ks.iter().any(|k| k.isa == Isa::Scalar));
     if cfg!(target_arch = "wasm32") {
@@ -94,65 +88,6 @@ fn kernels(f: SparseFormat, op: LlmOp) -> Vec<&'static SparseKernel> {
         assert!(ks.iter().any(|k| k.isa == Isa::Relaxed), "no relaxed {f:?}");
     }
     ks
-}
-
-/// `Y (t, d) = X (t, n) @ Wᵀ` in f64, with per-entry tolerance `1e-5 · Σ(|w| + max|w_row|)·|x|`
-/// (the max term covers int4's `d·Σq·x + m·Σx` split, whose halves may cancel).
-fn reference(w: &[f32], d: usize, n: usize, x: &[f32], t: usize) -> Vec<(f64, f64)> {
-    let mut out = vec![(0.0, 0.0); t * d];
-    for tok in 0..t {
-        for r in 0..d {
-            let row = &w[r * n..(r + 1) * n];
-            let amax = row.iter().fold(0.0f64, |a, v| a.max(v.abs() as f64));
-            let (mut s, mut mag) = (0.0f64, 0.0f64);
-            for (c, &wv) in row.iter().enumerate() {
-                let xv = x[tok * n + c] as f64;
-                s += wv as f64 * xv;
-                mag += (wv.abs() as f64 + amax) * xv.abs();
-            }
-            out[tok * d + r] = (s, 1e-5 * mag + 1e-6);
-        }
-    }
-    out
-}
-
-/// Runs `k` on `m` for `t` tokens and `rows`; checks against the reference, and that entries
-/// outside `rows` stay untouched.
-fn check(k: &SparseKernel, m: &SparseMatrix, t: usize, rows: Range<usize>, seed: u64, case: &str) {
-    let x = Rng::new(seed).vec(t * m.cols);
-    check_x(k, m, &x, t, rows, case);
-}
-
-/// [`check`] with a given `x (t, cols)`.
-fn check_x(
-    k: &SparseKernel,
-    m: &SparseMatrix,
-    x: &[f32],
-    t: usize,
-    rows: Range<usize>,
-    case: &str,
-) {
-    let (d, n) = (m.rows, m.cols);
-    let want = reference(&m.decode(), d, n, x, t);
-    let mut y = vec![f32::NAN; t * d];
-    k.run(m, x, t, &mut y, rows.clone()).unwrap();
-    for tok in 0..t {
-        for r in 0..d {
-            let got = y[tok * d + r];
-            if !rows.contains(&r) {
-                assert!(
-                    got.is_nan(),
-                    "{k:?} {case}: row {r} outside {rows:?} written"
-                );
-                continue;
-            }
-            let (w, tol) = want[tok * d + r];
-            assert!(
-                (got as f64 - w).abs() <= tol,
-                "{k:?} {case} ({d}×{n}, t={t}): token {tok} row {r}: {got} vs {w} (tol {tol:.2e})"
-            );
-        }
-    }
 }
 
 /// Every kernel (GEMV at t = 1, GEMM at several t) of `m`'s format on `m`, all rows.
@@ -169,15 +104,6 @@ fn check_all(m: &SparseMatrix, seed: u64, case: &str) {
 
 fn pack(f: SparseFormat, w: &[f32], rows: usize, cols: usize) -> SparseMatrix {
     SparseMatrix::pack("w", f, w, rows, cols).unwrap()
-}
-
-/// Columns for a case: `k` pattern units plus, where a format allows it, a partial 32-block.
-fn cols_for(f: SparseFormat, units: usize) -> usize {
-    match f {
-        SparseFormat::Group { g, .. } => g * units,
-        SparseFormat::Col { .. } => 4 * units + 1,
-        _ => 4 * units,
-    }
 }
 
 tests! {
@@ -200,27 +126,31 @@ tests! {
 
     /// Kernel names follow the grammar; each format has all three ISAs' kernels in wasm.
     fn kernel_names() {
-        for k in sparse_kernels() {
-            let tile = if k.op == LlmOp::Gemv { format!("r{}", k.rows) } else { format!("r{}t{}", k.rows, k.tokens) };
-            let col = matches!(k.format, SparseFormat::Col { .. });
-            assert_eq!((k.rows, k.tokens), match (col, k.op) {
-                (false, LlmOp::Gemv) => (1, 1),
-                (false, LlmOp::Gemm) => (1, 4),
-                (true, LlmOp::Gemv) => (32, 1),
-                (true, LlmOp::Gemm) => (32, 16),
-            }, "{k:?}");
-            let op = if k.op == LlmOp::Gemv { "gemv" } else { "gemm" };
-            let want = format!("{op}_{}_{tile}_{}", k.format.name(), k.isa.as_str());
-            assert_eq!(k.name, want);
-            assert_eq!(find_sparse(k.name).unwrap().name, k.name);
-        }
-        for k in gemm_kernels() {
-            assert!(k.name.starts_with("gemm_") && k.name.ends_with(k.isa.as_str()), "{k:?}");
+        for k in table().iter().filter(|k| k.op == Op::Linear) {
+            let Tile::Rows { r, t } = k.tile else { panic!("{k:?}: not an r<R>t<T> tile") };
+            if let Some(f) = k.wtype.sparse() {
+                let col = matches!(f, SparseFormat::Col { .. });
+                assert_eq!((r, t), match (col, llm_op(k)) {
+                    (false, LlmOp::Gemv) => (1, 1),
+                    (false, LlmOp::Gemm) => (1, 4),
+                    (true, LlmOp::Gemv) => (32, 1),
+                    (true, LlmOp::Gemm) => (32, 16),
+                }, "{k:?}");
+                let want = format!("linear_{}_r{r}t{t}__{}", f.name(), k.isa.as_str());
+                assert_eq!(k.name, want);
+                for op in [LlmOp::Gemv, LlmOp::Gemm] {
+                    kernels(f, op);
+                }
+            } else {
+                assert!(k.wtype.dense().is_some(), "{k:?}");
+                assert!(k.name.starts_with("linear_") && k.name.ends_with(&format!("__{}", k.isa.as_str())), "{k:?}");
+            }
+            assert_eq!(find(k.name).unwrap().name, k.name);
         }
         let m = pack(G16I4, &[1.0; 16], 1, 16);
-        assert_eq!(m.kernel_name(), format!("gemv_g16i4_r1_{}", Isa::best().as_str()));
+        assert_eq!(m.kernel_name(), format!("linear_g16i4_r1t1__{}", Isa::best().as_str()));
         let m = pack(CM4, &[1.0; 16], 1, 16);
-        assert_eq!(m.kernel_name(), format!("gemv_cm32i4_r32_{}", Isa::best().as_str()));
+        assert_eq!(m.kernel_name(), format!("linear_cm32i4_r32t1__{}", Isa::best().as_str()));
     }
 
     /// Random sparsity 0.3 / 0.5 / 0.9 at a few shapes, every kernel.
@@ -479,8 +409,8 @@ tests! {
         let mut y1 = vec![0.0; 5];
         m.gemv(&x[..32], &mut y1, 0..5).unwrap();
         assert_eq!(y1, y[..5]);
-        let k = find_sparse("gemv_csr8_r1_scalar").unwrap();
-        assert!(matches!(k.run(&m, &x, 1, &mut y, 0..5), Err(Error::Unsupported { .. })));
+        let k = find("linear_csr8_r1t1__scalar").unwrap();
+        assert!(matches!(k.run_sparse(&m, &x, 1, &mut y, 0..5), Err(Error::Unsupported { .. })));
         let mut changed = m.clone();
         changed.rows = 7;
         assert!(matches!(changed.gemv(&x, &mut y, 0..7), Err(Error::MalformedSparse { .. })));
@@ -490,39 +420,14 @@ tests! {
         assert!(matches!(e, Err(Error::ShapeMismatch { .. })));
     }
 
-    /// Dense GEMM kernels against the GGUF reader's dequantization then f64 matmul.
+    /// The dense GEMM's shape checks (its oracle test per kernel: tests/kernel_table.rs).
     fn dense_gemm() {
-        for ty in WeightType::ALL {
-            for (i, &(d, n)) in [(1, 32), (5, 64), (9, 96)].iter().enumerate() {
-                let mut rng = Rng::new(71 + i as u64);
-                let t = random_matrix(&mut rng, "w", d, n, ty, 0.5);
-                let mut g = GgufWriter::new();
-                g.tensor(t.clone());
-                let bytes = g.finish();
-                let w = Gguf::parse("synth.gguf", &bytes).unwrap().tensor("w").unwrap().dequantize().unwrap();
-                for k in gemm_kernels().iter().filter(|k| k.ty == ty) {
-                    for (tok, rows) in [(1, 0..d), (3, 0..d), (4, 1..d), (9, d / 2..d)] {
-                        let x = rng.vec(tok * n);
-                        let want = reference(&w, d, n, &x, tok);
-                        let mut y = vec![f32::NAN; tok * d];
-                        k.run(&t.data, d, n, &x, tok, &mut y, rows.clone()).unwrap();
-                        for (j, (&got, &(wv, tol))) in y.iter().zip(&want).enumerate() {
-                            if rows.contains(&(j % d)) {
-                                assert!((got as f64 - wv).abs() <= tol, "{k:?} {d}×{n} t={tok} [{j}]: {got} vs {wv}");
-                            } else {
-                                assert!(got.is_nan(), "{k:?}: row {} written", j % d);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let k = best_gemm(WeightType::Q4_1);
+        let k = best_dense(WeightType::Q4_1).1;
         let mut y = vec![0.0; 8];
-        assert!(matches!(k.run(&[0; 40], 2, 32, &[0.0; 64], 2, &mut y, 0..2), Ok(())));
-        assert!(matches!(k.run(&[0; 39], 2, 32, &[0.0; 64], 2, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
-        assert!(matches!(k.run(&[0; 40], 2, 32, &[0.0; 63], 2, &mut y, 0..2), Err(Error::BufferTooSmall { .. })));
-        assert!(matches!(k.run(&[0; 40], 2, 33, &[0.0; 66], 2, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(k.run_linear(&[0; 40], 2, 32, &[0.0; 64], 2, &mut y, 0..2), Ok(())));
+        assert!(matches!(k.run_linear(&[0; 39], 2, 32, &[0.0; 64], 2, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
+        assert!(matches!(k.run_linear(&[0; 40], 2, 32, &[0.0; 63], 2, &mut y, 0..2), Err(Error::BufferTooSmall { .. })));
+        assert!(matches!(k.run_linear(&[0; 40], 2, 33, &[0.0; 66], 2, &mut y, 0..2), Err(Error::ShapeMismatch { .. })));
     }
 
     /// cm32, per (tile, column) of up to 32 weights: int8 within d/2 (d = max|w|/127 rounded
@@ -603,7 +508,7 @@ tests! {
                                 (s, mag)
                             })
                             .collect();
-                        let cmp = |k: &SparseKernel, y: &[f32], range: &Range<usize>| {
+                        let cmp = |k: &Kernel, y: &[f32], range: &Range<usize>| {
                             for (r, &got) in y.iter().enumerate() {
                                 if !range.contains(&r) {
                                     assert!(got.is_nan(), "{k:?} {case}: row {r} outside {range:?} written");
@@ -621,7 +526,7 @@ tests! {
                         for k in kernels(f, LlmOp::Gemv).into_iter().chain(kernels(f, LlmOp::Gemm)) {
                             for range in &ranges {
                                 let mut y = vec![f32::NAN; rows];
-                                k.run(&m, x, 1, &mut y, range.clone()).unwrap();
+                                k.run_sparse(&m, x, 1, &mut y, range.clone()).unwrap();
                                 cmp(k, &y, range);
                             }
                         }
@@ -680,8 +585,8 @@ tests! {
             let mut dense = vec![];
             for ty in [WeightType::Q4_0, WeightType::Q4_1, WeightType::Q8_0] {
                 let t = random_matrix(&mut rng, "w", d, n, ty, 0.5);
-                let k = best_gemv(ty);
-                let us = time(|| k.run(&t.data, d, n, &x[..n], &mut y[..d], 0..d).unwrap());
+                let k = best_dense(ty).0;
+                let us = time(|| k.run_linear(&t.data, d, n, &x[..n], 1, &mut y[..d], 0..d).unwrap());
                 if ty == WeightType::Q4_0 {
                     base = us;
                 }
@@ -700,16 +605,16 @@ tests! {
                         idx.swap(i, j);
                         xz[idx[i]] = 0.0;
                     }
-                    let us = time(|| k.run(m, &xz, 1, &mut y[..d], 0..d).unwrap());
+                    let us = time(|| k.run_sparse(m, &xz, 1, &mut y[..d], 0..d).unwrap());
                     row("gemv", &format!("{} ({})", m.format.name(), k.name), &format!("{z}%"), us, base);
                 }
             }
-            let k = best_gemm(WeightType::Q4_0);
-            let g0 = time(|| k.run(&dense[0].data, d, n, &x, 16, &mut y, 0..d).unwrap()) / 16.0;
+            let k = best_dense(WeightType::Q4_0).1;
+            let g0 = time(|| k.run_linear(&dense[0].data, d, n, &x, 16, &mut y, 0..d).unwrap()) / 16.0;
             row("gemm t=16, per token", &format!("Q4_0 ({})", k.name), "dense", g0, base);
             for m in &mats {
                 let k = best_sparse(m.format, LlmOp::Gemm).unwrap();
-                let us = time(|| k.run(m, &x, 16, &mut y, 0..d).unwrap()) / 16.0;
+                let us = time(|| k.run_sparse(m, &x, 16, &mut y, 0..d).unwrap()) / 16.0;
                 row("gemm t=16, per token", &format!("{} ({})", m.format.name(), k.name), "dense", us, base);
             }
         }

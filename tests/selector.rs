@@ -1,7 +1,7 @@
 //! The selector: dense for dense-ish layers, the right block width for structured sparsity.
 
 mod common;
-use zeroskip::kernels::{select, Choice, Isa, LayerStats, OpKind};
+use zeroskip::kernels::{select, Choice, Isa, LayerStats, Op};
 use zeroskip::synth::{sparse_weights, Pattern, Rng};
 use zeroskip::Error;
 
@@ -28,15 +28,15 @@ tests! {
 
     fn dense_layers_stay_dense() {
         for s in [0.0, 0.2] {
-            assert!(matches!(choose(s, Pattern::Unstructured), Choice::Dense(k) if k.op == OpKind::Gemm), "{s}");
+            assert!(matches!(choose(s, Pattern::Unstructured), Choice::Dense(k) if k.op == Op::Gemm), "{s}");
         }
     }
 
     fn very_sparse_layers_go_sparse_with_the_right_width() {
         let Choice::Sparse(k) = choose(0.9, Pattern::Unstructured) else { panic!("90% unstructured stayed dense") };
-        assert_eq!(k.nr, 1);
+        assert_eq!(k.nr(), 1);
         let Choice::Sparse(k) = choose(0.9, Pattern::Groups(4)) else { panic!("90% 4x1 stayed dense") };
-        assert_eq!(k.nr, 4, "4x1 blocks should use a 4-wide kernel, got {}", k.name);
+        assert_eq!(k.nr(), 4, "4x1 blocks should use a 4-wide kernel, got {}", k.name);
         assert_eq!(k.isa, Isa::best());
     }
 

@@ -204,12 +204,12 @@ function kernelSet(build) {
   return {
     isa: build.isa,
     nr: new Map(build.kernels.map((k) => [k.name, k.nr])),
-    gemm: best.filter((k) => k.op === 'Gemm').map((k) => k.name),
-    spmm: best.filter((k) => k.op === 'Spmm'),
+    gemm: best.filter((k) => k.op === 'gemm').map((k) => k.name),
+    spmm: best.filter((k) => k.op === 'spmm'),
   };
 }
 
-/** Sparse candidates: nr = 1 for unstructured; nr = 1 or 4 for 4x1 (includes spmm_f32_32x1_*). */
+/** Sparse candidates: nr = 1 for unstructured; nr = 1 or 4 for 4x1 (includes spmm_f32_32x1__*). */
 function sparseCandidates(kernels, pattern) {
   const nrs = pattern === 'unstructured' ? [1] : [1, 4];
   return kernels.spmm.filter((k) => nrs.includes(k.nr)).map((k) => k.name);
@@ -317,7 +317,7 @@ function makeRow({ shape, sparsity, pattern, kernels, denseKernel, nonzeros, ms,
  * so the speedup compares time per nonzero.
  */
 async function measureSameNnz(zs, shape, row, kernels, proto, checks) {
-  const k32 = `spmm_f32_32x1_${kernels.isa}`;
+  const k32 = `spmm_f32_32x1__${kernels.isa}`;
   if (!row.nr4_kernel) return { same_nnz: null };
   return withBench(zs, shape, row.sparsity, 'unstructured', async (ub) =>
     withBench(zs, shape, row.sparsity, row.pattern, async (bb) => {
@@ -381,7 +381,7 @@ function summarize(rows, dense, proto) {
     nonzero_pct_peak_median_s90_hw784: median(s90hw('unstructured')),
     nonzero_pct_peak_median_s90_hw784_4x1: median(s90hw('4x1')),
     block4_vs_nr1_median_s90: median(blockRows.map((r) => r.block_speedup)),
-    block4_vs_32x1_median_s90: median(blockRows.map((r) => ratio(r.kernels[`spmm_f32_32x1_${r.isa}`], r.nr4_ms))),
+    block4_vs_32x1_median_s90: median(blockRows.map((r) => ratio(r.kernels[`spmm_f32_32x1__${r.isa}`], r.nr4_ms))),
     block4_vs_32x1_same_nnz_median_s90: median(blockRows.map((r) => r.same_nnz?.speedup ?? null)),
     breakeven_sparsity: Object.fromEntries(PATTERNS.map((p) => [p, breakevenByShape(rows, p, proto.shapes)])),
     breakeven_density: Object.fromEntries(PATTERNS.map((p) => [p, breakevenDensity(rows, p)])),

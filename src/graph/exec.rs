@@ -3,8 +3,8 @@
 
 use super::arena::split;
 use super::plan::{Plan, PointwiseWeights, Step};
-use super::reference::bilinear;
 use crate::error::{Error, Result};
+use crate::kernels::cnn::Layout;
 
 /// A plan plus the one arena its inferences reuse.
 #[derive(Debug)]
@@ -66,30 +66,22 @@ impl Session {
     }
 }
 
-/// The kernel a step runs, or what the step does when it is plain Rust.
+/// The table kernel a step runs (every step runs one).
 fn step_name(step: &Step) -> &'static str {
     match step {
-        Step::Pointwise { kernel, .. } => kernel.name,
-        Step::DwConv { kernel, .. }
+        Step::Pointwise { kernel, .. }
+        | Step::DwConv { kernel, .. }
         | Step::Conv { kernel, .. }
         | Step::Act { kernel, .. }
-        | Step::Add { kernel, .. }
+        | Step::Binary { kernel, .. }
         | Step::ChannelMul { kernel, .. }
+        | Step::Prelu { kernel, .. }
+        | Step::Layout { kernel, .. }
+        | Step::Affine { kernel, .. }
+        | Step::Concat { kernel, .. }
         | Step::GlobalAvgPool { kernel, .. }
         | Step::Pool { kernel, .. }
         | Step::Softmax { kernel, .. } => kernel.name,
-        Step::Copy { .. } => "copy",
-        Step::Affine { .. } => "affine",
-        Step::Mul { .. } => "mul",
-        Step::Concat { .. } => "concat",
-        Step::Prelu { .. } => "prelu",
-        Step::Sub { .. } => "sub",
-        Step::Pad { .. } => "pad",
-        Step::DepthToSpace { .. } => "depth_to_space",
-        Step::Resize { .. } => "resize_bilinear",
-        Step::Slice { .. } => "slice",
-        Step::ToHwc { .. } => "to_hwc",
-        Step::FromHwc { .. } => "from_hwc",
     }
 }
 
@@ -130,11 +122,17 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             kernel.run_conv(w, x, y, *clamp, 0..w.params().c_out())
         }
         Step::Act { kernel, act, x } => kernel.run_act(&mut arena[x.off..x.end()], *act),
-        Step::Copy { x, y } => {
-            arena.copy_within(x.off..x.end(), y.off);
-            Ok(())
+        Step::Layout {
+            kernel,
+            params,
+            x,
+            y,
+        } => {
+            let ([x], y) = split(arena, [*x], *y);
+            kernel.run_layout(params, x, y)
         }
         Step::Affine {
+            kernel,
             scale,
             shift,
             hw,
@@ -142,14 +140,9 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             y,
         } => {
             let ([x], y) = split(arena, [*x], *y);
-            for (c, (xc, yc)) in x.chunks_exact(*hw).zip(y.chunks_exact_mut(*hw)).enumerate() {
-                yc.iter_mut()
-                    .zip(xc)
-                    .for_each(|(o, &v)| *o = v * scale[c] + shift[c]);
-            }
-            Ok(())
+            kernel.run_affine(x, scale, shift, y, *hw)
         }
-        Step::Add {
+        Step::Binary {
             kernel,
             a,
             b,
@@ -157,14 +150,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             clamp,
         } => {
             let ([a, b], y) = split(arena, [*a, *b], *y);
-            kernel.run_add(a, b, y, *clamp)
-        }
-        Step::Mul { a, b, y } => {
-            let ([a, b], y) = split(arena, [*a, *b], *y);
-            y.iter_mut()
-                .zip(a.iter().zip(b))
-                .for_each(|(o, (p, q))| *o = p * q);
-            Ok(())
+            kernel.run_binary(a, b, y, *clamp)
         }
         Step::ChannelMul {
             kernel,
@@ -193,127 +179,24 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             let ([x], y) = split(arena, [*x], *y);
             kernel.run_softmax(x, y)
         }
-        Step::Concat { parts, y } => {
-            let mut at = y.off;
+        Step::Concat { kernel, parts, y } => {
+            let mut at = 0;
             for p in parts {
-                arena.copy_within(p.off..p.end(), at);
+                let ([x], y) = split(arena, [*p], *y);
+                kernel.run_layout(&Layout::Copy { n: p.len }, x, &mut y[at..])?;
                 at += p.len;
             }
             Ok(())
         }
-        // The layout steps below are rare and cheap (a few per network, one pass over the
-        // data), so they are plain loops rather than registry kernels.
-        Step::Prelu { slope, hw, x, y } => {
-            let ([x], y) = split(arena, [*x], *y);
-            for ((xc, yc), &s) in x.chunks_exact(*hw).zip(y.chunks_exact_mut(*hw)).zip(slope) {
-                yc.iter_mut()
-                    .zip(xc)
-                    .for_each(|(o, &v)| *o = if v >= 0.0 { v } else { s * v });
-            }
-            Ok(())
-        }
-        Step::Sub { a, b, y } => {
-            let ([a, b], y) = split(arena, [*a, *b], *y);
-            y.iter_mut()
-                .zip(a.iter().zip(b))
-                .for_each(|(o, (p, q))| *o = p - q);
-            Ok(())
-        }
-        Step::Pad { xs, pads, x, y } => {
-            // x (C, H, W) -> y (C + c_lo + c_hi, OH, OW): zeros, then each input row in place.
-            let ([x], y) = split(arena, [*x], *y);
-            let [c_lo, top, left, _, bottom, right] = *pads;
-            let (oh, ow) = (xs.h + top + bottom, xs.w + left + right);
-            y.fill(0.0);
-            for (row, src) in x.chunks_exact(xs.w).enumerate() {
-                let (c, h) = (row / xs.h, row % xs.h);
-                let at = ((c + c_lo) * oh + h + top) * ow + left;
-                y[at..at + xs.w].copy_from_slice(src);
-            }
-            Ok(())
-        }
-        Step::DepthToSpace { xs, block, x, y } => {
-            // x (C·b², H, W) -> y (C, H·b, W·b): input plane (i·b + j)·C + c fills the pixels
-            // (h·b + i, w·b + j) of output channel c.
-            let ([x], y) = split(arena, [*x], *y);
-            let b = *block;
-            let (oc, oh, ow) = (xs.c / (b * b), xs.h * b, xs.w * b);
-            for (ic, plane) in x.chunks_exact(xs.hw()).enumerate() {
-                let (c, i, j) = (ic % oc, ic / oc / b, ic / oc % b);
-                for (h, src) in plane.chunks_exact(xs.w).enumerate() {
-                    let out_row = &mut y[(c * oh + h * b + i) * ow..][..ow];
-                    for (o, &v) in out_row[j..].iter_mut().step_by(b).zip(src) {
-                        *o = v;
-                    }
-                }
-            }
-            Ok(())
-        }
-        Step::Resize {
-            xs,
-            rows,
-            cols,
+        Step::Prelu {
+            kernel,
+            slope,
+            hw,
             x,
             y,
         } => {
-            // x (C, H, W) -> y (C, OH, OW), OH = rows.len(), OW = cols.len()
             let ([x], y) = split(arena, [*x], *y);
-            let out_plane = rows.len() * cols.len();
-            for (plane, yc) in x.chunks_exact(xs.hw()).zip(y.chunks_exact_mut(out_plane)) {
-                for (yrow, &(y0, y1, fy)) in yc.chunks_exact_mut(cols.len()).zip(rows) {
-                    let r0 = &plane[y0 * xs.w..][..xs.w];
-                    let r1 = &plane[y1 * xs.w..][..xs.w];
-                    for (o, &(x0, x1, fx)) in yrow.iter_mut().zip(cols) {
-                        *o = bilinear(r0[x0], r0[x1], r1[x0], r1[x1], fx, fy);
-                    }
-                }
-            }
-            Ok(())
-        }
-        Step::Slice {
-            xs,
-            begin,
-            step,
-            out,
-            x,
-            y,
-        } => {
-            // x (C, H, W) -> y (out): whole output rows at a time, strided along the input row.
-            let ([x], y) = split(arena, [*x], *y);
-            let mut yrows = y.chunks_exact_mut(out.w);
-            for c in 0..out.c {
-                let plane = begin[0] + c * step[0];
-                for h in 0..out.h {
-                    let row = &x[(plane * xs.h + begin[1] + h * step[1]) * xs.w..][..xs.w];
-                    if let Some(yrow) = yrows.next() {
-                        for (o, &v) in yrow.iter_mut().zip(row[begin[2]..].iter().step_by(step[2]))
-                        {
-                            *o = v;
-                        }
-                    }
-                }
-            }
-            Ok(())
-        }
-        Step::ToHwc { xs, x, y } => {
-            // x (C, H·W) -> y (H·W, C)
-            let ([x], y) = split(arena, [*x], *y);
-            for (c, plane) in x.chunks_exact(xs.hw()).enumerate() {
-                for (p, &v) in plane.iter().enumerate() {
-                    y[p * xs.c + c] = v;
-                }
-            }
-            Ok(())
-        }
-        Step::FromHwc { ys, x, y } => {
-            // x (H·W, C) -> y (C, H·W)
-            let ([x], y) = split(arena, [*x], *y);
-            for (p, px) in x.chunks_exact(ys.c).enumerate() {
-                for (c, &v) in px.iter().enumerate() {
-                    y[c * ys.hw() + p] = v;
-                }
-            }
-            Ok(())
+            kernel.run_chmul(x, slope, y, *hw)
         }
     }
 }

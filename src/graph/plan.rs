@@ -5,12 +5,14 @@
 
 use super::analysis::{Analysis, Reuse};
 use super::arena::{Allocator, Region};
-use super::{Conv, Graph, Op, PoolKind, Shape, ValueId};
+use super::{Conv, Graph, Op, PoolKind, ValueId};
 use crate::dense::DenseWeights;
 use crate::error::{Error, Result};
 use crate::kernels::cnn::{self, ConvParams, ConvWeights, DwConvParams, DwConvWeights, PoolParams};
-use crate::kernels::registry::{cnn_registry, CnnKernelInfo, CnnOp};
-use crate::kernels::{select, sparse_kernel, Choice, Clamp, Isa, KernelInfo, LayerStats};
+use crate::kernels::{
+    best, select, sparse_kernel, Choice, Clamp, Isa, Kernel, LayerStats, Op as KOp,
+    Shape as KShape, WType,
+};
 use crate::sparse::{SpmmLayer, SpmmWeights};
 
 /// Most floats one inference's arena may hold (512 MiB): refused at plan time rather than
@@ -52,7 +54,7 @@ pub(crate) enum PointwiseWeights {
 pub(crate) enum Step {
     /// `W (c_out, c_in) @ X (c_in, hw) -> Y (c_out, hw)`
     Pointwise {
-        kernel: &'static KernelInfo,
+        kernel: &'static Kernel,
         w: PointwiseWeights,
         hw: usize,
         x: Region,
@@ -60,14 +62,14 @@ pub(crate) enum Step {
         clamp: Clamp,
     },
     DwConv {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         w: DwConvWeights,
         x: Region,
         y: Region,
         clamp: Clamp,
     },
     Conv {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         w: ConvWeights,
         x: Region,
         y: Region,
@@ -75,38 +77,39 @@ pub(crate) enum Step {
     },
     /// In place over `x`.
     Act {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         act: cnn::Activation,
         x: Region,
     },
-    Copy {
+    /// A data-movement kernel (copy, pad, depth to space, resize, slice, HWC re-layouts):
+    /// `x -> y` as `params` describes.
+    Layout {
+        kernel: &'static Kernel,
+        params: cnn::Layout,
         x: Region,
         y: Region,
     },
     /// `y[c, p] = x[c, p] · scale[c] + shift[c]`, `hw` pixels per channel
     Affine {
+        kernel: &'static Kernel,
         scale: Vec<f32>,
         shift: Vec<f32>,
         hw: usize,
         x: Region,
         y: Region,
     },
-    Add {
-        kernel: &'static CnnKernelInfo,
+    /// `a (n) ∘ b (n) -> y (n)`, clamped: the kernel's op (add, mul, sub) on two same-shape
+    /// tensors.
+    Binary {
+        kernel: &'static Kernel,
         a: Region,
         b: Region,
         y: Region,
         clamp: Clamp,
     },
-    /// Elementwise product of two same-shape tensors.
-    Mul {
-        a: Region,
-        b: Region,
-        y: Region,
-    },
     /// `x (C, hw) · s (C) -> y (C, hw)`
     ChannelMul {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         x: Region,
         s: Region,
         y: Region,
@@ -114,89 +117,37 @@ pub(crate) enum Step {
     },
     /// `x (C, hw) -> y (C)`
     GlobalAvgPool {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         x: Region,
         y: Region,
         hw: usize,
     },
     Pool {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         params: PoolParams,
         x: Region,
         y: Region,
     },
     Softmax {
-        kernel: &'static CnnKernelInfo,
+        kernel: &'static Kernel,
         x: Region,
         y: Region,
     },
-    /// Channel blocks one after another.
+    /// Channel blocks one after another, each moved by the copy `kernel`.
     Concat {
+        kernel: &'static Kernel,
         parts: Vec<Region>,
         y: Region,
     },
     /// `y[c, p] = x[c, p] ≥ 0 ? x[c, p] : slope[c]·x[c, p]`, `hw` pixels per channel
     Prelu {
+        kernel: &'static Kernel,
         slope: Vec<f32>,
         hw: usize,
         x: Region,
         y: Region,
     },
-    /// `a (n) − b (n) -> y (n)`
-    Sub {
-        a: Region,
-        b: Region,
-        y: Region,
-    },
-    /// `x (C, H, W) -> y (C + c_lo + c_hi, H + top + bottom, W + left + right)`, zeros around;
-    /// `pads` as in `Op::Pad`
-    Pad {
-        xs: Shape,
-        pads: [usize; 6],
-        x: Region,
-        y: Region,
-    },
-    /// `x (C·b², H, W) -> y (C, H·b, W·b)`, DCR channel order
-    DepthToSpace {
-        xs: Shape,
-        block: usize,
-        x: Region,
-        y: Region,
-    },
-    /// `x (C, H, W) -> y (C, rows.len(), cols.len())`; the sample taps per output row and
-    /// column, computed once here: (lower index, upper index, weight of the upper)
-    Resize {
-        xs: Shape,
-        rows: Vec<Tap>,
-        cols: Vec<Tap>,
-        x: Region,
-        y: Region,
-    },
-    /// `x (C, H, W) -> y (out)`, `y[c, h, w] = x[begin + (c, h, w)·step]`
-    Slice {
-        xs: Shape,
-        begin: [usize; 3],
-        step: [usize; 3],
-        out: Shape,
-        x: Region,
-        y: Region,
-    },
-    /// `x (C, H, W) -> y (H·W·C)`
-    ToHwc {
-        xs: Shape,
-        x: Region,
-        y: Region,
-    },
-    /// `x (H·W·C) -> y (C, H, W)` = `ys`
-    FromHwc {
-        ys: Shape,
-        x: Region,
-        y: Region,
-    },
 }
-
-/// One bilinear sample along an axis: (lower index, upper index, weight of the upper).
-pub(crate) type Tap = (usize, usize, f32);
 
 /// What the plan did with one graph node, for `zeroskip inspect` and the demo.
 #[derive(Debug, Clone, PartialEq)]
@@ -388,14 +339,15 @@ impl<'g> Builder<'g> {
             Op::Conv(c) => self.conv(i, c, x, clamp)?,
             Op::Act(a) => {
                 let act = cnn::Activation::from(*a);
-                let kernel = self.cnn_kernel(CnnOp::Act(act.kind()), None)?;
+                let kernel = self.cnn_kernel(KOp::of_act(act.kind()), None)?;
                 // In place when the analysis gave the output its input's buffer; else copy
                 // first.
                 let target = if self.a.in_place_at(g, i) {
                     x
                 } else {
                     let y = self.write(i);
-                    self.steps.push(Step::Copy { x, y });
+                    let params = cnn::Layout::Copy { n: xs.len() };
+                    self.layout(x, y, params)?;
                     y
                 };
                 self.steps.push(Step::Act {
@@ -406,21 +358,23 @@ impl<'g> Builder<'g> {
                 self.report_node(i, kernel.name.into(), None);
             }
             Op::ChannelAffine { scale, shift } => {
+                let kernel = self.cnn_kernel(KOp::Affine, None)?;
                 let y = self.write(i);
                 self.steps.push(Step::Affine {
+                    kernel,
                     scale: scale.clone(),
                     shift: shift.clone(),
                     hw: xs.hw(),
                     x,
                     y,
                 });
-                self.report_node(i, "affine (scalar)".into(), None);
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Add => {
-                let kernel = self.cnn_kernel(CnnOp::Add, None)?;
+                let kernel = self.cnn_kernel(KOp::Add, None)?;
                 let b = self.read(node.inputs[1]);
                 let y = self.write(i);
-                self.steps.push(Step::Add {
+                self.steps.push(Step::Binary {
                     kernel,
                     a: x,
                     b,
@@ -433,10 +387,17 @@ impl<'g> Builder<'g> {
                 let s = self.read(node.inputs[1]);
                 let y = self.write(i);
                 if g.shape(node.inputs[1]).len() == xs.len() {
-                    self.steps.push(Step::Mul { a: x, b: s, y });
-                    self.report_node(i, "mul (scalar)".into(), None);
+                    let kernel = self.cnn_kernel(KOp::Mul, None)?;
+                    self.steps.push(Step::Binary {
+                        kernel,
+                        a: x,
+                        b: s,
+                        y,
+                        clamp: Clamp::NONE,
+                    });
+                    self.report_node(i, kernel.name.into(), None);
                 } else {
-                    let kernel = self.cnn_kernel(CnnOp::ChannelMul, None)?;
+                    let kernel = self.cnn_kernel(KOp::ChMul, None)?;
                     self.steps.push(Step::ChannelMul {
                         kernel,
                         x,
@@ -448,7 +409,7 @@ impl<'g> Builder<'g> {
                 }
             }
             Op::GlobalAvgPool => {
-                let kernel = self.cnn_kernel(CnnOp::GlobalAvgPool, None)?;
+                let kernel = self.cnn_kernel(KOp::GAvgPool, None)?;
                 let y = self.write(i);
                 self.steps.push(Step::GlobalAvgPool {
                     kernel,
@@ -461,9 +422,9 @@ impl<'g> Builder<'g> {
             Op::Pool(p) => {
                 let params = PoolParams::new(&node.name, xs.c, xs.h, xs.w, p.window())?;
                 let op = if p.kind == PoolKind::Max {
-                    CnnOp::MaxPool
+                    KOp::MaxPool
                 } else {
-                    CnnOp::AvgPool
+                    KOp::AvgPool
                 };
                 let kernel = self.cnn_kernel(op, None)?;
                 let y = self.write(i);
@@ -476,86 +437,104 @@ impl<'g> Builder<'g> {
                 self.report_node(i, kernel.name.into(), None);
             }
             Op::Softmax => {
-                let kernel = self.cnn_kernel(CnnOp::Softmax, None)?;
+                let kernel = self.cnn_kernel(KOp::Softmax, None)?;
                 let y = self.write(i);
                 self.steps.push(Step::Softmax { kernel, x, y });
                 self.report_node(i, kernel.name.into(), None);
             }
             Op::Concat => {
+                let kernel = self.cnn_kernel(KOp::Copy, None)?;
                 let parts = node.inputs.iter().map(|&v| self.read(v)).collect();
                 let y = self.write(i);
-                self.steps.push(Step::Concat { parts, y });
-                self.report_node(i, "concat (copy)".into(), None);
+                self.steps.push(Step::Concat { kernel, parts, y });
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Prelu { slope } => {
+                let kernel = self.cnn_kernel(KOp::Prelu, None)?;
                 let y = self.write(i);
                 self.steps.push(Step::Prelu {
+                    kernel,
                     slope: slope.clone(),
                     hw: xs.hw(),
                     x,
                     y,
                 });
-                self.report_node(i, "prelu (scalar)".into(), None);
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Sub => {
+                let kernel = self.cnn_kernel(KOp::Sub, None)?;
                 let b = self.read(node.inputs[1]);
                 let y = self.write(i);
-                self.steps.push(Step::Sub { a: x, b, y });
-                self.report_node(i, "sub (scalar)".into(), None);
+                self.steps.push(Step::Binary {
+                    kernel,
+                    a: x,
+                    b,
+                    y,
+                    clamp: Clamp::NONE,
+                });
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Pad { pads } => {
                 let y = self.write(i);
-                self.steps.push(Step::Pad {
-                    xs,
+                let params = cnn::Layout::Pad {
+                    x: [xs.c, xs.h, xs.w],
                     pads: *pads,
-                    x,
-                    y,
-                });
-                self.report_node(i, "pad (copy)".into(), None);
+                };
+                let kernel = self.layout(x, y, params)?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::DepthToSpace { block } => {
                 let y = self.write(i);
-                self.steps.push(Step::DepthToSpace {
-                    xs,
+                let params = cnn::Layout::DepthToSpace {
+                    x: [xs.c, xs.h, xs.w],
                     block: *block,
-                    x,
-                    y,
-                });
-                self.report_node(i, "depth_to_space (copy)".into(), None);
+                };
+                let kernel = self.layout(x, y, params)?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::ResizeBilinear(r) => {
                 let (rows, cols) = (r.taps(xs.h, r.oh), r.taps(xs.w, r.ow));
                 let y = self.write(i);
-                self.steps.push(Step::Resize {
-                    xs,
+                let params = cnn::Layout::Resize {
+                    x: [xs.c, xs.h, xs.w],
                     rows,
                     cols,
-                    x,
-                    y,
-                });
-                self.report_node(i, "resize_bilinear (scalar)".into(), None);
+                };
+                let kernel = self.layout(x, y, params)?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::Slice { begin, step, out } => {
                 let y = self.write(i);
-                self.steps.push(Step::Slice {
-                    xs,
+                let params = cnn::Layout::Slice {
+                    x: [xs.c, xs.h, xs.w],
                     begin: *begin,
                     step: *step,
-                    out: *out,
-                    x,
-                    y,
-                });
-                self.report_node(i, "slice (copy)".into(), None);
+                    out: [out.c, out.h, out.w],
+                };
+                let kernel = self.layout(x, y, params)?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::ToHwc => {
                 let y = self.write(i);
-                self.steps.push(Step::ToHwc { xs, x, y });
-                self.report_node(i, "to_hwc (copy)".into(), None);
+                let kernel = self.layout(
+                    x,
+                    y,
+                    cnn::Layout::ToHwc {
+                        x: [xs.c, xs.h, xs.w],
+                    },
+                )?;
+                self.report_node(i, kernel.name.into(), None);
             }
             Op::FromHwc(ys) => {
                 let y = self.write(i);
-                self.steps.push(Step::FromHwc { ys: *ys, x, y });
-                self.report_node(i, "from_hwc (copy)".into(), None);
+                let kernel = self.layout(
+                    x,
+                    y,
+                    cnn::Layout::FromHwc {
+                        y: [ys.c, ys.h, ys.w],
+                    },
+                )?;
+                self.report_node(i, kernel.name.into(), None);
             }
             // Shares its input's buffer (`Analysis::view`, above): no step.
             Op::View(_) => {}
@@ -613,12 +592,19 @@ impl<'g> Builder<'g> {
             Choice::Sparse(k) => (
                 k,
                 PointwiseWeights::Sparse(
-                    SpmmWeights::pack(&name, w, Some(b), c_out, c_in, k.nr)?.bind(hw)?,
+                    SpmmWeights::pack(&name, w, Some(b), c_out, c_in, k.nr())?.bind(hw)?,
                 ),
             ),
             Choice::Dense(k) => (
                 k,
-                PointwiseWeights::Dense(DenseWeights::pack(&name, w, Some(b), c_out, c_in, k.nr)?),
+                PointwiseWeights::Dense(DenseWeights::pack(
+                    &name,
+                    w,
+                    Some(b),
+                    c_out,
+                    c_in,
+                    k.nr(),
+                )?),
             ),
         };
         let y = self.write(i);
@@ -644,7 +630,7 @@ impl<'g> Builder<'g> {
         if c.is_depthwise() {
             let params = DwConvParams::new(&node.name, c.c_in, xs.h, xs.w, win)?;
             let w = DwConvWeights::pack(&node.name, &c.weight, Some(&c.bias), params)?;
-            let kernel = self.cnn_kernel(CnnOp::DwConv, fast)?;
+            let kernel = self.cnn_kernel(KOp::DwConv, fast)?;
             let y = self.write(i);
             self.steps.push(Step::DwConv {
                 kernel,
@@ -657,7 +643,7 @@ impl<'g> Builder<'g> {
         } else if c.groups == 1 {
             let params = ConvParams::new(&node.name, c.c_in, c.c_out, xs.h, xs.w, win)?;
             let w = ConvWeights::pack(&node.name, &c.weight, Some(&c.bias), params)?;
-            let kernel = self.cnn_kernel(CnnOp::Conv, fast)?;
+            let kernel = self.cnn_kernel(KOp::Conv, fast)?;
             let y = self.write(i);
             self.steps.push(Step::Conv {
                 kernel,
@@ -679,31 +665,33 @@ impl<'g> Builder<'g> {
         Ok(())
     }
 
-    /// The best kernel for `op` on this ISA: a fast path for the window if one exists, else
-    /// the any-window one, falling back to scalar.
-    fn cnn_kernel(
-        &self,
-        op: CnnOp,
-        window: Option<(usize, usize)>,
-    ) -> Result<&'static CnnKernelInfo> {
-        let isa = self.opts.isa;
-        let rank = |k: &CnnKernelInfo| {
-            let isa_rank = if k.isa == isa {
-                0
-            } else if k.isa == Isa::Simd128 && isa == Isa::Relaxed {
-                1
-            } else {
-                2
-            };
-            let win_rank = if k.window.is_some() { 0 } else { 1 };
-            (isa_rank, win_rank)
+    /// Plans the data-movement step `params` (`x -> y`) on its table kernel, checking the
+    /// params once here; returns the kernel.
+    fn layout(&mut self, x: Region, y: Region, params: cnn::Layout) -> Result<&'static Kernel> {
+        let op = match params {
+            cnn::Layout::Copy { .. } => KOp::Copy,
+            cnn::Layout::Pad { .. } => KOp::Pad,
+            cnn::Layout::DepthToSpace { .. } => KOp::DepthToSpace,
+            cnn::Layout::Resize { .. } => KOp::Resize,
+            cnn::Layout::Slice { .. } => KOp::Slice,
+            cnn::Layout::ToHwc { .. } => KOp::ToHwc,
+            cnn::Layout::FromHwc { .. } => KOp::FromHwc,
         };
-        cnn_registry()
-            .iter()
-            .filter(|k| k.op == op && k.isa <= isa && (k.window.is_none() || k.window == window))
-            .min_by_key(|k| rank(k))
-            .ok_or_else(|| Error::UnknownKernel {
-                name: format!("{op:?} for {}", isa.as_str()),
-            })
+        let kernel = self.cnn_kernel(op, None)?;
+        params.lens()?;
+        self.steps.push(Step::Layout {
+            kernel,
+            params,
+            x,
+            y,
+        });
+        Ok(kernel)
+    }
+
+    /// The best kernel for `op` on this ISA: a fast path for the window if one exists, else
+    /// the any-window one, falling back to lower ISAs.
+    fn cnn_kernel(&self, op: KOp, window: Option<(usize, usize)>) -> Result<&'static Kernel> {
+        let shape = window.map_or(KShape::Any, |(k, s)| KShape::Window(k, s));
+        best(op, WType::F32, self.opts.isa, shape)
     }
 }

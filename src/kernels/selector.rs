@@ -12,9 +12,9 @@
 //! unstructured at 50/70/90%), so each row ≥ 50% gives `speedup · (1 − sparsity)`; the median
 //! over rows is `summary.breakeven_density` in bench/results/kernels.json, per pattern:
 //! unstructured → the 1-wide kernel, 4x1 → the 4-wide kernel. Only those two widths are
-//! measured, so only they are chosen; 2- and 8-wide kernels are in the registry and tested.
+//! measured, so only they are chosen; 2- and 8-wide kernels are in the table and tested.
 
-use super::{find, Isa, KernelInfo};
+use super::{find, Isa, Kernel};
 use crate::error::Result;
 
 /// (block width, kernel name without the ISA suffix, tie density) for each width the selector
@@ -66,13 +66,13 @@ impl LayerStats {
 
 #[derive(Debug, Clone, Copy)]
 pub enum Choice {
-    Dense(&'static KernelInfo),
+    Dense(&'static Kernel),
     /// A sparse kernel; pack the weights with its `nr`.
-    Sparse(&'static KernelInfo),
+    Sparse(&'static Kernel),
 }
 
 impl Choice {
-    pub fn kernel(&self) -> &'static KernelInfo {
+    pub fn kernel(&self) -> &'static Kernel {
         match self {
             Choice::Dense(k) | Choice::Sparse(k) => k,
         }
@@ -82,7 +82,7 @@ impl Choice {
 /// Dense or sparse, and which kernel, for a layer on `isa` (`UnknownKernel` if this build
 /// lacks that ISA).
 pub fn select(stats: &LayerStats, isa: Isa) -> Result<Choice> {
-    let kernel = |base: &str| find(&format!("{base}_{}", isa.as_str()));
+    let kernel = |base: &str| find(&format!("{base}__{}", isa.as_str()));
     let slot = |nr: usize| {
         crate::sparse::BLOCK_WIDTHS
             .iter()
@@ -103,12 +103,12 @@ pub fn select(stats: &LayerStats, isa: Isa) -> Result<Choice> {
 
 /// The sparse kernel the selector runs for weights packed `nr` wide on `isa` (a stream stored
 /// in a .zsk keeps its width): the measured tile for widths 1 and 4, the 8-pixel tile else.
-pub fn sparse_kernel(nr: usize, isa: Isa) -> Result<&'static KernelInfo> {
+pub fn sparse_kernel(nr: usize, isa: Isa) -> Result<&'static Kernel> {
     let measured = SPARSE.iter().position(|&(w, _, _)| w == nr);
     let base = match (measured, isa) {
         (Some(i), Isa::Scalar) => SCALAR_SPARSE[i].to_string(),
         (Some(i), _) => SPARSE[i].1.to_string(),
         (None, _) => format!("spmm_f32_8x{nr}"),
     };
-    find(&format!("{base}_{}", isa.as_str()))
+    find(&format!("{base}__{}", isa.as_str()))
 }

@@ -14,7 +14,8 @@
 use super::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::import::gguf::{GgmlType, Gguf, TensorInfo};
-use crate::kernels::llm::{best_gemm, best_gemv, check_scales, GemmKernel, GemvKernel, WeightType};
+use crate::kernels::llm::{best_dense, check_scales, WeightType};
+use crate::kernels::Kernel;
 use crate::sparse::llm::{SparseFormat, SparseMatrix};
 use std::ops::Range;
 
@@ -39,9 +40,9 @@ pub struct QMatrix {
     pub cols: usize,
     /// The file's type, when it had no kernel and was dequantized to F32 at load.
     pub converted: Option<GgmlType>,
-    pub kernel: &'static GemvKernel,
+    pub kernel: &'static Kernel,
     /// The prefill kernel: several tokens per pass.
-    pub gemm: &'static GemmKernel,
+    pub gemm: &'static Kernel,
     bytes: Bytes,
 }
 
@@ -124,7 +125,9 @@ impl Linear {
     #[inline]
     pub fn gemm(&self, file: &[u8], x: &[f32], t: usize, y: &mut [f32]) -> Result<()> {
         match self {
-            Linear::Dense(m) => m.gemm.run(m.data(file), m.rows, m.cols, x, t, y, 0..m.rows),
+            Linear::Dense(m) => m
+                .gemm
+                .run_linear(m.data(file), m.rows, m.cols, x, t, y, 0..m.rows),
             Linear::Sparse(m) => m.gemm(x, t, y),
         }
     }
@@ -145,7 +148,9 @@ impl Linear {
         rows: Range<usize>,
     ) -> Result<()> {
         match self {
-            Linear::Dense(m) => m.kernel.run(m.data(file), m.rows, m.cols, x, y, rows),
+            Linear::Dense(m) => m
+                .kernel
+                .run_linear(m.data(file), m.rows, m.cols, x, 1, y, rows),
             Linear::Sparse(m) => m.gemv(x, y, rows),
         }
     }
@@ -270,12 +275,12 @@ impl LlamaWeights {
             (None, 1) => {
                 let e = &self.token_embd;
                 e.kernel
-                    .run(e.data(&self.file), e.rows, e.cols, x, y, 0..e.rows)
+                    .run_linear(e.data(&self.file), e.rows, e.cols, x, 1, y, 0..e.rows)
             }
             (None, _) => {
                 let e = &self.token_embd;
                 e.gemm
-                    .run(e.data(&self.file), e.rows, e.cols, x, t, y, 0..e.rows)
+                    .run_linear(e.data(&self.file), e.rows, e.cols, x, t, y, 0..e.rows)
             }
         }
     }
@@ -314,8 +319,8 @@ impl LlamaWeights {
                         rows: m.rows,
                         cols: m.cols,
                         converted: None,
-                        kernel: best_gemv(WeightType::F32),
-                        gemm: best_gemm(WeightType::F32),
+                        kernel: best_dense(WeightType::F32).0,
+                        gemm: best_dense(WeightType::F32).1,
                         bytes: Bytes::Owned(b),
                     });
                 }
@@ -512,8 +517,8 @@ fn matrix(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<QMatrix> {
         rows,
         cols,
         converted,
-        kernel: best_gemv(ty),
-        gemm: best_gemm(ty),
+        kernel: best_dense(ty).0,
+        gemm: best_dense(ty).1,
         bytes,
     })
 }

@@ -212,7 +212,7 @@ impl Writer {
         // native writer and a browser reader agree.
         match select(&stats, Isa::Scalar)? {
             Choice::Sparse(k) => {
-                let p = SpmmWeights::pack(name, w, Some(b), c_out, c_in, k.nr)?;
+                let p = SpmmWeights::pack(name, w, Some(b), c_out, c_in, k.nr())?;
                 self.u8(WEIGHTS_SPMM);
                 self.u32(p.shape().nr as u32);
                 self.u32(p.first_ic());

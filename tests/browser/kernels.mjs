@@ -70,7 +70,7 @@ function checkRun(isa, { result, error, pageErrors }) {
   check(result.kernel_errors.length === 0, at(`kernel errors: ${JSON.stringify(result.kernel_errors)}`));
   const checkedIsas = new Set(checked.map((c) => c.isa));
   check(checkedIsas.has(isa), at(`no ${isa} kernel was checked against the reference`));
-  for (const op of ['Gemm', 'Spmm']) {
+  for (const op of ['gemm', 'spmm']) {
     check(checked.some((c) => c.isa === isa && c.op === op), at(`no ${isa} ${op} kernel was checked`));
   }
 
@@ -98,7 +98,7 @@ function checkRun(isa, { result, error, pageErrors }) {
       positive(q.unstructured_ms) && positive(q.block_ms) && positive(q.speedup),
       at(`row ${name}: same_nnz ${JSON.stringify(q)}`),
     );
-    check(q.block_kernel === r.nr4_kernel && q.unstructured_kernel === `spmm_f32_32x1_${isa}`, at(`row ${name}: same_nnz kernels`));
+    check(q.block_kernel === r.nr4_kernel && q.unstructured_kernel === `spmm_f32_32x1__${isa}`, at(`row ${name}: same_nnz kernels`));
     const gap = Math.abs(q.unstructured_nonzeros - q.block_nonzeros) / q.block_nonzeros;
     check(gap <= 0.05, at(`row ${name}: nonzeros ${q.unstructured_nonzeros} vs ${q.block_nonzeros}`));
   }

@@ -1,27 +1,46 @@
 //! Shared by the CNN kernel tests: random cases, one oracle comparison per op, and the
-//! windows each registry kernel takes. Included with `#[path]` so `common/mod.rs` stays as is.
+//! windows each table kernel takes. Included with `#[path]` so `common/mod.rs` stays as is.
 #![allow(dead_code)]
 
 use std::ops::Range;
 use zeroskip::kernels::cnn::{
-    cnn_registry, reference, CnnKernelInfo, CnnOp, ConvParams, ConvWeights, DwConvParams,
-    DwConvWeights, Window,
+    reference, ConvParams, ConvWeights, DwConvParams, DwConvWeights, Window,
 };
-use zeroskip::kernels::{Clamp, Isa};
+use zeroskip::kernels::{table, Clamp, Isa, Kernel, Op};
 use zeroskip::synth::Rng;
+
+/// The clamps every clamped kernel is checked with: none, ReLU, ReLU6 and a narrow band.
+pub const CLAMPS: [Clamp; 4] = [
+    Clamp::NONE,
+    Clamp::RELU,
+    Clamp::RELU6,
+    Clamp {
+        min: -0.25,
+        max: 0.3,
+    },
+];
+
+/// `v · by`: random inputs spread beyond [-1, 1].
+pub fn scaled(mut v: Vec<f32>, by: f32) -> Vec<f32> {
+    v.iter_mut().for_each(|a| *a *= by);
+    v
+}
 
 /// Written into outputs before a kernel runs: any left after it were not written.
 pub const SENTINEL: f32 = -12345.0;
 
 /// Every CNN kernel whose op passes `keep`, with a check that wasm builds really carry SIMD
 /// ones (for ops that have them) and the relaxed build relaxed ones.
-pub fn cnn_kernels(keep: impl Fn(CnnOp) -> bool) -> Vec<&'static CnnKernelInfo> {
-    let ks: Vec<_> = cnn_registry().iter().filter(|k| keep(k.op)).collect();
+pub fn cnn_kernels(keep: impl Fn(Op) -> bool) -> Vec<&'static Kernel> {
+    let ks: Vec<_> = table()
+        .iter()
+        .filter(|k| !matches!(k.op, Op::Spmm | Op::Gemm | Op::Linear) && keep(k.op))
+        .collect();
     assert!(!ks.is_empty(), "no kernel for this op");
     let has = |isa| ks.iter().any(|k| k.isa == isa);
     let simd_op = ks
         .iter()
-        .any(|k| !matches!(k.op, CnnOp::AvgPool | CnnOp::MaxPool | CnnOp::Softmax));
+        .any(|k| !matches!(k.op, Op::AvgPool | Op::MaxPool | Op::Softmax));
     if cfg!(target_arch = "wasm32") && simd_op {
         assert!(has(Isa::Simd128), "wasm build without SIMD128 kernels");
     }
@@ -29,12 +48,10 @@ pub fn cnn_kernels(keep: impl Fn(CnnOp) -> bool) -> Vec<&'static CnnKernelInfo> 
 }
 
 /// Asserts the relaxed build lists relaxed variants of `op` (ops that multiply and add).
-pub fn assert_relaxed_present(op: CnnOp) {
+pub fn assert_relaxed_present(op: Op) {
     if cfg!(target_feature = "relaxed-simd") {
         assert!(
-            cnn_registry()
-                .iter()
-                .any(|k| k.op == op && k.isa == Isa::Relaxed),
+            table().iter().any(|k| k.op == op && k.isa == Isa::Relaxed),
             "relaxed build without relaxed {op:?}"
         );
     }
@@ -44,7 +61,7 @@ pub fn assert_relaxed_present(op: CnnOp) {
 /// none, TF-SAME (asymmetric on even sizes) and a lopsided one. General kernels also get
 /// the fast paths' windows plus odd sizes, strides and dilation. Invalid ones (padded input
 /// smaller than the kernel) are dropped later by the params constructor.
-pub fn windows_for(k: &CnnKernelInfo, h: usize, w: usize) -> Vec<Window> {
+pub fn windows_for(k: &Kernel, h: usize, w: usize) -> Vec<Window> {
     let shapes: Vec<(usize, usize)> = match k.window {
         Some(ks) => vec![ks],
         None => vec![(3, 1), (3, 2), (5, 1), (5, 2), (1, 1), (7, 2)],
@@ -68,7 +85,7 @@ pub fn windows_for(k: &CnnKernelInfo, h: usize, w: usize) -> Vec<Window> {
 /// Relative tolerance scale for a sum of `terms` products: 0 (exact) for kernels that add in
 /// the reference's order with separate rounding, the worst case of `terms + 2` roundings for
 /// relaxed kernels, which may fuse.
-pub fn sum_tol_scale(k: &CnnKernelInfo, terms: usize) -> f32 {
+pub fn sum_tol_scale(k: &Kernel, terms: usize) -> f32 {
     if k.isa == Isa::Relaxed {
         (terms + 2) as f32 * f32::EPSILON
     } else {
@@ -153,7 +170,7 @@ impl DwCase {
 
 /// Runs `k` on `case`, compares with the oracle over the channel range and checks nothing
 /// outside it was written.
-pub fn check_dwconv(k: &CnnKernelInfo, case: &DwCase, what: &str) {
+pub fn check_dwconv(k: &Kernel, case: &DwCase, what: &str) {
     let (c, h, w, win) = (case.c, case.h, case.w, &case.win);
     let params = DwConvParams::new("case", c, h, w, *win).unwrap();
     let (oh, ow) = reference::out_hw(h, w, win);
@@ -253,7 +270,7 @@ impl ConvCase {
     }
 }
 
-pub fn check_conv(k: &CnnKernelInfo, case: &ConvCase, what: &str) {
+pub fn check_conv(k: &Kernel, case: &ConvCase, what: &str) {
     let (ci, co, h, w, win) = (case.c_in, case.c_out, case.h, case.w, &case.win);
     let params = ConvParams::new("case", ci, co, h, w, *win).unwrap();
     let (oh, ow) = reference::out_hw(h, w, win);
@@ -316,51 +333,69 @@ pub fn check_conv(k: &CnnKernelInfo, case: &ConvCase, what: &str) {
     );
 }
 
-/// Every dwconv kernel on every window it takes over each `(C, H, W)` in `shapes`, the
-/// case adjusted by `tweak`. Returns how many ran; every kernel must run at least once.
+/// `k` (a dwconv kernel) on every window it takes over each `(C, H, W)` in `shapes`, the case
+/// adjusted by `tweak`. Returns how many ran; at least one must.
+pub fn check_dwconv_shapes(
+    k: &Kernel,
+    what: &str,
+    shapes: &[(usize, usize, usize)],
+    tweak: &impl Fn(DwCase) -> DwCase,
+) -> usize {
+    let mut n = 0;
+    for (i, &(c, h, w)) in shapes.iter().enumerate() {
+        for (j, win) in windows_for(k, h, w).into_iter().enumerate() {
+            if let Some(case) = DwCase::random(c, h, w, win, (i * 100 + j) as u64) {
+                check_dwconv(k, &tweak(case), what);
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 0, "{} [{what}]: no case fits", k.name);
+    n
+}
+
+/// As `check_dwconv_shapes` for a full conv, shapes `(C_in, C_out, H, W)`.
+pub fn check_conv_shapes(
+    k: &Kernel,
+    what: &str,
+    shapes: &[(usize, usize, usize, usize)],
+    tweak: &impl Fn(ConvCase) -> ConvCase,
+) -> usize {
+    let mut n = 0;
+    for (i, &(ci, co, h, w)) in shapes.iter().enumerate() {
+        for (j, win) in windows_for(k, h, w).into_iter().enumerate() {
+            if let Some(case) = ConvCase::random(ci, co, h, w, win, (i * 100 + j) as u64) {
+                check_conv(k, &tweak(case), what);
+                n += 1;
+            }
+        }
+    }
+    assert!(n > 0, "{} [{what}]: no case fits", k.name);
+    n
+}
+
+/// `check_dwconv_shapes` for every dwconv kernel.
 pub fn check_all_dwconv(
     what: &str,
     shapes: &[(usize, usize, usize)],
     tweak: impl Fn(DwCase) -> DwCase,
 ) -> usize {
-    assert_relaxed_present(CnnOp::DwConv);
-    let mut total = 0;
-    for k in cnn_kernels(|op| op == CnnOp::DwConv) {
-        let mut n = 0;
-        for (i, &(c, h, w)) in shapes.iter().enumerate() {
-            for (j, win) in windows_for(k, h, w).into_iter().enumerate() {
-                if let Some(case) = DwCase::random(c, h, w, win, (i * 100 + j) as u64) {
-                    check_dwconv(k, &tweak(case), what);
-                    n += 1;
-                }
-            }
-        }
-        assert!(n > 0, "{} [{what}]: no case fits", k.name);
-        total += n;
-    }
-    total
+    assert_relaxed_present(Op::DwConv);
+    cnn_kernels(|op| op == Op::DwConv)
+        .into_iter()
+        .map(|k| check_dwconv_shapes(k, what, shapes, &tweak))
+        .sum()
 }
 
-/// As `check_all_dwconv` for the full convs, shapes `(C_in, C_out, H, W)`.
+/// `check_conv_shapes` for every full conv kernel.
 pub fn check_all_conv(
     what: &str,
     shapes: &[(usize, usize, usize, usize)],
     tweak: impl Fn(ConvCase) -> ConvCase,
 ) -> usize {
-    assert_relaxed_present(CnnOp::Conv);
-    let mut total = 0;
-    for k in cnn_kernels(|op| op == CnnOp::Conv) {
-        let mut n = 0;
-        for (i, &(ci, co, h, w)) in shapes.iter().enumerate() {
-            for (j, win) in windows_for(k, h, w).into_iter().enumerate() {
-                if let Some(case) = ConvCase::random(ci, co, h, w, win, (i * 100 + j) as u64) {
-                    check_conv(k, &tweak(case), what);
-                    n += 1;
-                }
-            }
-        }
-        assert!(n > 0, "{} [{what}]: no case fits", k.name);
-        total += n;
-    }
-    total
+    assert_relaxed_present(Op::Conv);
+    cnn_kernels(|op| op == Op::Conv)
+        .into_iter()
+        .map(|k| check_conv_shapes(k, what, shapes, &tweak))
+        .sum()
 }

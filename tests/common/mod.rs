@@ -1,9 +1,9 @@
 //! Shared by the kernel tests: one oracle comparison used for every kernel and case, so each
-//! registry kernel gets the same suite natively and as wasm32 (SIMD128 / relaxed) under Node.
+//! table kernel gets the same suite natively and as wasm32 (SIMD128 / relaxed) under Node.
 #![allow(dead_code)]
 
 use zeroskip::dense::DenseWeights;
-use zeroskip::kernels::{reference, registry, Clamp, Isa, KernelInfo, OpKind};
+use zeroskip::kernels::{reference, table, Clamp, Isa, Kernel, Op};
 use zeroskip::sparse::SpmmWeights;
 use zeroskip::synth::{sparse_weights, Pattern, Rng};
 
@@ -61,8 +61,8 @@ impl Case {
 }
 
 /// Every kernel of `op` in this build, with a check that wasm builds really carry SIMD ones.
-pub fn kernels(op: OpKind) -> Vec<&'static KernelInfo> {
-    let ks: Vec<_> = registry().iter().filter(|k| k.op == op).collect();
+pub fn kernels(op: Op) -> Vec<&'static Kernel> {
+    let ks: Vec<_> = table().iter().filter(|k| k.op == op).collect();
     if cfg!(target_arch = "wasm32") {
         assert!(
             ks.iter().any(|k| k.isa == Isa::Simd128),
@@ -81,21 +81,21 @@ pub fn kernels(op: OpKind) -> Vec<&'static KernelInfo> {
 /// Runs `k` on `case` and compares with the oracle. Scalar and SIMD128 kernels add the same
 /// products in the same order as the oracle, so they must match exactly; the relaxed kernels
 /// may fuse, so they get the worst-case bound for `c_in + 1` roundings.
-pub fn check(k: &KernelInfo, case: &Case, what: &str) {
+pub fn check(k: &Kernel, case: &Case, what: &str) {
     let (c_out, c_in, hw) = (case.c_out, case.c_in, case.hw);
     let sentinel = -12345.0f32;
     let mut got = vec![sentinel; c_out * hw];
     match k.op {
-        OpKind::Spmm => {
+        Op::Spmm => {
             let packed =
-                SpmmWeights::pack("case", &case.w, Some(&case.bias), c_out, c_in, k.nr).unwrap();
+                SpmmWeights::pack("case", &case.w, Some(&case.bias), c_out, c_in, k.nr()).unwrap();
             let layer = packed.bind(hw).unwrap();
             k.run_spmm(&layer, &case.x, &mut got, case.clamp, case.pixels.clone())
                 .unwrap();
         }
-        OpKind::Gemm => {
+        Op::Gemm => {
             let packed =
-                DenseWeights::pack("case", &case.w, Some(&case.bias), c_out, c_in, k.nr).unwrap();
+                DenseWeights::pack("case", &case.w, Some(&case.bias), c_out, c_in, k.nr()).unwrap();
             k.run_gemm(
                 &packed,
                 hw,
@@ -106,6 +106,7 @@ pub fn check(k: &KernelInfo, case: &Case, what: &str) {
             )
             .unwrap();
         }
+        op => panic!("{k:?}: {op:?} is not a 1x1 op"),
     }
     let mut want = vec![0.0; c_out * hw];
     reference::conv1x1_chw(
@@ -161,7 +162,7 @@ pub fn check(k: &KernelInfo, case: &Case, what: &str) {
 }
 
 /// `check` for every kernel of `op`; returns how many ran.
-pub fn check_all(op: OpKind, what: &str, make: impl Fn(&KernelInfo) -> Vec<Case>) -> usize {
+pub fn check_all(op: Op, what: &str, make: impl Fn(&Kernel) -> Vec<Case>) -> usize {
     let mut n = 0;
     for k in kernels(op) {
         for case in make(k) {

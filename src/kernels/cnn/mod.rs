@@ -4,21 +4,23 @@
 //!
 //! As with the 1x1 kernels, each op has a naive oracle (`reference`), portable scalar code
 //! and, on wasm32, SIMD128 code generic over `Madd` (so the relaxed build gets a fused variant
-//! of every op that multiplies and adds). The registry (`super::registry`) lists them all; the
-//! checked entry points are its `CnnKernelInfo::run_*` methods (`run`).
+//! of every op that multiplies and adds). The kernel table (`super::table`) lists them all; the
+//! checked entry points are `Kernel::run_*` methods (`run`).
 //!
 //! Windowed kernels take a range of channels (output channels for the stem), elementwise ones
 //! a slice, so a caller can split work without the kernels changing.
 
+pub mod layout;
 pub mod pack;
 pub mod params;
 pub mod reference;
 mod run;
 pub mod scalar;
+pub(crate) mod scalar_ops;
 #[cfg(target_arch = "wasm32")]
 pub mod simd128;
 
-pub use super::registry::{cnn_registry, find_cnn, CnnKernelInfo, CnnOp};
+pub use layout::{Layout, Tap};
 pub use pack::{ConvWeights, DwConvWeights};
 pub use params::{ConvParams, DwConvParams, Geometry, PoolParams, Window};
 
@@ -73,7 +75,7 @@ impl Activation {
 }
 
 impl ActKind {
-    /// The name's op part after `act_`.
+    /// The op token of the activation's kernels (`super::Op::of_act`).
     pub fn as_str(self) -> &'static str {
         match self {
             ActKind::Clamp => "clamp",

@@ -3,13 +3,13 @@
 //! unchecked kernel read or write out of bounds.
 
 use super::params::Geometry;
-use super::{Activation, ConvWeights, DwConvWeights, PoolParams, Window};
+use super::{Activation, ConvWeights, DwConvWeights, Layout, PoolParams, Window};
 use crate::error::{Error, Result};
-use crate::kernels::registry::{CnnFn, CnnKernelInfo, CnnOp};
+use crate::kernels::table::{Kernel, KernelFn, Op};
 use crate::kernels::Clamp;
 use std::ops::Range;
 
-impl CnnKernelInfo {
+impl Kernel {
     /// Whether this kernel takes `win` (fast paths: one size and stride, no dilation).
     pub fn supports(&self, win: &Window) -> bool {
         match self.window {
@@ -37,7 +37,7 @@ impl CnnKernelInfo {
         clamp: Clamp,
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::DwConv(f) = self.func else {
+        let KernelFn::DwConv(f) = self.func else {
             return Err(self.wrong_op("depthwise conv weights"));
         };
         let p = wts.params();
@@ -61,7 +61,7 @@ impl CnnKernelInfo {
         clamp: Clamp,
         out_channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::Conv(f) = self.func else {
+        let KernelFn::Conv(f) = self.func else {
             return Err(self.wrong_op("full conv weights"));
         };
         let p = wts.params();
@@ -87,7 +87,7 @@ impl CnnKernelInfo {
         y: &mut [f32],
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::Pool(f) = self.func else {
+        let KernelFn::Pool(f) = self.func else {
             return Err(self.wrong_op("pool params"));
         };
         self.check_window(p.geometry())?;
@@ -113,7 +113,7 @@ impl CnnKernelInfo {
         hw: usize,
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::GlobalPool(f) = self.func else {
+        let KernelFn::GlobalPool(f) = self.func else {
             return Err(self.wrong_op("a global pool"));
         };
         self.check_hw(hw)?;
@@ -124,10 +124,10 @@ impl CnnKernelInfo {
         Ok(())
     }
 
-    /// `y = clamp(a + b)`, all of one length.
-    pub fn run_add(&self, a: &[f32], b: &[f32], y: &mut [f32], clamp: Clamp) -> Result<()> {
-        let CnnFn::Add(f) = self.func else {
-            return Err(self.wrong_op("an add"));
+    /// `y = clamp(a ∘ b)` (∘ this kernel's op: add, mul, sub), all of one length.
+    pub fn run_binary(&self, a: &[f32], b: &[f32], y: &mut [f32], clamp: Clamp) -> Result<()> {
+        let KernelFn::Binary(f) = self.func else {
+            return Err(self.wrong_op("a binary elementwise op"));
         };
         self.check_same("b", a.len(), b.len())?;
         self.check_same("y", a.len(), y.len())?;
@@ -136,10 +136,10 @@ impl CnnKernelInfo {
         Ok(())
     }
 
-    /// `y = clamp(y + b)` in place: a residual add into the block's output.
-    pub fn run_add_assign(&self, y: &mut [f32], b: &[f32], clamp: Clamp) -> Result<()> {
-        let CnnFn::Add(f) = self.func else {
-            return Err(self.wrong_op("an add"));
+    /// `y = clamp(y ∘ b)` in place: e.g. a residual add into the block's output.
+    pub fn run_binary_assign(&self, y: &mut [f32], b: &[f32], clamp: Clamp) -> Result<()> {
+        let KernelFn::Binary(f) = self.func else {
+            return Err(self.wrong_op("a binary elementwise op"));
         };
         self.check_same("b", y.len(), b.len())?;
         let (n, yp) = (y.len(), y.as_mut_ptr());
@@ -148,7 +148,8 @@ impl CnnKernelInfo {
         Ok(())
     }
 
-    /// Channel multiply `x (C, HW) * s (C) -> y (C, HW)` with `C = s.len()`.
+    /// Per-channel op (channel multiply `x (C, HW) * s (C) -> y (C, HW)`, PRelu with slopes
+    /// `s`) with `C = s.len()`.
     pub fn run_chmul(&self, x: &[f32], s: &[f32], y: &mut [f32], hw: usize) -> Result<()> {
         self.run_chmul_channels(x, s, y, hw, 0..s.len())
     }
@@ -162,7 +163,7 @@ impl CnnKernelInfo {
         hw: usize,
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::ChannelMul(f) = self.func else {
+        let KernelFn::ChannelMul(f) = self.func else {
             return Err(self.wrong_op("a channel multiply"));
         };
         self.check_hw(hw)?;
@@ -183,7 +184,7 @@ impl CnnKernelInfo {
         hw: usize,
         channels: Range<usize>,
     ) -> Result<()> {
-        let CnnFn::ChannelMul(f) = self.func else {
+        let KernelFn::ChannelMul(f) = self.func else {
             return Err(self.wrong_op("a channel multiply"));
         };
         self.check_hw(hw)?;
@@ -195,12 +196,33 @@ impl CnnKernelInfo {
         Ok(())
     }
 
+    /// Per-channel affine `x (C, HW) · scale (C) + shift (C) -> y (C, HW)`, `C = scale.len()`.
+    pub fn run_affine(
+        &self,
+        x: &[f32],
+        scale: &[f32],
+        shift: &[f32],
+        y: &mut [f32],
+        hw: usize,
+    ) -> Result<()> {
+        let KernelFn::Affine(f) = self.func else {
+            return Err(self.wrong_op("a per-channel affine"));
+        };
+        self.check_same("shift", scale.len(), shift.len())?;
+        let need = self.plane_len(scale.len(), hw)?;
+        self.check_len("x (C, HW)", x.len(), need)?;
+        self.check_len("y (C, HW)", y.len(), need)?;
+        // Safety: x and y hold C·hw floats, scale and shift C.
+        unsafe { f(x.as_ptr(), scale, shift, y.as_mut_ptr(), hw) };
+        Ok(())
+    }
+
     /// Applies `act` to `x` in place; `act` must be of this kernel's kind.
     pub fn run_act(&self, x: &mut [f32], act: Activation) -> Result<()> {
-        let CnnFn::Act(f) = self.func else {
+        let KernelFn::Act(f) = self.func else {
             return Err(self.wrong_op("an activation"));
         };
-        if self.op != CnnOp::Act(act.kind()) {
+        if self.op != Op::of_act(act.kind()) {
             return Err(self.wrong_op(&format!("activation {}", act.kind().as_str())));
         }
         // Safety: the kernel touches x only.
@@ -210,12 +232,39 @@ impl CnnKernelInfo {
 
     /// Softmax over the whole of `x (n) -> y (n)`.
     pub fn run_softmax(&self, x: &[f32], y: &mut [f32]) -> Result<()> {
-        let CnnFn::Softmax(f) = self.func else {
+        let KernelFn::Softmax(f) = self.func else {
             return Err(self.wrong_op("a softmax"));
         };
         self.check_same("y", x.len(), y.len())?;
         // Safety: equal lengths.
         unsafe { f(x, y) };
+        Ok(())
+    }
+
+    /// A data-movement op (`layout`'s kernels) `x -> y`, as `l` describes; `l` must be of
+    /// this kernel's op.
+    pub fn run_layout(&self, l: &Layout, x: &[f32], y: &mut [f32]) -> Result<()> {
+        let KernelFn::Layout(f) = self.func else {
+            return Err(self.wrong_op("layout params"));
+        };
+        let op = match l {
+            Layout::Copy { .. } => Op::Copy,
+            Layout::Pad { .. } => Op::Pad,
+            Layout::DepthToSpace { .. } => Op::DepthToSpace,
+            Layout::Resize { .. } => Op::Resize,
+            Layout::Slice { .. } => Op::Slice,
+            Layout::ToHwc { .. } => Op::ToHwc,
+            Layout::FromHwc { .. } => Op::FromHwc,
+        };
+        if op != self.op {
+            return Err(self.wrong_op(&format!("{} params", op.as_str())));
+        }
+        let (nx, ny) = l.lens()?;
+        self.check_len("x", x.len(), nx)?;
+        self.check_len("y", y.len(), ny)?;
+        // Safety: the kernels are safe Rust; `lens` proved every index they compute is
+        // inside x (nx) and y (ny).
+        unsafe { f(l, x, y) };
         Ok(())
     }
 
@@ -291,13 +340,5 @@ impl CnnKernelInfo {
             });
         }
         Ok(())
-    }
-
-    fn wrong_op(&self, given: &str) -> Error {
-        Error::Unsupported {
-            what: format!("kernel {} (op {:?})", self.name, self.op),
-            value: given.into(),
-            expected: format!("{:?} operands", self.op),
-        }
     }
 }

@@ -10,23 +10,20 @@
 //! `d·Σq·x − 8d·Σx` (Q4_0), `d·Σq·x` (Q8_0). Activations stay f32, so results equal
 //! dequantize-then-matmul up to the order of the f32 additions.
 //!
-//! Kernel names: `gemv_<wtype>_r<R>_<isa>`, `wtype` ∈ {`f32`, `f16`, `q4_0`, `q4_1`, `q8_0`},
-//! `R` = rows computed together (sharing each load of `x`), `isa` as in
-//! [`super::registry`](mod@super::registry) (`scalar`, `simd128`, `relaxed`). [`gemv_kernels`] is the one list.
+//! In the kernel table ([`super::table`](mod@super::table)) they are op `linear`
+//! (`X (t,n) @ W (d,n)ᵀ -> Y (t,d)`): `linear_<wtype>_r<R>t1__<isa>` for decode (GEMV, R rows
+//! sharing each load of `x`), `linear_<wtype>_r<R>t<T>__<isa>` for prefill (GEMM, T tokens
+//! sharing each decoded block), `wtype` ∈ {`f32`, `f16`, `q4_0`, `q4_1`, `q8_0`} or a sparse
+//! LLM format ([`crate::sparse::llm`]: `g16i4`, `g8i4`, `g16i8`, `g8i8`, `nm24i8`, `csr8`,
+//! and the column-major `cm32i8`, `cm32i4`, whose GEMV skips the input columns where x is
+//! zero).
 //!
-//! Like the CNN kernels, a GEMV takes a range of output rows, so a thread pool can split the
+//! Like the CNN kernels, they take a range of output rows, so a thread pool can split the
 //! rows later without the kernels changing.
-//!
-//! Beside them: dense GEMM for prefill ([`gemm_kernels`], `gemm_<wtype>_r<R>t<T>_<isa>`, T
-//! tokens sharing each decoded block) and the kernels of the sparse LLM formats
-//! ([`crate::sparse::llm`]; [`sparse_kernels`], GEMV and GEMM, `wtype` = the format's name:
-//! `g16i4`, `g8i4`, `g16i8`, `g8i8`, `nm24i8`, `csr8`, and the column-major `cm32i8`,
-//! `cm32i4`, whose GEMV skips the input columns where x is zero).
 
 pub(crate) mod col_scalar;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod col_simd128;
-mod gemm;
 pub(crate) mod gemm_scalar;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod gemm_simd128;
@@ -35,18 +32,13 @@ pub(crate) mod nm_simd128;
 pub(crate) mod scalar;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod simd128;
-mod sparse;
 pub(crate) mod sparse_scalar;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod sparse_simd128;
 
-pub use gemm::{best_gemm, find_gemm, gemm_kernels, GemmKernel};
-pub use sparse::{best_sparse, find_sparse, sparse_kernels, LlmOp, SparseKernel};
-
-use super::Isa;
+use super::{best, Isa, Kernel, Op, Shape};
 use crate::error::{Error, Result};
 use std::ops::Range;
-use std::sync::OnceLock;
 
 /// The weight formats the GEMV kernels read (ggml's names and block layouts).
 #[allow(non_camel_case_types)]
@@ -161,50 +153,6 @@ pub fn check_scales(ty: WeightType, w: &[u8]) -> std::result::Result<(), usize> 
     Ok(())
 }
 
-/// A GEMV kernel: `y[r] = W[r, :] · x` for `r` in `rows`, where row `r` of `W` is
-/// `w[r·row_bytes ..][.. row_bytes]`.
-///
-/// Safety: `n` is a multiple of the type's block length, `w` holds at least
-/// `rows.end · row_bytes(n)` bytes, `x` at least `n` floats, `y` at least `rows.end` floats,
-/// `rows.start ≤ rows.end`.
-pub(crate) type GemvFn = unsafe fn(&[u8], usize, &[f32], &mut [f32], Range<usize>);
-
-/// One registered GEMV kernel.
-#[derive(Clone, Copy)]
-pub struct GemvKernel {
-    pub name: &'static str,
-    pub ty: WeightType,
-    /// Rows computed together.
-    pub rows: usize,
-    pub isa: Isa,
-    func: GemvFn,
-}
-
-impl std::fmt::Debug for GemvKernel {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name)
-    }
-}
-
-impl GemvKernel {
-    /// `y[rows] = W (d, n)[rows, :] @ x (n,)`, `w` holding `d` rows of blocks. Other entries of
-    /// `y` are left untouched.
-    pub fn run(
-        &self,
-        w: &[u8],
-        d: usize,
-        n: usize,
-        x: &[f32],
-        y: &mut [f32],
-        rows: Range<usize>,
-    ) -> Result<()> {
-        check_dense(self.name, self.ty, w, d, n, (x, y), 1, &rows)?;
-        // Safety: checked just above.
-        unsafe { (self.func)(w, n, x, y, rows) };
-        Ok(())
-    }
-}
-
 /// The checks every dense kernel (GEMV: `t` = 1, GEMM) runs before its unsafe body:
 /// `W (d, n)` whole blocks of `ty` in `w`, `rows` inside `0..d`, `x` ≥ t·n and `y` ≥ t·d floats,
 /// with every product overflow-checked.
@@ -268,68 +216,12 @@ pub(crate) fn check_dense(
     Ok(())
 }
 
-/// `[(type, "type", R, Isa, "isa", fn), ...]` → `[GemvKernel; N]`, named by the grammar.
-macro_rules! gemv_list {
-    ($(($ty:ident, $tys:literal, $r:literal, $isa:ident, $isas:literal, $f:expr)),* $(,)?) => {
-        [$(GemvKernel {
-            name: concat!("gemv_", $tys, "_r", $r, "_", $isas),
-            ty: WeightType::$ty,
-            rows: $r,
-            isa: Isa::$isa,
-            func: $f,
-        }),*]
+/// The table's decode (`t1`) and prefill kernels for `ty` with the best ISA this build has.
+/// Every [`WeightType`] has scalar rows of both (`tests/kernel_table.rs` checks it).
+pub fn best_dense(ty: WeightType) -> (&'static Kernel, &'static Kernel) {
+    let pick = |t| {
+        best(Op::Linear, ty.into(), Isa::best(), Shape::Tokens(t))
+            .expect("every WeightType has scalar decode and prefill kernels")
     };
-}
-
-/// Every GEMV kernel of this build, scalar ones first.
-pub fn gemv_kernels() -> &'static [GemvKernel] {
-    static LIST: OnceLock<Vec<GemvKernel>> = OnceLock::new();
-    LIST.get_or_init(|| {
-        #[allow(unused_mut)]
-        let mut v = Vec::from(gemv_list! {
-            (F32, "f32", 1, Scalar, "scalar", scalar::gemv_f32),
-            (F16, "f16", 1, Scalar, "scalar", scalar::gemv_f16),
-            (Q4_0, "q4_0", 1, Scalar, "scalar", scalar::gemv_q4::<false>),
-            (Q4_1, "q4_1", 1, Scalar, "scalar", scalar::gemv_q4::<true>),
-            (Q8_0, "q8_0", 1, Scalar, "scalar", scalar::gemv_q8_0),
-        });
-        #[cfg(target_arch = "wasm32")]
-        {
-            use super::simd128::MulAdd;
-            v.extend(gemv_list! {
-                (F32, "f32", 4, Simd128, "simd128", simd128::gemv_f32::<MulAdd, 4>),
-                (Q4_0, "q4_0", 4, Simd128, "simd128", simd128::gemv_q4::<MulAdd, false, 4>),
-                (Q4_1, "q4_1", 4, Simd128, "simd128", simd128::gemv_q4::<MulAdd, true, 4>),
-                (Q8_0, "q8_0", 4, Simd128, "simd128", simd128::gemv_q8_0::<MulAdd, 4>),
-            });
-        }
-        #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
-        {
-            use super::simd128::Relaxed;
-            v.extend(gemv_list! {
-                (F32, "f32", 4, Relaxed, "relaxed", simd128::gemv_f32::<Relaxed, 4>),
-                (Q4_0, "q4_0", 4, Relaxed, "relaxed", simd128::gemv_q4::<Relaxed, false, 4>),
-                (Q4_1, "q4_1", 4, Relaxed, "relaxed", simd128::gemv_q4::<Relaxed, true, 4>),
-                (Q8_0, "q8_0", 4, Relaxed, "relaxed", simd128::gemv_q8_0::<Relaxed, 4>),
-            });
-        }
-        v
-    })
-}
-
-/// The kernel the forward pass uses for `ty`: the best ISA this build has for it.
-pub fn best_gemv(ty: WeightType) -> &'static GemvKernel {
-    gemv_kernels()
-        .iter()
-        .filter(|k| k.ty == ty)
-        .max_by_key(|k| k.isa)
-        .expect("every WeightType has a scalar GEMV")
-}
-
-/// Looks a GEMV kernel up by name.
-pub fn find_gemv(name: &str) -> Result<&'static GemvKernel> {
-    gemv_kernels()
-        .iter()
-        .find(|k| k.name == name)
-        .ok_or_else(|| Error::UnknownKernel { name: name.into() })
+    (pick(1), pick(2))
 }

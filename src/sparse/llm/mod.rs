@@ -30,7 +30,8 @@ pub(crate) use nm::pos_bytes;
 pub(crate) use nm::NmStore;
 
 use crate::error::{Error, Result};
-use crate::kernels::llm::{best_sparse, f16_finite, LlmOp};
+use crate::kernels::llm::f16_finite;
+use crate::kernels::{best, Isa, Kernel, Op, Shape, WType};
 use std::ops::Range;
 
 /// A sparse LLM weight format.
@@ -247,18 +248,30 @@ impl SparseMatrix {
     /// `y[r] = W[r, :] · x` for `r` in `rows`: `W (rows,cols) @ x (cols,) -> y (rows,)`, with
     /// the best kernel of this build. Other entries of `y` are left untouched.
     pub fn gemv(&self, x: &[f32], y: &mut [f32], rows: Range<usize>) -> Result<()> {
-        best_sparse(self.format, LlmOp::Gemv)?.run(self, x, 1, y, rows)
+        self.kernel(1)?.run_sparse(self, x, 1, y, rows)
     }
 
     /// `Y (t, rows) = X (t, cols) @ Wᵀ` (prefill): each weight is decoded once per tile of
     /// tokens instead of once per token.
     pub fn gemm(&self, x: &[f32], t: usize, y: &mut [f32]) -> Result<()> {
-        best_sparse(self.format, LlmOp::Gemm)?.run(self, x, t, y, 0..self.rows)
+        self.kernel(t.max(2))?
+            .run_sparse(self, x, t, y, 0..self.rows)
     }
 
     /// The GEMV kernel [`SparseMatrix::gemv`] runs.
     pub fn kernel_name(&self) -> &'static str {
-        best_sparse(self.format, LlmOp::Gemv).map_or("none", |k| k.name)
+        self.kernel(1).map_or("none", |k| k.name)
+    }
+
+    /// The table's kernel for this format and `t` tokens (a prefill tile for any `t` ≥ 2),
+    /// with the best ISA this build has.
+    fn kernel(&self, t: usize) -> Result<&'static Kernel> {
+        best(
+            Op::Linear,
+            WType::of_sparse(self.format)?,
+            Isa::best(),
+            Shape::Tokens(t),
+        )
     }
 
     /// The public fields still describe the packed arrays.
