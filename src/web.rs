@@ -1,4 +1,5 @@
-//! wasm-bindgen façade: camelCase names, `Error` → `JsError`. No logic of its own.
+//! wasm-bindgen façade: camelCase names; errors thrown as JS `Error`s with a `code` (`js_error`).
+//! No logic of its own.
 
 use crate::bench::LayerBench;
 use crate::kernels::{table, Isa};
@@ -29,7 +30,7 @@ struct KernelRow {
 
 /// `{version, isa, kernels: [{name, op, wtype, tile, window, isa}]}` as JSON.
 #[wasm_bindgen(js_name = buildInfo)]
-pub fn build_info() -> Result<String, JsError> {
+pub fn build_info() -> String {
     let info = BuildInfo {
         version: env!("CARGO_PKG_VERSION"),
         isa: Isa::best(),
@@ -45,14 +46,14 @@ pub fn build_info() -> Result<String, JsError> {
             })
             .collect(),
     };
-    serde_json::to_string(&info).map_err(|e| JsError::new(&e.to_string()))
+    json(&info)
 }
 
 /// SIMD peak probe: `iters` rounds of `chains` independent f32x4 multiply-add chains with the
 /// given ISA (`simd128` or `relaxed`). Flops done: `iters · chains · 8`. Returns a checksum.
 #[wasm_bindgen(js_name = peakProbe)]
-pub fn peak_probe(isa: &str, chains: u32, iters: u32) -> Result<f32, JsError> {
-    crate::kernels::peak_probe(isa, chains, iters).map_err(JsError::from)
+pub fn peak_probe(isa: &str, chains: u32, iters: u32) -> Result<f32, JsValue> {
+    Ok(crate::kernels::peak_probe(isa, chains, iters)?)
 }
 
 /// A synthetic 1x1 layer `W (cOut, cIn) @ X (cIn, hw)` for timing kernels from JS.
@@ -72,7 +73,7 @@ impl KernelBench {
         pattern: &str,
         seed: u32,
         activation: Option<String>,
-    ) -> Result<KernelBench, JsError> {
+    ) -> Result<KernelBench, JsValue> {
         let act = activation.as_deref().unwrap_or("relu6");
         let layer = LayerBench::new(c_out, c_in, hw, sparsity, pattern, seed.into(), act)?;
         Ok(KernelBench(layer))
@@ -81,14 +82,14 @@ impl KernelBench {
         self.0.nonzeros()
     }
     /// Packs for `kernel`; returns how many weights it multiplies.
-    pub fn prepare(&mut self, kernel: &str) -> Result<usize, JsError> {
+    pub fn prepare(&mut self, kernel: &str) -> Result<usize, JsValue> {
         Ok(self.0.prepare(kernel)?)
     }
-    pub fn run(&mut self, kernel: &str, iters: u32) -> Result<(), JsError> {
+    pub fn run(&mut self, kernel: &str, iters: u32) -> Result<(), JsValue> {
         Ok(self.0.run(kernel, iters)?)
     }
     #[wasm_bindgen(js_name = maxError)]
-    pub fn max_error(&mut self, kernel: &str) -> Result<f32, JsError> {
+    pub fn max_error(&mut self, kernel: &str) -> Result<f32, JsValue> {
         Ok(self.0.max_error(kernel)?)
     }
 }
@@ -748,8 +749,8 @@ impl TextGenerator {
         Ok(out)
     }
 
-    /// `{"gemv": {"q4_1": "gemv_q4_1_r4_relaxed", …}, "matrices": N}`: the GEMV kernel each of
-    /// the model's weight types runs on.
+    /// `{"gemv": {"q4_1": "linear_q4_1_r4t1__relaxed", …}, "matrices": N}`: the decode kernel
+    /// each of the model's weight types runs on.
     pub fn kernels(&self) -> String {
         json(&self.llama.kernel_report())
     }

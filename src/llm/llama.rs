@@ -242,7 +242,7 @@ impl Session {
     }
 }
 
-/// `{"gemv": {"q4_1": "gemv_q4_1_r4_relaxed", …}, "matrices": N}` (`Llama::kernel_report`).
+/// `{"gemv": {"q4_1": "linear_q4_1_r4t1__relaxed", …}, "matrices": N}` (`Llama::kernel_report`).
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct KernelReport {
     /// Storage type → GEMV kernel name.
