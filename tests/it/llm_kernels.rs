@@ -6,7 +6,7 @@
 //!
 //! `bench_gemv` (ignored) prints GEMV timings at SmolLM2-135M's shapes, the column-major
 //! formats at several input sparsities vs dense Q4_0, Q4_1 and Q8_0:
-//! `cargo test --target wasm32-unknown-unknown --release --test llm_kernels -- --include-ignored bench_gemv --nocapture`.
+//! `cargo test --target wasm32-unknown-unknown --release --test it -- --include-ignored llm_kernels::bench_gemv --nocapture`.
 
 use std::ops::Range;
 use zeroskip::error::Error;
