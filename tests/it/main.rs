@@ -7,11 +7,11 @@
 mod common;
 #[path = "../common/cnn.rs"]
 mod cnn;
-#[path = "../graphs/mod.rs"]
-mod graphs;
 mod export;
 mod formats;
 mod graph_ops;
+#[path = "../graphs/mod.rs"]
+mod graphs;
 mod kernels;
 mod kernels_cnn;
 mod kernels_prop;
