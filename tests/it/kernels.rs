@@ -1,7 +1,7 @@
 //! Every table 1x1 kernel against the oracle across named edge cases. Runs natively (scalar) and
 //! as wasm32 under Node (scalar + SIMD128, and relaxed in the relaxed build): `make test`.
 
-mod common;
+use crate::common;
 use common::{check_all, Case};
 use zeroskip::kernels::{Clamp, Op};
 use zeroskip::synth::Pattern::{Groups, Unstructured};

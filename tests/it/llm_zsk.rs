@@ -3,8 +3,6 @@
 //! same (pruned, quantized) weights; corrupt files are refused with typed errors. Natively and
 //! as wasm32 under Node (the SIMD kernels of the sparse formats run there).
 
-mod common;
-
 use zeroskip::error::Error;
 use zeroskip::import::gguf::{Gguf, Value};
 use zeroskip::kernels::llm::WeightType;

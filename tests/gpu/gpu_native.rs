@@ -12,10 +12,7 @@
 //! `make test-gpu`), which turns a missing adapter into a failure.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
-#[path = "common/gpu.rs"]
-mod gpu_cases;
-
+use crate::gpu_cases;
 use gpu_cases::{conv, G};
 use std::sync::OnceLock;
 use zeroskip::error::GpuFailure;

@@ -9,7 +9,7 @@
 //! which over ~60 layers leaves errors around 1e-5 relative. Landmark outputs are pixel
 //! coordinates up to ~224, so their bound is ~0.2 px, far below a visible difference.
 
-mod common;
+use crate::common;
 use common::zoo::{dir, npy_f32, read};
 use zeroskip::graph::{reference, Plan, PlanOptions, Session, Sparsity};
 use zeroskip::import::tfjs::load_file;

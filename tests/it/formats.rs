@@ -1,7 +1,6 @@
 //! Packing and `validate()`: round trips, and typed errors (never a panic) for bad dims,
 //! deltas that would read out of bounds, and counts that don't add up.
 
-mod common;
 use zeroskip::dense::DenseWeights;
 use zeroskip::kernels::{find, Clamp};
 use zeroskip::sparse::SpmmWeights;

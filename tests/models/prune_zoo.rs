@@ -1,10 +1,10 @@
 //! Pruning and export on the real zoo models (reads .cache/zoo; `make zoo` builds it). Run with
-//! `cargo build --release --features cli && cargo test --release --features zoo --test prune_zoo`.
+//! `cargo build --release --features cli && cargo test --release --features zoo --test models prune_zoo::`.
 //! The CLI test runs that prebuilt binary (or `$ZEROSKIP_BIN`) rather than having cargo build
 //! it here: see the `cli` feature in Cargo.toml. Native only.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 use common::zoo;
 use std::path::{Path, PathBuf};
 use std::process::Command;

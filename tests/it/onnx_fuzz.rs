@@ -1,7 +1,7 @@
 //! Corrupted model files: whatever the bytes, import → plan → exec returns a typed error or a
 //! result, never a panic (a panic in wasm kills the page) and never an unbounded allocation.
 
-mod common;
+use crate::common;
 use common::onnx::tiny_network;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -2,7 +2,7 @@
 //! real images. Native only (reads files); run with `--release` (`make test-models`).
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 use common::zoo;
 use zeroskip::graph::reference;
 use zeroskip::import::onnx;

@@ -6,10 +6,9 @@
 //!
 //! `bench_gemv` (ignored) prints GEMV timings at SmolLM2-135M's shapes, the column-major
 //! formats at several input sparsities vs dense Q4_0, Q4_1 and Q8_0:
-//! `cargo test --target wasm32-unknown-unknown --release --test llm_kernels -- --include-ignored bench_gemv --nocapture`.
+//! `cargo test --target wasm32-unknown-unknown --release --test it -- --include-ignored llm_kernels::bench_gemv --nocapture`.
 
-#[path = "common/llm.rs"]
-mod llm;
+use crate::llm;
 
 use llm::{check, check_x, cols_for, random_w};
 use std::ops::Range;

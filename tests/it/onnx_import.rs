@@ -1,7 +1,7 @@
 //! ONNX import on small in-memory models: op mapping, BN folding, views, sparse initializers,
 //! and a typed error (never a panic) for each kind of bad input.
 
-mod common;
+use crate::common;
 use common::onnx::*;
 use zeroskip::graph::{reference, Activation, Linear, Op, Shape};
 use zeroskip::import::onnx::{load, proto::SparseTensorProto};

@@ -1,7 +1,7 @@
 //! Graph → plan → exec against the naive reference interpreter, on in-memory models: fusion,
 //! views, in-place activations, buffer reuse, and dense vs sparse choices per layer.
 
-mod common;
+use crate::common;
 use common::onnx::*;
 use zeroskip::graph::{reference, Plan, PlanOptions, Session, Sparsity};
 use zeroskip::import::onnx::load;

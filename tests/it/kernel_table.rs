@@ -4,12 +4,9 @@
 //! the edge cases of its signature. Natively (scalar rows) and as wasm32 under Node (plus the
 //! SIMD128 rows, and the relaxed rows in the relaxed build).
 
-#[path = "common/cnn.rs"]
-mod cnn;
-mod common;
-#[path = "common/llm.rs"]
-mod llm;
-
+use crate::cnn;
+use crate::common;
+use crate::llm;
 use std::collections::HashSet;
 use zeroskip::kernels::{best, find, table, Isa, Kernel, KernelName, Op, Shape, Tile, WType};
 use zeroskip::Error;

@@ -2,9 +2,7 @@
 //! group masks, SparseGPT's reconstruction advantage, re-estimation, schedules, typed errors.
 //! Natively and as wasm32 under Node.
 
-mod common;
-mod graphs;
-
+use crate::graphs;
 use graphs::{inputs, three_layers, Builder};
 use zeroskip::graph::{reference, Graph, Linear, Op, Shape};
 use zeroskip::prune::{self, Config, Layer, Method, Pattern, Schedule};

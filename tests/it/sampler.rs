@@ -2,8 +2,6 @@
 //! with a fixed seed, determinism across targets (the same test runs natively and as wasm32
 //! under Node against the same hard-coded draws), and typed errors for bad parameters.
 
-mod common;
-
 use zeroskip::error::Error;
 use zeroskip::llm::sampler::{argmax, exp, Sampler, SamplerConfig, SplitMix64};
 

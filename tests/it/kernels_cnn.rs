@@ -3,10 +3,7 @@
 //! random shapes, and the typed errors for bad params and buffers. Runs natively (scalar) and
 //! as wasm32 under Node (scalar + SIMD128, and relaxed in the relaxed build).
 
-#[path = "common/cnn.rs"]
-mod cnn;
-mod common;
-
+use crate::cnn;
 use cnn::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -3,14 +3,13 @@
 //! WebGPU fallback policy where there is no WebGPU (Node). The façade calls JS, so those run
 //! on wasm32 only; the code of each error kind is checked on every target.
 
-mod common;
 use zeroskip::error::{Error, GpuFailure};
 
 tests! {
     /// Each kind of error maps to the code the npm package's callers switch on, and every code
     /// is one that js/errors.js lists.
     fn every_error_has_a_code_the_npm_package_knows() {
-        let js = include_str!("../js/errors.js");
+        let js = include_str!("../../js/errors.js");
         let s = String::new;
         let cases = [
             (Error::BadModel { file: s(), format: s(), detail: s() }, "BadModel"),

@@ -8,8 +8,7 @@
 //! `tools/zoo/llm_forward_ref.py`): SmolLM2-135M's logits against numpy's, and its greedy
 //! continuation of "The capital of France is".
 
-mod common;
-
+use crate::common;
 use zeroskip::error::Error;
 use zeroskip::import::gguf::Gguf;
 use zeroskip::kernels::llm::{best_dense, f16_finite, WeightType};

@@ -2,7 +2,7 @@
 //! against a naive NHWC computation written here, weight decoding (float16, uint8/uint16
 //! affine), constant folding, and a typed error (never a panic) for each kind of bad input.
 
-mod common;
+use crate::common;
 use serde_json::{json, Value};
 use zeroskip::graph::{reference, Plan, PlanOptions, Session};
 use zeroskip::import::tfjs::{load, shard_paths, TfjsModel};

@@ -4,9 +4,7 @@
 //! cases, typed errors for bad parameters, the `.zsk` round trip and the ONNX export.
 //! Natively and as wasm32 under Node.
 
-mod common;
-mod graphs;
-
+use crate::graphs;
 use graphs::Builder;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -1,6 +1,5 @@
 //! The selector: dense for dense-ish layers, the right block width for structured sparsity.
 
-mod common;
 use zeroskip::kernels::{select, Choice, Isa, LayerStats, Op};
 use zeroskip::synth::{sparse_weights, Pattern, Rng};
 use zeroskip::Error;

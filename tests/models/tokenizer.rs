@@ -6,7 +6,6 @@
 //! model's GGUF and in wasm from its vocabulary-only GGUF, with the encoding time of
 //! lee_background.cor (360 KB of news text) printed.
 
-mod common;
 use zeroskip::import::gguf::Gguf;
 use zeroskip::llm::tokenizer::{
     is_letter, ChatTemplate, Message, PreTokenizer, TokenKind, Tokenizer, Vocab,

@@ -1,7 +1,7 @@
 //! Property test over random shapes, sparsities, patterns, clamps and pixel ranges: every
 //! table kernel must agree with the oracle. Native and wasm32 (see `tests!`).
 
-mod common;
+use crate::common;
 use common::{check, kernels, Case};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

@@ -5,8 +5,6 @@
 //! section is a typed error naming its tensor. Natively and as wasm32 under Node (the SIMD
 //! kernels of `cm32i8`/`cm32i4` run there).
 
-mod common;
-
 use zeroskip::error::Error;
 use zeroskip::import::gguf::{GgmlType, Gguf};
 use zeroskip::kernels::llm::WeightType;

@@ -1,7 +1,7 @@
 //! `.zsk` round trips (f32 exactly, f16 closely), loads that reuse the stored SpMM streams,
 //! and typed errors for bad magic, versions, truncation and corrupted streams.
 
-mod common;
+use crate::common;
 use common::onnx::{tiny_network, values};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};

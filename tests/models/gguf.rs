@@ -5,7 +5,6 @@
 //! wasm32 under Node. With `--features zoo` (natively): the real SmolLM2-135M GGUF against
 //! the independent numpy reader of tools/zoo/llm_gguf.py (`tools/zoo/llm.sh`).
 
-mod common;
 use zeroskip::import::gguf::{Array, GgmlType, Gguf, Value};
 use zeroskip::Error;
 

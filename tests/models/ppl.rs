@@ -6,8 +6,7 @@
 //! With `--features zoo` (release; after `bash tools/zoo/llm.sh`): SmolLM2-135M's dense
 //! perplexity on the first 1536 tokens of lee_background.cor's held-out part.
 
-mod common;
-
+use crate::common;
 use zeroskip::error::Error;
 use zeroskip::kernels::llm::WeightType;
 use zeroskip::llm::llama::Llama;

@@ -2,9 +2,7 @@
 //! writer and importer with the same outputs. (onnxruntime loading the exported zoo models is
 //! checked in tests/prune_zoo.rs.) Natively and as wasm32 under Node.
 
-mod common;
-mod graphs;
-
+use crate::graphs;
 use graphs::{conv, inputs, linear, three_layers, Builder};
 use zeroskip::export;
 use zeroskip::graph::{reference, Activation, Graph, Linear, Op, Pool, PoolKind, Shape};

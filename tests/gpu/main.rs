@@ -1,0 +1,11 @@
+//! The WebGPU path natively (`make test-gpu`): every shader validated by naga, then run on a
+//! wgpu device (Mesa lavapipe in CI). Native only.
+#![cfg(not(target_arch = "wasm32"))]
+
+#[path = "../common/mod.rs"]
+#[macro_use]
+mod common;
+#[path = "../common/gpu.rs"]
+mod gpu_cases;
+mod gpu_native;
+mod gpu_shaders;
