@@ -35,7 +35,7 @@ tests! {
 
 #[cfg(target_arch = "wasm32")]
 mod js {
-    use super::common::onnx::tiny_network;
+    use crate::common::onnx::tiny_network;
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_test::wasm_bindgen_test;
     use zeroskip::web::{Model, TextGenerator};
