@@ -71,24 +71,25 @@ macro_rules! gemm_list {
 pub fn gemm_kernels() -> &'static [GemmKernel] {
     static LIST: OnceLock<Vec<GemmKernel>> = OnceLock::new();
     LIST.get_or_init(|| {
-        use super::gemm_scalar::{self as s, gemm};
+        use super::block::{BlockQ4_0, BlockQ4_1, BlockQ8_0, F16, F32};
+        use super::gemm_scalar::gemm;
         #[allow(unused_mut)]
         let mut v = Vec::from(gemm_list! {
-            (F32, "f32", Scalar, "scalar", gemm::<{ s::F32 }>),
-            (F16, "f16", Scalar, "scalar", gemm::<{ s::F16 }>),
-            (Q4_0, "q4_0", Scalar, "scalar", gemm::<{ s::Q4_0 }>),
-            (Q4_1, "q4_1", Scalar, "scalar", gemm::<{ s::Q4_1 }>),
-            (Q8_0, "q8_0", Scalar, "scalar", gemm::<{ s::Q8_0 }>),
+            (F32, "f32", Scalar, "scalar", gemm::<F32>),
+            (F16, "f16", Scalar, "scalar", gemm::<F16>),
+            (Q4_0, "q4_0", Scalar, "scalar", gemm::<BlockQ4_0>),
+            (Q4_1, "q4_1", Scalar, "scalar", gemm::<BlockQ4_1>),
+            (Q8_0, "q8_0", Scalar, "scalar", gemm::<BlockQ8_0>),
         });
         #[cfg(target_arch = "wasm32")]
         {
             use super::gemm_simd128 as g;
             use crate::kernels::simd128::MulAdd as M;
             v.extend(gemm_list! {
-                (F32, "f32", Simd128, "simd128", g::gemm_f32::<M>),
-                (Q4_0, "q4_0", Simd128, "simd128", g::gemm_q::<M, { s::Q4_0 }>),
-                (Q4_1, "q4_1", Simd128, "simd128", g::gemm_q::<M, { s::Q4_1 }>),
-                (Q8_0, "q8_0", Simd128, "simd128", g::gemm_q::<M, { s::Q8_0 }>),
+                (F32, "f32", Simd128, "simd128", g::gemm::<M, F32>),
+                (Q4_0, "q4_0", Simd128, "simd128", g::gemm::<M, BlockQ4_0>),
+                (Q4_1, "q4_1", Simd128, "simd128", g::gemm::<M, BlockQ4_1>),
+                (Q8_0, "q8_0", Simd128, "simd128", g::gemm::<M, BlockQ8_0>),
             });
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
@@ -96,10 +97,10 @@ pub fn gemm_kernels() -> &'static [GemmKernel] {
             use super::gemm_simd128 as g;
             use crate::kernels::simd128::Relaxed as M;
             v.extend(gemm_list! {
-                (F32, "f32", Relaxed, "relaxed", g::gemm_f32::<M>),
-                (Q4_0, "q4_0", Relaxed, "relaxed", g::gemm_q::<M, { s::Q4_0 }>),
-                (Q4_1, "q4_1", Relaxed, "relaxed", g::gemm_q::<M, { s::Q4_1 }>),
-                (Q8_0, "q8_0", Relaxed, "relaxed", g::gemm_q::<M, { s::Q8_0 }>),
+                (F32, "f32", Relaxed, "relaxed", g::gemm::<M, F32>),
+                (Q4_0, "q4_0", Relaxed, "relaxed", g::gemm::<M, BlockQ4_0>),
+                (Q4_1, "q4_1", Relaxed, "relaxed", g::gemm::<M, BlockQ4_1>),
+                (Q8_0, "q8_0", Relaxed, "relaxed", g::gemm::<M, BlockQ8_0>),
             });
         }
         v

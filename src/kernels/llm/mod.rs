@@ -23,6 +23,7 @@
 //! `g16i4`, `g8i4`, `g16i8`, `g8i8`, `nm24i8`, `csr8`, and the column-major `cm32i8`,
 //! `cm32i4`, whose GEMV skips the input columns where x is zero).
 
+pub mod block;
 pub(crate) mod col_scalar;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod col_simd128;
@@ -33,6 +34,8 @@ pub(crate) mod gemm_simd128;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod nm_simd128;
 pub(crate) mod scalar;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod simd;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod simd128;
 mod sparse;
@@ -135,12 +138,6 @@ pub fn f16_finite(h: u16) -> f32 {
     let h = h as u32;
     let mag = f32::from_bits((h & 0x7fff) << 13) * f32::from_bits(0x7780_0000); // 2^112
     f32::from_bits(mag.to_bits() | ((h & 0x8000) << 16))
-}
-
-/// Reads the f16 at byte `at` of `b`.
-#[inline(always)]
-pub(crate) fn f16_at(b: &[u8], at: usize) -> f32 {
-    f16_finite(u16::from_le_bytes([b[at], b[at + 1]]))
 }
 
 /// Checks that every block scale in `w` (whole blocks of `ty`) is finite, so the kernels'
@@ -285,32 +282,33 @@ macro_rules! gemv_list {
 pub fn gemv_kernels() -> &'static [GemvKernel] {
     static LIST: OnceLock<Vec<GemvKernel>> = OnceLock::new();
     LIST.get_or_init(|| {
+        use block::{BlockQ4_0, BlockQ4_1, BlockQ8_0};
         #[allow(unused_mut)]
         let mut v = Vec::from(gemv_list! {
             (F32, "f32", 1, Scalar, "scalar", scalar::gemv_f32),
             (F16, "f16", 1, Scalar, "scalar", scalar::gemv_f16),
-            (Q4_0, "q4_0", 1, Scalar, "scalar", scalar::gemv_q4::<false>),
-            (Q4_1, "q4_1", 1, Scalar, "scalar", scalar::gemv_q4::<true>),
-            (Q8_0, "q8_0", 1, Scalar, "scalar", scalar::gemv_q8_0),
+            (Q4_0, "q4_0", 1, Scalar, "scalar", scalar::gemv_q::<BlockQ4_0>),
+            (Q4_1, "q4_1", 1, Scalar, "scalar", scalar::gemv_q::<BlockQ4_1>),
+            (Q8_0, "q8_0", 1, Scalar, "scalar", scalar::gemv_q::<BlockQ8_0>),
         });
         #[cfg(target_arch = "wasm32")]
         {
             use super::simd128::MulAdd;
             v.extend(gemv_list! {
-                (F32, "f32", 4, Simd128, "simd128", simd128::gemv_f32::<MulAdd, 4>),
-                (Q4_0, "q4_0", 4, Simd128, "simd128", simd128::gemv_q4::<MulAdd, false, 4>),
-                (Q4_1, "q4_1", 4, Simd128, "simd128", simd128::gemv_q4::<MulAdd, true, 4>),
-                (Q8_0, "q8_0", 4, Simd128, "simd128", simd128::gemv_q8_0::<MulAdd, 4>),
+                (F32, "f32", 4, Simd128, "simd128", simd128::gemv::<MulAdd, block::F32, 4>),
+                (Q4_0, "q4_0", 4, Simd128, "simd128", simd128::gemv::<MulAdd, BlockQ4_0, 4>),
+                (Q4_1, "q4_1", 4, Simd128, "simd128", simd128::gemv::<MulAdd, BlockQ4_1, 4>),
+                (Q8_0, "q8_0", 4, Simd128, "simd128", simd128::gemv::<MulAdd, BlockQ8_0, 4>),
             });
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "relaxed-simd"))]
         {
             use super::simd128::Relaxed;
             v.extend(gemv_list! {
-                (F32, "f32", 4, Relaxed, "relaxed", simd128::gemv_f32::<Relaxed, 4>),
-                (Q4_0, "q4_0", 4, Relaxed, "relaxed", simd128::gemv_q4::<Relaxed, false, 4>),
-                (Q4_1, "q4_1", 4, Relaxed, "relaxed", simd128::gemv_q4::<Relaxed, true, 4>),
-                (Q8_0, "q8_0", 4, Relaxed, "relaxed", simd128::gemv_q8_0::<Relaxed, 4>),
+                (F32, "f32", 4, Relaxed, "relaxed", simd128::gemv::<Relaxed, block::F32, 4>),
+                (Q4_0, "q4_0", 4, Relaxed, "relaxed", simd128::gemv::<Relaxed, BlockQ4_0, 4>),
+                (Q4_1, "q4_1", 4, Relaxed, "relaxed", simd128::gemv::<Relaxed, BlockQ4_1, 4>),
+                (Q8_0, "q8_0", 4, Relaxed, "relaxed", simd128::gemv::<Relaxed, BlockQ8_0, 4>),
             });
         }
         v

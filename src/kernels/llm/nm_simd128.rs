@@ -16,7 +16,7 @@
 //! Safety (every kernel): as [`super::sparse::SparseFn`].
 
 use super::f16_finite;
-use super::sparse_simd128::hsum;
+use super::simd::{hsum, i8x16_to_f32, token_tiles, Operands};
 use crate::kernels::simd128::{Madd, MulAdd};
 use crate::sparse::llm::{pos_bytes, CsrStore, NmStore, SparseMatrix, Store};
 use core::arch::wasm32::*;
@@ -64,19 +64,6 @@ static MASKS: [[u8; 16]; 16] = {
 #[inline(always)]
 unsafe fn mask(nib: u32) -> v128 {
     v128_load(MASKS.as_ptr().add(nib as usize) as *const v128)
-}
-
-/// 16 i8 values → 4 f32 vectors.
-#[inline(always)]
-unsafe fn i8x16_to_f32(v: v128) -> [v128; 4] {
-    let (a, b) = (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v));
-    let cvt = f32x4_convert_i32x4;
-    [
-        cvt(i32x4_extend_low_i16x8(a)),
-        cvt(i32x4_extend_high_i16x8(a)),
-        cvt(i32x4_extend_low_i16x8(b)),
-        cvt(i32x4_extend_high_i16x8(b)),
-    ]
 }
 
 /// The `x` values of one 32-column block's stored weights, in value order: `[i]` holds runs
@@ -152,30 +139,29 @@ pub(crate) unsafe fn gemm_nm<M: Swizzle>(
     rows: Range<usize>,
 ) {
     let Store::Nm(s) = &w.store else { return };
-    let mut t0 = 0;
-    while t0 < t {
-        let tt = if t0 + 4 <= t { 4 } else { 1 };
-        for r in rows.clone() {
-            if tt == 4 {
-                nm_gemm_row::<M, 4>(s, w.cols, w.rows, x, y, r, t0);
-            } else {
-                nm_gemm_row::<M, 1>(s, w.cols, w.rows, x, y, r, t0);
-            }
-        }
-        t0 += tt;
-    }
+    let a = Operands {
+        w: s,
+        n: w.cols,
+        d: w.rows,
+        x,
+    };
+    token_tiles::<4>(
+        t,
+        rows,
+        y,
+        |y, t0, r| nm_gemm_row::<M, 4>(a, y, r, t0),
+        |y, t0, r| nm_gemm_row::<M, 1>(a, y, r, t0),
+    );
 }
 
 #[inline(always)]
 unsafe fn nm_gemm_row<M: Swizzle, const T: usize>(
-    s: &NmStore,
-    n: usize,
-    d: usize,
-    x: &[f32],
+    a: Operands<NmStore>,
     y: &mut [f32],
     r: usize,
     t0: usize,
 ) {
+    let Operands { w: s, n, d, x } = a;
     let (pb, nb, full) = (pos_bytes(n), n.div_ceil(32), n / 32);
     let vp = s.vals.as_ptr().add(r * n / 2);
     let (pp, sp) = (s.pos.as_ptr().add(r * pb), s.scale.as_ptr().add(r * nb));
@@ -241,23 +227,20 @@ pub(crate) unsafe fn gemm_csr<M: Madd>(
 ) {
     let Store::Csr(s) = &w.store else { return };
     let (n, d) = (w.cols, w.rows);
-    let mut t0 = 0;
-    while t0 < t {
-        let xp = x.as_ptr().add(t0 * n);
-        if t0 + 4 <= t {
-            for r in rows.clone() {
-                for (i, v) in csr_row::<M, 4>(s, xp, n, r).into_iter().enumerate() {
-                    *y.get_unchecked_mut((t0 + i) * d + r) = v;
-                }
-            }
-            t0 += 4;
-        } else {
-            for r in rows.clone() {
-                *y.get_unchecked_mut(t0 * d + r) = csr_row::<M, 1>(s, xp, n, r)[0];
-            }
-            t0 += 1;
+    // tokens t0 .. t0 + T of row r, from the T results of one pass over the row
+    let put = |y: &mut [f32], t0: usize, r: usize, v: &[f32]| {
+        for (i, &v) in v.iter().enumerate() {
+            *y.get_unchecked_mut((t0 + i) * d + r) = v;
         }
-    }
+    };
+    let xp = |t0: usize| x.as_ptr().add(t0 * n);
+    token_tiles::<4>(
+        t,
+        rows,
+        y,
+        |y, t0, r| put(y, t0, r, &csr_row::<M, 4>(s, xp(t0), n, r)),
+        |y, t0, r| put(y, t0, r, &csr_row::<M, 1>(s, xp(t0), n, r)),
+    );
 }
 
 /// Row `r` of CSR for T tokens (`x` rows `stride` apart).
