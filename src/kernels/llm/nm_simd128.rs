@@ -16,10 +16,11 @@
 //! Safety (every kernel): as [`super::sparse::SparseFn`].
 
 use super::f16_finite;
-use super::simd::{hsum, i8x16_to_f32, token_tiles, Operands};
+use super::simd::{hsum, i8x16_to_f32, sparse_gemm, Operands, SparseGemmRow};
 use crate::kernels::simd128::{Madd, MulAdd};
 use crate::sparse::llm::{pos_bytes, CsrStore, NmStore, SparseMatrix, Store};
 use core::arch::wasm32::*;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 /// A multiply-add plus the swizzle of its ISA.
@@ -139,51 +140,41 @@ pub(crate) unsafe fn gemm_nm<M: Swizzle>(
     rows: Range<usize>,
 ) {
     let Store::Nm(s) = &w.store else { return };
-    let a = Operands {
-        w: s,
-        n: w.cols,
-        d: w.rows,
-        x,
-    };
-    token_tiles::<4>(
-        t,
-        rows,
-        y,
-        |y, t0, r| nm_gemm_row::<M, 4>(a, y, r, t0),
-        |y, t0, r| nm_gemm_row::<M, 1>(a, y, r, t0),
-    );
+    sparse_gemm::<NmRows<M>>(s, w, x, t, y, rows);
 }
 
-#[inline(always)]
-unsafe fn nm_gemm_row<M: Swizzle, const T: usize>(
-    a: Operands<NmStore>,
-    y: &mut [f32],
-    r: usize,
-    t0: usize,
-) {
-    let Operands { w: s, n, d, x } = a;
-    let (pb, nb, full) = (pos_bytes(n), n.div_ceil(32), n / 32);
-    let vp = s.vals.as_ptr().add(r * n / 2);
-    let (pp, sp) = (s.pos.as_ptr().add(r * pb), s.scale.as_ptr().add(r * nb));
-    let xp = x.as_ptr().add(t0 * n);
-    let mut acc = [f32x4_splat(0.0); T];
-    for b in 0..full {
-        let dv = f32x4_splat(f16_finite(*sp.add(b)));
-        let wv = i8x16_to_f32(v128_load(vp.add(16 * b) as *const v128)).map(|q| f32x4_mul(q, dv));
-        let masks = block_masks(pp.add(4 * b));
-        for (i, a) in acc.iter_mut().enumerate() {
-            let g = gather_block::<M>(xp.add(i * n + 32 * b), &masks);
-            for j in 0..4 {
-                *a = M::madd(*a, wv[j], g[j]);
+/// 2:4 GEMM rows: decoded weights and the block's masks shared by the T tokens.
+struct NmRows<M>(PhantomData<M>);
+
+impl<M: Swizzle> SparseGemmRow for NmRows<M> {
+    type Store = NmStore;
+    #[inline(always)]
+    unsafe fn row<const T: usize>(a: Operands<NmStore>, y: &mut [f32], r: usize, t0: usize) {
+        let Operands { w: s, n, d, x } = a;
+        let (pb, nb, full) = (pos_bytes(n), n.div_ceil(32), n / 32);
+        let vp = s.vals.as_ptr().add(r * n / 2);
+        let (pp, sp) = (s.pos.as_ptr().add(r * pb), s.scale.as_ptr().add(r * nb));
+        let xp = x.as_ptr().add(t0 * n);
+        let mut acc = [f32x4_splat(0.0); T];
+        for b in 0..full {
+            let dv = f32x4_splat(f16_finite(*sp.add(b)));
+            let wv =
+                i8x16_to_f32(v128_load(vp.add(16 * b) as *const v128)).map(|q| f32x4_mul(q, dv));
+            let masks = block_masks(pp.add(4 * b));
+            for (i, a) in acc.iter_mut().enumerate() {
+                let g = gather_block::<M>(xp.add(i * n + 32 * b), &masks);
+                for j in 0..4 {
+                    *a = M::madd(*a, wv[j], g[j]);
+                }
             }
         }
-    }
-    for (i, a) in acc.iter().enumerate() {
-        let mut yr = hsum(*a);
-        if full < nb {
-            yr += f16_finite(*sp.add(full)) * nm_tail(s, n, xp.add(i * n), r, 8 * full);
+        for (i, a) in acc.iter().enumerate() {
+            let mut yr = hsum(*a);
+            if full < nb {
+                yr += f16_finite(*sp.add(full)) * nm_tail(s, n, xp.add(i * n), r, 8 * full);
+            }
+            *y.get_unchecked_mut((t0 + i) * d + r) = yr;
         }
-        *y.get_unchecked_mut((t0 + i) * d + r) = yr;
     }
 }
 
@@ -226,21 +217,21 @@ pub(crate) unsafe fn gemm_csr<M: Madd>(
     rows: Range<usize>,
 ) {
     let Store::Csr(s) = &w.store else { return };
-    let (n, d) = (w.cols, w.rows);
-    // tokens t0 .. t0 + T of row r, from the T results of one pass over the row
-    let put = |y: &mut [f32], t0: usize, r: usize, v: &[f32]| {
-        for (i, &v) in v.iter().enumerate() {
-            *y.get_unchecked_mut((t0 + i) * d + r) = v;
+    sparse_gemm::<CsrRows<M>>(s, w, x, t, y, rows);
+}
+
+/// CSR GEMM rows: each group of 4 nonzeros widened once for the T tokens.
+struct CsrRows<M>(PhantomData<M>);
+
+impl<M: Madd> SparseGemmRow for CsrRows<M> {
+    type Store = CsrStore;
+    #[inline(always)]
+    unsafe fn row<const T: usize>(a: Operands<CsrStore>, y: &mut [f32], r: usize, t0: usize) {
+        let v = csr_row::<M, T>(a.w, a.x.as_ptr().add(t0 * a.n), a.n, r);
+        for (i, v) in v.into_iter().enumerate() {
+            *y.get_unchecked_mut((t0 + i) * a.d + r) = v;
         }
-    };
-    let xp = |t0: usize| x.as_ptr().add(t0 * n);
-    token_tiles::<4>(
-        t,
-        rows,
-        y,
-        |y, t0, r| put(y, t0, r, &csr_row::<M, 4>(s, xp(t0), n, r)),
-        |y, t0, r| put(y, t0, r, &csr_row::<M, 1>(s, xp(t0), n, r)),
-    );
+    }
 }
 
 /// Row `r` of CSR for T tokens (`x` rows `stride` apart).

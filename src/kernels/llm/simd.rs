@@ -10,6 +10,7 @@
 use super::block::Block;
 pub(crate) use crate::kernels::scalar::tiles;
 use crate::kernels::simd128::Madd;
+use crate::sparse::llm::SparseMatrix;
 use core::arch::wasm32::*;
 use std::ops::Range;
 
@@ -150,5 +151,37 @@ pub(crate) fn token_tiles<const T: usize>(
         y,
         |y, t0| rows.clone().for_each(|r| tile(y, t0, r)),
         |y, t0| rows.clone().for_each(|r| one(y, t0, r)),
+    );
+}
+
+/// A sparse format's GEMM row body: row `r` of `Y` for tokens `t0 .. t0 + T`, from its store.
+pub(crate) trait SparseGemmRow {
+    type Store;
+    unsafe fn row<const T: usize>(a: Operands<Self::Store>, y: &mut [f32], r: usize, t0: usize);
+}
+
+/// A sparse GEMM, `X (t,n) @ Wᵀ -> Y (t,d)` for `rows`, over the store `s` of `w`: tiles of 4
+/// tokens, then single tokens ([`token_tiles`]). Safety: as [`super::sparse::SparseFn`].
+#[inline(always)]
+pub(crate) unsafe fn sparse_gemm<K: SparseGemmRow>(
+    s: &K::Store,
+    w: &SparseMatrix,
+    x: &[f32],
+    t: usize,
+    y: &mut [f32],
+    rows: Range<usize>,
+) {
+    let a = Operands {
+        w: s,
+        n: w.cols,
+        d: w.rows,
+        x,
+    };
+    token_tiles::<4>(
+        t,
+        rows,
+        y,
+        |y, t0, r| K::row::<4>(a, y, r, t0),
+        |y, t0, r| K::row::<1>(a, y, r, t0),
     );
 }

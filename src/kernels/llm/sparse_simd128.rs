@@ -17,10 +17,13 @@
 //! Safety (every kernel): as [`super::sparse::SparseFn`].
 
 use super::f16_finite;
-use super::simd::{f16x4, hsum, i16_to_f32, i8x16_to_f32, nibbles, token_tiles, Operands};
+use super::simd::{
+    f16x4, hsum, i16_to_f32, i8x16_to_f32, nibbles, sparse_gemm, Operands, SparseGemmRow,
+};
 use crate::kernels::simd128::Madd;
 use crate::sparse::llm::{GroupStore, SparseMatrix, Store};
 use core::arch::wasm32::*;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 /// `(Σp₀, Σp₁, Σp₂, Σp₃)`: unpacklo/hi and 64-bit moves, no lane extracts.
@@ -155,51 +158,40 @@ pub(crate) unsafe fn gemm_group<M: Madd, const G: usize, const INT4: bool>(
     rows: Range<usize>,
 ) {
     let Store::Group(s) = &w.store else { return };
-    let a = Operands {
-        w: s,
-        n: w.cols,
-        d: w.rows,
-        x,
-    };
-    token_tiles::<4>(
-        t,
-        rows,
-        y,
-        |y, t0, r| gemm_row::<M, G, INT4, 4>(a, y, r, t0),
-        |y, t0, r| gemm_row::<M, G, INT4, 1>(a, y, r, t0),
-    );
+    sparse_gemm::<GroupRows<M, G, INT4>>(s, w, x, t, y, rows);
 }
 
+/// The group formats' GEMM rows: per group the weights are decoded once (`q·d + m`).
+struct GroupRows<M, const G: usize, const INT4: bool>(PhantomData<M>);
+
 /// Row `r` for tokens `t0..t0+T`: `Y[t0.., r] = X (T,n) @ W[r, :]ᵀ`.
-#[inline(always)]
-unsafe fn gemm_row<M: Madd, const G: usize, const INT4: bool, const T: usize>(
-    a: Operands<GroupStore>,
-    y: &mut [f32],
-    r: usize,
-    t0: usize,
-) {
-    let Operands { w: s, n, d, x } = a;
-    let gb = G * if INT4 { 4 } else { 8 } / 8;
-    let xp = x.as_ptr().add(t0 * n);
-    let mut acc = [f32x4_splat(0.0); T];
-    for k in *s.row_ptr.get_unchecked(r) as usize..*s.row_ptr.get_unchecked(r + 1) as usize {
-        let mut wv = unpack::<G, INT4>(s.q.as_ptr().add(k * gb));
-        let dv = f32x4_splat(f16_finite(*s.d.get_unchecked(k)));
-        if INT4 {
-            let mv = f32x4_splat(f16_finite(*s.m.get_unchecked(k)));
-            wv = wv.map(|q| M::madd(mv, q, dv));
-        } else {
-            wv = wv.map(|q| f32x4_mul(q, dv));
-        }
-        let xo = *s.col.get_unchecked(k) as usize * G;
-        for (i, a) in acc.iter_mut().enumerate() {
-            let xg = xp.add(i * n + xo);
-            for (j, &wj) in wv.iter().enumerate().take(G / 4) {
-                *a = M::madd(*a, wj, v128_load(xg.add(4 * j) as *const v128));
+impl<M: Madd, const G: usize, const INT4: bool> SparseGemmRow for GroupRows<M, G, INT4> {
+    type Store = GroupStore;
+    #[inline(always)]
+    unsafe fn row<const T: usize>(a: Operands<GroupStore>, y: &mut [f32], r: usize, t0: usize) {
+        let Operands { w: s, n, d, x } = a;
+        let gb = G * if INT4 { 4 } else { 8 } / 8;
+        let xp = x.as_ptr().add(t0 * n);
+        let mut acc = [f32x4_splat(0.0); T];
+        for k in *s.row_ptr.get_unchecked(r) as usize..*s.row_ptr.get_unchecked(r + 1) as usize {
+            let mut wv = unpack::<G, INT4>(s.q.as_ptr().add(k * gb));
+            let dv = f32x4_splat(f16_finite(*s.d.get_unchecked(k)));
+            if INT4 {
+                let mv = f32x4_splat(f16_finite(*s.m.get_unchecked(k)));
+                wv = wv.map(|q| M::madd(mv, q, dv));
+            } else {
+                wv = wv.map(|q| f32x4_mul(q, dv));
+            }
+            let xo = *s.col.get_unchecked(k) as usize * G;
+            for (i, a) in acc.iter_mut().enumerate() {
+                let xg = xp.add(i * n + xo);
+                for (j, &wj) in wv.iter().enumerate().take(G / 4) {
+                    *a = M::madd(*a, wj, v128_load(xg.add(4 * j) as *const v128));
+                }
             }
         }
-    }
-    for (i, a) in acc.iter().enumerate() {
-        *y.get_unchecked_mut((t0 + i) * d + r) = hsum(*a);
+        for (i, a) in acc.iter().enumerate() {
+            *y.get_unchecked_mut((t0 + i) * d + r) = hsum(*a);
+        }
     }
 }
