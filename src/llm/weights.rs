@@ -408,47 +408,7 @@ impl LlamaWeights {
 
 /// Decodes one row of blocks of `ty` to f32 (the kernels' arithmetic: `q·d + m`).
 pub fn decode_row(ty: WeightType, row: &[u8], out: &mut [f32]) {
-    use crate::import::onnx::tensor::f16_to_f32;
-    use crate::kernels::llm::f16_finite;
-    let f16 = |b: &[u8], at: usize| f16_finite(u16::from_le_bytes([b[at], b[at + 1]]));
-    match ty {
-        WeightType::F32 => {
-            for (o, b) in out.iter_mut().zip(row.chunks_exact(4)) {
-                *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
-        }
-        WeightType::F16 => {
-            for (o, b) in out.iter_mut().zip(row.chunks_exact(2)) {
-                *o = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
-            }
-        }
-        WeightType::Q4_0 | WeightType::Q4_1 => {
-            let q41 = ty == WeightType::Q4_1;
-            for (o, b) in out
-                .chunks_exact_mut(32)
-                .zip(row.chunks_exact(ty.block_bytes()))
-            {
-                let d = f16(b, 0);
-                let (m, q) = if q41 {
-                    (f16(b, 2), &b[4..20])
-                } else {
-                    (-8.0 * d, &b[2..18])
-                };
-                for j in 0..16 {
-                    o[j] = (q[j] & 15) as f32 * d + m;
-                    o[j + 16] = (q[j] >> 4) as f32 * d + m;
-                }
-            }
-        }
-        WeightType::Q8_0 => {
-            for (o, b) in out.chunks_exact_mut(32).zip(row.chunks_exact(34)) {
-                let d = f16(b, 0);
-                for j in 0..32 {
-                    o[j] = (b[2 + j] as i8) as f32 * d;
-                }
-            }
-        }
-    }
+    crate::kernels::llm::block::decode_row(ty, row, out)
 }
 
 /// The kernel format of a ggml type, if a GEMV kernel reads it directly.

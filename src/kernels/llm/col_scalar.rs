@@ -26,9 +26,6 @@ pub(crate) const KC: usize = 64;
 /// Tokens sharing each decoded GEMM panel.
 pub(crate) const TOKENS: usize = 16;
 
-/// One decoded panel: `[column][row of the tile]`.
-pub(crate) type Panel = [[f32; TILE]; KC];
-
 /// Writes (`add`: adds) the tile of rows `r0 .. r0 + 32` into `y`, only the rows in `rows`.
 #[inline(always)]
 fn store(acc: &[f32; TILE], y: &mut [f32], r0: usize, rows: &Range<usize>, add: bool) {
@@ -41,17 +38,47 @@ fn store(acc: &[f32; TILE], y: &mut [f32], r0: usize, rows: &Range<usize>, add: 
     }
 }
 
+/// One 32-row tile of a column-major matrix: column j's f16 scale at `d + j`, its codes at
+/// `q + j·bytes`.
+#[derive(Clone, Copy)]
+pub(crate) struct Tile {
+    d: *const u16,
+    q: *const u8,
+    bytes: usize,
+}
+
+impl Tile {
+    /// Tile `t` of `s` (`cols` columns). Safety: `t` < the number of tiles.
+    #[inline(always)]
+    unsafe fn of(s: &ColStore, cols: usize, t: usize) -> Tile {
+        let bytes = s.tile_bytes();
+        Tile {
+            d: s.d.as_ptr().add(t * cols),
+            q: s.q.as_ptr().add(t * cols * bytes),
+            bytes,
+        }
+    }
+
+    /// Column `j`: its scale (finite, as [`f16_finite`]) and a pointer to its codes.
+    #[inline(always)]
+    pub(crate) unsafe fn col(self, j: usize) -> (f32, *const u8) {
+        (f16_finite(*self.d.add(j)), self.q.add(j * self.bytes))
+    }
+}
+
 /// The input-sparse GEMV loop: compacts `x`'s nonzeros, then for each tile touching `rows`
-/// calls `tile(t, idx, val)` (the tile's 32 sums over those columns) and stores the wanted
-/// rows. Safety: `x` holds `cols` floats, `rows.end ≤ y.len()`.
+/// calls `tile(tile, idx, val)` (the tile's 32 sums over those columns) and stores the wanted
+/// rows. Safety: as [`super::sparse::SparseFn`].
 #[inline(always)]
 pub(crate) unsafe fn gemv_skip(
-    cols: usize,
+    w: &SparseMatrix,
     x: &[f32],
     y: &mut [f32],
     rows: Range<usize>,
-    mut tile: impl FnMut(usize, &[u32], &[f32]) -> [f32; TILE],
+    mut tile: impl FnMut(Tile, &[u32], &[f32]) -> [f32; TILE],
 ) {
+    let Store::Col(s) = &w.store else { return };
+    let cols = w.cols;
     if rows.is_empty() {
         return;
     }
@@ -71,27 +98,27 @@ pub(crate) unsafe fn gemv_skip(
             continue; // nothing to add
         }
         for t in tiles.clone() {
-            let acc = tile(t, &idx[..len], &val[..len]);
+            let acc = tile(Tile::of(s, cols, t), &idx[..len], &val[..len]);
             store(&acc, y, t * TILE, &rows, c0 > 0);
         }
     }
 }
 
-/// The GEMM loop: per tile and block of [`TOKENS`] tokens, `decode(t, k0, kc, panel)` fills
-/// `panel[..kc]` with columns `k0 .. k0 + kc` of tile t, then `madd(panel, x_row, acc)` adds
-/// each token's products. Safety: as [`super::sparse::SparseFn`] for `x`, `t`, `y`, `rows`.
-#[allow(clippy::too_many_arguments)]
+/// The GEMM loop: per tile and block of [`TOKENS`] tokens, the panel is filled with columns
+/// `k0 .. k0 + kc` of the tile, `decode(d, codes, panel column)` per column (`q·d` into the
+/// tile's 32 rows), then `madd(panel, x_row, acc)` adds each token's products. Safety: as [`super::sparse::SparseFn`].
 #[inline(always)]
 pub(crate) unsafe fn gemm_tiles(
-    cols: usize,
-    d: usize,
+    w: &SparseMatrix,
     x: &[f32],
     t: usize,
     y: &mut [f32],
     rows: Range<usize>,
-    mut decode: impl FnMut(usize, usize, usize, &mut Panel),
+    mut decode: impl FnMut(f32, *const u8, &mut [f32; TILE]),
     mut madd: impl FnMut(&[[f32; TILE]], &[f32], &mut [f32; TILE]),
 ) {
+    let Store::Col(s) = &w.store else { return };
+    let (cols, d) = (w.cols, w.rows);
     if rows.is_empty() {
         return;
     }
@@ -103,7 +130,11 @@ pub(crate) unsafe fn gemm_tiles(
             acc[..tt].iter_mut().for_each(|a| *a = [0.0; TILE]);
             for k0 in (0..cols).step_by(KC) {
                 let kc = KC.min(cols - k0);
-                decode(tile, k0, kc, &mut panel);
+                let tl = Tile::of(s, cols, tile);
+                for (c, pk) in panel.iter_mut().enumerate().take(kc) {
+                    let (d, q) = tl.col(k0 + c);
+                    decode(d, q, pk);
+                }
                 for (i, a) in acc[..tt].iter_mut().enumerate() {
                     madd(&panel[..kc], &x[(tok0 + i) * cols + k0..][..kc], a);
                 }
@@ -115,23 +146,13 @@ pub(crate) unsafe fn gemm_tiles(
     }
 }
 
-/// Tile `t`'s 32 sums over the nonzero columns `idx` (values `val`).
+/// The tile's 32 sums over the nonzero columns `idx` (values `val`).
 #[inline(always)]
-unsafe fn tile_sums<const INT4: bool>(
-    s: &ColStore,
-    cols: usize,
-    t: usize,
-    idx: &[u32],
-    val: &[f32],
-) -> [f32; TILE] {
-    let tb = if INT4 { TILE / 2 } else { TILE };
-    let dt = s.d.as_ptr().add(t * cols);
-    let qt = s.q.as_ptr().add(t * cols * tb);
+unsafe fn tile_sums<const INT4: bool>(tile: Tile, idx: &[u32], val: &[f32]) -> [f32; TILE] {
     let mut acc = [0.0f32; TILE];
     for (&j, &xv) in idx.iter().zip(val) {
-        let j = j as usize;
-        let sc = xv * f16_finite(*dt.add(j));
-        let q = qt.add(j * tb);
+        let (d, q) = tile.col(j as usize);
+        let sc = xv * d;
         if INT4 {
             let q = &*(q as *const [u8; TILE / 2]);
             for i in 0..TILE / 2 {
@@ -156,10 +177,8 @@ pub(crate) unsafe fn gemv_col<const INT4: bool>(
     y: &mut [f32],
     rows: Range<usize>,
 ) {
-    let Store::Col(s) = &w.store else { return };
-    let cols = w.cols;
-    gemv_skip(cols, x, y, rows, |t, idx, val| {
-        tile_sums::<INT4>(s, cols, t, idx, val)
+    gemv_skip(w, x, y, rows, |tile, idx, val| {
+        tile_sums::<INT4>(tile, idx, val)
     });
 }
 
@@ -171,23 +190,17 @@ pub(crate) unsafe fn gemm_col<const INT4: bool>(
     y: &mut [f32],
     rows: Range<usize>,
 ) {
-    let Store::Col(s) = &w.store else { return };
-    let cols = w.cols;
-    let tb = s.tile_bytes();
-    let decode = |tile: usize, k0: usize, kc: usize, p: &mut Panel| {
-        let k = tile * cols + k0;
-        let (ds, qs) = (&s.d[k..k + kc], &s.q[k * tb..(k + kc) * tb]);
-        for ((pk, &dh), q) in p.iter_mut().zip(ds).zip(qs.chunks_exact(tb)) {
-            let d = f16_finite(dh);
-            if INT4 {
-                for (i, &b) in q.iter().enumerate() {
-                    pk[i] = ((b & 15) as f32 - 8.0) * d;
-                    pk[i + TILE / 2] = ((b >> 4) as f32 - 8.0) * d;
-                }
-            } else {
-                for (o, &b) in pk.iter_mut().zip(q) {
-                    *o = (b as i8) as f32 * d;
-                }
+    let decode = |d: f32, q: *const u8, pk: &mut [f32; TILE]| {
+        if INT4 {
+            let q = &*(q as *const [u8; TILE / 2]);
+            for (i, &b) in q.iter().enumerate() {
+                pk[i] = ((b & 15) as f32 - 8.0) * d;
+                pk[i + TILE / 2] = ((b >> 4) as f32 - 8.0) * d;
+            }
+        } else {
+            let q = &*(q as *const [u8; TILE]);
+            for (o, &b) in pk.iter_mut().zip(q) {
+                *o = (b as i8) as f32 * d;
             }
         }
     };
@@ -200,5 +213,5 @@ pub(crate) unsafe fn gemm_col<const INT4: bool>(
         }
         *a = acc;
     };
-    gemm_tiles(cols, w.rows, x, t, y, rows, decode, madd);
+    gemm_tiles(w, x, t, y, rows, decode, madd);
 }

@@ -11,10 +11,10 @@
 //!
 //! Safety (every kernel): as [`super::sparse::SparseFn`].
 
-use super::col_scalar::{gemm_tiles, gemv_skip, Panel};
-use super::f16_finite;
+use super::col_scalar::{gemm_tiles, gemv_skip};
+use super::simd::{i8_to_i16, nibbles, widen};
 use crate::kernels::simd128::Madd;
-use crate::sparse::llm::{SparseMatrix, Store, TILE};
+use crate::sparse::llm::{SparseMatrix, TILE};
 use core::arch::wasm32::*;
 use std::ops::Range;
 
@@ -23,32 +23,14 @@ use std::ops::Range;
 #[inline(always)]
 unsafe fn codes<const INT4: bool>(q: *const u8) -> [v128; 4] {
     if INT4 {
-        let b = v128_load(q as *const v128);
+        let (lo, hi) = nibbles(v128_load(q as *const v128));
         let e = i8x16_splat(8);
-        let lo = i8x16_sub(v128_and(b, u8x16_splat(15)), e);
-        let hi = i8x16_sub(u8x16_shr(b, 4), e);
-        [
-            i16x8_extend_low_i8x16(lo),
-            i16x8_extend_high_i8x16(lo),
-            i16x8_extend_low_i8x16(hi),
-            i16x8_extend_high_i8x16(hi),
-        ]
+        let ([a0, a1], [b0, b1]) = (i8_to_i16(i8x16_sub(lo, e)), i8_to_i16(i8x16_sub(hi, e)));
+        [a0, a1, b0, b1]
     } else {
         let q = q as *const i8;
         [0, 8, 16, 24].map(|o| i16x8_load_extend_i8x8(q.add(o)))
     }
-}
-
-/// Four i16x8 → eight f32x4 (rows 4i .. 4i + 4 in `[i]`).
-#[inline(always)]
-unsafe fn widen(c: [v128; 4]) -> [v128; 8] {
-    let cvt = f32x4_convert_i32x4;
-    let mut out = [f32x4_splat(0.0); 8];
-    for (i, v) in c.into_iter().enumerate() {
-        out[2 * i] = cvt(i32x4_extend_low_i16x8(v));
-        out[2 * i + 1] = cvt(i32x4_extend_high_i16x8(v));
-    }
-    out
 }
 
 /// Column-major GEMV, `W (d,n) @ x (n,) -> y (d,)` over the nonzero `x_j` only.
@@ -59,17 +41,12 @@ pub(crate) unsafe fn gemv_col<M: Madd, const INT4: bool>(
     y: &mut [f32],
     rows: Range<usize>,
 ) {
-    let Store::Col(s) = &w.store else { return };
-    let cols = w.cols;
-    let tb = s.tile_bytes();
-    gemv_skip(cols, x, y, rows, |t, idx, val| {
-        let dt = s.d.as_ptr().add(t * cols);
-        let qt = s.q.as_ptr().add(t * cols * tb);
+    gemv_skip(w, x, y, rows, |tile, idx, val| {
         let mut acc = [f32x4_splat(0.0); 8];
         for (&j, &xv) in idx.iter().zip(val) {
-            let j = j as usize;
-            let sc = f32x4_splat(xv * f16_finite(*dt.add(j)));
-            let wv = widen(codes::<INT4>(qt.add(j * tb)));
+            let (d, q) = tile.col(j as usize);
+            let sc = f32x4_splat(xv * d);
+            let wv = widen(codes::<INT4>(q));
             for (a, &wi) in acc.iter_mut().zip(&wv) {
                 *a = M::madd(*a, sc, wi);
             }
@@ -90,18 +67,10 @@ pub(crate) unsafe fn gemm_col<M: Madd, const INT4: bool>(
     y: &mut [f32],
     rows: Range<usize>,
 ) {
-    let Store::Col(s) = &w.store else { return };
-    let cols = w.cols;
-    let tb = s.tile_bytes();
-    let decode = |tile: usize, k0: usize, kc: usize, p: &mut Panel| {
-        let k = tile * cols + k0;
-        let (dp, qp) = (s.d.as_ptr().add(k), s.q.as_ptr().add(k * tb));
-        for (c, pk) in p.iter_mut().enumerate().take(kc) {
-            let d = f32x4_splat(f16_finite(*dp.add(c)));
-            let wv = widen(codes::<INT4>(qp.add(c * tb)));
-            for (i, &wi) in wv.iter().enumerate() {
-                v128_store(pk.as_mut_ptr().add(4 * i) as *mut v128, f32x4_mul(wi, d));
-            }
+    let decode = |d: f32, q: *const u8, pk: &mut [f32; TILE]| {
+        let d = f32x4_splat(d);
+        for (i, &wi) in widen(codes::<INT4>(q)).iter().enumerate() {
+            v128_store(pk.as_mut_ptr().add(4 * i) as *mut v128, f32x4_mul(wi, d));
         }
     };
     let madd = |p: &[[f32; TILE]], xr: &[f32], a: &mut [f32; TILE]| {
@@ -118,5 +87,5 @@ pub(crate) unsafe fn gemm_col<M: Madd, const INT4: bool>(
             v128_store(ap.add(4 * i) as *mut v128, v);
         }
     };
-    gemm_tiles(cols, w.rows, x, t, y, rows, decode, madd);
+    gemm_tiles(w, x, t, y, rows, decode, madd);
 }

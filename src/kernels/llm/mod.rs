@@ -21,6 +21,7 @@
 //! Like the CNN kernels, they take a range of output rows, so a thread pool can split the
 //! rows later without the kernels changing.
 
+pub mod block;
 pub(crate) mod col_scalar;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod col_simd128;
@@ -30,6 +31,8 @@ pub(crate) mod gemm_simd128;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod nm_simd128;
 pub(crate) mod scalar;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod simd;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod simd128;
 pub(crate) mod sparse_scalar;
@@ -127,12 +130,6 @@ pub fn f16_finite(h: u16) -> f32 {
     let h = h as u32;
     let mag = f32::from_bits((h & 0x7fff) << 13) * f32::from_bits(0x7780_0000); // 2^112
     f32::from_bits(mag.to_bits() | ((h & 0x8000) << 16))
-}
-
-/// Reads the f16 at byte `at` of `b`.
-#[inline(always)]
-pub(crate) fn f16_at(b: &[u8], at: usize) -> f32 {
-    f16_finite(u16::from_le_bytes([b[at], b[at + 1]]))
 }
 
 /// Checks that every block scale in `w` (whole blocks of `ty`) is finite, so the kernels'

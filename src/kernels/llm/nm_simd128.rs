@@ -16,10 +16,11 @@
 //! Safety (every kernel): as [`super::sparse::SparseFn`].
 
 use super::f16_finite;
-use super::sparse_simd128::hsum;
+use super::simd::{hsum, i8x16_to_f32, sparse_gemm, Operands, SparseGemmRow};
 use crate::kernels::simd128::{Madd, MulAdd};
 use crate::sparse::llm::{pos_bytes, CsrStore, NmStore, SparseMatrix, Store};
 use core::arch::wasm32::*;
+use std::marker::PhantomData;
 use std::ops::Range;
 
 /// A multiply-add plus the swizzle of its ISA.
@@ -64,19 +65,6 @@ static MASKS: [[u8; 16]; 16] = {
 #[inline(always)]
 unsafe fn mask(nib: u32) -> v128 {
     v128_load(MASKS.as_ptr().add(nib as usize) as *const v128)
-}
-
-/// 16 i8 values → 4 f32 vectors.
-#[inline(always)]
-unsafe fn i8x16_to_f32(v: v128) -> [v128; 4] {
-    let (a, b) = (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v));
-    let cvt = f32x4_convert_i32x4;
-    [
-        cvt(i32x4_extend_low_i16x8(a)),
-        cvt(i32x4_extend_high_i16x8(a)),
-        cvt(i32x4_extend_low_i16x8(b)),
-        cvt(i32x4_extend_high_i16x8(b)),
-    ]
 }
 
 /// The `x` values of one 32-column block's stored weights, in value order: `[i]` holds runs
@@ -152,52 +140,41 @@ pub(crate) unsafe fn gemm_nm<M: Swizzle>(
     rows: Range<usize>,
 ) {
     let Store::Nm(s) = &w.store else { return };
-    let mut t0 = 0;
-    while t0 < t {
-        let tt = if t0 + 4 <= t { 4 } else { 1 };
-        for r in rows.clone() {
-            if tt == 4 {
-                nm_gemm_row::<M, 4>(s, w.cols, w.rows, x, y, r, t0);
-            } else {
-                nm_gemm_row::<M, 1>(s, w.cols, w.rows, x, y, r, t0);
-            }
-        }
-        t0 += tt;
-    }
+    sparse_gemm::<NmRows<M>>(s, w, x, t, y, rows);
 }
 
-#[inline(always)]
-unsafe fn nm_gemm_row<M: Swizzle, const T: usize>(
-    s: &NmStore,
-    n: usize,
-    d: usize,
-    x: &[f32],
-    y: &mut [f32],
-    r: usize,
-    t0: usize,
-) {
-    let (pb, nb, full) = (pos_bytes(n), n.div_ceil(32), n / 32);
-    let vp = s.vals.as_ptr().add(r * n / 2);
-    let (pp, sp) = (s.pos.as_ptr().add(r * pb), s.scale.as_ptr().add(r * nb));
-    let xp = x.as_ptr().add(t0 * n);
-    let mut acc = [f32x4_splat(0.0); T];
-    for b in 0..full {
-        let dv = f32x4_splat(f16_finite(*sp.add(b)));
-        let wv = i8x16_to_f32(v128_load(vp.add(16 * b) as *const v128)).map(|q| f32x4_mul(q, dv));
-        let masks = block_masks(pp.add(4 * b));
-        for (i, a) in acc.iter_mut().enumerate() {
-            let g = gather_block::<M>(xp.add(i * n + 32 * b), &masks);
-            for j in 0..4 {
-                *a = M::madd(*a, wv[j], g[j]);
+/// 2:4 GEMM rows: decoded weights and the block's masks shared by the T tokens.
+struct NmRows<M>(PhantomData<M>);
+
+impl<M: Swizzle> SparseGemmRow for NmRows<M> {
+    type Store = NmStore;
+    #[inline(always)]
+    unsafe fn row<const T: usize>(a: Operands<NmStore>, y: &mut [f32], r: usize, t0: usize) {
+        let Operands { w: s, n, d, x } = a;
+        let (pb, nb, full) = (pos_bytes(n), n.div_ceil(32), n / 32);
+        let vp = s.vals.as_ptr().add(r * n / 2);
+        let (pp, sp) = (s.pos.as_ptr().add(r * pb), s.scale.as_ptr().add(r * nb));
+        let xp = x.as_ptr().add(t0 * n);
+        let mut acc = [f32x4_splat(0.0); T];
+        for b in 0..full {
+            let dv = f32x4_splat(f16_finite(*sp.add(b)));
+            let wv =
+                i8x16_to_f32(v128_load(vp.add(16 * b) as *const v128)).map(|q| f32x4_mul(q, dv));
+            let masks = block_masks(pp.add(4 * b));
+            for (i, a) in acc.iter_mut().enumerate() {
+                let g = gather_block::<M>(xp.add(i * n + 32 * b), &masks);
+                for j in 0..4 {
+                    *a = M::madd(*a, wv[j], g[j]);
+                }
             }
         }
-    }
-    for (i, a) in acc.iter().enumerate() {
-        let mut yr = hsum(*a);
-        if full < nb {
-            yr += f16_finite(*sp.add(full)) * nm_tail(s, n, xp.add(i * n), r, 8 * full);
+        for (i, a) in acc.iter().enumerate() {
+            let mut yr = hsum(*a);
+            if full < nb {
+                yr += f16_finite(*sp.add(full)) * nm_tail(s, n, xp.add(i * n), r, 8 * full);
+            }
+            *y.get_unchecked_mut((t0 + i) * d + r) = yr;
         }
-        *y.get_unchecked_mut((t0 + i) * d + r) = yr;
     }
 }
 
@@ -240,22 +217,19 @@ pub(crate) unsafe fn gemm_csr<M: Madd>(
     rows: Range<usize>,
 ) {
     let Store::Csr(s) = &w.store else { return };
-    let (n, d) = (w.cols, w.rows);
-    let mut t0 = 0;
-    while t0 < t {
-        let xp = x.as_ptr().add(t0 * n);
-        if t0 + 4 <= t {
-            for r in rows.clone() {
-                for (i, v) in csr_row::<M, 4>(s, xp, n, r).into_iter().enumerate() {
-                    *y.get_unchecked_mut((t0 + i) * d + r) = v;
-                }
-            }
-            t0 += 4;
-        } else {
-            for r in rows.clone() {
-                *y.get_unchecked_mut(t0 * d + r) = csr_row::<M, 1>(s, xp, n, r)[0];
-            }
-            t0 += 1;
+    sparse_gemm::<CsrRows<M>>(s, w, x, t, y, rows);
+}
+
+/// CSR GEMM rows: each group of 4 nonzeros widened once for the T tokens.
+struct CsrRows<M>(PhantomData<M>);
+
+impl<M: Madd> SparseGemmRow for CsrRows<M> {
+    type Store = CsrStore;
+    #[inline(always)]
+    unsafe fn row<const T: usize>(a: Operands<CsrStore>, y: &mut [f32], r: usize, t0: usize) {
+        let v = csr_row::<M, T>(a.w, a.x.as_ptr().add(t0 * a.n), a.n, r);
+        for (i, v) in v.into_iter().enumerate() {
+            *y.get_unchecked_mut((t0 + i) * a.d + r) = v;
         }
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Safety (every kernel): as [`super::GemvFn`].
 
-use super::{f16_at, WeightType};
+use super::block::{blocks, f16_to_f32, Block};
+use super::WeightType;
 use std::ops::Range;
 
 /// Sums 16 lanes pairwise (the same tree every time).
@@ -48,7 +49,6 @@ pub(crate) unsafe fn gemv_f32(w: &[u8], n: usize, x: &[f32], y: &mut [f32], rows
 
 /// F16 weights (general conversion: inf/NaN weights propagate as such).
 pub(crate) unsafe fn gemv_f16(w: &[u8], n: usize, x: &[f32], y: &mut [f32], rows: Range<usize>) {
-    use crate::import::onnx::tensor::f16_to_f32;
     let rb = WeightType::F16.row_bytes(n);
     for r in rows {
         let row = &w[r * rb..(r + 1) * rb];
@@ -60,51 +60,30 @@ pub(crate) unsafe fn gemv_f16(w: &[u8], n: usize, x: &[f32], y: &mut [f32], rows
     }
 }
 
-/// Q4_1 (`OFFSET = true`: w = q·d + m) and Q4_0 (`false`: w = (q − 8)·d, i.e. m = −8d).
-/// Per block: `acc[j] += d·(q_j·x_j + q_{j+16}·x_{j+16}) + m·(x_j + x_{j+16})`.
-pub(crate) unsafe fn gemv_q4<const OFFSET: bool>(
+/// Quantized rows (block type `B`). Per block:
+/// `acc[j] += d·(q_j·x_j + q_{j+16}·x_{j+16}) (+ m·(x_j + x_{j+16}) for the nibble formats)`.
+pub(crate) unsafe fn gemv_q<B: Block>(
     w: &[u8],
     n: usize,
     x: &[f32],
     y: &mut [f32],
     rows: Range<usize>,
 ) {
-    let ty = if OFFSET {
-        WeightType::Q4_1
-    } else {
-        WeightType::Q4_0
-    };
-    let (bb, rb) = (ty.block_bytes(), ty.row_bytes(n));
-    let qo = if OFFSET { 4 } else { 2 };
+    let rb = B::TYPE.row_bytes(n);
     for r in rows {
-        let row = &w[r * rb..(r + 1) * rb];
         let mut acc = [0.0f32; 16];
-        for (blk, xb) in row.chunks_exact(bb).zip(x[..n].chunks_exact(32)) {
-            let d = f16_at(blk, 0);
-            let m = if OFFSET { f16_at(blk, 2) } else { -8.0 * d };
-            let q = &blk[qo..qo + 16];
+        for (blk, xb) in blocks::<B>(&w[r * rb..(r + 1) * rb])
+            .iter()
+            .zip(x[..n].chunks_exact(32))
+        {
+            let (d, m) = blk.dm();
             for j in 0..16 {
-                let qx = (q[j] & 15) as f32 * xb[j] + (q[j] >> 4) as f32 * xb[j + 16];
-                acc[j] += d * qx + m * (xb[j] + xb[j + 16]);
-            }
-        }
-        y[r] = hsum16(&acc);
-    }
-}
-
-/// Q8_0: per block `acc[j] += d·(q_j·x_j + q_{j+16}·x_{j+16})`.
-pub(crate) unsafe fn gemv_q8_0(w: &[u8], n: usize, x: &[f32], y: &mut [f32], rows: Range<usize>) {
-    let ty = WeightType::Q8_0;
-    let (bb, rb) = (ty.block_bytes(), ty.row_bytes(n));
-    for r in rows {
-        let row = &w[r * rb..(r + 1) * rb];
-        let mut acc = [0.0f32; 16];
-        for (blk, xb) in row.chunks_exact(bb).zip(x[..n].chunks_exact(32)) {
-            let d = f16_at(blk, 0);
-            let q = &blk[2..34];
-            for j in 0..16 {
-                let qx = (q[j] as i8) as f32 * xb[j] + (q[j + 16] as i8) as f32 * xb[j + 16];
-                acc[j] += d * qx;
+                let qx = blk.code(j) * xb[j] + blk.code(j + 16) * xb[j + 16];
+                acc[j] += if B::NIBBLES {
+                    d * qx + m * (xb[j] + xb[j + 16])
+                } else {
+                    d * qx
+                };
             }
         }
         y[r] = hsum16(&acc);

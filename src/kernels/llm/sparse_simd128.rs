@@ -17,25 +17,14 @@
 //! Safety (every kernel): as [`super::sparse::SparseFn`].
 
 use super::f16_finite;
+use super::simd::{
+    f16x4, hsum, i16_to_f32, i8x16_to_f32, nibbles, sparse_gemm, Operands, SparseGemmRow,
+};
 use crate::kernels::simd128::Madd;
 use crate::sparse::llm::{GroupStore, SparseMatrix, Store};
 use core::arch::wasm32::*;
+use std::marker::PhantomData;
 use std::ops::Range;
-
-#[inline(always)]
-pub(crate) unsafe fn hsum(v: v128) -> f32 {
-    let s = f32x4_add(v, i32x4_shuffle::<2, 3, 0, 1>(v, v));
-    f32x4_extract_lane::<0>(s) + f32x4_extract_lane::<1>(s)
-}
-
-/// 4 halves at `p` → 4 f32 lanes (finite halves, as [`f16_finite`]).
-#[inline(always)]
-pub(crate) unsafe fn f16x4(p: *const u16) -> v128 {
-    let h = u32x4_extend_low_u16x8(v128_load64_zero(p as *const u64));
-    let mag = i32x4_shl(v128_and(h, u32x4_splat(0x7fff)), 13);
-    let mag = f32x4_mul(mag, f32x4_splat(f32::from_bits(0x7780_0000))); // 2^112
-    v128_or(mag, i32x4_shl(v128_and(h, u32x4_splat(0x8000)), 16))
-}
 
 /// `(Σp₀, Σp₁, Σp₂, Σp₃)`: unpacklo/hi and 64-bit moves, no lane extracts.
 #[inline(always)]
@@ -57,46 +46,27 @@ unsafe fn hsum4x4(p: [v128; 4]) -> v128 {
 /// One group's values `q` → G/4 f32 vectors of q (weights 4j..4j+4 in `[j]`; the rest unused).
 #[inline(always)]
 unsafe fn unpack<const G: usize, const INT4: bool>(q: *const u8) -> [v128; 4] {
-    let cvt = f32x4_convert_i32x4;
+    let z = f32x4_splat(0.0);
     match (G, INT4) {
         (16, true) => {
             // 8 bytes: low nibbles are weights 0..8, high nibbles 8..16
             let b = u16x8_load_extend_u8x8(q);
-            let lo = v128_and(b, u16x8_splat(15));
-            let hi = u16x8_shr(b, 4);
-            [
-                cvt(u32x4_extend_low_u16x8(lo)),
-                cvt(u32x4_extend_high_u16x8(lo)),
-                cvt(u32x4_extend_low_u16x8(hi)),
-                cvt(u32x4_extend_high_u16x8(hi)),
-            ]
+            let ([a0, a1], [b0, b1]) = (
+                i16_to_f32(v128_and(b, u16x8_splat(15))),
+                i16_to_f32(u16x8_shr(b, 4)),
+            );
+            [a0, a1, b0, b1]
         }
         (_, true) => {
             // 4 bytes: low nibbles are weights 0..4, high nibbles 4..8
-            let b = u16x8_extend_low_u8x16(v128_load32_zero(q as *const u32));
-            let z = f32x4_splat(0.0);
-            let lo = cvt(u32x4_extend_low_u16x8(v128_and(b, u16x8_splat(15))));
-            [lo, cvt(u32x4_extend_low_u16x8(u16x8_shr(b, 4))), z, z]
+            let (lo, hi) = nibbles(v128_load32_zero(q as *const u32));
+            let [a, b] = [lo, hi].map(|v| i16_to_f32(i16x8_extend_low_i8x16(v))[0]);
+            [a, b, z, z]
         }
-        (16, false) => {
-            let v = v128_load(q as *const v128);
-            let (a, b) = (i16x8_extend_low_i8x16(v), i16x8_extend_high_i8x16(v));
-            [
-                cvt(i32x4_extend_low_i16x8(a)),
-                cvt(i32x4_extend_high_i16x8(a)),
-                cvt(i32x4_extend_low_i16x8(b)),
-                cvt(i32x4_extend_high_i16x8(b)),
-            ]
-        }
+        (16, false) => i8x16_to_f32(v128_load(q as *const v128)),
         _ => {
-            let a = i16x8_load_extend_i8x8(q as *const i8);
-            let z = f32x4_splat(0.0);
-            [
-                cvt(i32x4_extend_low_i16x8(a)),
-                cvt(i32x4_extend_high_i16x8(a)),
-                z,
-                z,
-            ]
+            let [a, b] = i16_to_f32(i16x8_load_extend_i8x8(q as *const i8));
+            [a, b, z, z]
         }
     }
 }
@@ -188,53 +158,40 @@ pub(crate) unsafe fn gemm_group<M: Madd, const G: usize, const INT4: bool>(
     rows: Range<usize>,
 ) {
     let Store::Group(s) = &w.store else { return };
-    let mut t0 = 0;
-    while t0 + 4 <= t {
-        for r in rows.clone() {
-            gemm_row::<M, G, INT4, 4>(s, w.cols, w.rows, x, y, r, t0);
-        }
-        t0 += 4;
-    }
-    while t0 < t {
-        for r in rows.clone() {
-            gemm_row::<M, G, INT4, 1>(s, w.cols, w.rows, x, y, r, t0);
-        }
-        t0 += 1;
-    }
+    sparse_gemm::<GroupRows<M, G, INT4>>(s, w, x, t, y, rows);
 }
 
+/// The group formats' GEMM rows: per group the weights are decoded once (`q·d + m`).
+struct GroupRows<M, const G: usize, const INT4: bool>(PhantomData<M>);
+
 /// Row `r` for tokens `t0..t0+T`: `Y[t0.., r] = X (T,n) @ W[r, :]ᵀ`.
-#[inline(always)]
-unsafe fn gemm_row<M: Madd, const G: usize, const INT4: bool, const T: usize>(
-    s: &GroupStore,
-    n: usize,
-    d: usize,
-    x: &[f32],
-    y: &mut [f32],
-    r: usize,
-    t0: usize,
-) {
-    let gb = G * if INT4 { 4 } else { 8 } / 8;
-    let xp = x.as_ptr().add(t0 * n);
-    let mut acc = [f32x4_splat(0.0); T];
-    for k in *s.row_ptr.get_unchecked(r) as usize..*s.row_ptr.get_unchecked(r + 1) as usize {
-        let mut wv = unpack::<G, INT4>(s.q.as_ptr().add(k * gb));
-        let dv = f32x4_splat(f16_finite(*s.d.get_unchecked(k)));
-        if INT4 {
-            let mv = f32x4_splat(f16_finite(*s.m.get_unchecked(k)));
-            wv = wv.map(|q| M::madd(mv, q, dv));
-        } else {
-            wv = wv.map(|q| f32x4_mul(q, dv));
-        }
-        let xo = *s.col.get_unchecked(k) as usize * G;
-        for (i, a) in acc.iter_mut().enumerate() {
-            let xg = xp.add(i * n + xo);
-            for (j, &wj) in wv.iter().enumerate().take(G / 4) {
-                *a = M::madd(*a, wj, v128_load(xg.add(4 * j) as *const v128));
+impl<M: Madd, const G: usize, const INT4: bool> SparseGemmRow for GroupRows<M, G, INT4> {
+    type Store = GroupStore;
+    #[inline(always)]
+    unsafe fn row<const T: usize>(a: Operands<GroupStore>, y: &mut [f32], r: usize, t0: usize) {
+        let Operands { w: s, n, d, x } = a;
+        let gb = G * if INT4 { 4 } else { 8 } / 8;
+        let xp = x.as_ptr().add(t0 * n);
+        let mut acc = [f32x4_splat(0.0); T];
+        for k in *s.row_ptr.get_unchecked(r) as usize..*s.row_ptr.get_unchecked(r + 1) as usize {
+            let mut wv = unpack::<G, INT4>(s.q.as_ptr().add(k * gb));
+            let dv = f32x4_splat(f16_finite(*s.d.get_unchecked(k)));
+            if INT4 {
+                let mv = f32x4_splat(f16_finite(*s.m.get_unchecked(k)));
+                wv = wv.map(|q| M::madd(mv, q, dv));
+            } else {
+                wv = wv.map(|q| f32x4_mul(q, dv));
+            }
+            let xo = *s.col.get_unchecked(k) as usize * G;
+            for (i, a) in acc.iter_mut().enumerate() {
+                let xg = xp.add(i * n + xo);
+                for (j, &wj) in wv.iter().enumerate().take(G / 4) {
+                    *a = M::madd(*a, wj, v128_load(xg.add(4 * j) as *const v128));
+                }
             }
         }
-    }
-    for (i, a) in acc.iter().enumerate() {
-        *y.get_unchecked_mut((t0 + i) * d + r) = hsum(*a);
+        for (i, a) in acc.iter().enumerate() {
+            *y.get_unchecked_mut((t0 + i) * d + r) = hsum(*a);
+        }
     }
 }

@@ -19,31 +19,13 @@ pub(crate) unsafe fn gemm<const MR: usize, const NR: usize>(
     for (pi, panel) in wts.panels().chunks_exact(wts.panel_len()).enumerate() {
         let rows = NR.min(wts.shape().c_out - pi * NR);
         let yp = y.as_mut_ptr().add(pi * NR * hw);
-        let mut p = pixels.start;
-        while p + MR <= pixels.end {
-            tile::<MR, NR>(
-                panel.as_ptr(),
-                x.as_ptr().add(p),
-                yp.add(p),
-                hw,
-                k,
-                rows,
-                clamp,
-            );
-            p += MR;
-        }
-        while p < pixels.end {
-            tile::<1, NR>(
-                panel.as_ptr(),
-                x.as_ptr().add(p),
-                yp.add(p),
-                hw,
-                k,
-                rows,
-                clamp,
-            );
-            p += 1;
-        }
+        let (wp, xp) = (panel.as_ptr(), x.as_ptr());
+        super::tiles::<MR, _>(
+            pixels.clone(),
+            &mut (),
+            |_, p| tile::<MR, NR>(wp, xp.add(p), yp.add(p), hw, k, rows, clamp),
+            |_, p| tile::<1, NR>(wp, xp.add(p), yp.add(p), hw, k, rows, clamp),
+        );
     }
 }
 

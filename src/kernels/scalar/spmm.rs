@@ -24,20 +24,20 @@ pub(crate) unsafe fn spmm<const MR: usize, const NR: usize>(
         } else {
             1
         };
-        let mut p = pixels.start;
-        while p + MR <= pixels.end {
-            match width {
-                1 => block::<MR, 1>(s, xrow.add(p), n, yrow.add(p), hw, clamp),
-                _ => block::<MR, NR>(s, xrow.add(p), n, yrow.add(p), hw, clamp),
-            }
-            p += MR;
-        }
-        while p < pixels.end {
-            match width {
-                1 => block::<1, 1>(s, xrow.add(p), n, yrow.add(p), hw, clamp),
-                _ => block::<1, NR>(s, xrow.add(p), n, yrow.add(p), hw, clamp),
-            }
-            p += 1;
+        let (xp, yp) = (xrow, yrow);
+        match width {
+            1 => super::tiles::<MR, _>(
+                pixels.clone(),
+                &mut (),
+                |_, p| block::<MR, 1>(s, xp.add(p), n, yp.add(p), hw, clamp),
+                |_, p| block::<1, 1>(s, xp.add(p), n, yp.add(p), hw, clamp),
+            ),
+            _ => super::tiles::<MR, _>(
+                pixels.clone(),
+                &mut (),
+                |_, p| block::<MR, NR>(s, xp.add(p), n, yp.add(p), hw, clamp),
+                |_, p| block::<1, NR>(s, xp.add(p), n, yp.add(p), hw, clamp),
+            ),
         }
         s = s.add(width + n as usize * (width + 1));
         yrow = yrow.add(width * hw);

@@ -46,58 +46,58 @@ pub(crate) unsafe fn conv<M: Madd, const K: usize, const S: usize, const NR: usi
                     }
                 }
             }
-            let mut co = out_channels.start;
-            while co + NR <= out_channels.end {
-                block::<M, K, S, NR>(
-                    wts,
-                    rows,
-                    pw,
-                    c_in,
-                    co,
-                    y.as_mut_ptr(),
-                    oy,
-                    ow,
-                    ohw,
-                    epi,
-                    clamp,
-                );
-                co += NR;
-            }
-            while co < out_channels.end {
-                block::<M, K, S, 1>(
-                    wts,
-                    rows,
-                    pw,
-                    c_in,
-                    co,
-                    y.as_mut_ptr(),
-                    oy,
-                    ow,
-                    ohw,
-                    epi,
-                    clamp,
-                );
-                co += 1;
-            }
+            let row = OutRow {
+                wts,
+                rows,
+                pw,
+                c_in,
+                y: y.as_mut_ptr(),
+                oy,
+                ow,
+                ohw,
+                epi,
+                clamp,
+            };
+            crate::kernels::scalar::tiles::<NR, _>(
+                out_channels.clone(),
+                &mut (),
+                |_, co| block::<M, K, S, NR>(&row, co),
+                |_, co| block::<M, K, S, 1>(&row, co),
+            );
         }
     })
 }
 
-/// Output row `oy` of channels `co..co + NB`, 4 outputs at a time.
-#[inline(always)]
-unsafe fn block<M: Madd, const K: usize, const S: usize, const NB: usize>(
-    wts: &ConvWeights,
+/// One output row `oy` for every output channel: the scratch `rows (C_in, K, pw)` it reads and
+/// where it writes (`y` (C_out, OH, OW), `ohw` = OH·OW).
+struct OutRow<'a> {
+    wts: &'a ConvWeights,
     rows: *const f32,
     pw: usize,
     c_in: usize,
-    co: usize,
     y: *mut f32,
     oy: usize,
     ow: usize,
     ohw: usize,
     epi: Epilogue,
     clamp: Clamp,
-) {
+}
+
+/// Output row `oy` of channels `co..co + NB`, 4 outputs at a time.
+#[inline(always)]
+unsafe fn block<M: Madd, const K: usize, const S: usize, const NB: usize>(row: &OutRow, co: usize) {
+    let &OutRow {
+        wts,
+        rows,
+        pw,
+        c_in,
+        y,
+        oy,
+        ow,
+        ohw,
+        epi,
+        clamp,
+    } = row;
     let taps_per_co = c_in * K * K;
     let wb = wts.weights().as_ptr().add(co * taps_per_co); // w[co..co+NB] (NB, C_in·K·K)
     let mut bv = [f32x4_splat(0.0); NB];
