@@ -198,12 +198,15 @@ const referencePeak = (isa, peak) => (isa === 'relaxed' ? peak.relaxed_gflops : 
 
 // ---- kernels and correctness checks -----------------------------------------------------------
 
+/** NR of a 1x1 kernel: its tile is `<MR>x<NR>` (output pixels × output channels = block width). */
+const nrOf = (k) => Number(k.tile.split('x')[1]);
+
 /** The best-ISA kernels of a build, by op. */
 function kernelSet(build) {
   const best = build.kernels.filter((k) => k.isa === build.isa);
   return {
     isa: build.isa,
-    nr: new Map(build.kernels.map((k) => [k.name, k.nr])),
+    nr: new Map(build.kernels.map((k) => [k.name, nrOf(k)])),
     gemm: best.filter((k) => k.op === 'gemm').map((k) => k.name),
     spmm: best.filter((k) => k.op === 'spmm'),
   };
@@ -212,7 +215,7 @@ function kernelSet(build) {
 /** Sparse candidates: nr = 1 for unstructured; nr = 1 or 4 for 4x1 (includes spmm_f32_32x1__*). */
 function sparseCandidates(kernels, pattern) {
   const nrs = pattern === 'unstructured' ? [1] : [1, 4];
-  return kernels.spmm.filter((k) => nrs.includes(k.nr)).map((k) => k.name);
+  return kernels.spmm.filter((k) => nrs.includes(nrOf(k))).map((k) => k.name);
 }
 
 /** Every maxError check of the run, per kernel, and every failure (a failed kernel is not timed). */

@@ -5,7 +5,7 @@ use super::proto::{data_type, SparseTensorProto, TensorProto};
 use crate::error::{Error, Result};
 // Re-exported where the LLM kernels have always imported it; the conversion lives in `tensor`.
 use crate::tensor::f16_le_to_f32;
-pub use crate::tensor::f16_to_f32;
+use crate::tensor::f16_to_f32;
 
 /// Largest initializer accepted, in elements (1 GiB of f32). Dense initializers must also
 /// carry that many values in the file, so they cannot claim more than the file holds.

@@ -161,19 +161,6 @@ pub fn blocks<B: Block>(bytes: &[u8]) -> &[B] {
     }
 }
 
-/// f16 bits → f32 for any half, infinities and NaNs included (F16 weights are not checked at
-/// load, so unlike block scales they need the general conversion). Bit-identical to IEEE
-/// conversion: finite halves through [`f16_finite`] (exact), the rest by moving the payload.
-#[inline(always)]
-pub fn f16_to_f32(h: u16) -> f32 {
-    if h & 0x7c00 == 0x7c00 {
-        let h = h as u32;
-        f32::from_bits(((h & 0x8000) << 16) | 0x7f80_0000 | ((h & 0x3ff) << 13))
-    } else {
-        f16_finite(h)
-    }
-}
-
 /// Decodes one row of `ty` weights to `out (n,)` f32: the values the kernels multiply by. The
 /// one dequantize routine (the portable GEMM's scratch rows, [`crate::llm::weights`]' rows).
 pub fn decode_row(ty: WeightType, row: &[u8], out: &mut [f32]) {
@@ -190,34 +177,11 @@ pub fn decode_row(ty: WeightType, row: &[u8], out: &mut [f32]) {
         }
         WeightType::F16 => {
             for (o, b) in out.iter_mut().zip(row.chunks_exact(2)) {
-                *o = f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
+                *o = crate::tensor::f16_to_f32(u16::from_le_bytes([b[0], b[1]]));
             }
         }
         WeightType::Q4_0 => quant::<BlockQ4_0>(row, out),
         WeightType::Q4_1 => quant::<BlockQ4_1>(row, out),
         WeightType::Q8_0 => quant::<BlockQ8_0>(row, out),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The kernel-local conversion equals IEEE half → single on every one of the 65536 halves.
-    #[test]
-    fn f16_to_f32_all_halves() {
-        for h in 0..=u16::MAX {
-            let sign = ((h >> 15) as u32) << 31;
-            let (e, m) = (((h >> 10) & 0x1f) as i32, (h & 0x3ff) as u32);
-            let want = match e {
-                0x1f => f32::from_bits(sign | 0x7f80_0000 | (m << 13)),
-                0 => {
-                    f32::from_bits(sign)
-                        + (m as f32) * 2f32.powi(-24) * if h >> 15 == 1 { -1.0 } else { 1.0 }
-                }
-                _ => f32::from_bits(sign | (((e + 112) as u32) << 23) | (m << 13)),
-            };
-            assert_eq!(f16_to_f32(h).to_bits(), want.to_bits(), "half {h:#06x}");
-        }
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! Safety (every kernel): as [`super::GemvFn`].
 
-use super::block::{blocks, f16_to_f32, Block};
+use super::block::{blocks, Block};
 use super::WeightType;
+use crate::tensor::f16_to_f32;
 use std::ops::Range;
 
 /// Sums 16 lanes pairwise (the same tree every time).
