@@ -7,7 +7,7 @@
 //! a name and what it describes cannot drift apart. The SIMD groups are stamped out twice from
 //! one generic body per kernel, with `MulAdd` (`__simd128`) and `Relaxed` (`__relaxed`, only
 //! in the `+relaxed-simd` build). The same macro emits one named oracle test per row in
-//! `tests/kernel_table.rs`.
+//! `tests/it/kernel_table.rs`.
 //!
 //! Lookups: [`find`] by name, [`best`] by (op, wtype, isa, shape); every kernel runs through
 //! the checked `run_*` method of its signature (here and in `cnn::run`).
@@ -477,7 +477,7 @@ impl fmt::Debug for Kernel {
 /// Every kernel row, in groups of one ISA: `$cb! { [$arg;] #[cfg] isa, { (name, Signature,
 /// function), ... } }` per group, the ISA group's cfg included (SIMD rows exist on wasm32
 /// only, relaxed ones in the `+relaxed-simd` build only). The library builds [`table`] from
-/// it; `tests/kernel_table.rs` emits one named oracle test per row.
+/// it; `tests/it/kernel_table.rs` emits one named oracle test per row.
 ///
 /// Name tokens: see [`crate::kernels`]. The tile of a SIMD kernel follows its generic
 /// parameters: `spmm::<M, MV, NR>` and `gemm::<M, MV, NR>` are `<4·MV>x<NR>`;
@@ -655,7 +655,7 @@ fn build() -> Vec<Kernel> {
     crate::for_each_kernel!(push_rows, rows);
     rows.into_iter()
         .map(|r| {
-            // The names are this file's literals: `tests/kernel_table.rs` parses every one.
+            // The names are this file's literals: `tests/it/kernel_table.rs` parses every one.
             let p = KernelName::parse(r.name).expect("every table name parses");
             Kernel {
                 name: r.name,

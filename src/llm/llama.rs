@@ -26,7 +26,7 @@
 //! `i < rope_dim / 2` (dims beyond `rope_dim` pass through). That is what [`rope`] does on the
 //! GGUF rows. tools/zoo/llm_forward_ref.py checks it independently: it un-permutes the GGUF's
 //! Q/K rows back to Hugging Face order and applies rotate-half RoPE; SmolLM2's logits agree
-//! to 3.4e-5 (tests/llama.rs), while rotate-half on the rows as stored is off by up to 6.4.
+//! to 3.4e-5 (tests/models/llama.rs), while rotate-half on the rows as stored is off by up to 6.4.
 //! The tiny-model test does the same in Rust (an f64 forward with un-permuted rows).
 //!
 //! **Numerics.** Weights are decoded in registers and everything is f32 except RMSNorm's sum

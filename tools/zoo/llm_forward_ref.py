@@ -1,4 +1,4 @@
-"""Independent numpy reference of the llama forward pass, for tests/llama.rs (--features zoo).
+"""Independent numpy reference of the llama forward pass, for tests/models/llama.rs (--features zoo).
 
 Reads the GGUF with its own minimal reader and dequantizer (F32, F16, Q4_0, Q4_1, Q8_0; nothing
 shared with the Rust code or with llm_gguf.py), runs the dense model in float64 on a fixed

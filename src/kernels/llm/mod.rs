@@ -214,7 +214,7 @@ pub(crate) fn check_dense(
 }
 
 /// The table's decode (`t1`) and prefill kernels for `ty` with the best ISA this build has.
-/// Every [`WeightType`] has scalar rows of both (`tests/kernel_table.rs` checks it).
+/// Every [`WeightType`] has scalar rows of both (`tests/it/kernel_table.rs` checks it).
 pub fn best_dense(ty: WeightType) -> (&'static Kernel, &'static Kernel) {
     let pick = |t| {
         best(Op::Linear, ty.into(), Isa::best(), Shape::Tokens(t))
