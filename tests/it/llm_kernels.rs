@@ -544,7 +544,8 @@ tests! {
 
     /// GEMV µs per call at SmolLM2-135M's shapes: cm32i8 / cm32i4 at input sparsity 0–75%
     /// beside dense Q4_0, Q4_1 and Q8_0 (this build's best kernels), with each one's speed
-    /// as a multiple of Q4_0's; then GEMM per token at t = 16.
+    /// as a multiple of Q4_0's, and the same product through the prefill GEMM at t = 1; then
+    /// GEMM per token at t = 16.
     #[ignore]
     fn bench_gemv() {
         fn now_ms() -> f64 {
@@ -590,6 +591,11 @@ tests! {
                     base = us;
                 }
                 row("gemv", &format!("{} ({})", ty.name(), k.name), "dense", us, base);
+                // Decode through the prefill body (GEMV as GEMM with one token): what keeping
+                // the separate `t1` bodies buys.
+                let g = best_dense(ty).1;
+                let us1 = time(|| g.run_linear(&t.data, d, n, &x[..n], 1, &mut y[..d], 0..d).unwrap());
+                row("gemm t=1", &format!("{} ({})", ty.name(), g.name), "dense", us1, base);
                 dense.push(t);
             }
             let mats: Vec<SparseMatrix> = [CM8, CM4].iter().map(|&f| pack(f, &rng.vec(d * n), d, n)).collect();
