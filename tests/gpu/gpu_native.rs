@@ -364,7 +364,7 @@ fn pipelines_are_cached_by_kernel_name() {
 #[cfg(feature = "zoo")]
 #[test]
 fn mobilenet_v2_on_the_gpu_matches_the_cpu_plan() {
-    use common::zoo;
+    use crate::common::zoo;
     use zeroskip::gpu::Pointwise;
     use zeroskip::import::onnx;
     let ctx = need_gpu!();
@@ -422,7 +422,7 @@ fn mobilenet_v2_on_the_gpu_matches_the_cpu_plan() {
 #[cfg(feature = "zoo")]
 #[test]
 fn every_zoo_model_runs_whole_on_the_gpu() {
-    use common::zoo;
+    use crate::common::zoo;
     use zeroskip::import::onnx;
     let ctx = need_gpu!();
     for name in [

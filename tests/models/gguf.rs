@@ -815,7 +815,7 @@ tests! {
 #[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod zoo {
     use super::*;
-    use common::zoo::{npy_f32, read};
+    use crate::common::zoo::{npy_f32, read};
     use serde_json::Value as J;
     use zeroskip::llm::LlamaConfig;
 

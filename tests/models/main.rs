@@ -7,10 +7,10 @@ mod common;
 mod gguf;
 mod llama;
 mod ppl;
-#[cfg(feature = "zoo")]
+#[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod prune_zoo;
 mod tokenizer;
-#[cfg(feature = "zoo")]
+#[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod zoo;
-#[cfg(feature = "zoo")]
+#[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod zoo_tfjs;

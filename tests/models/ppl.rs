@@ -258,7 +258,7 @@ tests! {
     }
 }
 
-#[cfg(feature = "zoo")]
+#[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod zoo {
     use super::common::zoo;
     use std::time::Instant;

@@ -429,8 +429,8 @@ mod zoo {
     #[cfg(not(target_arch = "wasm32"))]
     fn files() -> (Vec<u8>, Vec<u8>) {
         (
-            common::zoo::read("llm/SmolLM2-135M-Instruct.Q4_1.gguf"),
-            common::zoo::read("llm/tokenizer_ref.json"),
+            crate::common::zoo::read("llm/SmolLM2-135M-Instruct.Q4_1.gguf"),
+            crate::common::zoo::read("llm/tokenizer_ref.json"),
         )
     }
     #[cfg(target_arch = "wasm32")]
