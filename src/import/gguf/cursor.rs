@@ -4,6 +4,7 @@
 
 use super::bad;
 use crate::error::Result;
+use crate::limits;
 
 pub(super) struct Cursor<'a> {
     file: &'a str,
@@ -60,12 +61,26 @@ impl<'a> Cursor<'a> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
-    /// A count of items of at least `min_bytes` each: refused unless that many could still fit
-    /// in the bytes left, so no count taken from the file can make the reader allocate more
-    /// than the file itself holds.
-    pub fn count(&mut self, min_bytes: usize, what: &dyn Fn() -> String) -> Result<usize> {
+    /// A count of items of at least `min_bytes` each: refused (`TooLarge`) over `max`, then
+    /// unless that many could still fit in the bytes left, so no count taken from the file can
+    /// make the reader allocate more than the file itself holds.
+    pub fn count(
+        &mut self,
+        min_bytes: usize,
+        max: u64,
+        what: &dyn Fn() -> String,
+    ) -> Result<usize> {
         let at = self.pos;
         let n = self.u64(what)?;
+        if n > max {
+            return Err(limits::too_large(
+                self.file,
+                &what(),
+                n.checked_mul(min_bytes as u64),
+                max.saturating_mul(min_bytes as u64),
+                format!("{n} items (at offset {at}), at most {max} are accepted"),
+            ));
+        }
         let fits = (self.remaining() / min_bytes.max(1)) as u64;
         if n > fits {
             return Err(bad(
@@ -85,12 +100,12 @@ impl<'a> Cursor<'a> {
         let at = self.pos;
         let n = self.u64(&|| format!("the length of {}", what()))?;
         if n > max as u64 {
-            return Err(bad(
+            return Err(limits::too_large(
                 self.file,
-                format!(
-                    "{} is {n} bytes long (at offset {at}), more than the {max} allowed",
-                    what()
-                ),
+                &what(),
+                Some(n),
+                max as u64,
+                format!("a string (at offset {at})"),
             ));
         }
         if n > self.remaining() as u64 {
