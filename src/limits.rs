@@ -51,9 +51,10 @@ pub const MAX_ARENA: usize = 1 << 27;
 /// Largest GGUF tensor, in bytes as stored (2^31 = 2 GiB, [`ARRAY_BUFFER`]): a larger one
 /// cannot come from a file the browser can hand over.
 pub const MAX_GGUF_TENSOR_BYTES: u64 = ARRAY_BUFFER;
-/// Most elements of a GGUF tensor or a sparse LLM matrix (2^31): its dequantized rows are f32
-/// and its element indices must fit wasm32's usize with room for `· 4`-byte offsets.
-pub const MAX_LLM_TENSOR_ELEMENTS: u64 = 1 << 31;
+/// Most elements of a GGUF tensor or a sparse LLM matrix (2^29): dequantized to f32 that is
+/// 2 GiB, half of wasm32 memory, and every f32 byte offset into it fits a 32-bit usize.
+/// Llama-3.2-1B's largest tensor (its 128256 × 2048 embedding) is 2^28.
+pub const MAX_LLM_TENSOR_ELEMENTS: u64 = 1 << 29;
 /// Longest GGUF metadata string (2^24 = 16 MiB): chat templates and licenses are kilobytes.
 pub const MAX_GGUF_STRING_BYTES: usize = 1 << 24;
 /// Longest GGUF metadata array (2^24 elements): the largest vocabularies (Gemma's 262k

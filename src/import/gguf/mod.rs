@@ -405,7 +405,7 @@ fn read_info(
             format!("{ty} {raw:?} as stored"),
         ));
     }
-    // At most MAX_LLM_TENSOR_ELEMENTS (2^31), so a usize even on wasm32.
+    // At most MAX_LLM_TENSOR_ELEMENTS (2^29), so a usize even on wasm32.
     let n = n.unwrap_or(0) as usize;
     let dims: Vec<usize> = raw.iter().map(|&d| d as usize).collect();
     if dims[0] % ty.block_len() != 0 {
