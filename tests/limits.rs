@@ -8,9 +8,8 @@
 #[path = "common/mod.rs"]
 #[macro_use]
 mod common;
-#[path = "common/onnx.rs"]
-mod onnx;
 
+use common::onnx;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use zeroskip::graph::Op;
