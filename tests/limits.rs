@@ -338,3 +338,50 @@ tests! {
         expect_too_large("KV cache", &[], "session", "KV cache", 16 * GIB, |_| m.session(1 << 24));
     }
 }
+
+/// Runs `load` on `input`, expects an error, and checks that no single allocation during it
+/// exceeded `input`'s length plus `SLACK`: counts bounded only by the file (each item needs
+/// its bytes there) must not preallocate several times the file before those bytes are read.
+fn expect_bounded_failure<T: std::fmt::Debug>(
+    what: &str,
+    input: &[u8],
+    load: impl FnOnce(&[u8]) -> Result<T>,
+) {
+    PEAK.with(|p| p.set(0));
+    let r = load(input);
+    let peak = PEAK.with(|p| p.get());
+    let e = r.expect_err(what);
+    assert!(
+        peak <= input.len() + SLACK,
+        "{what}: allocated {peak} bytes in one piece for a {}-byte input ({e})",
+        input.len()
+    );
+    println!(
+        "{what}: peak single allocation {peak} B for a {} B input: {e}",
+        input.len()
+    );
+}
+
+tests! {
+    fn gguf_counts_do_not_preallocate_past_the_file() {
+        let b = tiny_gguf(WeightType::Q8_0);
+        // "GGUF", version, u64 n_tensors at 8, u64 n_kv at 16: as many as could fit.
+        let left = (b.len() - 24) as u64;
+        for (at, each, what) in [(8, 32, "GGUF tensor count"), (16, 13, "GGUF key/value count")] {
+            let mut b = b.clone();
+            put_u64(&mut b, at, left / each);
+            expect_bounded_failure(what, &b, |b| Gguf::parse("big.gguf", b).map(drop));
+        }
+        // 16 strings, then padding, under a count as long as their 8-byte lengths could be:
+        // sized from the count, the Vec<String> (24 bytes each) would be 3× the file.
+        let mut w = GgufWriter::new();
+        let words: Vec<String> = (0..16).map(|i| format!("w{i}")).collect();
+        w.value("padding", &Value::Array(Array::U8(vec![7; 4096])));
+        w.value("tokenizer.ggml.tokens", &Value::Array(Array::String(words)));
+        let mut b = w.finish();
+        let at = after_gguf_str(&b, "tokenizer.ggml.tokens");
+        let most = ((b.len() - at - 16) / 8) as u64;
+        put_u64(&mut b, at + 8, most);
+        expect_bounded_failure("GGUF string array", &b, |b| Gguf::parse("big.gguf", b).map(drop));
+    }
+}

@@ -166,8 +166,11 @@ impl<'a> Gguf<'a> {
         let n_tensors = c.count(32, u64::MAX, &|| "the tensor count".into())?;
         let n_kv = c.count(13, u64::MAX, &|| "the metadata key/value count".into())?;
 
-        let mut metadata = Vec::with_capacity(n_kv);
-        let mut keys = HashMap::with_capacity(n_kv);
+        // Not sized from n_kv: the count is only bounded by the bytes left, and an entry in
+        // memory is several times the 13 bytes it may take in the file (so is a tensor info
+        // below): they grow as entries actually parse.
+        let mut metadata = Vec::new();
+        let mut keys = HashMap::new();
         for i in 0..n_kv {
             let key = c.string(MAX_GGUF_KEY_BYTES, &|| format!("metadata key #{i}"))?;
             let what = || format!("metadata key '{key}'");
@@ -195,8 +198,8 @@ impl<'a> Gguf<'a> {
             }
         };
 
-        let mut infos = Vec::with_capacity(n_tensors);
-        let mut names = HashMap::with_capacity(n_tensors);
+        let mut infos = Vec::new();
+        let mut names = HashMap::new();
         for i in 0..n_tensors {
             let name = c.string(MAX_NAME_BYTES, &|| format!("the name of tensor #{i}"))?;
             let info = read_info(file, &mut c, &name)?;

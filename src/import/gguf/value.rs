@@ -185,7 +185,8 @@ fn read_array(file: &str, c: &mut Cursor, what: &dyn Fn() -> String) -> Result<A
             Array::Bool(v)
         }
         _ => {
-            let mut v = Vec::with_capacity(n);
+            // Not sized from n: a String is 24 bytes, its length in the file 8.
+            let mut v = Vec::new();
             for i in 0..n {
                 v.push(c.string(MAX_GGUF_STRING_BYTES, &|| format!("{}[{i}]", what()))?);
             }
