@@ -60,6 +60,8 @@ pub const MAX_GGUF_STRING_BYTES: usize = 1 << 24;
 /// Longest GGUF metadata array (2^24 elements): the largest vocabularies (Gemma's 262k
 /// tokens, their merges) are well under a million.
 pub const MAX_GGUF_ARRAY_LEN: u64 = 1 << 24;
+// The GGUF spec's own maximums: exceeding them is a malformed file (`BadModel`), not a
+// memory claim.
 /// Longest GGUF metadata key the spec allows.
 pub const MAX_GGUF_KEY_BYTES: usize = 65_535;
 /// Longest GGUF tensor name the spec allows.

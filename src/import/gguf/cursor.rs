@@ -95,17 +95,37 @@ impl<'a> Cursor<'a> {
         Ok(n as usize)
     }
 
+    /// A metadata string value: [`Cursor::string`] under the memory cap
+    /// [`limits::MAX_GGUF_STRING_BYTES`], whose excess is `TooLarge` (the spec's own maximums,
+    /// for keys and tensor names, are format errors).
+    pub fn value_string(&mut self, what: &dyn Fn() -> String) -> Result<String> {
+        let at = self.pos;
+        let n = u64::from_le_bytes(self.array::<8>(&|| format!("the length of {}", what()))?);
+        let max = limits::MAX_GGUF_STRING_BYTES as u64;
+        if n > max {
+            return Err(limits::too_large(
+                self.file,
+                &what(),
+                Some(n),
+                max,
+                format!("a string (at offset {at})"),
+            ));
+        }
+        self.pos = at;
+        self.string(usize::MAX, what)
+    }
+
     /// A GGUF string: u64 byte length, then UTF-8 bytes (no terminator), at most `max` bytes.
     pub fn string(&mut self, max: usize, what: &dyn Fn() -> String) -> Result<String> {
         let at = self.pos;
         let n = self.u64(&|| format!("the length of {}", what()))?;
         if n > max as u64 {
-            return Err(limits::too_large(
+            return Err(bad(
                 self.file,
-                &what(),
-                Some(n),
-                max as u64,
-                format!("a string (at offset {at})"),
+                format!(
+                    "{} is {n} bytes long (at offset {at}), more than the {max} allowed",
+                    what()
+                ),
             ));
         }
         if n > self.remaining() as u64 {

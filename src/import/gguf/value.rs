@@ -55,7 +55,7 @@ const U64: u32 = 10;
 const I64: u32 = 11;
 const F64: u32 = 12;
 
-use crate::limits::{MAX_GGUF_ARRAY_LEN, MAX_GGUF_STRING_BYTES};
+use crate::limits::MAX_GGUF_ARRAY_LEN;
 
 /// Fewest bytes one value of type `t` takes in the file (a string: its u64 length).
 fn min_bytes(t: u32) -> usize {
@@ -103,7 +103,7 @@ pub(super) fn read_value(
         I32 => Value::I32(i32::from_le_bytes(c.array(what)?)),
         F32 => Value::F32(f32::from_le_bytes(c.array(what)?)),
         BOOL => Value::Bool(read_bool(file, c, what)?),
-        STRING => Value::String(c.string(MAX_GGUF_STRING_BYTES, what)?),
+        STRING => Value::String(c.value_string(what)?),
         U64 => Value::U64(u64::from_le_bytes(c.array(what)?)),
         I64 => Value::I64(i64::from_le_bytes(c.array(what)?)),
         F64 => Value::F64(f64::from_le_bytes(c.array(what)?)),
@@ -188,7 +188,7 @@ fn read_array(file: &str, c: &mut Cursor, what: &dyn Fn() -> String) -> Result<A
             // Not sized from n: a String is 24 bytes, its length in the file 8.
             let mut v = Vec::new();
             for i in 0..n {
-                v.push(c.string(MAX_GGUF_STRING_BYTES, &|| format!("{}[{i}]", what()))?);
+                v.push(c.value_string(&|| format!("{}[{i}]", what()))?);
             }
             Array::String(v)
         }
