@@ -4,6 +4,7 @@
 /** @type {readonly string[]} */
 export const ERROR_CODES = Object.freeze([
   'BadModel', // the model file is corrupt, truncated or of a kind zeroskip does not read
+  'TooLarge', // the model claims a tensor, array or cache beyond the engine's memory limits
   'BadImage', // the image could not be decoded (not an image, empty, unsupported type)
   'BadInput', // an argument is out of range (tensor length, topK, temperature, prompt…)
   'Aborted', // an AbortSignal stopped the call

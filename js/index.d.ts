@@ -11,6 +11,7 @@ export type ModelKind = 'image-classifier' | 'text-generator' | 'session';
 
 export type ErrorCode =
   | 'BadModel'
+  | 'TooLarge'
   | 'BadImage'
   | 'BadInput'
   | 'Aborted'

@@ -75,6 +75,19 @@ pub enum Error {
         detail: String,
     },
 
+    /// A file claims something larger than zeroskip can hold (a cap of `crate::limits`, all
+    /// tied to wasm32's 4 GiB memory and the browser's 2 GiB ArrayBuffer): refused before
+    /// anything is allocated for it. Its own code, so a page can say "too large for a browser"
+    /// instead of "corrupt"; `bytes` and `limit` let it say by how much.
+    #[error("{file}: {tensor}: {detail}: {bytes} bytes claimed, the limit is {limit}")]
+    TooLarge {
+        file: String,
+        tensor: String,
+        bytes: u64,
+        limit: u64,
+        detail: String,
+    },
+
     /// A weight tensor's data does not match its declared type and dims.
     #[error("{file}: tensor {tensor}: {detail}")]
     BadTensor {
@@ -173,6 +186,8 @@ impl Error {
     /// The stable code the JS API carries on a rejected call (`ERROR_CODES` in js/errors.js):
     /// programs switch on it instead of parsing the message.
     /// - `BadModel`: what a model file holds is corrupt, truncated, malformed or unsupported.
+    /// - `TooLarge`: the file claims a tensor, array or cache larger than a cap of
+    ///   `crate::limits` (the file may be fine, but not here).
     /// - `BadInput`: an argument out of range (buffer length, kernel name, sampling option…).
     /// - `NoWebGPU`: WebGPU was required and has no adapter or device, or lost it.
     /// - `Unsupported`: the runtime lacks a feature the call needs.
@@ -189,6 +204,7 @@ impl Error {
             | Error::BadNode { .. }
             | Error::BadTensor { .. }
             | Error::Io { .. } => "BadModel",
+            Error::TooLarge { .. } => "TooLarge",
             Error::BufferTooSmall { .. }
             | Error::UnknownKernel { .. }
             | Error::BadArgument { .. }

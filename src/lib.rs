@@ -17,6 +17,7 @@ pub mod gpu;
 pub mod graph;
 pub mod import;
 pub mod kernels;
+pub mod limits;
 pub mod llm;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod par;

@@ -24,9 +24,9 @@ pub fn f16_le_to_f32(bytes: &[u8]) -> impl Iterator<Item = f32> + '_ {
 /// Output-channel block (sparse) or panel (dense) widths the packers and kernels support.
 pub const BLOCK_WIDTHS: [usize; 4] = [1, 2, 4, 8];
 
-/// Largest `c_out · c_in` accepted: keeps every index and byte offset far from overflow and
-/// refuses absurd dims before anything is allocated.
-const MAX_WEIGHTS: u64 = 1 << 28;
+// Largest `c_out · c_in` accepted: keeps every index and byte offset far from overflow and
+// refuses absurd dims before anything is allocated (why that number: `crate::limits`).
+use crate::limits::MAX_WEIGHTS;
 
 /// A 1x1 / FC weight `W (c_out, c_in)` as the kernels see it: cut into `nr`-wide
 /// output-channel blocks, the `c_out % nr` leftover rows as width-1 blocks (sparse) or one

@@ -737,6 +737,17 @@ impl TextGenerator {
     /// (not even EOS), so every call decodes exactly `n` tokens.
     #[wasm_bindgen(js_name = generateGreedy)]
     pub fn generate_greedy(&mut self, first: u32, n: usize) -> Result<Vec<f64>, JsValue> {
+        // Each step takes a position: refuse before `out` is sized from a caller's n.
+        if n > self.session.remaining() {
+            return Err(crate::Error::BadArgument {
+                what: "generateGreedy: n".into(),
+                detail: format!(
+                    "{n} tokens do not fit the {} positions left in the session",
+                    self.session.remaining()
+                ),
+            }
+            .into());
+        }
         let mut out = Vec::with_capacity(n + 1);
         out.push(0.0);
         let t0 = now_ms();

@@ -15,9 +15,8 @@ use crate::kernels::{
 };
 use crate::sparse::{SpmmLayer, SpmmWeights};
 
-/// Most floats one inference's arena may hold (512 MiB): refused at plan time rather than
-/// failing an allocation, which would abort the page in wasm.
-pub const MAX_ARENA: usize = 1 << 27;
+// Most floats one inference's arena may hold; why that number: `crate::limits`.
+pub use crate::limits::MAX_ARENA;
 
 /// How the plan picks 1x1 / FC kernels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,12 +257,13 @@ impl<'g> Builder<'g> {
             }
         }
         if self.alloc.size() > MAX_ARENA {
-            return Err(Error::DimOutOfRange {
-                tensor: g.name.clone(),
-                what: "activation arena (floats)".into(),
-                value: self.alloc.size() as u64,
-                limit: format!("≤ {MAX_ARENA}"),
-            });
+            return Err(crate::limits::too_large(
+                &g.name,
+                "activation arena",
+                Some(4 * self.alloc.size() as u64),
+                4 * MAX_ARENA as u64,
+                "the plan's f32 activations at their peak",
+            ));
         }
         let output = self.region[self.a.output_root(g)].expect("graph output lowered");
         Ok(Plan {

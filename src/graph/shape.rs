@@ -3,9 +3,8 @@
 
 use super::{Op, Shape};
 
-/// Largest activation accepted, in floats (256 MiB): far above any CNN this engine targets,
-/// below what would exhaust a browser tab.
-pub const MAX_ACTIVATION: usize = 1 << 26;
+// Largest activation accepted, in floats; why that number: `crate::limits`.
+pub use crate::limits::MAX_ACTIVATION;
 
 /// The output shape of `op`, or why `inputs` don't fit it.
 pub fn infer(op: &Op, inputs: &[Shape]) -> Result<Shape, String> {

@@ -11,9 +11,9 @@
 //! against [`MAX_KV_BYTES`] before anything is allocated.
 
 use crate::error::{Error, Result};
-
-/// Largest KV cache accepted (K and V together): 2 GiB, beyond any browser tab.
-pub const MAX_KV_BYTES: usize = 1 << 31;
+use crate::limits;
+// Largest KV cache accepted (K and V together); why that number: `crate::limits`.
+pub use crate::limits::MAX_KV_BYTES;
 
 #[derive(Debug, Clone)]
 pub struct KvCache {
@@ -31,25 +31,33 @@ impl KvCache {
     /// A cache for `ctx` positions; errors (before allocating) if it would exceed
     /// [`MAX_KV_BYTES`] or `ctx` is 0.
     pub fn new(layers: usize, ctx: usize, kv_heads: usize, head_dim: usize) -> Result<KvCache> {
+        if ctx == 0 {
+            return Err(Error::DimOutOfRange {
+                tensor: "KV cache".into(),
+                what: "context length".into(),
+                value: 0,
+                limit: "1 or more".into(),
+            });
+        }
+        // In u64: on wasm32 a usize product wraps at 4 GiB.
         let floats = [layers, ctx, kv_heads, head_dim]
             .iter()
-            .try_fold(1usize, |a, &b| a.checked_mul(b));
+            .try_fold(1u64, |a, &b| a.checked_mul(b as u64));
         let bytes = floats.and_then(|f| f.checked_mul(8));
-        match bytes {
-            Some(b) if b <= MAX_KV_BYTES && ctx > 0 => {}
-            _ => {
-                return Err(Error::DimOutOfRange {
-                    tensor: "KV cache".into(),
-                    what: "context length".into(),
-                    value: ctx as u64,
-                    limit: format!(
-                        "1 or more, and K + V ({layers} layers × {kv_heads} heads × {head_dim} \
-                         × 8 bytes per position) at most {MAX_KV_BYTES} bytes"
-                    ),
-                })
-            }
+        if bytes.is_none_or(|b| b > MAX_KV_BYTES as u64) {
+            return Err(limits::too_large(
+                "session",
+                "KV cache",
+                bytes,
+                MAX_KV_BYTES as u64,
+                format!(
+                    "{ctx} positions of K + V ({layers} layers × {kv_heads} heads × {head_dim} \
+                     × 8 bytes)"
+                ),
+            ));
         }
-        let n = floats.unwrap_or(0);
+        // At most MAX_KV_BYTES / 8 floats: a usize on wasm32 too.
+        let n = floats.unwrap_or(0) as usize;
         Ok(KvCache {
             layers,
             ctx,

@@ -18,11 +18,10 @@ pub mod weights;
 use crate::error::{Error, Result};
 use crate::import::gguf::Gguf;
 
-/// Largest width, layer count and context accepted from a file (far beyond small models;
-/// anything larger is a corrupt header, not a model we could run in a browser).
-const MAX_DIM: usize = 1 << 16;
-const MAX_LAYERS: usize = 1 << 10;
-const MAX_CONTEXT: usize = 1 << 24;
+// Largest width, layer count and context accepted from a file (why: `crate::limits`).
+use crate::limits::{
+    MAX_LLM_CONTEXT as MAX_CONTEXT, MAX_LLM_DIM as MAX_DIM, MAX_LLM_LAYERS as MAX_LAYERS,
+};
 
 /// The hyper-parameters the JS API reports (`TextGenerator.config()`), with the session's
 /// context `ctx`: the shape of that JSON, which the npm package and the pages read.

@@ -490,7 +490,23 @@ fn linear(g: &Gguf, name: &str, rows: usize, cols: usize) -> Result<Linear> {
     if t.info.ty != GgmlType::I8 || t.info.dims.len() != 1 {
         return Ok(Linear::Dense(matrix(g, name, rows, cols)?));
     }
-    let (m, used) = SparseMatrix::read(name, t.data)?;
+    let (m, used) = SparseMatrix::read(name, t.data).map_err(|e| match e {
+        // The matrix only knows its tensor's name; the file is known here.
+        Error::TooLarge {
+            tensor,
+            bytes,
+            limit,
+            detail,
+            ..
+        } => Error::TooLarge {
+            file: g.file().into(),
+            tensor,
+            bytes,
+            limit,
+            detail,
+        },
+        e => e,
+    })?;
     if (m.rows, m.cols) != (rows, cols) {
         return Err(bad_tensor(
             g,

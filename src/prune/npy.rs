@@ -3,8 +3,7 @@
 
 use crate::error::{Error, Result};
 
-/// Header parses never trust more than this many elements (1 GiB of f32).
-const MAX_ELEMENTS: usize = 1 << 28;
+use crate::limits::{self, MAX_NPY_ELEMENTS as MAX_ELEMENTS};
 
 /// `bytes` of a `.npy` file (`file` names it in errors) → (shape, data).
 pub fn read_f32(file: &str, bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
@@ -41,20 +40,18 @@ pub fn read_f32(file: &str, bytes: &[u8]) -> Result<(Vec<usize>, Vec<f32>)> {
         .nth(1)
         .and_then(|t| t.split(')').next())
         .ok_or_else(|| bad(format!("no shape in header {header}")))?;
-    let shape: Vec<usize> = dims
+    // u64 dims: a usize product would wrap past 4 GiB on wasm32.
+    let shape: Vec<u64> = dims
         .split(',')
         .filter(|d| !d.is_empty())
         .map(|d| d.parse().map_err(|_| bad(format!("bad dimension {d:?}"))))
         .collect::<Result<_>>()?;
-    let count = shape
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .filter(|&n| n <= MAX_ELEMENTS)
-        .ok_or_else(|| {
-            bad(format!(
-                "shape {shape:?} is larger than {MAX_ELEMENTS} values"
-            ))
-        })?;
+    let n = shape.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    let count = limits::check_count(file, "array", n, 4, MAX_ELEMENTS as u64, || {
+        format!("float32 .npy shape {shape:?}")
+    })?;
+    // Every dim divides a product that fits a usize.
+    let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
     let body = &bytes[start + hlen..];
     if body.len() != count * 4 {
         return Err(bad(format!(

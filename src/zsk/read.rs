@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::graph::{
     Activation, Conv, Graph, Linear, Node, Op, Pool, PoolKind, Resize, Shape, Value,
 };
+use crate::limits::{self, MAX_TENSOR_ELEMENTS, MAX_ZSK_DIM};
 use crate::sparse::SpmmWeights;
 use crate::tensor::f16_le_to_f32;
 
@@ -123,7 +124,7 @@ impl<'a> Reader<'a> {
     }
     fn dim(&mut self) -> Result<usize> {
         let v = self.u32()?;
-        if v > 1 << 24 {
+        if v as usize > MAX_ZSK_DIM {
             return Err(self.bad(format!("dimension {v} is absurd")));
         }
         Ok(v as usize)
@@ -148,8 +149,8 @@ impl<'a> Reader<'a> {
     fn shape(&mut self) -> Result<Shape> {
         Ok(Shape::new(self.dim()?, self.dim()?, self.dim()?))
     }
-    /// `dtype u8, n u32, values`.
-    fn values(&mut self) -> Result<Vec<f32>> {
+    /// `dtype u8, n u32, values` of `node`'s weights.
+    fn values(&mut self, node: &str) -> Result<Vec<f32>> {
         let dtype = self.u8()?;
         let width = match dtype {
             DTYPE_F32 => 4,
@@ -158,6 +159,18 @@ impl<'a> Reader<'a> {
                 return Err(self.bad(format!("value type {other} (expected 0 = f32 or 1 = f16)")))
             }
         };
+        // n is a u32: up to 16 GiB of f32, four times wasm32's memory.
+        let at = self.at;
+        let n = self.u32()? as u64;
+        limits::check_count(
+            self.file,
+            node,
+            Some(n),
+            4,
+            MAX_TENSOR_ELEMENTS as u64,
+            || format!("a block of {n} values (at byte {at})"),
+        )?;
+        self.at = at;
         let n = self.count(width)?;
         let raw = self.take(n * width)?;
         Ok(if width == 4 {
@@ -182,7 +195,7 @@ impl<'a> Reader<'a> {
                 if [c_out, c_in, groups, kh, kw].contains(&usize::MAX) {
                     return Err(self.bad(format!("node {node}: conv dims out of range")));
                 }
-                let bias = self.values()?;
+                let bias = self.values(node)?;
                 let (weight, packed) =
                     self.weights(node, c_out, c_in / groups.max(1) * kh * kw, c_in)?;
                 let conv = Conv {
@@ -201,7 +214,7 @@ impl<'a> Reader<'a> {
             }
             OP_LINEAR => {
                 let (c_out, c_in) = (self.dim()?, self.dim()?);
-                let bias = self.values()?;
+                let bias = self.values(node)?;
                 let (weight, packed) = self.weights(node, c_out, c_in, c_in)?;
                 (
                     Op::Linear(Linear {
@@ -236,8 +249,8 @@ impl<'a> Reader<'a> {
             }
             OP_AFFINE => (
                 Op::ChannelAffine {
-                    scale: self.values()?,
-                    shift: self.values()?,
+                    scale: self.values(node)?,
+                    shift: self.values(node)?,
                 },
                 None,
             ),
@@ -273,7 +286,7 @@ impl<'a> Reader<'a> {
             // them before that.
             OP_PRELU => (
                 Op::Prelu {
-                    slope: self.values()?,
+                    slope: self.values(node)?,
                 },
                 None,
             ),
@@ -335,7 +348,7 @@ impl<'a> Reader<'a> {
         c_in: usize,
     ) -> Result<(Vec<f32>, Option<SpmmWeights>)> {
         match self.u8()? {
-            WEIGHTS_DENSE => Ok((self.values()?, None)),
+            WEIGHTS_DENSE => Ok((self.values(node)?, None)),
             WEIGHTS_SPMM => {
                 let nr = self.dim()?;
                 let first_ic = self.u32()?;
@@ -360,7 +373,7 @@ impl<'a> Reader<'a> {
                         .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")))
                         .collect()
                 };
-                let values = self.values()?;
+                let values = self.values(node)?;
                 if per_out != c_in {
                     return Err(
                         self.bad(format!("node {node}: a packed stream on a non-1x1 weight"))

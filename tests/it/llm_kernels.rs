@@ -329,7 +329,10 @@ tests! {
         let mut good = vec![];
         m.write(&mut good);
         let named = |e: &Error| match e {
-            Error::MalformedSparse { tensor, .. } | Error::DimOutOfRange { tensor, .. } | Error::ShapeMismatch { tensor, .. } => tensor == "bad",
+            Error::MalformedSparse { tensor, .. }
+            | Error::DimOutOfRange { tensor, .. }
+            | Error::ShapeMismatch { tensor, .. }
+            | Error::TooLarge { tensor, .. } => tensor == "bad",
             _ => false,
         };
         let expect_err = |bytes: &[u8], what: &str| {

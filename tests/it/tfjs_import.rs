@@ -427,7 +427,7 @@ tests! {
         let mut m = Builder::new(&[1, 1, 1, 2]);
         m.weights.push(json!({"name": "f", "shape": [1u64 << 31, 1u64 << 31], "dtype": "float32"}));
         m.konst("f");
-        assert!(matches!(m.load(&["x"]), Err(Error::BadTensor { .. })));
+        assert!(matches!(m.load(&["x"]), Err(Error::TooLarge { .. })));
         let mut m = Builder::new(&[1, 1, 1, 2]);
         m.weights.push(json!({"name": "f", "shape": [1 << 20], "dtype": "float32"}));
         m.konst("f");

@@ -4,6 +4,7 @@
 
 use super::bad;
 use crate::error::Result;
+use crate::limits;
 
 pub(super) struct Cursor<'a> {
     file: &'a str,
@@ -60,12 +61,26 @@ impl<'a> Cursor<'a> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
-    /// A count of items of at least `min_bytes` each: refused unless that many could still fit
-    /// in the bytes left, so no count taken from the file can make the reader allocate more
-    /// than the file itself holds.
-    pub fn count(&mut self, min_bytes: usize, what: &dyn Fn() -> String) -> Result<usize> {
+    /// A count of items of at least `min_bytes` each: refused (`TooLarge`) over `max`, then
+    /// unless that many could still fit in the bytes left, so no count taken from the file can
+    /// make the reader allocate more than the file itself holds.
+    pub fn count(
+        &mut self,
+        min_bytes: usize,
+        max: u64,
+        what: &dyn Fn() -> String,
+    ) -> Result<usize> {
         let at = self.pos;
         let n = self.u64(what)?;
+        if n > max {
+            return Err(limits::too_large(
+                self.file,
+                &what(),
+                n.checked_mul(min_bytes as u64),
+                max.saturating_mul(min_bytes as u64),
+                format!("{n} items (at offset {at}), at most {max} are accepted"),
+            ));
+        }
         let fits = (self.remaining() / min_bytes.max(1)) as u64;
         if n > fits {
             return Err(bad(
@@ -78,6 +93,26 @@ impl<'a> Cursor<'a> {
             ));
         }
         Ok(n as usize)
+    }
+
+    /// A metadata string value: [`Cursor::string`] under the memory cap
+    /// [`limits::MAX_GGUF_STRING_BYTES`], whose excess is `TooLarge` (the spec's own maximums,
+    /// for keys and tensor names, are format errors).
+    pub fn value_string(&mut self, what: &dyn Fn() -> String) -> Result<String> {
+        let at = self.pos;
+        let n = u64::from_le_bytes(self.array::<8>(&|| format!("the length of {}", what()))?);
+        let max = limits::MAX_GGUF_STRING_BYTES as u64;
+        if n > max {
+            return Err(limits::too_large(
+                self.file,
+                &what(),
+                Some(n),
+                max,
+                format!("a string (at offset {at})"),
+            ));
+        }
+        self.pos = at;
+        self.string(usize::MAX, what)
     }
 
     /// A GGUF string: u64 byte length, then UTF-8 bytes (no terminator), at most `max` bytes.

@@ -33,12 +33,12 @@ use std::collections::HashMap;
 
 /// The alignment when `general.alignment` is absent.
 pub const DEFAULT_ALIGNMENT: u64 = 32;
-/// ggml tensors have at most 4 dims.
-pub const MAX_DIMS: usize = 4;
-/// Longest tensor name the spec allows, in bytes.
-pub const MAX_NAME_BYTES: usize = 64;
-/// Largest `general.alignment` accepted (a page is 4 KiB; anything far beyond is corrupt).
-pub const MAX_ALIGNMENT: u64 = 1 << 16;
+// The caps, and why each is that number: `crate::limits`.
+use crate::limits::{self, MAX_GGUF_KEY_BYTES, MAX_GGUF_TENSOR_BYTES, MAX_LLM_TENSOR_ELEMENTS};
+pub use crate::limits::{
+    MAX_GGUF_ALIGNMENT as MAX_ALIGNMENT, MAX_GGUF_DIMS as MAX_DIMS,
+    MAX_GGUF_NAME_BYTES as MAX_NAME_BYTES,
+};
 
 pub(crate) fn bad(file: &str, detail: String) -> Error {
     Error::BadModel {
@@ -162,13 +162,17 @@ impl<'a> Gguf<'a> {
         }
         // Smallest possible tensor info: empty name (8), n_dims (4), one dim (8), type (4),
         // offset (8); smallest key/value: empty key (8), type (4), a 1-byte value.
-        let n_tensors = c.count(32, &|| "the tensor count".into())?;
-        let n_kv = c.count(13, &|| "the metadata key/value count".into())?;
+        // Both are bounded by the file (each item's bytes must be there), not by a cap.
+        let n_tensors = c.count(32, u64::MAX, &|| "the tensor count".into())?;
+        let n_kv = c.count(13, u64::MAX, &|| "the metadata key/value count".into())?;
 
-        let mut metadata = Vec::with_capacity(n_kv);
-        let mut keys = HashMap::with_capacity(n_kv);
+        // Not sized from n_kv: the count is only bounded by the bytes left, and an entry in
+        // memory is several times the 13 bytes it may take in the file (so is a tensor info
+        // below): they grow as entries actually parse.
+        let mut metadata = Vec::new();
+        let mut keys = HashMap::new();
         for i in 0..n_kv {
-            let key = c.string(value::MAX_KEY_BYTES, &|| format!("metadata key #{i}"))?;
+            let key = c.string(MAX_GGUF_KEY_BYTES, &|| format!("metadata key #{i}"))?;
             let what = || format!("metadata key '{key}'");
             let t = c.u32(&|| format!("the value type of {}", what()))?;
             let v = value::read_value(file, &mut c, t, &what)?;
@@ -194,8 +198,8 @@ impl<'a> Gguf<'a> {
             }
         };
 
-        let mut infos = Vec::with_capacity(n_tensors);
-        let mut names = HashMap::with_capacity(n_tensors);
+        let mut infos = Vec::new();
+        let mut names = HashMap::new();
         for i in 0..n_tensors {
             let name = c.string(MAX_NAME_BYTES, &|| format!("the name of tensor #{i}"))?;
             let info = read_info(file, &mut c, &name)?;
@@ -356,23 +360,20 @@ fn read_info(
             "has {n_dims} dims; ggml tensors have 1 to {MAX_DIMS}"
         )));
     }
-    let mut dims = Vec::with_capacity(n_dims as usize);
-    let mut n: u64 = 1;
-    for d in 0..n_dims {
+    let mut raw = [0u64; MAX_DIMS];
+    for d in 0..n_dims as usize {
         let v = c.u64(&|| format!("tensor {name}: dim {d}"))?;
-        n = match n.checked_mul(v) {
-            Some(n) if v > 0 && usize::try_from(n).is_ok() => n,
-            _ => {
-                return Err(Error::DimOutOfRange {
-                    tensor: format!("{file}: tensor {name}"),
-                    what: format!("dim {d}"),
-                    value: v,
-                    limit: "at least 1, and all dims' product must fit in memory".into(),
-                })
-            }
-        };
-        dims.push(v as usize);
+        if v == 0 {
+            return Err(Error::DimOutOfRange {
+                tensor: format!("{file}: tensor {name}"),
+                what: format!("dim {d}"),
+                value: v,
+                limit: "at least 1".into(),
+            });
+        }
+        raw[d] = v;
     }
+    let raw = &raw[..n_dims as usize];
     let type_at = c.pos();
     let id = c.u32(&what("type"))?;
     let ty = GgmlType::from_id(id).ok_or_else(|| {
@@ -382,6 +383,34 @@ fn read_info(
         ))
     })?;
     let offset = c.u64(&what("data offset"))?;
+    // Sized in u64 before anything becomes a usize: on wasm32 a usize is 32 bits.
+    let n = raw.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
+    let n_bytes = n.map(|n| {
+        n.div_ceil(ty.block_len() as u64)
+            .saturating_mul(ty.block_bytes() as u64)
+    });
+    let tensor = format!("tensor {name}");
+    if n.is_none_or(|n| n > MAX_LLM_TENSOR_ELEMENTS) {
+        return Err(limits::too_large(
+            file,
+            &tensor,
+            n.and_then(|n| n.checked_mul(4)),
+            MAX_LLM_TENSOR_ELEMENTS * 4,
+            format!("{ty} {raw:?} dequantized to f32"),
+        ));
+    }
+    if n_bytes.is_none_or(|b| b > MAX_GGUF_TENSOR_BYTES) {
+        return Err(limits::too_large(
+            file,
+            &tensor,
+            n_bytes,
+            MAX_GGUF_TENSOR_BYTES,
+            format!("{ty} {raw:?} as stored"),
+        ));
+    }
+    // At most MAX_LLM_TENSOR_ELEMENTS (2^29), so a usize even on wasm32.
+    let n = n.unwrap_or(0) as usize;
+    let dims: Vec<usize> = raw.iter().map(|&d| d as usize).collect();
     if dims[0] % ty.block_len() != 0 {
         return Err(bad_t(format!(
             "rows of {} weights are not whole {ty} blocks of {}",
@@ -389,11 +418,9 @@ fn read_info(
             ty.block_len()
         )));
     }
-    let n_bytes = (n / ty.block_len() as u64)
-        .checked_mul(ty.block_bytes() as u64)
-        .and_then(|b| usize::try_from(b).ok())
-        .ok_or_else(|| bad_t(format!("{ty} {dims:?} is too large for memory")))?;
-    Ok((dims, ty, offset, n as usize, n_bytes))
+    // Whole blocks (checked above) of at most MAX_GGUF_TENSOR_BYTES, so this fits a usize.
+    let n_bytes = n / ty.block_len() * ty.block_bytes();
+    Ok((dims, ty, offset, n, n_bytes))
 }
 
 impl Tensor<'_> {

@@ -55,8 +55,7 @@ const U64: u32 = 10;
 const I64: u32 = 11;
 const F64: u32 = 12;
 
-/// Longest metadata key the spec allows.
-pub(super) const MAX_KEY_BYTES: usize = 65_535;
+use crate::limits::MAX_GGUF_ARRAY_LEN;
 
 /// Fewest bytes one value of type `t` takes in the file (a string: its u64 length).
 fn min_bytes(t: u32) -> usize {
@@ -104,7 +103,7 @@ pub(super) fn read_value(
         I32 => Value::I32(i32::from_le_bytes(c.array(what)?)),
         F32 => Value::F32(f32::from_le_bytes(c.array(what)?)),
         BOOL => Value::Bool(read_bool(file, c, what)?),
-        STRING => Value::String(c.string(usize::MAX, what)?),
+        STRING => Value::String(c.value_string(what)?),
         U64 => Value::U64(u64::from_le_bytes(c.array(what)?)),
         I64 => Value::I64(i64::from_le_bytes(c.array(what)?)),
         F64 => Value::F64(f64::from_le_bytes(c.array(what)?)),
@@ -151,7 +150,9 @@ fn read_array(file: &str, c: &mut Cursor, what: &dyn Fn() -> String) -> Result<A
     if t > F64 {
         return Err(unknown_type(file, t, at, what));
     }
-    let n = c.count(min_bytes(t), &|| format!("the length of {}", what()))?;
+    let n = c.count(min_bytes(t), MAX_GGUF_ARRAY_LEN, &|| {
+        format!("the length of {}", what())
+    })?;
     // `count` checked that n elements of at least min_bytes(t) each fit in the bytes left.
     fn fixed<const N: usize, T>(
         c: &mut Cursor,
@@ -184,9 +185,10 @@ fn read_array(file: &str, c: &mut Cursor, what: &dyn Fn() -> String) -> Result<A
             Array::Bool(v)
         }
         _ => {
-            let mut v = Vec::with_capacity(n);
+            // Not sized from n: a String is 24 bytes, its length in the file 8.
+            let mut v = Vec::new();
             for i in 0..n {
-                v.push(c.string(usize::MAX, &|| format!("{}[{i}]", what()))?);
+                v.push(c.value_string(&|| format!("{}[{i}]", what()))?);
             }
             Array::String(v)
         }

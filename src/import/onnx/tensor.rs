@@ -7,13 +7,10 @@ use crate::error::{Error, Result};
 use crate::tensor::f16_le_to_f32;
 use crate::tensor::f16_to_f32;
 
-/// Largest initializer accepted, in elements (1 GiB of f32). Dense initializers must also
-/// carry that many values in the file, so they cannot claim more than the file holds.
-const MAX_ELEMENTS: usize = 1 << 28;
-
-/// Elements all sparse initializers of one model may densify to (256 MiB of f32), however
-/// few values the file stores.
-pub const MAX_DENSIFIED: usize = 1 << 26;
+use crate::limits::{self, MAX_TENSOR_ELEMENTS as MAX_ELEMENTS};
+// Dense initializers must also carry their values in the file, so they cannot claim more than
+// it holds; sparse ones densify within this budget (why these numbers: `crate::limits`).
+pub use crate::limits::MAX_DENSIFIED;
 
 /// A constant tensor: dims plus data as f32 (weights) or i64 (shapes, axes).
 #[derive(Debug, Clone, PartialEq)]
@@ -68,7 +65,7 @@ pub fn decode(file: &str, t: &TensorProto) -> Result<Constant> {
                 .into(),
         ));
     }
-    let dims = dims(file, &t.name, &t.dims)?;
+    let dims = dims(file, &t.name, &t.dims, elem_bytes(t.data_type))?;
     let n: usize = dims.iter().product();
     let raw = &t.raw_data;
     let exact = |got: usize, unit: &str| {
@@ -179,10 +176,20 @@ pub fn decode_sparse(
         tensor: name.clone(),
         detail,
     };
-    let dims = dims(file, &name, &s.dims)?;
+    let dims = dims(file, &name, &s.dims, 4)?;
     let n: usize = dims.iter().product();
     *budget = budget.checked_sub(n).ok_or_else(|| {
-        bad(format!("densifying dims {dims:?} would exceed {MAX_DENSIFIED} elements for all sparse initializers"))
+        limits::too_large(
+            file,
+            &name,
+            Some(4 * n as u64),
+            4 * MAX_DENSIFIED as u64,
+            format!(
+                "densifying dims {dims:?} (f32), with {} elements of the sparse initializers' \
+                 budget left",
+                *budget
+            ),
+        )
     })?;
     let vals = decode(file, values)?.f32s();
     let idx = decode(file, indices)?;
@@ -225,8 +232,17 @@ pub fn decode_sparse(
     ))
 }
 
-/// Checked dims: non-negative, product within `MAX_ELEMENTS`.
-fn dims(file: &str, tensor: &str, raw: &[i64]) -> Result<Vec<usize>> {
+/// Bytes of one decoded element of ONNX type `t` (integers decode to i64, floats to f32).
+fn elem_bytes(t: i32) -> u64 {
+    match t {
+        data_type::INT64 | data_type::INT32 => 8,
+        _ => 4,
+    }
+}
+
+/// Checked dims: non-negative, product within `MAX_ELEMENTS` (else `TooLarge`, its bytes at
+/// `size` per decoded element).
+fn dims(file: &str, tensor: &str, raw: &[i64], size: u64) -> Result<Vec<usize>> {
     let bad = |detail: String| Error::BadTensor {
         file: file.into(),
         tensor: tensor.into(),
@@ -236,8 +252,10 @@ fn dims(file: &str, tensor: &str, raw: &[i64]) -> Result<Vec<usize>> {
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| bad(format!("negative dim {d} in {raw:?}"))))
         .collect::<Result<_>>()?;
-    match dims.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) {
-        Some(n) if n <= MAX_ELEMENTS => Ok(dims),
-        _ => Err(bad(format!("dims {raw:?} exceed {MAX_ELEMENTS} elements"))),
-    }
+    // In u64: a usize product would wrap past 4 GiB on wasm32.
+    let n = raw.iter().try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+    limits::check_count(file, tensor, n, size, MAX_ELEMENTS as u64, || {
+        format!("dims {raw:?}")
+    })?;
+    Ok(dims)
 }

@@ -22,9 +22,9 @@ use std::collections::HashMap;
 
 const FORMAT: &str = "TF.js graph model";
 
-/// Most nodes a model.json may declare: far above any mobile CNN, and it bounds the
-/// work of sorting them.
-const MAX_NODES: usize = 1 << 16;
+// Most nodes a model.json may declare: far above any mobile CNN, and it bounds the work of
+// sorting them.
+use crate::limits::MAX_TFJS_NODES as MAX_NODES;
 
 /// A TF tensor the caller feeds or reads, with its TF (NHWC) dims.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,8 +9,7 @@ use crate::import::onnx::tensor::{Constant, Data};
 use crate::tensor::f16_to_f32;
 use std::collections::HashMap;
 
-/// Largest tensor accepted, in elements (1 GiB of f32).
-const MAX_ELEMENTS: usize = 1 << 28;
+use crate::limits::{self, MAX_TENSOR_ELEMENTS};
 
 /// Decodes every tensor of `groups`; `shards` are the shard files' bytes in manifest order
 /// (group by group, path by path).
@@ -152,19 +151,17 @@ fn entry_layout(file: &str, w: &WeightEntry) -> Result<(usize, Kind)> {
         tensor: w.name.clone(),
         detail,
     };
+    if let Some(d) = w.shape.iter().find(|&&d| d < 0) {
+        return Err(bad(format!("negative dim {d} in shape {:?}", w.shape)));
+    }
+    // In u64 (a usize product would wrap past 4 GiB on wasm32); every kind decodes to 4 bytes.
     let n = w
         .shape
         .iter()
-        .try_fold(1usize, |a, &d| {
-            usize::try_from(d).ok().and_then(|d| a.checked_mul(d))
-        })
-        .filter(|&n| n <= MAX_ELEMENTS)
-        .ok_or_else(|| {
-            bad(format!(
-                "shape {:?} is negative or over {MAX_ELEMENTS} elements",
-                w.shape
-            ))
-        })?;
+        .try_fold(1u64, |a, &d| a.checked_mul(d as u64));
+    let n = limits::check_count(file, &w.name, n, 4, MAX_TENSOR_ELEMENTS as u64, || {
+        format!("weights manifest shape {:?} ({})", w.shape, w.dtype)
+    })?;
     let kind = match (w.dtype.as_str(), &w.quantization) {
         ("float32", None) => Kind::F32,
         ("int32", None) => Kind::I32,

@@ -32,6 +32,7 @@ pub(crate) use nm::NmStore;
 use crate::error::{Error, Result};
 use crate::kernels::llm::f16_finite;
 use crate::kernels::{best, Isa, Kernel, Op, Shape, WType};
+use crate::limits::{self, MAX_LLM_TENSOR_ELEMENTS};
 use std::ops::Range;
 
 /// A sparse LLM weight format.
@@ -354,14 +355,16 @@ fn check_dims(name: &str, format: SparseFormat, rows: u64, cols: u64) -> Result<
     if rows == 0 || rows > u32::MAX as u64 {
         return Err(out("rows", rows, "1 ..= 2^32 − 1".into()));
     }
-    if rows
-        .checked_mul(cols)
-        .is_none_or(|n| n > isize::MAX as u64 / 8)
-    {
-        return Err(out(
-            "rows · cols",
-            rows.saturating_mul(cols),
-            "must fit in memory".into(),
+    // Decoded to f32 (`decode`, the kernels' rows): capped like a GGUF tensor, in u64 before
+    // anything becomes a 32-bit usize on wasm32.
+    let n = rows.checked_mul(cols);
+    if n.is_none_or(|n| n > MAX_LLM_TENSOR_ELEMENTS) {
+        return Err(limits::too_large(
+            "sparse LLM matrix",
+            name,
+            n.and_then(|n| n.checked_mul(4)),
+            MAX_LLM_TENSOR_ELEMENTS * 4,
+            format!("{rows}×{cols} {} decoded to f32", format.name()),
         ));
     }
     let unit = format.col_unit() as u64;
