@@ -45,7 +45,7 @@ wasm: setup
 	@# The npm package (js/) mirrored into www/zeroskip for the demo page (www/index.html).
 	node js/scripts/stage.mjs www
 
-test: setup lint test-native test-wasm test-relaxed test-models test-gpu test-gpu-browser test-browser test-e2e test-npm
+test: setup lint test-native test-wasm test-relaxed test-models test-gpu test-gpu-browser test-browser test-e2e test-soak test-npm
 	@echo "make test: all passed"
 
 lint:
@@ -81,7 +81,7 @@ test-browser: zoo wasm
 	node tests/browser/gpu.mjs
 	node tests/browser/llm.mjs
 
-.PHONY: npm test-e2e test-npm
+.PHONY: npm test-e2e test-soak test-npm
 
 # The product demo (www/index.html through the js/ package's API) end to end in headless Chromium:
 # classify, the 85%-sparse and 50%-sparse files, WebGPU, a corrupt model, a non-image file, 20
@@ -90,6 +90,12 @@ test-browser: zoo wasm
 # tests/browser/artifacts/e2e.png.
 test-e2e: zoo wasm
 	node tests/browser/e2e.mjs
+
+# Soak and fault test of the package in one isolated page (about 1.5 minutes): 1,000 inferences on
+# 3 models with reloads, 50 concurrent calls, 100 aborted LLM generations, killed workers; memory
+# figures in tests/browser/artifacts/soak.json.
+test-soak: zoo wasm
+	node tests/browser/soak.mjs
 
 # The npm package: the wasm builds copied into js/pkg (ignored), then `npm pack` into target/npm.
 npm: wasm

@@ -3,7 +3,7 @@
 // generation. It runs inside the package's Web Worker (worker.js) by default, or on the
 // calling thread (`worker: false`, and always in Node). It speaks messages only:
 //
-//   in:  {id, op: 'load' | 'classify' | 'run' | 'generate' | 'info', args}, {op: 'abort', target}
+//   in:  {id, op: 'load' | 'classify' | 'run' | 'generate' | 'memory', args}, {op: 'abort', target}
 //   out: {id, type: 'progress' | 'token' | 'result' | 'error', ...}
 //
 // Every op waits for the one before it (a model runs one thing at a time); 'abort' does not.
@@ -91,6 +91,7 @@ async function pixelsOf(image) {
  */
 export function createHost(post, { wasmSource } = {}) {
   let model = null; // {kind: 'image-classifier' | 'session' | 'text-generator', ...}
+  let wasmMemory = null; // the build's WebAssembly.Memory, once load() started it
   let chain = Promise.resolve();
   const aborted = new Set();
 
@@ -99,6 +100,7 @@ export function createHost(post, { wasmSource } = {}) {
       if (model) throw fail('BadInput', 'this host already holds a model');
       const progress = (p) => post({ id, type: 'progress', progress: { ...p, url: a.url ?? null } });
       const zs = await loadWasm(a.isa, { wasmSource });
+      wasmMemory = (await zs.default()).memory; // initialised already: default() returns its exports
       const isa = resolveIsa(a.isa);
       let bytes = a.bytes;
       let fromCache = false;
@@ -178,6 +180,10 @@ export function createHost(post, { wasmSource } = {}) {
         info.labels = labels ? labels.length : 0;
       }
       return info;
+    },
+
+    async memory() {
+      return { wasmBytes: wasmMemory ? wasmMemory.buffer.byteLength : 0 };
     },
 
     async classify(id, a) {

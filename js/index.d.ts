@@ -148,8 +148,18 @@ declare class LoadedModel {
   readonly isa: 'relaxed' | 'simd128';
   /** Why WebGPU was wanted and is not what runs, or null. */
   readonly fallback: string | null;
+  /**
+   * The size of the model's WebAssembly memory now (it only grows), after the calls before this
+   * one. On the calling thread (`worker: false`, Node) every model of a build shares it.
+   */
+  memory(): Promise<MemoryUse>;
   /** Frees the model and its worker; later calls reject with code 'Disposed'. */
   dispose(): void;
+}
+
+export interface MemoryUse {
+  /** Bytes of the engine's WebAssembly.Memory (GPU buffers of a 'webgpu' model not included). */
+  wasmBytes: number;
 }
 
 export declare class Session extends LoadedModel {

@@ -33,6 +33,7 @@ const BACKENDS = ['auto', 'wasm', 'webgpu'];
 const ISAS = ['auto', 'relaxed', 'simd128'];
 const KINDS = ['auto', 'image-classifier', 'text-generator', 'session'];
 const noop = () => {};
+const WORKER = Symbol.for('zeroskip.worker');
 
 // ---- the channel to a host (a worker, or the engine on this thread) -----------------------------
 
@@ -54,10 +55,12 @@ class Channel {
     }
     ch.send = (msg, transfer) => worker.postMessage(msg, transfer ?? []);
     ch.terminate = () => worker.terminate();
+    ch.worker = worker;
     await new Promise((resolve, reject) => {
       worker.onmessage = (e) => {
         if (e.data?.type === 'ready') {
           worker.onmessage = (ev) => ch.receive(ev.data);
+          if (e.data.lock) ch.watchLock(e.data.lock);
           resolve();
         }
       };
@@ -79,6 +82,19 @@ class Channel {
     ch.send = (msg) => host(msg);
     ch.terminate = noop;
     return ch;
+  }
+
+  /**
+   * The worker holds the Web Lock `name` while it lives (worker.js): when this page is granted it,
+   * the worker has ended. Unless dispose() ended it, every pending call rejects (code 'Runtime')
+   * rather than waiting for an answer that cannot come, and later calls reject the same way.
+   */
+  watchLock(name) {
+    navigator.locks
+      .request(name, () => {
+        if (!this.closed) this.fail(new ZeroskipError('Runtime', 'the zeroskip worker stopped (it was terminated or crashed): load the model again'));
+      })
+      .catch(noop);
   }
 
   call(op, args, { transfer, onProgress, onToken } = {}) {
@@ -147,9 +163,21 @@ class LoadedModel {
     if (r && 'fallback' in r) this._fallback = r.fallback;
     return r;
   }
+  /**
+   * What the model's engine holds now: `{wasmBytes}`, the size of its WebAssembly memory (which
+   * only grows). It waits for the calls before it. On the calling thread (`worker: false`, Node)
+   * that memory is shared by every model of the same build.
+   */
+  memory() {
+    return this._ch.call('memory', {});
+  }
   /** Frees the model and stops its worker; later calls reject with code 'Disposed'. */
   dispose() {
     this._ch.close();
+  }
+  /** For tests: the model's Web Worker (null on the calling thread). Not part of the typed API. */
+  get [WORKER]() {
+    return this._ch.worker ?? null;
   }
 }
 
