@@ -5,7 +5,8 @@
 //   2. the 85%-sparse file: its top-1 equals what zeroskip's dense plan of the same weights says
 //      (the zoo's s85 files are magnitude-pruned without retraining, so their label is not the
 //      dense model's; the accurate 50% SparseGPT file gives the dense model's top-1);
-//   3. WebGPU (SwiftShader, --enable-unsafe-webgpu): the same top-1 as WASM, run on 'webgpu';
+//   3. WebGPU (SwiftShader, --enable-unsafe-webgpu): the same top-1 as WASM and top-5 probabilities
+//      within 5e-6 of WASM's (measured 1.2e-6), run on 'webgpu';
 //   4. a corrupt model file, then a non-image file: clear errors (codes BadModel, BadImage) in
 //      the UI, and the page keeps classifying;
 //   5. SmolLM2-135M (the demo's default file, www/llm-models.json's first entry): 20 greedy
@@ -232,7 +233,8 @@ async function main() {
     check(last?.pick === 'webgpu' && last.backend === 'webgpu', `webgpu: ran on ${last?.backend} (errors ${JSON.stringify(r.errors)})`);
     check(last?.top1 === want3, `webgpu p50: top-1 ${last?.top1}, wasm said ${want3}`);
     const dp = Math.max(...wasmTop5.map((t, i) => Math.abs(t.p - (last?.top5[i]?.p ?? 0))));
-    check(dp < 1e-3, `webgpu vs wasm top-5 probabilities differ by ${dp}`);
+    // WebGPU (SwiftShader) vs wasm (relaxed), top-5 probabilities of p50 on photo 3: measured 1.2e-6.
+    check(dp <= 5e-6, `webgpu vs wasm top-5 probabilities differ by ${dp} (limit 5e-6)`);
     const pill = await page.$eval('#img-backend', (e) => e.textContent);
     check(/WebGPU/.test(pill), `backend pill "${pill}"`);
     step(`webgpu p50: ${last?.top1Label} in ${last?.ms.toFixed(0)} ms; max |Δp| vs wasm ${dp.toExponential(1)}; pill "${pill}"`);
