@@ -255,10 +255,10 @@ async function main() {
       const [a, b] = [byPlan.sparse, byPlan.dense];
       const sameInput = a.inputLen === b.inputLen && maxDiff(a.input, b.input) === 0;
       check(sameInput, `${planIsa}: both plans: the page fed different tensors for the same photo`);
-      // Bit-identical (measured max |Δ| 0 on all 65 outputs, both builds): the sparse kernels sum
-      // each output over k in the dense kernels' order and skip only exact zeros (acc + 0·x = acc,
-      // fused or not). An exact check, because the hand flag is ~1.9e-5 on these photos (no hands
-      // in them): the old bound, 1.2e-3 on |Δp|, could not fail on it.
+      // Bit-identical, measured max |Δ| 0 on all 65 outputs in both builds: the weights the sparse
+      // kernels skip are exact zeros (acc + 0·x = acc, fused or not), and both plans sum in the same
+      // order on this model. Exact also because the hand flag is ~1.9e-5 on every photo: the old
+      // bound, 1.2e-3 on |Δp|, could not fail on it.
       const d = {
         landmarks: maxDiff(a.landmarks, b.landmarks),
         presence: Math.abs(a.presence - b.presence),
