@@ -282,7 +282,9 @@ async function main() {
       const shownSkip = await page.$eval('#act-skip', (e) => e.textContent);
       const spark = await page.$eval('#act-spark', (c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0));
       const perToken = g.actSkipped ?? [];
-      check(perToken.length === g.stats?.tokens - 1 && perToken.every((x) => x > 0 && x < 1), `${actSparse.file}: skipped fraction per token ${JSON.stringify(perToken)}`);
+      // Near the file's calibrated target: measured per-token |skipped − 0.4| ≤ 0.11 (0.36..0.51, relaxed).
+      check(perToken.length === g.stats?.tokens - 1 && perToken.every((x) => Math.abs(x - actSparse.act_sparsity) <= 0.25),
+        `${actSparse.file}: skipped fraction per token ${JSON.stringify(perToken)}, target ${actSparse.act_sparsity} ± 0.25`);
       check(/^\d+%$/.test(shownSkip) && Number(shownSkip.slice(0, -1)) > 0 && g.stats?.actSkipped > 0 && spark,
         `${actSparse.file}: skipped readout "${shownSkip}", stats ${g.stats?.actSkipped}, chart drawn ${spark}`);
       step(`${actSparse.file}: ${shownSkip} of the weight columns skipped (per token ${perToken.map((x) => x.toFixed(2)).join(' ')})`);

@@ -9,7 +9,8 @@
 // text; its continuation differs from the dense model's and is only printed). When an
 // activation-sparse file is there (www/llm-models.json's first entry with act_sparsity > 0), its
 // façade reports the method and target, the dense Q4_1 reports none, and its greedy decode skips
-// weight columns (actLast per token and actTotal in (0, 1), skipped = zero for a cm32 format).
+// weight columns (the fraction skipped on a decoded token within 0.1 of the file's target, skipped =
+// zero for a cm32 format).
 // Then the LLM benchmark page's quick mode runs clean for zeroskip, with those variants when
 // they are there, each act-sparse row with act_skipped > 0 (wllama is timed by `make bench`).
 //
@@ -91,7 +92,8 @@ async function main() {
         // The file stores the target as an f32: exactly llm-models.json's value, rounded (measured |Δ| 0).
         check(r.act.method === ACT_VARIANT.act_method && r.act.target === Math.fround(ACT_VARIANT.act_sparsity),
           `${ACT_VARIANT.file}: actMethod/actTarget ${r.act.method} ${r.act.target}, llm-models.json says ${ACT_VARIANT.act_method} ${ACT_VARIANT.act_sparsity}`);
-        check(skipped > 0 && skipped < 1 && zero >= skipped && tokens === 1 && totalSkipped === skipped,
+        // Near the calibrated target on one decoded token: measured 0.392 simd128, 0.359 relaxed (target 0.4).
+        check(Math.abs(skipped - ACT_VARIANT.act_sparsity) <= 0.1 && zero >= skipped && tokens === 1 && totalSkipped === skipped,
           `${isa} ${ACT_VARIANT.file}: actLast ${JSON.stringify(r.act.last)}, actTotal ${JSON.stringify(r.act.total)}`);
         // Equal fractions of the same count (measured |Δ| 0, both builds).
         if (/cm32i[48]/.test(ACT_VARIANT.file)) check(zero === skipped, `${ACT_VARIANT.file}: a cm32 format skips every zero input (${zero} vs ${skipped})`);
