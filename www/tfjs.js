@@ -166,8 +166,8 @@ async function loadVerify(name) {
 
 /**
  * Per output of `model`'s `layout` ([{name, dims, offset, len, max_abs?}], the reference's): max
- * |got - want| (of the logits where `space` is 'logit'), its tolerance, and whether it holds. `gotLayout` must list the same names and
- * lengths (else one entry with `error`).
+ * |got - want| (of the logits where `space` is 'logit'), its tolerance, and whether it holds.
+ * `gotLayout` must list the same names and lengths (else one entry with `error`).
  */
 function compareOutputs(model, layout, want, gotLayout, got) {
   const sig = (l) => l.map((o) => `${o.name}:${o.len}`).join(',');
