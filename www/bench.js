@@ -33,14 +33,20 @@ const PROTOCOLS = {
   full: {
     shapes: MOBILENET_V2_SHAPES, sparsities: [0, 0.5, 0.7, 0.8, 0.9, 0.95],
     samples: 7, sampleMs: 3, peakRuns: 5, peakMs: 20,
+    maxError: { simd128: 0, relaxed: 6e-5 }, // measured 0 simd128, 1.9e-5 relaxed (K up to 960)
   },
-  quick: { shapes: QUICK_SHAPES, sparsities: [0, 0.9], samples: 3, sampleMs: 1, peakRuns: 2, peakMs: 20 },
+  quick: {
+    shapes: QUICK_SHAPES, sparsities: [0, 0.9], samples: 3, sampleMs: 1, peakRuns: 2, peakMs: 20,
+    maxError: { simd128: 0, relaxed: 1.2e-5 }, // measured 0 simd128, 4.1e-6 relaxed (K ≤ 160)
+  },
 };
 const ISAS = ['simd128', 'relaxed'];
 const PATTERNS = ['unstructured', '4x1'];
 const PEAK_CHAINS = [8, 10, 12, 14];
 const SEED = 1;
-const MAX_ERROR = 1e-3;
+// maxError bound per kernel ISA (PROTOCOLS.*.maxError), ~3× the worst measured: simd128 kernels
+// sum in the naive reference's order without fused multiply-adds, so they match it exactly; relaxed
+// kernels fuse (where the CPU has FMA), an error that grows with the reduction length K.
 const BIG_LAYER_MNK = 1e7;
 const S90 = 0.9;
 const HW_MIN_S90 = 784;
@@ -58,7 +64,7 @@ const ACCEPTANCE = [
 ];
 
 function describeProtocol(p) {
-  return `per kernel: prepare, maxError ≤ ${MAX_ERROR} vs naive reference, 1 warm-up, iters calibrated (twice, for JIT tier-up) so ` +
+  return `per kernel: prepare, maxError ≤ ${JSON.stringify(p.maxError)} (by kernel ISA) vs naive reference, 1 warm-up, iters calibrated (twice, for JIT tier-up) so ` +
     `a sample takes ≥ ${p.sampleMs} ms, ${p.samples} samples interleaved with the dense kernel on the same ` +
     `matrix, median ms per run reported; seed ${SEED}; peak: per probe 1 warm-up, best of ${p.peakRuns} runs ` +
     `≥ ${p.peakMs} ms, measured at start and end, larger kept; single thread, main thread`;
@@ -220,8 +226,9 @@ function sparseCandidates(kernels, pattern) {
 
 /** Every maxError check of the run, per kernel, and every failure (a failed kernel is not timed). */
 class Checks {
-  constructor(info) {
+  constructor(info, maxError) {
     this.info = new Map(info.map((k) => [k.name, k]));
+    this.maxError = maxError;
     this.byKernel = new Map();
     this.errors = [];
   }
@@ -237,8 +244,9 @@ class Checks {
       return false;
     }
     this.record(kernel, maxError);
-    if (maxError <= MAX_ERROR) return true;
-    this.errors.push({ kernel, ...where, maxError, error: `maxError ${maxError} > ${MAX_ERROR}` });
+    const bound = this.maxError[this.info.get(kernel)?.isa] ?? 0;
+    if (maxError <= bound) return true;
+    this.errors.push({ kernel, ...where, maxError, error: `maxError ${maxError} > ${bound}` });
     return false;
   }
 
@@ -443,7 +451,7 @@ async function runBenchmark({ isa, mode }, ui) {
   const zs = await loadBuild(isa);
   const build = JSON.parse(zs.buildInfo());
   const kernels = kernelSet(build);
-  const checks = new Checks(build.kernels);
+  const checks = new Checks(build.kernels, proto.maxError);
   ui.start(totalSteps(proto, build.isa), proto);
   ui.log(`zeroskip ${build.version}, ${build.isa} build (${build.kernels.length} kernels), ${mode} mode`);
   ui.log(`shapes [c_out, c_in, hw, count, activation]: ${JSON.stringify(proto.shapes.map((s) => [...s, activationOf(s)]))}`);

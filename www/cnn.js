@@ -31,7 +31,11 @@ const PROTOCOLS = {
 const ORT = 'ort-wasm-1t';
 const DENSE_PLAN = 'zeroskip-dense-plan';
 const zsName = (isa) => `zeroskip-${isa}`;
-const MAX_DIFF = 1e-3;
+// zeroskip vs onnxruntime-web (wasm) logits on image 0, max |Δ|, ~3× the worst measured in full
+// mode over the 3 models and every variant, both builds: 2.5e-5 dense (MobileNetV1, relaxed;
+// MobileNetV2 1.7e-5, EfficientNet-Lite0 7.6e-6), 2.8e-5 pruned (MobileNetV1 p50, SIMD128). Over it:
+// a guard failure on a dense variant, a warning on a pruned one.
+const MAX_DIFF = 8e-5;
 
 /** Informational targets (the SIMD128 build is the one they are set for). */
 const ACCEPTANCE = [

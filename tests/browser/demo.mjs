@@ -5,9 +5,10 @@
 //  1. MobileNetV2 dense, photo 0 (imagenet_00_243.jpg, a bull mastiff) with "use the reference
 //     tensor": the top-5 shown are onnxruntime-python's top-5 from verify.json, top-1 marked ✓;
 //  2. the same photo preprocessed in JS (PIL's bilinear resize, ported): still ✓, and the tensor
-//     is close to the reference one;
+//     is the reference one up to float rounding (max |Δ| ≤ 1e-4 pixel levels);
 //  3. the 90%-sparse variant: the layer table lists spmm_* kernels, the "pruned" note shows;
-//  4. Benchmark: numbers for zeroskip's plan, zeroskip's dense plan and onnxruntime-web;
+//  4. Benchmark: numbers for zeroskip's plan, zeroskip's dense plan and onnxruntime-web, whose
+//     logits agree (max |Δ| ≤ 1.2e-5);
 //  5. MobileNetV1 and EfficientNet-Lite0, all 20 photos preprocessed in JS: the same top-1 as
 //     onnxruntime on the reference tensors;
 //  6. the landing page links the classifier and the benchmarks;
@@ -27,6 +28,16 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const SCREENSHOT = process.env.DEMO_SCREENSHOT ?? '/tmp/demo.png';
 const TIMEOUT_MS = 60_000;
 const BENCH_RUNS = 5;
+// JS preprocessing vs the zoo's PIL tensor (verify row 0), max |Δ| in 0..255 levels: the pixels are
+// PIL's bit for bit, what is left is the normalisation's float rounding.
+const PRE_MAX_LEVELS = {
+  mobilenet_v2: 1e-4, //       measured 2.8e-5
+  mobilenet_v1: 3e-5, //       measured 7.5e-6
+  efficientnet_lite0: 5e-5, // measured 1.5e-5
+};
+// s90 zeroskip vs onnxruntime-web logits on photo 0 (the page's benchmark): measured 2.4e-6
+// relaxed (tests/browser/models.mjs, all 20 photos: 2.9e-6 simd128, 3.8e-6 relaxed).
+const MAX_DIFF_VS_ORT = 1.2e-5;
 
 const failures = [];
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -106,9 +117,9 @@ async function main() {
     last = await page.evaluate(() => window.__demo.last);
     check(last.top1 === 243 && last.correct, `JS preprocessing: top-1 ${last.top1}, expected 243`);
     const diff = await page.evaluate(tensorDiff, 'mobilenet_v2');
-    check(diff.mean < 2, `JS preprocessing vs reference tensor: mean |Δ| ${diff.mean.toFixed(2)} pixel levels (limit 2)`);
+    check(diff.max <= PRE_MAX_LEVELS.mobilenet_v2, `JS preprocessing vs reference tensor: max |Δ| ${diff.max} pixel levels (limit ${PRE_MAX_LEVELS.mobilenet_v2})`);
     step(`JS preprocessing: top-1 ${last.top5[0].name} ${(last.top5[0].p * 100).toFixed(1)}%; vs reference tensor: ` +
-      `mean |Δ| ${diff.mean.toFixed(3)}, max ${diff.max.toFixed(1)} pixel levels`);
+      `mean |Δ| ${diff.mean.toExponential(2)}, max ${diff.max.toExponential(2)} pixel levels`);
 
     // 3. The 90%-sparse variant, reference tensor again.
     await page.check('#ref');
@@ -132,11 +143,12 @@ async function main() {
     check(bench.rows.length === 3 && bench.runs === BENCH_RUNS, `benchmark: ${bench.rows.length} engines, ${bench.runs} runs`);
     for (const r of bench.rows) check(r.median > 0 && Number.isFinite(r.median) && r.samples.length === BENCH_RUNS, `benchmark ${r.engine}: median ${r.median}`);
     check(rows.length === 3 && rows.every((c) => /^\d+\.\d\d$/.test(c[2])), `benchmark table: ${JSON.stringify(rows.map((c) => c.slice(0, 3)))}`);
-    check(bench.rows[0].diffVsOrt < 1e-3, `s90 zeroskip vs ort max |Δ| ${bench.rows[0].diffVsOrt}`);
+    check(bench.rows[0].diffVsOrt <= MAX_DIFF_VS_ORT, `s90 zeroskip vs ort max |Δ| ${bench.rows[0].diffVsOrt} (limit ${MAX_DIFF_VS_ORT})`);
     check((await page.$$('#benchtable svg.spark rect')).length === 3 * BENCH_RUNS, 'benchmark: sparklines missing');
     const headline = await page.$eval('#benchheadline', (e) => e.textContent);
     check(/faster|slower/.test(headline), `benchmark headline: "${headline}"`);
-    step(`benchmark (${BENCH_RUNS} runs): ${bench.rows.map((r) => `${r.engine} ${r.median.toFixed(2)} ms`).join(', ')}; ${headline}`);
+    step(`benchmark (${BENCH_RUNS} runs): ${bench.rows.map((r) => `${r.engine} ${r.median.toFixed(2)} ms`).join(', ')}; ${headline}; ` +
+      `zeroskip vs ort max |Δ| ${bench.rows[0].diffVsOrt.toExponential(2)} (${bench.isa})`);
 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     step(`screenshot ${SCREENSHOT}`);
@@ -162,9 +174,9 @@ async function main() {
       const correct = got.filter((g) => g.correct).length;
       check(correct === verify.models[model].top1_correct, `${model}: ${correct}/20 correct, onnxruntime ${verify.models[model].top1_correct}/20`);
       const d = await page.evaluate(tensorDiff, model);
-      check(d.mean < 2, `${model}: JS preprocessing vs reference tensor mean |Δ| ${d.mean.toFixed(2)} pixel levels`);
+      check(d.max <= PRE_MAX_LEVELS[model], `${model}: JS preprocessing vs reference tensor max |Δ| ${d.max} pixel levels (limit ${PRE_MAX_LEVELS[model]})`);
       step(`${model}: JS preprocessing, ${correct}/20 top-1 correct (as onnxruntime), ` +
-        `median ${median(got.map((g) => g.ms)).toFixed(1)} ms; image 0 tensor mean |Δ| ${d.mean.toFixed(3)} levels`);
+        `median ${median(got.map((g) => g.ms)).toFixed(1)} ms; image 0 tensor mean |Δ| ${d.mean.toExponential(2)}, max ${d.max.toExponential(2)} levels`);
     }
     // Your own image (the file picker; dropping goes through the same path).
     await page.setInputFiles('#file', path.join(REPO, 'www/models/images', verify.images[14]));

@@ -5,7 +5,8 @@
 //   2. the 85%-sparse file: its top-1 equals what zeroskip's dense plan of the same weights says
 //      (the zoo's s85 files are magnitude-pruned without retraining, so their label is not the
 //      dense model's; the accurate 50% SparseGPT file gives the dense model's top-1);
-//   3. WebGPU (SwiftShader, --enable-unsafe-webgpu): the same top-1 as WASM, run on 'webgpu';
+//   3. WebGPU (SwiftShader, --enable-unsafe-webgpu): the same top-1 as WASM and top-5 probabilities
+//      within 5e-6 of WASM's (measured 1.2e-6), run on 'webgpu';
 //   4. a corrupt model file, then a non-image file: clear errors (codes BadModel, BadImage) in
 //      the UI, and the page keeps classifying;
 //   5. SmolLM2-135M (the demo's default file, www/llm-models.json's first entry): 20 greedy
@@ -232,7 +233,8 @@ async function main() {
     check(last?.pick === 'webgpu' && last.backend === 'webgpu', `webgpu: ran on ${last?.backend} (errors ${JSON.stringify(r.errors)})`);
     check(last?.top1 === want3, `webgpu p50: top-1 ${last?.top1}, wasm said ${want3}`);
     const dp = Math.max(...wasmTop5.map((t, i) => Math.abs(t.p - (last?.top5[i]?.p ?? 0))));
-    check(dp < 1e-3, `webgpu vs wasm top-5 probabilities differ by ${dp}`);
+    // WebGPU (SwiftShader) vs wasm (relaxed), top-5 probabilities of p50 on photo 3: measured 1.2e-6.
+    check(dp <= 5e-6, `webgpu vs wasm top-5 probabilities differ by ${dp} (limit 5e-6)`);
     const pill = await page.$eval('#img-backend', (e) => e.textContent);
     check(/WebGPU/.test(pill), `backend pill "${pill}"`);
     step(`webgpu p50: ${last?.top1Label} in ${last?.ms.toFixed(0)} ms; max |Δp| vs wasm ${dp.toExponential(1)}; pill "${pill}"`);
@@ -280,7 +282,9 @@ async function main() {
       const shownSkip = await page.$eval('#act-skip', (e) => e.textContent);
       const spark = await page.$eval('#act-spark', (c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0));
       const perToken = g.actSkipped ?? [];
-      check(perToken.length === g.stats?.tokens - 1 && perToken.every((x) => x > 0 && x < 1), `${actSparse.file}: skipped fraction per token ${JSON.stringify(perToken)}`);
+      // Near the file's calibrated target: measured per-token |skipped − 0.4| ≤ 0.11 (0.36..0.51, relaxed).
+      check(perToken.length === g.stats?.tokens - 1 && perToken.every((x) => Math.abs(x - actSparse.act_sparsity) <= 0.25),
+        `${actSparse.file}: skipped fraction per token ${JSON.stringify(perToken)}, target ${actSparse.act_sparsity} ± 0.25`);
       check(/^\d+%$/.test(shownSkip) && Number(shownSkip.slice(0, -1)) > 0 && g.stats?.actSkipped > 0 && spark,
         `${actSparse.file}: skipped readout "${shownSkip}", stats ${g.stats?.actSkipped}, chart drawn ${spark}`);
       step(`${actSparse.file}: ${shownSkip} of the weight columns skipped (per token ${perToken.map((x) => x.toFixed(2)).join(' ')})`);

@@ -9,12 +9,15 @@
 //     own preprocessing of the same photo (verify/handlandmark-sparse_inputs.npy row 0, PIL);
 //  3. for both plans (sparse kernels, forced dense): the page's landmarks, presence and handedness
 //     equal a second Model.fromTfjs(...) of the same plan run in the page on the exact Float32Array
-//     the page fed (last.input), |Δ| ≤ 1e-3; and the two plans agree with each other within the
-//     TF.js page's tolerance (1e-3 + 2e-4 × scale): the plan picker changes speed, not answers;
+//     the page fed (last.input), exactly; and the two plans agree with each other exactly (the
+//     plan picker changes speed, not answers), in both builds (hand.html?isa=simd128|relaxed);
 //  4. the background comparison times both plans: the "sparse kernels vs dense plan" readout and
 //     its two bars appear (the ratio is printed, not asserted: 2 shared cores are noisy);
-//  5. a sample button runs its photo, and the sample photos read as "no hand" (presence < 0.5);
-//  6. handlandmark-full and -lite (4 outputs, [1, 63] landmarks) load and run through the picker;
+//  5. a sample button runs its photo;
+//  6. handlandmark-full and -lite (4 outputs, [1, 63] landmarks) load and run through the picker,
+//     and handlandmark-full reads the sample photos as "no hand" (presence < 0.5; its flag varies
+//     with the photo, 1e-4..0.3 on the verify rows, while handlandmark-sparse's is ~1.9e-5 on any
+//     photo, pruned without retraining, so the claim is made with the full model);
 //  7. a non-image file (JSON bytes, typed and untyped Blob, and through the file input) gives a
 //     visible error, and the page still runs a sample afterwards (error box gone);
 //  8. the webcam: denied → a clear message, page still usable; a stubbed camera (a canvas stream)
@@ -37,9 +40,8 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const ARTIFACTS = path.join(REPO, 'tests/browser/artifacts');
 const SCREENSHOT = process.env.HAND_SCREENSHOT ?? path.join(ARTIFACTS, 'hand.png');
 const TIMEOUT_MS = 90_000;
-const SAME_PLAN_TOL = 1e-3; // page vs a second fromTfjs of the same plan on the same input
-const planTol = (scale) => 1e-3 + 2e-4 * scale; // sparse vs dense plan: www/tfjs.js's rule
-const MAX_MEAN_LEVELS = 2.5; // page preprocessing vs PIL's, mean |Δ| in 0..255 levels
+const MAX_MEAN_LEVELS = 2.5; // page preprocessing vs PIL's, mean |Δ| in 0..255 levels: measured 1.67
+const SAMPLES_NO_HAND = [0, 3, 4, 8, 9];
 
 const failures = [];
 function check(ok, what) {
@@ -114,7 +116,7 @@ async function samePlanCheck({ image, dense }) {
     for (let i = 0; i < 63; i++) diff = Math.max(diff, Math.abs(out[lm.offset + i] - last.landmarks[i]));
     const plan = JSON.parse(m.report());
     return {
-      plan: last.plan, model: last.model, source: last.source, ms: last.ms,
+      plan: last.plan, model: last.model, isa: last.isa, source: last.source, ms: last.ms,
       landmarks: Array.from(last.landmarks), presence: last.presence, handedness: last.handedness,
       input: Array.from(last.input.subarray(0, 4096)), inputLen: last.input.length,
       landmarkDiff: diff,
@@ -229,28 +231,43 @@ async function main() {
     check(!pre.error && pre.mean < MAX_MEAN_LEVELS, `preprocessing vs verify row 0: ${JSON.stringify(pre)} (mean limit ${MAX_MEAN_LEVELS} levels)`);
     step(`preprocessing vs the zoo's PIL crop+resize of ${verify.images[0]}: mean |Δ| ${pre.mean?.toFixed(2)} levels, max ${pre.max?.toFixed(0)}`);
 
-    // 3. Both plans: the page's answer = a second fromTfjs of that plan on last.input; plans agree.
-    const byPlan = {};
-    for (const dense of [false, true]) {
-      const r = await page.evaluate(samePlanCheck, { image: img(3), dense });
-      byPlan[r.plan] = r;
-      check(r.plan === (dense ? 'dense' : 'sparse') && r.model === 'handlandmark-sparse', `plan check: ran ${r.model} ${r.plan}`);
-      check(r.landmarkDiff <= SAME_PLAN_TOL && r.presenceDiff <= SAME_PLAN_TOL && r.handednessDiff <= SAME_PLAN_TOL,
-        `${r.plan} plan: page vs second fromTfjs: landmarks ${r.landmarkDiff}, presence ${r.presenceDiff}, handedness ${r.handednessDiff}`);
-      check(dense ? r.sparseKernels === 0 : r.sparseKernels > 0, `${r.plan} plan: ${r.sparseKernels} spmm layers`);
-      step(`${r.plan} plan on ${r.source}: page vs a second Model.fromTfjs on last.input: max |Δ| landmarks ${r.landmarkDiff} px, ` +
-        `presence ${r.presenceDiff}, handedness ${r.handednessDiff} (${r.sparseKernels} spmm layers, ${r.ms.toFixed(1)} ms)`);
+    // 3. Both builds, both plans: the page's answer = a second fromTfjs of that plan on
+    //    last.input, exactly (measured 0: same code, same input); the plans agree exactly.
+    for (const planIsa of ['simd128', 'relaxed']) {
+      const p3 = planIsa === isa ? page : await openPage(browser, errors, `hand.html?isa=${planIsa}`);
+      if (p3 !== page) {
+        await p3.goto(`${url}hand.html?isa=${planIsa}`);
+        await ready(p3);
+      }
+      const byPlan = {};
+      for (const dense of [false, true]) {
+        const r = await p3.evaluate(samePlanCheck, { image: img(3), dense });
+        byPlan[r.plan] = r;
+        check(r.isa === planIsa && r.plan === (dense ? 'dense' : 'sparse') && r.model === 'handlandmark-sparse',
+          `plan check: ran ${r.model} ${r.plan} on ${r.isa}, expected ${planIsa}`);
+        check(r.landmarkDiff === 0 && r.presenceDiff === 0 && r.handednessDiff === 0,
+          `${planIsa} ${r.plan} plan: page vs second fromTfjs: landmarks ${r.landmarkDiff}, presence ${r.presenceDiff}, handedness ${r.handednessDiff}`);
+        check(dense ? r.sparseKernels === 0 : r.sparseKernels > 0, `${planIsa} ${r.plan} plan: ${r.sparseKernels} spmm layers`);
+        step(`${planIsa} ${r.plan} plan on ${r.source}: page vs a second Model.fromTfjs on last.input: max |Δ| landmarks ` +
+          `${r.landmarkDiff} px, presence ${r.presenceDiff}, handedness ${r.handednessDiff} (${r.sparseKernels} spmm layers, ${r.ms.toFixed(1)} ms)`);
+      }
+      if (p3 !== page) await p3.close();
+      const [a, b] = [byPlan.sparse, byPlan.dense];
+      const sameInput = a.inputLen === b.inputLen && maxDiff(a.input, b.input) === 0;
+      check(sameInput, `${planIsa}: both plans: the page fed different tensors for the same photo`);
+      // Bit-identical, measured max |Δ| 0 on all 65 outputs in both builds: the weights the sparse
+      // kernels skip are exact zeros (acc + 0·x = acc, fused or not), and both plans sum in the same
+      // order on this model. Exact also because the hand flag is ~1.9e-5 on every photo: the old
+      // bound, 1.2e-3 on |Δp|, could not fail on it.
+      const d = {
+        landmarks: maxDiff(a.landmarks, b.landmarks),
+        presence: Math.abs(a.presence - b.presence),
+        handedness: Math.abs(a.handedness - b.handedness),
+      };
+      check(Object.values(d).every((v) => v === 0), `${planIsa}: sparse vs dense plan differ: max |Δ| ${JSON.stringify(d)}`);
+      step(`${planIsa}: sparse vs dense plan, same input (presence ${a.presence.toExponential(2)}): max |Δ| ` +
+        Object.entries(d).map(([k, v]) => `${k} ${v}`).join(', '));
     }
-    const [a, b] = [byPlan.sparse, byPlan.dense];
-    const sameInput = a.inputLen === b.inputLen && maxDiff(a.input, b.input) === 0;
-    check(sameInput, 'both plans: the page fed different tensors for the same photo');
-    const dLm = maxDiff(a.landmarks, b.landmarks);
-    const [dP, dH] = [Math.abs(a.presence - b.presence), Math.abs(a.handedness - b.handedness)];
-    const lmScale = Math.max(...a.landmarks.map(Math.abs));
-    check(dLm <= planTol(lmScale) && dP <= planTol(1) && dH <= planTol(1),
-      `sparse vs dense plan: landmarks ${dLm} (tol ${planTol(lmScale)}), presence ${dP}, handedness ${dH}`);
-    step(`sparse vs dense plan, same input: max |Δ| landmarks ${dLm.toExponential(1)} px (tol ${planTol(lmScale).toFixed(3)}), ` +
-      `presence ${dP.toExponential(1)}, handedness ${dH.toExponential(1)}`);
 
     // 4. The background comparison of both plans.
     await page.evaluate(() => window.handDemo.loadModel('sparse', false));
@@ -273,10 +290,7 @@ async function main() {
     s = await page.evaluate(lastSummary);
     checkRun(s, 'sample button 4');
     check(await page.$eval('.sample[data-index="4"]', (e) => e.classList.contains('selected')), 'sample button 4 not marked selected');
-    const samplePresence = [];
-    for (const i of [0, 3, 4, 8, 9]) samplePresence.push(await page.evaluate((u) => window.handDemo.runImage(u).then((l) => l.presence), img(i)));
-    check(samplePresence.every((p) => p < 0.5), `sample photos (no hands) presence ${samplePresence}`);
-    step(`sample button: ${s.source}, presence ${s.presence.toExponential(2)}; samples' presence max ${Math.max(...samplePresence).toExponential(2)}`);
+    step(`sample button: ${s.source}, presence ${s.presence.toExponential(2)}`);
     await page.evaluate((u) => window.handDemo.runImage(u), img(8));
     await page.waitForTimeout(300);
     fs.mkdirSync(path.dirname(SCREENSHOT), { recursive: true });
@@ -297,6 +311,12 @@ async function main() {
       const d = await page.evaluate((f) => window.handDemo.downloads[f], file);
       check(d?.done && d.received === d.total && d.total > 0, `${file}: download ${JSON.stringify(d)}`);
       step(`${file}: outputs ${names}; ${r.source}: presence ${r.presence.toExponential(2)}, ${r.ms.toFixed(1)} ms`);
+      if (file === 'handlandmark-full') {
+        const presence = [];
+        for (const i of SAMPLES_NO_HAND) presence.push(await page.evaluate((u) => window.handDemo.runImage(u).then((l) => l.presence), img(i)));
+        check(presence.every((p) => p < 0.5), `${file}: sample photos (no hands) presence ${presence}`);
+        step(`${file}: samples ${SAMPLES_NO_HAND} (no hands) presence ${presence.map((p) => p.toExponential(1)).join(', ')}`);
+      }
     }
     await page.selectOption('#model', 'sparse');
     await page.waitForFunction(() => window.handDemo.last?.model === 'handlandmark-sparse', null, { timeout: TIMEOUT_MS });
@@ -320,7 +340,10 @@ async function main() {
     s = await page.evaluate(lastSummary);
     checkRun(s, 'sample after the errors');
     check(!(await page.isVisible('#error')), 'error box still shown after a good run');
-    check(!(await page.isVisible('#spinner')), 'spinner still shown when idle');
+    // The spinner hides when the run's task settles, a few microtasks after last.source is set:
+    // checked at once it raced (failed 2 runs in 5), so it gets 5 s to hide.
+    const spinnerHides = await page.waitForFunction(() => document.getElementById('spinner').hidden, null, { timeout: 5000 }).then(() => true, () => false);
+    check(spinnerHides, 'spinner still shown 5 s after the run');
     step(`after the errors: ${s.source} ran (${s.ms.toFixed(1)} ms), error box cleared`);
     await page.close();
 

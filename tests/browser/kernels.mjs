@@ -11,7 +11,11 @@ import { launchChromium, runBenchPage, exitWith, testVerdict } from '../../bench
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ISAS = ['simd128', 'relaxed'];
-const MAX_ERROR = 1e-3;
+// Max |kernel − naive reference| per kernel ISA in quick mode (K ≤ 160): simd128 kernels sum in the
+// reference's order without fused multiply-adds, so they match it exactly (measured 0); relaxed
+// kernels fuse, measured 4.1e-6 (3.8e-6..4.1e-6 over the 14 kernels). The page's own guard is the
+// same per ISA (www/bench.js PROTOCOLS; full mode, K up to 960: measured 1.9e-5 relaxed).
+const MAX_ERROR = { simd128: 0, relaxed: 1.2e-5 };
 const PAGE_TIMEOUT_MS = 90_000;
 
 const failures = [];
@@ -65,8 +69,8 @@ function checkRun(isa, { result, error, pageErrors }) {
   check(kernelIsas.has('simd128'), at('build lists no simd128 kernels'));
 
   const checked = result.checked;
-  const bad = checked.filter((c) => !(typeof c.maxError === 'number' && c.maxError <= MAX_ERROR));
-  check(bad.length === 0, at(`kernels over maxError ${MAX_ERROR}: ${bad.map((c) => `${c.kernel}=${c.maxError}`).join(', ')}`));
+  const bad = checked.filter((c) => !(typeof c.maxError === 'number' && c.maxError <= (MAX_ERROR[c.isa] ?? 0)));
+  check(bad.length === 0, at(`kernels over maxError ${JSON.stringify(MAX_ERROR)}: ${bad.map((c) => `${c.kernel}=${c.maxError}`).join(', ')}`));
   check(result.kernel_errors.length === 0, at(`kernel errors: ${JSON.stringify(result.kernel_errors)}`));
   const checkedIsas = new Set(checked.map((c) => c.isa));
   check(checkedIsas.has(isa), at(`no ${isa} kernel was checked against the reference`));
@@ -107,7 +111,7 @@ function checkRun(isa, { result, error, pageErrors }) {
   const worst = Math.max(...checked.map((c) => c.maxError));
   console.log(
     `${isa}: ${checked.length} kernels checked (${checked.filter((c) => c.isa === isa).length} ${isa}), ` +
-      `${sum(checked.map((c) => c.checks))} checks, worst maxError ${worst.toExponential(2)}, ` +
+      `${sum(checked.map((c) => c.checks))} checks, worst maxError ${worst.toExponential(2)} (bound ${MAX_ERROR[isa]}), ` +
       `${result.rows.length} rows, ${result.elapsed_s.toFixed(1)} s`,
   );
 }

@@ -5,11 +5,12 @@
 // reference ids, and greedy decoding reproduces the independent numpy forward's continuation
 // (tools/zoo/llm_forward_ref.py: " Paris.\n\nThe answer is:") token for token. When the zoo's
 // sparse variant SmolLM2-135M-Instruct.g16-s50-int4.zsk is in www/models/llm, it loads in one
-// build, reports sparsity() 0.5 ± 0.02 and generates (token ids in the vocabulary, non-empty
+// build, reports sparsity() 0.5 exactly and generates (token ids in the vocabulary, non-empty
 // text; its continuation differs from the dense model's and is only printed). When an
 // activation-sparse file is there (www/llm-models.json's first entry with act_sparsity > 0), its
 // façade reports the method and target, the dense Q4_1 reports none, and its greedy decode skips
-// weight columns (actLast per token and actTotal in (0, 1), skipped = zero for a cm32 format).
+// weight columns (the fraction skipped on a decoded token within 0.1 of the file's target, skipped =
+// zero for a cm32 format).
 // Then the LLM benchmark page's quick mode runs clean for zeroskip, with those variants when
 // they are there, each act-sparse row with act_skipped > 0 (wllama is timed by `make bench`).
 //
@@ -88,11 +89,14 @@ async function main() {
         const [tokens, totalSkipped] = r.act.total;
         console.log(`${isa} ${ACT_VARIANT.file}: act ${r.act.method} ${r.act.target}, last token skipped ${skipped} (zero ${zero}), ` +
           `greedy ${JSON.stringify(r.text)}, kernels ${JSON.stringify(r.kernels)}`);
-        check(r.act.method === ACT_VARIANT.act_method && Math.abs(r.act.target - ACT_VARIANT.act_sparsity) < 1e-6,
+        // The file stores the target as an f32: exactly llm-models.json's value, rounded (measured |Δ| 0).
+        check(r.act.method === ACT_VARIANT.act_method && r.act.target === Math.fround(ACT_VARIANT.act_sparsity),
           `${ACT_VARIANT.file}: actMethod/actTarget ${r.act.method} ${r.act.target}, llm-models.json says ${ACT_VARIANT.act_method} ${ACT_VARIANT.act_sparsity}`);
-        check(skipped > 0 && skipped < 1 && zero >= skipped && tokens === 1 && totalSkipped === skipped,
+        // Near the calibrated target on one decoded token: measured 0.392 simd128, 0.359 relaxed (target 0.4).
+        check(Math.abs(skipped - ACT_VARIANT.act_sparsity) <= 0.1 && zero >= skipped && tokens === 1 && totalSkipped === skipped,
           `${isa} ${ACT_VARIANT.file}: actLast ${JSON.stringify(r.act.last)}, actTotal ${JSON.stringify(r.act.total)}`);
-        check(/cm32i[48]/.test(ACT_VARIANT.file) ? Math.abs(zero - skipped) < 1e-12 : true, `${ACT_VARIANT.file}: a cm32 format skips every zero input (${zero} vs ${skipped})`);
+        // Equal fractions of the same count (measured |Δ| 0, both builds).
+        if (/cm32i[48]/.test(ACT_VARIANT.file)) check(zero === skipped, `${ACT_VARIANT.file}: a cm32 format skips every zero input (${zero} vs ${skipped})`);
         check(r.text.includes('Paris'), `${isa} ${ACT_VARIANT.file}: greedy text ${JSON.stringify(r.text)} does not name Paris`);
       }
     } else {
@@ -103,7 +107,8 @@ async function main() {
       const n = 16;
       const r = await page.evaluate(greedy, { isa: VARIANT_ISA, model: VARIANT, prompt: ref.prompt, n });
       console.log(`${VARIANT_ISA} ${VARIANT}: sparsity ${r.sparsity}, greedy ${JSON.stringify(r.text)}, kernels ${JSON.stringify(r.kernels)}`);
-      check(typeof r.sparsity === 'number' && Math.abs(r.sparsity - 0.5) <= 0.02, `${VARIANT}: sparsity() ${r.sparsity} is not 0.5 ± 0.02`);
+      // Stored over all weights of the linear layers, every one pruned to half: exactly 0.5 (measured).
+      check(r.sparsity === 0.5, `${VARIANT}: sparsity() ${r.sparsity} is not 0.5`);
       check(r.tokens.length === n && r.tokens.every((t) => Number.isInteger(t) && t >= 0 && t < r.vocab),
         `${VARIANT}: greedy ids ${JSON.stringify(r.tokens)} are not ${n} ids in [0, ${r.vocab})`);
       check(r.text.trim().length > 0, `${VARIANT}: greedy text ${JSON.stringify(r.text)} is empty`);

@@ -4,9 +4,10 @@
 //
 // For each build (simd128, relaxed):
 //  - mobilenet_v2, mobilenet_v1, efficientnet_lite0 (Model.fromOnnx, dense = false) on all 20
-//    verify images: max |logit - onnxruntime-python logit| ≤ 1e-3 and equal top-1, every image;
+//    verify images: max |logit - onnxruntime-python logit| ≤ the model's MAX_DIFF (7e-5..1.5e-4,
+//    ~3× the measured error) and equal top-1, every image;
 //  - mobilenet_v2_s90.onnx: the plan runs most 1x1/FC layers on sparse (spmm_*) kernels, and
-//    its logits match onnxruntime-web's on the same file (≤ 1e-3, same top-1) on every image.
+//    its logits match onnxruntime-web's on the same file (≤ 1.2e-5, same top-1) on every image.
 // Plus: cnn.html with an unknown build fails visibly (title 'error'). No speed is asserted.
 //
 // Needs the zoo (.cache/zoo, `make zoo`) and the wasm builds (`make wasm`).
@@ -19,9 +20,16 @@ import { launchChromium, linkOrtRuntime, linkZooModels, runAutorunPage, exitWith
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const ISAS = ['simd128', 'relaxed'];
-const MODELS = ['mobilenet_v2', 'mobilenet_v1', 'efficientnet_lite0'];
 const SPARSE_MODEL = 'mobilenet_v2_s90';
-const MAX_DIFF = 1e-3;
+// Max |Δlogit| over the 20 verify images, ~3× the worst measured in either build: vs onnxruntime-
+// python for the zoo models, vs onnxruntime-web on the same file for the pruned one.
+const MAX_DIFF = {
+  mobilenet_v2: 1e-4, //       measured 2.7e-5 simd128, 2.9e-5 relaxed
+  mobilenet_v1: 1.5e-4, //     measured 4.0e-5 simd128, 5.1e-5 relaxed
+  efficientnet_lite0: 7e-5, // measured 2.2e-5 simd128, 1.9e-5 relaxed
+  [SPARSE_MODEL]: 1.2e-5, //   measured 2.9e-6 simd128, 3.8e-6 relaxed
+};
+const MODELS = ['mobilenet_v2', 'mobilenet_v1', 'efficientnet_lite0'];
 const MIN_SPARSE_SHARE = 0.75; // "most" 1x1/FC layers of a 90%-pruned model go sparse
 const PAGE_TIMEOUT_MS = 120_000;
 
@@ -94,15 +102,15 @@ async function checkIsa(browser, url, isa) {
     await page.evaluate((i) => window.cnn.loadZeroskip(i), isa);
     for (const model of MODELS) {
       const t0 = Date.now();
-      const r = await page.evaluate(checkZooModel, { model, maxDiff: MAX_DIFF });
+      const r = await page.evaluate(checkZooModel, { model, maxDiff: MAX_DIFF[model] });
       check(r.images === 20, at(`${model}: ${r.images} verify images, expected 20`));
       check(r.bad.length === 0, at(`${model}: ${r.bad.length} image(s) off: ${JSON.stringify(r.bad.slice(0, 3))}`));
-      console.log(`${isa}: ${model} on ${r.images} images: worst max |Δlogit| vs onnxruntime ${r.worst.toExponential(2)}, ` +
+      console.log(`${isa}: ${model} on ${r.images} images: worst max |Δlogit| vs onnxruntime ${r.worst.toExponential(2)} (tol ${MAX_DIFF[model].toExponential(1)}), ` +
         `top-1 equal on ${r.images - r.bad.length}/${r.images}; plan 1x1/FC sparse ${r.plan.sparse_layers} / dense ` +
         `${r.plan.dense_layers} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
     }
     const t0 = Date.now();
-    const s = await page.evaluate(checkSparseModel, { model: SPARSE_MODEL, base: 'mobilenet_v2', maxDiff: MAX_DIFF });
+    const s = await page.evaluate(checkSparseModel, { model: SPARSE_MODEL, base: 'mobilenet_v2', maxDiff: MAX_DIFF[SPARSE_MODEL] });
     const total = s.plan.sparse_layers + s.plan.dense_layers;
     check(total > 0 && s.plan.sparse_layers >= MIN_SPARSE_SHARE * total,
       at(`${SPARSE_MODEL}: only ${s.plan.sparse_layers}/${total} 1x1/FC layers on sparse kernels (${JSON.stringify(s.plan.kernels)})`));
@@ -110,7 +118,7 @@ async function checkIsa(browser, url, isa) {
     const sparseKernels = Object.keys(s.plan.kernels).filter((k) => k.startsWith('spmm_'));
     check(isa === 'relaxed' || sparseKernels.every((k) => !k.includes('relaxed')), at(`simd128 build runs ${sparseKernels}`));
     console.log(`${isa}: ${SPARSE_MODEL}: 1x1/FC sparse ${s.plan.sparse_layers} / dense ${s.plan.dense_layers} ` +
-      `(${sparseKernels.join(', ')}); vs onnxruntime-web on ${s.images} images: worst ${s.worst.toExponential(2)}, ` +
+      `(${sparseKernels.join(', ')}); vs onnxruntime-web on ${s.images} images: worst ${s.worst.toExponential(2)} (tol ${MAX_DIFF[SPARSE_MODEL].toExponential(1)}), ` +
       `top-1 equal on ${s.images - s.bad.length}/${s.images} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (err) {
     check(false, at(`exception: ${err.message ?? err}`));

@@ -53,13 +53,19 @@ assert.equal(r.predictions[0].index, want, 'classify(): top-1');
 assert.match(r.predictions[0].label, /bull mastiff/);
 console.log('classify:', r.predictions.slice(0, 3).map((p) => p.label.split(',')[0] + ' ' + (100 * p.probability).toFixed(1) + '%').join(', '),
   '| backend', r.backend, r.isa, r.inferenceMs.toFixed(1), 'ms');
-// preprocess() at the crop's own size only normalises: the tensor back, up to the rounding above
+// preprocess() at the crop's own size only normalises: the tensor back. The reference tensor holds
+// whole pixel levels (PIL), so the rounding above recovers them exactly and only the normalisation's
+// float rounding is left: measured 4.8e-7 (simd128; preprocess() is JS).
 const pre = preprocess({ data: rgba, width: 224, height: 224 }, { size: 224, resize: 224 });
-assert.ok(maxAbsDiff(pre.tensor, x) <= 0.5 / 255 / Math.min(...std) + 1e-6, 'preprocess(): the reference tensor');
+const dPre = maxAbsDiff(pre.tensor, x);
+console.log('preprocess() vs the reference tensor: max |Δ|', dPre.toExponential(2));
+assert.ok(dPre <= 2e-6, 'preprocess(): the reference tensor');
 const zs = await loadWasm(bestIsa());
 assert.equal(JSON.parse(zs.buildInfo()).isa, bestIsa());
 const raw = zs.Model.fromOnnx('mobilenet_v2.onnx', await (await import('node:fs/promises')).readFile(models + '/mobilenet_v2.onnx'), false);
-assert.ok(maxAbsDiff(raw.run(x), y) <= 1e-5, 'loadWasm(): the raw Model computes what run() did');
+const dRaw = maxAbsDiff(raw.run(x), y);
+console.log('loadWasm() raw Model vs run(): max |Δ|', dRaw);
+assert.equal(dRaw, 0, 'loadWasm(): the raw Model computes what run() did (the same build: exactly, measured 0)');
 raw.free();
 // An engine error's own code (set from the Rust error variant) is the ZeroskipError's code; one
 // without a code gets the operation's fallback (BadModel for load).
