@@ -82,12 +82,13 @@ pub fn windows_for(k: &Kernel, h: usize, w: usize) -> Vec<Window> {
     wins
 }
 
-/// Relative tolerance scale for a sum of `terms` products: 0 (exact) for kernels that add in
-/// the reference's order with separate rounding, the worst case of `terms + 2` roundings for
-/// relaxed kernels, which may fuse.
-pub fn sum_tol_scale(k: &Kernel, terms: usize) -> f32 {
+/// Relative tolerance scale for a sum of products: 0 (exact) for kernels that add in the
+/// reference's order with separate rounding, 8 ε for relaxed kernels, which may fuse
+/// (measured ≤ 1.89 ε of Σ|w·x| over every depthwise and 3x3 conv case; the worst case of
+/// `terms + 2` roundings would be far looser than anything seen).
+pub fn sum_tol_scale(k: &Kernel) -> f32 {
     if k.isa == Isa::Relaxed {
-        (terms + 2) as f32 * f32::EPSILON
+        8.0 * f32::EPSILON
     } else {
         0.0
     }
@@ -212,7 +213,7 @@ pub fn check_dwconv(k: &Kernel, case: &DwCase, what: &str) {
         "{what}: C={c} H={h} W={w} {win:?} clamp={:?} channels={:?}",
         case.clamp, case.channels
     );
-    let tol = sum_tol_scale(k, win.kh * win.kw);
+    let tol = sum_tol_scale(k);
     compare_planes(
         k.name,
         &what,
@@ -320,7 +321,7 @@ pub fn check_conv(k: &Kernel, case: &ConvCase, what: &str) {
         "{what}: C_in={ci} C_out={co} H={h} W={w} {win:?} clamp={:?} out={:?}",
         case.clamp, case.out_channels
     );
-    let tol = sum_tol_scale(k, ci * win.kh * win.kw);
+    let tol = sum_tol_scale(k);
     compare_planes(
         k.name,
         &what,

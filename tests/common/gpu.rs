@@ -90,7 +90,14 @@ pub async fn check(ctx: &GpuContext, g: &Graph, opts: GpuOptions, what: &str) ->
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     let got = s.run(&x).await.unwrap_or_else(|e| panic!("{what}: {e}"));
     let d = max_diff(&got, &want);
-    assert!(d <= 2e-5, "{what}: max |Δ|/(1+|ref|) = {d:e}");
+    // measured 5.6e-7 on lavapipe over every graph; SwiftShader in the browser suite was not
+    // measured in the tolerance audit, so it keeps the earlier bound
+    let bound = if cfg!(target_arch = "wasm32") {
+        2e-5
+    } else {
+        3e-6
+    };
+    assert!(d <= bound, "{what}: max |Δ|/(1+|ref|) = {d:e}");
     let plan = Plan::new(g, PlanOptions::default()).unwrap_or_else(|e| panic!("{what}: {e}"));
     let shared = |k: &str| k.starts_with("fused into") || k == "view";
     let cpu: Vec<(&str, bool)> = plan
@@ -518,7 +525,13 @@ pub async fn small_network(ctx: &GpuContext) {
     for round in 0..2 {
         let got = s.run(&x).await.unwrap();
         let d = max_diff(&got, &want);
-        assert!(d <= 1e-5, "round {round}: {d:e}");
+        // measured 3.7e-8 on lavapipe; SwiftShader (browser suite) not measured: bound kept
+        let bound = if cfg!(target_arch = "wasm32") {
+            1e-5
+        } else {
+            2e-7
+        };
+        assert!(d <= bound, "round {round}: {d:e}");
     }
     let (buffers, bytes) = s.buffers();
     log!(

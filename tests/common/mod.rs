@@ -80,7 +80,8 @@ pub fn kernels(op: Op) -> Vec<&'static Kernel> {
 
 /// Runs `k` on `case` and compares with the oracle. Scalar and SIMD128 kernels add the same
 /// products in the same order as the oracle, so they must match exactly; the relaxed kernels
-/// may fuse, so they get the worst-case bound for `c_in + 1` roundings.
+/// may fuse: 8 ε of `|W| @ |X| + |b|` (measured ≤ 1.86 ε over every case, c_in 1 to 4096;
+/// the worst case, `c_in + 1` roundings, would be up to 500× looser than anything seen).
 pub fn check(k: &Kernel, case: &Case, what: &str) {
     let (c_out, c_in, hw) = (case.c_out, case.c_in, case.hw);
     let sentinel = -12345.0f32;
@@ -133,7 +134,7 @@ pub fn check(k: &Kernel, case: &Case, what: &str) {
         Clamp::NONE,
     );
     let tol_scale = if k.isa == Isa::Relaxed {
-        (c_in + 2) as f32 * f32::EPSILON
+        8.0 * f32::EPSILON
     } else {
         0.0
     };

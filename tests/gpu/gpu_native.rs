@@ -412,7 +412,11 @@ fn mobilenet_v2_on_the_gpu_matches_the_cpu_plan() {
                 s.weight_bytes() as f64 / 1e6,
                 ms[1]
             );
-            assert!(worst <= 1e-3, "{name} {pw:?}: max |Δlogit| {worst} > 1e-3");
+            // measured 2.9e-6 on lavapipe, dense and auto
+            assert!(
+                worst <= 1.5e-5,
+                "{name} {pw:?}: max |Δlogit| {worst} > 1.5e-5"
+            );
         }
     }
 }
@@ -452,6 +456,7 @@ fn every_zoo_model_runs_whole_on_the_gpu() {
             .map(|l| l.kernel.split(['_', ' ']).next().unwrap_or(""))
             .collect();
         println!("{name}: max |Δlogit| vs CPU = {d:.2e}; kernels {kernels:?}");
-        assert!(d <= 1e-3, "{name}: max |Δlogit| {d} > 1e-3");
+        // measured 3.8e-6 (mobilenet_v1_s90) on lavapipe
+        assert!(d <= 2e-5, "{name}: max |Δlogit| {d} > 2e-5");
     }
 }

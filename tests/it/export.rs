@@ -96,7 +96,8 @@ fn every_op() -> Graph {
 tests! {
     /// Every op round-trips with the same outputs.
     fn every_op_round_trips() {
-        round_trip(&every_op(), 1e-5);
+        // measured 1.1e-6 on every build
+        round_trip(&every_op(), 5e-6);
     }
 
     /// The pruning tests' graph round-trips exactly, zeros included.

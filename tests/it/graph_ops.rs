@@ -214,7 +214,8 @@ tests! {
             16. / 3., 76. / 9., 104. / 9., 44. / 3.,
             8., 12., 16., 20.,
         ];
-        assert_close(&resize(true, false), &want, 1e-5, "align_corners");
+        // measured 9.5e-7 on every build
+        assert_close(&resize(true, false), &want, 4e-6, "align_corners");
         // half_pixel_centers: (o + 0.5)·0.5 − 0.5 = −0.25 (reads index 0), 0.25, 0.75,
         // 1.25 (reads index 1).
         #[rustfmt::skip]
@@ -324,7 +325,8 @@ tests! {
         let g = single(Op::Act(Activation::LeakyRelu { alpha: 0.1 }), s);
         assert_eq!(run_ref(&g, &[-2., 3., 0., -0.5]), [-0.2, 3., 0., -0.05]);
         let g = single(Op::Act(Activation::Tanh), s);
-        assert_close(&run_ref(&g, &[0., 0.5, -2., 30.]), &[0., 0.462_117_16, -0.964_027_6, 1.], 1e-6, "tanh");
+        // measured 0 natively, 3.0e-8 as wasm32 (its libm tanh)
+        assert_close(&run_ref(&g, &[0., 0.5, -2., 30.]), &[0., 0.462_117_16, -0.964_027_6, 1.], 1.5e-7, "tanh");
         // Sub is a − b, not b − a: b = 0·x + [1, 4].
         let mut b = Builder::new(Shape::vector(2));
         let shift = b.push(Op::ChannelAffine { scale: vec![0., 0.], shift: vec![1., 4.] }, &[0]);
@@ -353,7 +355,8 @@ tests! {
                 let c = b.push(graphs::conv(&mut rng, 4, s.c, 1, 3, 1, 1), &[0]);
                 let a = b.push(Op::Act(act), &[c]);
                 let g = b.finish(a);
-                check_plan(&g, 1e-4, &format!("conv + {act:?} on {s}"));
+                // measured 0 natively and SIMD128, 2.4e-6 relaxed
+                check_plan(&g, 1.2e-5, &format!("conv + {act:?} on {s}"));
                 let plan = Plan::new(&g, PlanOptions::default()).unwrap();
                 let k = &plan.report()[1].kernel;
                 assert!(k.starts_with("tanh_") || k.starts_with("leakyrelu_"), "{act:?} after a conv must not fuse: {k}");
@@ -399,7 +402,8 @@ tests! {
         let mut rng = Rng::new(4);
         let c = b.push(graphs::conv(&mut rng, 3, 2, 1, 3, 1, 0), &[m]);
         let g = b.finish(c);
-        check_plan(&g, 1e-4, "pad -> maxpool -> conv");
+        // measured 0 natively and SIMD128, 1.9e-6 relaxed
+        check_plan(&g, 1e-5, "pad -> maxpool -> conv");
         let plan = Plan::new(&g, PlanOptions::default()).unwrap();
         assert_eq!(plan.report()[0].kernel, "pad_f32_1x1__scalar");
     }
@@ -476,7 +480,8 @@ tests! {
         let l = b.push(graphs::linear(&mut rng, 5, 36), &[t]);
         let a = b.push(Op::Act(Activation::LeakyRelu { alpha: 0.3 }), &[l]);
         let f = b.push(Op::FromHwc(Shape::new(5, 1, 1)), &[a]);
-        check_plan(&b.finish(f), 1e-4, "ToHwc -> linear -> leaky -> FromHwc");
+        // measured 1.9e-6 on every build
+        check_plan(&b.finish(f), 1e-5, "ToHwc -> linear -> leaky -> FromHwc");
     }
 
     fn in_place_activations_never_clobber_a_live_value() {
@@ -488,25 +493,29 @@ tests! {
         let l = b.push(Op::Act(Activation::LeakyRelu { alpha: 0.1 }), &[c]);
         let t = b.push(Op::Act(Activation::Tanh), &[l]);
         let d = b.push(Op::Sub, &[t, l]);
-        check_plan(&b.finish(d), 1e-4, "act -> act -> sub");
+        // measured 0 natively and SIMD128, 9.5e-7 relaxed
+        check_plan(&b.finish(d), 5e-6, "act -> act -> sub");
         // The graph output is l; a dead activation after it must not overwrite it.
         let mut b = Builder::new(s);
         let c = b.push(graphs::conv(&mut rng, 3, 3, 1, 3, 1, 1), &[0]);
         let l = b.push(Op::Act(Activation::LeakyRelu { alpha: 0.1 }), &[c]);
         b.push(Op::Act(Activation::Tanh), &[l]);
-        check_plan(&b.finish(l), 1e-4, "output read by a later act");
+        // measured 0 natively and SIMD128, 1.9e-6 relaxed
+        check_plan(&b.finish(l), 1e-5, "output read by a later act");
         // A view of an activation that runs in place.
         let mut b = Builder::new(s);
         let c = b.push(graphs::conv(&mut rng, 3, 3, 1, 3, 1, 1), &[0]);
         let t = b.push(Op::Act(Activation::Tanh), &[c]);
         let v = b.push(Op::View(Shape::vector(60)), &[t]);
         let f = b.push(graphs::linear(&mut rng, 4, 60), &[v]);
-        check_plan(&b.finish(f), 1e-4, "view of an in-place act");
+        // measured 1.2e-6 natively, 4.8e-7 SIMD128, 9.5e-7 relaxed
+        check_plan(&b.finish(f), 6e-6, "view of an in-place act");
     }
 
     fn plan_matches_reference_on_a_chain_of_every_new_op() {
         let g = every_new_op();
-        check_plan(&g, 1e-4, "every new op");
+        // measured 0 natively and SIMD128, 2.4e-7 relaxed
+        check_plan(&g, 1.2e-6, "every new op");
     }
 
     // ---- bad parameters: typed errors, never a panic ----------------------------------------
@@ -597,7 +606,8 @@ tests! {
         assert_eq!(run_ref(&m.graph, &x), run_ref(&g, &x));
         let plan = Plan::with_packed(&m.graph, PlanOptions::default(), &m.packed).unwrap();
         let got = Session::new(plan).run(&x).unwrap().to_vec();
-        assert_close(&got, &run_ref(&g, &x), 1e-5, "loaded plan");
+        // measured 0 natively and SIMD128, 1.2e-7 relaxed
+        assert_close(&got, &run_ref(&g, &x), 6e-7, "loaded plan");
         // f16 stores the weights (slope, conv) at half precision; the ops come back the same.
         let m16 = zsk::load("ops16.zsk", &zsk::write(&g, Precision::F16).unwrap()).unwrap();
         assert_eq!(m16.graph.nodes.len(), g.nodes.len());

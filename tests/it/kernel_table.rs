@@ -242,7 +242,8 @@ mod oracle {
                 let tol = if k.isa == Isa::Scalar {
                     0.0
                 } else {
-                    (hw + 2) as f32 * f32::EPSILON
+                    // measured 0 in the SIMD128 build, 0.69 ε·mean|x| in the relaxed one
+                    4.0 * f32::EPSILON
                 };
                 compare_planes(
                     k.name,
@@ -396,7 +397,8 @@ mod oracle {
                         Activation::Tanh => (xi.tanh(), 0.0),
                     };
                     let tol = match act {
-                        Activation::Sigmoid => 2e-6,
+                        // measured 6.0e-8 on every build
+                        Activation::Sigmoid => 3e-7,
                         _ if k.isa == Isa::Relaxed => f32::EPSILON * (mul.abs() + want.abs()),
                         _ => 0.0,
                     };
@@ -471,7 +473,8 @@ mod oracle {
             );
             let s: f32 = got.iter().sum();
             assert!(
-                (s - 1.0).abs() <= 1e-5 * n as f32,
+                // measured ≤ 0.2 · n·ε (2.4e-7) on every build
+                (s - 1.0).abs() <= n as f32 * f32::EPSILON,
                 "{}: sums to {s}",
                 k.name
             );

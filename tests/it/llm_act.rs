@@ -210,10 +210,10 @@ tests! {
         let b = Llama::load("head_ref.gguf", reference.finish()).unwrap();
         assert_eq!(a.weights.lm_head_kernel().0, "cm32i8");
         let (d, scale) = max_diff(&decode_all(&a), &decode_all(&b));
-        // measured natively: 1.1e-5 at logits of ≈ 50 (decode and prefill)
-        assert!(d <= 1e-4, "decode: {d} (scale {scale})");
+        // measured 1.1e-5 at logits of ≈ 50 (decode; prefill 1.1e-5, relaxed 1.5e-5)
+        assert!(d <= 5e-5, "decode: {d} (scale {scale})");
         let (d, scale) = max_diff(&prefill_all(&a), &prefill_all(&b));
-        assert!(d <= 1e-4, "prefill: {d} (scale {scale})");
+        assert!(d <= 5e-5, "prefill: {d} (scale {scale})");
         // any other new tensor name is refused
         let mut other = SparseMatrix::pack(
             "blk.9.attn_q.weight",
@@ -239,7 +239,7 @@ tests! {
             assert_eq!(sparse.act(), Some(&zero), "{f}: the section round-trips");
             let dense = Llama::load("tiny_ref.gguf", reference).unwrap();
             let (d, scale) = max_diff(&decode_all(&sparse), &decode_all(&dense));
-            // measured natively: 5.7e-6 (cm32i8), 3.8e-6 (cm32i4) at logits of ≈ 50
+            // measured 5.7e-6 natively, 7.6e-6 as wasm32 (SIMD128, relaxed), at logits of ≈ 50
             assert!(d <= 1e-5, "{f}: logits differ by {d} (scale {scale})");
         }
         // A dense GGUF model: thresholds of 0 change nothing at all.
@@ -273,8 +273,8 @@ tests! {
                 m.set_act_prefill(true);
                 let pre = prefill_all(&m);
                 let (d, scale) = max_diff(&dec, &pre);
-                // measured natively: ≤ 7.6e-6 at logits of ≈ 50
-                assert!(d <= 5e-5, "{method:?} {f}: {d} (scale {scale})");
+                // measured ≤ 7.6e-6 at logits of ≈ 50 on every build
+                assert!(d <= 3e-5, "{method:?} {f}: {d} (scale {scale})");
                 // and the thresholds did something: the logits moved off the dense ones
                 m.set_act(None).unwrap();
                 let (moved, _) = max_diff(&decode_all(&m), &dec);
@@ -300,7 +300,8 @@ tests! {
         assert_eq!(total.tokens, PROMPT.len() as u64);
         let z = total.zero_fraction();
         // calibrated on other tokens of the same model: near the 50% target
-        assert!((0.3..0.7).contains(&z), "zero fraction {z}");
+        // calibrated for 0.5: measured 0.504 natively, 0.4997 as wasm32
+        assert!((0.48..0.52).contains(&z), "zero fraction {z}");
         // row-major matrices multiply by the zeros: nothing is skipped
         let (_, dense) = tiny();
         let mut plain = Llama::load("tiny.gguf", dense).unwrap();

@@ -94,11 +94,7 @@ fn masks_follow_the_pattern() {
                     "{method:?} unstructured: row {r}: {zeros} < {want}"
                 );
             }
-            assert!(
-                (rep.sparsity - want as f32 / cols as f32).abs() < 1e-6,
-                "{}",
-                rep.name
-            );
+            assert!(rep.sparsity == want as f32 / cols as f32, "{}", rep.name);
         }
     }
 }
@@ -165,7 +161,8 @@ fn calibration_grams_match_a_direct_sum() {
             let want: f64 = keep.0.iter().map(|x| x[i] as f64 * x[j] as f64).sum();
             let got = gram.h[i * n + j];
             assert!(
-                (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+                // measured 1.4e-7 · max(|H|, 1) natively (the test is native only)
+                (got - want).abs() <= 5e-7 * want.abs().max(1.0),
                 "H[{i},{j}] {got} vs {want}"
             );
         }
@@ -266,7 +263,7 @@ fn pruned_model_round_trips_through_zsk() {
     let file = zeroskip::zsk::llm::write(&g, &matrices, &[]).unwrap();
     let sparse = Llama::load("tiny.zsk", file).unwrap();
     assert!(
-        (sparse.weights.sparsity() - 0.5).abs() < 0.01,
+        sparse.weights.sparsity() == 0.5,
         "{}",
         sparse.weights.sparsity()
     );
@@ -332,6 +329,7 @@ fn ffn_reordering_keeps_the_function() {
             .zip(dense)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
+        // measured 7.6e-3 · scale natively (the test is native only)
         assert!(
             err < 0.02 * scale,
             "{what}: max |diff| {err} (scale {scale})"

@@ -132,7 +132,8 @@ tests! {
                 "{f}"
             );
             let s = sparse.weights.sparsity();
-            assert!((0.3..0.7).contains(&s), "{f}: sparsity {s}");
+            // 50% asked: measured 0.493 (g8i4, g8i8, g16i4) to 0.551 (cm32i4) on every build
+            assert!((0.4..0.6).contains(&s), "{f}: sparsity {s}");
             let (mut a, mut b) = (sparse.session(16).unwrap(), dense.session(16).unwrap());
             for (i, &t) in [1u32, 5, 9, 2, 33, 7].iter().enumerate() {
                 let la = sparse.decode(&mut a, t).unwrap().to_vec();
@@ -143,7 +144,8 @@ tests! {
                     .zip(lb)
                     .fold(0.0f32, |m, (x, y)| m.max((x - y).abs()));
                 assert!(
-                    err <= 1e-4 * scale,
+                    // measured 2.3e-7 · scale on every build
+                    err <= 1e-6 * scale,
                     "{f}: token {i}: logits differ by {err} (scale {scale})"
                 );
             }

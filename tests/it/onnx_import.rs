@@ -98,7 +98,8 @@ tests! {
         assert!(pw.is_pointwise());
         let y = reference::run(&g, &values(3 * 9 * 10, 12)).unwrap();
         assert_eq!(y.len(), 5);
-        assert!((y.iter().sum::<f32>() - 1.0).abs() < 1e-5, "softmax sums to 1: {y:?}");
+        // measured 0 natively, 6.0e-8 as wasm32 (SIMD128 and relaxed)
+        assert!((y.iter().sum::<f32>() - 1.0).abs() <= 3e-7, "softmax sums to 1: {y:?}");
     }
 
     fn folds_batch_norm_into_the_conv() {
@@ -107,13 +108,15 @@ tests! {
         let Op::Conv(c) = &g.nodes[0].op else { panic!() };
         for o in 0..4 {
             for i in 0..27 {
-                assert!((c.weight[o * 27 + i] - w0[o * 27 + i] * scale[o]).abs() < 1e-6);
+                // the importer computes the same one product: bit-identical on every build
+                assert_eq!(c.weight[o * 27 + i], w0[o * 27 + i] * scale[o]);
             }
         }
         // b' = b·s + beta − mean·s, with beta = values(4, 4) and mean = values(4, 5).
         let (beta, mean) = (values(4, 4), values(4, 5));
         for o in 0..4 {
-            assert!((c.bias[o] - (b0[o] * scale[o] + beta[o] - mean[o] * scale[o])).abs() < 1e-6);
+            // measured 6.0e-8 (one rounding of values ≈ 1) on every build
+            assert!((c.bias[o] - (b0[o] * scale[o] + beta[o] - mean[o] * scale[o])).abs() <= 3e-7);
         }
     }
 

@@ -24,7 +24,8 @@ tests! {
                 let plan = Plan::new(&g, PlanOptions { sparsity: mode, ..Default::default() }).unwrap();
                 let mut s = Session::new(plan);
                 let got = s.run(&x).unwrap().to_vec();
-                assert!(max_diff(&got, &want) < 1e-4, "sparsity {sparsity} {mode:?}: {}", max_diff(&got, &want));
+                // measured 3.8e-6 natively and SIMD128, 5.7e-6 relaxed
+                assert!(max_diff(&got, &want) <= 3e-5, "sparsity {sparsity} {mode:?}: {}", max_diff(&got, &want));
                 // A second run on the same arena gives the same answer.
                 assert_eq!(s.run(&x).unwrap(), &got[..]);
             }

@@ -187,7 +187,8 @@ tests! {
                 .map(|(a, d)| (a.0 - d.0).abs().max((a.1 - d.1).abs() / d.1))
                 .fold(0.0, f64::max)
         };
-        assert!(worst(&fixed) < 1e-4, "re-estimated: worst deviation {}", worst(&fixed));
+        // measured 5.5e-8 on every build
+        assert!(worst(&fixed) <= 3e-7, "re-estimated: worst deviation {}", worst(&fixed));
         assert!(worst(&raw) > 100.0 * worst(&fixed), "pruning alone already matched?");
     }
 
@@ -204,7 +205,8 @@ tests! {
             let n: Vec<f64> = layers.iter().map(|l| l.weights() as f64).collect();
             let kept: f64 = s.iter().zip(&n).map(|(s, n)| *s as f64 * n).sum();
             let global = kept / n.iter().sum::<f64>();
-            assert!((global - target as f64).abs() < 1e-4, "target {target}: global {global}");
+            // measured 2.5e-8 (the f32 sparsities) on every build
+            assert!((global - target as f64).abs() <= 1e-7, "target {target}: global {global}");
             assert!(s[0] < target && s[5] > target, "target {target}: {s:?}");
             assert!(s.iter().all(|&v| (0.0..1.0).contains(&v)), "{s:?}");
         }
@@ -213,7 +215,8 @@ tests! {
         config.schedule = Schedule::ProtectSmall;
         let (_, reports) = pruned(&g, &inputs(&g, 3, 6), &config);
         let got = prune::global_sparsity(&reports);
-        assert!((got - 0.5).abs() < 0.02, "global sparsity {got}");
+        // whole weights per row: measured exactly 0.5 on every build
+        assert_eq!(got, 0.5, "global sparsity {got}");
     }
 
     /// An explicit map overrides the named layers only.
@@ -226,7 +229,7 @@ tests! {
         assert_eq!(r.iter().map(|r| r.target).collect::<Vec<_>>(), [0.5, 0.25, 0.5]);
     }
 
-    /// Pruning nothing changes nothing (re-estimation included, up to rounding).
+    /// Pruning nothing changes nothing (re-estimation included), bit for bit.
     fn zero_sparsity_keeps_outputs() {
         let g = three_layers(10);
         let calib = inputs(&g, 3, 11);
@@ -235,7 +238,8 @@ tests! {
         for x in &calib {
             let (a, b) = (reference::run(&g, x).unwrap(), reference::run(&p, x).unwrap());
             let d = a.iter().zip(&b).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
-            assert!(d < 1e-4, "max |Δ| {d}");
+            // measured 0 on every build: nothing pruned, nothing re-estimated
+            assert_eq!(d, 0.0, "max |Δ| {d}");
         }
     }
 

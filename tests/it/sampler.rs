@@ -71,11 +71,13 @@ tests! {
     fn temperature_distribution() {
         for t in [1.0f32, 0.5, 2.0] {
             let h = histogram(cfg(t, 0, 1.0, 42), &LOGITS, 40_000);
+            // measured 2.6e-3 (max over the three temperatures and 6 ids; the seeded draws are
+            // the same on every target), ≈ 1σ of a frequency over 40 000 draws
             assert_close(&h, &softmax(&LOGITS, t as f64), 0.01, &format!("T = {t}"));
         }
         // a very low temperature concentrates on the (tied) maxima
         let h = histogram(cfg(1e-3, 0, 1.0, 1), &LOGITS, 2_000);
-        assert!((h[1] + h[4] - 1.0).abs() < 1e-12, "{h:?}");
+        assert_eq!([h[0], h[2], h[3], h[5]], [0.0; 4], "{h:?}");
     }
 
     /// top-k keeps the k largest logits, renormalized.
@@ -88,7 +90,8 @@ tests! {
         for (i, &id) in kept.iter().enumerate() {
             want[id] = p[i];
         }
-        assert_close(&h, &want, 0.01, "top-k 3");
+        // measured 1.0e-3 on every target
+        assert_close(&h, &want, 0.005, "top-k 3");
         // ties at the k-th place go to the lower id
         let h = histogram(cfg(1.0, 1, 1.0, 5), &[0.0, 2.0, 2.0], 100);
         assert_eq!(h, [0.0, 1.0, 0.0]);
@@ -104,15 +107,18 @@ tests! {
         for id in [1, 3, 4] {
             want[id] = p[id] / z;
         }
+        // measured 6.8e-3 on every target
         assert_close(&h, &want, 0.01, "top-p 0.8");
         // p = 0.7: ids 1 and 4 reach 0.715
         let h = histogram(cfg(1.0, 0, 0.7, 8), &LOGITS, 20_000);
+        // measured 1.04e-2 on every target (20 000 draws: σ ≈ 3.5e-3)
         assert_close(&h, &[0.0, 0.5, 0.0, 0.0, 0.5, 0.0], 0.015, "top-p 0.7");
         // p = 0.3: id 1 alone (0.357), ahead of its tie 4 by id
         let h = histogram(cfg(1.0, 0, 0.3, 8), &LOGITS, 1_000);
         assert_eq!(h, [0.0, 1.0, 0.0, 0.0, 0.0, 0.0], "top-p 0.3");
         // top-k and top-p together: top-k 2 first, then p = 0.99 keeps both
         let h = histogram(cfg(1.0, 2, 0.99, 8), &LOGITS, 20_000);
+        // measured 1.04e-2 on every target
         assert_close(&h, &[0.0, 0.5, 0.0, 0.0, 0.5, 0.0], 0.015, "top-k 2, top-p 0.99");
     }
 
@@ -139,16 +145,20 @@ tests! {
             let x = i as f64 / 10.0 + 0.0123;
             let (a, b) = (exp(x), x.exp());
             if b >= f64::MIN_POSITIVE {
-                assert!(((a - b) / b).abs() < 4e-15, "exp({x}): {a} vs {b}");
+                // measured 2.2e-16 (1 ε) natively and as wasm32 (SIMD128, relaxed)
+                assert!(((a - b) / b).abs() <= 2.0 * f64::EPSILON, "exp({x}): {a} vs {b}");
             } else {
                 // subnormal results: absolute precision of the last bits
-                assert!((a - b).abs() < 1e-320, "exp({x}): {a:e} vs {b:e}");
+                // measured 1 subnormal step natively (libm's exp), 0 as wasm32
+                assert!((a - b).abs() <= 2.0 * f64::from_bits(1), "exp({x}): {a:e} vs {b:e}");
             }
         }
         assert_eq!(exp(0.0), 1.0);
         assert_eq!(exp(-1000.0), 0.0);
         assert!(exp(1000.0).is_infinite());
-        assert_eq!(exp(-744.0).to_bits(), exp(-744.0).to_bits());
+        // deep in the subnormals: still std's value to a step
+        let (a, b) = (exp(-744.0), (-744.0f64).exp());
+        assert!(a > 0.0 && (a - b).abs() <= f64::from_bits(1), "exp(-744): {a:e} vs {b:e}");
     }
 
     /// Bad parameters and bad logits are typed errors.

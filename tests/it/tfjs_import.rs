@@ -108,7 +108,8 @@ fn run(m: &TfjsModel, x: &[f32]) -> Vec<f32> {
     let got = Session::new(plan).run(x).unwrap().to_vec();
     for (a, b) in got.iter().zip(&want) {
         assert!(
-            (a - b).abs() <= 1e-4 * (1.0 + b.abs()),
+            // measured 0 natively, 6e-8 SIMD128, 1.9e-7 · (1 + |ref|) relaxed
+            (a - b).abs() <= 1e-6 * (1.0 + b.abs()),
             "plan {a} vs reference {b}"
         );
     }
@@ -198,7 +199,8 @@ tests! {
         let (mut want, oh, ow) = conv_nhwc(&x, (h, w, ci), &f, (3, 3, co), 2, true, &b);
         want.iter_mut().for_each(|v| *v = v.clamp(0.0, 6.0));
         assert_eq!(model.outputs[0].tensor.dims, vec![1, oh * ow * co]);
-        close(&run(&model, &x), &want, 1e-5);
+        // measured 4.8e-7 natively and SIMD128, 7.2e-7 relaxed
+        close(&run(&model, &x), &want, 3e-6);
     }
 
     fn depthwise_fused_conv_mean_matmul_softmax() {
@@ -258,9 +260,11 @@ tests! {
         let names: Vec<&str> = model.outputs.iter().map(|o| o.tensor.name.as_str()).collect();
         assert_eq!(names, ["prob:0", "pw:0"]);
         let got = run(&model, &x);
-        close(&got[..k], &prob, 1e-5);
+        // measured 0 natively, 6.0e-8 as wasm32
+        close(&got[..k], &prob, 3e-7);
         assert_eq!(model.outputs[1].tensor.dims, vec![1, h, w, co]);
-        close(&got[k..], &p, 1e-5);
+        // measured 0 natively and SIMD128, 2.4e-7 relaxed
+        close(&got[k..], &p, 1e-6);
     }
 
     fn concat_slice_and_constant_folding() {
@@ -350,7 +354,8 @@ tests! {
             })
             .collect();
         assert_eq!(model.outputs[0].tensor.dims, vec![1, oh, ow, c]);
-        close(&run(&model, &x), &want, 1e-6);
+        // measured exact on every build
+        close(&run(&model, &x), &want, 0.0);
     }
 
     fn quantized_weights_decode() {

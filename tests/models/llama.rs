@@ -56,7 +56,7 @@ fn kernels() -> Vec<&'static Kernel> {
 }
 
 /// Runs `k` on a random `d × n` matrix for `rows` and checks against dequantize-then-matmul
-/// (f64): within 1e-5 of Σ|w·x| per row; rows outside `rows` untouched.
+/// (f64): within 3e-7 of Σ|w·x| per row; rows outside `rows` untouched.
 fn check_gemv(k: &Kernel, d: usize, n: usize, rows: std::ops::Range<usize>, seed: u64) {
     let mut rng = Rng::new(seed);
     let t = random_matrix(&mut rng, "w", d, n, k.wtype.dense().unwrap(), 0.5);
@@ -81,7 +81,8 @@ fn check_gemv(k: &Kernel, d: usize, n: usize, rows: std::ops::Range<usize>, seed
         }
         let err = (y[r] as f64 - want).abs();
         assert!(
-            err <= 1e-5 * mag + 1e-6,
+            // measured ≤ 7.4e-8 · Σ|wx| natively (q4_1)
+            err <= 3e-7 * mag,
             "{k:?} d={d} n={n} row {r}: {} vs {want} (err {err:.3e}, Σ|wx| {mag:.3e})",
             y[r]
         );
@@ -306,7 +307,8 @@ tests! {
         for i in 0..hd {
             let n0 = q0[2 * i].hypot(q0[2 * i + 1]);
             let n5 = q5[2 * i].hypot(q5[2 * i + 1]);
-            assert!((n0 - n5).abs() < 1e-5, "pair {i}: norm {n0} -> {n5}");
+            // measured 1.2e-7 (norms ≈ 1)
+            assert!((n0 - n5).abs() <= 5e-7, "pair {i}: norm {n0} -> {n5}");
         }
         let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
         for (m, n, shift) in [(3, 1, 10), (7, 7, 100), (20, 4, 1000)] {
@@ -314,7 +316,8 @@ tests! {
                 let r = h * hd..(h + 1) * hd;
                 let a = dot(&at(&q0, m)[r.clone()], &at(&k0, n)[r.clone()]);
                 let b = dot(&at(&q0, m + shift)[r.clone()], &at(&k0, n + shift)[r]);
-                assert!((a - b).abs() < 1e-3, "head {h}: q·k at ({m},{n}) {a} vs shifted {b}");
+                // measured 1.8e-7
+                assert!((a - b).abs() <= 1e-6, "head {h}: q·k at ({m},{n}) {a} vs shifted {b}");
             }
         }
         // partial rotary: dims past rope_dim pass through
@@ -372,7 +375,8 @@ tests! {
                 let scale = want[p].iter().fold(0.0f64, |a, v| a.max(v.abs()));
                 for (v, (&g, &w)) in got.iter().zip(&want[p]).enumerate() {
                     assert!(
-                        (g as f64 - w).abs() <= 1e-4 * scale.max(1.0),
+                        // measured 3.0e-7 · scale natively
+                        (g as f64 - w).abs() <= 1.5e-6 * scale.max(1.0),
                         "{ty} pos {p} logit {v}: {g} vs {w}"
                     );
                 }
@@ -394,17 +398,20 @@ tests! {
             let la = m.decode(&mut a, ids[5]).unwrap().to_vec();
             let mut b = m.session(32).unwrap();
             let lb = m.prefill(&mut b, &ids).unwrap().to_vec();
-            common::assert_close(&la, &lb, 1e-5, &format!("{ty}, {kv} KV heads"));
+            // measured 8.7e-8 · scale natively
+            common::assert_close(&la, &lb, 5e-7, &format!("{ty}, {kv} KV heads"));
             let mut c = m.session(32).unwrap();
             for &t in &ids {
                 m.decode(&mut c, t).unwrap();
             }
-            common::assert_close(c.logits(), &lb, 1e-5, "decode one by one vs prefill");
+            // measured 1.2e-7 · scale natively
+            common::assert_close(c.logits(), &lb, 5e-7, "decode one by one vs prefill");
             assert_eq!((a.pos(), b.pos(), c.pos()), (6, 6, 6));
             // reset / truncate replay the same numbers
             b.truncate(4).unwrap();
             m.prefill(&mut b, &ids[4..]).unwrap();
-            common::assert_close(b.logits(), &lb, 1e-5, "prefill after truncate");
+            // the same chunks as the first prefill: bit-identical
+            assert_eq!(b.logits(), &lb[..], "prefill after truncate");
             b.reset();
             assert_eq!(m.prefill(&mut b, &ids).unwrap(), &lb[..]);
         }
@@ -471,8 +478,8 @@ mod zoo {
 
     const MODEL: &str = "llm/SmolLM2-135M-Instruct.Q4_1.gguf";
     /// Largest |Rust − numpy| allowed on any logit (logits span about −20..27; measured
-    /// 3.4e-5 with f32 activations).
-    const TOL: f32 = 1e-3;
+    /// 3.4e-5 with f32 activations, native release).
+    const TOL: f32 = 1.5e-4;
 
     fn load() -> (Llama, Tokenizer) {
         Llama::load_with(MODEL, zoo::read(MODEL), Tokenizer::from_gguf).unwrap()
@@ -531,6 +538,7 @@ mod zoo {
         }
         let mut s2 = m.session(64).unwrap();
         let last = m.prefill(&mut s2, &ids).unwrap();
+        // measured 2.0e-6 · scale
         crate::common::assert_close(last, s.logits(), 1e-5, "prefill vs decode");
         eprintln!(
             "SmolLM2 logits vs numpy: max |diff| {worst:.2e} over {} positions",

@@ -76,8 +76,10 @@ tests! {
             // every token but the first, less each later chunk's first when stride = ctx
             let unscored = if stride == ctx { r.windows - 1 } else { 0 };
             assert_eq!(r.n_tokens, 49 - unscored, "ctx {ctx} stride {stride}");
-            assert!((r.ppl - VOCAB as f64).abs() < 1e-9 * VOCAB as f64, "{}", r.ppl);
-            assert!((r.mean_nll - (VOCAB as f64).ln()).abs() < 1e-12);
+            // measured 16 ε · vocab natively
+            assert!((r.ppl - VOCAB as f64).abs() <= 64.0 * f64::EPSILON * VOCAB as f64, "{}", r.ppl);
+            // measured 3.6e-15 natively
+            assert!((r.mean_nll - (VOCAB as f64).ln()).abs() <= 1.5e-14);
         }
     }
 
@@ -97,6 +99,7 @@ tests! {
             }
         }
         assert_eq!((r.n_tokens, n, r.windows), (33, 33, 4));
+        // measured 4.1e-7 natively (prefill's f32 sums against decode's)
         assert!((r.mean_nll - sum / n as f64).abs() < 1e-6, "{} vs {}", r.mean_nll, sum / n as f64);
         assert!(r.ppl > 1.0 && r.ppl.is_finite());
     }
@@ -116,11 +119,13 @@ tests! {
             n += b;
         }
         assert_eq!((r.n_tokens, n), (29, 29));
+        // measured 3.7e-7 natively
         assert!((r.mean_nll - sum / n as f64).abs() < 1e-6);
         // the whole sequence in one window: exactly the direct perplexity
         let one = perplexity(&m, &mut s, &ids[..12], cfg(12, 6), |_| {}).unwrap();
         let (a, b) = direct(&m, &ids[..12], 1);
         assert_eq!((one.windows, one.n_tokens, one.tokens_run), (1, 11, 11));
+        // measured 2.2e-7 natively
         assert!((one.mean_nll - a / b as f64).abs() < 1e-6);
     }
 
@@ -199,7 +204,8 @@ tests! {
             let mut b = m.session(32).unwrap();
             let mut seen = vec![];
             m.prefill_each(&mut b, &ids, from, |i, l| {
-                common::assert_close(l, &want[i], 1e-5, &format!("position {i}"));
+                // measured 4.1e-7 · scale natively
+                common::assert_close(l, &want[i], 2e-6, &format!("position {i}"));
                 seen.push(i);
                 Ok(())
             })
@@ -210,7 +216,8 @@ tests! {
             let mut c = m.session(32).unwrap();
             m.prefill(&mut c, &ids).unwrap();
             let lb = m.decode(&mut b, 3).unwrap().to_vec();
-            common::assert_close(&lb, m.decode(&mut c, 3).unwrap(), 1e-5, "decode after prefill_each");
+            // the same session state: bit-identical
+            assert_eq!(&lb[..], m.decode(&mut c, 3).unwrap(), "decode after prefill_each");
         }
         // errors before running anything, and a callback's error stops the run
         let mut s = m.session(4).unwrap();
@@ -234,10 +241,12 @@ tests! {
         let l = [1.0f32, 2.0, 3.0];
         let z: f64 = l.iter().map(|&x| (x as f64).exp()).sum();
         for t in 0..3 {
-            assert!((nll(&l, t as u32) - (z.ln() - l[t] as f64)).abs() < 1e-12);
+            // measured 4.4e-16 natively
+            assert!((nll(&l, t as u32) - (z.ln() - l[t] as f64)).abs() <= 2e-15);
         }
         let big = [1000.0f32, 1000.0];
-        assert!((nll(&big, 0) - 2f64.ln()).abs() < 1e-12);
+        // measured 5.5e-14 natively
+        assert!((nll(&big, 0) - 2f64.ln()).abs() <= 2e-13);
     }
 
     /// The split: the last n_lines / 4 lines are held out; the parts concatenate to the text.
@@ -273,8 +282,9 @@ mod zoo {
 
     /// SmolLM2-135M (dense Q4_1) on the first 1536 tokens of lee_background.cor's held-out
     /// quarter, ctx 512, stride 512 (3 independent windows, 1533 targets; bounded to about a
-    /// minute on slow CI cores, the forward pass runs ~25-35 tok/s there): near the numpy
-    /// study's ≈ 31 on held-out news (FINDINGS.md; `zeroskip eval --ppl` runs the whole part).
+    /// minute on slow CI cores, the forward pass runs ~25-35 tok/s there): 28.607, pinned (the
+    /// numpy study found ≈ 31 on held-out news, FINDINGS.md; `zeroskip eval --ppl` runs the
+    /// whole part).
     #[test]
     fn smollm2_dense_perplexity_on_held_out_news() {
         let (m, tok) = Llama::load_with(MODEL, zoo::read(MODEL), Tokenizer::from_gguf).unwrap();
@@ -304,7 +314,13 @@ mod zoo {
         );
         // stride = ctx: each window scores its 511 last tokens
         assert_eq!((r.n_tokens, r.windows), (3 * 511, 3));
-        assert!((20.0..45.0).contains(&r.ppl), "dense perplexity {}", r.ppl);
+        // measured 28.607 (native release; deterministic): the band absorbs float differences
+        // between builds and machines, not a change of the model or the protocol
+        assert!(
+            (28.55..28.66).contains(&r.ppl),
+            "dense perplexity {}",
+            r.ppl
+        );
     }
 
     /// The demo's default variant (tools/zoo/llm_pruned.sh): the fastest point of the frontier
@@ -337,9 +353,9 @@ mod zoo {
         let dense = ppl(MODEL);
         assert_eq!(dense.act.tokens, 0, "the dense GGUF has no thresholds");
         let act = ppl(DEFAULT);
-        // calibrated for 0.40 on the calibration split; measured 0.414 on held-out text
+        // calibrated for 0.40 on the calibration split; measured 0.4147 on held-out text
         let z = act.act.zero_fraction();
-        assert!((0.37..0.45).contains(&z), "activation sparsity met: {z}");
+        assert!((0.405..0.425).contains(&z), "activation sparsity met: {z}");
         assert_eq!(act.act.skipped_macs, act.act.zero_macs);
         assert!(
             act.ppl <= 1.25 * dense.ppl,
@@ -379,11 +395,7 @@ mod zoo {
             dense.len()
         );
         let m = Llama::load(S50, bytes).unwrap();
-        assert!(
-            (m.weights.sparsity() - 0.5).abs() < 0.01,
-            "{}",
-            m.weights.sparsity()
-        );
+        assert!(m.weights.sparsity() == 0.5, "{}", m.weights.sparsity());
         assert!(m.weights.linears().all(|l| l.type_name() == "g16i4"));
         let mut s = m.session(8).unwrap();
         assert!(m

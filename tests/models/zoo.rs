@@ -30,16 +30,17 @@ fn reference_interpreter_matches_onnxruntime() {
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
             println!("{model} image {i}: max |Δlogit| = {diff:.2e}");
+            // measured 2.7e-5 (MobileNetV1), 2.1e-5 (V2), 1.3e-5 (EfficientNet-Lite0)
             assert!(
-                diff <= 1e-3,
-                "{model} image {i}: max |Δlogit| {diff} > 1e-3"
+                diff <= 1e-4,
+                "{model} image {i}: max |Δlogit| {diff} > 1e-4"
             );
         }
     }
 }
 
 /// The planned executor (dense and auto-sparse plans) matches onnxruntime on all 20 images of
-/// every zoo model: logits within 1e-3 and the same top-1.
+/// every zoo model: logits within 1e-4 and the same top-1.
 #[test]
 fn planned_executor_matches_onnxruntime() {
     use zeroskip::graph::{Plan, PlanOptions, Session, Sparsity};
@@ -85,9 +86,11 @@ fn planned_executor_matches_onnxruntime() {
                 "{model} {sparsity:?}: {} images, max |Δlogit| = {worst:.2e}",
                 ishape[0]
             );
+            // measured 4.2e-5 (MobileNetV1), 2.9e-5 (V2), 2.2e-5 (EfficientNet-Lite0), dense
+            // and auto-sparse alike
             assert!(
-                worst <= 1e-3,
-                "{model} {sparsity:?}: max |Δlogit| {worst} > 1e-3"
+                worst <= 1e-4,
+                "{model} {sparsity:?}: max |Δlogit| {worst} > 1e-4"
             );
         }
     }
@@ -114,10 +117,12 @@ fn zsk_of_sparse_mobilenet_v2_is_small_and_exact() {
         assert_eq!(stored, 35, "every 1x1/FC layer stored packed");
         let mut got =
             Session::new(Plan::with_packed(&m.graph, PlanOptions::default(), &m.packed).unwrap());
+        // F32: the weights as stored, the same kernels: measured bit-identical; F16: measured
+        // 5.2e-3 over 3 images
         let tol = if precision == Precision::F32 {
-            1e-4
+            0.0
         } else {
-            5e-2
+            2.5e-2
         };
         for i in 0..3 {
             let x = &inputs[i * per_in..(i + 1) * per_in];
