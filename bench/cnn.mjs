@@ -75,7 +75,7 @@ function formatRun(result) {
     '',
     acceptanceTable(result.summary.acceptance) + (result.isa === 'simd128' ? '' : `\n(targets are set for simd128; shown for ${result.isa})`),
     ...result.guard_failures.map((g) => `CORRECTNESS GUARD FAILED: ${g}`),
-    ...result.warnings.map((w) => `warning (pruned variant over 1e-3): ${w}`),
+    ...result.warnings.map((w) => `warning (pruned variant over the guard's bound, www/cnn.js MAX_DIFF): ${w}`),
   ].join('\n');
 }
 

@@ -11,7 +11,7 @@
 //!   of them, as natively: SwiftShader runs the lot in seconds.
 //! - With `--features zoo`: whole MobileNetV2, dense (GEMM for every 1x1) and 85% pruned
 //!   (CSR SpMM, and the GEMM on the same file), on the zoo's first two verification images,
-//!   against the CPU plan: logits within 1e-3, same top-1.
+//!   against the CPU plan: logits within 1e-5 (measured 1.9e-6), same top-1.
 //!
 //! No adapter is a failure here, not a skip: the target launches Chromium with the flag that
 //! gives one. Kept out of plain `cargo test --target wasm32-unknown-unknown` (`test = false` in
@@ -132,7 +132,7 @@ mod mobilenet_v2 {
     const IMAGES: usize = 2;
 
     /// `name` whole on the GPU, once per `Pointwise` choice (each paired with the kernel it
-    /// must use), against the CPU plan on the first `IMAGES` images: max |Δlogit| ≤ 1e-3 and
+    /// must use), against the CPU plan on the first `IMAGES` images: max |Δlogit| ≤ 1e-5 and
     /// the same top-1.
     async fn matches_the_cpu_plan(name: &str, bytes: &[u8], runs: &[(Pointwise, &str)]) {
         let ctx = gpu().await;
@@ -170,7 +170,8 @@ mod mobilenet_v2 {
                      GPU session {setup_ms:.0} ms, run {run_ms:.0} ms; CPU plan {cpu_ms:.0} ms",
                     s.dispatches()
                 );
-                assert!(d <= 1e-3, "{what}, image {i}: max |Δlogit| {d} > 1e-3");
+                // measured 1.9e-6 (SwiftShader, MobileNetV2 dense and s85, both plans)
+                assert!(d <= 1e-5, "{what}, image {i}: max |Δlogit| {d} > 1e-5");
                 assert_eq!(top, top_cpu, "{what}, image {i}: top-1");
             }
         }

@@ -360,7 +360,8 @@ fn pipelines_are_cached_by_kernel_name() {
 // ---- the real model (--features zoo) ----------------------------------------------------------
 
 /// MobileNetV2, dense and pruned, whole on the GPU against the CPU plan on real images:
-/// logits within 1e-3. Prints the GPU time of a run (informative: on lavapipe it is a CPU).
+/// logits within 1.5e-5 (measured 2.9e-6). Prints the GPU time of a run (informative: on
+/// lavapipe it is a CPU).
 #[cfg(feature = "zoo")]
 #[test]
 fn mobilenet_v2_on_the_gpu_matches_the_cpu_plan() {
