@@ -29,6 +29,7 @@ const BACKENDS = {
 };
 const FRIENDLY = {
   BadModel: 'This model file could not be read',
+  TooLarge: 'This model is too large to load in a browser tab',
   BadImage: 'That file is not an image zeroskip can read',
   BadInput: 'Invalid input',
   NoWebGPU: 'WebGPU is not available here',
@@ -38,7 +39,7 @@ const FRIENDLY = {
   Runtime: 'The engine failed',
   Aborted: 'Stopped',
 };
-const HINTS = { NoWebGPU: 'Pick a WASM backend: the page keeps working.', Network: 'Is the demo server (make demo) still running?' };
+const HINTS = { TooLarge: 'The message says how much it asks for and the limit.', NoWebGPU: 'Pick a WASM backend: the page keeps working.', Network: 'Is the demo server (make demo) still running?' };
 const MAX_RUNS = 40;
 
 const features = detectFeatures();
@@ -272,7 +273,7 @@ async function classifyCurrent({ withBaseline = true } = {}) {
     drawChart();
     app.image.last = last;
   } catch (err) {
-    if (err?.code === 'BadModel' || err?.code === 'NoWebGPU' || err?.code === 'Network') disposeModels();
+    if (err?.code === 'BadModel' || err?.code === 'TooLarge' || err?.code === 'NoWebGPU' || err?.code === 'Network') disposeModels();
     showError('img', err);
     $('img-status').textContent = 'Ready: pick another model, backend or image.';
   } finally {
@@ -652,7 +653,7 @@ async function generate(overrides = {}) {
       $('llm-status').textContent = `Stopped after ${last.tokens} tokens.`;
     } else {
       last.error = { code: err?.code ?? 'Runtime', message: err?.message ?? String(err) };
-      if (err?.code === 'BadModel' || err?.code === 'Network') {
+      if (err?.code === 'BadModel' || err?.code === 'TooLarge' || err?.code === 'Network') {
         generator?.dispose();
         generator = null;
         generatorFile = null;
