@@ -148,7 +148,11 @@ pub fn sparse_matrix(data: &[u8]) {
     let (back, n) = SparseMatrix::read("fuzz", &out).expect("a written matrix reads back");
     assert_eq!(n, out.len());
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&back.decode()), bits(&w), "round trip changed the weights");
+    assert_eq!(
+        bits(&back.decode()),
+        bits(&w),
+        "round trip changed the weights"
+    );
 }
 
 /// The tokenizer of a small GGUF vocabulary ([`seeds::tokenizer_gguf`]), built once.

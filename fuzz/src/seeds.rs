@@ -108,7 +108,9 @@ fn byte_token(b: u8) -> String {
 /// A vocabulary-only GGUF: the 256 byte tokens, a few merges (and their results), two
 /// control tokens and one user-defined token, SmolLM2's pre-tokenizer and a ChatML template.
 pub fn tokenizer_gguf() -> Vec<u8> {
-    let merges = ["Ġ t", "h e", "Ġt he", "i n", "Ġ a", "e r", "o n", "Ġ w", "o r", "1 2"];
+    let merges = [
+        "Ġ t", "h e", "Ġt he", "i n", "Ġ a", "e r", "o n", "Ġ w", "o r", "1 2",
+    ];
     let mut tokens: Vec<String> = (0..=255u8).map(byte_token).collect();
     for m in merges {
         let t = m.replace(' ', "");
@@ -127,7 +129,10 @@ pub fn tokenizer_gguf() -> Vec<u8> {
     w.str("tokenizer.ggml.model", "gpt2")
         .str("tokenizer.ggml.pre", "smollm")
         .value("tokenizer.ggml.tokens", &strs(tokens))
-        .value("tokenizer.ggml.token_type", &Value::Array(Array::I32(types)))
+        .value(
+            "tokenizer.ggml.token_type",
+            &Value::Array(Array::I32(types)),
+        )
         .value(
             "tokenizer.ggml.merges",
             &strs(merges.iter().map(|m| m.to_string()).collect()),
@@ -340,4 +345,3 @@ fn s(v: &str) -> Json {
 fn ints(v: &[i64]) -> Json {
     json!({"list": {"i": v.iter().map(|x| x.to_string()).collect::<Vec<_>>()}})
 }
-
