@@ -18,12 +18,19 @@ pub struct ZskModel {
     pub packed: Vec<Option<SpmmWeights>>,
 }
 
+/// Most floats all packed 1x1 / FC layers of one `.zsk` may densify to (64 MiB): a stream
+/// stores only the kept weights, so its dense `c_out · c_in` is not bounded by the file (the
+/// zsk_cnn fuzz target found an 8 KB file densifying to 200 MB). The largest zoo CNN holds
+/// under 5M weights in all.
+pub const MAX_DENSIFIED: usize = 1 << 24;
+
 /// Decodes a `.zsk` (`file` names it in errors).
 pub fn load(file: &str, bytes: &[u8]) -> Result<ZskModel> {
     let mut r = Reader {
         file,
         b: bytes,
         at: 0,
+        densify_left: MAX_DENSIFIED,
     };
     if r.take(8)? != MAGIC {
         return Err(r.bad("not a .zsk file (bad magic)".into()));
@@ -87,6 +94,8 @@ struct Reader<'a> {
     file: &'a str,
     b: &'a [u8],
     at: usize,
+    /// Floats the packed layers may still densify to (of [`MAX_DENSIFIED`]).
+    densify_left: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -337,6 +346,16 @@ impl<'a> Reader<'a> {
         match self.u8()? {
             WEIGHTS_DENSE => Ok((self.values()?, None)),
             WEIGHTS_SPMM => {
+                let n = c_out.saturating_mul(c_in);
+                self.densify_left = match self.densify_left.checked_sub(n) {
+                    Some(left) => left,
+                    None => {
+                        return Err(self.bad(format!(
+                            "node {node}: densifying {c_out} × {c_in} would exceed \
+                             {MAX_DENSIFIED} elements for all packed layers"
+                        )))
+                    }
+                };
                 let nr = self.dim()?;
                 let first_ic = self.u32()?;
                 let n_counts = self.count(4)?;
