@@ -45,7 +45,7 @@ wasm: setup
 	@# The npm package (js/) mirrored into www/zeroskip for the demo page (www/index.html).
 	node js/scripts/stage.mjs www
 
-test: setup lint test-native test-wasm test-relaxed test-models test-gpu test-gpu-browser test-browser test-e2e test-soak test-npm
+test: setup lint test-native test-wasm test-relaxed test-fuzz test-models test-gpu test-gpu-browser test-browser test-e2e test-soak test-npm
 	@echo "make test: all passed"
 
 lint:
@@ -80,6 +80,21 @@ test-browser: zoo wasm
 	node tests/browser/hand.mjs
 	node tests/browser/gpu.mjs
 	node tests/browser/llm.mjs
+
+# Coverage-guided fuzzing of every loader (cargo-fuzz, libFuzzer + ASan, fuzz/): build, seed
+# each empty corpus from the crate's writers, run each target FUZZ_S seconds (two at a time),
+# print executions, exec/s, cov/ft, corpus size and crashes, and write target/fuzz.json.
+# Any panic, ASan report, 10 s input or single allocation over 300 MB (just above the
+# loaders' 256 MiB densify cap, limits::MAX_DENSIFIED) fails (tools/fuzz.sh).
+.PHONY: fuzz test-fuzz
+FUZZ_S ?= 600
+FUZZ_RUNS ?= -1
+fuzz: setup
+	FUZZ_S=$(FUZZ_S) FUZZ_RUNS=$(FUZZ_RUNS) bash tools/fuzz.sh
+
+# The smoke of `make test`: 30 s per target.
+test-fuzz: setup
+	FUZZ_S=30 bash tools/fuzz.sh
 
 .PHONY: npm test-e2e test-soak test-npm
 

@@ -29,9 +29,10 @@ pub const ARRAY_BUFFER: u64 = 1 << 31;
 pub const MAX_TENSOR_ELEMENTS: usize = 1 << 28;
 /// Largest `c_out · c_in` of one 1x1 / FC weight the packers take: the same 1 GiB of f32.
 pub const MAX_WEIGHTS: u64 = 1 << 28;
-/// Elements all ONNX sparse initializers of one model may densify to (2^26 f32 = 256 MiB),
-/// however few values the file stores: densifying is the one place a small file becomes a
-/// large allocation, so it gets a budget of its own.
+/// Elements all sparse weights of one model may densify to (2^26 f32 = 256 MiB): ONNX's sparse
+/// initializers, and `.zsk` CNN's packed 1x1 / FC streams (dense `c_out · c_in` each), however
+/// few values the file stores. Densifying is the one place a small file becomes a large
+/// allocation, so it gets a budget of its own (the fuzz targets' malloc limit sits just above).
 pub const MAX_DENSIFIED: usize = 1 << 26;
 /// Largest `.npy` array (calibration images, logits) in elements: 2^28 f32 = 1 GiB.
 pub const MAX_NPY_ELEMENTS: usize = 1 << 28;

@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: cannot read the wasm-bindgen pin from Cargo.toml" >&2; exit 1; }
 
+# The fuzzing toolchain (tools/fuzz.sh): libFuzzer needs nightly's -Zsanitizer; pinned, and
+# rust-src for -Zbuild-std on the same nightly.
+FUZZ_TOOLCHAIN=nightly-2026-05-19
+CARGO_FUZZ_VERSION=0.13.2
+
 step() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
 
 # 1. Rust target for the browser build.
@@ -22,7 +27,19 @@ if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{p
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-# 3. Chromium + driver for browser tests and benchmarks; Mesa lavapipe for native wgpu.
+# 3. The pinned nightly (minimal: rustc, cargo, rust-std) with rust-src, and cargo-fuzz.
+if ! rustup toolchain list | grep -q "^$FUZZ_TOOLCHAIN"; then
+  step "rustup toolchain install $FUZZ_TOOLCHAIN"
+  rustup toolchain install "$FUZZ_TOOLCHAIN" --profile minimal --component rust-src
+elif ! rustup component list --toolchain "$FUZZ_TOOLCHAIN" --installed | grep -q '^rust-src'; then
+  rustup component add rust-src --toolchain "$FUZZ_TOOLCHAIN"
+fi
+if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
+  step "cargo install cargo-fuzz $CARGO_FUZZ_VERSION (about 1 min)"
+  cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"
+fi
+
+# 4. Chromium + driver for browser tests and benchmarks; Mesa lavapipe for native wgpu.
 need_apt=()
 for p in chromium chromium-driver mesa-vulkan-drivers libvulkan1; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need_apt+=("$p")
@@ -35,7 +52,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
-# 4. npm: playwright-core drives /usr/bin/chromium; binaryen gives a wasm-opt that understands
+# 5. npm: playwright-core drives /usr/bin/chromium; binaryen gives a wasm-opt that understands
 #    relaxed SIMD (Debian's binaryen 108 does not, and its output breaks at load); the peers the
 #    benchmarks compare with (onnxruntime-web, TF.js + its wasm backend, also the zoo's TF.js
 #    reference).

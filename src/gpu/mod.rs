@@ -22,3 +22,12 @@ pub use backend::{choose, open, recover, Backend, Engine, Fallback, FallbackReas
 pub use context::GpuContext;
 pub use exec::GpuSession;
 pub use lower::{GpuLayer, GpuOptions, Pointwise, SPARSE_MIN_ZEROS, SPMM_SHAPES};
+
+/// Lowers `g` against WebGPU's default limits without a device and returns the dispatch
+/// count: the WGSL fuzz target's entry (fuzz/), since lowering reads graphs imported from
+/// untrusted files. Not part of the API.
+#[doc(hidden)]
+pub fn lower_for_fuzz(g: &crate::graph::Graph) -> crate::Result<usize> {
+    let lim = lower::DeviceLimits::of(&wgpu::Limits::default());
+    Ok(lower::lower(g, GpuOptions::default(), lim)?.steps.len())
+}

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::graph::{
     Activation, Conv, Graph, Linear, Node, Op, Pool, PoolKind, Resize, Shape, Value,
 };
-use crate::limits::{self, MAX_TENSOR_ELEMENTS, MAX_ZSK_DIM};
+use crate::limits::{self, MAX_DENSIFIED, MAX_TENSOR_ELEMENTS, MAX_ZSK_DIM};
 use crate::sparse::SpmmWeights;
 use crate::tensor::f16_le_to_f32;
 
@@ -25,6 +25,7 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<ZskModel> {
         file,
         b: bytes,
         at: 0,
+        densify_left: MAX_DENSIFIED,
     };
     if r.take(8)? != MAGIC {
         return Err(r.bad("not a .zsk file (bad magic)".into()));
@@ -88,6 +89,8 @@ struct Reader<'a> {
     file: &'a str,
     b: &'a [u8],
     at: usize,
+    /// Floats the packed layers may still densify to (of [`MAX_DENSIFIED`]).
+    densify_left: usize,
 }
 
 impl<'a> Reader<'a> {
@@ -350,6 +353,26 @@ impl<'a> Reader<'a> {
         match self.u8()? {
             WEIGHTS_DENSE => Ok((self.values(node)?, None)),
             WEIGHTS_SPMM => {
+                // A stream stores only the kept weights, so its dense c_out · c_in is not
+                // bounded by the file (the zsk_cnn fuzz target found an 8 KB file densifying
+                // to 200 MB): all packed layers of a file share limits::MAX_DENSIFIED.
+                let n = c_out.saturating_mul(c_in);
+                self.densify_left = match self.densify_left.checked_sub(n) {
+                    Some(left) => left,
+                    None => {
+                        return Err(limits::too_large(
+                            self.file,
+                            node,
+                            Some(4 * n as u64),
+                            4 * MAX_DENSIFIED as u64,
+                            format!(
+                                "densifying a packed {c_out} × {c_in} layer (f32), with {} \
+                                 elements of the file's densify budget left",
+                                self.densify_left
+                            ),
+                        ))
+                    }
+                };
                 let nr = self.dim()?;
                 let first_ic = self.u32()?;
                 let n_counts = self.count(4)?;

@@ -9,6 +9,7 @@ mod common;
 mod cnn;
 mod export;
 mod formats;
+mod fuzz_regressions;
 mod graph_ops;
 #[path = "../graphs/mod.rs"]
 mod graphs;
