@@ -108,6 +108,7 @@ npm: wasm
 # index.d.ts type-checked by tsc --strict against a typed use of the API (and 4 marked mistakes).
 test-npm: zoo npm
 	node tests/npm/node.mjs
+	node tests/npm/errors.mjs
 	node tests/npm/vite.mjs
 	node tests/npm/types.mjs
 

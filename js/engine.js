@@ -75,7 +75,12 @@ function engineError(err, code) {
 /** An image message → {data: RGBA bytes, width, height}. */
 async function pixelsOf(image) {
   if (image.type === 'pixels') return checkPixels(image);
-  if (image.type === 'blob') return decodeImage(image.blob);
+  if (image.type === 'blob') {
+    // before decodeImage's runtime check: an empty file is the caller's mistake everywhere, even
+    // where nothing could decode a real one (Node)
+    if (!image.blob.size) throw fail('BadImage', 'the image file is empty');
+    return decodeImage(image.blob);
+  }
   try {
     return await decodeImage(image.bitmap);
   } finally {

@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+// The package's typed errors in Node (make test-npm): `npm pack`'s tarball installed into an empty
+// project, imported as 'zeroskip', and every check of the JS API that has no other test driven
+// with a bad argument. Each case asserts the ZeroskipError's `code` and the part of its message
+// that says what was wrong; the messages are printed (the README's bad-input table quotes them).
+//   - load(): an empty file, a TF.js model.json, an unknown kind, the wrong kind for the file (a
+//     GGUF and a sparse LLM .zsk as a session/classifier, an ONNX CNN as a text generator), and
+//     an AbortSignal that is already aborted;
+//   - MobileNetV2 (the zoo's ONNX): run() with a Float32Array of the wrong length, classify() with
+//     topK < 1 or not an integer, no image, zero-sized pixels, an empty image file, an image file
+//     in a runtime that cannot decode images (Node), an already-aborted signal for classify/run,
+//     and generate() sent to it (the host's kind check, through the model's channel: the public
+//     ImageClassifier has no generate method);
+//   - SmolLM2-135M (Q4_1 GGUF, a 16-token context): a prompt longer than the context, an empty
+//     prompt, bad maxTokens / seed / topK / topP, an already-aborted signal, classify() and run()
+//     sent to it; and afterwards it still generates (no error left it broken).
+
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO, emptyProjectWithPackage } from './lib.mjs';
+
+const t0 = Date.now();
+const zoo = path.join(REPO, '.cache/zoo');
+for (const f of ['mobilenet_v2.onnx', 'labels.txt', 'llm/SmolLM2-135M-Instruct.Q4_1.gguf', 'llm/SmolLM2-135M-Instruct.nm24-s50-int8.zsk']) {
+  if (!fs.existsSync(path.join(zoo, f))) {
+    console.error(`tests/npm/errors.mjs: .cache/zoo/${f} missing: run make zoo`);
+    process.exit(1);
+  }
+}
+const dir = emptyProjectWithPackage('errors');
+
+const script = `
+import assert from 'node:assert/strict';
+import { load, ZeroskipError } from 'zeroskip';
+const zoo = ${JSON.stringify(zoo)};
+const onnx = zoo + '/mobilenet_v2.onnx';
+const gguf = zoo + '/llm/SmolLM2-135M-Instruct.Q4_1.gguf';
+const llmZsk = zoo + '/llm/SmolLM2-135M-Instruct.nm24-s50-int8.zsk';
+let cases = 0;
+/** Awaits a promise (or calls a function returning one) that must reject with this code and a message matching re. */
+async function rejects(what, p, code, re) {
+  let err = null;
+  try {
+    await (typeof p === 'function' ? p() : p);
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err, what + ': resolved, expected a ' + code + ' rejection');
+  assert.ok(err instanceof ZeroskipError, what + ': not a ZeroskipError: ' + err);
+  assert.equal(err.code, code, what + ': code (message: ' + err.message + ')');
+  assert.match(err.message, re, what + ': message');
+  cases++;
+  console.log(what.padEnd(34), code.padEnd(12), err.message);
+}
+const aborted = () => {
+  const ac = new AbortController();
+  ac.abort();
+  return ac.signal;
+};
+
+// ---- load() --------------------------------------------------------------------------------------
+await rejects('load: empty file', load(new Uint8Array(0), { name: 'empty.onnx' }), 'BadModel', /^empty\\.onnx: the file is empty$/);
+await rejects('load: TF.js model.json', load(new TextEncoder().encode('{"format": "graph-model"}'), { name: 'model.json' }), 'BadModel', /^model\\.json: a TF\\.js model\\.json; load\\(\\) reads ONNX, GGUF and \\.zsk/);
+await rejects('load: unknown kind', load(onnx, { kind: 'detector' }), 'BadInput', /^kind must be one of .*'?session'?.*, not "detector"$/);
+await rejects('load: GGUF as a session', load(gguf, { kind: 'session' }), 'BadInput', /^SmolLM2-135M-Instruct\\.Q4_1\\.gguf is a language model \\(gguf\\): kind must be 'text-generator'$/);
+await rejects('load: LLM .zsk as a classifier', load(llmZsk, { kind: 'image-classifier' }), 'BadInput', /nm24-s50-int8\\.zsk is a language model \\(llm-zsk\\): kind must be 'text-generator'$/);
+await rejects('load: ONNX as a text generator', load(onnx, { kind: 'text-generator' }), 'BadInput', /^mobilenet_v2\\.onnx is not a language model$/);
+await rejects('load: signal already aborted', load(onnx, { signal: aborted() }), 'Aborted', /^load was aborted$/);
+
+// ---- an image classifier ----------------------------------------------------------------------------
+const clf = await load(onnx, { labels: zoo + '/labels.txt' });
+assert.equal(clf.kind, 'image-classifier');
+const n = 3 * 224 * 224;
+await rejects('run: 7 floats', clf.run(new Float32Array(7)), 'BadInput', /^input: expected a Float32Array of 150528 values \\(3×224×224\\), got 7$/);
+await rejects('run: n + 1 floats', clf.run(new Float32Array(n + 1)), 'BadInput', /of 150528 values .*, got 150529$/);
+const px = { data: new Uint8ClampedArray(8 * 8 * 4).fill(128), width: 8, height: 8 };
+await rejects('classify: topK 0', clf.classify(px, { topK: 0 }), 'BadInput', /^topK must be an integer ≥ 1, not 0$/);
+await rejects('classify: topK 1.5', clf.classify(px, { topK: 1.5 }), 'BadInput', /^topK must be an integer ≥ 1, not 1\\.5$/);
+await rejects('classify: no image', clf.classify(null), 'BadImage', /^no image given$/);
+await rejects('classify: 0×0 pixels', clf.classify({ data: new Uint8ClampedArray(0), width: 0, height: 0 }), 'BadImage', /^pixels: 0 bytes for 0×0 RGBA/);
+await rejects('classify: pixels of the wrong size', clf.classify({ data: new Uint8ClampedArray(10), width: 8, height: 8 }), 'BadImage', /^pixels: 10 bytes for 8×8 RGBA \\(expected 256\\)$/);
+await rejects('classify: empty image file', clf.classify(new Blob([], { type: 'image/png' })), 'BadImage', /^the image file is empty$/);
+await rejects('classify: a file in Node', clf.classify(new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: 'image/png' })), 'Unsupported', /^this runtime cannot decode images \\(no OffscreenCanvas\\/createImageBitmap\\)/);
+await rejects('classify: signal already aborted', clf.classify(px, { signal: aborted() }), 'Aborted', /^classify was aborted$/);
+await rejects('run: signal already aborted', clf.run(new Float32Array(n), { signal: aborted() }), 'Aborted', /^run was aborted$/);
+await rejects('generate sent to a classifier', clf._ch.call('generate', { prompt: 'hi', options: {} }), 'BadInput', /^generate\\(\\) needs a text-generator model; this one is a image-classifier$/);
+// none of these broke it
+const r = await clf.classify(px, { topK: 1 });
+assert.equal(r.predictions.length, 1);
+clf.dispose();
+
+// ---- a text generator -----------------------------------------------------------------------------
+const llm = await load(gguf, { contextLength: 16 });
+assert.equal(llm.kind, 'text-generator');
+const gen = (prompt, o) => llm.complete(prompt, o);
+await rejects('generate: prompt over the context', gen('one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen'), 'BadInput', /^the prompt is \\d+ tokens; the context holds 16$/);
+await rejects('generate: empty prompt', gen(''), 'BadInput', /^the prompt is empty$/);
+for (const v of [0, -1, 1.5]) await rejects('generate: maxTokens ' + v, gen('Hi', { maxTokens: v }), 'BadInput', new RegExp('^maxTokens must be an integer ≥ 1, not ' + String(v).replace('.', '\\\\.') + '$'));
+for (const v of [-1, 0.5]) await rejects('generate: seed ' + v, gen('Hi', { seed: v }), 'BadInput', new RegExp('^seed must be an integer ≥ 0, not ' + String(v).replace('.', '\\\\.') + '$'));
+for (const v of [-1, 2.5]) await rejects('generate: topK ' + v, gen('Hi', { topK: v }), 'BadInput', new RegExp('^topK must be an integer ≥ 0 \\\\(0 = off\\\\), not ' + String(v).replace('.', '\\\\.') + '$'));
+await rejects('generate: topP 1.5', gen('Hi', { topP: 1.5 }), 'BadInput', /top-p: 1\\.5 is not in \\(0, 1\\]/);
+await rejects('generate: signal already aborted', gen('Hi', { signal: aborted() }), 'Aborted', /^generation was aborted$/);
+await rejects('classify sent to a text generator', llm._ch.call('classify', { image: { type: 'pixels', ...px }, topK: 1 }), 'BadInput', /^classify\\(\\) needs a image-classifier model; this one is a text-generator$/);
+await rejects('run sent to a text generator', llm._ch.call('run', { input: new Float32Array(7) }), 'BadInput', /^run\\(\\) needs a session model; this one is a text-generator$/);
+const { stats } = await gen('Hi', { maxTokens: 2 });
+assert.equal(stats.tokens, 2, 'still generates after the errors');
+llm.dispose();
+console.log(cases + ' cases');
+console.log('ok');
+`;
+fs.writeFileSync(path.join(dir, 'check.mjs'), script);
+try {
+  const out = execFileSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  process.stdout.write(out);
+  if (!out.trim().endsWith('ok')) throw new Error('the check did not finish');
+  fs.rmSync(dir, { recursive: true, force: true });
+  console.log(`tests/npm/errors.mjs: passed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+} catch (err) {
+  console.error(err.stdout ?? '', err.stderr ?? '', err.message);
+  console.error(`tests/npm/errors.mjs: FAILED (project left in ${dir})`);
+  process.exit(1);
+}
