@@ -1,0 +1,287 @@
+//! Bad inputs the README's bad-input table lists that no other test reaches on purpose: each
+//! file is built to trip one check, and the test asserts the typed error and the part of its
+//! message that names the file, tensor or node and what was expected. GGUF (a non-llama
+//! architecture, missing `llama.*` keys, a RoPE base ≤ 0), ONNX (two image inputs, no output, a
+//! non-default domain, a uint8/bfloat16 initializer, MaxPool with ceil_mode), TF.js (a layers
+//! model, too many nodes, a constant output, affine quantization without scale/min, a second
+//! Placeholder) and the sparse LLM `.zsk` (a matrix of the wrong shape, bytes after a matrix).
+
+use crate::common;
+use common::onnx::*;
+use serde_json::{json, Value as Json};
+use zeroskip::import::gguf::{GgmlType, Gguf};
+use zeroskip::import::onnx::proto::build::value_info;
+use zeroskip::import::onnx::proto::TensorProto;
+use zeroskip::import::{onnx, tfjs};
+use zeroskip::kernels::llm::WeightType;
+use zeroskip::llm::llama::Llama;
+use zeroskip::llm::synth::{llama_gguf, llama_tensors, tiny_config, GgufWriter};
+use zeroskip::sparse::llm::{SparseFormat, SparseMatrix};
+use zeroskip::{zsk, Error, Result};
+
+/// The error of `r`, which must have failed.
+fn err<T>(r: Result<T>, what: &str) -> Error {
+    match r {
+        Ok(_) => panic!("{what}: loaded, expected an error"),
+        Err(e) => e,
+    }
+}
+
+fn has(e: &Error, part: &str) {
+    assert!(
+        e.to_string().contains(part),
+        "{e}\n  should contain: {part}"
+    );
+}
+
+// ---- GGUF ---------------------------------------------------------------------------------------
+
+/// The `llama.*` keys `llama_gguf` writes, as a header only: `general.architecture` = `arch`,
+/// `skip` left out, `llama.rope.freq_base` = `rope`.
+fn llama_header(arch: &str, skip: &str, rope: f32) -> Vec<u8> {
+    let mut w = GgufWriter::new();
+    w.str("general.architecture", arch);
+    let u32s = [
+        ("llama.block_count", 2),
+        ("llama.context_length", 64),
+        ("llama.embedding_length", 32),
+        ("llama.feed_forward_length", 64),
+        ("llama.attention.head_count", 4),
+        ("llama.attention.head_count_kv", 2),
+        ("llama.vocab_size", 40),
+    ];
+    for (k, v) in u32s.into_iter().filter(|(k, _)| *k != skip) {
+        w.u32(k, v);
+    }
+    if skip != "llama.attention.layer_norm_rms_epsilon" {
+        w.f32("llama.attention.layer_norm_rms_epsilon", 1e-5);
+    }
+    w.f32("llama.rope.freq_base", rope);
+    w.finish()
+}
+
+// ---- ONNX ---------------------------------------------------------------------------------------
+
+/// `input [1, 3, 4, 4]` → Relu → `out`, with `edit` applied to the model.
+fn relu_model(edit: impl FnOnce(&mut onnx::proto::ModelProto)) -> Vec<u8> {
+    let mut m = model(
+        vec![node("Relu", "r", &["input"], &["out"], vec![])],
+        vec![],
+        &[1, 3, 4, 4],
+        "out",
+    );
+    edit(&mut m);
+    bytes(&m)
+}
+
+fn graph(m: &mut onnx::proto::ModelProto) -> &mut onnx::proto::GraphProto {
+    m.graph.as_mut().unwrap()
+}
+
+// ---- TF.js --------------------------------------------------------------------------------------
+
+fn placeholder(name: &str) -> Json {
+    json!({"name": name, "op": "Placeholder", "attr": {"dtype": {"type": "DT_FLOAT"},
+        "shape": {"shape": {"dim": [{"size": "1"}, {"size": "2"}, {"size": "2"}, {"size": "1"}]}}}})
+}
+
+/// A model.json of `nodes`, `weights` (a manifest over one shard) and the signature's `outputs`.
+fn tfjs_json(format: &str, nodes: Vec<Json>, weights: Json, outputs: &[&str]) -> Vec<u8> {
+    let outs: serde_json::Map<String, Json> = outputs
+        .iter()
+        .map(|o| (o.to_string(), json!({"name": format!("{o}:0")})))
+        .collect();
+    serde_json::to_vec(&json!({
+        "format": format,
+        "modelTopology": {"node": nodes},
+        "weightsManifest": [{"paths": ["group1-shard1of1.bin"], "weights": weights}],
+        "signature": {"outputs": outs},
+    }))
+    .unwrap()
+}
+
+fn relu_of(x: &str) -> Json {
+    json!({"name": "r", "op": "Relu", "input": [x], "attr": {}})
+}
+
+tests! {
+    fn gguf_that_is_not_llama_is_unsupported() {
+        let e = err(Llama::load("t.gguf", llama_header("gpt2", "", 1e4)), "gpt2");
+        assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+        has(&e, "t.gguf: general.architecture: unsupported value gpt2, expected one of llama");
+    }
+
+    fn gguf_missing_llama_hyper_parameters_names_the_key() {
+        for key in [
+            "llama.block_count",
+            "llama.context_length",
+            "llama.embedding_length",
+            "llama.feed_forward_length",
+            "llama.attention.head_count",
+            "llama.attention.layer_norm_rms_epsilon",
+        ] {
+            let e = err(Llama::load("t.gguf", llama_header("llama", key, 1e4)), key);
+            assert!(matches!(e, Error::BadModel { .. }), "{key}: {e}");
+            has(&e, &format!("t.gguf: not a valid GGUF model: metadata key '{key}' is missing"));
+        }
+    }
+
+    fn gguf_rope_base_not_positive_is_refused() {
+        for rope in [0.0, -1.0, f32::NAN] {
+            let e = err(Llama::load("t.gguf", llama_header("llama", "", rope)), "rope");
+            assert!(matches!(e, Error::BadModel { .. }), "{rope}: {e}");
+            has(&e, &format!("t.gguf: not a valid GGUF llama model: rms epsilon 0.00001 or RoPE base {rope} is not a positive finite number"));
+        }
+    }
+
+    fn onnx_two_image_inputs_are_refused() {
+        let b = relu_model(|m| graph(m).input.push(value_info("second", &[1, 3, 4, 4])));
+        let e = err(onnx::load("two.onnx", &b), "two inputs");
+        assert!(matches!(e, Error::BadModel { .. }), "{e}");
+        has(&e, r#"two.onnx: not a valid ONNX model: expected exactly one image input, found ["input", "second"]"#);
+    }
+
+    fn onnx_graph_without_output_is_refused() {
+        let b = relu_model(|m| graph(m).output.clear());
+        let e = err(onnx::load("noout.onnx", &b), "no output");
+        assert!(matches!(e, Error::BadModel { .. }), "{e}");
+        has(&e, "noout.onnx: not a valid ONNX model: the graph declares no output");
+    }
+
+    fn onnx_op_of_another_domain_names_node_and_domain() {
+        let b = relu_model(|m| {
+            let n = &mut graph(m).node[0];
+            n.domain = "com.microsoft".into();
+            n.op_type = "FusedConv".into();
+        });
+        let e = err(onnx::load("ms.onnx", &b), "domain");
+        assert!(matches!(e, Error::UnsupportedOp { .. }), "{e}");
+        has(&e, "ms.onnx: node r: op com.microsoft::FusedConv is not supported (only the default ONNX domain is)");
+    }
+
+    fn onnx_initializer_of_unsupported_element_type_names_the_tensor() {
+        // ONNX element types 2 = uint8, 16 = bfloat16
+        for (ty, n) in [(2, 4), (16, 8)] {
+            let b = relu_model(|m| {
+                graph(m).initializer.push(TensorProto {
+                    name: "w".into(),
+                    dims: vec![4],
+                    data_type: ty,
+                    raw_data: vec![1; n],
+                    ..Default::default()
+                })
+            });
+            let e = err(onnx::load("u8.onnx", &b), "element type");
+            assert!(matches!(e, Error::BadTensor { .. }), "{ty}: {e}");
+            has(&e, &format!("u8.onnx: tensor w: element type {ty} is not supported (float, float16, double, int32, int64 are)"));
+        }
+    }
+
+    fn onnx_maxpool_ceil_mode_is_unsupported() {
+        let b = bytes(&model(
+            vec![node(
+                "MaxPool",
+                "pool",
+                &["input"],
+                &["out"],
+                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2]), int("ceil_mode", 1)],
+            )],
+            vec![],
+            &[1, 3, 5, 5],
+            "out",
+        ));
+        let e = err(onnx::load("pool.onnx", &b), "ceil_mode");
+        assert!(matches!(e, Error::UnsupportedOp { .. }), "{e}");
+        has(&e, "pool.onnx: node pool: op MaxPool is not supported with ceil_mode = 1");
+    }
+
+    fn tfjs_layers_model_is_refused() {
+        let j = tfjs_json("layers-model", vec![placeholder("x"), relu_of("x")], json!([]), &["r"]);
+        let e = err(tfjs::load("m.json", &j, &[&[]]), "layers-model");
+        assert!(matches!(e, Error::BadModel { .. }), "{e}");
+        has(&e, r#"m.json: not a valid TF.js graph model: format is "layers-model"; only "graph-model" (tfjs-converter output) is supported"#);
+    }
+
+    fn tfjs_too_many_nodes_is_refused_before_sorting() {
+        let max = zeroskip::limits::MAX_TFJS_NODES;
+        let mut nodes = vec![placeholder("x"), relu_of("x")];
+        nodes.extend((nodes.len()..=max).map(|i| json!({"name": format!("n{i}"), "op": "NoOp"})));
+        let j = tfjs_json("graph-model", nodes, json!([]), &["r"]);
+        let e = err(tfjs::load("m.json", &j, &[&[]]), "nodes");
+        assert!(matches!(e, Error::BadModel { .. }), "{e}");
+        has(&e, &format!("m.json: not a valid TF.js graph model: {} nodes, more than the {max} accepted", max + 1));
+    }
+
+    fn tfjs_constant_output_is_refused() {
+        let f = json!({"name": "f", "op": "Const", "attr": {}});
+        let weights = json!([{"name": "f", "shape": [1], "dtype": "float32"}]);
+        let j = tfjs_json("graph-model", vec![placeholder("x"), relu_of("x"), f], weights, &["r", "f"]);
+        let e = err(tfjs::load("m.json", &j, &[&1f32.to_le_bytes()]), "constant output");
+        assert!(matches!(e, Error::BadModel { .. }), "{e}");
+        has(&e, "m.json: not a valid TF.js graph model: output f:0 is a constant; only computed outputs are supported");
+    }
+
+    fn tfjs_affine_quantization_needs_scale_and_min() {
+        for (q, n) in [("uint8", 4), ("uint16", 8)] {
+            for quant in [json!({"dtype": q}), json!({"dtype": q, "scale": 0.5}), json!({"dtype": q, "min": -1.0})] {
+                let f = json!({"name": "f", "op": "Const", "attr": {}});
+                let weights = json!([{"name": "f", "shape": [4], "dtype": "float32", "quantization": quant}]);
+                let j = tfjs_json("graph-model", vec![placeholder("x"), relu_of("x"), f], weights, &["r"]);
+                let e = err(tfjs::load("m.json", &j, &[&vec![0; n]]), q);
+                assert!(matches!(e, Error::BadTensor { .. }), "{quant}: {e}");
+                has(&e, &format!("m.json: tensor f: {q} quantization needs both scale and min"));
+            }
+        }
+    }
+
+    fn tfjs_second_placeholder_is_unsupported() {
+        let add = json!({"name": "r", "op": "AddV2", "input": ["x", "y"], "attr": {}});
+        let j = tfjs_json("graph-model", vec![placeholder("x"), placeholder("y"), add], json!([]), &["r"]);
+        let e = err(tfjs::load("m.json", &j, &[&[]]), "second Placeholder");
+        assert!(matches!(e, Error::UnsupportedOp { .. }), "{e}");
+        has(&e, "m.json: node y: op Placeholder is not supported as a second input (models with one input are supported)");
+    }
+
+    fn llm_zsk_sparse_matrix_of_the_wrong_shape_or_with_trailing_bytes() {
+        // blk.0.attn_q is 32×32 here; packed as 16×64 (the same 1024 weights) it must be refused,
+        // and so must the right shape followed by 4 stray bytes.
+        let cfg = tiny_config(2, 32, 4, 2, 40);
+        let dense = llama_gguf(&cfg, llama_tensors(&cfg, WeightType::Q8_0, 7));
+        let g = Gguf::parse("tiny.gguf", &dense).unwrap();
+        let name = "blk.0.attn_q.weight";
+        let w = g.tensor(name).unwrap().dequantize().unwrap();
+        let csr = SparseFormat::parse("csr8").unwrap();
+        let wrong = SparseMatrix::pack(name, csr, &w, 16, 64).unwrap();
+        let zsk_bytes = zsk::llm::write(&g, &[wrong], &[]).unwrap();
+        let e = err(Llama::load("shape.zsk", zsk_bytes), "shape");
+        assert!(matches!(e, Error::BadTensor { .. }), "{e}");
+        has(&e, &format!("shape.zsk: tensor {name}: a sparse 16×64 matrix, expected 32×32"));
+
+        // The same container by hand: the matrix's bytes and 4 more in its I8 tensor.
+        let right = SparseMatrix::pack(name, csr, &w, 32, 32).unwrap();
+        let mut mb = Vec::new();
+        right.write(&mut mb);
+        let used = mb.len();
+        mb.extend_from_slice(&[0; 4]);
+        let mut gw = GgufWriter::new();
+        for (k, v) in g.metadata() {
+            if k != "general.alignment" {
+                gw.value(k, v);
+            }
+        }
+        for info in g.tensors() {
+            if info.name == name {
+                gw.raw_tensor(name, &[mb.len()], GgmlType::I8, mb.clone());
+            } else {
+                gw.raw_tensor(&info.name, &info.dims, info.ty, g.tensor(&info.name).unwrap().data.to_vec());
+            }
+        }
+        let mut file = zsk::llm::MAGIC.to_vec();
+        file.extend_from_slice(&zsk::llm::VERSION.to_le_bytes());
+        file.extend_from_slice(&0u32.to_le_bytes());
+        file.extend_from_slice(&gw.finish());
+        let e = err(Llama::load("tail.zsk", file), "trailing bytes");
+        assert!(matches!(e, Error::BadTensor { .. }), "{e}");
+        has(&e, &format!("tail.zsk: tensor {name}: 4 bytes after the sparse matrix's {used}"));
+    }
+}
