@@ -9,6 +9,7 @@
 use crate::common;
 use common::onnx::*;
 use serde_json::{json, Value as Json};
+use zeroskip::graph::Op;
 use zeroskip::import::gguf::{GgmlType, Gguf};
 use zeroskip::import::onnx::proto::build::value_info;
 use zeroskip::import::onnx::proto::TensorProto;
@@ -17,6 +18,7 @@ use zeroskip::kernels::llm::WeightType;
 use zeroskip::llm::llama::Llama;
 use zeroskip::llm::synth::{llama_gguf, llama_tensors, tiny_config, GgufWriter};
 use zeroskip::sparse::llm::{SparseFormat, SparseMatrix};
+use zeroskip::zsk::Precision;
 use zeroskip::{zsk, Error, Result};
 
 /// The error of `r`, which must have failed.
@@ -104,6 +106,41 @@ fn relu_of(x: &str) -> Json {
     json!({"name": "r", "op": "Relu", "input": [x], "attr": {}})
 }
 
+// ---- .zsk CNN -----------------------------------------------------------------------------------
+
+fn u32_at(b: &[u8], at: usize) -> usize {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap()) as usize
+}
+
+/// Offsets in a CNN `.zsk` (docs/zsk.md): the first value's shape, and each node's op tag.
+fn zsk_layout(b: &[u8], g: &zeroskip::graph::Graph) -> (usize, Vec<usize>) {
+    let values_at = 20 + u32_at(b, 16);
+    let first_shape = values_at + 4 + 4 + u32_at(b, values_at + 4);
+    // The node records follow the values; each node's name is unique, so it is found by its
+    // encoded bytes (length, then UTF-8) after the value table.
+    let mut at = values_at + 4;
+    for _ in 0..g.values.len() {
+        at += 4 + u32_at(b, at) + 12;
+    }
+    let nodes_at = at + 12;
+    let tags = g
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut key = (n.name.len() as u32).to_le_bytes().to_vec();
+            key.extend_from_slice(n.name.as_bytes());
+            let p = nodes_at
+                + b[nodes_at..]
+                    .windows(key.len())
+                    .position(|w| w == key)
+                    .unwrap();
+            let n_in = u32_at(b, p + key.len());
+            p + key.len() + 4 + 4 * n_in + 4
+        })
+        .collect();
+    (first_shape, tags)
+}
+
 tests! {
     fn gguf_that_is_not_llama_is_unsupported() {
         let e = err(Llama::load("t.gguf", llama_header("gpt2", "", 1e4)), "gpt2");
@@ -175,6 +212,17 @@ tests! {
             assert!(matches!(e, Error::BadTensor { .. }), "{ty}: {e}");
             has(&e, &format!("u8.onnx: tensor w: element type {ty} is not supported (float, float16, double, int32, int64 are)"));
         }
+    }
+
+    fn onnx_output_written_twice_names_the_second_writer() {
+        let b = relu_model(|m| {
+            let n = node("Sigmoid", "s", &["input"], &["out"], vec![]);
+            graph(m).node.push(n);
+        });
+        let e = err(onnx::load("twice.onnx", &b), "written twice");
+        assert!(matches!(e, Error::BadNode { .. }), "{e}");
+        has(&e, "twice.onnx: node s (");
+        has(&e, r#"): output "out" is written twice"#);
     }
 
     fn onnx_maxpool_ceil_mode_is_unsupported() {
@@ -283,5 +331,56 @@ tests! {
         let e = err(Llama::load("tail.zsk", file), "trailing bytes");
         assert!(matches!(e, Error::BadTensor { .. }), "{e}");
         has(&e, &format!("tail.zsk: tensor {name}: 4 bytes after the sparse matrix's {used}"));
+    }
+
+    fn cnn_zsk_fields_only_random_flips_reached() {
+        let g = onnx::load("net.onnx", &tiny_network(0.9)).unwrap();
+        let good = zsk::write(&g, Precision::F32).unwrap();
+        let m = zsk::load("net.zsk", &good).unwrap();
+        let (shape_at, tags) = zsk_layout(&good, &m.graph);
+        let load = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut b = good.clone();
+            edit(&mut b);
+            let e = err(zsk::load("bad.zsk", &b), "edited .zsk");
+            assert!(matches!(e, Error::BadModel { .. }), "{e}");
+            e
+        };
+        // a value's channel count over MAX_ZSK_DIM (2^24)
+        let e = load(&|b| b[shape_at..shape_at + 4].copy_from_slice(&(1u32 << 24 | 1).to_le_bytes()));
+        has(&e, "bad.zsk: not a valid .zsk model: dimension 16777217 is absurd");
+        // the first node's op tag
+        let first = &m.graph.nodes[0].name;
+        let e = load(&|b| b[tags[0]] = 200);
+        has(&e, &format!("bad.zsk: not a valid .zsk model: node {first}: unknown op tag 200"));
+        // an activation node's kind
+        let act = m.graph.nodes.iter().position(|n| matches!(n.op, Op::Act(_))).unwrap();
+        assert_eq!(good[tags[act]], 3, "Act's tag");
+        let e = load(&|b| b[tags[act] + 1] = 99);
+        has(&e, &format!("node {}: unknown activation 99", m.graph.nodes[act].name));
+        // a 1x1 conv stored as a packed stream: its delta width, and its kernel made 3x3
+        let (pw, weights_at) = m
+            .graph
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(&n.op, Op::Conv(c) if c.kh == 1 && c.kw == 1))
+            .map(|(i, _)| {
+                // tag, 13 u32 dims, bias values (dtype u8, n u32, n f32), then the weights
+                let bias = tags[i] + 1 + 13 * 4;
+                (i, bias + 5 + 4 * u32_at(&good, bias + 1))
+            })
+            .find(|&(_, w)| good[w] == 1)
+            .expect("a packed 1x1 conv");
+        let name = &m.graph.nodes[pw].name;
+        let width_at = weights_at + 13 + 4 * u32_at(&good, weights_at + 9);
+        assert!(matches!(good[width_at], 2 | 4), "the delta width is at {width_at}");
+        let e = load(&|b| b[width_at] = 3);
+        has(&e, &format!("node {name}: delta width 3 (expected 2 or 4)"));
+        let (kh, kw) = (tags[pw] + 1 + 3 * 4, tags[pw] + 1 + 4 * 4);
+        let e = load(&|b| {
+            b[kh..kh + 4].copy_from_slice(&3u32.to_le_bytes());
+            b[kw..kw + 4].copy_from_slice(&3u32.to_le_bytes());
+        });
+        has(&e, &format!("node {name}: a packed stream on a non-1x1 weight"));
     }
 }
