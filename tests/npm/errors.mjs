@@ -5,7 +5,8 @@
 // that says what was wrong; the messages are printed (the README's bad-input table quotes them).
 //   - load(): an empty file, a TF.js model.json, an unknown kind, the wrong kind for the file (a
 //     GGUF and a sparse LLM .zsk as a session/classifier, an ONNX CNN as a text generator), and
-//     an AbortSignal that is already aborted;
+//     a model whose input is not a square RGB image as a classifier (a one-node ONNX file written
+//     here), and an AbortSignal that is already aborted;
 //   - MobileNetV2 (the zoo's ONNX): run() with a Float32Array of the wrong length, classify() with
 //     topK < 1 or not an integer, no image, zero-sized pixels, an empty image file, an image file
 //     in a runtime that cannot decode images (Node), an already-aborted signal for classify/run,
@@ -67,6 +68,27 @@ await rejects('load: GGUF as a session', load(gguf, { kind: 'session' }), 'BadIn
 await rejects('load: LLM .zsk as a classifier', load(llmZsk, { kind: 'image-classifier' }), 'BadInput', /nm24-s50-int8\\.zsk is a language model \\(llm-zsk\\): kind must be 'text-generator'$/);
 await rejects('load: ONNX as a text generator', load(onnx, { kind: 'text-generator' }), 'BadInput', /^mobilenet_v2\\.onnx is not a language model$/);
 await rejects('load: signal already aborted', load(onnx, { signal: aborted() }), 'Aborted', /^load was aborted$/);
+
+// A model whose input is not a square RGB image, as a classifier: a one-node ONNX file (Relu)
+// written here, protobuf by hand (onnx.proto field numbers).
+const varint = (n) => { const b = []; for (; n > 127; n >>>= 7) b.push((n & 127) | 128); b.push(n); return b; };
+const field = (no, bytes) => [...varint((no << 3) | 2), ...varint(bytes.length), ...bytes];
+const num = (no, n) => [...varint(no << 3), ...varint(n)];
+const str = (no, s) => field(no, [...new TextEncoder().encode(s)]);
+// ValueInfoProto {name 1, type 2: TypeProto {tensor_type 1: {elem_type 1 (FLOAT), shape 2: {dim 1: {dim_value 1}}}}}
+const valueInfo = (name, dims) => [...str(1, name), ...field(2, field(1, [...num(1, 1), ...field(2, dims.flatMap((d) => field(1, num(1, d))))]))];
+const reluOnnx = (dims) => Uint8Array.from([
+  ...num(1, 8), // ir_version
+  ...field(8, num(2, 13)), // opset_import {version 13}
+  // graph {node 1: {input 1, output 2, name 3, op_type 4}, name 2, input 11, output 12}
+  ...field(7, [...field(1, [...str(1, 'input'), ...str(2, 'out'), ...str(3, 'r'), ...str(4, 'Relu')]), ...str(2, 'g'),
+    ...field(11, valueInfo('input', dims)), ...field(12, valueInfo('out', []))]),
+]);
+const sq = await load(reluOnnx([1, 3, 8, 8]), { name: 'ok.onnx', kind: 'session' });
+assert.deepEqual(sq.inputShape, [3, 8, 8], 'the hand-written ONNX file loads');
+sq.dispose();
+await rejects('load: gray model as a classifier', load(reluOnnx([1, 1, 8, 8]), { name: 'gray.onnx', kind: 'image-classifier' }), 'BadInput', /^gray\\.onnx: input \\[1, 8, 8\\] is not a square RGB image; load it with kind 'session'$/);
+await rejects('load: 8×6 model as a classifier', load(reluOnnx([1, 3, 8, 6]), { name: 'wide.onnx', kind: 'image-classifier' }), 'BadInput', /^wide\\.onnx: input \\[3, 8, 6\\] is not a square RGB image/);
 
 // ---- an image classifier ----------------------------------------------------------------------------
 const clf = await load(onnx, { labels: zoo + '/labels.txt' });
