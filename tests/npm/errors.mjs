@@ -6,7 +6,8 @@
 //   - load(): an empty file, a TF.js model.json, an unknown kind, the wrong kind for the file (a
 //     GGUF and a sparse LLM .zsk as a session/classifier, an ONNX CNN as a text generator), and
 //     a model whose input is not a square RGB image as a classifier (a one-node ONNX file written
-//     here), and an AbortSignal that is already aborted;
+//     here), an AbortSignal that is already aborted, and network failures against a local
+//     server (a 404 for a GGUF, a download cut short, an abort mid-download, a refused connection);
 //   - MobileNetV2 (the zoo's ONNX): run() with a Float32Array of the wrong length, classify() with
 //     topK < 1 or not an integer, no image, zero-sized pixels, an empty image file, an image file
 //     in a runtime that cannot decode images (Node), an already-aborted signal for classify/run,
@@ -33,6 +34,7 @@ const dir = emptyProjectWithPackage('errors');
 
 const script = `
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { load, ZeroskipError } from 'zeroskip';
 const zoo = ${JSON.stringify(zoo)};
 const onnx = zoo + '/mobilenet_v2.onnx';
@@ -89,6 +91,33 @@ assert.deepEqual(sq.inputShape, [3, 8, 8], 'the hand-written ONNX file loads');
 sq.dispose();
 await rejects('load: gray model as a classifier', load(reluOnnx([1, 1, 8, 8]), { name: 'gray.onnx', kind: 'image-classifier' }), 'BadInput', /^gray\\.onnx: input \\[1, 8, 8\\] is not a square RGB image; load it with kind 'session'$/);
 await rejects('load: 8×6 model as a classifier', load(reluOnnx([1, 3, 8, 6]), { name: 'wide.onnx', kind: 'image-classifier' }), 'BadInput', /^wide\\.onnx: input \\[3, 8, 6\\] is not a square RGB image/);
+
+// Network failures against a local server: a 404 for a GGUF, a body cut short (Content-Length
+// 1000, 10 bytes sent, then the connection dropped), an abort while the download stalls, and a
+// refused connection once the server is gone.
+const server = http.createServer((req, res) => {
+  if (req.url === '/short.gguf') {
+    res.writeHead(200, { 'Content-Length': '1000' });
+    res.write(Buffer.from('GGUF012345'));
+    setTimeout(() => res.socket.destroy(), 50);
+  } else if (req.url === '/stall.onnx') {
+    res.writeHead(200, { 'Content-Length': '1000' });
+    res.write(Buffer.alloc(10));
+  } else {
+    res.writeHead(404);
+    res.end();
+  }
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const base = 'http://127.0.0.1:' + server.address().port;
+await rejects('load: GGUF URL that 404s', load(base + '/nope.gguf'), 'Network', /^could not fetch http:\\/\\/127\\.0\\.0\\.1:\\d+\\/nope\\.gguf: HTTP 404 \\(not found\\)$/);
+await rejects('load: download cut short', load(base + '/short.gguf'), 'Network', /^could not download http:\\/\\/127\\.0\\.0\\.1:\\d+\\/short\\.gguf: \\w+/);
+const ac = new AbortController();
+const onProgress = (p) => p.phase === 'download' && p.loaded > 0 && ac.abort();
+await rejects('load: aborted while downloading', load(base + '/stall.onnx', { signal: ac.signal, onProgress }), 'Aborted', /^load was aborted$/);
+server.closeAllConnections();
+await new Promise((r) => server.close(r));
+await rejects('load: connection refused', load(base + '/gone.onnx'), 'Network', /^could not fetch http:\\/\\/127\\.0\\.0\\.1:\\d+\\/gone\\.onnx: \\w+/);
 
 // ---- an image classifier ----------------------------------------------------------------------------
 const clf = await load(onnx, { labels: zoo + '/labels.txt' });
