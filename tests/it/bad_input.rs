@@ -384,3 +384,34 @@ tests! {
         has(&e, &format!("node {name}: a packed stream on a non-1x1 weight"));
     }
 }
+
+/// The wasm façade in a runtime that lacks something it needs (wasm32 under Node only).
+#[cfg(target_arch = "wasm32")]
+mod js {
+    use crate::common::onnx::tiny_network;
+    use js_sys::Reflect;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_test::wasm_bindgen_test;
+    use zeroskip::web::Model;
+
+    #[wasm_bindgen_test]
+    fn profile_without_performance_now_is_unsupported() {
+        let mut m = Model::from_onnx("net.onnx", &tiny_network(0.5), false).unwrap();
+        let x = vec![0.5; m.input_shape().iter().product::<u32>() as usize];
+        let (global, key) = (js_sys::global(), JsValue::from("performance"));
+        let perf = Reflect::get(&global, &key).unwrap();
+        Reflect::set(&global, &key, &JsValue::UNDEFINED).unwrap();
+        let r = m.profile(&x);
+        // restored before asserting: the test runner reads the clock too
+        Reflect::set(&global, &key, &perf).unwrap();
+        let err: js_sys::Error = r.expect_err("profile ran").dyn_into().unwrap();
+        let code = Reflect::get(&err, &"code".into()).unwrap().as_string();
+        let message: String = err.message().into();
+        assert_eq!(code.as_deref(), Some("Unsupported"), "{message}");
+        assert_eq!(message, "this runtime has no performance.now");
+        assert!(
+            m.profile(&x).is_ok(),
+            "profiles again once performance is back"
+        );
+    }
+}
