@@ -2,9 +2,11 @@
 //! file is built to trip one check, and the test asserts the typed error and the part of its
 //! message that names the file, tensor or node and what was expected. GGUF (a non-llama
 //! architecture, missing `llama.*` keys, a RoPE base ≤ 0), ONNX (two image inputs, no output, a
-//! non-default domain, a uint8/bfloat16 initializer, MaxPool with ceil_mode), TF.js (a layers
-//! model, too many nodes, a constant output, affine quantization without scale/min, a second
-//! Placeholder) and the sparse LLM `.zsk` (a matrix of the wrong shape, bytes after a matrix).
+//! non-default domain, a uint8/bfloat16 initializer, a value written twice, MaxPool with
+//! ceil_mode), TF.js (a layers model, too many nodes, a constant output, affine quantization
+//! without scale/min, a second Placeholder), the CNN `.zsk` (fields planted at their offsets), the
+//! sparse LLM `.zsk` (a matrix of the wrong shape, bytes after a matrix), and, in wasm32, the
+//! façade without `performance.now`.
 
 use crate::common;
 use common::onnx::*;
