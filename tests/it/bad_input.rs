@@ -2,11 +2,11 @@
 //! file is built to trip one check, and the test asserts the typed error and the part of its
 //! message that names the file, tensor or node and what was expected. GGUF (a non-llama
 //! architecture, missing `llama.*` keys, a RoPE base ≤ 0), ONNX (two image inputs, no output, a
-//! non-default domain, a uint8/bfloat16 initializer, a value written twice, MaxPool with
-//! ceil_mode), TF.js (a layers model, too many nodes, a constant output, affine quantization
-//! without scale/min, a second Placeholder), the CNN `.zsk` (fields planted at their offsets), the
-//! sparse LLM `.zsk` (a matrix of the wrong shape, bytes after a matrix), and, in wasm32, the
-//! façade without `performance.now`.
+//! non-default domain, a uint8/bfloat16 initializer, sparse initializers over the densify budget
+//! together, a value written twice, MaxPool with ceil_mode), TF.js (a layers model, too many
+//! nodes, a constant output, affine quantization without scale/min, a second Placeholder), the
+//! CNN `.zsk` (fields planted at their offsets), the sparse LLM `.zsk` (a matrix of the wrong
+//! shape, bytes after a matrix), and, in wasm32, the façade without `performance.now`.
 
 use crate::common;
 use common::onnx::*;
@@ -14,7 +14,7 @@ use serde_json::{json, Value as Json};
 use zeroskip::graph::Op;
 use zeroskip::import::gguf::{GgmlType, Gguf};
 use zeroskip::import::onnx::proto::build::value_info;
-use zeroskip::import::onnx::proto::TensorProto;
+use zeroskip::import::onnx::proto::{SparseTensorProto, TensorProto};
 use zeroskip::import::{onnx, tfjs};
 use zeroskip::kernels::llm::WeightType;
 use zeroskip::llm::llama::Llama;
@@ -225,6 +225,24 @@ tests! {
         assert!(matches!(e, Error::BadNode { .. }), "{e}");
         has(&e, "twice.onnx: node s (");
         has(&e, r#"): output "out" is written twice"#);
+    }
+
+    fn onnx_sparse_initializers_over_the_densify_budget_together() {
+        // 1 element, then exactly MAX_DENSIFIED: each fits the budget alone, not both together,
+        // and the second is refused before it is allocated.
+        let max = zeroskip::limits::MAX_DENSIFIED;
+        let sparse = |name: &str, n: usize| SparseTensorProto {
+            values: Some(tensor(name, &[1], &[1.0])),
+            indices: Some(tensor_i64(&format!("{name}_idx"), &[0])),
+            dims: vec![n as i64],
+        };
+        let b = relu_model(|m| {
+            graph(m).sparse_initializer.extend([sparse("a", 1), sparse("b", max)]);
+        });
+        let e = err(onnx::load("sp.onnx", &b), "densify budget");
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+        has(&e, &format!("sp.onnx: b: densifying dims [{max}] (f32), with {} elements of the sparse initializers' budget left: {} bytes claimed, the limit is {}", max - 1, 4 * max, 4 * max));
+        assert_eq!(e.code(), "TooLarge");
     }
 
     fn onnx_maxpool_ceil_mode_is_unsupported() {
