@@ -75,7 +75,12 @@ function engineError(err, code) {
 /** An image message → {data: RGBA bytes, width, height}. */
 async function pixelsOf(image) {
   if (image.type === 'pixels') return checkPixels(image);
-  if (image.type === 'blob') return decodeImage(image.blob);
+  if (image.type === 'blob') {
+    // before decodeImage's runtime check: an empty file is the caller's mistake everywhere, even
+    // where nothing could decode a real one (Node)
+    if (!image.blob.size) throw fail('BadImage', 'the image file is empty');
+    return decodeImage(image.blob);
+  }
   try {
     return await decodeImage(image.bitmap);
   } finally {
@@ -106,7 +111,16 @@ export function createHost(post, { wasmSource } = {}) {
       let fromCache = false;
       let save = () => {};
       if (!bytes && a.blob) bytes = new Uint8Array(await a.blob.arrayBuffer());
-      if (!bytes) ({ bytes, fromCache, save } = await fetchCached(a.url, { cache: a.cache, onProgress: (loaded, total, cached) => progress({ phase: 'download', loaded, total, fromCache: cached }) }));
+      if (!bytes) {
+        try {
+          ({ bytes, fromCache, save } = await fetchCached(a.url, { cache: a.cache, onProgress: (loaded, total, cached) => progress({ phase: 'download', loaded, total, fromCache: cached }) }));
+        } catch (err) {
+          // A body cut short (the connection dropped mid-download) rejects with the runtime's own
+          // error, "terminated" in Node: a network failure, and the message names the URL.
+          if (err instanceof ZeroskipError) throw err;
+          throw fail('Network', `could not download ${a.url}: ${String(err?.message ?? err)}`);
+        }
+      }
       const name = a.name ?? (a.url ? nameOf(a.url) : 'model');
       if (!bytes.length) throw fail('BadModel', `${name}: the file is empty`);
       const format = sniff(bytes);

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 #[macro_use]
 mod common;
+mod bad_input;
 #[path = "../common/cnn.rs"]
 mod cnn;
 mod export;

@@ -65,10 +65,27 @@ tests! {
         let mut long = bytes.clone();
         long.push(0);
         assert!(matches!(zsk::load("long.zsk", &long), Err(Error::BadModel { .. })));
-        // An absurd count is refused before anything is sized from it.
-        let mut huge = bytes[..20].to_vec();
-        huge.extend_from_slice(&u32::MAX.to_le_bytes());
-        assert!(matches!(zsk::load("huge.zsk", &huge), Err(Error::BadModel { .. })));
+        // An absurd value or node count is refused before anything is sized from it: u32::MAX
+        // planted where the reader reads each count (docs/zsk.md: magic 8, version 4, flags 4,
+        // the graph's name as u32 length + bytes, the value count, per value a name and 3 u32
+        // dims, input and output u32, the node count).
+        let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let values_at = 20 + u32_at(16);
+        assert_eq!(u32_at(values_at), g.values.len(), "the walk is at the value count");
+        let mut at = values_at + 4;
+        for _ in 0..g.values.len() {
+            at += 4 + u32_at(at) + 12;
+        }
+        let nodes_at = at + 8;
+        assert_eq!(u32_at(nodes_at), g.nodes.len(), "the walk is at the node count");
+        for at in [values_at, nodes_at] {
+            let mut huge = bytes.clone();
+            huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+            let e = zsk::load("huge.zsk", &huge).unwrap_err();
+            let left = bytes.len() - at - 4;
+            let want = format!("count 4294967295 cannot fit in the {left} bytes left (at byte {})", at + 4);
+            assert!(matches!(&e, Error::BadModel { detail, .. } if *detail == want), "{e}");
+        }
     }
 
     fn corrupted_files_never_panic() {

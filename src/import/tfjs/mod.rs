@@ -20,7 +20,8 @@ use crate::import::onnx::tensor::Constant;
 use json::{ModelJson, NodeDef};
 use std::collections::HashMap;
 
-const FORMAT: &str = "TF.js graph model";
+// BadModel's message adds " model": "not a valid TF.js graph model: …".
+const FORMAT: &str = "TF.js graph";
 
 // Most nodes a model.json may declare: far above any mobile CNN, and it bounds the work of
 // sorting them.

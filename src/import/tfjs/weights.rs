@@ -20,7 +20,7 @@ pub fn decode(
 ) -> Result<HashMap<String, Constant>> {
     let bad = |detail: String| Error::BadModel {
         file: file.into(),
-        format: "TF.js graph model".into(),
+        format: super::FORMAT.into(),
         detail,
     };
     let paths: usize = groups.iter().map(|g| g.paths.len()).sum();
