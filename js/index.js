@@ -330,6 +330,13 @@ class Generation {
 
 function withSignal(ch, call, signal, what) {
   if (!signal) return call;
+  // The signal may have fired while the caller awaited something before the call (decoding an
+  // image, starting the worker): the 'abort' event is gone by then, so look at the flag.
+  if (signal.aborted) {
+    ch.abort(call.id);
+    call.catch(() => {});
+    return Promise.reject(abortError(what));
+  }
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       ch.abort(call.id);

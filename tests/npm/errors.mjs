@@ -135,6 +135,14 @@ await rejects('classify: empty image file', clf.classify(new Blob([], { type: 'i
 await rejects('classify: a file in Node', clf.classify(new Blob([new Uint8Array([0x89, 0x50, 0x4e, 0x47])], { type: 'image/png' })), 'Unsupported', /^this runtime cannot decode images \\(no OffscreenCanvas\\/createImageBitmap\\)/);
 await rejects('classify: signal already aborted', clf.classify(px, { signal: aborted() }), 'Aborted', /^classify was aborted$/);
 await rejects('run: signal already aborted', clf.run(new Float32Array(n), { signal: aborted() }), 'Aborted', /^run was aborted$/);
+// Aborted right after the call, while classify still awaits the image (the abort event fires
+// before the call listens for it): was ignored, resolving with predictions.
+{
+  const ac = new AbortController();
+  const p = clf.classify(px, { signal: ac.signal });
+  ac.abort();
+  await rejects('classify: aborted right after the call', p, 'Aborted', /^classify was aborted$/);
+}
 await rejects('generate sent to a classifier', clf._ch.call('generate', { prompt: 'hi', options: {} }), 'BadInput', /^generate\\(\\) needs a text-generator model; this one is a image-classifier$/);
 // none of these broke it
 const r = await clf.classify(px, { topK: 1 });
