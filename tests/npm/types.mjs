@@ -62,6 +62,8 @@ async function main(img: ImageData, blob: Blob): Promise<string> {
   text += info + bytes.length + crop.length + close;
   await clearCache();
   const cached: boolean = await isCached('models/mobilenet_v2.onnx');
+  const wasmBytes: number = (await clf.memory()).wasmBytes;
+  text += wasmBytes;
   clf.dispose();
   return text + top + again.predictions.length + y.length + String(best) + cached + clf.backend;
 }
