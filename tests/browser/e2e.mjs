@@ -29,7 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
 import { launchChromium, exitWith } from '../../bench/lib.mjs';
-import { runPageChecks } from './pages.mjs';
+import { observeLongTasks, runPageChecks } from './pages.mjs';
 import { stage } from '../../js/scripts/stage.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,19 +45,6 @@ const failures = [];
 function check(ok, what) {
   if (!ok) failures.push(what);
   return ok;
-}
-
-/** Installed before any page script: every long task, with its start and duration. */
-function observeLongTasks() {
-  window.__longTasks = [];
-  try {
-    new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration, name: e.name });
-    }).observe({ type: 'longtask', buffered: true });
-    window.__longTaskObserver = true;
-  } catch {
-    window.__longTaskObserver = false;
-  }
 }
 
 const now = (page) => page.evaluate(() => performance.now());

@@ -1,6 +1,6 @@
-// What the page tests (demo.mjs, hand.mjs, e2e.mjs) share: the sample photos linked into
-// www/models, and the end of every run (close the browser and the server, count what the pages
-// logged as failures, print the verdict).
+// What the page tests (demo.mjs, hand.mjs, e2e.mjs, soak.mjs) share: the sample photos linked
+// into www/models, the main-thread long-task observer, and the end of every run (close the
+// browser and the server, count what the pages logged as failures, print the verdict).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,4 +35,21 @@ export async function runPageChecks(name, t0, { browser, server, errors, failure
   }
   failures.push(...errors);
   return testVerdict(name, failures, t0);
+}
+
+/**
+ * Installed before any page script (`addInitScript`): every main-thread long task, with its start
+ * and duration, in `window.__longTasks`; `window.__longTaskObserver` says whether the browser
+ * supports the 'longtask' entry type at all.
+ */
+export function observeLongTasks() {
+  window.__longTasks = [];
+  try {
+    new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) window.__longTasks.push({ start: e.startTime, duration: e.duration, name: e.name });
+    }).observe({ type: 'longtask', buffered: true });
+    window.__longTaskObserver = true;
+  } catch {
+    window.__longTaskObserver = false;
+  }
 }

@@ -17,10 +17,9 @@
 //     prompt, bad maxTokens / seed / topK / topP, an already-aborted signal, classify() and run()
 //     sent to it; and afterwards it still generates (no error left it broken).
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, emptyProjectWithPackage } from './lib.mjs';
+import { REPO, emptyProjectWithPackage, runCheckScript } from './lib.mjs';
 
 const t0 = Date.now();
 const zoo = path.join(REPO, '.cache/zoo');
@@ -168,15 +167,4 @@ llm.dispose();
 console.log(cases + ' cases');
 console.log('ok');
 `;
-fs.writeFileSync(path.join(dir, 'check.mjs'), script);
-try {
-  const out = execFileSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  process.stdout.write(out);
-  if (!out.trim().endsWith('ok')) throw new Error('the check did not finish');
-  fs.rmSync(dir, { recursive: true, force: true });
-  console.log(`tests/npm/errors.mjs: passed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-} catch (err) {
-  console.error(err.stdout ?? '', err.stderr ?? '', err.message);
-  console.error(`tests/npm/errors.mjs: FAILED (project left in ${dir})`);
-  process.exit(1);
-}
+runCheckScript('tests/npm/errors.mjs', dir, script, t0);

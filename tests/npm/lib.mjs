@@ -34,3 +34,23 @@ export function readNpy(file) {
   const data = new Float32Array(b.buffer.slice(b.byteOffset + start + headerLen, b.byteOffset + b.length));
   return { shape, data };
 }
+
+/**
+ * Writes `script` as check.mjs into the project `dir` and runs it with Node: it must end by
+ * printing 'ok'. Prints its output and the verdict; removes `dir` when it passed, keeps it (and
+ * exits 1) when it did not.
+ */
+export function runCheckScript(name, dir, script, t0) {
+  fs.writeFileSync(path.join(dir, 'check.mjs'), script);
+  try {
+    const out = execFileSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    process.stdout.write(out);
+    if (!out.trim().endsWith('ok')) throw new Error('the check did not finish');
+    fs.rmSync(dir, { recursive: true, force: true });
+    console.log(`${name}: passed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    console.error(err.stdout ?? '', err.stderr ?? '', err.message);
+    console.error(`${name}: FAILED (project left in ${dir})`);
+    process.exit(1);
+  }
+}

@@ -11,10 +11,9 @@
 //     reaches the ZeroskipError.
 // It runs a script inside the temp project, so 'zeroskip' resolves as it would for a user.
 
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { REPO, emptyProjectWithPackage } from './lib.mjs';
+import { REPO, emptyProjectWithPackage, runCheckScript } from './lib.mjs';
 
 const t0 = Date.now();
 const dir = emptyProjectWithPackage('node');
@@ -104,15 +103,4 @@ await assert.rejects((async () => { for await (const _ of llm.generate('Once upo
 llm.dispose();
 console.log('ok');
 `;
-fs.writeFileSync(path.join(dir, 'check.mjs'), script);
-try {
-  const out = execFileSync(process.execPath, ['check.mjs'], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-  process.stdout.write(out);
-  if (!out.trim().endsWith('ok')) throw new Error('the check did not finish');
-  fs.rmSync(dir, { recursive: true, force: true });
-  console.log(`tests/npm/node.mjs: passed (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
-} catch (err) {
-  console.error(err.stdout ?? '', err.stderr ?? '', err.message);
-  console.error(`tests/npm/node.mjs: FAILED (project left in ${dir})`);
-  process.exit(1);
-}
+runCheckScript('tests/npm/node.mjs', dir, script, t0);
