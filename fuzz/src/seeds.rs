@@ -91,27 +91,13 @@ fn llama_gguf(ty: WeightType) -> Vec<u8> {
     zeroskip::llm::synth::llama_gguf(&cfg(), llama_tensors(&cfg(), ty, 7))
 }
 
-/// GPT-2's byte-to-unicode map: the printable Latin-1 bytes keep their code point, the others
-/// take 256, 257, ... in byte order.
-fn byte_token(b: u8) -> String {
-    let printable =
-        |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
-    let b = b as u32;
-    let c = if printable(b) {
-        b
-    } else {
-        256 + (0..b).filter(|&x| !printable(x)).count() as u32
-    };
-    char::from_u32(c).expect("a valid code point").to_string()
-}
-
 /// A vocabulary-only GGUF: the 256 byte tokens, a few merges (and their results), two
 /// control tokens and one user-defined token, SmolLM2's pre-tokenizer and a ChatML template.
 pub fn tokenizer_gguf() -> Vec<u8> {
     let merges = [
         "Ġ t", "h e", "Ġt he", "i n", "Ġ a", "e r", "o n", "Ġ w", "o r", "1 2",
     ];
-    let mut tokens: Vec<String> = (0..=255u8).map(byte_token).collect();
+    let mut tokens: Vec<String> = (0..=255u8).map(zeroskip::llm::synth::byte_token).collect();
     for m in merges {
         let t = m.replace(' ', "");
         if !tokens.contains(&t) {
@@ -150,15 +136,7 @@ const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['r
 fn sparse_models() -> Vec<(Vec<u8>, Vec<Vec<u8>>)> {
     let dense = llama_gguf(WeightType::F32);
     let g = Gguf::parse("seed.gguf", &dense).expect("seed parses");
-    let formats = [
-        SparseFormat::Group { g: 8, bits: 8 },
-        SparseFormat::Group { g: 16, bits: 4 },
-        SparseFormat::TwoFour,
-        SparseFormat::Csr8,
-        SparseFormat::Col { bits: 4 },
-        SparseFormat::Col { bits: 8 },
-    ];
-    formats
+    SparseFormat::ALL
         .iter()
         .map(|&f| {
             let mut packed = Vec::new();

@@ -195,3 +195,18 @@ pub fn tiny_config(
         vocab_size: vocab,
     }
 }
+
+/// GPT-2's bytes_to_unicode, written out as in the original Python: the printable Latin-1
+/// bytes keep their code point, the rest take 256, 257, ... in byte order. Byte-level BPE
+/// vocabularies for the tokenizer tests and the fuzz seeds.
+pub fn byte_token(b: u8) -> String {
+    let printable =
+        |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
+    let b = b as u32;
+    let c = if printable(b) {
+        b
+    } else {
+        256 + (0..b).filter(|&x| !printable(x)).count() as u32
+    };
+    char::from_u32(c).expect("a valid code point").to_string()
+}

@@ -12,23 +12,9 @@ use zeroskip::llm::tokenizer::{
 };
 use zeroskip::Error;
 
-/// GPT-2's bytes_to_unicode, written out as in the original Python: the printable Latin-1
-/// bytes keep their code point, the rest take 256, 257, ... in byte order.
-fn byte_token(b: u8) -> String {
-    let printable =
-        |b: u32| (33..=126).contains(&b) || (161..=172).contains(&b) || (174..=255).contains(&b);
-    let b = b as u32;
-    let c = if printable(b) {
-        b
-    } else {
-        256 + (0..b).filter(|&x| !printable(x)).count() as u32
-    };
-    char::from_u32(c).unwrap().to_string()
-}
-
 /// 256 byte tokens (id = byte), one token per merge result, then `extra` (text, type).
 fn vocab(pre: &str, merges: &[&str], extra: &[(&str, i64)]) -> Vocab {
-    let mut tokens: Vec<String> = (0..=255u8).map(byte_token).collect();
+    let mut tokens: Vec<String> = (0..=255u8).map(zeroskip::llm::synth::byte_token).collect();
     for m in merges {
         let t = m.replace(' ', "");
         if !tokens.contains(&t) {
