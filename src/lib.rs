@@ -19,7 +19,6 @@ pub mod import;
 pub mod kernels;
 pub mod limits;
 pub mod llm;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod par;
 pub mod prune;
 pub mod sparse;

@@ -13,6 +13,8 @@ use wasm_bindgen::prelude::*;
 struct BuildInfo {
     version: &'static str,
     isa: Isa,
+    /// Built with `+atomics` on shared memory: the pool can take workers.
+    threads: bool,
     kernels: Vec<KernelRow>,
 }
 
@@ -34,6 +36,7 @@ pub fn build_info() -> String {
     let info = BuildInfo {
         version: env!("CARGO_PKG_VERSION"),
         isa: Isa::best(),
+        threads: crate::par::ENABLED,
         kernels: table()
             .iter()
             .map(|k| KernelRow {
@@ -47,6 +50,29 @@ pub fn build_info() -> String {
             .collect(),
     };
     json(&info)
+}
+
+/// A pool worker's life (`js/thread.js` calls it in each Web Worker it starts, after
+/// instantiating this module on the shared memory): takes tasks until the worker is
+/// terminated. Never returns. In a build without atomics it returns at once: no pool.
+#[wasm_bindgen(js_name = poolWorker)]
+pub fn pool_worker() {
+    if crate::par::ENABLED {
+        crate::par::worker_main()
+    }
+}
+
+/// Sets the threads every later call uses (the caller + registered pool workers, at most
+/// `n`) and returns that count. 1 in a build without atomics.
+#[wasm_bindgen(js_name = setThreads)]
+pub fn set_threads(n: u32) -> u32 {
+    crate::par::set_threads(n as usize) as u32
+}
+
+/// The threads calls use now ([`set_threads`]'s count, capped by the registered workers).
+#[wasm_bindgen(js_name = threads)]
+pub fn threads() -> u32 {
+    crate::par::threads() as u32
 }
 
 /// SIMD peak probe: `iters` rounds of `chains` independent f32x4 multiply-add chains with the

@@ -26,6 +26,9 @@ mod llm_prune;
 mod llm_zsk;
 mod onnx_fuzz;
 mod onnx_import;
+// the pool needs threads: native, or a wasm build with atomics
+#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
+mod par;
 mod plan;
 mod prune;
 mod sampler;

@@ -339,7 +339,7 @@ mod zoo {
             ids.extend(tok.encode(split_text(&text).eval, false));
             ids.truncate(4096);
             let cfg = PplConfig::new(m.cfg.context_length, Some(512), Some(512));
-            let r = perplexity_threads(&m, &ids, cfg, zeroskip::par::threads(), |_| {}).unwrap();
+            let r = perplexity_threads(&m, &ids, cfg, zeroskip::par::available(), |_| {}).unwrap();
             eprintln!(
                 "{file}: ppl {:.3} over {} tokens, {:.4} of the linear MACs with a zero input, \
                  {:.4} skipped",

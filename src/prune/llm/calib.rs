@@ -163,7 +163,7 @@ impl Collector {
         order.sort_by_key(|&i| std::cmp::Reverse(self.buf[i].len()));
         crate::par::par_map(
             order.len(),
-            crate::par::threads(),
+            crate::par::available(),
             || (),
             |_, k| {
                 if let Ok(mut job) = jobs[order[k]].lock() {

@@ -207,7 +207,7 @@ pub fn prune(
     let done = AtomicUsize::new(0);
     crate::par::par_map(
         jobs.len(),
-        crate::par::threads(),
+        crate::par::available(),
         || (),
         |_, i| {
             let order = orders[jobs[i].layer].as_deref();
@@ -345,7 +345,7 @@ fn allocate(
     // per matrix: (weights, sorted score quantiles)
     let stats: Vec<(usize, Vec<f64>)> = crate::par::par_map(
         jobs.len(),
-        crate::par::threads(),
+        crate::par::available(),
         || (),
         |_, i| {
             let job = &jobs[i];

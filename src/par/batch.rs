@@ -1,11 +1,11 @@
-//! The one way native code here runs work on several threads: [`par_map`]. Native only: the
-//! wasm32 build has no threads (a later pool would be wasm-bindgen-rayon; see DESIGN.md).
+//! Native batch work on several threads: [`par_map`] over `std::thread::scope`, for jobs made
+//! of many independent units (pruning layers, perplexity windows), not for one kernel call.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// Threads to use by default: the machine's parallelism.
-pub fn threads() -> usize {
+/// Threads batch work uses by default: the machine's parallelism.
+pub fn available() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
