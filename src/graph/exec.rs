@@ -3,9 +3,9 @@
 
 use super::arena::split;
 use super::plan::{Plan, PointwiseWeights, Step};
+use super::split as threaded;
 use crate::error::{Error, Result};
 use crate::kernels::cnn::Layout;
-use crate::par::{self, Disjoint};
 
 /// A plan plus the one arena its inferences reuse.
 #[derive(Debug)]
@@ -86,19 +86,6 @@ fn step_name(step: &Step) -> &'static str {
     }
 }
 
-/// Multiply-adds (or elements, for elementwise ops) under which a step runs on one thread:
-/// handing a task to a worker costs about 1–3 µs in a browser (a published job and a counter;
-/// workers spin between steps), and 64 K multiply-adds take about 8 µs on one SIMD128 core.
-/// Measured by `bench/threads.mjs`' threshold sweep (README, Threads).
-pub const MIN_TASK_MACS: usize = 64 * 1024;
-/// Elementwise ops move memory more than they compute: a task is worth it from 32 K elements.
-pub const MIN_TASK_ELEMS: usize = 32 * 1024;
-
-/// Pixel-range splits of a 1x1 product start at multiples of this: the SIMD tiles are 4·k
-/// pixels, and only the last 1–3 pixels of a row take the scalar tile, on any split, so every
-/// pixel is computed by the same instructions whatever the thread count.
-const PIXEL_ALIGN: usize = 4;
-
 fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
     match step {
         Step::Pointwise {
@@ -110,23 +97,10 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             clamp,
         } => {
             let ([x], y) = split(arena, [*x], *y);
-            let (macs, hw) = match w {
-                PointwiseWeights::Sparse(l) => (l.stored_weights() * hw, *hw),
-                PointwiseWeights::Dense(d) => (d.shape().c_out * d.shape().c_in * hw, *hw),
-            };
-            let tasks = par::tasks_for(macs, MIN_TASK_MACS)
-                .min(hw / PIXEL_ALIGN)
-                .max(1);
-            let y = Disjoint::new(y);
-            par::try_for_tasks(tasks, &|i| {
-                let px = par::part(i, tasks, hw, PIXEL_ALIGN);
-                // Safety: each task writes the pixels `px` of every output row only.
-                let y = unsafe { y.get() };
-                match w {
-                    PointwiseWeights::Sparse(l) => kernel.run_spmm(l, x, y, *clamp, px),
-                    PointwiseWeights::Dense(d) => kernel.run_gemm(d, hw, x, y, *clamp, px),
-                }
-            })
+            match w {
+                PointwiseWeights::Sparse(l) => threaded::spmm(kernel, l, x, y, *clamp),
+                PointwiseWeights::Dense(d) => threaded::gemm(kernel, d, *hw, x, y, *clamp),
+            }
         }
         Step::DwConv {
             kernel,
@@ -136,16 +110,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             clamp,
         } => {
             let ([x], y) = split(arena, [*x], *y);
-            let p = w.params();
-            let win = p.geometry().window();
-            let macs = p.output_len() * win.kh * win.kw;
-            let tasks = par::tasks_for(macs, MIN_TASK_MACS);
-            let y = Disjoint::new(y);
-            par::try_for_tasks(tasks, &|i| {
-                let ch = par::part(i, tasks, p.channels(), 1);
-                // Safety: each task writes the planes of its channels only.
-                kernel.run_dwconv(w, x, unsafe { y.get() }, *clamp, ch)
-            })
+            threaded::dwconv(kernel, w, x, y, *clamp)
         }
         Step::Conv {
             kernel,
@@ -155,28 +120,9 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             clamp,
         } => {
             let ([x], y) = split(arena, [*x], *y);
-            let p = w.params();
-            let win = p.geometry().window();
-            let macs = p.output_len() * p.c_in() * win.kh * win.kw;
-            let tasks = par::tasks_for(macs, MIN_TASK_MACS);
-            let y = Disjoint::new(y);
-            par::try_for_tasks(tasks, &|i| {
-                let ch = par::part(i, tasks, p.c_out(), 1);
-                // Safety: each task writes the planes of its output channels only.
-                kernel.run_conv(w, x, unsafe { y.get() }, *clamp, ch)
-            })
+            threaded::conv(kernel, w, x, y, *clamp)
         }
-        Step::Act { kernel, act, x } => {
-            let x = &mut arena[x.off..x.end()];
-            let n = x.len();
-            let tasks = par::tasks_for(n, MIN_TASK_ELEMS);
-            let x = Disjoint::new(x);
-            par::try_for_tasks(tasks, &|i| {
-                // Safety: each task owns its part of `x`.
-                let x = unsafe { x.get() };
-                kernel.run_act(&mut x[par::part(i, tasks, n, 4)], *act)
-            })
-        }
+        Step::Act { kernel, act, x } => threaded::act(kernel, &mut arena[x.off..x.end()], *act),
         Step::Layout {
             kernel,
             params,
@@ -205,15 +151,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             clamp,
         } => {
             let ([a, b], y) = split(arena, [*a, *b], *y);
-            let n = y.len();
-            let tasks = par::tasks_for(n, MIN_TASK_ELEMS);
-            let y = Disjoint::new(y);
-            par::try_for_tasks(tasks, &|i| {
-                let r = par::part(i, tasks, n, 4);
-                // Safety: each task owns its part of `y`.
-                let y = unsafe { y.get() };
-                kernel.run_binary(&a[r.clone()], &b[r.clone()], &mut y[r], *clamp)
-            })
+            threaded::binary(kernel, a, b, y, *clamp)
         }
         Step::ChannelMul {
             kernel,
@@ -223,9 +161,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             hw,
         } => {
             let ([x, s], y) = split(arena, [*x, *s], *y);
-            by_channels(s.len(), *hw, y, &|ch, y| {
-                kernel.run_chmul_channels(x, s, y, *hw, ch)
-            })
+            threaded::chmul(kernel, x, s, y, *hw)
         }
         Step::GlobalAvgPool { kernel, x, y, hw } => {
             let ([x], y) = split(arena, [*x], *y);
@@ -261,26 +197,7 @@ fn run_step(step: &Step, arena: &mut [f32]) -> Result<()> {
             y,
         } => {
             let ([x], y) = split(arena, [*x], *y);
-            by_channels(slope.len(), *hw, y, &|ch, y| {
-                kernel.run_chmul_channels(x, slope, y, *hw, ch)
-            })
+            threaded::chmul(kernel, x, slope, y, *hw)
         }
     }
-}
-
-/// A per-channel op on `channels` of its output `y (C, hw)`.
-type ChannelTask<'a> = dyn Fn(std::ops::Range<usize>, &mut [f32]) -> Result<()> + Sync + 'a;
-
-/// `f(channels, y)` over channel parts of `y (C, hw)`, on as many threads as `C · hw` elements
-/// are worth; `f` writes the planes of its channels only.
-fn by_channels(
-    c: usize,
-    hw: usize,
-    y: &mut [f32],
-    f: &ChannelTask<'_>,
-) -> Result<()> {
-    let tasks = par::tasks_for(c * hw, MIN_TASK_ELEMS);
-    let y = Disjoint::new(y);
-    // Safety: each task writes the planes of its channels only.
-    par::try_for_tasks(tasks, &|i| f(par::part(i, tasks, c, 1), unsafe { y.get() }))
 }

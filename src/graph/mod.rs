@@ -9,6 +9,7 @@ pub mod plan;
 pub mod reference;
 pub mod rewrite;
 pub mod shape;
+pub mod split;
 
 pub use exec::Session;
 pub use op::{Activation, Conv, Linear, Matrix, Op, Pool, PoolKind, Resize};

@@ -20,6 +20,7 @@ pub use pool::{
     Disjoint, ENABLED, MAX_THREADS,
 };
 
+use std::cell::Cell;
 use std::ops::Range;
 
 /// Task `i` of `tasks` over `0..len`: equal parts, every boundary a multiple of `align` (the
@@ -41,5 +42,28 @@ pub fn part(i: usize, tasks: usize, len: usize, align: usize) -> Range<usize> {
 /// thread's pool: one per `min_work` units, at most [`threads`]. A call under `min_work` runs on
 /// the caller alone: the handoff to a worker costs more than it saves.
 pub fn tasks_for(work: usize, min_work: usize) -> usize {
-    (work / min_work.max(1)).clamp(1, threads())
+    match SPLITS.with(Cell::get) {
+        0 => (work / min_work.max(1)).clamp(1, threads()),
+        n => n,
+    }
+}
+
+thread_local! {
+    /// [`with_splits`]' count; 0 = by work.
+    static SPLITS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `f` with every split call from this thread cut into `n` tasks, however small and
+/// whatever the thread count (tasks beyond the threads run one after another). The thread
+/// tests use it: a result depends only on how a call is cut, never on which thread runs a
+/// part, so cutting into 2 and 3 parts checks 2 and 3 threads even in a build without them.
+pub fn with_splits<R>(n: usize, f: impl FnOnce() -> R) -> R {
+    struct Restore(usize);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            SPLITS.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(SPLITS.with(|s| s.replace(n.max(1))));
+    f()
 }

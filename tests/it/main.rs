@@ -34,5 +34,6 @@ mod prune;
 mod sampler;
 mod selector;
 mod tfjs_import;
+mod threads;
 mod web_errors;
 mod zsk;

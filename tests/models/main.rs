@@ -14,3 +14,5 @@ mod tokenizer;
 mod zoo;
 #[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod zoo_tfjs;
+#[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
+mod zoo_threads;
