@@ -84,6 +84,9 @@ pub fn row_align(k: &Kernel) -> usize {
     r / gcd(r, LINE) * LINE
 }
 
+/// One task of a row split: `f(rows, y)` computes the outputs of `rows` into `y`.
+pub type RowTask<'a> = dyn Fn(Range<usize>, &mut [f32]) -> Result<()> + Sync + 'a;
+
 /// How the rows `0..rows` of one call are cut: `tasks` parts, boundaries multiples of `align`,
 /// balanced by `prefix` when there is one.
 #[derive(Debug, Clone, Copy)]
@@ -133,11 +136,7 @@ impl<'a> RowSplit<'a> {
 
     /// Runs `f(rows_i, y)` for every part, on the pool; `f` must write `y`'s entries of its
     /// rows only (`y[r]`, or `y[tok·d + r]` for every token). The first error by task wins.
-    pub fn run(
-        &self,
-        y: &mut [f32],
-        f: &(dyn Fn(Range<usize>, &mut [f32]) -> Result<()> + Sync),
-    ) -> Result<()> {
+    pub fn run(&self, y: &mut [f32], f: &RowTask<'_>) -> Result<()> {
         if self.tasks == 1 {
             return f(0..self.rows, y);
         }

@@ -201,7 +201,7 @@ fn same_model_on_threads(m: &Llama, case: &str) {
         }
         out
     };
-    let want = with_threads(1, &run);
+    let want = with_threads(1, run);
     assert_eq!(want.len(), (2 * ids.len() + 4) * v);
     same_on_threads(&want, case, run);
 }
