@@ -23,8 +23,6 @@ mod llm;
 mod llm_act;
 mod llm_kernels;
 mod llm_prune;
-// splits across the pool: threads, as `par`
-#[cfg(any(not(target_arch = "wasm32"), target_feature = "atomics"))]
 mod llm_threads;
 mod llm_zsk;
 mod onnx_fuzz;
