@@ -34,6 +34,11 @@
 //! tokens through GEMM kernels ([`super::prefill`]), whose additions come in another order
 //! than the decode GEMVs': the two agree to f32 rounding, not bit for bit.
 //!
+//! **Threads.** Every linear layer and the LM head are split over output rows, attention over
+//! heads, across the inference pool ([`crate::par`], cut by [`super::split`]): each output is
+//! computed by one thread in the one-thread order, so logits are the same bits on any thread
+//! count (tests/it/llm_threads.rs).
+//!
 //! **Context.** A [`Session`] holds the KV cache and every scratch buffer, sized once for `ctx`
 //! positions: [`Llama::decode`] allocates nothing. Feeding more tokens than the session's
 //! context has room for is refused up front, before any state changes, with
@@ -43,10 +48,12 @@
 use super::act::{ActMethod, ActSparsity, ActStats, SiteCosts};
 use super::kv_cache::KvCache;
 use super::prefill::{Chunk, PREFILL_CHUNK};
+use super::split;
 use super::weights::LlamaWeights;
 use super::LlamaConfig;
 use crate::error::{Error, Result};
 use crate::import::gguf::Gguf;
+use crate::par::{self, Disjoint};
 
 /// A linear layer's input, as calibration observes it (see [`Tap`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -116,7 +123,8 @@ pub struct Session {
     xb: Vec<f32>,
     /// (n_heads · head_dim,) queries of the current token
     q: Vec<f32>,
-    /// (ctx,) one head's attention scores, then probabilities, over positions 0..=pos
+    /// (n_heads, ctx) each head's attention scores, then probabilities, over positions
+    /// 0..=pos (a row per head: heads run on the pool's threads)
     att: Vec<f32>,
     /// (n_heads · head_dim,) attention output, heads concatenated
     ao: Vec<f32>,
@@ -393,7 +401,7 @@ impl Llama {
             x: vec![0.0; c.dim],
             xb: vec![0.0; c.dim],
             q: vec![0.0; c.n_heads * hd],
-            att: vec![0.0; ctx],
+            att: vec![0.0; c.n_heads * ctx],
             ao: vec![0.0; c.n_heads * hd],
             gate: vec![0.0; c.ffn_dim],
             up: vec![0.0; c.ffn_dim],
@@ -570,7 +578,7 @@ impl Llama {
                 rope(k, hd, &s.cos, &s.sin);
             }
             rope(&mut s.q, hd, &s.cos, &s.sin);
-            attend(c, &s.kv, l, pos, &s.q, &mut s.att, &mut s.ao);
+            attend(c, &s.kv, l, pos, 1, &s.q, &mut s.att, &mut s.ao);
             tap.see(l, Site::AttnOut, &s.ao);
             if let Some(a) = act {
                 let z = a.sparsify(l, Site::AttnOut, &mut s.ao);
@@ -596,20 +604,28 @@ impl Llama {
             let t_gate = gate.map_or(0.0, |a| a.threshold(l, Site::FfnMid));
             if t_gate > 0.0 {
                 // CATS: channels with a small silu(gate) are dropped; W_up runs only on the
-                // rows of the kept ones, in runs of consecutive rows.
-                let mut r = 0;
-                while r < s.gate.len() {
-                    if s.gate[r].abs() < t_gate {
-                        s.gate[r] = 0.0;
-                        r += 1;
-                        continue;
+                // rows of the kept ones, in runs of consecutive rows. Split over W_up's row
+                // blocks like a plain GEMV: each task scans the channels of its rows.
+                let (xb, w_up) = (&s.xb, &lw.w_up);
+                let gate = Disjoint::new(&mut s.gate);
+                w_up.gemv_split(xb)?.run(&mut s.up, &|rows, up| {
+                    // Safety: a task reads and writes the gate channels of its rows only.
+                    let gate = unsafe { gate.get() };
+                    let mut r = rows.start;
+                    while r < rows.end {
+                        if gate[r].abs() < t_gate {
+                            gate[r] = 0.0;
+                            r += 1;
+                            continue;
+                        }
+                        let start = r;
+                        while r < rows.end && gate[r].abs() >= t_gate {
+                            r += 1;
+                        }
+                        w_up.gemv_rows(file, xb, up, start..r)?;
                     }
-                    let start = r;
-                    while r < s.gate.len() && s.gate[r].abs() >= t_gate {
-                        r += 1;
-                    }
-                    lw.w_up.gemv_rows(file, &s.xb, &mut s.up, start..r)?;
-                }
+                    Ok(())
+                })?;
             } else {
                 lw.w_up.gemv(file, &s.xb, &mut s.up)?;
             }
@@ -669,15 +685,64 @@ fn site_costs(w: &LlamaWeights, method: Option<ActMethod>) -> SiteCosts {
     c
 }
 
-/// Grouped-query attention of one token at `pos` in layer `l`: `q (n_heads·hd,)` against the
-/// cached keys and values of positions `0..=pos` -> `out (n_heads·hd,)`; `att (≥ pos + 1,)`
-/// is scratch.
+/// Grouped-query attention of `t` consecutive tokens in layer `l`, token i at position
+/// `pos0 + i` (its own K/V already in the cache): `q (t, n_heads·hd)` against the cached keys
+/// and values of positions `0..=pos0 + i` -> `out (t, n_heads·hd)`. `att (n_heads, ctx)` is
+/// scratch, one row per head, so the heads can run on any thread.
+///
+/// Split over heads across the pool: a task computes every token of its heads, each head's
+/// scores, softmax and weighted sum exactly as on one thread.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn attend(
     c: &LlamaConfig,
     kv: &KvCache,
     l: usize,
-    pos: usize,
+    pos0: usize,
+    t: usize,
     q: &[f32],
+    att: &mut [f32],
+    out: &mut [f32],
+) {
+    let (hd, n_heads) = (c.head_dim(), c.n_heads);
+    let q_dim = n_heads * hd;
+    let ctx = kv.ctx();
+    debug_assert!(att.len() >= n_heads * ctx && pos0 + t <= ctx);
+    // per token and head: (pos + 1)·hd multiply-adds for the scores, as many for the sum
+    let macs = (0..t).map(|i| 2 * n_heads * (pos0 + i + 1) * hd).sum();
+    let tasks = split::tasks_for(macs).min(n_heads);
+    let att = Disjoint::new(att);
+    let out = Disjoint::new(out);
+    par::for_tasks(tasks, &|j| {
+        // Safety: task j reads and writes the `att` rows of its heads h and the entries
+        // `out[i·q_dim + h·hd ..][..hd]` of those heads only.
+        let (att, out) = unsafe { (att.get(), out.get()) };
+        for i in 0..t {
+            for h in par::part(j, tasks, n_heads, 1) {
+                attend_head(
+                    c,
+                    kv,
+                    l,
+                    pos0 + i,
+                    h,
+                    &q[i * q_dim + h * hd..][..hd],
+                    &mut att[h * ctx..][..pos0 + i + 1],
+                    &mut out[i * q_dim + h * hd..][..hd],
+                );
+            }
+        }
+    });
+}
+
+/// Head `h` of one token at `pos`: `qh (hd,)` against the cached keys of its KV head ->
+/// `att (pos + 1,)` probabilities -> `out (hd,)` = att @ V.
+#[allow(clippy::too_many_arguments)]
+fn attend_head(
+    c: &LlamaConfig,
+    kv: &KvCache,
+    l: usize,
+    pos: usize,
+    h: usize,
+    qh: &[f32],
     att: &mut [f32],
     out: &mut [f32],
 ) {
@@ -685,22 +750,17 @@ pub(super) fn attend(
     let scale = 1.0 / (hd as f32).sqrt();
     let slot = kv.slot();
     let (keys, vals) = kv.layer(l, pos + 1);
-    for h in 0..c.n_heads {
-        let kvh = kv_head(h, c.n_heads, c.n_kv_heads);
-        let qh = &q[h * hd..(h + 1) * hd];
-        let att = &mut att[..pos + 1];
-        for (t, a) in att.iter_mut().enumerate() {
-            let kt = &keys[t * slot + kvh * hd..][..hd];
-            *a = dot(qh, kt) * scale;
-        }
-        softmax(att);
-        let out = &mut out[h * hd..(h + 1) * hd];
-        out.fill(0.0);
-        for (t, &a) in att.iter().enumerate() {
-            let vt = &vals[t * slot + kvh * hd..][..hd];
-            for (o, &v) in out.iter_mut().zip(vt) {
-                *o += a * v;
-            }
+    let kvh = kv_head(h, c.n_heads, c.n_kv_heads);
+    for (t, a) in att.iter_mut().enumerate() {
+        let kt = &keys[t * slot + kvh * hd..][..hd];
+        *a = dot(qh, kt) * scale;
+    }
+    softmax(att);
+    out.fill(0.0);
+    for (t, &a) in att.iter().enumerate() {
+        let vt = &vals[t * slot + kvh * hd..][..hd];
+        for (o, &v) in out.iter_mut().zip(vt) {
+            *o += a * v;
         }
     }
 }

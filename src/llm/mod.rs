@@ -8,6 +8,7 @@ pub mod llama;
 pub mod ppl;
 pub mod prefill;
 pub mod sampler;
+pub mod split;
 // A test fixture (random GGUF models in memory): tests/ get it through the `testing` feature,
 // which the dev-dependency on this crate turns on; library builds leave it out.
 #[cfg(any(test, feature = "testing"))]

@@ -2,7 +2,8 @@
 //! one GEMM `Y (t, d) = X (t, n) @ Wᵀ` per chunk and each weight is decoded once per tile of
 //! tokens instead of once per token (decode is bound by exactly that decoding). Attention stays
 //! per token (token i of the chunk attends to positions `0..=pos + i`, its own K/V written to
-//! the cache first), as do RMSNorm and RoPE.
+//! the cache first), as do RMSNorm and RoPE. Each GEMM is split over output rows and the
+//! chunk's attention over heads across the inference pool ([`super::split`]).
 //!
 //! Per chunk of `t` tokens at positions `pos..pos + t` (buffers of [`Chunk`]):
 //!
@@ -170,13 +171,17 @@ impl Llama {
                 kc.copy_from_slice(k);
                 vc.copy_from_slice(&ch.v[i * kv_dim..(i + 1) * kv_dim]);
             }
-            for i in 0..t {
-                let (q, ao) = (
-                    &ch.q[i * q_dim..][..q_dim],
-                    &mut ch.ao[i * q_dim..][..q_dim],
-                );
-                attend(c, kv, l, pos0 + i, q, att, ao);
-            }
+            // every token of the chunk at once, split over heads
+            attend(
+                c,
+                kv,
+                l,
+                pos0,
+                t,
+                &ch.q[..t * q_dim],
+                att,
+                &mut ch.ao[..t * q_dim],
+            );
             count(l, Site::AttnOut, &mut ch.ao[..t * q_dim], q_dim);
             lw.wo
                 .gemm(file, &ch.ao[..t * q_dim], t, &mut ch.xb[..t * dim])?;

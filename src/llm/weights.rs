@@ -11,7 +11,7 @@
 //! against the [`LlamaConfig`], whole blocks per row, and finite block scales (the kernels'
 //! f16 conversion relies on it; see [`crate::kernels::llm::f16_finite`]).
 
-use super::LlamaConfig;
+use super::{split, LlamaConfig};
 use crate::error::{Error, Result};
 use crate::import::gguf::{GgmlType, Gguf, TensorInfo};
 use crate::kernels::llm::{best_dense, check_scales, WeightType};
@@ -64,6 +64,20 @@ impl QMatrix {
     /// Bytes this matrix occupies (in the file buffer or owned).
     pub fn n_bytes(&self) -> usize {
         self.rows * self.row_bytes()
+    }
+
+    /// `Y (t, rows) = X (t, cols) @ Wᵀ` with the decode kernel (`decode`, `t` = 1) or the
+    /// prefill kernel (any `t`), split over rows across the pool ([`super::split`]).
+    pub fn linear(
+        &self,
+        decode: bool,
+        file: &[u8],
+        x: &[f32],
+        t: usize,
+        y: &mut [f32],
+    ) -> Result<()> {
+        let k = if decode { self.kernel } else { self.gemm };
+        split::linear(k, self.data(file), (self.rows, self.cols), x, t, y)
     }
 }
 
@@ -121,24 +135,42 @@ impl Linear {
     }
 
     /// `Y (t, rows) = X (t, cols) @ Wᵀ`: `t` tokens at once, each weight decoded once per tile
-    /// of tokens (prefill).
-    #[inline]
+    /// of tokens (prefill). Split over rows across the pool ([`super::split`]).
     pub fn gemm(&self, file: &[u8], x: &[f32], t: usize, y: &mut [f32]) -> Result<()> {
         match self {
-            Linear::Dense(m) => m
-                .gemm
-                .run_linear(m.data(file), m.rows, m.cols, x, t, y, 0..m.rows),
-            Linear::Sparse(m) => m.gemm(x, t, y),
+            Linear::Dense(m) => m.linear(false, file, x, t, y),
+            // a prefill tile for any t, as SparseMatrix::gemm
+            Linear::Sparse(m) => split::sparse(m.kernel(t.max(2))?, m, x, t, y),
         }
     }
 
-    /// `y (rows,) = W (rows, cols) @ x (cols,)`; `file` is the weights' file buffer.
-    #[inline]
+    /// `y (rows,) = W (rows, cols) @ x (cols,)`; `file` is the weights' file buffer. Split over
+    /// rows across the pool ([`super::split`]).
     pub fn gemv(&self, file: &[u8], x: &[f32], y: &mut [f32]) -> Result<()> {
-        self.gemv_rows(file, x, y, 0..self.rows())
+        match self {
+            Linear::Dense(m) => m.linear(true, file, x, 1, y),
+            Linear::Sparse(m) => split::sparse(m.kernel(1)?, m, x, 1, y),
+        }
     }
 
-    /// `y[rows] = W[rows, :] @ x (cols,)`; other entries of `y` are left as they are.
+    /// How a GEMV of this matrix on `x (cols,)` is cut over rows ([`split::RowSplit`]): for
+    /// callers that run their own row loop in each task (the gate method's W_up row runs).
+    pub fn gemv_split(&self, x: &[f32]) -> Result<split::RowSplit<'_>> {
+        let (rows, cols) = (self.rows(), self.cols());
+        Ok(match self {
+            Linear::Dense(m) => {
+                split::RowSplit::new(rows, rows * cols, split::row_align(m.kernel), None)
+            }
+            Linear::Sparse(m) => {
+                let k = m.kernel(1)?;
+                let (macs, prefix) = m.split_work(x, 1, true);
+                split::RowSplit::new(rows, macs, split::row_align(k), prefix)
+            }
+        })
+    }
+
+    /// `y[rows] = W[rows, :] @ x (cols,)` in one kernel call on this thread; other entries of
+    /// `y` are left as they are.
     #[inline]
     pub fn gemv_rows(
         &self,
@@ -268,20 +300,12 @@ impl LlamaWeights {
 
     /// `logits (t, vocab) = X (t, dim) @ headᵀ` with the LM head (`output`, or the tied
     /// embeddings): `t` = 1 is decode's GEMV.
+    /// The biggest product of a small model (SmolLM2: 49152 × 576), split over rows.
     pub fn lm_head(&self, x: &[f32], t: usize, y: &mut [f32]) -> Result<()> {
         match (&self.output, t) {
             (Some(h), 1) => h.gemv(&self.file, x, y),
             (Some(h), _) => h.gemm(&self.file, x, t, y),
-            (None, 1) => {
-                let e = &self.token_embd;
-                e.kernel
-                    .run_linear(e.data(&self.file), e.rows, e.cols, x, 1, y, 0..e.rows)
-            }
-            (None, _) => {
-                let e = &self.token_embd;
-                e.gemm
-                    .run_linear(e.data(&self.file), e.rows, e.cols, x, t, y, 0..e.rows)
-            }
+            (None, _) => self.token_embd.linear(t == 1, &self.file, x, t, y),
         }
     }
 

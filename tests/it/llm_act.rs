@@ -17,7 +17,7 @@ use zeroskip::prune::llm::act::{ActAllocation, ActCalibration};
 use zeroskip::sparse::llm::{SparseFormat, SparseMatrix};
 use zeroskip::zsk;
 
-const LINEARS: [&str; 7] = [
+pub(crate) const LINEARS: [&str; 7] = [
     "attn_q",
     "attn_k",
     "attn_v",
@@ -28,7 +28,7 @@ const LINEARS: [&str; 7] = [
 ];
 
 /// 2 layers, width 64 (two 32-row tiles), 4 heads / 2 KV heads, FFN 128, vocab 48.
-fn tiny() -> (LlamaConfig, Vec<u8>) {
+pub(crate) fn tiny() -> (LlamaConfig, Vec<u8>) {
     let cfg = tiny_config(2, 64, 4, 2, 48);
     let bytes = llama_gguf(&cfg, llama_tensors(&cfg, WeightType::Q8_0, 11));
     (cfg, bytes)
@@ -36,7 +36,11 @@ fn tiny() -> (LlamaConfig, Vec<u8>) {
 
 /// The tiny model with the matrices of `kinds` packed as `format` (others as they are), and
 /// the same weights as a dense F32 GGUF (the packed values decoded).
-fn packed(format: SparseFormat, kinds: &[&str], act: Option<&ActSparsity>) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn packed(
+    format: SparseFormat,
+    kinds: &[&str],
+    act: Option<&ActSparsity>,
+) -> (Vec<u8>, Vec<u8>) {
     let (_, dense) = tiny();
     let g = Gguf::parse("tiny.gguf", &dense).unwrap();
     let mut sparse = Vec::new();
@@ -66,7 +70,7 @@ fn packed(format: SparseFormat, kinds: &[&str], act: Option<&ActSparsity>) -> (V
     )
 }
 
-const PROMPT: [u32; 12] = [1, 5, 9, 2, 33, 7, 40, 11, 3, 3, 17, 29];
+pub(crate) const PROMPT: [u32; 12] = [1, 5, 9, 2, 33, 7, 40, 11, 3, 3, 17, 29];
 
 /// Greedy-free logits of decoding `PROMPT` token by token.
 fn decode_all(m: &Llama) -> Vec<Vec<f32>> {
@@ -105,7 +109,7 @@ fn max_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> (f32, f32) {
 /// Thresholds calibrated on the tiny model itself (other tokens than `PROMPT`), uniform at
 /// `target`: natively by the library's calibration; in wasm32 (which has no pruning module)
 /// by [`Quantiles`], the plain quantile of each site's |x| (or |silu(gate)|).
-fn calibrated(method: ActMethod, target: f32) -> ActSparsity {
+pub(crate) fn calibrated(method: ActMethod, target: f32) -> ActSparsity {
     let (_, dense) = tiny();
     let m = Llama::load("tiny.gguf", dense).unwrap();
     let tokens: Vec<u32> = (0..160).map(|i| (i * 7 + 3) % 48).collect();

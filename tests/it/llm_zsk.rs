@@ -71,7 +71,7 @@ fn prune_for(format: SparseFormat, w: &mut [f32], cols: usize, rng: &mut Rng) {
 }
 
 /// (sparse .zsk bytes, the same model as a dense F32 GGUF holding the packed weights decoded)
-fn pruned_pair(format: SparseFormat) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn pruned_pair(format: SparseFormat) -> (Vec<u8>, Vec<u8>) {
     let (cfg, dense) = tiny();
     let g = Gguf::parse("tiny.gguf", &dense).unwrap();
     let mut rng = Rng::new(3);

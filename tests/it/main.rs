@@ -23,6 +23,7 @@ mod llm;
 mod llm_act;
 mod llm_kernels;
 mod llm_prune;
+mod llm_threads;
 mod llm_zsk;
 mod onnx_fuzz;
 mod onnx_import;

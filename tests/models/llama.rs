@@ -475,6 +475,7 @@ mod zoo {
     use zeroskip::llm::llama::Llama;
     use zeroskip::llm::sampler::argmax;
     use zeroskip::llm::tokenizer::Tokenizer;
+    use zeroskip::par::with_threads;
 
     const MODEL: &str = "llm/SmolLM2-135M-Instruct.Q4_1.gguf";
     /// Largest |Rust − numpy| allowed on any logit (logits span about −20..27; measured
@@ -545,6 +546,98 @@ mod zoo {
             ids.len()
         );
         assert!(worst <= TOL, "max |diff| {worst} > {TOL}");
+    }
+
+    /// The demo's default model (TEAL activation sparsity on `cm32i8`, www/llm-models.json) and
+    /// the dense Q4_0 file.
+    const THREAD_MODELS: [&str; 2] = [
+        "llm/SmolLM2-135M-Instruct.act-teal-s40-cm32i8.zsk",
+        "llm/SmolLM2-135M-Instruct.Q4_0.gguf",
+    ];
+
+    /// The prompt's logits after prefill, then 8 greedy decode steps' logits (all of them,
+    /// concatenated), on `threads` threads.
+    fn greedy_logits(m: &Llama, ids: &[u32], threads: usize) -> Vec<f32> {
+        with_threads(threads, || {
+            let mut s = m.session(64).unwrap();
+            let mut out = m.prefill(&mut s, ids).unwrap().to_vec();
+            let mut next = argmax(&out) as u32;
+            for _ in 0..8 {
+                let l = m.decode(&mut s, next).unwrap();
+                next = argmax(l) as u32;
+                out.extend_from_slice(l);
+            }
+            out
+        })
+    }
+
+    /// SmolLM2 on 1, 2 and 3 threads (every kernel call split across the pool at the engine's
+    /// thresholds: the FFN, Q/O projections and LM head are split) gives the same logits, bit
+    /// for bit: a prefill of the prompt and 8 greedy decode steps.
+    #[test]
+    fn smollm2_threads_bit_identical() {
+        for file in THREAD_MODELS {
+            let (m, tok) = Llama::load_with(file, zoo::read(file), Tokenizer::from_gguf).unwrap();
+            assert_eq!(file.contains("act-teal"), m.act().is_some(), "{file}");
+            let ids = tok.encode("The capital of France is", false);
+            let want = greedy_logits(&m, &ids, 1);
+            assert_eq!(want.len(), 9 * m.cfg.vocab_size);
+            for n in [2, 3] {
+                let got = greedy_logits(&m, &ids, n);
+                let diff = got
+                    .iter()
+                    .zip(&want)
+                    .position(|(a, b)| a.to_bits() != b.to_bits());
+                assert_eq!(diff, None, "{file} on {n} threads: first different logit");
+            }
+        }
+    }
+
+    /// Prefill and decode speed on 1 and 2 threads (a measurement, not a check): 5 rounds
+    /// alternating the thread counts, each a 64-token prefill then 64 greedy decode steps;
+    /// prints every round and the best and median per thread count.
+    /// `cargo test --release --features zoo --test models smollm2_thread_speed -- --ignored
+    /// --nocapture`.
+    #[test]
+    #[ignore]
+    fn smollm2_thread_speed() {
+        use std::time::Instant;
+        for file in THREAD_MODELS.iter().rev() {
+            let (m, _) = Llama::load_with(file, zoo::read(file), Tokenizer::from_gguf).unwrap();
+            let prompt: Vec<u32> = (0..64u32).map(|i| 300 + i * 37).collect();
+            // (prefill tok/s, decode tok/s) per round, for 1 and 2 threads
+            let mut runs: [Vec<(f64, f64)>; 2] = [vec![], vec![]];
+            for round in 0..5 {
+                for n in [1, 2] {
+                    let (p, d) = with_threads(n, || {
+                        let mut s = m.session(160).unwrap();
+                        let t0 = Instant::now();
+                        let mut next = argmax(m.prefill(&mut s, &prompt).unwrap()) as u32;
+                        let p = t0.elapsed().as_secs_f64();
+                        let t1 = Instant::now();
+                        for _ in 0..64 {
+                            next = argmax(m.decode(&mut s, next).unwrap()) as u32;
+                        }
+                        (64.0 / p, 64.0 / t1.elapsed().as_secs_f64())
+                    });
+                    eprintln!("{file} round {round}, {n} thread(s): prefill {p:.1} tok/s, decode {d:.1} tok/s");
+                    runs[n - 1].push((p, d));
+                }
+            }
+            for (i, r) in runs.iter_mut().enumerate() {
+                let stats = |v: &mut Vec<f64>| {
+                    v.sort_by(f64::total_cmp);
+                    (v[v.len() - 1], v[v.len() / 2])
+                };
+                let (pb, pm) = stats(&mut r.iter().map(|x| x.0).collect());
+                let (db, dm) = stats(&mut r.iter().map(|x| x.1).collect());
+                eprintln!(
+                    "{file}, {} thread(s): prefill best {pb:.1} / median {pm:.1} tok/s, decode \
+                     best {db:.1} / median {dm:.1} tok/s",
+                    i + 1
+                );
+            }
+        }
     }
 
     /// Greedy continuation of "The capital of France is" names Paris within 8 tokens, and

@@ -18,8 +18,8 @@
 //! and the column-major `cm32i8`, `cm32i4`, whose GEMV skips the input columns where x is
 //! zero).
 //!
-//! Like the CNN kernels, they take a range of output rows, so a thread pool can split the
-//! rows later without the kernels changing.
+//! Like the CNN kernels, they take a range of output rows: [`crate::llm::split`] cuts each
+//! call over rows across the thread pool.
 
 pub mod block;
 pub(crate) mod col_scalar;

@@ -259,6 +259,26 @@ impl SparseMatrix {
             .run_sparse(self, x, t, y, 0..self.rows)
     }
 
+    /// What a thread pool needs to split `X (t, cols) @ Wᵀ` over rows ([`crate::llm::split`]):
+    /// the multiply-adds of the call, and the prefix sum of the work per row `(rows + 1,)`
+    /// where rows differ (the group and CSR row pointers, in groups / nonzeros). `skips`: the
+    /// kernel skips zero inputs (the column-major GEMV), so only `x`'s nonzeros count. Cheap:
+    /// no pass over the weights.
+    pub(crate) fn split_work(&self, x: &[f32], t: usize, skips: bool) -> (usize, Option<&[u32]>) {
+        let (rows, cols) = (self.rows, self.cols);
+        let (per_token, prefix) = match &self.store {
+            Store::Group(s) => (s.col.len() * s.g, Some(&s.row_ptr[..])),
+            Store::Csr(s) => (s.col.len(), Some(&s.row_ptr[..])),
+            Store::Nm(_) => (rows * (cols / 2), None),
+            Store::Col(_) if skips => {
+                let nz = x.iter().take(cols).filter(|&&v| v != 0.0).count();
+                (rows * nz, None)
+            }
+            Store::Col(_) => (rows * cols, None),
+        };
+        (per_token.saturating_mul(t), prefix)
+    }
+
     /// The GEMV kernel [`SparseMatrix::gemv`] runs.
     pub fn kernel_name(&self) -> &'static str {
         self.kernel(1).map_or("none", |k| k.name)
@@ -266,7 +286,7 @@ impl SparseMatrix {
 
     /// The table's kernel for this format and `t` tokens (a prefill tile for any `t` ≥ 2),
     /// with the best ISA this build has.
-    fn kernel(&self, t: usize) -> Result<&'static Kernel> {
+    pub(crate) fn kernel(&self, t: usize) -> Result<&'static Kernel> {
         best(
             Op::Linear,
             WType::of_sparse(self.format)?,
