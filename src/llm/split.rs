@@ -20,50 +20,26 @@
 //! binary search over it ([`RowSplit::part`]). 2:4 keeps `cols / 2` per row: equal counts.
 //!
 //! **Small calls** stay on the caller: a call gets one task per [`MIN_TASK_MACS`] multiply-adds
-//! (the CNN steps' threshold, [`crate::graph::exec`]), at most [`par::threads`]. SmolLM2-135M's
+//! (the CNN steps' threshold, [`crate::graph::split`]), at most [`par::threads`]. SmolLM2-135M's
 //! K/V projections (192 × 576, 110 K) run on one thread; Q/O (576 × 576), the FFN (1536 × 576)
 //! and the LM head (49152 × 576, 28 M) are split. Attention is split over heads
 //! (`llama::attend`) by the same rule. RMSNorm, RoPE, SwiGLU and the residual adds (576 or 1536
 //! elements) stay on one thread: far under the 32 K elements where a task pays for itself.
 
 use crate::error::Result;
-pub use crate::graph::exec::MIN_TASK_MACS;
+pub use crate::graph::split::MIN_TASK_MACS;
 use crate::kernels::{Kernel, Tile};
 use crate::par::{self, Disjoint};
 use crate::sparse::llm::SparseMatrix;
-use std::cell::Cell;
 use std::ops::Range;
 
 /// Rows of one 64-byte cache line of `y` (f32): the least row boundary step.
 const LINE: usize = 16;
 
-thread_local! {
-    /// This thread's work threshold ([`with_min_macs`]).
-    static MIN_MACS: Cell<usize> = const { Cell::new(MIN_TASK_MACS) };
-}
-
-/// Multiply-adds per task below which a call from this thread stays on one thread.
-pub fn min_macs() -> usize {
-    MIN_MACS.with(Cell::get)
-}
-
-/// Runs `f` with this thread's calls splitting from `macs` multiply-adds per task instead of
-/// [`MIN_TASK_MACS`]: the tests split tiny models' matrices with it (a threshold of 1 cuts
-/// every call into as many tasks as threads and rows allow).
-pub fn with_min_macs<R>(macs: usize, f: impl FnOnce() -> R) -> R {
-    struct Restore(usize);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            MIN_MACS.with(|m| m.set(self.0));
-        }
-    }
-    let _restore = Restore(MIN_MACS.with(|m| m.replace(macs.max(1))));
-    f()
-}
-
-/// Tasks for `macs` multiply-adds of work: [`par::tasks_for`] with this thread's threshold.
+/// Tasks for `macs` multiply-adds of work: one per [`MIN_TASK_MACS`], at most
+/// [`par::threads`] ([`par::tasks_for`]; the tests force splits with [`par::with_splits`]).
 pub fn tasks_for(macs: usize) -> usize {
-    par::tasks_for(macs, min_macs())
+    par::tasks_for(macs, MIN_TASK_MACS)
 }
 
 fn gcd(a: usize, b: usize) -> usize {
@@ -100,7 +76,7 @@ pub struct RowSplit<'a> {
 
 impl<'a> RowSplit<'a> {
     /// The split of `rows` rows costing `macs` multiply-adds in all: one task per
-    /// [`min_macs`], at most [`par::threads`] and at most one per `align` rows.
+    /// [`MIN_TASK_MACS`], at most [`par::threads`] and at most one per `align` rows.
     pub fn new(rows: usize, macs: usize, align: usize, prefix: Option<&'a [u32]>) -> Self {
         let align = align.max(1);
         RowSplit {

@@ -131,7 +131,7 @@ mod pool {
     use zeroskip::llm::llama::Llama;
     use zeroskip::llm::split::{self, RowSplit};
     use zeroskip::llm::synth::{llama_gguf, llama_tensors, tiny_config};
-    use zeroskip::par::with_threads;
+    use zeroskip::par::{with_splits, with_threads};
     use zeroskip::sparse::llm::SparseFormat;
 
     const THREADS: [usize; 3] = [1, 2, 3];
@@ -140,7 +140,7 @@ mod pool {
     /// result's bits equal `want`'s.
     fn same_on_threads(want: &[f32], case: &str, run: impl Fn() -> Vec<f32>) {
         for n in THREADS {
-            let got = with_threads(n, || split::with_min_macs(1, &run));
+            let got = with_threads(n, || with_splits(n, &run));
             assert_eq!(bits(&got), bits(want), "{case} on {n} threads");
         }
     }
@@ -149,7 +149,7 @@ mod pool {
     fn assert_splits(k: &Kernel) {
         let align = split::row_align(k);
         let tasks = with_threads(3, || {
-            split::with_min_macs(1, || RowSplit::new(ROWS, usize::MAX, align, None).tasks)
+            with_splits(3, || RowSplit::new(ROWS, usize::MAX, align, None).tasks)
         });
         assert_eq!(tasks, 3, "{}: {ROWS} rows at step {align}", k.name);
     }
@@ -180,7 +180,7 @@ mod pool {
             for threads in 1..=4 {
                 for (align, p) in [(16, Some(&prefix[..])), (16, None), (32, Some(&prefix[..]))] {
                     let s = with_threads(threads, || {
-                        split::with_min_macs(1, || RowSplit::new(rows, usize::MAX, align, p))
+                        with_splits(threads, || RowSplit::new(rows, usize::MAX, align, p))
                     });
                     assert_eq!(s.tasks, threads.min(rows / align));
                     let parts: Vec<_> = (0..s.tasks).map(|i| s.part(i)).collect();
