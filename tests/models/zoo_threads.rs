@@ -1,11 +1,9 @@
 //! Every zoo CNN gives bit-identical outputs on 1, 2 and 3 threads: ONNX models with their
 //! pruned files (dense and sparse plans), and the TF.js models. The pool splits outputs only
-//! (src/graph/exec.rs), so any difference is a bug, not rounding. Also prints 1- vs 2-thread
-//! times of each model natively (figures, not asserted: the machine is shared).
+//! (src/graph/split.rs), so any difference is a bug, not rounding. Speed is `make bench`'s.
 
 use crate::common;
 use common::zoo::{dir, npy_f32, read};
-use std::time::Instant;
 use zeroskip::graph::{Graph, Plan, PlanOptions, Session, Sparsity};
 use zeroskip::par::with_threads;
 
@@ -21,19 +19,10 @@ fn onnx_files() -> Vec<String> {
     files
 }
 
-/// Outputs of `inputs` on `threads` threads, and the median ms of one inference.
-fn run(s: &mut Session, inputs: &[&[f32]], threads: usize) -> (Vec<Vec<f32>>, f64) {
+/// Outputs of `inputs` on `threads` threads.
+fn run(s: &mut Session, inputs: &[&[f32]], threads: usize) -> Vec<Vec<f32>> {
     with_threads(threads, || {
-        let outs: Vec<Vec<f32>> = inputs.iter().map(|x| s.run(x).unwrap().to_vec()).collect();
-        let mut ms: Vec<f64> = (0..5)
-            .map(|_| {
-                let t0 = Instant::now();
-                s.run(inputs[0]).unwrap();
-                t0.elapsed().as_secs_f64() * 1e3
-            })
-            .collect();
-        ms.sort_by(f64::total_cmp);
-        (outs, ms[2])
+        inputs.iter().map(|x| s.run(x).unwrap().to_vec()).collect()
     })
 }
 
@@ -44,10 +33,9 @@ fn check(name: &str, g: &Graph, inputs: &[&[f32]]) {
             ..Default::default()
         };
         let mut s = Session::new(Plan::new(g, opts).unwrap());
-        let (one, ms1) = run(&mut s, inputs, 1);
-        let (_, ms2) = run(&mut s, inputs, 2);
+        let one = run(&mut s, inputs, 1);
         for threads in [2, 3] {
-            let (got, _) = run(&mut s, inputs, threads);
+            let got = run(&mut s, inputs, threads);
             for (i, (a, b)) in one.iter().zip(&got).enumerate() {
                 let same =
                     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits());
@@ -57,10 +45,7 @@ fn check(name: &str, g: &Graph, inputs: &[&[f32]]) {
                 );
             }
         }
-        println!(
-            "{name} {sparsity:?}: bit-identical on 1/2/3 threads; {ms1:.2} ms on 1, {ms2:.2} ms on 2 ({:.2}×)",
-            ms1 / ms2
-        );
+        println!("{name} {sparsity:?}: bit-identical on 1/2/3 threads");
     }
 }
 
