@@ -34,10 +34,16 @@ pub const ENABLED: bool = cfg!(any(not(target_arch = "wasm32"), target_feature =
 /// The most threads a pool takes, the caller included.
 pub const MAX_THREADS: usize = 16;
 
-/// Checks of `roster` a worker makes before it sleeps (about 0.2–1 ms): kernel calls of one
-/// inference follow each other closely, and a sleeping worker costs a wake-up (tens of µs in
-/// a browser) at the next call.
-const SPIN: u32 = 1 << 16;
+/// Checks of `roster` a worker makes before it sleeps, about 1–2 ms either way: the kernel
+/// calls of one inference follow each other within a few hundred µs (the caller runs the small
+/// steps alone in between), and a worker that fell asleep costs a wake-up at the next call,
+/// 50–200 µs in a browser, which over a MobileNet's ~60 split steps would eat the whole gain.
+/// (XNNPACK's pthreadpool spins for 10^6 checks too.) In wasm a check is a plain load, about
+/// 1–2 ns; natively each one also pauses (`spin_loop`, about 100 cycles).
+#[cfg(target_arch = "wasm32")]
+const SPIN: u32 = 1 << 20;
+#[cfg(not(target_arch = "wasm32"))]
+const SPIN: u32 = 1 << 14;
 
 /// The roster's closed bit; the bits below it count joined workers.
 const CLOSED: u64 = 1 << 31;
