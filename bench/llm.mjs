@@ -31,7 +31,8 @@
 // llm.html?threads=N page per N = 1, 2 (a fresh browser each: wllama and both threaded zeroskip
 // builds set to N threads): zeroskip on SmolLM2 Q4_0 (THREAD_MODEL) and the demo's default sparse
 // file (www/llm-models.json's first entry), wllama-Nt on Q4_0 and Q8_0 (THREAD_WLLAMA: its fastest
-// formats here; ggml's wasm build has no SIMD dot product for Q4_1), same protocol. Written under
+// formats here; ggml's wasm build has no SIMD dot product for Q4_1), full mode with 64 greedy
+// tokens (THREAD_PROTOCOL: wllama on two formats at 1 and 2 threads dominates the pass's time). Written under
 // `threads` in llm.json: rows (with `threads`), `scaling` (decode and prefill tok/s, 2t over 1t),
 // `ratios` (on 2 threads: zeroskip over wllama's fastest format, over each wllama format, and the
 // sparse file over Q4_0 on zeroskip), `acceptance` (printed, never failing the run), `unmeasured`
@@ -49,6 +50,8 @@ const ENGINES = ['all', 'zeroskip', 'wllama'];
 const MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 const THREAD_MODEL = 'SmolLM2-135M-Instruct.Q4_0.gguf';
 const THREAD_WLLAMA = ['SmolLM2-135M-Instruct.Q4_0.gguf', 'SmolLM2-135M-Instruct.Q8_0.gguf'];
+// The threads pass's protocol over the mode's (full: 128-token prompt, 3 rounds): 64 greedy tokens.
+const THREAD_PROTOCOL = { full: { gen: 64 }, quick: {} };
 const TIMEOUT_MS = 30 * 60 * 1000;
 
 function parseArgs(argv) {
@@ -221,6 +224,7 @@ async function runThreads(opts, threads, models) {
   for (const t of threads) {
     const { result, problems } = await runLlmBench(REPO, {
       isas: opts.isas, mode: opts.mode, engines: 'all', model: THREAD_MODEL, variants, wllama: THREAD_WLLAMA, threads: t, timeoutMs: TIMEOUT_MS,
+      protocol: THREAD_PROTOCOL[opts.mode],
     }, (url, version) => console.log(`\nLLM benchmark, ${t} thread(s) (${opts.mode}) at ${url}, Chromium ${version}`));
     if (!result?.rows?.length) {
       ok = false;
