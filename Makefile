@@ -175,12 +175,14 @@ test-gpu-browser: setup zoo
 cli:
 	cargo build --release --features cli
 
+# cnn, tfjs and llm also time 1 and 2 threads in the same run (issue 14: the threaded builds and
+# every peer on each count, one page load per count; results under `threads` in their JSON).
 bench: wasm cli
 	node bench/run.mjs
-	node bench/cnn.mjs
-	node bench/tfjs.mjs
+	node bench/cnn.mjs --threads 1,2
+	node bench/tfjs.mjs --threads 1,2
 	node bench/gpu.mjs
-	node bench/llm.mjs
+	node bench/llm.mjs --threads 1,2
 	node bench/llm_frontier.mjs
 
 # The LLM frontier (issue 13; ~25 min on 2 cores): activation-sparse variants built by the CLI
