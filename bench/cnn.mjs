@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import {
-  threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily, linkTfjsRuntime,
+  busyMachineNote, threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily, linkTfjsRuntime,
   linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
   textTable, writeJson, combinedHeader, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild, exitWith,
 } from './lib.mjs';
@@ -136,6 +136,7 @@ function combineThreads(results, load) {
     protocol: results[0]?.protocol ?? null,
     tfjs: results.map((r) => ({ isa: r.isa, threads: r.threads, version: r.tfjs_version, binary: r.tfjs_binary, pool: r.tfjs_threads, thread_cap: r.tfjs_thread_cap })),
     load_average: load,
+    load_note: busyMachineNote(load),
     rows,
     scaling,
     ratios,
@@ -152,6 +153,7 @@ function formatThreads(t) {
     `== threads: ${t.counts.join(', ')} (builds ${Object.values(t.builds).join(', ')}), load average before ${t.load_average.before.map((v) => v.toFixed(2)).join(' ')}, ` +
       `after ${t.load_average.after.map((v) => v.toFixed(2)).join(' ')} ==`,
     ...t.tfjs.filter((q) => q.thread_cap).map((q) => `TF.js ${q.threads}t (${q.isa} page): ${q.thread_cap}`),
+    ...(t.load_note ? [`WARNING: ${t.load_note}`] : []),
     '',
     textTable(THREAD_ROW_COLUMNS, t.rows),
     ...t.unmeasured.map((u) => `${u.model} ${u.variant} ${u.engine} (${u.isa} page) ${u.threads} threads: ${u.status}`),

@@ -681,3 +681,17 @@ export function acceptanceLines(title, lines) {
     lines,
   );
 }
+
+/**
+ * A warning when the 1-minute load average around a threads pass (`load`: {before, after} from
+ * os.loadavg()) reached CORES - 0.5: other processes then held a core for much of the pass, and a
+ * 2-thread job whose second thread is descheduled waits at every barrier, so its medians say more
+ * about the machine than about the engine. null on a quiet machine. Written beside the numbers.
+ */
+export function busyMachineNote(load) {
+  const peak = Math.max(load.before[0], load.after[0]);
+  if (peak < CORES - 0.5) return null;
+  return `busy machine: 1-minute load average ${peak.toFixed(2)} on ${CORES} cores during the threads pass ` +
+    '(other processes): 2-thread medians are unreliable here (a descheduled thread stalls the whole job); ' +
+    'compare the 2t/1t ratios by min, and rerun on a quiet machine before quoting them';
+}

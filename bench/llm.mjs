@@ -42,7 +42,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily, times,
+  busyMachineNote, threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily, times,
   linkLlmModels, linkWllamaRuntime, llmQuality, machineDescription, runLlmBench, textTable, writeJson, exitWith, REPO, parseBenchArgs, isNum, num,
 } from './lib.mjs';
 
@@ -174,6 +174,7 @@ function combineThreads(results, { load, sparse }) {
     protocol: results[0]?.protocol ?? null,
     wllama: results.map((r) => ({ threads: r.threads, ...r.wllama })),
     load_average: load,
+    load_note: busyMachineNote(load),
     rows,
     scaling,
     ratios,
@@ -191,6 +192,7 @@ function formatThreads(t) {
       `wllama on ${t.wllama_files.join(', ')}; load average before ${t.load_average.before.map((v) => v.toFixed(2)).join(' ')}, ` +
       `after ${t.load_average.after.map((v) => v.toFixed(2)).join(' ')} ==`,
     ...t.wllama.map((w) => `wllama ${w.threads}t: multithread ${w.multithread}, threads ${w.threads}, llama.cpp ${w.llama_cpp}`),
+    ...(t.load_note ? [`WARNING: ${t.load_note}`] : []),
     '',
     textTable(THREAD_ROW_COLUMNS, t.rows),
     ...t.unmeasured.map((u) => `${u.engine} ${u.variant} ${u.threads} threads: ${u.status}`),

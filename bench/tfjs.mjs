@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily,
+  busyMachineNote, threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily,
   linkTfjsModels, linkTfjsRuntime, machineDescription, runTfjsPage, textTable,
   writeJson, exitWith, combinedHeader, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild,
 } from './lib.mjs';
@@ -120,6 +120,7 @@ function combineThreads(results, load) {
     protocol: results[0]?.protocol ?? null,
     tfjs: results.map((r) => ({ isa: r.isa, threads: r.threads, version: r.tfjs_version, binary: r.tfjs_binary, pool: r.tfjs_threads, thread_cap: r.tfjs_thread_cap })),
     load_average: load,
+    load_note: busyMachineNote(load),
     rows,
     scaling,
     ratios,
@@ -135,6 +136,7 @@ function formatThreads(t) {
     `== threads: ${t.counts.join(', ')} (builds ${Object.values(t.builds).join(', ')}), load average before ${t.load_average.before.map((v) => v.toFixed(2)).join(' ')}, ` +
       `after ${t.load_average.after.map((v) => v.toFixed(2)).join(' ')} ==`,
     ...t.tfjs.map((q) => `TF.js ${q.threads}t (${q.isa} page): ${q.binary}, pool ${q.pool}${q.thread_cap ? `; ${q.thread_cap}` : ''}`),
+    ...(t.load_note ? [`WARNING: ${t.load_note}`] : []),
     '',
     textTable(THREAD_ROW_COLUMNS, t.rows),
     ...t.unmeasured.map((u) => `${u.variant} ${u.engine} (${u.isa} page) ${u.threads} threads: ${u.status}`),
