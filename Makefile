@@ -25,17 +25,33 @@ zoo: setup cli
 	bash tools/zoo/llm.sh
 	bash tools/zoo/llm_pruned.sh
 
-# Two browser builds: SIMD128 (every engine) and relaxed SIMD (fused multiply-add), each in its
-# own target dir because RUSTFLAGS replaces .cargo/config.toml's flags.
+# Four browser builds: SIMD128 (every engine) and relaxed SIMD (fused multiply-add), each on one
+# thread and threaded (-threads: +atomics on an imported shared memory, a pool of Web Workers,
+# js/thread.js). Each in its own target dir because RUSTFLAGS replaces .cargo/config.toml's flags.
+# The threaded ones need the pinned nightly (tools/setup.sh): std rebuilt with atomics
+# (-Z build-std), and the crate-attr for core::arch's wasm atomic wait/notify (still unstable).
+# Their memory may grow to 4 GiB (the wasm32 limit; Chromium reserves shared memory lazily).
+THREADS_FLAGS := +atomics,+bulk-memory,+mutable-globals -Z crate-attr=feature(stdarch_wasm_atomic_wait) \
+  -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory \
+  -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
+  -C link-arg=--export=__tls_base
+# The pinned nightly that tools/setup.sh installs with rust-src (also tools/fuzz.sh's).
+NIGHTLY := nightly-2026-05-19
+THREADS_CARGO := cargo +$(NIGHTLY) build -Z build-std=panic_abort,std --release --target $(WASM_TARGET) --lib
 wasm: setup
 	cargo build --release --target $(WASM_TARGET) --lib
 	RUSTFLAGS="$(RELAXED_FLAGS)" cargo build --release --target $(WASM_TARGET) --lib --target-dir target/relaxed
-	@for isa in simd128 relaxed; do \
-	  src=target/$(WASM_TARGET)/release/zeroskip.wasm; \
-	  [ $$isa = relaxed ] && src=target/relaxed/$(WASM_TARGET)/release/zeroskip.wasm; \
+	RUSTFLAGS="-C target-feature=+simd128,$(THREADS_FLAGS)" $(THREADS_CARGO) --target-dir target/threads
+	RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd,$(THREADS_FLAGS)" $(THREADS_CARGO) --target-dir target/relaxed-threads
+	@for isa in simd128 relaxed simd128-threads relaxed-threads; do \
+	  case $$isa in \
+	    simd128) dir=target;; relaxed) dir=target/relaxed;; \
+	    simd128-threads) dir=target/threads;; relaxed-threads) dir=target/relaxed-threads;; \
+	  esac; \
+	  src=$$dir/$(WASM_TARGET)/release/zeroskip.wasm; \
 	  wasm-bindgen --target web --out-dir www/pkg/$$isa $$src || exit 1; \
 	  $(WASM_OPT) -O3 --enable-simd --enable-relaxed-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
-	    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+	    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-threads \
 	    www/pkg/$$isa/zeroskip_bg.wasm -o www/pkg/$$isa/zeroskip_bg.wasm || exit 1; \
 	  echo "built www/pkg/$$isa ($$(stat -c %s www/pkg/$$isa/zeroskip_bg.wasm) bytes)"; \
 	done
@@ -159,12 +175,14 @@ test-gpu-browser: setup zoo
 cli:
 	cargo build --release --features cli
 
+# cnn, tfjs and llm also time 1 and 2 threads in the same run (issue 14: the threaded builds and
+# every peer on each count, one page load per count; results under `threads` in their JSON).
 bench: wasm cli
 	node bench/run.mjs
-	node bench/cnn.mjs
-	node bench/tfjs.mjs
+	node bench/cnn.mjs --threads 1,2
+	node bench/tfjs.mjs --threads 1,2
 	node bench/gpu.mjs
-	node bench/llm.mjs
+	node bench/llm.mjs --threads 1,2
 	node bench/llm_frontier.mjs
 
 # The LLM frontier (issue 13; ~25 min on 2 cores): activation-sparse variants built by the CLI

@@ -83,10 +83,11 @@ export function combinedHeader(machine, results, keys) {
 
 /**
  * Serves www/, opens one headless Chromium and runs each build's page in turn with runIsaPage
- * (`page`: its options but the isa), after printing `banner(url, chromiumVersion)`.
+ * (`page`: its options but the isa), after printing `banner(url, chromiumVersion)`; with
+ * `threads` (e.g. THREAD_COUNTS), once per thread count for each build (threads=N pages).
  * Returns {results (the pages' results), ok (every page clean)}.
  */
-export async function runEachBuild(isas, banner, page) {
+export async function runEachBuild(isas, banner, page, threads = [null]) {
   const { server, url } = await startServer({ port: 0, root: path.join(REPO, 'www') });
   const browser = await launchChromium();
   const results = [];
@@ -94,9 +95,11 @@ export async function runEachBuild(isas, banner, page) {
   try {
     console.log(banner(url, browser.version()));
     for (const isa of isas) {
-      const run = await runIsaPage(browser, url, { ...page, isa });
-      ok &&= run.ok;
-      if (run.result) results.push(run.result);
+      for (const t of threads) {
+        const run = await runIsaPage(browser, url, { ...page, isa, threads: t });
+        ok &&= run.ok;
+        if (run.result) results.push(run.result);
+      }
     }
   } finally {
     await browser.close();
@@ -267,8 +270,8 @@ export function runBenchPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole
 }
 
 /** cnn.html for one build: {result, error, pageErrors}; result is window.__cnnResult. */
-export function runCnnPage(browser, baseUrl, { isa, mode, timeoutMs, onConsole }) {
-  return runAutorunPage(browser, `${baseUrl}cnn.html?isa=${isa}&mode=${mode}&autorun=1`, {
+export function runCnnPage(browser, baseUrl, { isa, mode, threads = null, timeoutMs, onConsole }) {
+  return runAutorunPage(browser, `${baseUrl}cnn.html?isa=${isa}&mode=${mode}${threadsQuery(threads)}&autorun=1`, {
     resultVar: '__cnnResult',
     errorVar: '__cnnError',
     timeoutMs,
@@ -389,8 +392,8 @@ export function linkTfjsModels(repo) {
  * tfjs.html for one build (engines 'all') or TF.js alone ('tfjs'): {result, error, pageErrors};
  * result is window.__tfjsResult.
  */
-export function runTfjsPage(browser, baseUrl, { isa, mode, engines = 'all', timeoutMs, onConsole }) {
-  return runAutorunPage(browser, `${baseUrl}tfjs.html?isa=${isa}&mode=${mode}&engines=${engines}&autorun=1`, {
+export function runTfjsPage(browser, baseUrl, { isa, mode, engines = 'all', threads = null, timeoutMs, onConsole }) {
+  return runAutorunPage(browser, `${baseUrl}tfjs.html?isa=${isa}&mode=${mode}&engines=${engines}${threadsQuery(threads)}&autorun=1`, {
     resultVar: '__tfjsResult',
     errorVar: '__tfjsError',
     timeoutMs,
@@ -426,19 +429,21 @@ export function writeJson(file, data) {
  * console, prints `format(result)`. `ok` is false when the page errored or `failuresOf(result)`
  * lists anything (kernel errors, correctness guards).
  */
-export async function runIsaPage(browser, url, { page, isa, mode, timeoutMs, runPage, format, failuresOf }) {
+export async function runIsaPage(browser, url, { page, isa, mode, threads = null, timeoutMs, runPage, format, failuresOf }) {
   const t0 = Date.now();
-  console.log(`\n--- ${isa}: ${page}?isa=${isa}&mode=${mode} ---`);
+  const tag = threads === null ? isa : `${isa} ${threads}t`;
+  console.log(`\n--- ${tag}: ${page}?isa=${isa}&mode=${mode}${threadsQuery(threads)} ---`);
   const { result, error, pageErrors } = await runPage(browser, url, {
     isa,
     mode,
+    threads,
     timeoutMs,
-    onConsole: (type, text) => console.log(`[${isa}${type === 'log' ? '' : ' ' + type}] ${text}`),
+    onConsole: (type, text) => console.log(`[${tag}${type === 'log' ? '' : ' ' + type}] ${text}`),
   });
   const problems = [...pageErrors, ...(error ? [error] : [])];
-  problems.forEach((p) => console.error(`[${isa}] ERROR ${p}`));
+  problems.forEach((p) => console.error(`[${tag}] ERROR ${p}`));
   if (!result) return { result: null, ok: false };
-  console.log(`\n${format(result)}\n(${isa}: ${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
+  console.log(`\n${format(result)}\n(${tag}: ${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
   return { result, ok: problems.length === 0 && failuresOf(result).length === 0 };
 }
 
@@ -546,9 +551,10 @@ export function llmQuality(repo) {
  * rounds} overriding the mode's; `reload`: load each variant only for its timed run.
  */
 export function runLlmPage(browser, baseUrl, {
-  isas, mode, engines = 'all', model, variants = [], wllama = [], protocol = {}, reload = false, timeoutMs, onConsole,
+  isas, mode, engines = 'all', model, variants = [], wllama = [], protocol = {}, reload = false, threads = null, timeoutMs, onConsole,
 }) {
   const q = new URLSearchParams({ isas: isas.join(','), mode, engines, autorun: '1' });
+  if (threads !== null) q.set('threads', String(threads));
   if (model) q.set('model', model);
   if (variants.length) q.set('variants', variants.join(','));
   if (wllama.length) q.set('wllama', wllama.join(','));
@@ -584,4 +590,114 @@ export async function runLlmBench(repo, options, announce = () => {}) {
   const problems = [...run.pageErrors, ...(run.error ? [run.error] : [])];
   problems.forEach((p) => console.error(`ERROR ${p}`));
   return { result: run.result, problems };
+}
+
+// ---- threads (issue 14) -----------------------------------------------------------------------
+
+/** The thread counts every driver measures (pages with threads=1 and threads=2). */
+export const THREAD_COUNTS = [1, 2];
+/** Thread counts reported as rows but not measured where the machine has fewer cores. */
+export const MORE_THREADS = [4, 8];
+/** The machine's cores (what decides which thread counts are measurable). */
+export const CORES = os.availableParallelism?.() ?? os.cpus().length;
+
+/** `&threads=N` for a page URL, '' for null (the single-thread page). */
+export const threadsQuery = (threads) => (threads === null || threads === undefined ? '' : `&threads=${threads}`);
+
+/** The threaded builds `make wasm` writes (www/pkg/<isa>-threads), of `isas`, that exist. */
+export function threadedBuilds(isas) {
+  return isas.filter((isa) => fs.existsSync(path.join(REPO, 'www/pkg', `${isa}-threads`)));
+}
+
+/**
+ * A driver's --threads value: 'auto' (THREAD_COUNTS when the threaded builds exist, or when only
+ * peers run), 'none', or a list '1,2'. Returns the counts to measure ([] = no threads pass).
+ */
+export function threadCounts(arg, { needsBuild = true, isas = ISAS } = {}) {
+  if (arg === 'none') return [];
+  if (arg === 'auto') return !needsBuild || threadedBuilds(isas).length === isas.length ? THREAD_COUNTS : [];
+  const ts = arg.split(',').map(Number);
+  if (!ts.length || ts.some((t) => !Number.isInteger(t) || t < 1 || t > 16)) throw new Error(`bad --threads ${arg}: expected auto, none or e.g. 1,2`);
+  return ts;
+}
+
+/** An engine's name without its thread suffix: ort-wasm-2t → ort-wasm (zeroskip names have none). */
+export const engineFamily = (engine) => engine.replace(/-\d+t$/, '');
+
+/**
+ * For each row group (same `keyOf(row)` and engine family) measured at 1 and at `n` threads:
+ * {key…, engine (family), isa, one, many, threads_many, scaling}, scaling = how many times faster
+ * on `n` threads (`faster(one, many)`: one/many for ms, many/one for tok/s).
+ */
+export function threadScaling(rows, { keyOf, value, faster, n = 2 }) {
+  const groups = new Map();
+  for (const r of rows) {
+    const k = JSON.stringify([keyOf(r), engineFamily(r.engine), r.isa ?? null]);
+    if (!groups.has(k)) groups.set(k, {});
+    groups.get(k)[r.threads] = r;
+  }
+  const out = [];
+  for (const [k, byT] of groups) {
+    const [key, engine, isa] = JSON.parse(k);
+    const [a, b] = [byT[1], byT[n]];
+    if (!a || !b) continue;
+    const [one, many] = [value(a), value(b)];
+    out.push({ ...key, engine, isa, one, many, threads_many: n, scaling: isNum(one) && isNum(many) ? faster(one, many) : null });
+  }
+  return out;
+}
+
+/**
+ * Rows for the thread counts this machine cannot measure (MORE_THREADS above CORES), one per
+ * `base` row measured on THREAD_COUNTS' largest count: the row's `keep` fields, threads, and
+ * status 'unmeasured (N-core machine)' — printed and written rather than left out.
+ */
+export function unmeasuredThreadRows(rows, keep) {
+  const top = Math.max(...THREAD_COUNTS);
+  const status = `unmeasured (${CORES}-core machine)`;
+  return MORE_THREADS.filter((t) => t > CORES).flatMap((t) => rows.filter((r) => r.threads === top).map((r) => ({
+    ...Object.fromEntries(keep.map((k) => [k, r[k]])), engine: engineFamily(r.engine) + (r.engine === engineFamily(r.engine) ? '' : `-${t}t`),
+    threads: t, status,
+  })));
+}
+
+/**
+ * An acceptance line: {name, value, target, at_least, pass, value_by_min} (pass null when
+ * unmeasured; `value` from medians, value_by_min the same figure from min times, not judged). The
+ * benchmarks print these; they never fail a run on them.
+ */
+export function acceptanceLine(name, value, target, atLeast = true, byMin = null) {
+  return {
+    name, value: isNum(value) ? value : null, target, at_least: atLeast, pass: isNum(value) ? (atLeast ? value >= target : value <= target) : null,
+    // the same figure from the fastest runs (ms pages): printed beside it, not judged
+    value_by_min: isNum(byMin) ? byMin : null,
+  };
+}
+
+/** The acceptance lines as a table (PASS / FAIL / n/a). */
+export function acceptanceLines(title, lines) {
+  return textTable(
+    [
+      [title, (a) => a.name],
+      ['value', (a) => num(a.value, 2), 'r'],
+      ['by min', (a) => num(a.value_by_min, 2), 'r'],
+      ['target', (a) => `${a.at_least ? '≥' : '≤'} ${a.target}`, 'r'],
+      ['', (a) => (a.pass === null ? 'n/a (not measured)' : a.pass ? 'PASS' : 'FAIL')],
+    ],
+    lines,
+  );
+}
+
+/**
+ * A warning when the 1-minute load average around a threads pass (`load`: {before, after} from
+ * os.loadavg()) reached CORES - 0.5: other processes then held a core for much of the pass, and a
+ * 2-thread job whose second thread is descheduled waits at every barrier, so its medians say more
+ * about the machine than about the engine. null on a quiet machine. Written beside the numbers.
+ */
+export function busyMachineNote(load) {
+  const peak = Math.max(load.before[0], load.after[0]);
+  if (peak < CORES - 0.5) return null;
+  return `busy machine: 1-minute load average ${peak.toFixed(2)} on ${CORES} cores during the threads pass ` +
+    '(other processes): 2-thread medians are unreliable here (a descheduled thread stalls the whole job); ' +
+    'compare the 2t/1t ratios by min, and rerun on a quiet machine before quoting them';
 }

@@ -26,22 +26,43 @@
 //
 // Full: a 128-token prompt, 128 greedy tokens, 3 rounds. --quick: 32 + 16 tokens, 1 round. A
 // benchmark is not a test: it exits non-zero only when the page errored or produced no rows.
+//
+// Threads (issue 14; --threads auto|none|1,2, --threads-only): after the single-thread page, one
+// llm.html?threads=N page per N = 1, 2 (a fresh browser each: wllama and both threaded zeroskip
+// builds set to N threads): zeroskip on SmolLM2 Q4_0 (THREAD_MODEL) and the demo's default sparse
+// file (www/llm-models.json's first entry), wllama-Nt on Q4_0 and Q8_0 (THREAD_WLLAMA: its fastest
+// formats here; ggml's wasm build has no SIMD dot product for Q4_1), full mode with 64 greedy
+// tokens (THREAD_PROTOCOL: wllama on two formats at 1 and 2 threads dominates the pass's time). Written under
+// `threads` in llm.json: rows (with `threads`), `scaling` (decode and prefill tok/s, 2t over 1t),
+// `ratios` (on 2 threads: zeroskip over wllama's fastest format, over each wllama format, and the
+// sparse file over Q4_0 on zeroskip), `acceptance` (printed, never failing the run), `unmeasured`
+// (4 and 8 threads on a 2-core machine), `load_average`. auto runs it when www/pkg/<isa>-threads exist.
 
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
+  busyMachineNote, threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily, times,
   linkLlmModels, linkWllamaRuntime, llmQuality, machineDescription, runLlmBench, textTable, writeJson, exitWith, REPO, parseBenchArgs, isNum, num,
 } from './lib.mjs';
 
 const ENGINES = ['all', 'zeroskip', 'wllama'];
 const MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
+const THREAD_MODEL = 'SmolLM2-135M-Instruct.Q4_0.gguf';
+const THREAD_WLLAMA = ['SmolLM2-135M-Instruct.Q4_0.gguf', 'SmolLM2-135M-Instruct.Q8_0.gguf'];
+// The threads pass's protocol over the mode's (full: 128-token prompt, 3 rounds): 64 greedy tokens.
+const THREAD_PROTOCOL = { full: { gen: 64 }, quick: {} };
 const TIMEOUT_MS = 30 * 60 * 1000;
 
 function parseArgs(argv) {
   const opts = parseBenchArgs(argv, {
     usage: 'usage: node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama] [--model FILE.gguf] ' +
-      '[--variants all|none|A.zsk,B.zsk] [--wllama model|all|A.gguf,B.gguf] [--out FILE]',
-    defaults: { engines: 'all', model: MODEL, variants: 'all', wllama: 'model', out: path.join(REPO, 'bench/results/llm.json') },
-    options: Object.fromEntries(['engines', 'model', 'variants', 'wllama'].map((k) => [`--${k}`, (o, v) => { o[k] = v; }])),
+      '[--variants all|none|A.zsk,B.zsk] [--wllama model|all|A.gguf,B.gguf] [--threads auto|none|1,2] [--threads-only] [--out FILE]',
+    defaults: {
+      engines: 'all', model: MODEL, variants: 'all', wllama: 'model', out: path.join(REPO, 'bench/results/llm.json'), threads: 'auto', single: true,
+    },
+    flags: { '--threads-only': (o) => { o.single = false; } },
+    options: Object.fromEntries(['engines', 'model', 'variants', 'wllama', 'threads'].map((k) => [`--${k}`, (o, v) => { o[k] = v; }])),
   });
   if (!ENGINES.includes(opts.engines)) throw new Error(`unknown --engines ${opts.engines}: expected ${ENGINES.join('|')}`);
   return opts;
@@ -104,6 +125,124 @@ function format(result, wllamaVersion) {
   return lines.join('\n');
 }
 
+// ---- threads ----------------------------------------------------------------------------------
+
+const THREAD_ROW_COLUMNS = [
+  ['engine', (r) => r.engine], ['variant', (r) => r.variant], ['threads', (r) => r.threads, 'r'],
+  ['prefill tok/s', (r) => num(r.prefill_tok_s, 1), 'r'], ['decode tok/s', (r) => num(r.decode_tok_s, 1), 'r'],
+  ['prefill runs', (r) => r.prefill_tok_s_runs.map((x) => num(x, 1)).join(' ')], ['decode runs', (r) => r.decode_tok_s_runs.map((x) => num(x, 1)).join(' ')],
+  ['ppl', (r) => num(r.ppl, 1), 'r'], ['load ms', (r) => num(r.load_ms, 0), 'r'],
+];
+
+/** The threads section: rows, decode/prefill 2t/1t scaling, 2t ratios against wllama and the dense file, acceptance, unmeasured. */
+function combineThreads(results, { load, sparse }) {
+  const rows = results.flatMap((r) => r.rows);
+  const keyOf = (r) => ({ model: r.model, variant: r.variant });
+  const scaling = [
+    ...threadScaling(rows, { keyOf, value: (r) => r.decode_tok_s, faster: (a, b) => b / a }).map((x) => ({ ...x, metric: 'decode_tok_s' })),
+    ...threadScaling(rows, { keyOf, value: (r) => r.prefill_tok_s, faster: (a, b) => b / a }).map((x) => ({ ...x, metric: 'prefill_tok_s' })),
+  ];
+  const at2 = rows.filter((r) => r.threads === 2);
+  const wl = at2.filter((r) => engineFamily(r.engine) === 'wllama');
+  const best = wl.reduce((b, r) => (!b || r.decode_tok_s > b.decode_tok_s ? r : b), null);
+  const zsRows = at2.filter((r) => r.engine.startsWith('zeroskip'));
+  const dense = (r) => zsRows.find((q) => q.engine === r.engine && q.variant === 'q4_0');
+  const over = (a, b) => (isNum(a) && isNum(b) && b > 0 ? a / b : null);
+  const ratios = zsRows.map((r) => ({
+    engine: r.engine, variant: r.variant, threads: 2, decode_tok_s: r.decode_tok_s, prefill_tok_s: r.prefill_tok_s,
+    wllama_fastest: best ? `${best.engine} ${best.variant}` : null,
+    decode_over_wllama_fastest: over(r.decode_tok_s, best?.decode_tok_s),
+    prefill_over_wllama_fastest: over(r.prefill_tok_s, best?.prefill_tok_s),
+    ...Object.fromEntries(wl.map((w) => [`decode_over_${w.engine}_${w.variant}`, over(r.decode_tok_s, w.decode_tok_s)])),
+    decode_over_dense_q4_0: r.variant === 'q4_0' ? null : over(r.decode_tok_s, dense(r)?.decode_tok_s),
+    prefill_over_dense_q4_0: r.variant === 'q4_0' ? null : over(r.prefill_tok_s, dense(r)?.prefill_tok_s),
+  }));
+  const isas = [...new Set(zsRows.map((r) => r.isa))];
+  const sc = (isa, metric) => scaling.find((x) => x.engine === `zeroskip-${isa}` && x.variant === 'q4_0' && x.metric === metric)?.scaling;
+  const acceptance = isas.flatMap((isa) => [
+    acceptanceLine(`${isa}: SmolLM2 Q4_0 decode 2t/1t speedup`, sc(isa, 'decode_tok_s'), 1.5),
+    acceptanceLine(`${isa}: SmolLM2 Q4_0 prefill 2t/1t speedup`, sc(isa, 'prefill_tok_s'), 1.7),
+    acceptanceLine(`${isa}: SmolLM2 Q4_0 decode, 2t: zeroskip / wllama's fastest (${best ? best.variant : '-'})`,
+      ratios.find((r) => r.engine === `zeroskip-${isa}` && r.variant === 'q4_0')?.decode_over_wllama_fastest, 1.5),
+  ].map((a) => ({ ...a, isa })));
+  return {
+    counts: [...new Set(rows.map((r) => r.threads))].sort(),
+    builds: results[0]?.zeroskip_builds ?? null,
+    model_file: THREAD_MODEL,
+    sparse_file: sparse,
+    wllama_files: THREAD_WLLAMA,
+    protocol: results[0]?.protocol ?? null,
+    wllama: results.map((r) => ({ threads: r.threads, ...r.wllama })),
+    load_average: load,
+    load_note: busyMachineNote(load),
+    rows,
+    scaling,
+    ratios,
+    acceptance,
+    unmeasured: unmeasuredThreadRows(rows, ['model', 'variant', 'isa']),
+    greedy: Object.fromEntries(results.map((r) => [`${r.threads}t`, r.greedy])),
+    agreement: Object.fromEntries(results.map((r) => [`${r.threads}t`, r.agreement])),
+    elapsed_s: results.map((r) => r.elapsed_s),
+  };
+}
+
+function formatThreads(t) {
+  return [
+    `== threads: ${t.counts.join(', ')} (builds ${(t.builds ?? []).join(', ')}), ${t.model_file} + ${t.sparse_file ?? 'no sparse file'}, ` +
+      `wllama on ${t.wllama_files.join(', ')}; load average before ${t.load_average.before.map((v) => v.toFixed(2)).join(' ')}, ` +
+      `after ${t.load_average.after.map((v) => v.toFixed(2)).join(' ')} ==`,
+    ...t.wllama.map((w) => `wllama ${w.threads}t: multithread ${w.multithread}, threads ${w.threads}, llama.cpp ${w.llama_cpp}`),
+    ...(t.load_note ? [`WARNING: ${t.load_note}`] : []),
+    '',
+    textTable(THREAD_ROW_COLUMNS, t.rows),
+    ...t.unmeasured.map((u) => `${u.engine} ${u.variant} ${u.threads} threads: ${u.status}`),
+    '',
+    textTable([
+      ['engine', (x) => x.engine], ['variant', (x) => x.variant], ['metric', (x) => x.metric],
+      ['1t tok/s', (x) => num(x.one, 1), 'r'], ['2t tok/s', (x) => num(x.many, 1), 'r'], ['2t/1t', (x) => times(x.scaling), 'r'],
+    ], t.scaling),
+    '',
+    textTable([
+      ['2 threads', (r) => `${r.engine} ${r.variant}`], ['decode tok/s', (r) => num(r.decode_tok_s, 1), 'r'],
+      ['decode / wllama best', (r) => times(r.decode_over_wllama_fastest), 'r'], ['prefill / wllama best', (r) => times(r.prefill_over_wllama_fastest), 'r'],
+      ['decode / dense q4_0', (r) => times(r.decode_over_dense_q4_0), 'r'], ['prefill / dense q4_0', (r) => times(r.prefill_over_dense_q4_0), 'r'],
+    ], t.ratios),
+    `(wllama's fastest on 2 threads: ${t.ratios[0]?.wllama_fastest ?? '-'})`,
+    '',
+    acceptanceLines('acceptance, issue 14 (informational: never fails the run)', t.acceptance),
+    ...Object.entries(t.agreement).flatMap(([k, ag]) => Object.entries(ag ?? {}).map(([p, a]) => `  ${k} ${p}: ${a.same_first_tokens}/${a.of} first tokens equal`)),
+  ].join('\n');
+}
+
+/** The threads pass: one fresh page per thread count. Returns {section, ok}. */
+async function runThreads(opts, threads, models) {
+  const { default: sparse, quality } = llmQuality(REPO);
+  const missing = [THREAD_MODEL, ...THREAD_WLLAMA].filter((f) => !models.includes(f));
+  if (missing.length) throw new Error(`threads pass: no ${missing.join(', ')} in .cache/zoo/llm`);
+  const variants = sparse && models.includes(sparse) && sparse !== THREAD_MODEL ? [sparse] : [];
+  const before = os.loadavg();
+  const results = [];
+  let ok = true;
+  for (const t of threads) {
+    const { result, problems } = await runLlmBench(REPO, {
+      isas: opts.isas, mode: opts.mode, engines: 'all', model: THREAD_MODEL, variants, wllama: THREAD_WLLAMA, threads: t, timeoutMs: TIMEOUT_MS,
+      protocol: THREAD_PROTOCOL[opts.mode],
+    }, (url, version) => console.log(`\nLLM benchmark, ${t} thread(s) (${opts.mode}) at ${url}, Chromium ${version}`));
+    if (!result?.rows?.length) {
+      ok = false;
+      continue;
+    }
+    ok &&= problems.length === 0;
+    for (const r of result.rows) {
+      const q = r.engine.startsWith('zeroskip') ? quality[r.variant] : null;
+      if (q) Object.assign(r, q);
+    }
+    results.push(result);
+  }
+  if (!results.length) return { section: null, ok: false };
+  return { section: combineThreads(results, { load: { before, after: os.loadavg() }, sparse: variants[0] ?? null }), ok };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const wllamaVersion = linkWllamaRuntime(REPO);
@@ -133,6 +272,18 @@ async function main() {
     if (missing.length) throw new Error(`--wllama ${missing.join(', ')}: not a GGUF in .cache/zoo/llm`);
   }
   const t0 = Date.now();
+  const threads = threadCounts(opts.threads, { isas: opts.isas, needsBuild: opts.engines !== 'wllama' });
+  if (opts.threads === 'auto' && !threads.length) console.log('no threaded builds in www/pkg (make wasm): the threads pass is skipped');
+  if (!opts.single) {
+    const thr = await runThreads(opts, threads, models);
+    if (thr.section) {
+      const data = fs.existsSync(opts.out) ? JSON.parse(fs.readFileSync(opts.out, 'utf8')) : { machine: machineDescription() };
+      writeJson(opts.out, { ...data, threads: thr.section });
+      console.log(`\n${formatThreads(thr.section)}`);
+    }
+    console.log(`\nllm.mjs: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    return thr.ok ? 0 : 1;
+  }
   const { result, problems } = await runLlmBench(REPO, {
     isas: opts.isas,
     mode: opts.mode,
@@ -155,6 +306,7 @@ async function main() {
     if (r.file === demoDefault && r.engine.startsWith('zeroskip')) r.default = true;
   }
   console.log(`\n${format(result, wllamaVersion)}\n(${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
+  const thr = threads.length ? await runThreads(opts, threads, models) : { section: null, ok: true };
   const { machine: browserMachine, ...rest } = result;
   writeJson(opts.out, {
     machine: machineDescription(),
@@ -163,9 +315,12 @@ async function main() {
     ...rest,
     browser_machine: browserMachine,
     wllama: rest.wllama ? { npm: `@wllama/wllama@${wllamaVersion}`, wasm: 'esm/wasm/wllama.wasm', ...rest.wllama } : null,
+    ...(thr.section ? { threads: thr.section } : {}),
   });
+  if (thr.section) console.log(`\n${formatThreads(thr.section)}`);
+  console.log(`\nllm.mjs: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   if (problems.length) console.error('LLM benchmark: the page reported errors (above)');
-  return problems.length ? 1 : 0;
+  return problems.length || !thr.ok ? 1 : 0;
 }
 
 exitWith(main);

@@ -42,3 +42,36 @@ export function bestIsa() {
   if (!best) throw new ZeroskipError('Unsupported', 'this runtime has no WebAssembly SIMD128; zeroskip needs it (Chrome 91+, Firefox 89+, Safari 16.4+, Node 16.4+)');
   return best;
 }
+
+const IN_NODE = typeof process === 'object' && process !== null && !!process.versions?.node && typeof window === 'undefined' && typeof WorkerGlobalScope === 'undefined';
+
+let threadCache = null;
+
+/**
+ * Whether this runtime can run the threaded builds (a pool of Web Workers sharing the wasm
+ * memory): `{ok: true, reason: null}`, or `{ok: false, reason}` with a sentence saying what is
+ * missing. Without it, loadWasm() and load() run on one thread; they do not fail.
+ */
+export function threadSupport() {
+  if (!threadCache) threadCache = Object.freeze(checkThreads());
+  return threadCache;
+}
+
+function checkThreads() {
+  const no = (reason) => ({ ok: false, reason });
+  if (IN_NODE) return no('in Node zeroskip runs on one thread (no worker_threads pool yet)');
+  // Both checks: a page served without the headers has neither (browsers hide SharedArrayBuffer
+  // there), but a browser may also lack it for other reasons (an old Safari, a flag).
+  if (globalThis.crossOriginIsolated !== true) {
+    return no('the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp), so SharedArrayBuffer and wasm threads are unavailable');
+  }
+  if (typeof SharedArrayBuffer !== 'function') return no('this browser has no SharedArrayBuffer, so wasm threads are unavailable');
+  if (typeof Worker !== 'function') return no('this context cannot start Web Workers (the threads run in workers)');
+  try {
+    const m = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    if (!(m.buffer instanceof SharedArrayBuffer)) return no('this browser cannot share WebAssembly memory between threads');
+  } catch {
+    return no('this browser cannot share WebAssembly memory between threads');
+  }
+  return { ok: true, reason: null };
+}

@@ -298,19 +298,42 @@ export declare function isCached(url: string | URL): Promise<boolean>;
  * esnext lib (Symbol.dispose), which this package does not ask of its users.
  */
 export interface WasmModule {
-  /** JSON: the version, the build's ISA and its kernels. */
+  /** JSON: the version, the build's ISA, whether it is threaded (`threads`) and its kernels. */
   buildInfo(): string;
+  /**
+   * Sets the thread count later calls into this module use (every model of the module in this
+   * realm) and returns the count they will use: at most 1 + the pool's workers (1 in a
+   * one-thread build).
+   */
+  setThreads(n: number): number;
+  /** The thread count calls use now. */
+  threads(): number;
   readonly [name: string]: any;
 }
 /** The fastest build this runtime runs; throws ZeroskipError 'Unsupported' without WebAssembly SIMD128. */
 export declare function bestIsa(): 'relaxed' | 'simd128';
+/** Whether the threaded builds can run here: `reason` says why not (a sentence), null when ok. */
+export interface ThreadSupport {
+  ok: boolean;
+  reason: string | null;
+}
+/** Cross-origin isolation, SharedArrayBuffer, shared wasm memory and Web Workers (never in Node). */
+export declare function threadSupport(): ThreadSupport;
+export interface LoadWasmOptions {
+  /**
+   * Threads (default 1). More than 1, where threadSupport().ok: the threaded build with a pool of
+   * `threads − 1` Web Workers, started once per build and realm (a later call asking for more
+   * gets the threads that exist). Elsewhere the one-thread build, without an error.
+   */
+  threads?: number;
+}
 /**
  * The initialised engine module of build `isa` (default bestIsa()), cached per build: its raw
  * classes (Model, TextGenerator, KernelBench…) for pages that time the engine itself. Rejects
  * with ZeroskipError 'Unsupported' when the runtime lacks the build's features or its .wasm
- * cannot be loaded.
+ * cannot be loaded, 'Runtime' when a thread of the pool did not start.
  */
-export declare function loadWasm(isa?: 'relaxed' | 'simd128'): Promise<WasmModule>;
+export declare function loadWasm(isa?: 'relaxed' | 'simd128', options?: LoadWasmOptions): Promise<WasmModule>;
 
 export interface FetchOptions {
   /** Called as the body arrives; `total` is 0 when the server sends no Content-Length. */

@@ -15,7 +15,7 @@ import { detectFeatures } from './features.js';
 import { CACHE_NAME } from './fetch.js';
 
 export { ZeroskipError, ERROR_CODES } from './errors.js';
-export { detectFeatures, bestIsa } from './features.js';
+export { detectFeatures, bestIsa, threadSupport } from './features.js';
 // What the pages (and apps doing their own inference loop) share with load():
 export { CACHE_NAME, fetchWithProgress } from './fetch.js';
 export { IMAGENET, decodeImage, preprocess } from './image.js';

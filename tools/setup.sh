@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
 [ -n "$WASM_BINDGEN_VERSION" ] || { echo "setup: cannot read the wasm-bindgen pin from Cargo.toml" >&2; exit 1; }
 
-# The fuzzing toolchain (tools/fuzz.sh): libFuzzer needs nightly's -Zsanitizer; pinned, and
-# rust-src for -Zbuild-std on the same nightly.
+# The pinned nightly, for two things: fuzzing (tools/fuzz.sh: libFuzzer needs -Zsanitizer) and the
+# threaded wasm builds (make wasm: std rebuilt with atomics through -Zbuild-std, which needs
+# rust-src). Keep it equal to the Makefile's NIGHTLY.
 FUZZ_TOOLCHAIN=nightly-2026-05-19
 CARGO_FUZZ_VERSION=0.13.2
 
@@ -28,6 +29,7 @@ if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{p
 fi
 
 # 3. The pinned nightly (minimal: rustc, cargo, rust-std) with rust-src, and cargo-fuzz.
+#    (No wasm32 rust-std for it: -Zbuild-std builds std for the threaded builds from rust-src.)
 if ! rustup toolchain list | grep -q "^$FUZZ_TOOLCHAIN"; then
   step "rustup toolchain install $FUZZ_TOOLCHAIN"
   rustup toolchain install "$FUZZ_TOOLCHAIN" --profile minimal --component rust-src

@@ -1,6 +1,13 @@
 // zeroskip CNN benchmark: whole models end to end, zeroskip vs onnxruntime-web, same ONNX bytes.
 //
-//   cnn.html?isa=simd128|relaxed&mode=full|quick&autorun=1
+//   cnn.html?isa=simd128|relaxed&mode=full|quick[&threads=1|2]&autorun=1
+//
+// threads=N (issue 14): MobileNetV2 dense and s85 only, every engine on N threads: zeroskip's
+// threaded build (a pool of 2, setThreads(N)) for both zeroskip engines, ort-wasm-<N>t
+// (numThreads N) and a fourth engine, tfjs-wasm-<N>t: TF.js 4.22's wasm backend running the same
+// ONNX file (onnx_tfjs.js: BN folded, conv + ReLU6 fused, as TF.js's converter emits), its
+// thread cap lifted for N > hardwareConcurrency / 2 (util.js liftTfjsThreadCap). Rows carry
+// `threads`; bench/cnn.mjs loads the page once per N and builds the 2t/1t and 2t-vs-peer ratios.
 //
 // Per model and variant (dense and magnitude-pruned copies of the same model) it loads one ONNX
 // file once and hands the same bytes to three engines:
@@ -18,6 +25,8 @@
 import { maxAbsDiff, argmax } from './zeroskip/index.js';
 import { loadOrt as loadOrtBundle, createOrtEngine } from './zeroskip/bench/ort.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
+import { settleBetweenEngines, pageThreads, withThreads, setOrtThreads, loadTfjsOnThreads } from './util.js';
+import { createOnnxTfjsEngine } from './onnx_tfjs.js';
 import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, showDone, readPageParams, latencyPageUi, appendGuardNotes, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
@@ -28,7 +37,11 @@ const PROTOCOLS = {
   full: { plan: MODELS.map((m) => [m, VARIANTS]), warmup: 5, runs: 30 },
   quick: { plan: [['mobilenet_v2', ['dense', 's90']]], warmup: 3, runs: 10 },
 };
-const ORT = 'ort-wasm-1t';
+// A threads=N page: the issue-14 pair, at full mode's rounds (quick: quick's).
+const THREAD_PLAN = [['mobilenet_v2', ['dense', 's85']]];
+const THREADS = pageThreads(); // null: no threads parameter, the single-thread page as before
+const ORT = withThreads('ort-wasm-1t', THREADS);
+const TFJS = THREADS === null ? null : withThreads('tfjs-wasm-1t', THREADS);
 const DENSE_PLAN = 'zeroskip-dense-plan';
 const zsName = (isa) => `zeroskip-${isa}`;
 // zeroskip vs onnxruntime-web (wasm) logits on image 0, max |Δ|, ~3× the worst measured in full
@@ -50,8 +63,14 @@ function describeProtocol(p) {
   return `per model/variant: fetch the ONNX file once (not timed), create the 3 engines from the same bytes ` +
     `(load_ms = model/session creation), 1 first run each (first_ms), ${p.warmup} warm-up rounds, then ` +
     `${p.runs} timed rounds; a round runs every engine once, starting engine rotating; input = image 0 of ` +
-    `verify/<model>_inputs.npy; ort: wasm EP, numThreads 1, proxy off, graphOptimizationLevel all; ` +
-    `guard: dense variant zeroskip vs ort max |Δlogit| ≤ ${MAX_DIFF} and equal top-1; main thread`;
+    `verify/<model>_inputs.npy; ort: wasm EP, numThreads ${THREADS ?? 1}, proxy off, graphOptimizationLevel all; ` +
+    `guard: dense variant zeroskip vs ort max |Δlogit| ≤ ${MAX_DIFF} and equal top-1; main thread` +
+    (THREADS === null ? '' : `; threads ${THREADS}: zeroskip's threaded build (pool of 2) with setThreads(${THREADS}); ` +
+      (THREADS > 1 ? 'a 40 ms untimed pause before every timed run (util.js settleBetweenEngines: spinning pool workers of the engine before); ' : '') +
+      `a 4th engine ${TFJS}: TF.js wasm backend (${THREADS > 1 ? `threaded-simd binary, setThreadsCount(${THREADS}), its ` +
+      'hardwareConcurrency/2 cap lifted by shadowing navigator.hardwareConcurrency while the backend initialises' : 'SIMD binary, 1 thread'}) ` +
+      'on the same ONNX bytes (BN folded, conv+ReLU6 fused, NHWC; input transposed outside the timing), ' +
+      'top-1 and max |Δlogit| vs ort recorded, not guarded');
 }
 
 const fileOf = (model, variant) => `models/${variant === 'dense' ? model : `${model}_${variant}`}.onnx`;
@@ -61,11 +80,13 @@ const fileOf = (model, variant) => `models/${variant === 'dense' ? model : `${mo
 let ortModule = null;
 
 /** Imports and instantiates the one zeroskip build this page times (util.js: once per page). */
-const loadZeroskip = loadPageBuild;
+const loadZeroskip = (isa) => loadPageBuild(isa, { threads: THREADS });
+let tfjsInfo = null;
 
 /** onnxruntime-web's wasm-only ESM bundle, served from vendor/ort (no network), one thread. */
 async function loadOrt() {
-  ortModule = await loadOrtBundle('vendor/ort/ort.wasm.min.mjs');
+  // the package's loadOrt pins numThreads 1; a threads=N page sets N before the first session
+  ortModule = setOrtThreads(await loadOrtBundle('vendor/ort/ort.wasm.min.mjs'), THREADS);
   return ortModule;
 }
 
@@ -92,18 +113,20 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
     engines.push(createZeroskip(DENSE_PLAN, label, bytes, true));
     await yieldToPage();
     engines.push(await createOrt(bytes, shape));
+    if (TFJS) engines.push(createOnnxTfjsEngine(tfjsInfo.tf, bytes, shape, { name: TFJS }));
 
     // First run of each (also the logits the guard compares).
     const { outputs, first } = await firstRuns(engines, input);
 
-    const samples = await timeInterleaved(engines, input, proto, () => ui.step());
+    const samples = await timeInterleaved(settleBetweenEngines(engines, THREADS), input, proto, () => ui.step());
 
     const ortOut = outputs[ORT];
     const ortTop1 = argmax(ortOut);
     const rows = engines.map((e) => {
       const s = samples[e.name];
       const row = {
-        model, variant, engine: e.name, isa, file: file.replace(/^models\//, ''), file_bytes: bytes.length,
+        model, variant, engine: e.name, isa, threads: THREADS ?? 1,
+        build: e.plan ? (THREADS === null ? isa : `${isa}-threads`) : null, file: file.replace(/^models\//, ''), file_bytes: bytes.length,
         load_ms: e.load_ms, first_ms: first[e.name], ...rowStats(s, proto),
         top1: argmax(outputs[e.name]),
         max_abs_diff_vs_ort: e.name === ORT ? 0 : maxAbsDiff(outputs[e.name], ortOut),
@@ -115,7 +138,7 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
       return row;
     });
 
-    for (const row of rows.filter((r) => r.engine !== ORT)) {
+    for (const row of rows.filter((r) => r.engine !== ORT && r.engine !== TFJS)) {
       const what = `${model} ${variant} ${row.engine}: max |Δlogit| vs ort ${row.max_abs_diff_vs_ort.toExponential(2)}, ` +
         `top-1 ${row.top1} vs ort ${ortTop1}`;
       const diffOk = row.max_abs_diff_vs_ort <= MAX_DIFF;
@@ -130,6 +153,7 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
     const pair = pairSummary(model, variant, isa, rows);
     pair.paired_ort_over_zeroskip = paired(ORT);
     pair.paired_dense_plan_over_zeroskip = paired(DENSE_PLAN);
+    if (TFJS) pair.paired_tfjs_over_zeroskip = paired(TFJS);
     return { rows, pair };
   } finally {
     for (const e of engines) e.free();
@@ -138,10 +162,11 @@ async function measureVariant(isa, model, variant, input, shape, proto, ui, stat
 
 function pairSummary(model, variant, isa, rows) {
   const med = (engine) => rows.find((r) => r.model === model && r.variant === variant && r.engine === engine)?.median_ms ?? null;
-  const [zs, dense, ort] = [med(zsName(isa)), med(DENSE_PLAN), med(ORT)];
+  const [zs, dense, ort, tfjs] = [med(zsName(isa)), med(DENSE_PLAN), med(ORT), TFJS ? med(TFJS) : null];
   return {
-    model, variant, isa,
+    model, variant, isa, threads: THREADS ?? 1,
     zeroskip_median_ms: zs, dense_plan_median_ms: dense, ort_median_ms: ort,
+    ...(TFJS ? { tfjs_median_ms: tfjs, tfjs_over_zeroskip: ratio(tfjs, zs) } : {}),
     ort_over_zeroskip: ratio(ort, zs),
     dense_plan_over_zeroskip: ratio(dense, zs),
     zeroskip_over_ort: ratio(zs, ort),
@@ -180,15 +205,17 @@ async function runBenchmark({ isa, mode }, ui) {
   t = performance.now();
   const ort = await loadOrt();
   const ort_import_ms = performance.now() - t;
+  if (TFJS) tfjsInfo = await loadTfjsOnThreads('vendor/tfjs/', { threads: THREADS });
+  const plan = THREADS === null ? proto.plan : THREAD_PLAN;
 
-  const total = proto.plan.reduce((n, [, vs]) => n + vs.length, 0) * (proto.warmup + proto.runs);
+  const total = plan.reduce((n, [, vs]) => n + vs.length, 0) * (proto.warmup + proto.runs);
   ui.start(total);
   const state = { guard_failures: [], warnings: [] };
   const rows = [];
   const pairs = [];
   let ort_init_ms = null;
   ui.log(`zeroskip ${isa} build, onnxruntime-web ${ort.env.versions?.web ?? '?'}, ${mode} mode`);
-  for (const [model, variants] of proto.plan) {
+  for (const [model, variants] of plan) {
     const npy = parseNpy(await fetchBytes(`models/verify/${model}_inputs.npy`));
     const input = npyRow(npy, 0);
     const shape = npy.shape.slice(1);
@@ -214,6 +241,10 @@ async function runBenchmark({ isa, mode }, ui) {
     mode,
     protocol: describeProtocol(proto),
     ort_version: ort.env.versions?.web ?? null,
+    threads: THREADS ?? 1,
+    zeroskip_build: THREADS === null ? isa : `${isa}-threads`,
+    ort_threads: ort.env.wasm.numThreads,
+    ...(tfjsInfo ? { tfjs_version: tfjsInfo.version, tfjs_binary: tfjsInfo.binary, tfjs_threads: tfjsInfo.threads, tfjs_thread_cap: tfjsInfo.thread_cap } : {}),
     zeroskip_init_ms,
     ort_import_ms,
     ort_first_session_ms: ort_init_ms,
@@ -228,7 +259,7 @@ async function runBenchmark({ isa, mode }, ui) {
 
 // ---- page -------------------------------------------------------------------------------------
 
-const ENGINE_COLORS = { [ORT]: '#9aa5b1', [DENSE_PLAN]: '#4e79a7', 'zeroskip-simd128': '#e15759', 'zeroskip-relaxed': '#f28e2b' };
+const ENGINE_COLORS = { [ORT]: '#9aa5b1', ...(TFJS ? { [TFJS]: '#76b7b2' } : {}), [DENSE_PLAN]: '#4e79a7', 'zeroskip-simd128': '#e15759', 'zeroskip-relaxed': '#f28e2b' };
 const passLabel = (pass) => (pass === null ? ['n/a', 'muted'] : pass ? ['PASS', 'pass'] : ['FAIL', 'fail']);
 
 const ROW_COLUMNS = [

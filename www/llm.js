@@ -10,6 +10,11 @@
 //     [&reload=1]                                load each variant for its timed run only, then
 //                                                free it (bounded memory: many variants)
 //     [&frontier=models/llm/llm_frontier.json]   the frontier chart's data (bench/llm_frontier.mjs)
+//     [&threads=1|2]                             issue 14: every engine on that many threads: the
+//                                                threaded zeroskip builds (a pool of 2 each,
+//                                                setThreads(N)), wllama-<N>t (n_threads N: its
+//                                                pthreads path, which needs isolation); rows
+//                                                carry threads
 //
 // It fetches models/llm/<model> once (not timed) and hands the same bytes to
 //   zeroskip-<isa>  TextGenerator.load (the package's loadWasm(isa), one per build in `isas`)
@@ -45,6 +50,7 @@
 import { loadWasm } from './zeroskip/index.js';
 import { loadWllama as loadWllamaEngine, runWllama, wllamaCleanup } from './zeroskip/bench/wllama.js';
 import { $, isNum, fmt, ratio, yieldToPage, el, median, fetchBytes, tableRow, mountBenchPage, SECTIONS } from './util.js';
+import { pageThreads, withThreads, loadThreadedBuild } from './util.js';
 
 const PROTOCOLS = {
   full: { prompt: 128, gen: 128, rounds: 3 },
@@ -52,7 +58,11 @@ const PROTOCOLS = {
 };
 const ISAS = ['simd128', 'relaxed'];
 const ENGINE_SETS = ['all', 'zeroskip', 'wllama'];
-const WLLAMA = 'wllama-1t';
+const THREADS = pageThreads(); // null: no threads parameter, the single-thread page as before
+const WLLAMA = withThreads('wllama-1t', THREADS);
+const WLLAMA_BUNDLE = 'vendor/wllama/index.js';
+/** Build `isa`: the single-thread one, or on a threads=N page the threaded one set to N threads. */
+const buildOf = (isa) => (THREADS === null ? loadWasm(isa) : loadThreadedBuild(isa, THREADS));
 const zsName = (isa) => `zeroskip-${isa}`;
 const DIR = 'models/llm';
 const DEFAULT_MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
@@ -89,7 +99,7 @@ function modelNames(file) {
  * a build lives in that build's one wasm instance (the module is imported once).
  */
 async function loadZeroskip(isa, file, bytes) {
-  const zs = await loadWasm(isa);
+  const zs = await buildOf(isa);
   const t0 = performance.now();
   const gen = zs.TextGenerator.load(file, bytes, CTX);
   const loadMs = performance.now() - t0;
@@ -116,7 +126,7 @@ async function loadZeroskip(isa, file, bytes) {
 
 /** Bytes of build `isa`'s wasm memory (every model loaded in it). */
 async function wasmMemoryBytes(isa) {
-  const zs = await loadWasm(isa);
+  const zs = await buildOf(isa);
   const wasm = await zs.default(); // already initialised: wasm-bindgen hands back its exports
   return wasm?.memory?.buffer?.byteLength ?? null;
 }
@@ -144,9 +154,28 @@ function runZeroskip(z, ids, gen) {
 
 /** wllama with the model loaded from the same bytes (one thread, CPU): zeroskip/bench/wllama.js. */
 async function loadWllama(file, bytes) {
-  const w = await loadWllamaEngine('vendor/wllama/index.js', file, bytes, { ctx: CTX, log });
+  if (THREADS !== null) await wllamaThreads(THREADS);
+  const w = await loadWllamaEngine(WLLAMA_BUNDLE, file, bytes, { ctx: CTX, log });
+  if (THREADS !== null && w.threads !== THREADS) throw new Error(`wllama ${file}: ${w.threads} threads (multithread ${w.multithread}), wanted ${THREADS}`);
   const { model, variant } = modelNames(file);
   return { name: WLLAMA, label: `${WLLAMA} ${variant}`, file, model, variant, ...w };
+}
+
+/**
+ * Makes wllama's loadModel use `threads` threads: the package's loadWllama pins n_threads 1, and
+ * wllama (3.8) takes n_threads as given (its own default is hardwareConcurrency / 2; 2+ runs its
+ * pthreads build in a worker, which needs the page cross-origin isolated). Wraps loadModel of the
+ * same module instance loadWllama imports, once per page (until loadWllama takes {threads}).
+ */
+let wllamaThreadsSet = null;
+async function wllamaThreads(threads) {
+  if (wllamaThreadsSet === threads) return;
+  const { Wllama } = await import(new URL(WLLAMA_BUNDLE, location.href).href);
+  const load = Wllama.prototype.loadModel;
+  Wllama.prototype.loadModel = function loadModel(files, config = {}) {
+    return load.call(this, files, { ...config, n_threads: threads });
+  };
+  wllamaThreadsSet = threads;
 }
 
 // ---- the run ----------------------------------------------------------------------------------
@@ -324,10 +353,10 @@ async function runAll(opts) {
       prefill_tok_s_runs: rs.map((m) => m.prefill_tok_s),
       decode_tok_s_runs: rs.map((m) => m.decode_tok_s),
       load_ms: z ? (e.v?.loadMs.length ? median(e.v.loadMs) : z.loadMs) : x.loadMs,
-      threads: 1,
+      threads: THREADS ?? 1,
     };
     if (z) {
-      Object.assign(row, { isa: z.isa, gemv_kernels: z.kernels.gemv, session_bytes: z.sessionBytes });
+      Object.assign(row, { isa: z.isa, build: THREADS === null ? z.isa : `${z.isa}-threads`, gemv_kernels: z.kernels.gemv, session_bytes: z.sessionBytes });
       if (z.act) {
         Object.assign(row, {
           act_method: z.act.method,
@@ -429,6 +458,8 @@ async function runAll(opts) {
     mode: opts.mode,
     engines: opts.engines,
     isas: zs.map((z) => z.isa),
+    threads: THREADS ?? 1,
+    zeroskip_builds: zs.map((z) => (THREADS === null ? z.isa : `${z.isa}-threads`)),
     protocol: {
       ...proto, ctx: CTX, decoding: 'greedy (argmax), EOS ignored', prompt_source: 'lee_background.cor (gensim test data)',
       variants_loaded: opts.reload ? 'per timed run (reload), after a warm-up' : 'once, before the rounds',

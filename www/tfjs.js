@@ -2,6 +2,10 @@
 //
 //   tfjs.html?isa=simd128|relaxed&mode=full|quick&engines=all|tfjs&autorun=1
 //     [&models=a,b]           other models from models/tfjs (default: the mode's hand-landmark set)
+//     [&threads=1|2]          issue 14: the threaded zeroskip build set to that many threads and
+//                             TF.js on that many (2+: threaded-simd binary, pool cap lifted, see
+//                             util.js liftTfjsThreadCap); engine tfjs-wasm-<n>t, rows carry threads;
+//                             the models: handlandmark-sparse and -full (PROTOCOLS.threads)
 //     [&tfjsWasm=simd|auto]   TF.js wasm binary: simd (default) = tfjs-backend-wasm-simd.wasm, no
 //                             threads; auto = what TF.js picks itself (threaded-simd when the page
 //                             is cross-origin isolated, still setThreadsCount(1))
@@ -37,6 +41,7 @@
 import { maxAbsDiff } from './zeroskip/index.js';
 import { loadTfjs as loadTfjsBackend, createTfjsEngine } from './zeroskip/bench/tfjs.js';
 import { firstRuns, timeInterleaved, pairedRatio } from './zeroskip/bench/timing.js';
+import { settleBetweenEngines, pageThreads, withThreads, loadTfjsOnThreads } from './util.js';
 import { $, isNum, fmt, ratio, yieldToPage, el, median, rowStats, fetchBytes, parseNpy, npyRow, planSummary, tableRow, latencyChart, environment, reportPageError, runPageBenchmark, showDone, readPageParams, latencyPageUi, loadPageBuild, pageBuild, timingColumns, zeroskipEngine, mountBenchPage, SECTIONS, ISA_CONTROL } from './util.js';
 
 // ---- protocol ---------------------------------------------------------------------------------
@@ -46,9 +51,12 @@ const PROTOCOLS = {
   full: { models: HAND_MODELS, warmup: 5, runs: 30 },
   quick: { models: ['handlandmark-sparse', 'handlandmark-full'], warmup: 2, runs: 5 },
 };
+// A threads=N page times the issue-14 pair at full mode's rounds (quick: quick's).
+const THREAD_MODELS = ['handlandmark-sparse', 'handlandmark-full'];
 const ISAS = ['simd128', 'relaxed'];
 const ENGINE_SETS = ['all', 'tfjs'];
-const TFJS = 'tfjs-wasm-1t';
+const THREADS = pageThreads(); // null: no threads parameter, the single-thread page as before
+const TFJS = withThreads('tfjs-wasm-1t', THREADS);
 const DENSE_PLAN = 'zeroskip-dense-plan';
 const zsName = (isa) => `zeroskip-${isa}`;
 const DIR = 'models/tfjs';
@@ -114,9 +122,12 @@ function describeProtocol(p, engines) {
     `${engines === 'all' ? '3 engines' : 'TF.js engine'} from the same bytes (load_ms = model creation), ` +
     `1 first run each (first_ms, also the outputs compared), ${p.warmup} warm-up rounds, then ${p.runs} timed ` +
     `rounds; a round runs every engine once, starting engine rotating; input = row 0 of verify/<name>_inputs.npy; ` +
-    `TF.js: wasm backend, setThreadsCount(1), model.execute() with every signature output, a run = input ` +
+    `TF.js: wasm backend, ${THREADS > 1 ? `threaded-simd binary, setThreadsCount(${THREADS}) with its hardwareConcurrency/2 cap lifted ` +
+      '(navigator.hardwareConcurrency shadowed while the backend initialises)' : 'SIMD binary, setThreadsCount(1)'}, model.execute() with every signature output, a run = input ` +
     `tensor + execute + dataSync of every output (zeroskip: Model.run, Float32Array in and out); ` +
-    `guard: ${TOLERANCE_RULE}; main thread`;
+    `guard: ${TOLERANCE_RULE}; main thread` +
+    (THREADS === null ? '' : `; threads ${THREADS}: zeroskip's threaded build (pool of 2) with setThreads(${THREADS})` +
+      (THREADS > 1 ? '; a 40 ms untimed pause before every timed run (util.js settleBetweenEngines: spinning pool workers of the engine before)' : ''));
 }
 
 // ---- files ------------------------------------------------------------------------------------
@@ -191,14 +202,14 @@ function compareOutputs(model, layout, want, gotLayout, got) {
 let tfjsInfo = null;
 
 /** Imports and instantiates the one zeroskip build this page times (util.js: once per page). */
-const loadZeroskip = loadPageBuild;
+const loadZeroskip = (isa) => loadPageBuild(isa, { threads: THREADS });
 
 /** Whether the loaded zeroskip build has the TF.js importer (Model.fromTfjs). */
 const hasTfjsImporter = () => typeof pageBuild()?.zs?.Model?.fromTfjs === 'function';
 
-/** TF.js from vendor/tfjs on its wasm backend, one thread (zeroskip/bench/tfjs.js), once per page. */
+/** TF.js from vendor/tfjs on its wasm backend, once per page: one thread, or the page's `threads` (util.js). */
 async function loadTfjs({ wasm = 'simd' } = {}) {
-  tfjsInfo = await loadTfjsBackend('vendor/tfjs/', { wasm });
+  tfjsInfo = THREADS === null ? await loadTfjsBackend('vendor/tfjs/', { wasm }) : await loadTfjsOnThreads('vendor/tfjs/', { wasm, threads: THREADS });
   return tfjsInfo;
 }
 
@@ -256,13 +267,14 @@ async function measureModel(opts, name, proto, ui, state) {
       ui.log(`  ${what}: max |Δ| ${fmtDiffs(cmp[e.name])}${ok ? '' : '  <-- OVER TOLERANCE'}`);
     }
 
-    const samples = await timeInterleaved(engines, x, proto, () => ui.step());
+    const samples = await timeInterleaved(settleBetweenEngines(engines, THREADS), x, proto, () => ui.step());
 
     const rows = engines.map((e) => {
       const s = samples[e.name];
       const c = cmp[e.name];
       const row = {
-        model: familyOf(name), variant: name, engine: e.name, isa, file: `tfjs/${name}.json`,
+        model: familyOf(name), variant: name, engine: e.name, isa, threads: THREADS ?? 1,
+        build: e === tfjs ? null : THREADS === null ? isa : `${isa}-threads`, file: `tfjs/${name}.json`,
         shards: files.paths, file_bytes: files.bytes,
         load_ms: e.load_ms, first_ms: first[e.name], ...rowStats(s, proto),
         compared_with: e === tfjs ? 'tfjs reference (node, row 0)' : TFJS,
@@ -309,7 +321,7 @@ async function runBenchmark(opts, ui) {
   if (!proto) throw new Error(`unknown mode '${opts.mode}': expected ${Object.keys(PROTOCOLS).join(' or ')}`);
   if (!ISAS.includes(opts.isa)) throw new Error(`unknown isa '${opts.isa}': expected one of ${ISAS.join(', ')}`);
   if (!ENGINE_SETS.includes(opts.engines)) throw new Error(`unknown engines '${opts.engines}': expected all or tfjs`);
-  const models = opts.models ?? proto.models;
+  const models = opts.models ?? (THREADS === null ? proto.models : THREAD_MODELS);
   const t0 = performance.now();
   let zeroskip_init_ms = null;
   if (opts.engines === 'all') {
@@ -345,6 +357,9 @@ async function runBenchmark(opts, ui) {
     tfjs_version: tf.version,
     tfjs_binary: tf.binary,
     tfjs_threads: tf.threads,
+    tfjs_thread_cap: tf.thread_cap ?? null,
+    threads: THREADS ?? 1,
+    zeroskip_build: opts.engines === 'all' ? (THREADS === null ? opts.isa : `${opts.isa}-threads`) : null,
     tfjs_init_ms: tf.init_ms,
     zeroskip_init_ms,
     tolerance: { measured: MEASURED_TOL, abs: TOL_ABS, rel: TOL_REL, rule: TOLERANCE_RULE },

@@ -3,6 +3,7 @@
 import { mountChrome } from './chrome.js';
 import { median, ratio, sampleStats } from './zeroskip/bench/timing.js';
 import { loadWasm, maxAbsDiff, argmax } from './zeroskip/index.js';
+import { loadTfjs } from './zeroskip/bench/tfjs.js';
 
 // median and ratio (the package's timing helpers), maxAbsDiff and argmax (the package's), for
 // the pages that took them from here.
@@ -391,22 +392,151 @@ export function appendGuardNotes(box, { guard_failures: failures = [], warnings 
 }
 
 const ISAS = ['simd128', 'relaxed'];
-let build = null; // {isa, zs}: the one build a page times
+let build = null; // {isa, threads, zs}: the one build a page times
 
-/** {isa, zs} of the build loadPageBuild() loaded, or null before. */
+/** {isa, threads, zs} of the build loadPageBuild() loaded, or null before. */
 export const pageBuild = () => build;
 
 /**
- * The zeroskip build `isa` (the package's loadWasm), once per page: the whole-model pages time
- * one build each, so asking for the other one throws (the page reloads for it).
+ * The page's `threads` query parameter: null (absent: the single-thread builds, every peer on
+ * one thread, as before threads existed) or 1..16 (the threaded build and every peer on that
+ * many threads). A thread pool is fixed per page load for the peers (ORT, TF.js), so a page
+ * times one thread count; bench/*.mjs loads it once per count.
  */
-export async function loadPageBuild(isa) {
+export function pageThreads() {
+  const v = new URLSearchParams(location.search).get('threads');
+  if (v === null || v === '') return null;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 16) throw new Error(`threads must be an integer 1..16, not ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** A peer's engine name with its thread count: `ort-wasm-1t` → `ort-wasm-2t` on a threads=2 page. */
+export const withThreads = (name, threads) => name.replace(/-1t$/, `-${threads ?? 1}t`);
+
+/**
+ * The zeroskip build `isa` (the package's loadWasm), once per page: the whole-model pages time
+ * one build each, so asking for the other one throws (the page reloads for it). With `threads`
+ * (pageThreads()), the threaded build with a pool of 2 (the machine's cores), set to `threads`:
+ * the same build times 1 and 2 threads, so the 2t/1t ratio is the pool's alone.
+ */
+export async function loadPageBuild(isa, { threads = null } = {}) {
   if (!ISAS.includes(isa)) throw new Error(`unknown isa '${isa}': expected one of ${ISAS.join(', ')}`);
   if (build) {
-    if (build.isa !== isa) throw new Error(`this page already loaded the ${build.isa} build; reload for ${isa}`);
+    if (build.isa !== isa || build.threads !== threads) {
+      throw new Error(`this page already loaded the ${build.isa} build (threads ${build.threads}); reload for ${isa} (threads ${threads})`);
+    }
     return build.zs;
   }
-  const zs = await loadWasm(isa);
-  build = { isa, zs };
+  const zs = threads === null ? await loadWasm(isa) : await loadThreadedBuild(isa, threads);
+  build = { isa, threads, zs };
   return zs;
+}
+
+/** The threaded build of `isa` with its pool set to `threads` (cross-origin isolation needed). */
+export async function loadThreadedBuild(isa, threads) {
+  if (!self.crossOriginIsolated) throw new Error('threads need a cross-origin isolated page (COOP/COEP: tools/serve.mjs sends them)');
+  const zs = await loadWasm(isa, { threads: Math.max(2, threads) });
+  if (typeof zs.setThreads !== 'function') {
+    throw new Error(`loadWasm('${isa}', {threads}) returned no setThreads: the threaded builds (issue 14) are not in www/zeroskip yet (make wasm)`);
+  }
+  zs.setThreads(threads);
+  if (zs.threads() !== threads) throw new Error(`zeroskip ${isa}: setThreads(${threads}) left threads() = ${zs.threads()}`);
+  return zs;
+}
+
+/** onnxruntime-web on `threads` threads (the package's loadOrt pins 1): set before its first session, which starts its pool. */
+export function setOrtThreads(ort, threads) {
+  ort.env.wasm.numThreads = threads ?? 1;
+  return ort;
+}
+
+/**
+ * Makes TF.js's wasm backend use `threads` threads, called before tf.setBackend('wasm').
+ * setThreadsCount(n) alone cannot: tfjs-backend-wasm 4.22's init_with_threads_count (cc/backend.cc)
+ * caps the pool at num_cores = emscripten_num_logical_cores() / 2 = navigator.hardwareConcurrency / 2
+ * (it assumes 2 hyperthreads per core), read once by a C++ global initializer when the wasm module
+ * instantiates: 1 on a 2-core machine. So for threads > hardwareConcurrency / 2 this shadows
+ * navigator.hardwareConcurrency with 2 × threads until `restore()` (call it after tf.ready()), and
+ * the backend's pool gets `threads` (tf.wasm.getThreadsCount() says so). Returns {lifted, real, restore}.
+ */
+export function liftTfjsThreadCap(tf, threads) {
+  const real = navigator.hardwareConcurrency;
+  tf.wasm.setThreadsCount(threads);
+  if (threads <= Math.floor(real / 2)) return { lifted: false, real, restore() {} };
+  Object.defineProperty(navigator, 'hardwareConcurrency', { get: () => 2 * threads, configurable: true });
+  return { lifted: true, real, restore: () => delete navigator.hardwareConcurrency };
+}
+
+function loadScript(src) {
+  return new Promise((resolve, reject) => {
+    const s = document.createElement('script');
+    s.src = src;
+    s.onload = resolve;
+    s.onerror = () => reject(new Error(`could not load ${src} (run make wasm to fill www/vendor/tfjs)`));
+    document.head.append(s);
+  });
+}
+
+/**
+ * TF.js on its wasm backend at its best on `threads` threads, once per page: null or 1, the
+ * package's loadTfjs (zeroskip/bench/tfjs.js: the SIMD binary without threads, setThreadsCount(1));
+ * 2+, the threaded SIMD binary with the pool cap lifted (liftTfjsThreadCap). The package's loadTfjs
+ * pins one thread, so this loads the same two scripts itself for 2+ (until loadTfjs takes
+ * {threads}). Returns loadTfjs's {tf, version, backend, binary, threads, init_ms} plus
+ * thread_cap: how the cap was lifted (null on one thread). Throws when the pool is not `threads`.
+ */
+let tfjsLoaded = null;
+export async function loadTfjsOnThreads(dir, { wasm = 'simd', threads = null } = {}) {
+  if (tfjsLoaded) return tfjsLoaded;
+  if (threads === null || threads === 1) {
+    tfjsLoaded = { ...(await loadTfjs(dir, { wasm })), thread_cap: null };
+    return tfjsLoaded;
+  }
+  if (!self.crossOriginIsolated) throw new Error('TF.js threads need a cross-origin isolated page');
+  const base = new URL(dir, location.href).href.replace(/\/?$/, '/');
+  const t0 = performance.now();
+  await loadScript(`${base}tf.min.js`);
+  await loadScript(`${base}tf-backend-wasm.min.js`);
+  const tf = window.tf;
+  tf.enableProdMode();
+  tf.wasm.setWasmPaths(base);
+  const cap = liftTfjsThreadCap(tf, threads);
+  try {
+    if (!(await tf.setBackend('wasm'))) throw new Error('TF.js could not initialize its wasm backend');
+    await tf.ready();
+  } finally {
+    cap.restore();
+  }
+  const [simd, mt] = [await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'), await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT')];
+  const got = tf.wasm.getThreadsCount();
+  if (!(simd && mt) || got !== threads) throw new Error(`TF.js wasm: SIMD ${simd}, threads support ${mt}, pool ${got} threads, wanted ${threads}`);
+  tfjsLoaded = {
+    tf, version: tf.version.tfjs, backend: tf.getBackend(), binary: 'tfjs-backend-wasm-threaded-simd.wasm', threads: got,
+    init_ms: performance.now() - t0,
+    thread_cap: cap.lifted
+      ? `tfjs-backend-wasm ${tf.version.tfjs} caps its pool at navigator.hardwareConcurrency / 2 = ${Math.floor(cap.real / 2)} ` +
+        `(cc/backend.cc init_with_threads_count, read when the wasm module instantiates): navigator.hardwareConcurrency ` +
+        `was shadowed with ${2 * threads} during tf.setBackend('wasm') (then restored to ${cap.real}), ` +
+        `setThreadsCount(${threads}); tf.wasm.getThreadsCount() = ${got}`
+      : `setThreadsCount(${threads}) within the cap (hardwareConcurrency ${cap.real}); tf.wasm.getThreadsCount() = ${got}`,
+  };
+  return tfjsLoaded;
+}
+
+/**
+ * On a threads page, each engine's `time` after a pause of `ms` (not timed): a pool that has just
+ * run (ORT's and XNNPACK's workers spin-wait after a job) would otherwise take a core from the
+ * engine timed next in the round; on 2 cores that doubled a single-thread engine's time. Engines
+ * on one thread (threads null or 1) are returned as they are.
+ */
+export function settleBetweenEngines(engines, threads, ms = 40) {
+  if (!(threads > 1)) return engines;
+  return engines.map((e) => ({
+    ...e,
+    time: async (x) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return e.time(x);
+    },
+  }));
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Stages the package (development only; not shipped):
-//   node js/scripts/stage.mjs pkg   copies www/pkg/{simd128,relaxed} (make wasm's output) into
+//   node js/scripts/stage.mjs pkg   copies www/pkg/{simd128,relaxed}{,-threads} (make wasm) into
 //                                   js/pkg, for `npm pack` (make npm)
 //   node js/scripts/stage.mjs www   mirrors the package into www/zeroskip/ (sources copied, the
 //                                   wasm builds hard-linked), so the demo (www/index.html)
@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 
 const JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPO = path.dirname(JS);
-const ISAS = ['simd128', 'relaxed'];
+// The one-thread and the threaded builds (www/pkg/<build>, make wasm).
+const ISAS = ['simd128', 'relaxed', 'simd128-threads', 'relaxed-threads'];
 const PKG_FILES = ['zeroskip.js', 'zeroskip_bg.wasm', 'zeroskip.d.ts'];
 
 /**
