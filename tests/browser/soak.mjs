@@ -27,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
 import { launchChromium, exitWith, textTable, writeJson } from '../../bench/lib.mjs';
-import { linkSampleFiles, observeLongTasks, runPageChecks } from './pages.mjs';
+import { classifyLongTasks, linkSampleFiles, observeLongTasks, runPageChecks } from './pages.mjs';
 import { stage } from '../../js/scripts/stage.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,31 +45,6 @@ const failures = [];
 function check(ok, what) {
   if (!ok) failures.push(what);
   return ok;
-}
-
-/**
- * The long tasks over LONG_TASK_MS inside the working windows, each with the main thread's CPU
- * time in it, from a Chromium trace of the run (its 'toplevel' events, a task or a mojo message each,
- * carry thread time, `tdur`). Both clocks meet at the performance.mark 'soak-clock' (page time `clockMs`). A long task
- * is `blocking` when the thread ran for more than LONG_TASK_MS in it, or when the trace has no
- * such task: one with less CPU time was the page's thread waiting for a core (2 shared cores,
- * other jobs), reported but not failed.
- */
-function classifyLongTasks(tasks, windows, trace, clockMs) {
-  const events = JSON.parse(trace).traceEvents;
-  const mark = events.find((e) => e.name === 'soak-clock' && e.cat?.includes('blink.user_timing'));
-  const offsetMs = mark ? mark.ts / 1000 - clockMs : NaN;
-  const runs = mark ? events.filter((e) => e.pid === mark.pid && e.tid === mark.tid && e.ph === 'X' && e.cat?.includes('toplevel') && e.dur >= 1000 * LONG_TASK_MS) : [];
-  return tasks
-    .filter((t) => t.duration > LONG_TASK_MS)
-    .map((t) => {
-      const during = windows.filter((w) => t.start < w.t1 && t.start + t.duration > w.t0).map((w) => w.fn);
-      const ts = (t.start + offsetMs) * 1000;
-      const run = runs.find((e) => Math.abs(e.ts - ts) < 5000);
-      const cpuMs = run?.tdur === undefined ? null : run.tdur / 1000;
-      return { ...t, during, cpuMs, blocking: cpuMs === null || cpuMs > LONG_TASK_MS };
-    })
-    .filter((t) => t.during.length);
 }
 
 /**
@@ -261,7 +236,7 @@ async function main() {
     const trace = (await browser.stopTracing()).toString('utf8');
     if (process.env.SOAK_TRACE) fs.writeFileSync(process.env.SOAK_TRACE, trace);
     const tasks = await page.evaluate(() => window.__longTasks);
-    const all = classifyLongTasks(tasks, windows, trace, clockMs);
+    const all = classifyLongTasks(tasks, windows, trace, { mark: 'soak-clock', clockMs, limitMs: LONG_TASK_MS });
     const control = all.filter((t) => t.during.includes('busy '));
     check(seen && control.length === 1 && control[0].blocking && control[0].cpuMs > 100,
       `negative control: a busy loop on the main thread was seen as ${JSON.stringify(control)} (is the long-task observer or the trace working?)`);
