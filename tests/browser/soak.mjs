@@ -69,10 +69,18 @@ function heapProbe(browserCdp, pageCdp) {
   const workers = async () => (await browserCdp.send('Target.getTargets')).targetInfos.filter((t) => t.type === 'worker' && /\/zeroskip\/worker\.js$/.test(t.url));
   return {
     workers,
-    async measure() {
+    /** `live`: the models loaded now, whose workers are measured. */
+    async measure(live) {
       await pageCdp.send('HeapProfiler.collectGarbage');
       const page = (await pageCdp.send('Runtime.getHeapUsage')).usedSize;
-      const list = await workers();
+      // A disposed model's worker lingers while its pool threads end: a thread asleep in a wait
+      // is stopped by Chromium's forcible termination, 2 s later. Attaching to a worker being
+      // terminated crashes the browser (or hangs the call): wait until only the live ones remain.
+      let list = await workers();
+      for (let i = 0; i < 50 && list.length > live; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        list = await workers();
+      }
       let worker = 0;
       for (const w of list) {
         const { sessionId } = await browserCdp.send('Target.attachToTarget', { targetId: w.targetId, flatten: false });
@@ -124,10 +132,10 @@ async function main() {
       windows.push({ fn: `${fn} ${arg?.key ?? ''}`, t0: p0, t1: await page.evaluate(() => performance.now()) });
       return { out, ms: Date.now() - w0 };
     };
-    const sample = async (label, keys) => {
+    const sample = async (label, keys, live) => {
       const wasm = {};
       for (const k of keys) wasm[k] = await page.evaluate((key) => window.__soak.memory(key), k);
-      const row = { label, wasm, ...(await probe.measure()) };
+      const row = { label, wasm, ...(await probe.measure(live)) };
       report.memory.push(row);
       return row;
     };
@@ -145,7 +153,7 @@ async function main() {
     const tCnn = Date.now();
     for (const [j, key] of ORDER.entries()) {
       const { out: b } = await call('cnnBlock', { key, n: BLOCK });
-      const mem = await sample(`after block ${j + 1} (${key})`, [key]);
+      const mem = await sample(`after block ${j + 1} (${key})`, [key], 3);
       firstWasm[key] ??= mem.wasm[key];
       if (j === 2) baseline = mem; // every model has run a block: warm
       check(b.mismatches.length === 0, `block ${j + 1} (${key}): ${b.mismatches.length} answers differ from the first ones: ${JSON.stringify(b.mismatches.slice(0, 2))}`);
@@ -182,7 +190,7 @@ async function main() {
     const { out: ll } = await call('llmLoad', { file: LLM_FILE });
     const { out: ref } = await call('greedy', { prompt: STORM.prompt, maxTokens: REF_TOKENS });
     check(ref.tokens.length === REF_TOKENS && ref.text.includes('Paris'), `reference: ${ref.tokens.length} tokens ${JSON.stringify(ref.text)}`);
-    const llmBase = await sample('LLM after its reference run', ['llm']);
+    const llmBase = await sample('LLM after its reference run', ['llm'], 4);
     step(`${LLM_FILE}: loaded in ${(ll.ms / 1000).toFixed(1)} s; reference ${JSON.stringify(ref.text)}; wasm ${mib(llmBase.wasm.llm)} MiB`);
     const { out: storm } = await call('abortStorm', STORM);
     report.phases.storm = storm;
@@ -193,7 +201,7 @@ async function main() {
       `${storm.aborted} aborted, ${storm.stopped} stopped, ${storm.finished} ran to the end; ${storm.tokens} tokens`);
     const { out: after } = await call('greedy', { prompt: STORM.prompt, maxTokens: REF_TOKENS });
     check(after.tokens.join(',') === ref.tokens.join(','), `after the storm: ${JSON.stringify(after.text)} vs ${JSON.stringify(ref.text)}`);
-    const llmAfter = await sample('LLM after the storm', ['llm']);
+    const llmAfter = await sample('LLM after the storm', ['llm'], 4);
     check(drift(llmAfter.wasm.llm, llmBase.wasm.llm) <= MEMORY_DRIFT, `LLM wasm memory ${llmAfter.wasm.llm} B after the storm vs ${llmBase.wasm.llm} B`);
     check(drift(llmAfter.page, llmBase.page) <= MEMORY_DRIFT, `page JS heap ${llmAfter.page} B after the storm vs ${llmBase.page} B`);
     check(drift(llmAfter.worker, llmBase.worker) <= MEMORY_DRIFT, `worker JS heaps ${llmAfter.worker} B after the storm vs ${llmBase.worker} B`);
@@ -217,13 +225,14 @@ async function main() {
       const { out: b } = await call('cnnBlock', { key, n: 20 });
       check(b.mismatches.length === 0 && b.errors.length === 0, `final ${key}: ${b.mismatches.length} differ, errors ${JSON.stringify(b.errors)}`);
     }
-    const end = await sample('end (3 CNNs + LLM)', ['v2', 's85', 'eff', 'llm']);
+    const end = await sample('end (3 CNNs + LLM)', ['v2', 's85', 'eff', 'llm'], 4);
     check(drift(end.page, baseline.page) <= MEMORY_DRIFT, `page JS heap at the end ${end.page} B vs ${baseline.page} B after warm-up`);
     for (const k of ['v2', 's85', 'eff']) check(drift(end.wasm[k], firstWasm[k]) <= MEMORY_DRIFT, `${k}: wasm memory at the end ${end.wasm[k]} B vs ${firstWasm[k]} B`);
     step('final: 20 more answers of each CNN equal to the first ones');
     await call('disposeAll');
     let left = -1;
-    for (let i = 0; i < 20 && left !== 0; i++) {
+    // Up to 5 s: a threaded model's worker ends about 2 s after dispose (see measure).
+    for (let i = 0; i < 50 && left !== 0; i++) {
       left = (await probe.workers()).length;
       if (left) await new Promise((r) => setTimeout(r, 100));
     }
