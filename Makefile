@@ -87,7 +87,9 @@ test-relaxed:
 # Both builds in headless Chromium: the kernel benchmark page in its quick mode, then the zoo
 # models end to end against onnxruntime's logits (and onnxruntime-web on a pruned file), the demo,
 # and the TF.js hand-landmark models against TF.js's outputs (stored and live TF.js wasm); then
-# the WebGPU backend (SwiftShader) against wasm's logits, and its fallback to wasm without an adapter.
+# the WebGPU backend (SwiftShader) against wasm's logits, and its fallback to wasm without an adapter;
+# then the threaded builds: bit-identical outputs at 1, 2 and 3 threads for every zoo model and two
+# LLMs, load() on a page that is not isolated, and a 500-inference stress with reloads.
 test-browser: zoo wasm
 	node tests/browser/kernels.mjs
 	node tests/browser/models.mjs
@@ -96,6 +98,7 @@ test-browser: zoo wasm
 	node tests/browser/hand.mjs
 	node tests/browser/gpu.mjs
 	node tests/browser/llm.mjs
+	node tests/browser/threads.mjs
 
 # Coverage-guided fuzzing of every loader (cargo-fuzz, libFuzzer + ASan, fuzz/): build, seed
 # each empty corpus from the crate's writers, run each target FUZZ_S seconds (two at a time),
@@ -137,7 +140,7 @@ npm: wasm
 # The packed tarball installed into empty projects: imported from Node (WASM: classify + generate;
 # then the API's typed errors, each with its code and message: tests/npm/errors.mjs) and from a
 # Vite-built page in headless Chromium (classify, in the package's worker); and its
-# index.d.ts type-checked by tsc --strict against a typed use of the API (and 4 marked mistakes).
+# index.d.ts type-checked by tsc --strict against a typed use of the API (and 6 marked mistakes).
 test-npm: zoo npm
 	node tests/npm/node.mjs
 	node tests/npm/errors.mjs

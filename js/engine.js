@@ -9,7 +9,7 @@
 // Every op waits for the one before it (a model runs one thing at a time); 'abort' does not.
 
 import { ZeroskipError, ERROR_CODES, serializeError, abortError } from './errors.js';
-import { detectFeatures } from './features.js';
+import { detectFeatures, threadSupport } from './features.js';
 import { loadWasm, resolveIsa } from './wasm.js';
 import { fetchCached } from './fetch.js';
 import { IMAGENET, checkPixels, decodeImage, preprocess } from './image.js';
@@ -88,6 +88,46 @@ async function pixelsOf(image) {
   }
 }
 
+// ---- threads ------------------------------------------------------------------------------------
+
+/**
+ * The threads a model asks for: `threads` (an integer ≥ 1), or by default ('auto', undefined) the
+ * logical cores, at most 4 (more rarely pays on the small steps of these models).
+ */
+function threadsWanted(threads) {
+  if (threads !== undefined && threads !== null && threads !== 'auto') return threads;
+  const cores = typeof navigator === 'object' ? Number(navigator?.hardwareConcurrency) || 1 : 1;
+  return Math.max(1, Math.min(4, cores));
+}
+
+/**
+ * The build of `isa` for `threads` (see threadsWanted): `{zs, threads, threadsReason}`, the count
+ * calls use and, when it is below the count asked for (or the default), why. Never fails for want
+ * of threads: a runtime without them, or a threaded build that does not start, runs the model on
+ * one thread and says so.
+ */
+async function startBuild(isa, threads, wasmSource) {
+  const want = threadsWanted(threads);
+  const support = threadSupport();
+  let zs;
+  let why = null;
+  if (want > 1 && !support.ok) why = support.reason;
+  else if (want > 1) {
+    try {
+      zs = await loadWasm(isa, { wasmSource, threads: want });
+    } catch (err) {
+      if (!(err instanceof ZeroskipError) || err.code === 'BadInput') throw err;
+      why = `the threaded build did not start (${err.message}), so the model runs on one thread`;
+    }
+  }
+  zs ??= await loadWasm(isa, { wasmSource });
+  const used = zs.threads();
+  // Only a model on the calling thread (worker: false), sharing its build's pool with the models
+  // before it, can get fewer than it asked for here: every model worker starts its own pool.
+  if (!why && used < want) why = `the ${resolveIsa(isa)} build's pool in this context has ${used} thread${used > 1 ? 's' : ''}: it was started for fewer than ${want}`;
+  return { zs, threads: used, threadsReason: why };
+}
+
 // ---- the host -----------------------------------------------------------------------------------
 
 /**
@@ -104,7 +144,7 @@ export function createHost(post, { wasmSource } = {}) {
     async load(id, a) {
       if (model) throw fail('BadInput', 'this host already holds a model');
       const progress = (p) => post({ id, type: 'progress', progress: { ...p, url: a.url ?? null } });
-      const zs = await loadWasm(a.isa, { wasmSource });
+      const { zs, threads, threadsReason } = await startBuild(a.isa, a.threads, wasmSource);
       wasmMemory = (await zs.default()).memory; // initialised already: default() returns its exports
       const isa = resolveIsa(a.isa);
       let bytes = a.bytes;
@@ -127,7 +167,7 @@ export function createHost(post, { wasmSource } = {}) {
       const fileBytes = bytes.length;
       progress({ phase: 'compile', loaded: fileBytes, total: fileBytes, fromCache });
       const t0 = now();
-      const common = { name, isa, fileBytes, fromCache, format };
+      const common = { name, isa, fileBytes, fromCache, format, threads, threadsReason };
       if (format === 'gguf' || format === 'llm-zsk') {
         if (a.kind !== 'auto' && a.kind !== 'text-generator') throw fail('BadInput', `${name} is a language model (${format}): kind must be 'text-generator'`);
         if (a.backend === 'webgpu') throw fail('NoWebGPU', `${name}: language models run on WASM only (the WebGPU backend runs CNNs); use backend 'auto' or 'wasm'`);

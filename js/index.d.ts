@@ -85,6 +85,12 @@ export interface LoadOptions {
   preprocess?: PreprocessOptions;
   /** Text generators: positions of the KV cache (default: the model's context, at most 2048). */
   contextLength?: number;
+  /**
+   * WASM threads: 'auto' (default: the logical cores, at most 4) or a count ≥ 1. Where threads
+   * cannot run (not cross-origin isolated, Node) the model runs on one thread, without an error:
+   * see `threads` and `threadsReason` on the model.
+   */
+  threads?: number | 'auto';
 }
 
 export interface LayerReport {
@@ -106,6 +112,9 @@ export interface ModelInfo {
   backend: 'wasm' | 'webgpu';
   fallback: string | null;
   isa: 'relaxed' | 'simd128';
+  /** The threads its WebAssembly calls use, and why fewer than asked for (or null). */
+  threads: number;
+  threadsReason: string | null;
   fileBytes: number;
   fromCache: boolean;
   /** Parse + plan time (ms). */
@@ -148,6 +157,10 @@ declare class LoadedModel {
   readonly isa: 'relaxed' | 'simd128';
   /** Why WebGPU was wanted and is not what runs, or null. */
   readonly fallback: string | null;
+  /** The threads the model's WebAssembly calls use. */
+  readonly threads: number;
+  /** Why the model runs on fewer threads than asked for (or than the default), or null. */
+  readonly threadsReason: string | null;
   /**
    * The size of the model's WebAssembly memory now (it only grows), after the calls before this
    * one. On the calling thread (`worker: false`, Node) every model of a build shares it.

@@ -8,7 +8,10 @@
 //   for await (const token of llm.generate('The capital of France is', { maxTokens: 20 })) out += token;
 //
 // Every model runs in its own Web Worker by default (the page never blocks); `worker: false`
-// runs it on the calling thread (Node always does). Errors are ZeroskipErrors with a `code`.
+// runs it on the calling thread (Node always does). On a cross-origin-isolated page that worker
+// also starts a pool of threads (Web Workers sharing its wasm memory: option `threads`, by default
+// the logical cores up to 4); elsewhere the model runs on one thread and says why
+// (model.threadsReason). Errors are ZeroskipErrors with a `code`.
 
 import { ZeroskipError, deserializeError, abortError } from './errors.js';
 import { detectFeatures } from './features.js';
@@ -150,6 +153,17 @@ class LoadedModel {
   /** 'relaxed' | 'simd128': the WebAssembly build in use. */
   get isa() {
     return this.info.isa;
+  }
+  /**
+   * The threads the model's WebAssembly calls use: the `threads` option, by default the logical
+   * cores up to 4; 1 where threads cannot run (threadsReason says why).
+   */
+  get threads() {
+    return this.info.threads;
+  }
+  /** Why the model runs on fewer threads than asked for (or than the default), or null. */
+  get threadsReason() {
+    return this.info.threadsReason;
   }
   /** Why WebGPU was wanted and is not what runs, or null. */
   get fallback() {
@@ -386,12 +400,15 @@ export async function load(source, options = {}) {
   if (!BACKENDS.includes(o.backend)) throw new ZeroskipError('BadInput', `backend must be one of ${BACKENDS.join(', ')}, not ${JSON.stringify(o.backend)}`);
   if (!ISAS.includes(o.isa)) throw new ZeroskipError('BadInput', `isa must be one of ${ISAS.join(', ')}, not ${JSON.stringify(o.isa)}`);
   if (!KINDS.includes(o.kind)) throw new ZeroskipError('BadInput', `kind must be one of ${KINDS.join(', ')}, not ${JSON.stringify(o.kind)}`);
+  if (!(o.threads === undefined || o.threads === 'auto' || (Number.isInteger(o.threads) && o.threads >= 1))) {
+    throw new ZeroskipError('BadInput', `threads must be 'auto' or an integer ≥ 1, not ${JSON.stringify(o.threads)}`);
+  }
   if (o.signal?.aborted) throw abortError('load');
   if (!detectFeatures().simd128) {
     throw new ZeroskipError('Unsupported', 'this browser has no WebAssembly SIMD128; zeroskip needs it (Chrome 91+, Firefox 89+, Safari 16.4+)');
   }
   const args = {
-    backend: o.backend, isa: o.isa, kind: o.kind, dense: !!o.dense, cache: o.cache !== false,
+    backend: o.backend, isa: o.isa, kind: o.kind, dense: !!o.dense, cache: o.cache !== false, threads: o.threads ?? 'auto',
     name: o.name, contextLength: o.contextLength, preprocess: o.preprocess, labelOffset: o.labelOffset,
     labels: typeof o.labels === 'string' || o.labels instanceof URL ? absolute(o.labels) : o.labels,
   };

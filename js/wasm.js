@@ -19,6 +19,8 @@ const THREADED_WASM = {
   simd128: () => new URL('./pkg/simd128-threads/zeroskip_bg.wasm', import.meta.url),
   relaxed: () => new URL('./pkg/relaxed-threads/zeroskip_bg.wasm', import.meta.url),
 };
+/** The most threads the pool takes, the caller included (src/par's MAX_THREADS). */
+const MAX_THREADS = 16;
 /** How long the pool's workers may take to start (fetch thread.js and the glue, instantiate). */
 const THREAD_START_MS = 30_000;
 
@@ -53,7 +55,7 @@ export async function loadWasm(isa = bestIsa(), { wasmSource, threads = 1 } = {}
   const want = resolveIsa(isa);
   if (!(Number.isInteger(threads) && threads >= 1)) throw new ZeroskipError('BadInput', `threads must be an integer ≥ 1, not ${JSON.stringify(threads)}`);
   if (threads > 1 && threadSupport().ok) {
-    const pool = await startPool(want, threads, wasmSource);
+    const pool = await startPool(want, Math.min(threads, MAX_THREADS), wasmSource);
     pool.m.setThreads(threads);
     return pool.m;
   }

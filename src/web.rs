@@ -667,6 +667,13 @@ impl TextGenerator {
         Ok(self.sampler.sample(logits)?)
     }
 
+    /// A copy of the logits of the last token run (zeros before any): what the sampler drew
+    /// from, for tests that compare runs bit for bit (tests/browser/threads.mjs: 1 vs 2, 3
+    /// threads).
+    pub fn logits(&self) -> Vec<f32> {
+        self.session.logits().to_vec()
+    }
+
     /// The file's chat template (ChatML) applied to one user message (after `system`, or the
     /// template's default system message), ending with the assistant's header: tokenize it
     /// with `encode(prompt, true)`.

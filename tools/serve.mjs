@@ -3,8 +3,9 @@
 //
 //   node tools/serve.mjs [--port N] [--root DIR]      (--port 0 picks a free port)
 //
-// Sends COOP/COEP so pages are cross-origin isolated: precise performance.now() today, and
-// SharedArrayBuffer for a later thread pool. Refuses paths that escape the root (403).
+// Sends COOP/COEP so pages are cross-origin isolated: precise performance.now(), and
+// SharedArrayBuffer for the wasm thread pool (startServer's `isolated: false` leaves them out, for
+// tests of a page without them). Refuses paths that escape the root (403).
 
 import fs from 'node:fs';
 import http from 'node:http';
@@ -40,8 +41,11 @@ const ISOLATION_HEADERS = {
   'Cache-Control': 'no-store',
 };
 
+/** What every response carries: the isolation headers, or (not isolated) only no-store. */
+const baseHeaders = (isolated) => (isolated ? ISOLATION_HEADERS : { 'Cache-Control': 'no-store' });
+
 function send(res, status, body, headers = {}) {
-  res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+  res.writeHead(status, { ...res.baseHeaders, 'Content-Type': 'text/plain; charset=utf-8', ...headers });
   res.end(body);
 }
 
@@ -81,12 +85,14 @@ async function locate(root, file, trailingSlash, pathname) {
   return stat.isFile() ? { file: real, size: stat.size } : { status: 404 };
 }
 
-function handler(root) {
-  return (req, res) =>
-    serveFile(root, req, res).catch((err) => {
+function handler(root, isolated) {
+  return (req, res) => {
+    res.baseHeaders = baseHeaders(isolated);
+    return serveFile(root, req, res).catch((err) => {
       if (res.headersSent) res.destroy();
       else send(res, 500, `${err.message}\n`);
     });
+  };
 }
 
 async function serveFile(root, req, res) {
@@ -99,7 +105,7 @@ async function serveFile(root, req, res) {
   if (found.redirect) return send(res, 301, '', { Location: found.redirect });
   if (found.status) return send(res, found.status, `${http.STATUS_CODES[found.status]}\n`);
   res.writeHead(200, {
-    ...ISOLATION_HEADERS,
+    ...res.baseHeaders,
     'Content-Type': MIME[path.extname(found.file).toLowerCase()] ?? 'application/octet-stream',
     'Content-Length': found.size,
   });
@@ -109,10 +115,13 @@ async function serveFile(root, req, res) {
     .pipe(res);
 }
 
-/** Starts serving `root` on 127.0.0.1:`port` (0 = any free port). Resolves once listening. */
-export async function startServer({ port = 8080, root = 'www' } = {}) {
+/**
+ * Starts serving `root` on 127.0.0.1:`port` (0 = any free port). Resolves once listening.
+ * `isolated: false`: without COOP/COEP, so the pages are not cross-origin isolated.
+ */
+export async function startServer({ port = 8080, root = 'www', isolated = true } = {}) {
   const rootAbs = await fs.promises.realpath(path.resolve(root));
-  const server = http.createServer(handler(rootAbs));
+  const server = http.createServer(handler(rootAbs, isolated));
   await new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, HOST, resolve);

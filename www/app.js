@@ -3,6 +3,7 @@
 // classify(), generate(). Every model runs in its own Web Worker, so this thread only draws.
 //
 //   index.html?model=mobilenet_v2&variant=s85&backend=relaxed|wasm|webgpu&image=3
+//             &threads=auto|1|2|4 (both panels' thread pickers)
 //             &autoload=0 (no first classification) &inline=1 (run on the main thread: a
 //             negative control for the long-task test) &llm=<file under models/llm>
 // The LLM list is data: llm-models.json ({models: [{file, label, bytes, sparsity, act_sparsity,
@@ -53,6 +54,11 @@ window.__app = app;
 
 const mb = (b) => (b >= 1e6 ? `${(b / 1e6).toFixed(1)} MB` : `${Math.round(b / 1e3)} kB`);
 const fmtMs = (ms) => (ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(1)} ms`);
+/** A threads picker's value as load() takes it: 'auto' or a count. */
+const threadsPick = (id) => ($(id).value === 'auto' ? 'auto' : Number($(id).value));
+/** "2 threads", or "1 thread (why)" when the model runs on fewer than asked for or the default. */
+const threadsText = (m) => `${m.threads} thread${m.threads === 1 ? '' : 's'}${m.threadsReason ? ` (${m.threadsReason})` : ''}`;
+const threadsShort = (m) => `${m.threads} thread${m.threads === 1 ? '' : 's'}`;
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
@@ -147,7 +153,7 @@ let loadedKey = null;
 let modelLine = ''; // the loaded model, for the status line
 
 function choice() {
-  return { model: $('img-model').value, variant: $('img-variant').value, backend: $('img-backend-pick').value };
+  return { model: $('img-model').value, variant: $('img-variant').value, backend: $('img-backend-pick').value, threads: threadsPick('img-threads') };
 }
 let customModel = null; // a File from "Your own model file…"
 const fileOf = ({ model, variant }) =>
@@ -166,7 +172,7 @@ async function meta(model) {
 function loadOptions(c, m, extra = {}) {
   const b = BACKENDS[c.backend];
   return {
-    backend: b.backend, isa: b.isa, worker: !INLINE, labels, labelOffset: m.label_offset,
+    backend: b.backend, isa: b.isa, threads: c.threads, worker: !INLINE, labels, labelOffset: m.label_offset,
     preprocess: { size: m.size ?? 224, mean: m.mean, std: m.std }, kind: 'image-classifier', ...extra,
   };
 }
@@ -182,8 +188,8 @@ function disposeModels() {
 async function ensureClassifier() {
   const c = choice();
   const key = c.model === '__file'
-    ? `file:${customModel?.name}:${customModel?.size}:${customModel?.lastModified}|${c.backend}`
-    : `${c.model}|${c.variant}|${c.backend}`;
+    ? `file:${customModel?.name}:${customModel?.size}:${customModel?.lastModified}|${c.backend}|${c.threads}`
+    : `${c.model}|${c.variant}|${c.backend}|${c.threads}`;
   if (classifier && loadedKey === key) return classifier;
   disposeModels();
   app.image.runs = [];
@@ -202,11 +208,14 @@ async function ensureClassifier() {
   }
   loadedKey = key;
   const i = classifier.info;
-  app.image.loaded = { key, ...c, backend: classifier.backend, isa: classifier.isa, fallback: classifier.fallback, fromCache: i.fromCache, fileBytes: i.fileBytes };
+  app.image.loaded = {
+    key, ...c, backend: classifier.backend, isa: classifier.isa, fallback: classifier.fallback, fromCache: i.fromCache, fileBytes: i.fileBytes,
+    threads: classifier.threads, threadsReason: classifier.threadsReason,
+  };
   const where = classifier.backend === 'webgpu' ? 'WebGPU' : `WASM ${classifier.isa}`;
   const sparse = i.prunableLayers ? ` · ${i.sparseLayers}/${i.prunableLayers} layers on sparse kernels` : '';
   const skipped = i.flopsSkipped ? ` · ${(100 * i.flopsSkipped).toFixed(0)}% of their FLOPs skipped` : '';
-  modelLine = `${i.name} · ${mb(i.fileBytes)}${i.fromCache ? ' (cached)' : ''} · planned in ${fmtMs(i.loadMs)} on ${where}${sparse}${skipped}`;
+  modelLine = `${i.name} · ${mb(i.fileBytes)}${i.fromCache ? ' (cached)' : ''} · planned in ${fmtMs(i.loadMs)} on ${where} · ${threadsText(classifier)}${sparse}${skipped}`;
   $('img-status').textContent = modelLine;
   const note = $('img-note');
   const notes = [];
@@ -252,13 +261,14 @@ async function classifyCurrent({ withBaseline = true } = {}) {
     $('img-status').textContent = modelLine;
     const c = choice();
     const last = {
-      model: c.model, variant: c.variant, pick: c.backend, backend: r.backend, isa: r.isa, image: cur.name, truth: cur.truth,
+      model: c.model, variant: c.variant, pick: c.backend, backend: r.backend, isa: r.isa, threads: model.threads, threadsReason: model.threadsReason,
+      image: cur.name, truth: cur.truth,
       top1: r.predictions[0].index, top1Label: r.predictions[0].label, ms: r.inferenceMs, wallMs: wall,
       top5: r.predictions.map((p) => ({ index: p.index, label: p.label, p: p.probability })), denseTop1: null, agree: null,
     };
-    $('img-backend').textContent = r.backend === 'webgpu' ? 'ran on WebGPU' : `ran on WASM · ${r.isa}`;
+    $('img-backend').textContent = r.backend === 'webgpu' ? 'ran on WebGPU' : `ran on WASM · ${r.isa} · ${threadsShort(model)}`;
     $('img-backend').className = `pill ${r.backend === 'webgpu' ? 'gpu' : ''}`;
-    $('img-caption').textContent = `${cur.name}${cur.truth !== null ? ` · true label: ${labels[cur.truth]?.split(',')[0]}` : ''} · ${fmtMs(r.inferenceMs)}`;
+    $('img-caption').textContent = `${cur.name}${cur.truth !== null ? ` · true label: ${labels[cur.truth]?.split(',')[0]}` : ''} · ${fmtMs(r.inferenceMs)} on ${threadsText(model)}`;
     // The dense plan of the same weights: automatic on WASM (milliseconds), on demand on WebGPU.
     if (withBaseline && (r.backend === 'wasm' || baseline)) {
       const d = await (await ensureBaseline()).classify(cur.blob, { topK: 1 });
@@ -400,6 +410,7 @@ function onPickerChange() {
   if (c.model !== '__file') u.searchParams.set('model', c.model);
   u.searchParams.set('variant', c.variant);
   u.searchParams.set('backend', c.backend);
+  u.searchParams.set('threads', String(c.threads));
   history.replaceState(null, '', u);
   if (app.image.current) return imageQueue(() => classifyCurrent());
   return imageQueue(() => ensureClassifier().catch((err) => showError('img', err)));
@@ -444,10 +455,10 @@ async function initImagePanel() {
     model: params.get('model'), variant: params.get('variant'),
     backend: params.get('backend') ?? (features.relaxed ? 'relaxed' : 'wasm'),
   };
-  for (const [id, v] of [['img-model', want.model], ['img-variant', want.variant], ['img-backend-pick', want.backend]]) {
+  for (const [id, v] of [['img-model', want.model], ['img-variant', want.variant], ['img-backend-pick', want.backend], ['img-threads', params.get('threads')]]) {
     if (v && [...$(id).options].some((o) => o.value === v && !o.disabled)) $(id).value = v;
   }
-  for (const id of ['img-variant', 'img-backend-pick']) $(id).addEventListener('change', onPickerChange);
+  for (const id of ['img-variant', 'img-backend-pick', 'img-threads']) $(id).addEventListener('change', onPickerChange);
   let previousModel = $('img-model').value;
   $('img-model').addEventListener('change', () => {
     const v = $('img-model').value;
@@ -498,6 +509,7 @@ async function initImagePanel() {
 let llmModels = DEFAULT_LLMS;
 let generator = null;
 let generatorFile = null;
+let generatorThreads = null; // the threads option it was loaded with
 let controller = null;
 
 async function llmManifest() {
@@ -558,22 +570,27 @@ function describeLlm() {
 
 async function ensureGenerator() {
   const m = llmEntry();
-  if (generator && generatorFile === m.file) return generator;
+  const threads = threadsPick('llm-threads');
+  if (generator && generatorFile === m.file && generatorThreads === threads) return generator;
   generator?.dispose();
   generator = null;
   const ui = progressUi('llm');
   ui.start();
   $('llm-status').textContent = `Loading ${m.label ?? m.file}…`;
   try {
-    generator = await load(`models/llm/${m.file}`, { worker: !INLINE, onProgress: ui.on, contextLength: 1024 });
+    generator = await load(`models/llm/${m.file}`, { worker: !INLINE, threads, onProgress: ui.on, contextLength: 1024 });
   } finally {
     ui.done();
   }
   generatorFile = m.file;
+  generatorThreads = threads;
   const i = generator.info;
-  app.llm.loaded = { file: m.file, backend: generator.backend, isa: generator.isa, fromCache: i.fromCache, fileBytes: i.fileBytes };
-  $('llm-backend').textContent = `WASM · ${generator.isa}`;
-  $('llm-status').textContent = `${m.label ?? m.file} ready · ${mb(i.fileBytes)}${i.fromCache ? ' (cached)' : ''} · loaded in ${fmtMs(i.loadMs)}`;
+  app.llm.loaded = {
+    file: m.file, backend: generator.backend, isa: generator.isa, fromCache: i.fromCache, fileBytes: i.fileBytes,
+    threads: generator.threads, threadsReason: generator.threadsReason,
+  };
+  $('llm-backend').textContent = `WASM · ${generator.isa} · ${threadsShort(generator)}`;
+  $('llm-status').textContent = `${m.label ?? m.file} ready · ${mb(i.fileBytes)}${i.fromCache ? ' (cached)' : ''} · loaded in ${fmtMs(i.loadMs)} · ${threadsText(generator)}`;
   $('chat').disabled = !i.hasChatTemplate;
   describeLlm();
   return generator;
@@ -584,6 +601,7 @@ function setLlmBusy(b) {
   $('generate').disabled = b;
   $('stop').disabled = !b;
   $('llm-model').disabled = b;
+  $('llm-threads').disabled = b;
   $('cursor').hidden = !b;
 }
 
@@ -643,10 +661,10 @@ async function generate(overrides = {}) {
     last.stats = s;
     if (s?.tokensPerSecond) $('tok-s').textContent = s.tokensPerSecond.toFixed(1);
     if (typeof s?.actSkipped === 'number') $('act-skip').textContent = pct(s.actSkipped);
-    $('gen-stats').textContent = `${s.tokens} tokens · prompt ${s.promptTokens} tok at ${s.prefillTokensPerSecond?.toFixed(0) ?? '—'} tok/s` +
+    $('gen-stats').textContent = `${s.tokens} tokens on ${threadsShort(gen)} · prompt ${s.promptTokens} tok at ${s.prefillTokensPerSecond?.toFixed(0) ?? '—'} tok/s` +
       (typeof s.actZero === 'number' && s.actZero > 0 ? ` · ${pct(s.actZero)} of the inputs zero` : '') +
       (s.finishReason === 'eos' ? ' · ended by the model' : '');
-    $('llm-status').textContent = `Done on WASM ${gen.isa}.`;
+    $('llm-status').textContent = `Done on WASM ${gen.isa}, ${threadsText(gen)}.`;
   } catch (err) {
     if (err instanceof ZeroskipError && err.code === 'Aborted') {
       last.aborted = true;
@@ -702,6 +720,8 @@ async function initLlmPanel() {
   }
   const want = params.get('llm');
   if (want && llmModels.some((m) => m.file === want)) sel.value = want;
+  const threads = params.get('threads');
+  if (threads && [...$('llm-threads').options].some((o) => o.value === threads)) $('llm-threads').value = threads;
   sel.addEventListener('change', describeLlm);
   describeLlm();
   $('generate').addEventListener('click', () => generate());

@@ -214,6 +214,20 @@ async function main() {
     const wasmTop5 = r.last.top5;
     step(`p50 (SparseGPT 50%): top-1 ${r.last.top1Label}, as the dense model`);
 
+    // Threads: 'auto' is the logical cores up to 4 on this isolated page, shown on the result
+    // line; 1 thread gives the same probabilities bit for bit (the splits are over outputs only).
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const autoThreads = Math.min(4, cores);
+    let caption = await page.$eval('#img-caption', (e) => e.textContent);
+    check(r.last.threads === autoThreads && r.last.threadsReason === null && caption.includes(`${autoThreads} thread`),
+      `threads auto: ${r.last.threads} (${r.last.threadsReason}), caption "${caption}", expected ${autoThreads} on ${cores} cores`);
+    r = await timed(page, windows, 'classify 1 thread', () => pick(page, 'img-threads', '1'));
+    caption = await page.$eval('#img-caption', (e) => e.textContent);
+    check(r.last.threads === 1 && / 1 thread$/.test(caption), `threads 1: ${r.last.threads}, caption "${caption}"`);
+    check(JSON.stringify(r.last.top5) === JSON.stringify(wasmTop5), `p50 on 1 thread: top-5 ${JSON.stringify(r.last.top5)} vs ${JSON.stringify(wasmTop5)} on ${autoThreads}`);
+    step(`threads: auto = ${autoThreads} on ${cores} cores, then 1: the same top-5 bit for bit; caption "${caption}"`);
+    await pick(page, 'img-threads', 'auto');
+
     // 3. WebGPU (SwiftShader).
     r = await timed(page, windows, 'classify webgpu', () => pick(page, 'img-backend-pick', 'webgpu'));
     last = r.last;

@@ -1,6 +1,7 @@
-// What the page tests (demo.mjs, hand.mjs, e2e.mjs, soak.mjs) share: the sample photos linked
-// into www/models, the main-thread long-task observer, and the end of every run (close the
-// browser and the server, count what the pages logged as failures, print the verdict).
+// What the page tests (demo.mjs, hand.mjs, e2e.mjs, soak.mjs, threads.mjs) share: the sample
+// photos linked into www/models, the main-thread long-task observer and the trace that tells a
+// blocked thread from a starved one, and the end of every run (close the browser and the server,
+// count what the pages logged as failures, print the verdict).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -52,4 +53,29 @@ export function observeLongTasks() {
   } catch {
     window.__longTaskObserver = false;
   }
+}
+
+/**
+ * The long tasks over `limitMs` inside the working windows (`{fn, t0, t1}` in page time), each
+ * with the main thread's CPU time in it, from a Chromium trace of the run (its 'toplevel' events,
+ * a task or a mojo message each, carry thread time, `tdur`). Both clocks meet at the
+ * performance.mark `mark` (page time `clockMs`). A long task is `blocking` when the thread ran
+ * for more than `limitMs` in it, or when the trace has no such task: one with less CPU time was
+ * the page's thread waiting for a core (2 shared cores, other jobs), reported but not failed.
+ */
+export function classifyLongTasks(tasks, windows, trace, { mark: markName, clockMs, limitMs }) {
+  const events = JSON.parse(trace).traceEvents;
+  const mark = events.find((e) => e.name === markName && e.cat?.includes('blink.user_timing'));
+  const offsetMs = mark ? mark.ts / 1000 - clockMs : NaN;
+  const runs = mark ? events.filter((e) => e.pid === mark.pid && e.tid === mark.tid && e.ph === 'X' && e.cat?.includes('toplevel') && e.dur >= 1000 * limitMs) : [];
+  return tasks
+    .filter((t) => t.duration > limitMs)
+    .map((t) => {
+      const during = windows.filter((w) => t.start < w.t1 && t.start + t.duration > w.t0).map((w) => w.fn);
+      const ts = (t.start + offsetMs) * 1000;
+      const run = runs.find((e) => Math.abs(e.ts - ts) < 5000);
+      const cpuMs = run?.tdur === undefined ? null : run.tdur / 1000;
+      return { ...t, during, cpuMs, blocking: cpuMs === null || cpuMs > limitMs };
+    })
+    .filter((t) => t.during.length);
 }

@@ -27,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
 import { launchChromium, exitWith, textTable, writeJson } from '../../bench/lib.mjs';
-import { linkSampleFiles, observeLongTasks, runPageChecks } from './pages.mjs';
+import { classifyLongTasks, linkSampleFiles, observeLongTasks, runPageChecks } from './pages.mjs';
 import { stage } from '../../js/scripts/stage.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -45,31 +45,6 @@ const failures = [];
 function check(ok, what) {
   if (!ok) failures.push(what);
   return ok;
-}
-
-/**
- * The long tasks over LONG_TASK_MS inside the working windows, each with the main thread's CPU
- * time in it, from a Chromium trace of the run (its 'toplevel' events, a task or a mojo message each,
- * carry thread time, `tdur`). Both clocks meet at the performance.mark 'soak-clock' (page time `clockMs`). A long task
- * is `blocking` when the thread ran for more than LONG_TASK_MS in it, or when the trace has no
- * such task: one with less CPU time was the page's thread waiting for a core (2 shared cores,
- * other jobs), reported but not failed.
- */
-function classifyLongTasks(tasks, windows, trace, clockMs) {
-  const events = JSON.parse(trace).traceEvents;
-  const mark = events.find((e) => e.name === 'soak-clock' && e.cat?.includes('blink.user_timing'));
-  const offsetMs = mark ? mark.ts / 1000 - clockMs : NaN;
-  const runs = mark ? events.filter((e) => e.pid === mark.pid && e.tid === mark.tid && e.ph === 'X' && e.cat?.includes('toplevel') && e.dur >= 1000 * LONG_TASK_MS) : [];
-  return tasks
-    .filter((t) => t.duration > LONG_TASK_MS)
-    .map((t) => {
-      const during = windows.filter((w) => t.start < w.t1 && t.start + t.duration > w.t0).map((w) => w.fn);
-      const ts = (t.start + offsetMs) * 1000;
-      const run = runs.find((e) => Math.abs(e.ts - ts) < 5000);
-      const cpuMs = run?.tdur === undefined ? null : run.tdur / 1000;
-      return { ...t, during, cpuMs, blocking: cpuMs === null || cpuMs > LONG_TASK_MS };
-    })
-    .filter((t) => t.during.length);
 }
 
 /**
@@ -94,10 +69,18 @@ function heapProbe(browserCdp, pageCdp) {
   const workers = async () => (await browserCdp.send('Target.getTargets')).targetInfos.filter((t) => t.type === 'worker' && /\/zeroskip\/worker\.js$/.test(t.url));
   return {
     workers,
-    async measure() {
+    /** `live`: the models loaded now, whose workers are measured. */
+    async measure(live) {
       await pageCdp.send('HeapProfiler.collectGarbage');
       const page = (await pageCdp.send('Runtime.getHeapUsage')).usedSize;
-      const list = await workers();
+      // A disposed model's worker lingers while its pool threads end: a thread asleep in a wait
+      // is stopped by Chromium's forcible termination, 2 s later. Attaching to a worker being
+      // terminated crashes the browser (or hangs the call): wait until only the live ones remain.
+      let list = await workers();
+      for (let i = 0; i < 50 && list.length > live; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        list = await workers();
+      }
       let worker = 0;
       for (const w of list) {
         const { sessionId } = await browserCdp.send('Target.attachToTarget', { targetId: w.targetId, flatten: false });
@@ -149,10 +132,10 @@ async function main() {
       windows.push({ fn: `${fn} ${arg?.key ?? ''}`, t0: p0, t1: await page.evaluate(() => performance.now()) });
       return { out, ms: Date.now() - w0 };
     };
-    const sample = async (label, keys) => {
+    const sample = async (label, keys, live) => {
       const wasm = {};
       for (const k of keys) wasm[k] = await page.evaluate((key) => window.__soak.memory(key), k);
-      const row = { label, wasm, ...(await probe.measure()) };
+      const row = { label, wasm, ...(await probe.measure(live)) };
       report.memory.push(row);
       return row;
     };
@@ -170,7 +153,7 @@ async function main() {
     const tCnn = Date.now();
     for (const [j, key] of ORDER.entries()) {
       const { out: b } = await call('cnnBlock', { key, n: BLOCK });
-      const mem = await sample(`after block ${j + 1} (${key})`, [key]);
+      const mem = await sample(`after block ${j + 1} (${key})`, [key], 3);
       firstWasm[key] ??= mem.wasm[key];
       if (j === 2) baseline = mem; // every model has run a block: warm
       check(b.mismatches.length === 0, `block ${j + 1} (${key}): ${b.mismatches.length} answers differ from the first ones: ${JSON.stringify(b.mismatches.slice(0, 2))}`);
@@ -207,7 +190,7 @@ async function main() {
     const { out: ll } = await call('llmLoad', { file: LLM_FILE });
     const { out: ref } = await call('greedy', { prompt: STORM.prompt, maxTokens: REF_TOKENS });
     check(ref.tokens.length === REF_TOKENS && ref.text.includes('Paris'), `reference: ${ref.tokens.length} tokens ${JSON.stringify(ref.text)}`);
-    const llmBase = await sample('LLM after its reference run', ['llm']);
+    const llmBase = await sample('LLM after its reference run', ['llm'], 4);
     step(`${LLM_FILE}: loaded in ${(ll.ms / 1000).toFixed(1)} s; reference ${JSON.stringify(ref.text)}; wasm ${mib(llmBase.wasm.llm)} MiB`);
     const { out: storm } = await call('abortStorm', STORM);
     report.phases.storm = storm;
@@ -218,7 +201,7 @@ async function main() {
       `${storm.aborted} aborted, ${storm.stopped} stopped, ${storm.finished} ran to the end; ${storm.tokens} tokens`);
     const { out: after } = await call('greedy', { prompt: STORM.prompt, maxTokens: REF_TOKENS });
     check(after.tokens.join(',') === ref.tokens.join(','), `after the storm: ${JSON.stringify(after.text)} vs ${JSON.stringify(ref.text)}`);
-    const llmAfter = await sample('LLM after the storm', ['llm']);
+    const llmAfter = await sample('LLM after the storm', ['llm'], 4);
     check(drift(llmAfter.wasm.llm, llmBase.wasm.llm) <= MEMORY_DRIFT, `LLM wasm memory ${llmAfter.wasm.llm} B after the storm vs ${llmBase.wasm.llm} B`);
     check(drift(llmAfter.page, llmBase.page) <= MEMORY_DRIFT, `page JS heap ${llmAfter.page} B after the storm vs ${llmBase.page} B`);
     check(drift(llmAfter.worker, llmBase.worker) <= MEMORY_DRIFT, `worker JS heaps ${llmAfter.worker} B after the storm vs ${llmBase.worker} B`);
@@ -242,13 +225,14 @@ async function main() {
       const { out: b } = await call('cnnBlock', { key, n: 20 });
       check(b.mismatches.length === 0 && b.errors.length === 0, `final ${key}: ${b.mismatches.length} differ, errors ${JSON.stringify(b.errors)}`);
     }
-    const end = await sample('end (3 CNNs + LLM)', ['v2', 's85', 'eff', 'llm']);
+    const end = await sample('end (3 CNNs + LLM)', ['v2', 's85', 'eff', 'llm'], 4);
     check(drift(end.page, baseline.page) <= MEMORY_DRIFT, `page JS heap at the end ${end.page} B vs ${baseline.page} B after warm-up`);
     for (const k of ['v2', 's85', 'eff']) check(drift(end.wasm[k], firstWasm[k]) <= MEMORY_DRIFT, `${k}: wasm memory at the end ${end.wasm[k]} B vs ${firstWasm[k]} B`);
     step('final: 20 more answers of each CNN equal to the first ones');
     await call('disposeAll');
     let left = -1;
-    for (let i = 0; i < 20 && left !== 0; i++) {
+    // Up to 5 s: a threaded model's worker ends about 2 s after dispose (see measure).
+    for (let i = 0; i < 50 && left !== 0; i++) {
       left = (await probe.workers()).length;
       if (left) await new Promise((r) => setTimeout(r, 100));
     }
@@ -261,7 +245,7 @@ async function main() {
     const trace = (await browser.stopTracing()).toString('utf8');
     if (process.env.SOAK_TRACE) fs.writeFileSync(process.env.SOAK_TRACE, trace);
     const tasks = await page.evaluate(() => window.__longTasks);
-    const all = classifyLongTasks(tasks, windows, trace, clockMs);
+    const all = classifyLongTasks(tasks, windows, trace, { mark: 'soak-clock', clockMs, limitMs: LONG_TASK_MS });
     const control = all.filter((t) => t.during.includes('busy '));
     check(seen && control.length === 1 && control[0].blocking && control[0].cpuMs > 100,
       `negative control: a busy loop on the main thread was seen as ${JSON.stringify(control)} (is the long-task observer or the trace working?)`);

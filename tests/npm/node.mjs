@@ -6,6 +6,7 @@
 //   - SmolLM2-135M (Q4_1 GGUF): 20 greedy tokens of "The capital of France is" contain "Paris",
 //     and its activation sparsity reads as none (act null, 0 skipped per decoded token);
 //   - typed errors: a corrupt model (BadModel), an aborted generation (Aborted);
+//   - threads: asked for 4, the model runs on one, with Node's reason and no error;
 //   - the pages' building blocks: preprocess() of those pixels gives the reference tensor back,
 //     and the raw engine from loadWasm() computes what run() did; an engine error's own code
 //     reaches the ZeroskipError.
@@ -30,9 +31,12 @@ const want = verify.models.mobilenet_v2.per_image[0].top5_label[0];
 const f = detectFeatures();
 console.log('features', JSON.stringify(f));
 
-const clf = await load(models + '/mobilenet_v2.onnx', { labels: models + '/labels.txt' });
+const clf = await load(models + '/mobilenet_v2.onnx', { labels: models + '/labels.txt', threads: 4 });
 assert.equal(clf.kind, 'image-classifier');
 assert.equal(clf.backend, 'wasm');
+// Node has no thread pool: one thread, the reason given, no error (asked for 4 here).
+assert.equal(clf.threads, 1);
+assert.match(clf.threadsReason, /in Node zeroskip runs on one thread/);
 const { data } = readNpy(models + '/verify/mobilenet_v2_inputs.npy');
 const n = 3 * 224 * 224;
 const x = data.slice(0, n);

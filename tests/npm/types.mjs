@@ -15,7 +15,7 @@ const tsc = path.join(REPO, 'node_modules/.bin/tsc');
 if (!fs.existsSync(tsc)) throw new Error('node_modules/.bin/tsc missing: run make setup (npm ci)');
 
 fs.writeFileSync(path.join(dir, 'use.ts'), `
-import { load, ZeroskipError, detectFeatures, clearCache, isCached, bestIsa, loadWasm,
+import { load, ZeroskipError, detectFeatures, threadSupport, clearCache, isCached, bestIsa, loadWasm,
   fetchWithProgress, decodeImage, preprocess, IMAGENET, maxAbsDiff, argmax, topK, softmax,
   type Model, type Classification, type LoadProgress, type ErrorCode,
   type ActSparsity, type GeneratedToken, type GenerationStats } from 'zeroskip';
@@ -64,6 +64,16 @@ async function main(img: ImageData, blob: Blob): Promise<string> {
   const cached: boolean = await isCached('models/mobilenet_v2.onnx');
   const wasmBytes: number = (await clf.memory()).wasmBytes;
   text += wasmBytes;
+  const threaded = await load('models/mobilenet_v2.onnx', { threads: 2 });
+  const auto = await load('models/mobilenet_v2.onnx', { threads: 'auto' });
+  const n: number = threaded.threads + auto.info.threads;
+  const why: string | null = threaded.threadsReason ?? auto.info.threadsReason;
+  const support = threadSupport();
+  const ok: boolean = support.ok;
+  const reason: string | null = support.reason;
+  const pool = await loadWasm('simd128', { threads: 2 });
+  const granted: number = pool.setThreads(1) + pool.threads();
+  text += n + String(why) + ok + String(reason) + granted;
   clf.dispose();
   return text + top + again.predictions.length + y.length + String(best) + cached + clf.backend;
 }
@@ -84,6 +94,8 @@ async function wrong(): Promise<void> {
   await gen.classify(new ImageData(1, 1));
   // @ts-expect-error: loadWasm takes a concrete build, not 'auto'
   await loadWasm('auto');
+  // @ts-expect-error: threads is a count or 'auto'
+  await load('m.onnx', { threads: 'many' });
 }
 void wrong;
 `);
@@ -101,4 +113,4 @@ try {
   console.error('npm types test FAILED: tsc rejected the typed usage (or accepted a marked mistake)');
   process.exit(1);
 }
-console.log(`npm types test: tsc --strict accepts the API's typed use and rejects 5 mistakes (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(`npm types test: tsc --strict accepts the API's typed use and rejects 6 mistakes (${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -5,7 +5,9 @@
 // Chromium: it classifies a sample photo with the zoo's MobileNetV2 (in the package's Web
 // Worker, which Vite bundles from `new Worker(new URL('./worker.js', import.meta.url))`) and
 // must get the label onnxruntime gives, as must decodeImage + preprocess + run() on the page's
-// thread; loadWasm() gives the best build. The build must hold the worker and both .wasm builds.
+// thread; loadWasm() gives the best build. The build must hold the worker, the pool's thread
+// worker and the four .wasm builds (one-thread and threaded), and the isolated page's model must
+// run on its default thread count (the bundled thread.js and threaded build at work).
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -49,6 +51,7 @@ try {
   const preTop = argmax(await clf.run(tensor));
   const wasmIsa = JSON.parse((await loadWasm(bestIsa())).buildInfo()).isa;
   window.__result = { top: r.predictions.map((p) => [p.index, p.label]), imgTop: r2.predictions[0].index, backend: r.backend, isa: r.isa, best: detectFeatures().best, bad, preTop, wasmIsa,
+    threads: clf.threads, threadsReason: clf.threadsReason, cores: navigator.hardwareConcurrency,
     workers: performance.getEntriesByType('resource').map((e) => e.name).filter((n) => /worker/i.test(n)) };
   out.textContent = JSON.stringify(window.__result, null, 2);
 } catch (e) {
@@ -60,7 +63,8 @@ try {
   await vite.build({ root: dir, logLevel: 'warn', build: { outDir: path.join(dir, 'dist'), emptyOutDir: true } });
   const assets = fs.readdirSync(path.join(dir, 'dist/assets'));
   console.log(`vite ${vite.version} built: ${assets.join(', ')}`);
-  check(assets.filter((a) => a.endsWith('.wasm')).length === 2, `expected both .wasm builds in dist/assets: ${assets}`);
+  check(assets.filter((a) => a.endsWith('.wasm')).length === 4, `expected the four .wasm builds in dist/assets: ${assets}`);
+  check(assets.some((a) => /^thread/.test(a)), `expected the pool's thread chunk in dist/assets: ${assets}`);
   check(assets.some((a) => /worker/i.test(a)), `expected a worker chunk in dist/assets: ${assets}`);
 
   const { server, url } = await startServer({ port: 0, root: path.join(dir, 'dist') });
@@ -83,6 +87,8 @@ try {
       check(result.preTop === want, `decodeImage + preprocess + run(): top-1 ${result.preTop}, expected ${want}`);
       check(result.wasmIsa === result.best, `loadWasm(bestIsa()) is the ${result.wasmIsa} build, best is ${result.best}`);
       check(result.workers.length > 0, 'no worker script was loaded: inference ran on the main thread?');
+      const threads = Math.min(4, result.cores);
+      check(result.threads === threads && result.threadsReason === null, `the model runs on ${result.threads} threads (${result.threadsReason}), expected ${threads}`);
     }
     check(errors.length === 0, `page errors: ${errors.join('; ')}`);
   } finally {
