@@ -29,9 +29,9 @@ zoo: setup cli
 # thread and threaded (-threads: +atomics on an imported shared memory, a pool of Web Workers,
 # js/thread.js). Each in its own target dir because RUSTFLAGS replaces .cargo/config.toml's flags.
 # The threaded ones need the pinned nightly (tools/setup.sh): std rebuilt with atomics
-# (-Z build-std), and the crate-attr for core::arch's wasm atomic wait/notify (still unstable).
+# (-Z build-std; src/lib.rs enables the unstable wasm atomic-wait intrinsic in these builds).
 # Their memory may grow to 4 GiB (the wasm32 limit; Chromium reserves shared memory lazily).
-THREADS_FLAGS := +atomics,+bulk-memory,+mutable-globals -Z crate-attr=feature(stdarch_wasm_atomic_wait) \
+THREADS_FLAGS := +atomics,+bulk-memory,+mutable-globals \
   -C link-arg=--shared-memory -C link-arg=--max-memory=4294967296 -C link-arg=--import-memory \
   -C link-arg=--export=__wasm_init_tls -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align \
   -C link-arg=--export=__tls_base

@@ -8,6 +8,12 @@
 // Kernel signatures spell out every pointer and dim (shape comments beside them) rather than
 // hiding them in ad-hoc structs, and tile loops index several same-sized arrays in lockstep.
 #![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+// The threaded wasm builds (nightly, `+atomics`): the pool's workers sleep with
+// `memory.atomic.wait32`, whose intrinsic is still unstable (src/par/wait.rs).
+#![cfg_attr(
+    all(target_arch = "wasm32", target_feature = "atomics"),
+    feature(stdarch_wasm_atomic_wait)
+)]
 
 pub mod bench;
 pub mod dense;

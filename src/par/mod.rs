@@ -43,18 +43,10 @@ pub fn part(i: usize, tasks: usize, len: usize, align: usize) -> Range<usize> {
 /// the caller alone: the handoff to a worker costs more than it saves.
 pub fn tasks_for(work: usize, min_work: usize) -> usize {
     match SPLITS.with(Cell::get) {
-        0 => match threads() {
-            1 => 1,
-            t => (work / min_work.max(1)).clamp(1, t * OVERSPLIT),
-        },
+        0 => (work / min_work.max(1)).clamp(1, threads()),
         n => n,
     }
 }
-
-/// Tasks per thread a large call is cut into. Tasks are taken from a counter, so a thread that
-/// was descheduled mid-call (a shared machine, a busy browser) holds up one small task, not half
-/// the call: the other threads take the rest.
-const OVERSPLIT: usize = 4;
 
 thread_local! {
     /// [`with_splits`]' count; 0 = by work.
