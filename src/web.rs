@@ -75,6 +75,13 @@ pub fn threads() -> u32 {
     crate::par::threads() as u32
 }
 
+/// Multiply-adds per task under which a kernel call stays on one thread (default
+/// `graph::split::MIN_TASK_MACS`); the benchmark's threshold sweep sets it. Never changes results.
+#[wasm_bindgen(js_name = setMinTaskMacs)]
+pub fn set_min_task_macs(macs: u32) {
+    crate::graph::split::set_min_task_macs(macs as usize)
+}
+
 /// SIMD peak probe: `iters` rounds of `chains` independent f32x4 multiply-add chains with the
 /// given ISA (`simd128` or `relaxed`). Flops done: `iters · chains · 8`. Returns a checksum.
 #[wasm_bindgen(js_name = peakProbe)]

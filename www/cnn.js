@@ -66,7 +66,7 @@ function describeProtocol(p) {
     `verify/<model>_inputs.npy; ort: wasm EP, numThreads ${THREADS ?? 1}, proxy off, graphOptimizationLevel all; ` +
     `guard: dense variant zeroskip vs ort max |Δlogit| ≤ ${MAX_DIFF} and equal top-1; main thread` +
     (THREADS === null ? '' : `; threads ${THREADS}: zeroskip's threaded build (pool of 2) with setThreads(${THREADS}); ` +
-      (THREADS > 1 ? 'a 40 ms untimed pause before every timed run (util.js settleBetweenEngines: spinning pool workers of the engine before); ' : '') +
+      (THREADS > 1 ? 'a 40 ms pause and one untimed run of the same engine before every timed run (util.js settleBetweenEngines: spinning pool workers of the engine before, sleeping ones of this engine); ' : '') +
       `a 4th engine ${TFJS}: TF.js wasm backend (${THREADS > 1 ? `threaded-simd binary, setThreadsCount(${THREADS}), its ` +
       'hardwareConcurrency/2 cap lifted by shadowing navigator.hardwareConcurrency while the backend initialises' : 'SIMD binary, 1 thread'}) ` +
       'on the same ONNX bytes (BN folded, conv+ReLU6 fused, NHWC; input transposed outside the timing), ' +

@@ -127,7 +127,7 @@ function describeProtocol(p, engines) {
     `tensor + execute + dataSync of every output (zeroskip: Model.run, Float32Array in and out); ` +
     `guard: ${TOLERANCE_RULE}; main thread` +
     (THREADS === null ? '' : `; threads ${THREADS}: zeroskip's threaded build (pool of 2) with setThreads(${THREADS})` +
-      (THREADS > 1 ? '; a 40 ms untimed pause before every timed run (util.js settleBetweenEngines: spinning pool workers of the engine before)' : ''));
+      (THREADS > 1 ? '; a 40 ms pause and one untimed run of the same engine before every timed run (util.js settleBetweenEngines: spinning pool workers of the engine before, sleeping ones of this engine)' : ''));
 }
 
 // ---- files ------------------------------------------------------------------------------------

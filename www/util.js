@@ -525,10 +525,14 @@ export async function loadTfjsOnThreads(dir, { wasm = 'simd', threads = null } =
 }
 
 /**
- * On a threads page, each engine's `time` after a pause of `ms` (not timed): a pool that has just
- * run (ORT's and XNNPACK's workers spin-wait after a job) would otherwise take a core from the
- * engine timed next in the round; on 2 cores that doubled a single-thread engine's time. Engines
- * on one thread (threads null or 1) are returned as they are.
+ * On a threads page, each engine's `time` after a pause of `ms` and one untimed run of its own:
+ * a pool that has just run (ORT's and XNNPACK's workers spin-wait after a job; so do ours, about
+ * 1–2 ms) would otherwise take a core from the engine timed next in the round, and a pool that
+ * has slept since its engine's last turn first has to wake its threads. On 2 cores the first
+ * doubled a single-thread engine's time, and without the untimed run every engine's 2-thread
+ * median sat near its 1-thread one while its fastest runs were 1.5–1.8× faster (zeroskip alone
+ * in a page: MobileNetV2 14.3 → 7.5 ms). Engines on one thread (threads null or 1) are returned
+ * as they are.
  */
 export function settleBetweenEngines(engines, threads, ms = 40) {
   if (!(threads > 1)) return engines;
@@ -536,6 +540,7 @@ export function settleBetweenEngines(engines, threads, ms = 40) {
     ...e,
     time: async (x) => {
       await new Promise((resolve) => setTimeout(resolve, ms));
+      await e.run(x);
       return e.time(x);
     },
   }));

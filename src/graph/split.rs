@@ -15,11 +15,25 @@ use crate::kernels::{Clamp, Kernel};
 use crate::par::{self, Disjoint};
 use crate::sparse::SpmmLayer;
 use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Multiply-adds under which a step runs on one thread: handing a task to a worker costs about
 /// 1–3 µs in a browser (a published job and a counter; workers spin between steps), and 64 K
 /// multiply-adds take about 8 µs on one SIMD128 core. See README, Threads, for the sweep.
 pub const MIN_TASK_MACS: usize = 64 * 1024;
+
+static MIN_MACS: AtomicUsize = AtomicUsize::new(MIN_TASK_MACS);
+
+/// The threshold in use: [`MIN_TASK_MACS`] unless [`set_min_task_macs`] changed it.
+pub fn min_task_macs() -> usize {
+    MIN_MACS.load(Ordering::Relaxed)
+}
+
+/// Sets the multiply-adds per task under which CNN and LLM calls stay on one thread (the
+/// threshold sweep of the benchmark; results do not depend on it).
+pub fn set_min_task_macs(macs: usize) {
+    MIN_MACS.store(macs.max(1), Ordering::Relaxed);
+}
 /// Elementwise ops move memory more than they compute: a task is worth it from 32 K elements.
 pub const MIN_TASK_ELEMS: usize = 32 * 1024;
 
@@ -55,7 +69,7 @@ pub fn dwconv(k: &Kernel, w: &DwConvWeights, x: &[f32], y: &mut [f32], clamp: Cl
     let p = w.params();
     let win = p.geometry().window();
     let macs = p.output_len() * win.kh * win.kw;
-    by_channels(macs, MIN_TASK_MACS, p.channels(), y, &|y, ch| {
+    by_channels(macs, min_task_macs(), p.channels(), y, &|y, ch| {
         k.run_dwconv(w, x, y, clamp, ch)
     })
 }
@@ -66,7 +80,7 @@ pub fn conv(k: &Kernel, w: &ConvWeights, x: &[f32], y: &mut [f32], clamp: Clamp)
     let p = w.params();
     let win = p.geometry().window();
     let macs = p.output_len() * p.c_in() * win.kh * win.kw;
-    by_channels(macs, MIN_TASK_MACS, p.c_out(), y, &|y, ch| {
+    by_channels(macs, min_task_macs(), p.c_out(), y, &|y, ch| {
         k.run_conv(w, x, y, clamp, ch)
     })
 }
@@ -112,7 +126,7 @@ type RangeTask<'a> = dyn Fn(&mut [f32], Range<usize>) -> Result<()> + Sync + 'a;
 
 /// `f` over ALIGN-aligned pixel ranges of `y (c_out, hw)`; at most one task per 4 pixels.
 fn by_pixels(macs: usize, hw: usize, y: &mut [f32], f: &RangeTask<'_>) -> Result<()> {
-    let tasks = par::tasks_for(macs, MIN_TASK_MACS).min(hw / ALIGN).max(1);
+    let tasks = par::tasks_for(macs, min_task_macs()).min(hw / ALIGN).max(1);
     let y = Disjoint::new(y);
     // Safety: each task writes the pixels of its range in every output row only.
     par::try_for_tasks(tasks, &|i| {

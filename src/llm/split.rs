@@ -27,7 +27,7 @@
 //! elements) stay on one thread: far under the 32 K elements where a task pays for itself.
 
 use crate::error::Result;
-pub use crate::graph::split::MIN_TASK_MACS;
+pub use crate::graph::split::{min_task_macs, MIN_TASK_MACS};
 use crate::kernels::{Kernel, Tile};
 use crate::par::{self, Disjoint};
 use crate::sparse::llm::SparseMatrix;
@@ -39,7 +39,7 @@ const LINE: usize = 16;
 /// Tasks for `macs` multiply-adds of work: one per [`MIN_TASK_MACS`], at most
 /// [`par::threads`] ([`par::tasks_for`]; the tests force splits with [`par::with_splits`]).
 pub fn tasks_for(macs: usize) -> usize {
-    par::tasks_for(macs, MIN_TASK_MACS)
+    par::tasks_for(macs, min_task_macs())
 }
 
 fn gcd(a: usize, b: usize) -> usize {
