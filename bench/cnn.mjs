@@ -22,7 +22,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import {
-  busyMachineNote, threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily, linkTfjsRuntime,
+  imageThreadsSection,
+  threadCounts, threadScaling, acceptanceLine, acceptanceLines, engineFamily, linkTfjsRuntime,
   linkOrtRuntime, linkZooModels, machineDescription, runCnnPage,
   textTable, writeJson, combinedHeader, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild, exitWith,
 } from './lib.mjs';
@@ -135,21 +136,7 @@ function combineThreads(results, load) {
     acceptanceLine(`${isa}: MobileNetV2 dense, 2t: TF.js ms / zeroskip ms (zeroskip ≤ TF.js)`, vsTfjs(isa, 'dense'), 1, true, vsTfjsMin(isa, 'dense')),
     acceptanceLine(`${isa}: MobileNetV2 s85, 2t: TF.js ms / zeroskip ms`, vsTfjs(isa, 's85'), 2.5, true, vsTfjsMin(isa, 's85')),
   ].map((a) => ({ ...a, isa })));
-  return {
-    counts: [...new Set(rows.map((r) => r.threads))].sort(),
-    builds: Object.fromEntries(results.map((r) => [r.isa, r.zeroskip_build])),
-    protocol: results[0]?.protocol ?? null,
-    tfjs: results.map((r) => ({ isa: r.isa, threads: r.threads, version: r.tfjs_version, binary: r.tfjs_binary, pool: r.tfjs_threads, thread_cap: r.tfjs_thread_cap })),
-    load_average: load,
-    load_note: busyMachineNote(load),
-    rows,
-    scaling,
-    ratios,
-    acceptance,
-    unmeasured: unmeasuredThreadRows(rows, ['model', 'variant', 'isa']),
-    guard_failures: results.flatMap((r) => r.guard_failures.map((g) => `${r.isa} ${r.threads}t: ${g}`)),
-    runs: results.map(({ rows: _, ...rest }) => rest), // eslint-disable-line no-unused-vars
-  };
+  return imageThreadsSection({ results, rows, load, scaling, ratios, acceptance });
 }
 
 function formatThreads(t) {

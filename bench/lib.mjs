@@ -648,6 +648,29 @@ export function threadScaling(rows, { keyOf, value, faster, n = 2 }) {
 }
 
 /**
+ * The `threads` section of an image benchmark's JSON (cnn, tfjs): the pages' thread counts, builds
+ * and TF.js pools, the load average and its note, the rows with their scaling, ratios and
+ * acceptance lines, the unmeasured thread counts, guard failures and each page's details.
+ */
+export function imageThreadsSection({ results, rows, load, scaling, ratios, acceptance }) {
+  return {
+    counts: [...new Set(rows.map((r) => r.threads))].sort(),
+    builds: Object.fromEntries(results.map((r) => [r.isa, r.zeroskip_build])),
+    protocol: results[0]?.protocol ?? null,
+    tfjs: results.map((r) => ({ isa: r.isa, threads: r.threads, version: r.tfjs_version, binary: r.tfjs_binary, pool: r.tfjs_threads, thread_cap: r.tfjs_thread_cap })),
+    load_average: load,
+    load_note: busyMachineNote(load),
+    rows,
+    scaling,
+    ratios,
+    acceptance,
+    unmeasured: unmeasuredThreadRows(rows, ['model', 'variant', 'isa']),
+    guard_failures: results.flatMap((r) => r.guard_failures.map((g) => `${r.isa} ${r.threads}t: ${g}`)),
+    runs: results.map(({ rows: _, ...rest }) => rest), // eslint-disable-line no-unused-vars
+  };
+}
+
+/**
  * Rows for the thread counts this machine cannot measure (MORE_THREADS above CORES), one per
  * `base` row measured on THREAD_COUNTS' largest count: the row's `keep` fields, threads, and
  * status 'unmeasured (N-core machine)' — printed and written rather than left out.

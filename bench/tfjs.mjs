@@ -27,7 +27,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  busyMachineNote, threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily,
+  imageThreadsSection,
+  threadCounts, threadScaling, acceptanceLine, acceptanceLines, engineFamily,
   linkTfjsModels, linkTfjsRuntime, machineDescription, runTfjsPage, textTable,
   writeJson, exitWith, combinedHeader, REPO, parseBenchArgs, isNum, num, times, timingColumns, runEachBuild,
 } from './lib.mjs';
@@ -119,21 +120,7 @@ function combineThreads(results, load) {
     acceptanceLine(`${isa}: handlandmark-sparse, 2t: TF.js ms / zeroskip ms`,
       ratios.find((r) => r.isa === isa && r.variant === 'handlandmark-sparse')?.['tfjs-wasm-2t/zeroskip'], 3, true, vsTfjsMin(isa, 'handlandmark-sparse')),
   ].map((a) => ({ ...a, isa })));
-  return {
-    counts: [...new Set(rows.map((r) => r.threads))].sort(),
-    builds: Object.fromEntries(results.map((r) => [r.isa, r.zeroskip_build])),
-    protocol: results[0]?.protocol ?? null,
-    tfjs: results.map((r) => ({ isa: r.isa, threads: r.threads, version: r.tfjs_version, binary: r.tfjs_binary, pool: r.tfjs_threads, thread_cap: r.tfjs_thread_cap })),
-    load_average: load,
-    load_note: busyMachineNote(load),
-    rows,
-    scaling,
-    ratios,
-    acceptance,
-    unmeasured: unmeasuredThreadRows(rows, ['model', 'variant', 'isa']),
-    guard_failures: results.flatMap((r) => r.guard_failures.map((g) => `${r.isa} ${r.threads}t: ${g}`)),
-    runs: results.map(({ rows: _, ...rest }) => rest), // eslint-disable-line no-unused-vars
-  };
+  return imageThreadsSection({ results, rows, load, scaling, ratios, acceptance });
 }
 
 function formatThreads(t) {
