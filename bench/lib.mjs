@@ -648,6 +648,22 @@ export function threadScaling(rows, { keyOf, value, faster, n = 2 }) {
 }
 
 /**
+ * What every driver's `threads` section holds: the load average and its note, the rows with their
+ * scaling, ratios and acceptance lines, and the thread counts left unmeasured.
+ */
+export function threadsCore({ load, rows, scaling, ratios, acceptance }) {
+  return {
+    load_average: load,
+    load_note: busyMachineNote(load),
+    rows,
+    scaling,
+    ratios,
+    acceptance,
+    unmeasured: unmeasuredThreadRows(rows, ['model', 'variant', 'isa']),
+  };
+}
+
+/**
  * The `threads` section of an image benchmark's JSON (cnn, tfjs): the pages' thread counts, builds
  * and TF.js pools, the load average and its note, the rows with their scaling, ratios and
  * acceptance lines, the unmeasured thread counts, guard failures and each page's details.
@@ -658,13 +674,7 @@ export function imageThreadsSection({ results, rows, load, scaling, ratios, acce
     builds: Object.fromEntries(results.map((r) => [r.isa, r.zeroskip_build])),
     protocol: results[0]?.protocol ?? null,
     tfjs: results.map((r) => ({ isa: r.isa, threads: r.threads, version: r.tfjs_version, binary: r.tfjs_binary, pool: r.tfjs_threads, thread_cap: r.tfjs_thread_cap })),
-    load_average: load,
-    load_note: busyMachineNote(load),
-    rows,
-    scaling,
-    ratios,
-    acceptance,
-    unmeasured: unmeasuredThreadRows(rows, ['model', 'variant', 'isa']),
+    ...threadsCore({ load, rows, scaling, ratios, acceptance }),
     guard_failures: results.flatMap((r) => r.guard_failures.map((g) => `${r.isa} ${r.threads}t: ${g}`)),
     runs: results.map(({ rows: _, ...rest }) => rest), // eslint-disable-line no-unused-vars
   };

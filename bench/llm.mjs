@@ -42,7 +42,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  busyMachineNote, threadCounts, threadScaling, unmeasuredThreadRows, acceptanceLine, acceptanceLines, engineFamily, times,
+  threadsCore, threadCounts, threadScaling, acceptanceLine, acceptanceLines, engineFamily, times,
   linkLlmModels, linkWllamaRuntime, llmQuality, machineDescription, runLlmBench, textTable, writeJson, exitWith, REPO, parseBenchArgs, isNum, num,
 } from './lib.mjs';
 
@@ -173,13 +173,7 @@ function combineThreads(results, { load, sparse }) {
     wllama_files: THREAD_WLLAMA,
     protocol: results[0]?.protocol ?? null,
     wllama: results.map((r) => ({ threads: r.threads, ...r.wllama })),
-    load_average: load,
-    load_note: busyMachineNote(load),
-    rows,
-    scaling,
-    ratios,
-    acceptance,
-    unmeasured: unmeasuredThreadRows(rows, ['model', 'variant', 'isa']),
+    ...threadsCore({ load, rows, scaling, ratios, acceptance }),
     greedy: Object.fromEntries(results.map((r) => [`${r.threads}t`, r.greedy])),
     agreement: Object.fromEntries(results.map((r) => [`${r.threads}t`, r.agreement])),
     elapsed_s: results.map((r) => r.elapsed_s),

@@ -43,6 +43,23 @@ export async function runPageChecks(name, t0, { browser, server, errors, failure
  * and duration, in `window.__longTasks`; `window.__longTaskObserver` says whether the browser
  * supports the 'longtask' entry type at all.
  */
+/**
+ * A fresh context and page that records main-thread long tasks (observeLongTasks) and pushes every
+ * page error, console error and HTTP error onto `errors`, opened at `url`; waits for `ready`
+ * (a window flag the page sets once its module has loaded). Returns {ctx, page}.
+ */
+export async function openWatchedPage(browser, url, errors, ready) {
+  const ctx = await browser.newContext();
+  await ctx.addInitScript(observeLongTasks);
+  const page = await ctx.newPage();
+  page.on('pageerror', (err) => errors.push(`page error: ${err}`));
+  page.on('console', (m) => m.type() === 'error' && errors.push(`console error: ${m.text()}`));
+  page.on('response', (res) => res.status() >= 400 && errors.push(`HTTP ${res.status()} for ${res.url()}`));
+  await page.goto(url);
+  await page.waitForFunction((flag) => window[flag], ready, { timeout: 30_000 });
+  return { ctx, page };
+}
+
 export function observeLongTasks() {
   window.__longTasks = [];
   try {

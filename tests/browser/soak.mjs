@@ -27,7 +27,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startServer } from '../../tools/serve.mjs';
 import { launchChromium, exitWith, textTable, writeJson } from '../../bench/lib.mjs';
-import { classifyLongTasks, linkSampleFiles, observeLongTasks, runPageChecks } from './pages.mjs';
+import { classifyLongTasks, linkSampleFiles, openWatchedPage, runPageChecks } from './pages.mjs';
 import { stage } from '../../js/scripts/stage.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -114,14 +114,7 @@ async function main() {
   const report = { llm: LLM_FILE, blocks: [], memory: [], phases: {} };
 
   return runPageChecks('tests/browser/soak.mjs', t0, { browser: () => browser, server, errors, failures }, async () => {
-    const ctx = await browser.newContext();
-    await ctx.addInitScript(observeLongTasks);
-    const page = await ctx.newPage();
-    page.on('pageerror', (err) => errors.push(`page error: ${err}`));
-    page.on('console', (m) => m.type() === 'error' && errors.push(`console error: ${m.text()}`));
-    page.on('response', (res) => res.status() >= 400 && errors.push(`HTTP ${res.status()} for ${res.url()}`));
-    await page.goto(`${url}soak.html`);
-    await page.waitForFunction(() => window.__soakReady, null, { timeout: 30_000 });
+    const { ctx, page } = await openWatchedPage(browser, `${url}soak.html`, errors, '__soakReady');
     check(await page.evaluate(() => crossOriginIsolated), 'the page is not cross-origin isolated');
     const probe = heapProbe(await browser.newBrowserCDPSession(), await ctx.newCDPSession(page));
 
