@@ -14,6 +14,7 @@
 pub mod backend;
 pub mod context;
 mod exec;
+pub mod llm;
 mod lower;
 pub mod pack;
 pub mod shaders;

@@ -67,6 +67,16 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// A pipeline named in the grammar above by its caller (the LLM shaders: `src/gpu/llm`),
+    /// `<op>_<wtype>_<tile>[_<variant>]__wgsl`, from the same values it passes as `constants`.
+    pub fn named(name: String, shader: Shader, constants: Vec<(&'static str, f64)>) -> Pipeline {
+        Pipeline {
+            name,
+            shader,
+            constants,
+        }
+    }
+
     fn new(
         op: &str,
         tile: (u32, u32),
