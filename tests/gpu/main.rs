@@ -7,5 +7,8 @@
 mod common;
 #[path = "../common/gpu.rs"]
 mod gpu_cases;
+mod gpu_llm_ops;
+#[path = "../common/gpu_llm_ops.rs"]
+mod gpu_llm_ops_cases;
 mod gpu_native;
 mod gpu_shaders;
