@@ -2,14 +2,15 @@
 // descending and id ascending among equals, and the softmax normaliser over the whole vocab
 // Z = Σ e^((l − max) / temperature), so that one small readback replaces the vocab's.
 //
-// PASS 0 (one workgroup per chunk of 1024 logits): a bitonic sort of the chunk in workgroup
-//   memory (55 compare-exchange stages; logits become order-preserving u32 keys, so equal
-//   logits fall back to the id), then the chunk's best 64, its max and Σ e^((l − max)/T) go
-//   to `part`. Greedy (st.top_k = 1) needs the best one only: a tree argmax (8 stages).
+// PASS 0 (one workgroup per chunk of 1024 logits): in workgroup memory, a bitonic sort of
+//   each block of 64 (21 stages; logits become order-preserving u32 keys, so equal logits
+//   fall back to the id), then 4 rounds that halve the blocks keeping the best 64 of each
+//   pair (`best_blocks`, 28 stages); the chunk's best 64, its max and Σ e^((l − max)/T) go to
+//   `part`. Greedy (st.top_k = 1) needs the best one only: a tree argmax (8 stages).
 // PASS 1 (one workgroup): merges the chunks' lists, 15 at a time, into a running best 64:
-//   the lists are already sorted, so loading odd ones reversed leaves bitonic sort's last
-//   four phases to run (34 stages, not 55). Z combines the chunks' sums as
-//   Σ_c s_c · e^((max_c − max)/T). Greedy: a tree argmax over the chunks' heads.
+//   the lists are already sorted, so loading odd ones reversed lets `best_blocks` run at
+//   once. Z combines the chunks' sums as Σ_c s_c · e^((max_c − max)/T). Greedy: a tree
+//   argmax over the chunks' heads.
 //
 // Words of a chunk's record in `part` (REC = 130): keys [0, 64), ids [64, 128), max (f32)
 // at 128, sum (f32) at 129. `out`: (id, logit bits) pairs [0, 128), Z (f32) at 128 (0 when
@@ -70,9 +71,10 @@ fn before(ka: u32, ia: u32, kb: u32, ib: u32) -> bool {
     return ka > kb || (ka == kb && ia < ib);
 }
 
-// Bitonic phases k = k0 .. C over keys/ids (blocks of k0 / 2 already sorted, alternating).
-fn sort_from(k0: u32, l: u32) {
-    for (var k = k0; k <= C; k <<= 1u) {
+// Bitonic sort phases k = 2 .. K over keys/ids[0 .. C): blocks of K sorted, alternately
+// best first (even blocks) and worst first (odd).
+fn sort_blocks(l: u32) {
+    for (var k = 2u; k <= K; k <<= 1u) {
         for (var j = k >> 1u; j > 0u; j >>= 1u) {
             for (var r = 0u; r < C / 2u; r += WG) {
                 let t = l + r;
@@ -81,6 +83,68 @@ fn sort_from(k0: u32, l: u32) {
                 let first = (a & k) == 0u; // this block sorts best first
                 let ok = before(keys[a], ids[a], keys[b], ids[b]);
                 if ok != first {
+                    let kk = keys[a];
+                    keys[a] = keys[b];
+                    keys[b] = kk;
+                    let ii = ids[a];
+                    ids[a] = ids[b];
+                    ids[b] = ii;
+                }
+            }
+            workgroupBarrier();
+        }
+    }
+}
+
+// The best K of keys/ids[0 .. C) (blocks of K sorted, alternating as `sort_blocks` leaves
+// them) into block 0, best first. Each round pairs block 2m (best first) with 2m + 1 (worst
+// first): their elementwise better is a bitonic sequence holding the pair's best K, which the
+// bitonic network's last phase sorts, alternating again. 4 rounds of 1 + 6 stages, on half
+// as many entries each time: about half the compare-exchanges of sorting all C.
+fn best_blocks(l: u32) {
+    for (var n = C / 2u; n >= K; n >>= 1u) {
+        // n outputs, at most 2 per invocation: read both, then write (blocks overlap)
+        var k0 = 0u;
+        var i0 = NONE;
+        var k1 = 0u;
+        var i1 = NONE;
+        for (var r = 0u; r < 2u; r++) {
+            let o = l + r * WG;
+            if o < n {
+                let a = 2u * K * (o / K) + o % K;
+                let b = a + K;
+                var kk = keys[b];
+                var ii = ids[b];
+                if before(keys[a], ids[a], kk, ii) {
+                    kk = keys[a];
+                    ii = ids[a];
+                }
+                if r == 0u {
+                    k0 = kk;
+                    i0 = ii;
+                } else {
+                    k1 = kk;
+                    i1 = ii;
+                }
+            }
+        }
+        workgroupBarrier();
+        if l < n {
+            keys[l] = k0;
+            ids[l] = i0;
+        }
+        if l + WG < n {
+            keys[l + WG] = k1;
+            ids[l + WG] = i1;
+        }
+        workgroupBarrier();
+        for (var j = K / 2u; j > 0u; j >>= 1u) {
+            let t = l; // n / 2 ≤ WG pairs
+            if t < n / 2u {
+                let a = 2u * j * (t / j) + (t % j);
+                let b = a + j;
+                let first = (a & K) == 0u;
+                if before(keys[a], ids[a], keys[b], ids[b]) != first {
                     let kk = keys[a];
                     keys[a] = keys[b];
                     keys[b] = kk;
@@ -163,7 +227,8 @@ fn chunk_pass(c: u32, l: u32) {
             }
         }
         workgroupBarrier();
-        sort_from(2u, l);
+        sort_blocks(l);
+        best_blocks(l);
     }
     let mx = value_of(keys[0]);
     var s = 0.0;
@@ -259,7 +324,7 @@ fn merge_pass(l: u32) {
                 }
             }
             workgroupBarrier();
-            sort_from(2u * K, l);
+            best_blocks(l);
         }
         if l < K {
             out[2u * l] = ids[l];
