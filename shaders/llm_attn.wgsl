@@ -30,7 +30,10 @@ struct State { pos0: u32, t: u32, top_k: u32, temperature: f32, pad: vec4<u32> }
 @group(0) @binding(5) var<storage, read_write> att: array<f32>; // att scratch (16, n_heads, ctx)
 @group(0) @binding(6) var<storage, read_write> out: array<f32>; // out (t, n_heads·hd)
 
+const MAX_HD: u32 = 256u; // head_dim ≤ 256 (ops::MAX_HEAD_DIM)
+
 var<workgroup> red: array<f32, WG>;
+var<workgroup> qs: array<f32, MAX_HD>; // the head's query, read by every score
 
 @compute @workgroup_size(WG, 1, 1)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -48,12 +51,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let qb = i * p.n_heads * hd + h * hd;
     let ab = (i * p.n_heads + h) * p.ctx;
 
+    for (var d = l; d < min(hd, MAX_HD); d += WG) {
+        qs[d] = q[qb + d];
+    }
+    workgroupBarrier();
     var m = -3.0e38;
     for (var s = l; s < n; s += WG) {
         let kr = s * kvd + kb;
         var acc = 0.0;
         for (var d = 0u; d < hd; d++) {
-            acc += q[qb + d] * kc[kr + d];
+            acc += qs[d] * kc[kr + d];
         }
         acc *= p.scale;
         att[ab + s] = acc;

@@ -131,8 +131,9 @@ fn compare(
     (worst, flips)
 }
 
-/// A threshold near the median |x| (half the entries drop).
-fn thresholds(x: &[f32], sc: &[f32], n: usize) -> [Thresh; 3] {
+/// The thresholds of a case: none, TEAL at 0 (off), TEAL and WINA at the median score (half
+/// the entries drop).
+fn thresholds(x: &[f32], sc: &[f32], n: usize) -> [Thresh; 4] {
     let mut a: Vec<f32> = x.iter().map(|v| v.abs()).collect();
     a.sort_by(f32::total_cmp);
     let mut s: Vec<f32> = x
@@ -143,6 +144,7 @@ fn thresholds(x: &[f32], sc: &[f32], n: usize) -> [Thresh; 3] {
     s.sort_by(f32::total_cmp);
     [
         Thresh::None,
+        Thresh::Abs(0.0), // a site left alone: nothing drops
         Thresh::Abs(a[a.len() / 2]),
         Thresh::Scaled(s[s.len() / 2]),
     ]
@@ -430,6 +432,37 @@ pub async fn attention(ctx: &GpuContext) {
     worst = worst.max(attention_case(ctx, &long, 8176, 16, &mut rng, 1.0).await);
     cases += 2;
     log!("attention: {cases} cases, max error {worst:.2e}");
+
+    // time: the best of 3 runs (upload, attention, readback) of one SmolLM2 layer's decode at
+    // position 8191 of 8192, beside the same at position 0 (the runner's own cost)
+    let (qd, kvd) = (576, 192);
+    let init = [
+        Init::f32(&rng.vec(qd)),
+        Init::f32(&rng.vec(8192 * kvd)),
+        Init::f32(&rng.vec(8192 * kvd)),
+        Init::zeros(long.att_len()),
+        Init::zeros(qd),
+    ];
+    let mut best = [f64::INFINITY; 2];
+    for (b, pos) in best.iter_mut().zip([8191, 0]) {
+        for _ in 0..3 {
+            let t0 = now_ms();
+            run(
+                ctx,
+                &[ops::attention(0, 1, 2, 3, 4, &long)],
+                &init,
+                st(pos, 1),
+                &[4],
+            )
+            .await;
+            *b = b.min(now_ms() - t0);
+        }
+    }
+    log!(
+        "attention decode: {:.1} ms at position 8191, {:.1} ms at 0",
+        best[0],
+        best[1]
+    );
 }
 
 // ---- thresholds and SwiGLU ---------------------------------------------------------------
@@ -673,15 +706,23 @@ pub async fn topk(ctx: &GpuContext) {
     }
 
     // the sampler on the readback, against the sampler on the full logits
-    let logits: Vec<f32> = (0..49152).map(|_| rng.uniform() * 6.0).collect();
-    let (mut drawn, mut fallbacks) = (0, 0);
-    for (top_k, top_p, temp) in [
-        (40usize, 1.0f32, 0.8f32),
-        (64, 0.9, 1.0),
-        (0, 0.5, 0.3),
-        (0, 1.0, 1.0),
-        (1, 1.0, 1.0),
-        (0, 1.0, 0.0),
+    // (smooth logits: a nucleus of thousands; peaked: a dozen tokens hold most of the mass,
+    // so top_k = 0 with top-p draws from the readback too)
+    let smooth: Vec<f32> = (0..49152).map(|_| rng.uniform() * 6.0).collect();
+    let mut peaked: Vec<f32> = (0..49152).map(|_| rng.uniform() * 2.0).collect();
+    for _ in 0..12 {
+        peaked[rng.below(49152)] += 16.0;
+    }
+    let (mut drawn, mut fallbacks, mut nucleus) = (0, 0, 0);
+    for (logits, top_k, top_p, temp) in [
+        (&smooth, 40usize, 1.0f32, 0.8f32),
+        (&smooth, 64, 0.9, 1.0),
+        (&smooth, 0, 0.5, 0.3),
+        (&smooth, 0, 1.0, 1.0),
+        (&smooth, 1, 1.0, 1.0),
+        (&smooth, 0, 1.0, 0.0),
+        (&peaked, 0, 0.9, 1.0),
+        (&peaked, 7, 0.8, 1.3),
     ] {
         let mut c = SamplerConfig {
             temperature: temp,
@@ -689,35 +730,35 @@ pub async fn topk(ctx: &GpuContext) {
             top_p,
             seed: 0,
         };
-        let (out, _) = topk_case(
-            ctx,
-            &logits,
-            ops::state_top_k(&c),
-            temp,
-            "topk for sampling",
-        )
-        .await;
+        let (out, _) =
+            topk_case(ctx, logits, ops::state_top_k(&c), temp, "topk for sampling").await;
         for seed in 0..40 {
             c.seed = seed;
             let mut gpu = Sampler::new(c).unwrap();
             let mut cpu = Sampler::new(c).unwrap();
             for _ in 0..3 {
-                let want = cpu.sample(&logits).unwrap();
+                let want = cpu.sample(logits).unwrap();
                 match ops::sample_topk(&mut gpu, &out, 49152).unwrap() {
                     Some(got) => {
                         assert_eq!(got, want, "{c:?}");
                         drawn += 1;
+                        nucleus += (top_k == 0 && temp > 0.0) as usize;
                     }
                     None => {
                         assert!(top_k == 0 || top_k > TOPK_MAX as usize, "{c:?}: no token");
-                        assert_eq!(gpu.sample(&logits).unwrap(), want, "{c:?}: fallback");
+                        assert_eq!(gpu.sample(logits).unwrap(), want, "{c:?}: fallback");
                         fallbacks += 1;
                     }
                 }
             }
         }
     }
+    assert!(
+        nucleus >= 100,
+        "top_k = 0 with top-p drew {nucleus} tokens from the readback"
+    );
     log!(
-        "topk sampling: {drawn} tokens from the readback, {fallbacks} fallbacks to the full logits"
+        "topk sampling: {drawn} tokens from the readback ({nucleus} with top_k = 0 and top-p), {fallbacks} \
+         fallbacks to the full logits"
     );
 }

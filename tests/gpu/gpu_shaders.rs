@@ -280,4 +280,26 @@ fn llm_op_shaders_validate_and_specialise() {
         }
     }
     assert!(seen.len() >= 12, "{seen:?}");
+    // what the shaders assume is checked up front, as typed errors
+    d.check().unwrap();
+    for bad in [
+        Dims { n_kv_heads: 2, ..d },
+        Dims { n_kv_heads: 0, ..d },
+        Dims { rope_dim: 65, ..d },
+        Dims {
+            head_dim: 512,
+            rope_dim: 64,
+            ..d
+        },
+        Dims { ctx: 0, ..d },
+        Dims {
+            ctx: u32::MAX / 16,
+            ..d
+        },
+    ] {
+        assert!(
+            matches!(bad.check(), Err(zeroskip::Error::BadArgument { .. })),
+            "{bad:?}"
+        );
+    }
 }

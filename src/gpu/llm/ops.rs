@@ -56,6 +56,10 @@ llm_shaders! {
 /// chunk of the WASM path, [`crate::llm::prefill::PREFILL_CHUNK`], is the same 16).
 pub const MAX_TOKENS: u32 = 16;
 
+/// Largest head_dim `attention` takes (its query lives in workgroup memory; llama-family
+/// models use 64 to 256).
+pub const MAX_HEAD_DIM: u32 = 256;
+
 /// The model sizes the ops need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dims {
@@ -87,9 +91,10 @@ impl Dims {
                 d.n_heads, d.n_kv_heads
             ));
         }
-        if d.head_dim == 0 || d.rope_dim > d.head_dim || d.ctx == 0 {
+        if d.head_dim == 0 || d.head_dim > MAX_HEAD_DIM || d.rope_dim > d.head_dim || d.ctx == 0 {
             return bad(format!(
-                "head_dim {}, rope_dim {}, ctx {}: need 0 < rope_dim ≤ head_dim and ctx ≥ 1",
+                "head_dim {}, rope_dim {}, ctx {}: need 0 < rope_dim ≤ head_dim ≤ {MAX_HEAD_DIM} \
+                 and ctx ≥ 1",
                 d.head_dim, d.rope_dim, d.ctx
             ));
         }
@@ -198,7 +203,7 @@ pub fn rope_table(ctx: usize, rope_dim: usize, base: f32) -> Vec<f32> {
 /// Grouped-query attention of the call's t tokens (token i at position pos0+i attends to cache
 /// rows 0..=pos0+i; query head h reads KV head h / (n_heads/n_kv)): q (t, n_heads·hd),
 /// kc/vc (ctx, n_kv·hd), att scratch (16, n_heads, ctx) -> out (t, n_heads·hd). One workgroup
-/// of 128 per (head, token).
+/// of 128 per (head, token); hd ≤ [`MAX_HEAD_DIM`] ([`Dims::check`]).
 pub fn attention<B: Copy>(q: B, kc: B, vc: B, att: B, out: B, d: &Dims) -> OpSpec<B> {
     OpSpec {
         pipeline: Pipeline::named("attn_f32_128x1__wgsl".into(), ATTN, vec![]),
