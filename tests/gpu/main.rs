@@ -10,5 +10,8 @@ mod gpu_cases;
 mod gpu_llm;
 #[path = "../common/gpu_llm_model.rs"]
 mod gpu_llm_cases;
+mod gpu_llm_ops;
+#[path = "../common/gpu_llm_ops.rs"]
+mod gpu_llm_ops_cases;
 mod gpu_native;
 mod gpu_shaders;

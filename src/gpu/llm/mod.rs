@@ -25,6 +25,7 @@ pub mod ops;
 pub use dispatch::{run_specs, Init, OpSpec, State, STATE_WORDS};
 pub use generate::Generator;
 pub use model::{Draw, GpuLlm, Top};
+pub use ops::{Dims, Thresh, TOPK_MAX};
 
 /// Words of every step's static uniform block (each shader's `Params` is at most 16 scalars).
 pub const PARAM_WORDS: usize = 16;
