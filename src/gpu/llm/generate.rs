@@ -16,7 +16,7 @@
 //! the vocabulary, a full context) are returned.
 
 use super::model::{Draw, GpuLlm};
-use super::ops::TOPK_MAX;
+use super::ops;
 use crate::error::{Error, Result};
 use crate::gpu::backend::{Backend, Fallback, FallbackReason};
 use crate::gpu::context::GpuContext;
@@ -223,45 +223,27 @@ impl Generator {
                 detail: "the model does not run on WebGPU".into(),
             });
         };
-        let c = *self.sampler.config();
-        let greedy = c.temperature == 0.0 || c.top_k == 1;
-        let draw = if greedy {
-            Draw::GREEDY
-        } else {
-            Draw {
-                top_k: if (1..=TOPK_MAX as usize).contains(&c.top_k) {
-                    c.top_k as u32
-                } else {
-                    TOPK_MAX
-                },
-                temperature: c.temperature,
-            }
+        let draw = Draw {
+            top_k: ops::state_top_k(self.sampler.config()),
+            temperature: self.sampler.config().temperature,
         };
         let top = if prefill {
             g.prefill(ids, draw).await?
         } else {
             g.decode(ids[0], draw).await?
         };
-        let Some(&(best, logit)) = top.pairs.first() else {
-            return Err(Error::Numerical {
-                layer: "logits".into(),
-                detail: "the GPU sampler returned no candidate".into(),
-            });
-        };
+        let (best, logit) = top.best();
         if logit.is_nan() {
             return Err(Error::Numerical {
                 layer: "logits".into(),
                 detail: format!("logit {best} is NaN (on the GPU)"),
             });
         }
-        if greedy {
+        if draw.top_k == 1 {
             return Ok(best);
         }
-        let vocab = self.llama.cfg.vocab_size;
-        match self
-            .sampler
-            .sample_top(&top.pairs, top.total as f64, vocab)?
-        {
+        let vocab = self.llama.cfg.vocab_size as u32;
+        match ops::sample_topk(&mut self.sampler, &top.0, vocab)? {
             Some(t) => Ok(t),
             None => {
                 let logits = g.logits().await?;

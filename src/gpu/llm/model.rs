@@ -71,13 +71,17 @@ enum Content {
     Zeros(u64),
 }
 
-/// The candidates a call's sampling pass found for its last token.
+/// What a call's sampling pass found for its last token: `ops::topk`'s output words
+/// (`topk_out_words`: (token, logit bits) pairs, largest logit first, ties lower id first; then
+/// Σ exp((l − max)/temperature) over the vocabulary).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Top {
-    /// (k,) (token, logit), largest logit first, ties lower id first.
-    pub pairs: Vec<(u32, f32)>,
-    /// Σ over the vocabulary of exp((l − max)/temperature) (0 when greedy).
-    pub total: f32,
+pub struct Top(pub Vec<u32>);
+
+impl Top {
+    /// The best candidate: (token, logit).
+    pub fn best(&self) -> (u32, f32) {
+        (self.0[0], f32::from_bits(self.0[1]))
+    }
 }
 
 /// How the next token is drawn: the candidates the GPU keeps and the temperature.
@@ -240,11 +244,13 @@ impl GpuLlm {
             rope_dim: c.rope_dim as u32,
             vocab: c.vocab_size as u32,
         };
+        d.check()?;
         let w = &m.weights;
         let file = w.file();
         let ch = PREFILL_CHUNK;
+        debug_assert_eq!(ch, ops::MAX_TOKENS as usize);
         // Every binding of a scratch buffer must fit too: the attention scores are the largest.
-        let att_words = ch * c.n_heads * ctx_len;
+        let att_words = d.att_len();
         for (what, bytes) in [
             ("attention scores", 4 * att_words as u64),
             ("KV cache layer", 4 * (ctx_len * kv_dim) as u64),
@@ -282,7 +288,10 @@ impl GpuLlm {
             nz_q: p.scratch("nonzeros (q_dim)", q_dim + 1),
             nz_ffn: p.scratch("nonzeros (ffn)", ffn + 1),
         };
-        let rope = p.f32s("rope table", &rope_table(m, ctx_len));
+        let rope = p.f32s(
+            "rope table",
+            &ops::rope_table(ctx_len, c.rope_dim, c.rope_freq_base),
+        );
         let embd = Placed::new(
             &mut p,
             GpuLinear::pack_dense(&w.token_embd, file, max_binding)?,
@@ -573,14 +582,14 @@ impl GpuLlm {
         for (i, chunk) in tokens.chunks(PREFILL_CHUNK).enumerate() {
             self.submit(chunk, draw, false, i + 1 == n).await?;
         }
-        self.read_top(draw).await
+        self.read_top().await
     }
 
     /// Runs one token and returns the candidates for the next.
     pub async fn decode(&mut self, token: u32, draw: Draw) -> Result<Top> {
         self.check(&[token])?;
         self.submit(&[token], draw, true, true).await?;
-        self.read_top(draw).await
+        self.read_top().await
     }
 
     /// The logits `(vocab,)` of the last token run: reads back the whole vector, so only for
@@ -643,39 +652,11 @@ impl GpuLlm {
         Ok(())
     }
 
-    async fn read_top(&self, draw: Draw) -> Result<Top> {
+    async fn read_top(&self) -> Result<Top> {
         let words = ops::topk_out_words();
         let v = self.ctx.read_back(&self.out_staging, words).await?;
-        let k = draw.top_k.clamp(1, ops::TOPK_MAX) as usize;
-        let pairs = (0..k.min(self.vocab))
-            .map(|i| (v[2 * i].to_bits(), v[2 * i + 1]))
-            .collect();
-        Ok(Top {
-            pairs,
-            total: if draw.temperature > 0.0 {
-                v[2 * ops::TOPK_MAX as usize]
-            } else {
-                0.0
-            },
-        })
+        Ok(Top(v.into_iter().map(f32::to_bits).collect()))
     }
-}
-
-/// (ctx, rope_dim/2, 2): the cosine and sine of every position's RoPE angles, in f64 as the
-/// CPU path computes them.
-fn rope_table(m: &Llama, ctx_len: usize) -> Vec<f32> {
-    let half = m.cfg.rope_dim / 2;
-    let base = m.cfg.rope_freq_base as f64;
-    let mut out = Vec::with_capacity(ctx_len * half * 2);
-    for pos in 0..ctx_len {
-        for i in 0..half {
-            let f = base.powf(-2.0 * i as f64 / m.cfg.rope_dim as f64);
-            let (s, c) = (pos as f64 * f).sin_cos();
-            out.push(c as f32);
-            out.push(s as f32);
-        }
-    }
-    out
 }
 
 /// The device side of a plan: buffers, the state uniform, and the recorded lists.
