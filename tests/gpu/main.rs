@@ -7,5 +7,8 @@
 mod common;
 #[path = "../common/gpu.rs"]
 mod gpu_cases;
+mod gpu_llm_linear;
+#[path = "../common/gpu_llm_linear.rs"]
+mod gpu_llm_linear_cases;
 mod gpu_native;
 mod gpu_shaders;

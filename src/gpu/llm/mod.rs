@@ -17,8 +17,10 @@
 //! constructors serve the session (its buffers) and the shader tests (`dispatch::run_specs`).
 
 pub mod dispatch;
+pub mod linear;
 
 pub use dispatch::{run_specs, Init, OpSpec, State, STATE_WORDS};
+pub use linear::{compact, GpuLinear, LinearIo, LinearPart};
 
 /// Words of every step's static uniform block (each shader's `Params` is at most 16 scalars).
 pub const PARAM_WORDS: usize = 16;
