@@ -303,3 +303,79 @@ fn llm_op_shaders_validate_and_specialise() {
         );
     }
 }
+
+/// WebGPU core plus `unpack2x16float` (core WGSL, which naga gates behind this capability and
+/// wgpu grants on every WebGPU-compliant adapter): the LLM shaders read f16 scales with it.
+const LLM_CAPS: Capabilities = Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+
+/// [`specialise`] under [`LLM_CAPS`]; returns the parsed module.
+fn specialise_llm(shader: &Shader, constants: &[(&str, f64)]) -> naga::Module {
+    let module = naga::front::wgsl::parse_str(shader.source)
+        .unwrap_or_else(|e| panic!("{}.wgsl does not parse: {e}", shader.name));
+    let check = |m: &naga::Module| {
+        Validator::new(ValidationFlags::all(), LLM_CAPS)
+            .validate(m)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}.wgsl with {constants:?} does not validate:\n{}",
+                    shader.name,
+                    e.emit_to_string_with_path(shader.source, shader.name)
+                )
+            })
+    };
+    let info = check(&module);
+    let pc: PipelineConstants = constants.iter().map(|&(k, v)| (k.to_string(), v)).collect();
+    let (spec, spec_info) = naga::back::pipeline_constants::process_overrides(
+        &module,
+        &info,
+        Some((naga::ShaderStage::Compute, "main")),
+        &pc,
+    )
+    .unwrap_or_else(|e| panic!("{} with {constants:?}: {e}", shader.name));
+    check(&spec);
+    naga::back::spv::write_vec(&spec, &spec_info, &Default::default(), None)
+        .unwrap_or_else(|e| panic!("{} with {constants:?} → SPIR-V: {e}", shader.name));
+    module
+}
+
+/// The LLM linear shaders (src/gpu/llm/linear.rs): each parses, validates, has one entry
+/// point, a header and shape comments, and specialises with every override combination the
+/// packer can choose (format, lanes, group size and bits, skip).
+#[test]
+fn llm_linear_shaders_validate_with_every_specialisation() {
+    use zeroskip::gpu::llm::linear::{self, LLM_COL, LLM_DENSE, LLM_GROUP, LLM_NM};
+    for s in linear::SHADERS {
+        let module = specialise_llm(s, &[]);
+        let entries: Vec<_> = module.entry_points.iter().map(|e| &e.name).collect();
+        assert_eq!(entries, ["main"], "{}", s.name);
+        assert!(s.source.starts_with("//"), "{}: header comment", s.name);
+        for line in s.source.lines().filter(|l| l.contains("var<storage")) {
+            assert!(
+                line.contains("// ") && line.contains('('),
+                "{}: {line}",
+                s.name
+            );
+        }
+    }
+    let lanes = [4.0, 8.0, 16.0, 32.0, 64.0];
+    for fmt in 0..5 {
+        let fmt = fmt as f64;
+        specialise_llm(&LLM_DENSE, &[("FMT", fmt), ("MODE", 1.0)]);
+        for l in lanes {
+            specialise_llm(&LLM_DENSE, &[("FMT", fmt), ("MODE", 0.0), ("LANES", l)]);
+        }
+    }
+    for (g, bits) in [(16.0, 4.0), (8.0, 4.0), (16.0, 8.0), (8.0, 8.0)] {
+        for l in lanes {
+            specialise_llm(&LLM_GROUP, &[("G", g), ("BITS", bits), ("LANES", l)]);
+        }
+    }
+    for l in lanes {
+        specialise_llm(&LLM_NM, &[("LANES", l)]);
+    }
+    for bits in [4.0, 8.0] {
+        for skip in [0.0, 1.0] {
+            specialise_llm(&LLM_COL, &[("BITS", bits), ("SKIP", skip)]);
+        }
+    }
+}
