@@ -262,13 +262,25 @@ pub async fn same_as_wasm(
 pub async fn tiny_models_match_wasm(ctx: &GpuContext) {
     for (case, bytes) in tiny_models() {
         let m = Llama::load(&format!("{case}.gguf"), bytes).unwrap();
+        if m.act().is_some() {
+            // the thresholds bite: a fair share of the inputs are zero on the CPU, so the GPU
+            // logits match only if it zeroes the same ones
+            let mut s = m.session(64).unwrap();
+            m.prefill(&mut s, &PROMPT).unwrap();
+            m.decode(&mut s, 1).unwrap();
+            let z = s.act_last().zero_fraction();
+            assert!(
+                (0.05..0.95).contains(&z),
+                "{case}: {z} of the inputs are zero"
+            );
+        }
         let (d, _) = same_as_wasm(ctx, &m, &PROMPT, 6, TINY_TOL, &case).await;
         log!("{case}: max |Δlogit| / range = {d:e}");
     }
 }
 
-/// Measured up to 2.2e-6 on lavapipe and SwiftShader over every tiny model.
-const TINY_TOL: f32 = 2e-5;
+/// Measured up to 1.7e-7 (Q4_1) on lavapipe over every tiny model.
+const TINY_TOL: f32 = 1.5e-6;
 
 /// A seeded draw with top-k, top-p and temperature gives the tokens of the WASM sampler on the
 /// same model (the GPU returns the top-k candidates; with top-k 0 it falls back to the whole

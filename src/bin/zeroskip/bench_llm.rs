@@ -79,9 +79,10 @@ pub fn run(a: BenchLlmArgs) -> Result<()> {
     let mut rows: Vec<Row> = Vec::new();
     let bar = indicatif::ProgressBar::new((a.models.len() * backends.len()) as u64);
     for path in &a.models {
-        let name = path
-            .file_name()
-            .map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        );
         let bytes = std::fs::read(path).map_err(|e| io(path, e))?;
         let (_, tok) = Llama::load_with(&name, bytes.clone(), Tokenizer::from_gguf)?;
         let mut ids: Vec<u32> = tok.encode(PROMPT, false);
@@ -168,7 +169,11 @@ pub fn run(a: BenchLlmArgs) -> Result<()> {
         };
         println!(
             "{:<48} {:<7} {:>10.2} {:>7.2}x {:>10.2} {:>7.2}x  {m}",
-            r.model, r.backend, r.decode_tok_s, r.decode_vs_baseline, r.prefill_tok_s,
+            r.model,
+            r.backend,
+            r.decode_tok_s,
+            r.decode_vs_baseline,
+            r.prefill_tok_s,
             r.prefill_vs_baseline
         );
     }
