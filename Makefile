@@ -151,7 +151,7 @@ test-npm: zoo npm
 # reference interpreter is part of the check), then pruning + export of the real models through
 # the CLI, whose output onnxruntime must load and agree with.
 test-models: zoo
-	cargo test --release --features zoo --test models
+	ZEROSKIP_REQUIRE_GPU=1 XDG_RUNTIME_DIR=/tmp cargo test --release --features zoo --test models
 
 # The WebGPU path natively on Mesa lavapipe (tools/setup.sh installs it): every shader validated
 # by naga, then run against the reference on edge cases, the typed errors (broken shader, buffer

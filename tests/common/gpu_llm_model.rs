@@ -258,6 +258,60 @@ pub async fn same_as_wasm(
     (worst, tokens)
 }
 
+/// How a greedy generation on the GPU compares with one on WASM, each fed its own tokens.
+#[derive(Debug)]
+pub struct Agreement {
+    /// Largest |Δlogit| / range over the first 5 positions (the prompt, then 4 steps).
+    pub first5: f32,
+    /// Largest over every position while the tokens agree.
+    pub all: f32,
+    pub gpu: Vec<u32>,
+    pub cpu: Vec<u32>,
+    /// The first step whose tokens differ: (step, GPU's token, WASM's token, WASM's logits of
+    /// the two, the largest |Δlogit| at that step).
+    pub divergence: Option<(usize, u32, u32, f32, f32, f32)>,
+}
+
+/// `steps` greedy tokens after `prompt` on the GPU and on WASM, each path fed its own choice.
+pub async fn greedy_both(ctx: &GpuContext, m: &Llama, prompt: &[u32], steps: usize) -> Agreement {
+    let n_ctx = prompt.len() + steps + 1;
+    let mut g = GpuLlm::new(ctx, m, n_ctx).await.unwrap();
+    let mut s = m.session(n_ctx).unwrap();
+    let mut a = Agreement {
+        first5: 0.0,
+        all: 0.0,
+        gpu: Vec::new(),
+        cpu: Vec::new(),
+        divergence: None,
+    };
+    let mut top = g.prefill(prompt, Draw::GREEDY).await.unwrap();
+    let mut cpu = m.prefill(&mut s, prompt).unwrap().to_vec();
+    for step in 0..steps {
+        let (got, _) = top.best();
+        let want = argmax(&cpu) as u32;
+        if a.divergence.is_none() {
+            let gpu = g.logits().await.unwrap();
+            let d = rel_diff(&gpu, &cpu);
+            a.all = a.all.max(d);
+            if step < 5 {
+                a.first5 = a.first5.max(d);
+            }
+            if got != want {
+                let (lg, lw) = (cpu[got as usize], cpu[want as usize]);
+                a.divergence = Some((step, got, want, lg, lw, d));
+            }
+        }
+        a.gpu.push(got);
+        a.cpu.push(want);
+        if step + 1 == steps {
+            break;
+        }
+        top = g.decode(got, Draw::GREEDY).await.unwrap();
+        cpu = m.decode(&mut s, want).unwrap().to_vec();
+    }
+    a
+}
+
 /// Every tiny model: logits within the bound after prefill and 6 decode steps.
 pub async fn tiny_models_match_wasm(ctx: &GpuContext) {
     for (case, bytes) in tiny_models() {

@@ -5,7 +5,12 @@
 #[macro_use]
 mod common;
 mod gguf;
+#[cfg(not(target_arch = "wasm32"))]
+#[path = "../common/gpu_llm_model.rs"]
+mod gpu_llm_cases;
 mod llama;
+#[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
+mod llama_gpu;
 mod ppl;
 #[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod prune_zoo;
