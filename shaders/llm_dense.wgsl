@@ -192,6 +192,9 @@ fn main(
     for (var t0 = 0u; t0 < t; t0 += TT) {
         let tn = min(TT, t - t0);
         var acc: array<f32, 8>;
+        for (var k = 0u; k < TT; k++) {
+            acc[k] = 0.0;
+        }
         if live {
             for (var u = lane; u < p.units; u += LANES) {
                 let v = decode(r, u);

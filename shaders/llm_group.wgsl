@@ -55,9 +55,9 @@ override LANES: u32 = 8u;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // Y (t, y_stride) at y_off
 
 const WG: u32 = 64u;
-const TT: u32 = 8u;  // tokens per decoded group
+const TT: u32 = 4u;  // tokens per decoded group
 
-var<workgroup> red: array<f32, 512>;  // partial sums (TT, WG)
+var<workgroup> red: array<f32, 256>;  // partial sums (TT, WG)
 
 fn nibbles(q: u32, s: u32) -> vec4<f32> {
     return vec4<f32>((vec4<u32>(q) >> vec4<u32>(s, s + 8u, s + 16u, s + 24u)) & vec4<u32>(15u));
@@ -68,24 +68,49 @@ fn sbytes(q: u32) -> vec4<f32> {
     return vec4<f32>(v >> vec4<u32>(24u));
 }
 
-// Kept group k's G weights, in column order (G/4 vectors).
-fn decode(k: u32) -> array<vec4<f32>, 4> {
-    var o: array<vec4<f32>, 4>;
+// A group's weights in column order (G = 8 uses w0, w1). Named members, not an array: see
+// llm_dense.wgsl's W32.
+struct W16 {
+    w0: vec4<f32>,
+    w1: vec4<f32>,
+    w2: vec4<f32>,
+    w3: vec4<f32>,
+}
+
+// Kept group k's G weights.
+fn decode(k: u32) -> W16 {
     let dm = unpack2x16float(w[p.dm_off + k]);
     let nw = G * BITS / 32u;
     let q0 = p.q_off + k * nw;
+    let z = vec4<f32>(0.0);
     if BITS == 4u {
-        for (var i = 0u; i < nw; i++) {
-            let q = w[q0 + i];
-            o[i] = nibbles(q, 0u) * dm.x + dm.y;
-            o[nw + i] = nibbles(q, 4u) * dm.x + dm.y;
+        let a = w[q0];
+        if G == 8u {
+            return W16(nibbles(a, 0u) * dm.x + dm.y, nibbles(a, 4u) * dm.x + dm.y, z, z);
         }
-    } else {
-        for (var i = 0u; i < nw; i++) {
-            o[i] = sbytes(w[q0 + i]) * dm.x;
-        }
+        let b = w[q0 + 1u];
+        return W16(nibbles(a, 0u) * dm.x + dm.y, nibbles(b, 0u) * dm.x + dm.y,
+                   nibbles(a, 4u) * dm.x + dm.y, nibbles(b, 4u) * dm.x + dm.y);
     }
-    return o;
+    let a = sbytes(w[q0]) * dm.x;
+    let b = sbytes(w[q0 + 1u]) * dm.x;
+    if G == 8u {
+        return W16(a, b, z, z);
+    }
+    return W16(a, b, sbytes(w[q0 + 2u]) * dm.x, sbytes(w[q0 + 3u]) * dm.x);
+}
+
+fn x4(e: u32) -> vec4<f32> {
+    return vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u]);
+}
+
+// Σ v · X[e .. e + G].
+fn dot16(v: W16, e: u32) -> f32 {
+    var s = v.w0 * x4(e) + v.w1 * x4(e + 4u);
+    if G == 16u {
+        s += v.w2 * x4(e + 8u) + v.w3 * x4(e + 12u);
+    }
+    return (s.x + s.y) + (s.z + s.w);
 }
 
 @compute @workgroup_size(64, 1, 1)
@@ -108,24 +133,31 @@ fn main(
     let t = select(p.tokens, st.t, p.tokens == 0u);
     for (var t0 = 0u; t0 < t; t0 += TT) {
         let tn = min(TT, t - t0);
-        var acc: array<f32, 8>;
+        // one accumulator per token of the tile, in registers
+        var a0 = 0.0;
+        var a1 = 0.0;
+        var a2 = 0.0;
+        var a3 = 0.0;
+        let xt = p.x_off + t0 * p.x_stride;
         for (var k = k0 + lane; k < k1; k += LANES) {
             let v = decode(k);
             let cw = w[p.col_off + (k >> 1u)];
-            let c = ((cw >> ((k & 1u) * 16u)) & 0xffffu) * G;
-            for (var tk = 0u; tk < tn; tk++) {
-                let e = p.x_off + (t0 + tk) * p.x_stride + c;
-                var s = vec4<f32>(0.0);
-                for (var i = 0u; i < G / 4u; i++) {
-                    let xi = e + 4u * i;
-                    s += v[i] * vec4<f32>(x[xi], x[xi + 1u], x[xi + 2u], x[xi + 3u]);
-                }
-                acc[tk] += (s.x + s.y) + (s.z + s.w);
+            let e = xt + ((cw >> ((k & 1u) * 16u)) & 0xffffu) * G;
+            a0 += dot16(v, e);
+            if tn > 1u {
+                a1 += dot16(v, e + p.x_stride);
+            }
+            if tn > 2u {
+                a2 += dot16(v, e + 2u * p.x_stride);
+            }
+            if tn > 3u {
+                a3 += dot16(v, e + 3u * p.x_stride);
             }
         }
-        for (var k = 0u; k < tn; k++) {
-            red[k * WG + li] = acc[k];
-        }
+        red[li] = a0;
+        red[WG + li] = a1;
+        red[2u * WG + li] = a2;
+        red[3u * WG + li] = a3;
         workgroupBarrier();
         for (var o = li; o < rpw * tn; o += WG) {
             let orow = o % rpw;
