@@ -94,7 +94,8 @@ fn main(
     for (var t0 = 0u; t0 < t; t0 += TT) {
         let tn = min(TT, t - t0);
         // one accumulator per token of the tile, in registers: SwiftShader keeps a private
-        // array indexed in a loop in memory, per lane
+        // array indexed in a loop in memory, per lane (the ifs run masked on SwiftShader, but
+        // only in the prefill, whose tiles are mostly full)
         var a0 = vec4<f32>(0.0);
         var a1 = vec4<f32>(0.0);
         var a2 = vec4<f32>(0.0);

@@ -48,9 +48,9 @@ override LANES: u32 = 8u;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // Y (t, y_stride) at y_off
 
 const WG: u32 = 64u;
-const TT: u32 = 4u;  // tokens per decoded block
+const TT: u32 = 8u;  // tokens per decoded block
 
-var<workgroup> red: array<f32, 256>;  // partial sums (TT, WG)
+var<workgroup> red: array<f32, 512>;  // partial sums (TT, WG)
 
 fn sbytes(q: u32) -> vec4<f32> {
     let v = bitcast<vec4<i32>>(vec4<u32>(q) << vec4<u32>(24u, 16u, 8u, 0u));
@@ -113,31 +113,24 @@ fn main(
     let last = vec4<u32>(p.cols - 1u);
     for (var t0 = 0u; t0 < t; t0 += TT) {
         let tn = min(TT, t - t0);
-        // one accumulator per token of the tile, in registers
-        var a0 = 0.0;
-        var a1 = 0.0;
-        var a2 = 0.0;
-        var a3 = 0.0;
+        // per-token sums: a loop, not a chain of ifs (SwiftShader runs both sides of an if
+        // under a lane mask, so untaken tokens would cost as much as taken ones)
+        var acc: array<f32, 8>;
+        for (var k = 0u; k < TT; k++) {
+            acc[k] = 0.0;
+        }
         if live {
             let e = p.x_off + t0 * p.x_stride;
             for (var b = lane; b < p.blocks; b += LANES) {
                 let k = decode(r, b, last);
-                a0 += dotb(k, e);
-                if tn > 1u {
-                    a1 += dotb(k, e + p.x_stride);
-                }
-                if tn > 2u {
-                    a2 += dotb(k, e + 2u * p.x_stride);
-                }
-                if tn > 3u {
-                    a3 += dotb(k, e + 3u * p.x_stride);
+                for (var tk = 0u; tk < tn; tk++) {
+                    acc[tk] += dotb(k, e + tk * p.x_stride);
                 }
             }
         }
-        red[li] = a0;
-        red[WG + li] = a1;
-        red[2u * WG + li] = a2;
-        red[3u * WG + li] = a3;
+        for (var k = 0u; k < tn; k++) {
+            red[k * WG + li] = acc[k];
+        }
         workgroupBarrier();
         for (var o = li; o < rpw * tn; o += WG) {
             let orow = o % rpw;

@@ -514,7 +514,7 @@ pub async fn timing(ctx: &GpuContext) {
             };
             run_specs(ctx, &one, &inits, st, &[1]).await.unwrap(); // compile
             let mut best = f64::INFINITY;
-            for _ in 0..3 {
+            for _ in 0..5 {
                 let t0 = now_ms();
                 run_specs(ctx, &one, &inits, st, &[1]).await.unwrap();
                 let t1 = now_ms();
