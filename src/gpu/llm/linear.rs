@@ -83,9 +83,8 @@ enum Kind {
     Group {
         g: u32,
         bits: u32,
-        col_off: u32,
-        dm_off: u32,
-        q_off: u32,
+        /// vec4 offset of the group records
+        rec_off: u32,
     },
     Nm {
         blocks: u32,
@@ -280,9 +279,11 @@ fn pack_sparse(m: &SparseMatrix, max_binding: u64) -> Result<GpuLinear> {
     let parts = match (&m.store, m.format) {
         (Store::Group(s), SparseFormat::Group { g, bits }) => {
             let gb = s.group_bytes();
+            // a group's record: first column, d | m << 16, its value words; whole vec4s
+            let rec = (8 + gb).next_multiple_of(16);
             let size = |r: Range<usize>| {
                 let ng = (s.row_ptr[r.end] - s.row_ptr[r.start]) as usize;
-                (4 * (r.len() + 1) + padded(2 * ng) + 4 * ng + ng * gb) as u64
+                ((4 * (r.len() + 1)).next_multiple_of(16) + ng * rec) as u64
             };
             let lanes = lanes_for(s.col.len() as f64 / rows as f64);
             cut(&m.name, rows, 1, max, size)?
@@ -294,22 +295,21 @@ fn pack_sparse(m: &SparseMatrix, max_binding: u64) -> Result<GpuLinear> {
                         &mut b,
                         s.row_ptr[r.start..=r.end].iter().map(|&p| p - k0 as u32),
                     );
-                    let col_off = align_words(&mut b);
-                    s.col[k0..k1]
-                        .iter()
-                        .for_each(|c| b.extend_from_slice(&c.to_le_bytes()));
-                    let dm_off = align_words(&mut b);
-                    let m_of = |k: usize| s.m.get(k).copied().unwrap_or(0) as u32;
-                    put_u32s(&mut b, (k0..k1).map(|k| s.d[k] as u32 | m_of(k) << 16));
-                    let q_off = align_words(&mut b);
-                    b.extend_from_slice(&s.q[k0 * gb..k1 * gb]);
-                    align_words(&mut b);
+                    b.resize(b.len().next_multiple_of(16), 0);
+                    let rec_off = (b.len() / 16) as u32;
+                    for k in k0..k1 {
+                        let m = s.m.get(k).copied().unwrap_or(0) as u32;
+                        put_u32s(
+                            &mut b,
+                            [s.col[k] as u32 * g as u32, s.d[k] as u32 | m << 16],
+                        );
+                        b.extend_from_slice(&s.q[k * gb..(k + 1) * gb]);
+                        b.resize(b.len() + rec - 8 - gb, 0);
+                    }
                     let kind = Kind::Group {
                         g: g as u32,
                         bits: bits as u32,
-                        col_off,
-                        dm_off,
-                        q_off,
+                        rec_off,
                     };
                     part(r, b, lanes, kind)
                 })
@@ -436,14 +436,8 @@ impl LinearPart {
                 let p = Pipeline::named(name, LLM_DENSE, consts);
                 (p, vec![x, w, y], n_rows.div_ceil(rpw))
             }
-            Kind::Group {
-                g,
-                bits,
-                col_off,
-                dm_off,
-                q_off,
-            } => {
-                params.extend([*col_off, *dm_off, *q_off]);
+            Kind::Group { g, bits, rec_off } => {
+                params.push(*rec_off);
                 let consts = vec![("G", *g as f64), ("BITS", *bits as f64), lanes];
                 let name = format!("linear_{}_{tile}__wgsl", self.wtype);
                 let p = Pipeline::named(name, LLM_GROUP, consts);
