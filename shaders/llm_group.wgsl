@@ -48,10 +48,13 @@ override G: u32 = 16u;
 override BITS: u32 = 4u;
 // invocations per row (a power of two, 4..64)
 override LANES: u32 = 8u;
+// 1: x_off and x_stride are multiples of 4, so every group's inputs are whole vec4s (a group
+// starts at a multiple of 8): one load where SwiftShader gathers four
+override X4: u32 = 1u;
 
 @group(0) @binding(0) var<uniform> p: Params;                  // Params (above)
 @group(0) @binding(1) var<uniform> st: State;                  // State (t: tokens of the call)
-@group(0) @binding(2) var<storage, read> x: array<f32>;        // X (t, cols) at x_off, stride x_stride
+@group(0) @binding(2) var<storage, read> x: array<vec4<f32>>;  // X (t, cols) f32 at x_off, stride x_stride (bound in whole vec4s)
 @group(0) @binding(3) var<storage, read> w: array<vec4<u32>>;  // row_ptr (rows + 1) u32 | records (ng, RV) vec4
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // Y (t, y_stride) at y_off
 
@@ -108,8 +111,16 @@ fn decode(a: vec4<u32>, at: u32) -> W16 {
     return W16(v0, v1, sbytes(b.x) * dm.x, sbytes(b.y) * dm.x);
 }
 
+fn x1(i: u32) -> f32 {
+    return x[i >> 2u][i & 3u];
+}
+
+// X[e .. e + 4] (e a multiple of 4 when X4 = 1).
 fn x4(e: u32) -> vec4<f32> {
-    return vec4<f32>(x[e], x[e + 1u], x[e + 2u], x[e + 3u]);
+    if X4 == 1u {
+        return x[e >> 2u];
+    }
+    return vec4<f32>(x1(e), x1(e + 1u), x1(e + 2u), x1(e + 3u));
 }
 
 // Σ v · X[e .. e + G].

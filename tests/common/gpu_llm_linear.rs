@@ -79,8 +79,9 @@ pub fn sparse(
     SparseMatrix::pack("w", f, &w, rows, cols).unwrap()
 }
 
-/// The I/O layouts of a call: plain, and offsets / strides / accumulate.
-pub fn ios(rows: usize, cols: usize) -> [LinearIo; 2] {
+/// The I/O layouts of a call: plain, odd offsets / strides with accumulate, and offsets /
+/// strides that keep every token on a vec4.
+pub fn ios(rows: usize, cols: usize) -> [LinearIo; 3] {
     [
         LinearIo {
             x_off: 0,
@@ -96,6 +97,14 @@ pub fn ios(rows: usize, cols: usize) -> [LinearIo; 2] {
             y_off: 7,
             y_stride: rows as u32 + 2,
             acc: true,
+            tokens: None,
+        },
+        LinearIo {
+            x_off: 8,
+            x_stride: cols.next_multiple_of(4) as u32 + 4,
+            y_off: 1,
+            y_stride: rows as u32,
+            acc: false,
             tokens: None,
         },
     ]
@@ -121,7 +130,9 @@ pub async fn check_call(
     let run_t = io.tokens.map_or(t, |n| n as usize);
     // x and y as the call sees them: tokens at offsets and strides, filler around them
     let mut rng = Rng::new(5);
-    let mut xb = rng.vec(io.x_off as usize + t * io.x_stride as usize + 1);
+    // whole vec4s (the group shaders bind x as vec4s)
+    let xlen = io.x_off as usize + t * io.x_stride as usize + 1;
+    let mut xb = rng.vec(xlen.next_multiple_of(4));
     for tok in 0..t {
         let at = io.x_off as usize + tok * io.x_stride as usize;
         xb[at..at + cols].copy_from_slice(&x[tok * cols..(tok + 1) * cols]);

@@ -408,7 +408,9 @@ impl LinearPart {
     /// the other formats.
     ///
     /// Bindings: `x (t, ·) f32`, `w`, `y (t, ·) f32`, and for cm32 `nz (cols + 1,) u32` (x
-    /// again when there is no list: the prefill walks every column).
+    /// again when there is no list: the prefill walks every column). The group formats read x
+    /// in vec4s: its binding must be a whole number of 16 bytes (and is read fastest with
+    /// `x_off` and `x_stride` multiples of 4).
     pub fn call<B: Copy>(&self, x: B, w: B, y: B, nz: Option<B>, io: LinearIo) -> OpSpec<B> {
         let n_rows = self.rows.len() as u32;
         let mut params = vec![
@@ -438,8 +440,16 @@ impl LinearPart {
             }
             Kind::Group { g, bits, rec_off } => {
                 params.push(*rec_off);
-                let consts = vec![("G", *g as f64), ("BITS", *bits as f64), lanes];
-                let name = format!("linear_{}_{tile}__wgsl", self.wtype);
+                // whole-vec4 input loads when every token's x starts on a vec4
+                let x4 = io.x_off % 4 == 0 && io.x_stride % 4 == 0;
+                let consts = vec![
+                    ("G", *g as f64),
+                    ("BITS", *bits as f64),
+                    lanes,
+                    ("X4", x4 as u32 as f64),
+                ];
+                let variant = if x4 { "" } else { "_x1" };
+                let name = format!("linear_{}_{tile}{variant}__wgsl", self.wtype);
                 let p = Pipeline::named(name, LLM_GROUP, consts);
                 (p, vec![x, w, y], n_rows.div_ceil(rpw))
             }
