@@ -48,10 +48,13 @@ override FMT: u32 = 2u;
 override MODE: u32 = 0u;
 // invocations per row (a power of two, 4..64)
 override LANES: u32 = 8u;
+// 1: a quant format with x_off and x_stride multiples of 4, so every block's inputs are whole
+// vec4s: one load where SwiftShader gathers four
+override X4: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: Params;                  // Params (above)
 @group(0) @binding(1) var<uniform> st: State;                  // State (t: tokens of the call)
-@group(0) @binding(2) var<storage, read> xs: array<u32>;       // X (t, cols) f32 bits at x_off | tokens (t,) u32 (gather)
+@group(0) @binding(2) var<storage, read> xs: array<vec4<u32>>; // X (t, cols) f32 bits at x_off | tokens (t,) u32 (gather); whole vec4s
 @group(0) @binding(3) var<storage, read> w: array<u32>;        // W (rows, row_bytes) GGUF blocks, the part's rows
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // Y (t, y_stride) at y_off | E (t, cols) (gather)
 
@@ -153,14 +156,21 @@ fn decode(r: u32, u: u32) -> W32 {
 
 // X[c .. c + 4] from element index e (F32 / F16 rows may end inside a unit: clamped to the
 // row's last column `last`, whose weight there is 0).
+fn x1(i: u32) -> u32 {
+    return xs[i >> 2u][i & 3u];
+}
+
 fn x4(e: u32, c: u32, last: u32) -> vec4<f32> {
+    if X4 == 1u {
+        return bitcast<vec4<f32>>(xs[e >> 2u]);
+    }
     if FMT < 2u {
         let k = vec4<u32>(min(c, last), min(c + 1u, last), min(c + 2u, last), min(c + 3u, last)) - vec4<u32>(c);
-        return vec4<f32>(bitcast<f32>(xs[e + k.x]), bitcast<f32>(xs[e + k.y]),
-                         bitcast<f32>(xs[e + k.z]), bitcast<f32>(xs[e + k.w]));
+        return vec4<f32>(bitcast<f32>(x1(e + k.x)), bitcast<f32>(x1(e + k.y)),
+                         bitcast<f32>(x1(e + k.z)), bitcast<f32>(x1(e + k.w)));
     }
-    return vec4<f32>(bitcast<f32>(xs[e]), bitcast<f32>(xs[e + 1u]),
-                     bitcast<f32>(xs[e + 2u]), bitcast<f32>(xs[e + 3u]));
+    return vec4<f32>(bitcast<f32>(x1(e)), bitcast<f32>(x1(e + 1u)),
+                     bitcast<f32>(x1(e + 2u)), bitcast<f32>(x1(e + 3u)));
 }
 
 // Σ v · X[c .. c + 32], X of one token from element e.
@@ -181,7 +191,7 @@ fn store(e: u32, v: vec4<f32>, c: u32) {
 }
 
 fn gather(tok: u32, li: u32) {
-    let row = xs[tok];
+    let row = x1(tok);
     if row < p.row0 || row - p.row0 >= p.rows {
         return;
     }

@@ -399,7 +399,10 @@ pub async fn gather(ctx: &GpuContext) {
         for max in [BIG, (m.n_bytes() / 4) as u64] {
             let g = GpuLinear::pack_dense(&m, &file, max).unwrap();
             let y0 = Rng::new(1).vec(tokens.len() * cols);
-            let mut inits = vec![Init::u32(&tokens), Init::f32(&y0)];
+            // bound in whole vec4s, as the shader reads it
+            let mut tb = tokens.to_vec();
+            tb.resize(tokens.len().next_multiple_of(4), 0);
+            let mut inits = vec![Init::u32(&tb), Init::f32(&y0)];
             let mut specs = Vec::new();
             for p in &g.parts {
                 inits.push(Init(p.bytes.clone()));

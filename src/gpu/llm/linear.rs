@@ -408,9 +408,9 @@ impl LinearPart {
     /// the other formats.
     ///
     /// Bindings: `x (t, ·) f32`, `w`, `y (t, ·) f32`, and for cm32 `nz (cols + 1,) u32` (x
-    /// again when there is no list: the prefill walks every column). The group formats read x
-    /// in vec4s: its binding must be a whole number of 16 bytes (and is read fastest with
-    /// `x_off` and `x_stride` multiples of 4).
+    /// again when there is no list: the prefill walks every column). The dense and group
+    /// shaders read x in vec4s: its binding must be a whole number of 16 bytes (and is read
+    /// fastest with `x_off` and `x_stride` multiples of 4).
     pub fn call<B: Copy>(&self, x: B, w: B, y: B, nz: Option<B>, io: LinearIo) -> OpSpec<B> {
         let n_rows = self.rows.len() as u32;
         let mut params = vec![
@@ -433,8 +433,20 @@ impl LinearPart {
                 row_bytes,
             } => {
                 params.extend([*units, *row_bytes, self.rows.start as u32]);
-                let consts = vec![("FMT", fmt_code(*ty)), ("MODE", 0.0), lanes];
-                let name = format!("linear_{}_{tile}__wgsl", self.wtype);
+                // whole-vec4 input loads: blocks of 32 when every token's x starts on a vec4
+                let x4 = ty.block_len() == 32 && io.x_off % 4 == 0 && io.x_stride % 4 == 0;
+                let consts = vec![
+                    ("FMT", fmt_code(*ty)),
+                    ("MODE", 0.0),
+                    lanes,
+                    ("X4", x4 as u32 as f64),
+                ];
+                let variant = if x4 || ty.block_len() != 32 {
+                    ""
+                } else {
+                    "_x1"
+                };
+                let name = format!("linear_{}_{tile}{variant}__wgsl", self.wtype);
                 let p = Pipeline::named(name, LLM_DENSE, consts);
                 (p, vec![x, w, y], n_rows.div_ceil(rpw))
             }
@@ -485,7 +497,8 @@ impl LinearPart {
 
     /// Embedding gather (dense formats only): `y[tok·cols ..][..cols]` = row `tokens[tok]`
     /// decoded, for the tokens whose row lies in this part (others untouched). `tokens:
-    /// array<u32> (st.t,)`; one workgroup per token.
+    /// array<u32> (st.t,)`, bound in whole 16 bytes (the shader reads it as vec4s); one
+    /// workgroup per token.
     pub fn gather<B: Copy>(&self, tokens: B, w: B, y: B) -> Result<OpSpec<B>> {
         let Kind::Dense {
             ty,
