@@ -10,9 +10,16 @@
 //!   nonzero inputs listed by [`compact`] (`llm_compact.wgsl`).
 //!
 //! A matrix is cut into [`LinearPart`]s of whole rows (whole 32-row tiles for cm32) so that no
-//! part's buffer exceeds the device's storage binding limit; each part is one buffer (a sparse
-//! format's arrays at 4-aligned offsets inside it: a shader binds at most 8 storage buffers)
-//! and one dispatch. `csr8` has no shader ([`Error::Unsupported`]).
+//! part's buffer exceeds the device's storage binding limit; each part is one buffer and one
+//! dispatch (a shader binds at most 8 storage buffers). Dense parts are the file's rows as
+//! they are; a sparse part holds its format's arrays at 4-aligned offsets (2:4: each row
+//! padded to whole 32-column blocks; group: one 16-byte record per kept group, column, scales
+//! and values together, where SwiftShader would otherwise gather four scattered words); the
+//! layouts are in each shader's header. `csr8` has no shader ([`Error::Unsupported`]).
+//!
+//! The dense and group shaders read x as vec4s: its buffer (and the gather's token list) must
+//! be bound in whole 16 bytes, and with `x_off`, `x_stride` multiples of 4 every load is one
+//! vec4 (pipelines without that are the `_x1` variants).
 
 use super::dispatch::OpSpec;
 use crate::error::{Error, Result};
