@@ -21,10 +21,10 @@
 
 #[path = "common/gpu.rs"]
 mod gpu_cases;
-#[path = "common/gpu_llm_linear.rs"]
-mod gpu_llm_linear_cases;
 #[path = "common/gpu_llm_model.rs"]
 mod gpu_llm_cases;
+#[path = "common/gpu_llm_linear.rs"]
+mod gpu_llm_linear_cases;
 #[path = "common/gpu_llm_ops.rs"]
 mod gpu_llm_ops;
 
