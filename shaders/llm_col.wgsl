@@ -55,9 +55,9 @@ override SKIP: u32 = 1u;
 
 const WG: u32 = 64u;
 const LANES: u32 = 8u;  // column lanes
-const TT: u32 = 8u;     // tokens per decoded column run
+const TT: u32 = 4u;     // tokens per decoded column run
 
-var<workgroup> red: array<f32, 2048>;  // partial sums (TT, LANES, 32 rows)
+var<workgroup> red: array<f32, 1024>;  // partial sums (TT, LANES, 32 rows)
 
 fn nibbles(q: u32, s: u32) -> vec4<f32> {
     return vec4<f32>((vec4<u32>(q) >> vec4<u32>(s, s + 8u, s + 16u, s + 24u)) & vec4<u32>(15u));
@@ -93,23 +93,40 @@ fn main(
     let t = select(select(p.tokens, st.t, p.tokens == 0u), 1u, SKIP == 1u);
     for (var t0 = 0u; t0 < t; t0 += TT) {
         let tn = min(TT, t - t0);
-        var acc: array<vec4<f32>, 8>;
-        for (var i = lane; i < n; i += LANES) {
-            var j = i;
-            if SKIP == 1u {
-                j = nz[1u + i];
+        // one accumulator per token of the tile, in registers: SwiftShader keeps a private
+        // array indexed in a loop in memory, per lane (the ifs run masked on SwiftShader, but
+        // only in the prefill, whose tiles are mostly full)
+        var a0 = vec4<f32>(0.0);
+        var a1 = vec4<f32>(0.0);
+        var a2 = vec4<f32>(0.0);
+        var a3 = vec4<f32>(0.0);
+        let e = p.x_off + t0 * p.x_stride;
+        if SKIP == 1u {
+            for (var i = lane; i < n; i += LANES) {
+                let j = nz[1u + i];
+                a0 += weights(kt + j, rq) * x[e + j];
             }
-            let v = weights(kt + j, rq);
-            for (var k = 0u; k < tn; k++) {
-                acc[k] += v * x[p.x_off + (t0 + k) * p.x_stride + j];
+        } else {
+            for (var j = lane; j < n; j += LANES) {
+                let v = weights(kt + j, rq);
+                a0 += v * x[e + j];
+                if tn > 1u {
+                    a1 += v * x[e + p.x_stride + j];
+                }
+                if tn > 2u {
+                    a2 += v * x[e + 2u * p.x_stride + j];
+                }
+                if tn > 3u {
+                    a3 += v * x[e + 3u * p.x_stride + j];
+                }
             }
         }
-        for (var k = 0u; k < tn; k++) {
-            let at = k * 256u + lane * 32u + 4u * rq;
-            red[at] = acc[k].x;
-            red[at + 1u] = acc[k].y;
-            red[at + 2u] = acc[k].z;
-            red[at + 3u] = acc[k].w;
+        let at = lane * 32u + 4u * rq;
+        for (var i = 0u; i < 4u; i++) {
+            red[at + i] = a0[i];
+            red[256u + at + i] = a1[i];
+            red[512u + at + i] = a2[i];
+            red[768u + at + i] = a3[i];
         }
         workgroupBarrier();
         for (var o = li; o < 32u * tn; o += WG) {

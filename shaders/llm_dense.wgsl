@@ -48,10 +48,13 @@ override FMT: u32 = 2u;
 override MODE: u32 = 0u;
 // invocations per row (a power of two, 4..64)
 override LANES: u32 = 8u;
+// 1: a quant format with x_off and x_stride multiples of 4, so every block's inputs are whole
+// vec4s: one load where SwiftShader gathers four
+override X4: u32 = 0u;
 
 @group(0) @binding(0) var<uniform> p: Params;                  // Params (above)
 @group(0) @binding(1) var<uniform> st: State;                  // State (t: tokens of the call)
-@group(0) @binding(2) var<storage, read> xs: array<u32>;       // X (t, cols) f32 bits at x_off | tokens (t,) u32 (gather)
+@group(0) @binding(2) var<storage, read> xs: array<vec4<u32>>; // X (t, cols) f32 bits at x_off | tokens (t,) u32 (gather); whole vec4s
 @group(0) @binding(3) var<storage, read> w: array<u32>;        // W (rows, row_bytes) GGUF blocks, the part's rows
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;  // Y (t, y_stride) at y_off | E (t, cols) (gather)
 
@@ -100,33 +103,44 @@ fn scalar_weight(r: u32, c: u32) -> f32 {
     return half_at(2u * e);
 }
 
-// Unit u (weights 32u .. 32u + 32) of local row r, in order.
-fn decode(r: u32, u: u32) -> array<vec4<f32>, 8> {
-    var o: array<vec4<f32>, 8>;
+fn scalar4(r: u32, c: u32) -> vec4<f32> {
+    return vec4<f32>(scalar_weight(r, c), scalar_weight(r, c + 1u),
+                     scalar_weight(r, c + 2u), scalar_weight(r, c + 3u));
+}
+
+// 32 weights in order. Named members, not an array: SwiftShader keeps a private array that is
+// indexed in a loop in memory, per lane.
+struct W32 {
+    w0: vec4<f32>,
+    w1: vec4<f32>,
+    w2: vec4<f32>,
+    w3: vec4<f32>,
+    w4: vec4<f32>,
+    w5: vec4<f32>,
+    w6: vec4<f32>,
+    w7: vec4<f32>,
+}
+
+// Unit u (weights 32u .. 32u + 32) of local row r.
+fn decode(r: u32, u: u32) -> W32 {
     if FMT < 2u {
-        for (var j = 0u; j < 8u; j++) {
-            let c = 32u * u + 4u * j;
-            o[j] = vec4<f32>(scalar_weight(r, c), scalar_weight(r, c + 1u),
-                             scalar_weight(r, c + 2u), scalar_weight(r, c + 3u));
-        }
-        return o;
+        let c = 32u * u;
+        return W32(scalar4(r, c), scalar4(r, c + 4u), scalar4(r, c + 8u), scalar4(r, c + 12u),
+                   scalar4(r, c + 16u), scalar4(r, c + 20u), scalar4(r, c + 24u),
+                   scalar4(r, c + 28u));
     }
     let bs = select(select(34u, 20u, FMT == 3u), 18u, FMT == 2u);
     let b = r * p.row_bytes + u * bs;
+    let d = half_at(b);
     if FMT == 4u {
         // Q8_0: f16 d, 32 i8; w = q·d
-        let d = half_at(b);
         let q0 = quad_at(b + 2u);
         let q1 = quad_at(b + 18u);
-        for (var j = 0u; j < 4u; j++) {
-            o[j] = sbytes(q0[j]) * d;
-            o[4u + j] = sbytes(q1[j]) * d;
-        }
-        return o;
+        return W32(sbytes(q0.x) * d, sbytes(q0.y) * d, sbytes(q0.z) * d, sbytes(q0.w) * d,
+                   sbytes(q1.x) * d, sbytes(q1.y) * d, sbytes(q1.z) * d, sbytes(q1.w) * d);
     }
     // Q4_0: f16 d, 16 bytes, w = q·d − 8d; Q4_1: f16 d, f16 m, 16 bytes, w = q·d + m.
     // Byte j holds weight j (low nibble) and weight j + 16 (high).
-    let d = half_at(b);
     var m = -8.0 * d;
     var qb = b + 2u;
     if FMT == 3u {
@@ -134,41 +148,66 @@ fn decode(r: u32, u: u32) -> array<vec4<f32>, 8> {
         qb = b + 4u;
     }
     let q = quad_at(qb);
-    for (var j = 0u; j < 4u; j++) {
-        o[j] = nibbles(q[j], 0u) * d + m;
-        o[4u + j] = nibbles(q[j], 4u) * d + m;
-    }
-    return o;
+    return W32(nibbles(q.x, 0u) * d + m, nibbles(q.y, 0u) * d + m,
+               nibbles(q.z, 0u) * d + m, nibbles(q.w, 0u) * d + m,
+               nibbles(q.x, 4u) * d + m, nibbles(q.y, 4u) * d + m,
+               nibbles(q.z, 4u) * d + m, nibbles(q.w, 4u) * d + m);
 }
 
 // X[c .. c + 4] from element index e (F32 / F16 rows may end inside a unit: clamped to the
 // row's last column `last`, whose weight there is 0).
+fn x1(i: u32) -> u32 {
+    return xs[i >> 2u][i & 3u];
+}
+
 fn x4(e: u32, c: u32, last: u32) -> vec4<f32> {
+    if X4 == 1u {
+        return bitcast<vec4<f32>>(xs[e >> 2u]);
+    }
     if FMT < 2u {
         let k = vec4<u32>(min(c, last), min(c + 1u, last), min(c + 2u, last), min(c + 3u, last)) - vec4<u32>(c);
-        return vec4<f32>(bitcast<f32>(xs[e + k.x]), bitcast<f32>(xs[e + k.y]),
-                         bitcast<f32>(xs[e + k.z]), bitcast<f32>(xs[e + k.w]));
+        return vec4<f32>(bitcast<f32>(x1(e + k.x)), bitcast<f32>(x1(e + k.y)),
+                         bitcast<f32>(x1(e + k.z)), bitcast<f32>(x1(e + k.w)));
     }
-    return vec4<f32>(bitcast<f32>(xs[e]), bitcast<f32>(xs[e + 1u]),
-                     bitcast<f32>(xs[e + 2u]), bitcast<f32>(xs[e + 3u]));
+    return vec4<f32>(bitcast<f32>(x1(e)), bitcast<f32>(x1(e + 1u)),
+                     bitcast<f32>(x1(e + 2u)), bitcast<f32>(x1(e + 3u)));
+}
+
+// Σ v · X[c .. c + 32], X of one token from element e.
+fn dot32(v: W32, e: u32, c: u32, last: u32) -> f32 {
+    let s = v.w0 * x4(e, c, last) + v.w1 * x4(e + 4u, c + 4u, last)
+          + v.w2 * x4(e + 8u, c + 8u, last) + v.w3 * x4(e + 12u, c + 12u, last)
+          + v.w4 * x4(e + 16u, c + 16u, last) + v.w5 * x4(e + 20u, c + 20u, last)
+          + v.w6 * x4(e + 24u, c + 24u, last) + v.w7 * x4(e + 28u, c + 28u, last);
+    return (s.x + s.y) + (s.z + s.w);
+}
+
+fn store(e: u32, v: vec4<f32>, c: u32) {
+    for (var i = 0u; i < 4u; i++) {
+        if c + i < p.cols {
+            y[e + i] = v[i];
+        }
+    }
 }
 
 fn gather(tok: u32, li: u32) {
-    let row = xs[tok];
+    let row = x1(tok);
     if row < p.row0 || row - p.row0 >= p.rows {
         return;
     }
     let r = row - p.row0;
     for (var u = li; u < p.units; u += WG) {
         let v = decode(r, u);
-        for (var j = 0u; j < 8u; j++) {
-            for (var i = 0u; i < 4u; i++) {
-                let c = 32u * u + 4u * j + i;
-                if c < p.cols {
-                    y[tok * p.cols + c] = v[j][i];
-                }
-            }
-        }
+        let c = 32u * u;
+        let e = tok * p.cols + c;
+        store(e, v.w0, c);
+        store(e + 4u, v.w1, c + 4u);
+        store(e + 8u, v.w2, c + 8u);
+        store(e + 12u, v.w3, c + 12u);
+        store(e + 16u, v.w4, c + 16u);
+        store(e + 20u, v.w5, c + 20u);
+        store(e + 24u, v.w6, c + 24u);
+        store(e + 28u, v.w7, c + 28u);
     }
 }
 
@@ -191,17 +230,19 @@ fn main(
     let last = p.cols - 1u;
     for (var t0 = 0u; t0 < t; t0 += TT) {
         let tn = min(TT, t - t0);
+        // per-token sums: a loop, not a chain of ifs (SwiftShader runs both sides of an if
+        // under a lane mask, so untaken tokens would cost as much as taken ones)
         var acc: array<f32, 8>;
+        for (var k = 0u; k < TT; k++) {
+            acc[k] = 0.0;
+        }
         if live {
+            let xt = p.x_off + t0 * p.x_stride;
             for (var u = lane; u < p.units; u += LANES) {
                 let v = decode(r, u);
+                let c = 32u * u;
                 for (var k = 0u; k < tn; k++) {
-                    let e = p.x_off + (t0 + k) * p.x_stride + 32u * u;
-                    var s = vec4<f32>(0.0);
-                    for (var j = 0u; j < 8u; j++) {
-                        s += v[j] * x4(e + 4u * j, 32u * u + 4u * j, last);
-                    }
-                    acc[k] += (s.x + s.y) + (s.z + s.w);
+                    acc[k] += dot32(v, xt + k * p.x_stride + c, c, last);
                 }
             }
         }

@@ -57,6 +57,47 @@ fn sbytes(q: u32) -> vec4<f32> {
     return vec4<f32>(v >> vec4<u32>(24u));
 }
 
+// Word i of a block: runs 2i, 2i + 1; their four columns (positions from byte i of pw),
+// clamped to the row's last column (a padding run's values are 0).
+fn cols4(pw: u32, i: u32, c0: u32, last: vec4<u32>) -> vec4<u32> {
+    let nib = (vec4<u32>(pw >> (8u * i)) >> vec4<u32>(0u, 2u, 4u, 6u)) & vec4<u32>(3u);
+    return min(vec4<u32>(c0 + 8u * i) + vec4<u32>(0u, 0u, 4u, 4u) + nib, last);
+}
+
+// One 32-column block decoded: 16 values and their columns. Named members, not arrays: see
+// llm_dense.wgsl's W32.
+struct Blk {
+    v0: vec4<f32>,
+    v1: vec4<f32>,
+    v2: vec4<f32>,
+    v3: vec4<f32>,
+    c0: vec4<u32>,
+    c1: vec4<u32>,
+    c2: vec4<u32>,
+    c3: vec4<u32>,
+}
+
+fn decode(r: u32, b: u32, last: vec4<u32>) -> Blk {
+    let sh = unpack2x16float(w[p.scale_off + r * ((p.blocks + 1u) / 2u) + (b >> 1u)]);
+    let d = select(sh.x, sh.y, (b & 1u) != 0u);
+    let pw = w[p.pos_off + r * p.blocks + b];
+    let v0 = r * 4u * p.blocks + 4u * b;
+    let c = 32u * b;
+    return Blk(sbytes(w[v0]) * d, sbytes(w[v0 + 1u]) * d, sbytes(w[v0 + 2u]) * d,
+               sbytes(w[v0 + 3u]) * d, cols4(pw, 0u, c, last), cols4(pw, 1u, c, last),
+               cols4(pw, 2u, c, last), cols4(pw, 3u, c, last));
+}
+
+fn gx(c: vec4<u32>, e: u32) -> vec4<f32> {
+    return vec4<f32>(x[c.x + e], x[c.y + e], x[c.z + e], x[c.w + e]);
+}
+
+// Σ values · X[columns], X of one token from element e.
+fn dotb(k: Blk, e: u32) -> f32 {
+    let s = k.v0 * gx(k.c0, e) + k.v1 * gx(k.c1, e) + k.v2 * gx(k.c2, e) + k.v3 * gx(k.c3, e);
+    return (s.x + s.y) + (s.z + s.w);
+}
+
 @compute @workgroup_size(64, 1, 1)
 fn main(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -70,32 +111,20 @@ fn main(
     let live = r < p.rows;
     let t = select(p.tokens, st.t, p.tokens == 0u);
     let last = vec4<u32>(p.cols - 1u);
-    let sw = (p.blocks + 1u) / 2u;
     for (var t0 = 0u; t0 < t; t0 += TT) {
         let tn = min(TT, t - t0);
+        // per-token sums: a loop, not a chain of ifs (SwiftShader runs both sides of an if
+        // under a lane mask, so untaken tokens would cost as much as taken ones)
         var acc: array<f32, 8>;
+        for (var k = 0u; k < TT; k++) {
+            acc[k] = 0.0;
+        }
         if live {
+            let e = p.x_off + t0 * p.x_stride;
             for (var b = lane; b < p.blocks; b += LANES) {
-                let sh = unpack2x16float(w[p.scale_off + r * sw + (b >> 1u)]);
-                let d = select(sh.x, sh.y, (b & 1u) != 0u);
-                let pw = w[p.pos_off + r * p.blocks + b];
-                let v0 = r * 4u * p.blocks + 4u * b;
-                var v: array<vec4<f32>, 4>;
-                var c: array<vec4<u32>, 4>;
-                for (var i = 0u; i < 4u; i++) {
-                    // word i: runs 2i and 2i + 1, whose positions are byte i of pw
-                    v[i] = sbytes(w[v0 + i]) * d;
-                    let nib = (vec4<u32>(pw >> (8u * i)) >> vec4<u32>(0u, 2u, 4u, 6u)) & vec4<u32>(3u);
-                    c[i] = min(vec4<u32>(32u * b + 8u * i) + vec4<u32>(0u, 0u, 4u, 4u) + nib, last);
-                }
+                let k = decode(r, b, last);
                 for (var tk = 0u; tk < tn; tk++) {
-                    let e = p.x_off + (t0 + tk) * p.x_stride;
-                    var s = vec4<f32>(0.0);
-                    for (var i = 0u; i < 4u; i++) {
-                        let ci = c[i] + vec4<u32>(e);
-                        s += v[i] * vec4<f32>(x[ci.x], x[ci.y], x[ci.z], x[ci.w]);
-                    }
-                    acc[tk] += (s.x + s.y) + (s.z + s.w);
+                    acc[tk] += dotb(k, e + tk * p.x_stride);
                 }
             }
         }

@@ -23,6 +23,8 @@
 mod gpu_cases;
 #[path = "common/gpu_llm_model.rs"]
 mod gpu_llm_cases;
+#[path = "common/gpu_llm_linear.rs"]
+mod gpu_llm_linear_cases;
 #[path = "common/gpu_llm_ops.rs"]
 mod gpu_llm_ops;
 
@@ -100,6 +102,13 @@ browser_tests! {
     concat_and_views_match_the_reference => |ctx| gpu_cases::concat_and_views(ctx);
     small_network_matches_the_cpu_plan_and_reuses_buffers =>
         |ctx| gpu_cases::small_network(ctx);
+    llm_dense_linear_matches_the_cpu => |ctx| gpu_llm_linear_cases::dense_linear(ctx);
+    llm_sparse_linear_matches_the_cpu => |ctx| gpu_llm_linear_cases::sparse_linear(ctx);
+    llm_col_skip_matches_the_cpu => |ctx| gpu_llm_linear_cases::col_skip(ctx);
+    llm_linear_parts_match_the_cpu => |ctx| gpu_llm_linear_cases::parts(ctx);
+    llm_gather_matches_decode_row => |ctx| gpu_llm_linear_cases::gather(ctx);
+    llm_linear_errors_are_typed => |ctx| gpu_llm_linear_cases::errors(ctx);
+    llm_linear_decode_timing => |ctx| gpu_llm_linear_cases::timing(ctx);
 }
 
 /// Whole MobileNetV2 (the zoo's ONNX files, compiled into the test) on the browser's GPU

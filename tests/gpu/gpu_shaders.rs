@@ -362,12 +362,18 @@ fn llm_linear_shaders_validate_with_every_specialisation() {
         let fmt = fmt as f64;
         specialise_llm(&LLM_DENSE, &[("FMT", fmt), ("MODE", 1.0)]);
         for l in lanes {
-            specialise_llm(&LLM_DENSE, &[("FMT", fmt), ("MODE", 0.0), ("LANES", l)]);
+            for x4 in [0.0, 1.0] {
+                let c = [("FMT", fmt), ("MODE", 0.0), ("LANES", l), ("X4", x4)];
+                specialise_llm(&LLM_DENSE, &c);
+            }
         }
     }
     for (g, bits) in [(16.0, 4.0), (8.0, 4.0), (16.0, 8.0), (8.0, 8.0)] {
         for l in lanes {
-            specialise_llm(&LLM_GROUP, &[("G", g), ("BITS", bits), ("LANES", l)]);
+            for x4 in [0.0, 1.0] {
+                let c = [("G", g), ("BITS", bits), ("LANES", l), ("X4", x4)];
+                specialise_llm(&LLM_GROUP, &c);
+            }
         }
     }
     for l in lanes {

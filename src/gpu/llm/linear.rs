@@ -10,9 +10,16 @@
 //!   nonzero inputs listed by [`compact`] (`llm_compact.wgsl`).
 //!
 //! A matrix is cut into [`LinearPart`]s of whole rows (whole 32-row tiles for cm32) so that no
-//! part's buffer exceeds the device's storage binding limit; each part is one buffer (a sparse
-//! format's arrays at 4-aligned offsets inside it: a shader binds at most 8 storage buffers)
-//! and one dispatch. `csr8` has no shader ([`Error::Unsupported`]).
+//! part's buffer exceeds the device's storage binding limit; each part is one buffer and one
+//! dispatch (a shader binds at most 8 storage buffers). Dense parts are the file's rows as
+//! they are; a sparse part holds its format's arrays at 4-aligned offsets (2:4: each row
+//! padded to whole 32-column blocks; group: one 16-byte record per kept group, column, scales
+//! and values together, where SwiftShader would otherwise gather four scattered words); the
+//! layouts are in each shader's header. `csr8` has no shader ([`Error::Unsupported`]).
+//!
+//! The dense and group shaders read x as vec4s: its buffer (and the gather's token list) must
+//! be bound in whole 16 bytes, and with `x_off`, `x_stride` multiples of 4 every load is one
+//! vec4 (pipelines without that are the `_x1` variants).
 
 use super::dispatch::OpSpec;
 use crate::error::{Error, Result};
@@ -83,9 +90,8 @@ enum Kind {
     Group {
         g: u32,
         bits: u32,
-        col_off: u32,
-        dm_off: u32,
-        q_off: u32,
+        /// vec4 offset of the group records
+        rec_off: u32,
     },
     Nm {
         blocks: u32,
@@ -280,9 +286,11 @@ fn pack_sparse(m: &SparseMatrix, max_binding: u64) -> Result<GpuLinear> {
     let parts = match (&m.store, m.format) {
         (Store::Group(s), SparseFormat::Group { g, bits }) => {
             let gb = s.group_bytes();
+            // a group's record: first column, d | m << 16, its value words; whole vec4s
+            let rec = (8 + gb).next_multiple_of(16);
             let size = |r: Range<usize>| {
                 let ng = (s.row_ptr[r.end] - s.row_ptr[r.start]) as usize;
-                (4 * (r.len() + 1) + padded(2 * ng) + 4 * ng + ng * gb) as u64
+                ((4 * (r.len() + 1)).next_multiple_of(16) + ng * rec) as u64
             };
             let lanes = lanes_for(s.col.len() as f64 / rows as f64);
             cut(&m.name, rows, 1, max, size)?
@@ -294,22 +302,21 @@ fn pack_sparse(m: &SparseMatrix, max_binding: u64) -> Result<GpuLinear> {
                         &mut b,
                         s.row_ptr[r.start..=r.end].iter().map(|&p| p - k0 as u32),
                     );
-                    let col_off = align_words(&mut b);
-                    s.col[k0..k1]
-                        .iter()
-                        .for_each(|c| b.extend_from_slice(&c.to_le_bytes()));
-                    let dm_off = align_words(&mut b);
-                    let m_of = |k: usize| s.m.get(k).copied().unwrap_or(0) as u32;
-                    put_u32s(&mut b, (k0..k1).map(|k| s.d[k] as u32 | m_of(k) << 16));
-                    let q_off = align_words(&mut b);
-                    b.extend_from_slice(&s.q[k0 * gb..k1 * gb]);
-                    align_words(&mut b);
+                    b.resize(b.len().next_multiple_of(16), 0);
+                    let rec_off = (b.len() / 16) as u32;
+                    for k in k0..k1 {
+                        let m = s.m.get(k).copied().unwrap_or(0) as u32;
+                        put_u32s(
+                            &mut b,
+                            [s.col[k] as u32 * g as u32, s.d[k] as u32 | m << 16],
+                        );
+                        b.extend_from_slice(&s.q[k * gb..(k + 1) * gb]);
+                        b.resize(b.len() + rec - 8 - gb, 0);
+                    }
                     let kind = Kind::Group {
                         g: g as u32,
                         bits: bits as u32,
-                        col_off,
-                        dm_off,
-                        q_off,
+                        rec_off,
                     };
                     part(r, b, lanes, kind)
                 })
@@ -408,7 +415,9 @@ impl LinearPart {
     /// the other formats.
     ///
     /// Bindings: `x (t, ·) f32`, `w`, `y (t, ·) f32`, and for cm32 `nz (cols + 1,) u32` (x
-    /// again when there is no list: the prefill walks every column).
+    /// again when there is no list: the prefill walks every column). The dense and group
+    /// shaders read x in vec4s: its binding must be a whole number of 16 bytes (and is read
+    /// fastest with `x_off` and `x_stride` multiples of 4).
     pub fn call<B: Copy>(&self, x: B, w: B, y: B, nz: Option<B>, io: LinearIo) -> OpSpec<B> {
         let n_rows = self.rows.len() as u32;
         let mut params = vec![
@@ -431,21 +440,35 @@ impl LinearPart {
                 row_bytes,
             } => {
                 params.extend([*units, *row_bytes, self.rows.start as u32]);
-                let consts = vec![("FMT", fmt_code(*ty)), ("MODE", 0.0), lanes];
-                let name = format!("linear_{}_{tile}__wgsl", self.wtype);
+                // whole-vec4 input loads: blocks of 32 when every token's x starts on a vec4
+                let x4 = ty.block_len() == 32 && io.x_off % 4 == 0 && io.x_stride % 4 == 0;
+                let consts = vec![
+                    ("FMT", fmt_code(*ty)),
+                    ("MODE", 0.0),
+                    lanes,
+                    ("X4", x4 as u32 as f64),
+                ];
+                let variant = if x4 || ty.block_len() != 32 {
+                    ""
+                } else {
+                    "_x1"
+                };
+                let name = format!("linear_{}_{tile}{variant}__wgsl", self.wtype);
                 let p = Pipeline::named(name, LLM_DENSE, consts);
                 (p, vec![x, w, y], n_rows.div_ceil(rpw))
             }
-            Kind::Group {
-                g,
-                bits,
-                col_off,
-                dm_off,
-                q_off,
-            } => {
-                params.extend([*col_off, *dm_off, *q_off]);
-                let consts = vec![("G", *g as f64), ("BITS", *bits as f64), lanes];
-                let name = format!("linear_{}_{tile}__wgsl", self.wtype);
+            Kind::Group { g, bits, rec_off } => {
+                params.push(*rec_off);
+                // whole-vec4 input loads when every token's x starts on a vec4
+                let x4 = io.x_off % 4 == 0 && io.x_stride % 4 == 0;
+                let consts = vec![
+                    ("G", *g as f64),
+                    ("BITS", *bits as f64),
+                    lanes,
+                    ("X4", x4 as u32 as f64),
+                ];
+                let variant = if x4 { "" } else { "_x1" };
+                let name = format!("linear_{}_{tile}{variant}__wgsl", self.wtype);
                 let p = Pipeline::named(name, LLM_GROUP, consts);
                 (p, vec![x, w, y], n_rows.div_ceil(rpw))
             }
@@ -481,7 +504,8 @@ impl LinearPart {
 
     /// Embedding gather (dense formats only): `y[tok·cols ..][..cols]` = row `tokens[tok]`
     /// decoded, for the tokens whose row lies in this part (others untouched). `tokens:
-    /// array<u32> (st.t,)`; one workgroup per token.
+    /// array<u32> (st.t,)`, bound in whole 16 bytes (the shader reads it as vec4s); one
+    /// workgroup per token.
     pub fn gather<B: Copy>(&self, tokens: B, w: B, y: B) -> Result<OpSpec<B>> {
         let Kind::Dense {
             ty,
