@@ -16,8 +16,14 @@
 //      per token is shown and, for an activation-sparse file (the default, or else the list's
 //      first act-sparse entry), is > 0 (and 0 for the dense Q4_1 in the API); Stop aborts a
 //      long generation, and the next one works;
+//   5b. the LLM panel's backend picker: 'auto' on this SwiftShader adapter (a CPU emulation) runs
+//      what the engine chose and, on WASM, shows why not WebGPU; 'webgpu' streams tokens on
+//      WebGPU (the pill names the adapter, tok/s shown for WebGPU), its greedy tokens equal the
+//      WASM run's of the same file and prompt (the first E2E_GPU_TOKENS), and Stop aborts a
+//      WebGPU generation, after which the next one works;
 //   6. the API's typed errors directly (BadModel, BadImage, Aborted, BadInput), and, in a
-//      Chromium without WebGPU, NoWebGPU from load() and in the UI;
+//      Chromium without WebGPU, NoWebGPU from load() and in the UI; there the LLM panel on
+//      'auto' runs WASM and shows the reason, on 'webgpu' shows NoWebGPU and stays usable;
 //   7. a PerformanceObserver on long tasks: none over 50 ms on the main thread while any of the
 //      above classified or generated (the models run in Web Workers). A negative control runs
 //      the same engine on the main thread (?inline=1) and must see long tasks, so the observer
@@ -40,6 +46,10 @@ const PROMPT = 'The capital of France is';
 const LLM = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 const LLM_LIST = JSON.parse(fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../www/llm-models.json'), 'utf8')).models;
 const LLM_DEFAULT = LLM_LIST[0];
+// The LLM the panel runs on WebGPU (the demo's default file unless E2E_GPU_LLM names another in
+// www/llm-models.json), and how many of its greedy tokens must equal WASM's (SwiftShader is slow).
+const GPU_LLM = LLM_LIST.find((m) => m.file === process.env.E2E_GPU_LLM) ?? LLM_DEFAULT;
+const GPU_TOKENS = Number(process.env.E2E_GPU_TOKENS ?? 8);
 
 const failures = [];
 function check(ok, what) {
@@ -92,7 +102,8 @@ async function clickThumb(page, index) {
   return page.evaluate(() => window.__app.image.last);
 }
 
-async function generateInUi(page, { prompt, maxTokens, temperature = 0, stopAfter = 0 }) {
+async function generateInUi(page, { prompt, maxTokens, temperature = 0, stopAfter = 0, backend = null }) {
+  if (backend) await page.selectOption('#llm-backend-pick', backend);
   await page.fill('#prompt', prompt);
   await page.fill('#max-tokens', String(maxTokens));
   await page.fill('#temperature', String(temperature));
@@ -291,6 +302,46 @@ async function main() {
       step(`${actSparse.file}: ${shownSkip} of the weight columns skipped (per token ${perToken.map((x) => x.toFixed(2)).join(' ')})`);
       if (actSparse !== LLM_DEFAULT) await page.selectOption('#llm-model', LLM_DEFAULT.file);
     }
+    // 5b. The LLM panel's backends. 'auto' (above) on SwiftShader: what ran, and why not WebGPU.
+    const autoNote = await page.$eval('#llm-note', (e) => (e.hidden ? '' : e.textContent));
+    check(gen.backend === 'webgpu' || (gen.backend === 'wasm' && /WebGPU not used: \S/.test(autoNote) && gen.fallback),
+      `LLM auto: ran on ${gen.backend}, fallback ${JSON.stringify(gen.fallback)}, note "${autoNote}"`);
+    step(`LLM auto on this adapter: ${gen.backend}${gen.fallback ? ` (${gen.fallback})` : ''}`);
+    // The WASM greedy ids of GPU_LLM to compare with (the default file's are the run above).
+    await page.selectOption('#llm-model', GPU_LLM.file);
+    const wasmRef = gen.pick === 'auto' && gen.backend === 'wasm' && GPU_LLM === LLM_DEFAULT
+      ? gen
+      : await timed(page, windows, 'generate wasm reference', () => generateInUi(page, { prompt: PROMPT, maxTokens: GPU_TOKENS, backend: 'wasm' }));
+    const onGpu = await timed(page, windows, `generate webgpu (load + ${GPU_TOKENS} tokens)`, () => generateInUi(page, { prompt: PROMPT, maxTokens: GPU_TOKENS, backend: 'webgpu' }));
+    const gpuPill = await page.$eval('#llm-backend', (e) => e.textContent);
+    const gpuTokS = await page.$eval('#tok-s', (e) => e.textContent);
+    const gpuTokSOn = await page.$eval('#tok-s-backend', (e) => e.textContent);
+    const speeds = await page.$eval('#llm-speeds', (e) => e.textContent);
+    const loadedGpu = await page.evaluate(() => window.__app.llm.loaded);
+    check(!onGpu.error && onGpu.tokens === GPU_TOKENS && onGpu.backends.length === GPU_TOKENS && onGpu.backends.every((b) => b === 'webgpu') &&
+      onGpu.stats?.backend === 'webgpu' && onGpu.stats?.prefillBackend === 'webgpu' && onGpu.switchedAt === null,
+      `LLM webgpu: ${onGpu.tokens} tokens on ${JSON.stringify(onGpu.backends)}, stats ${JSON.stringify(onGpu.stats)}, error ${JSON.stringify(onGpu.error)}`);
+    check(/WebGPU/.test(gpuPill) && loadedGpu?.backend === 'webgpu' && loadedGpu?.adapter && gpuPill.includes(loadedGpu.adapter),
+      `LLM webgpu: pill "${gpuPill}", loaded ${JSON.stringify(loadedGpu)}`);
+    check(Number(gpuTokS) > 0 && /WebGPU/.test(gpuTokSOn) && /WebGPU \d/.test(speeds), `LLM webgpu: tok/s "${gpuTokS}"${gpuTokSOn}, speeds "${speeds}"`);
+    const want = wasmRef.ids.slice(0, GPU_TOKENS);
+    let diverge = 0;
+    while (diverge < want.length && onGpu.ids[diverge] === want[diverge]) diverge++;
+    check(diverge === want.length && onGpu.text === wasmRef.text.slice(0, onGpu.text.length),
+      `LLM webgpu greedy ids ${JSON.stringify(onGpu.ids)} vs wasm ${JSON.stringify(want)} (first divergence at ${diverge}); texts ${JSON.stringify(onGpu.text)} / ${JSON.stringify(wasmRef.text)}`);
+    step(`LLM webgpu (${GPU_LLM.file}, ${loadedGpu?.adapter}): ${JSON.stringify(onGpu.text)} at ${gpuTokS} tok/s${gpuTokSOn}; ` +
+      `${diverge}/${want.length} greedy tokens equal WASM's; ${speeds}`);
+    const gpuStopped = await timed(page, windows, 'generate webgpu + stop', () => generateInUi(page, { prompt: 'Once upon a time, in a land far away,', maxTokens: 400, stopAfter: 2 }));
+    const gpuStatus = await page.$eval('#llm-status', (e) => e.textContent);
+    check(gpuStopped.aborted && gpuStopped.tokens < 400 && gpuStopped.backends.every((b) => b === 'webgpu') && /Stopped/.test(gpuStatus) &&
+      (await page.$eval('#llm-error', (e) => e.hidden)), `LLM webgpu stop: aborted ${gpuStopped.aborted} after ${gpuStopped.tokens} tokens, status "${gpuStatus}"`);
+    const gpuAgain = await timed(page, windows, 'generate webgpu after stop', () => generateInUi(page, { prompt: PROMPT, maxTokens: 3 }));
+    check(!gpuAgain.error && gpuAgain.tokens === 3 && gpuAgain.backend === 'webgpu' && JSON.stringify(gpuAgain.ids) === JSON.stringify(want.slice(0, 3)),
+      `LLM webgpu after stop: ${JSON.stringify(gpuAgain)}`);
+    step(`LLM webgpu stop: ${gpuStatus}; then ${JSON.stringify(gpuAgain.text)} on ${gpuAgain.backend}`);
+    await page.selectOption('#llm-backend-pick', 'auto');
+    if (GPU_LLM !== LLM_DEFAULT) await page.selectOption('#llm-model', LLM_DEFAULT.file);
+
     await page.evaluate(() => document.querySelector('#image-panel').scrollIntoView());
     await page.screenshot({ path: path.join(ARTIFACTS, 'e2e.png'), fullPage: true });
     step(`screenshot ${path.relative(REPO, path.join(ARTIFACTS, 'e2e.png'))}`);
@@ -371,6 +422,22 @@ async function main() {
     check(/^wasm:.+/.test(noGpuApi.auto), `no WebGPU, backend auto: ${noGpuApi.auto}`);
     check(/^ZeroskipError:NoWebGPU:/.test(noGpuApi.webgpu), `no WebGPU, backend webgpu: ${noGpuApi.webgpu}`);
     step(`no WebGPU (API): auto → ${noGpuApi.auto}; webgpu → ${noGpuApi.webgpu}`);
+
+    // The LLM panel without WebGPU: 'auto' runs WASM and says why; 'webgpu' is a clear NoWebGPU
+    // error, and the panel then generates on WASM.
+    const llmAuto = await generateInUi(nogpu, { prompt: PROMPT, maxTokens: 4, backend: 'auto' });
+    const noteAuto = await nogpu.$eval('#llm-note', (e) => (e.hidden ? '' : e.textContent));
+    const pillAuto = await nogpu.$eval('#llm-backend', (e) => e.textContent);
+    check(!llmAuto.error && llmAuto.backend === 'wasm' && llmAuto.fallback && /WebGPU not used: \S/.test(noteAuto) && /WASM/.test(pillAuto) &&
+      llmAuto.text.includes('Paris'), `no WebGPU, LLM auto: ${JSON.stringify(llmAuto)}, note "${noteAuto}", pill "${pillAuto}"`);
+    step(`no WebGPU, LLM auto: ${JSON.stringify(llmAuto.text)} on ${llmAuto.backend}; note "${noteAuto}"`);
+    const llmGpu = await generateInUi(nogpu, { prompt: PROMPT, maxTokens: 4, backend: 'webgpu' });
+    const llmBox = await nogpu.$eval('#llm-error', (e) => (e.hidden ? '' : e.textContent));
+    check(llmGpu.error?.code === 'NoWebGPU' && /NoWebGPU/.test(llmBox) && /WASM/.test(llmBox), `no WebGPU, LLM webgpu: ${JSON.stringify(llmGpu.error)}, box "${llmBox}"`);
+    const llmAfter = await generateInUi(nogpu, { prompt: PROMPT, maxTokens: 4, backend: 'wasm' });
+    check(!llmAfter.error && llmAfter.backend === 'wasm' && llmAfter.text === llmAuto.text && (await nogpu.$eval('#llm-error', (e) => e.hidden)),
+      `no WebGPU, LLM wasm after the error: ${JSON.stringify(llmAfter)}`);
+    step(`no WebGPU, LLM webgpu: "${llmBox}"; then wasm: ${JSON.stringify(llmAfter.text)}`);
   });
 }
 
