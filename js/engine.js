@@ -320,6 +320,12 @@ export function createHost(post, { wasmSource } = {}) {
       const check = () => {
         if (aborted.has(id)) throw abortError('generation');
       };
+      // A test hook (not part of the typed API): destroy the GPU device just before the pass that
+      // produces token `_loseDeviceAt` (0: before the prompt), as a lost device would.
+      const loseAt = Number.isInteger(o._loseDeviceAt) ? o._loseDeviceAt : null;
+      const maybeLose = () => {
+        if (loseAt === stats.tokens && gen.backend() === 'webgpu') gen.destroyDevice();
+      };
       // Decode steps per backend ({tokens, ms}): a step is counted on the backend that answered it
       // (a GPU failure mid-step re-runs the tokens so far on WASM: that step is WASM's, recovery
       // included).
@@ -333,6 +339,7 @@ export function createHost(post, { wasmSource } = {}) {
         gen.reset();
         gen.clearActStats();
         const started = gen.backend();
+        maybeLose();
         let t0 = now();
         // prefillAsync / stepAsync never reject for a GPU failure: the generator moves to WASM,
         // re-runs the tokens so far and answers from there (backend() and fallback() say so)
@@ -359,6 +366,7 @@ export function createHost(post, { wasmSource } = {}) {
           if (i + 1 >= budget) break;
           await yieldTask();
           check();
+          maybeLose();
           t0 = now();
           next = await gen.stepAsync(next);
           const ms = now() - t0;

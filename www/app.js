@@ -661,6 +661,8 @@ async function generate(overrides = {}) {
     topP: overrides.topP ?? num('top-p'),
     seed: overrides.seed ?? num('seed'),
     chat: overrides.chat ?? $('chat').checked,
+    // tests only: the engine destroys the GPU device before this token (a lost device)
+    ...(overrides._loseDeviceAt !== undefined ? { _loseDeviceAt: overrides._loseDeviceAt } : {}),
   };
   const completion = $('completion');
   completion.textContent = '';

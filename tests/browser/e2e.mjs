@@ -339,6 +339,23 @@ async function main() {
     check(!gpuAgain.error && gpuAgain.tokens === 3 && gpuAgain.backend === 'webgpu' && JSON.stringify(gpuAgain.ids) === JSON.stringify(want.slice(0, 3)),
       `LLM webgpu after stop: ${JSON.stringify(gpuAgain)}`);
     step(`LLM webgpu stop: ${gpuStatus}; then ${JSON.stringify(gpuAgain.text)} on ${gpuAgain.backend}`);
+    // A device lost mid-generation (the engine's test hook destroys it before token LOSE_AT): the
+    // generation goes on from WASM (the tokens so far re-run there), the panel says so at that
+    // token, and the greedy tokens are still WASM's.
+    const LOSE_AT = 3;
+    const lost = await timed(page, windows, 'generate webgpu, device lost', () =>
+      page.evaluate(([p, n, at]) => window.__app.actions.generate({ prompt: p, maxTokens: n, temperature: 0, chat: false, _loseDeviceAt: at }), [PROMPT, GPU_TOKENS, LOSE_AT]));
+    const lostNote = await page.$eval('#llm-note', (e) => (e.hidden ? '' : e.textContent));
+    const lostPill = await page.$eval('#llm-backend', (e) => e.textContent);
+    const lostSpeeds = await page.$eval('#llm-speeds', (e) => e.textContent);
+    check(!lost.error && lost.switchedAt === LOSE_AT && lost.stats?.switchedAt === LOSE_AT && lost.stats?.backend === 'wasm' &&
+      JSON.stringify(lost.backends) === JSON.stringify([...new Array(LOSE_AT).fill('webgpu'), ...new Array(GPU_TOKENS - LOSE_AT).fill('wasm')]) &&
+      lost.stats?.byBackend?.webgpu?.tokens === LOSE_AT - 1 && lost.stats?.byBackend?.wasm?.tokens === GPU_TOKENS - LOSE_AT && lost.fallback,
+      `LLM device lost at token ${LOSE_AT}: ${JSON.stringify({ switchedAt: lost.switchedAt, backends: lost.backends, stats: lost.stats, error: lost.error })}`);
+    check(JSON.stringify(lost.ids) === JSON.stringify(want), `LLM device lost: ids ${JSON.stringify(lost.ids)} vs wasm ${JSON.stringify(want)}`);
+    check(/WebGPU failed during this generation/.test(lostNote) && /WASM/.test(lostPill) && /WebGPU \d/.test(lostSpeeds) && /WASM \d/.test(lostSpeeds),
+      `LLM device lost: note "${lostNote}", pill "${lostPill}", speeds "${lostSpeeds}"`);
+    step(`LLM device lost before token ${LOSE_AT}: ${JSON.stringify(lost.backends)}; note "${lostNote}"`);
     await page.selectOption('#llm-backend-pick', 'auto');
     if (GPU_LLM !== LLM_DEFAULT) await page.selectOption('#llm-model', LLM_DEFAULT.file);
 
