@@ -15,7 +15,7 @@
 // they are there, each act-sparse row with act_skipped > 0 (wllama is timed by `make bench`).
 // Then WebGPU (a Chromium with --enable-unsafe-webgpu: SwiftShader): TextGenerator.open(…,
 // 'webgpu') on the Q4_1 GGUF reports backend 'webgpu' and its adapter, its sync calls throw a
-// State error, and prefillAsync / stepAsync decode numpy's greedy continuation token for token;
+// State error (code Runtime), and prefillAsync / stepAsync decode numpy's greedy continuation token for token;
 // 'auto' on this CPU-emulated adapter runs what the engine chose (WASM: with the reason); and
 // after destroyDevice() the next step moves to WASM (backend 'wasm', fallback says why) and the
 // tokens are still the reference's.
@@ -191,7 +191,8 @@ async function main() {
     console.log(`webgpu greedy ${JSON.stringify(r.plain.tokens)}; device lost before token ${LOSE_AT}: ${JSON.stringify(r.lost.backends)}, fallback ${r.lost.fallback}`);
     check(r.auto.backend === 'webgpu' || (r.auto.backend === 'wasm' && r.auto.fallback), `webgpu: 'auto' ran ${r.auto.backend} without a reason`);
     check(r.backend === 'webgpu' && r.adapter && r.fallback === null, `webgpu: open(…, 'webgpu') gave ${r.backend} (adapter ${r.adapter}, fallback ${r.fallback})`);
-    check(/^State: /.test(r.syncCall), `webgpu: a sync call on a WebGPU generator: ${r.syncCall}`);
+    // a State error (code Runtime) that names the asynchronous calls
+    check(/^Runtime: .*asynchronous/.test(r.syncCall), `webgpu: a sync call on a WebGPU generator: ${r.syncCall}`);
     check(JSON.stringify(r.plain.tokens) === JSON.stringify(want) && r.plain.backends.every((b) => b === 'webgpu'),
       `webgpu: greedy ids ${JSON.stringify(r.plain.tokens)} (on ${JSON.stringify(r.plain.backends)}) differ from numpy's ${JSON.stringify(want)}`);
     check(JSON.stringify(r.lost.tokens) === JSON.stringify(want) && r.lost.backends.slice(0, LOSE_AT).every((b) => b === 'webgpu') &&
