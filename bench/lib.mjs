@@ -721,7 +721,8 @@ export function acceptanceLines(title, lines) {
       [title, (a) => a.name],
       ['value', (a) => num(a.value, 2), 'r'],
       ['by min', (a) => num(a.value_by_min, 2), 'r'],
-      ['target', (a) => `${a.at_least ? '≥' : '≤'} ${a.target}`, 'r'],
+      // `strict`: the line asks for more than the target, not at least it
+      ['target', (a) => `${a.at_least ? (a.strict ? '>' : '≥') : a.strict ? '<' : '≤'} ${a.target}`, 'r'],
       ['', (a) => (a.pass === null ? 'n/a (not measured)' : a.pass ? 'PASS' : 'FAIL')],
     ],
     lines,

@@ -298,7 +298,7 @@ function webgpuSection(result, { model, variants, defaultSparse, wllamaVersion, 
   });
   const ratioOf = (variant) => ratios.find((x) => x.variant === variant)?.decode_over_dense_q4_0;
   const sparseVariant = defaultSparse ? modelVariant(defaultSparse) : null;
-  const gt = (name, value, target) => ({ ...acceptanceLine(name, value, target), pass: isNum(value) ? value > target : null, strictly: true });
+  const gt = (name, value, target) => ({ ...acceptanceLine(name, value, target), pass: isNum(value) ? value > target : null, strict: true });
   const acceptance = [
     gt(`default sparse (${sparseVariant ?? 'none'}) decode / dense Q4_0, both on WebGPU`, sparseVariant ? ratioOf(sparseVariant) : null, 1.0),
     acceptanceLine('g16-s50-int4 decode / dense Q4_0, both on WebGPU', ratioOf('g16-s50-int4'), 1.5),
@@ -309,7 +309,7 @@ function webgpuSection(result, { model, variants, defaultSparse, wllamaVersion, 
   const offloaded = wl.loaded.map((x) => x.gpu_log.find((l) => /offloaded \d+\/\d+ layers to GPU/i.test(l)) ?? null);
   const wllama = {
     package: WLLAMA_VERSION_NOTE(wllamaVersion),
-    status: wlRows.length ? 'ran' : wl.failed.length ? 'failed to load' : 'not run',
+    status: wlRows.length ? 'ran on WebGPU' : wl.failed.length ? 'did not run on WebGPU' : 'not run',
     why: wlRows.length ? null : wl.failed.map((f) => `${f.file}: ${f.error}`).join('; ') || 'not requested',
     offloaded: offloaded.filter(Boolean),
     gpu_log: wl.loaded.flatMap((x) => x.gpu_log),
@@ -349,7 +349,7 @@ function formatWebgpu(g) {
   const wasmCols = g.wasm_builds.flatMap((isa) => [[`decode gpu/${isa}`, (r) => times(r[`decode_over_wasm_${isa}`]), 'r'], [`${isa} sparse/dense`, (r) => times(r[`wasm_${isa}_decode_over_dense_q4_0`]), 'r']]);
   return [
     `== WebGPU: ${g.model_file} + ${g.variant_files.join(', ')}; prompt ${g.protocol?.prompt} tokens, ${g.protocol?.gen} greedy tokens, ` +
-      `${g.protocol?.rounds} round(s); adapter ${a?.available ? `${[a.vendor, a.architecture, a.device, a.description].filter(Boolean).join(' ') || '?'}${a.is_fallback_adapter ? ' (fallback adapter: CPU emulation)' : ''}` : `none (${a?.reason ?? '?'})`}; ` +
+      `${g.protocol?.rounds} round(s); adapter ${a?.available ? `${[a.info?.vendor, a.info?.architecture, a.info?.device, a.info?.description].filter(Boolean).join(' ') || 'unnamed'}${a.is_fallback_adapter ? ' (fallback adapter: CPU emulation)' : ''}` : `none (${a?.reason ?? '?'})`}; ` +
       `${num(g.elapsed_s, 0)} s ==`,
     ...(g.adapter_note ? [g.adapter_note] : []),
     '',

@@ -622,7 +622,7 @@ function showLlmBackend(gen, { backend = gen.backend, switchedAt = null } = {}) 
   pill.className = `pill ${backend === 'webgpu' ? 'gpu' : ''}`;
   pill.title = `what ran the last token${gen.adapter ? `; GPU adapter: ${gen.adapter}` : ''}`;
   const notes = [];
-  if (switchedAt !== null) notes.push(`WebGPU failed during this generation: token ${switchedAt + 1} on came from WASM (the tokens before re-ran there). ${gen.fallback ?? ''}`);
+  if (switchedAt !== null) notes.push(`WebGPU failed during this generation: from token ${switchedAt + 1} on, the tokens came from WASM (the conversation so far re-ran there). ${gen.fallback ?? ''}`);
   else if (gen.fallback) notes.push(`WebGPU not used: ${gen.fallback}`);
   if (backend === 'webgpu' && (app.gpuAdapter?.fallback || /swiftshader/i.test(gen.adapter ?? ''))) {
     notes.push('This WebGPU adapter is a CPU emulation (SwiftShader), far slower than WASM: compare ratios, not tokens/s.');
