@@ -21,6 +21,10 @@
 
 #[path = "common/gpu.rs"]
 mod gpu_cases;
+#[path = "common/gpu_llm_model.rs"]
+mod gpu_llm_cases;
+#[path = "common/gpu_llm_ops.rs"]
+mod gpu_llm_ops;
 
 use std::cell::RefCell;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
@@ -76,6 +80,16 @@ macro_rules! browser_tests {
 }
 
 browser_tests! {
+    llm_tiny_models_match_wasm => |ctx| gpu_llm_cases::tiny_models_match_wasm(ctx);
+    llm_sampling_matches_wasm => |ctx| gpu_llm_cases::sampling_matches_wasm(ctx);
+    llm_backend_policy => |ctx| gpu_llm_cases::backend_policy(ctx);
+    llm_lost_device_finishes_on_wasm => |ctx| gpu_llm_cases::lost_device_finishes_on_wasm(ctx);
+    llm_rmsnorm_matches_the_cpu => |ctx| gpu_llm_ops::rmsnorm(ctx);
+    llm_rope_kv_matches_the_cpu => |ctx| gpu_llm_ops::rope_kv(ctx);
+    llm_attention_matches_f64 => |ctx| gpu_llm_ops::attention(ctx);
+    llm_threshold_matches_the_cpu => |ctx| gpu_llm_ops::threshold(ctx);
+    llm_swiglu_matches_the_cpu => |ctx| gpu_llm_ops::swiglu(ctx);
+    llm_topk_matches_the_cpu_sampler => |ctx| gpu_llm_ops::topk(ctx);
     pointwise_sparse_and_dense_match_the_reference => |ctx| gpu_cases::pointwise(ctx);
     auto_picks_sparse_for_pruned_layers => |ctx| gpu_cases::auto_picks_sparse(ctx);
     dwconv_matches_the_reference => |ctx| gpu_cases::dwconv(ctx);

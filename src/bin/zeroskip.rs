@@ -15,6 +15,8 @@
 //!     [--labels verify.json] [--label-offset 1] [--dense DENSE.onnx|DENSE_LOGITS.npy] [--json]
 //! zeroskip eval MODEL.gguf --ppl TEXT [--split eval|calib|all] [--ctx 512] [--stride 256] \
 //!     [--max-tokens N] [--json]
+//! zeroskip bench-llm A.gguf B.zsk … [--backends webgpu,wasm] [--prompt-tokens 16] [--tokens 16] \
+//!     [--repeats 3] [--json OUT]
 //! zeroskip generate MODEL.gguf --prompt "..." [--max-tokens 64] [--temperature 0] [--top-k 0] \
 //!     [--top-p 1] [--seed 0] [--chat] [--ctx N]
 //! ```
@@ -44,6 +46,10 @@ fn main() -> std::process::ExitCode {
 }
 
 #[cfg(not(target_arch = "wasm32"))]
+#[path = "zeroskip/bench_llm.rs"]
+mod bench_llm;
+
+#[cfg(not(target_arch = "wasm32"))]
 mod cli {
     use clap::{Args, Parser, Subcommand};
     use indicatif::{ProgressBar, ProgressStyle};
@@ -67,7 +73,7 @@ mod cli {
     #[derive(Subcommand)]
     enum Cmd {
         /// One-shot pruning of every 1x1 conv and FC layer; writes a standard ONNX model.
-        Prune(PruneArgs),
+        Prune(Box<PruneArgs>),
         /// Top-1 on labeled inputs, and agreement / KL against the dense model; or, with
         /// --ppl, a llama GGUF's perplexity on a text file.
         Eval(EvalArgs),
@@ -80,6 +86,9 @@ mod cli {
         Generate(GenerateArgs),
         /// Rewrites a llama GGUF with its matrices requantized (to Q8_0).
         Convert(ConvertArgs),
+        /// Decode and prefill speed of llama files on native wgpu (Vulkan) and the CPU path, in
+        /// one run: a table, and JSON with --json.
+        BenchLlm(crate::bench_llm::BenchLlmArgs),
     }
 
     #[derive(Args)]
@@ -298,11 +307,12 @@ mod cli {
 
     pub fn main() -> Result<()> {
         match Cli::parse().cmd {
-            Cmd::Prune(a) => run_prune(a),
+            Cmd::Prune(a) => run_prune(*a),
             Cmd::Eval(a) => run_eval(a),
             Cmd::Inspect(a) => run_inspect(a),
             Cmd::Pack(a) => run_pack(a),
             Cmd::Generate(a) => run_generate(a),
+            Cmd::BenchLlm(a) => crate::bench_llm::run(a),
             Cmd::Convert(a) => run_convert(a),
         }
     }

@@ -87,7 +87,10 @@ impl Fallback {
                 GpuFailure::Limit | GpuFailure::OutOfMemory => FallbackReason::Limits,
                 GpuFailure::Readback => FallbackReason::Other,
             },
-            Error::UnsupportedOp { .. } => FallbackReason::UnsupportedOp,
+            // an op, or a weight format, without a shader
+            Error::UnsupportedOp { .. } | Error::Unsupported { .. } => {
+                FallbackReason::UnsupportedOp
+            }
             _ => FallbackReason::Other,
         };
         Fallback {

@@ -192,6 +192,10 @@ impl Sampler {
             };
             cand.select_nth_unstable_by(c.top_k - 1, by_logit);
             m = c.top_k;
+            // in id order, as without top-k: the walk of step 4 and the sum of step 2 then
+            // depend on the candidates alone, not on how the selection left them, so
+            // `sample_top` reproduces them from the GPU's k best
+            cand[..m].sort_unstable();
         }
         let cand = &mut cand[..m];
         // 2. probabilities with temperature (by id, in `prob`)
@@ -203,14 +207,24 @@ impl Sampler {
             self.prob[i as usize] = p;
             total += p;
         }
+        Ok(self.finish(m, total))
+    }
+
+    /// Steps 3 and 4 over the first `m` candidates of `cand` (in id order), their
+    /// probabilities in `prob` by id and their sum `total`.
+    fn finish(&mut self, mut m: usize, total: f64) -> u32 {
+        let c = self.cfg;
+        let cand = &mut self.cand[..m];
         // 3. top-p: the smallest most-likely prefix with mass ≥ top_p
         let prob = &self.prob;
         let mut mass = total;
         if c.top_p < 1.0 {
             // Only tokens with p ≥ (1 − top_p)/(m − 1) of the total can be in the nucleus
-            // (llama2.c's cut): sort just those.
+            // (llama2.c's cut): sort just those. Capped at the best token's 1 (e^0): with
+            // top_p < 1/m the cut could pass every token (two tied candidates and top_p 0.3
+            // kept none, and the draw indexed an empty list).
             let cutoff = if m > 1 {
-                (1.0 - c.top_p as f64) / (m - 1) as f64 * total
+                ((1.0 - c.top_p as f64) / (m - 1) as f64 * total).min(1.0)
             } else {
                 0.0
             };
@@ -246,12 +260,145 @@ impl Sampler {
         for &i in &self.cand[..m] {
             acc += prob[i as usize];
             if u < acc {
-                return Ok(i);
+                return i;
             }
         }
-        Ok(self.cand[m - 1]) // rounding left u ≥ the sum: the last candidate
+        self.cand[m - 1] // rounding left u ≥ the sum: the last candidate
+    }
+
+    /// [`Sampler::sample`] from the best candidates only (the GPU's top-k readback): `top`
+    /// holds the `top.len()` largest logits of a `vocab`-sized vector as (id, logit), by logit
+    /// descending and id ascending among equals, and `total` is Σ over the whole vocab of
+    /// e^((l − max) / temperature) (used only when the sampler keeps more than `top`).
+    ///
+    /// When the sampler's candidates are all in `top` (greedy, or top_k ≤ `top.len()`, or a
+    /// vocab that small) the token and the random draw are exactly `sample`'s on the full
+    /// logits. Otherwise (top_k = 0 or ≥ vocab) only a top-p nucleus that surely ends inside
+    /// `top` can be drawn: its cut is decided with `total` (an f32 sum on the GPU), so a cut
+    /// within [`SAMPLE_TOP_MARGIN`] of the goal, or a nucleus member near top-p's cutoff or
+    /// tied with an unseen token, gives `None`, as does any draw over more than `top`; `None`
+    /// leaves the random stream untouched, for the caller's `sample` on the full logits.
+    /// Errors on an empty `top`, more candidates than `vocab`, an id past it, a NaN.
+    pub fn sample_top(
+        &mut self,
+        top: &[(u32, f32)],
+        total: f64,
+        vocab: usize,
+    ) -> Result<Option<u32>> {
+        if top.is_empty() || top.len() > vocab || vocab > u32::MAX as usize {
+            return Err(Error::BadArgument {
+                what: "top-k candidates".into(),
+                detail: format!(
+                    "{} candidates of a vocab of {vocab}; expected 1 to the vocab",
+                    top.len()
+                ),
+            });
+        }
+        if let Some(&(i, _)) = top.iter().find(|(i, _)| *i as usize >= vocab) {
+            return Err(Error::DimOutOfRange {
+                tensor: "top-k candidates".into(),
+                what: "token id".into(),
+                value: i as u64,
+                limit: format!("below the vocabulary size {vocab}"),
+            });
+        }
+        if let Some(&(i, _)) = top.iter().find(|(_, l)| l.is_nan()) {
+            return Err(Error::Numerical {
+                layer: "logits".into(),
+                detail: format!("logit {i} is NaN"),
+            });
+        }
+        let c = self.cfg;
+        let (best, best_logit) = top[0];
+        if c.temperature == 0.0 || c.top_k == 1 || !best_logit.is_finite() {
+            return Ok(Some(best));
+        }
+        let max = best_logit as f64;
+        let inv_t = 1.0 / c.temperature as f64;
+        let k = if c.top_k > 0 && c.top_k < vocab {
+            c.top_k
+        } else {
+            vocab
+        };
+        if self.prob.len() < vocab {
+            // once per sampler (or per larger vocabulary), as in `sample`
+            self.prob.resize(vocab, 0.0);
+        }
+        if self.cand.len() < top.len() {
+            self.cand.resize(top.len(), 0);
+        }
+        if k <= top.len() {
+            // every candidate is known: steps 2–4 of `sample` on them, in id order
+            let cand = &mut self.cand[..k];
+            for (c, &(i, _)) in cand.iter_mut().zip(top) {
+                *c = i;
+            }
+            cand.sort_unstable();
+            for &(i, l) in &top[..k] {
+                self.prob[i as usize] = exp((l as f64 - max) * inv_t);
+            }
+            let total = self.cand[..k].iter().map(|&i| self.prob[i as usize]).sum();
+            return Ok(Some(self.finish(k, total)));
+        }
+        if c.top_k != 0 && c.top_k < vocab || c.top_p >= 1.0 || !(total.is_finite() && total > 0.0)
+        {
+            // a top-k beyond `top` sums over candidates we do not have; no top-p walks the
+            // whole vocab in id order
+            return Ok(None);
+        }
+        // top-p over the whole vocab: `top` is the most likely prefix of `sample`'s sort
+        let n = top.len();
+        for (j, &(i, l)) in top.iter().enumerate() {
+            self.cand[j] = i;
+            self.prob[i as usize] = exp((l as f64 - max) * inv_t);
+        }
+        let prob = &self.prob;
+        let cand = &mut self.cand[..n];
+        cand.sort_unstable_by(|a, b| {
+            prob[*b as usize]
+                .total_cmp(&prob[*a as usize])
+                .then(a.cmp(b))
+        });
+        let lo = 1.0 - SAMPLE_TOP_MARGIN;
+        let hi = 1.0 + SAMPLE_TOP_MARGIN;
+        let goal = c.top_p as f64 * total;
+        let cutoff = ((1.0 - c.top_p as f64) / (vocab - 1) as f64 * total).min(1.0);
+        let least = prob[cand[n - 1] as usize];
+        let mut acc = 0.0;
+        let mut cut = None;
+        for (j, &i) in cand.iter().enumerate() {
+            let p = prob[i as usize];
+            // the member must surely pass top-p's cutoff, and no unseen token may tie it
+            if (p < cutoff * hi && p < 1.0) || p <= least {
+                return Ok(None);
+            }
+            let before = acc;
+            acc += p;
+            if acc >= goal * lo {
+                if acc < goal * hi || (j > 0 && before >= goal * lo) {
+                    return Ok(None);
+                }
+                cut = Some(j + 1);
+                break;
+            }
+        }
+        let Some(m) = cut else { return Ok(None) };
+        let mass: f64 = cand[..m].iter().map(|&i| prob[i as usize]).sum();
+        let u = self.rng.next_f64() * mass;
+        let mut acc = 0.0;
+        for &i in &cand[..m] {
+            acc += prob[i as usize];
+            if u < acc {
+                return Ok(Some(i));
+            }
+        }
+        Ok(Some(cand[m - 1]))
     }
 }
+
+/// How far (relatively) a top-p cut or cutoff decided with the GPU's f32 normaliser must be
+/// from the goal for [`Sampler::sample_top`] to trust it (the f32 sum's error is ~1e-6).
+pub const SAMPLE_TOP_MARGIN: f64 = 1e-3;
 
 /// Index of the largest value, the lowest among equals (NaN-free input).
 pub fn argmax(x: &[f32]) -> usize {

@@ -210,3 +210,41 @@ pub fn byte_token(b: u8) -> String {
     };
     char::from_u32(c).expect("a valid code point").to_string()
 }
+
+/// The llama GGUF `dense` with the linear matrices whose name ends in `.<kind>.weight` for a
+/// kind of `kinds` (`attn_q`, `ffn_down`, …) packed as `format` (their zeros pruned, the rest
+/// quantized), and `act`'s thresholds: a sparse `.zsk`. Also returns the same model as a dense
+/// F32 GGUF holding the packed weights decoded, the reference the sparse kernels must match.
+pub fn sparse_zsk(
+    dense: &[u8],
+    format: crate::sparse::llm::SparseFormat,
+    kinds: &[&str],
+    act: Option<&super::act::ActSparsity>,
+) -> crate::error::Result<(Vec<u8>, Vec<u8>)> {
+    use crate::sparse::llm::SparseMatrix;
+    let g = crate::import::gguf::Gguf::parse("dense.gguf", dense)?;
+    let mut sparse = Vec::new();
+    let mut reference = GgufWriter::new();
+    for (k, v) in g.metadata() {
+        reference.value(k, v);
+    }
+    for info in g.tensors() {
+        let t = g.tensor(&info.name)?;
+        if kinds
+            .iter()
+            .any(|k| info.name.ends_with(&format!(".{k}.weight")))
+        {
+            let w = t.dequantize()?;
+            let m = SparseMatrix::pack(&info.name, format, &w, info.rows(), info.row_len())?;
+            let decoded: Vec<u8> = m.decode().iter().flat_map(|v| v.to_le_bytes()).collect();
+            reference.raw_tensor(&info.name, &info.dims, GgmlType::F32, decoded);
+            sparse.push(m);
+        } else {
+            reference.raw_tensor(&info.name, &info.dims, info.ty, t.data.to_vec());
+        }
+    }
+    Ok((
+        crate::zsk::llm::write_with_act(&g, &sparse, &[], act)?,
+        reference.finish(),
+    ))
+}

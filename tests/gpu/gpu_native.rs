@@ -30,7 +30,7 @@ use zeroskip::Error;
 // ---- device ------------------------------------------------------------------------------
 
 /// One device for the whole test binary (pipelines compile once); `None` = no adapter.
-fn gpu() -> Option<&'static GpuContext> {
+pub(crate) fn gpu() -> Option<&'static GpuContext> {
     static CTX: OnceLock<Option<GpuContext>> = OnceLock::new();
     CTX.get_or_init(|| fresh_gpu("shared")).as_ref()
 }

@@ -215,3 +215,167 @@ fn a_broken_shader_is_rejected() {
         assert!(rejected, "naga accepted a broken shader: {source}");
     }
 }
+
+/// The LLM ops' shaders (src/gpu/llm/ops.rs): each parses and validates with one entry point
+/// `main`, has a header and shape comments, and every specialisation the constructors build
+/// (each threshold mode, both top-k passes, SwiGLU's threshold-only mode) translates; their
+/// names follow `<op>_f32_<tile>[_<variant>]__wgsl`, one name per specialisation.
+#[test]
+fn llm_op_shaders_validate_and_specialise() {
+    use zeroskip::gpu::llm::ops::{self, Dims, Thresh};
+    for s in ops::SHADERS {
+        let (module, _) = validate(s);
+        let entries: Vec<_> = module.entry_points.iter().map(|e| &e.name).collect();
+        assert_eq!(entries, ["main"], "{}", s.name);
+        assert!(s.source.starts_with("//"), "{}.wgsl: header", s.name);
+        for line in s.source.lines().filter(|l| l.contains("var<storage")) {
+            assert!(
+                line.contains("// ") && line.contains('('),
+                "{}.wgsl: storage binding without a shape comment: {line}",
+                s.name
+            );
+        }
+        specialise(s, &[]);
+    }
+    let d = Dims {
+        dim: 576,
+        n_heads: 9,
+        n_kv_heads: 3,
+        head_dim: 64,
+        ffn: 1536,
+        ctx: 8192,
+        rope_dim: 64,
+        vocab: 49152,
+    };
+    let mut specs = vec![
+        ops::rope_kv(0, 1, 2, 3, 4, 5, &d),
+        ops::attention(0, 1, 2, 3, 4, &d),
+    ];
+    specs.extend(ops::topk(0, 1, 2, d.vocab));
+    for t in [Thresh::None, Thresh::Abs(0.1), Thresh::Scaled(0.1)] {
+        for last in [false, true] {
+            specs.push(ops::rmsnorm(0, 1, 2, Some(3), 576, 1e-5, t, last));
+        }
+        specs.push(ops::threshold(0, Some(1), 576, t));
+        specs.push(ops::swiglu(0, 1, Some(2), 1536, 0.0, t));
+        specs.push(ops::swiglu(0, 1, Some(2), 1536, 0.5, t));
+    }
+    let mut seen = std::collections::HashMap::new();
+    for s in &specs {
+        specialise(&s.pipeline.shader, &s.pipeline.constants);
+        let name = &s.pipeline.name;
+        let body = name
+            .strip_suffix("__wgsl")
+            .unwrap_or_else(|| panic!("{name}"));
+        let parts: Vec<&str> = body.split('_').collect();
+        assert!(matches!(parts.len(), 3 | 4), "{name}");
+        assert_eq!(parts[1], "f32", "{name}");
+        assert!(s.params.len() <= zeroskip::gpu::llm::PARAM_WORDS, "{name}");
+        let key = (
+            s.pipeline.shader.name,
+            format!("{:?}", s.pipeline.constants),
+        );
+        if let Some(old) = seen.insert(name.clone(), key.clone()) {
+            assert_eq!(old, key, "{name} names two specialisations");
+        }
+    }
+    assert!(seen.len() >= 12, "{seen:?}");
+    // what the shaders assume is checked up front, as typed errors
+    d.check().unwrap();
+    for bad in [
+        Dims { n_kv_heads: 2, ..d },
+        Dims { n_kv_heads: 0, ..d },
+        Dims { rope_dim: 65, ..d },
+        Dims {
+            head_dim: 512,
+            rope_dim: 64,
+            ..d
+        },
+        Dims { ctx: 0, ..d },
+        Dims {
+            ctx: u32::MAX / 16,
+            ..d
+        },
+    ] {
+        assert!(
+            matches!(bad.check(), Err(zeroskip::Error::BadArgument { .. })),
+            "{bad:?}"
+        );
+    }
+}
+
+/// WebGPU core plus `unpack2x16float` (core WGSL, which naga gates behind this capability and
+/// wgpu grants on every WebGPU-compliant adapter): the LLM shaders read f16 scales with it.
+const LLM_CAPS: Capabilities = Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+
+/// [`specialise`] under [`LLM_CAPS`]; returns the parsed module.
+fn specialise_llm(shader: &Shader, constants: &[(&str, f64)]) -> naga::Module {
+    let module = naga::front::wgsl::parse_str(shader.source)
+        .unwrap_or_else(|e| panic!("{}.wgsl does not parse: {e}", shader.name));
+    let check = |m: &naga::Module| {
+        Validator::new(ValidationFlags::all(), LLM_CAPS)
+            .validate(m)
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}.wgsl with {constants:?} does not validate:\n{}",
+                    shader.name,
+                    e.emit_to_string_with_path(shader.source, shader.name)
+                )
+            })
+    };
+    let info = check(&module);
+    let pc: PipelineConstants = constants.iter().map(|&(k, v)| (k.to_string(), v)).collect();
+    let (spec, spec_info) = naga::back::pipeline_constants::process_overrides(
+        &module,
+        &info,
+        Some((naga::ShaderStage::Compute, "main")),
+        &pc,
+    )
+    .unwrap_or_else(|e| panic!("{} with {constants:?}: {e}", shader.name));
+    check(&spec);
+    naga::back::spv::write_vec(&spec, &spec_info, &Default::default(), None)
+        .unwrap_or_else(|e| panic!("{} with {constants:?} → SPIR-V: {e}", shader.name));
+    module
+}
+
+/// The LLM linear shaders (src/gpu/llm/linear.rs): each parses, validates, has one entry
+/// point, a header and shape comments, and specialises with every override combination the
+/// packer can choose (format, lanes, group size and bits, skip).
+#[test]
+fn llm_linear_shaders_validate_with_every_specialisation() {
+    use zeroskip::gpu::llm::linear::{self, LLM_COL, LLM_DENSE, LLM_GROUP, LLM_NM};
+    for s in linear::SHADERS {
+        let module = specialise_llm(s, &[]);
+        let entries: Vec<_> = module.entry_points.iter().map(|e| &e.name).collect();
+        assert_eq!(entries, ["main"], "{}", s.name);
+        assert!(s.source.starts_with("//"), "{}: header comment", s.name);
+        for line in s.source.lines().filter(|l| l.contains("var<storage")) {
+            assert!(
+                line.contains("// ") && line.contains('('),
+                "{}: {line}",
+                s.name
+            );
+        }
+    }
+    let lanes = [4.0, 8.0, 16.0, 32.0, 64.0];
+    for fmt in 0..5 {
+        let fmt = fmt as f64;
+        specialise_llm(&LLM_DENSE, &[("FMT", fmt), ("MODE", 1.0)]);
+        for l in lanes {
+            specialise_llm(&LLM_DENSE, &[("FMT", fmt), ("MODE", 0.0), ("LANES", l)]);
+        }
+    }
+    for (g, bits) in [(16.0, 4.0), (8.0, 4.0), (16.0, 8.0), (8.0, 8.0)] {
+        for l in lanes {
+            specialise_llm(&LLM_GROUP, &[("G", g), ("BITS", bits), ("LANES", l)]);
+        }
+    }
+    for l in lanes {
+        specialise_llm(&LLM_NM, &[("LANES", l)]);
+    }
+    for bits in [4.0, 8.0] {
+        for skip in [0.0, 1.0] {
+            specialise_llm(&LLM_COL, &[("BITS", bits), ("SKIP", skip)]);
+        }
+    }
+}

@@ -7,5 +7,14 @@
 mod common;
 #[path = "../common/gpu.rs"]
 mod gpu_cases;
+mod gpu_llm;
+#[path = "../common/gpu_llm_model.rs"]
+mod gpu_llm_cases;
+mod gpu_llm_linear;
+#[path = "../common/gpu_llm_linear.rs"]
+mod gpu_llm_linear_cases;
+mod gpu_llm_ops;
+#[path = "../common/gpu_llm_ops.rs"]
+mod gpu_llm_ops_cases;
 mod gpu_native;
 mod gpu_shaders;

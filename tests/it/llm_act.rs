@@ -41,33 +41,7 @@ pub(crate) fn packed(
     kinds: &[&str],
     act: Option<&ActSparsity>,
 ) -> (Vec<u8>, Vec<u8>) {
-    let (_, dense) = tiny();
-    let g = Gguf::parse("tiny.gguf", &dense).unwrap();
-    let mut sparse = Vec::new();
-    let mut reference = GgufWriter::new();
-    for (k, v) in g.metadata() {
-        reference.value(k, v);
-    }
-    for info in g.tensors() {
-        let t = g.tensor(&info.name).unwrap();
-        if kinds
-            .iter()
-            .any(|k| info.name.ends_with(&format!(".{k}.weight")))
-        {
-            let w = t.dequantize().unwrap();
-            let m =
-                SparseMatrix::pack(&info.name, format, &w, info.rows(), info.row_len()).unwrap();
-            let decoded: Vec<u8> = m.decode().iter().flat_map(|v| v.to_le_bytes()).collect();
-            reference.raw_tensor(&info.name, &info.dims, GgmlType::F32, decoded);
-            sparse.push(m);
-        } else {
-            reference.raw_tensor(&info.name, &info.dims, info.ty, t.data.to_vec());
-        }
-    }
-    (
-        zsk::llm::write_with_act(&g, &sparse, &[], act).unwrap(),
-        reference.finish(),
-    )
+    zeroskip::llm::synth::sparse_zsk(&tiny().1, format, kinds, act).unwrap()
 }
 
 pub(crate) const PROMPT: [u32; 12] = [1, 5, 9, 2, 33, 7, 40, 11, 3, 3, 17, 29];

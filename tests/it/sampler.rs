@@ -120,6 +120,10 @@ tests! {
         let h = histogram(cfg(1.0, 2, 0.99, 8), &LOGITS, 20_000);
         // measured 1.04e-2 on every target
         assert_close(&h, &[0.0, 0.5, 0.0, 0.0, 0.5, 0.0], 0.015, "top-k 2, top-p 0.99");
+        // top-p below 1/k with tied candidates: llama2.c's cutoff passed them all (and the
+        // draw indexed an empty list); the nucleus is the best token, the lower id
+        let h = histogram(cfg(1.0, 2, 0.3, 8), &LOGITS, 100);
+        assert_eq!(h, [0.0, 1.0, 0.0, 0.0, 0.0, 0.0], "top-k 2, top-p 0.3");
     }
 
     /// One seed, one sequence, on every target: these draws are hard-coded, so the wasm run
@@ -161,6 +165,71 @@ tests! {
         assert!(a > 0.0 && (a - b).abs() <= f64::from_bits(1), "exp(-744): {a:e} vs {b:e}");
     }
 
+    /// `sample_top` on the true top 64 (what the GPU's top-k reads back) draws exactly what
+    /// `sample` draws on the full logits, consuming the same random stream: for every top_k in
+    /// 1..=64 (with and without top-p) over many seeds. With top_k = 0 it gives the same token
+    /// or None, and None leaves the stream as it was.
+    fn sample_top_matches_sample() {
+        let mut rng = SplitMix64::new(11);
+        // smooth logits, tied ones (a grid of 6 values), and peaked ones (a short nucleus)
+        let smooth: Vec<f32> = (0..3000).map(|_| rng.next_f64() as f32 * 8.0).collect();
+        let tied: Vec<f32> = (0..3000).map(|_| (rng.next_u64() % 6) as f32 * 0.75).collect();
+        let mut peaked: Vec<f32> = (0..3000).map(|_| rng.next_f64() as f32 * 2.0).collect();
+        for _ in 0..12 {
+            peaked[(rng.next_u64() % 3000) as usize] += 14.0;
+        }
+        let (mut drawn, mut none) = (0, 0);
+        for logits in [&smooth, &tied, &peaked] {
+            let top = top_of(logits, 64);
+            let total = total_of(logits, 1.0);
+            for top_k in (0..=64).chain([100]) {
+                for top_p in [1.0, 0.9, 0.3] {
+                    for seed in 0..6 {
+                        let c = cfg(1.0, top_k, top_p, seed * 7 + top_k as u64);
+                        let (mut a, mut b) = (Sampler::new(c).unwrap(), Sampler::new(c).unwrap());
+                        for _ in 0..4 {
+                            let want = a.sample(logits).unwrap();
+                            match b.sample_top(&top, total, logits.len()).unwrap() {
+                                Some(got) => {
+                                    assert_eq!(got, want, "{c:?}");
+                                    drawn += 1;
+                                }
+                                None => {
+                                    assert!(top_k == 0 || top_k > 64, "{c:?}: None");
+                                    assert_eq!(b.sample(logits).unwrap(), want, "{c:?}: stream");
+                                    none += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // the nucleus of the peaked logits is inside the 64: top_k = 0 draws from the readback
+        let top = top_of(&peaked, 64);
+        let total = total_of(&peaked, 1.0);
+        let mut s = Sampler::new(cfg(1.0, 0, 0.9, 3)).unwrap();
+        let mut r = Sampler::new(cfg(1.0, 0, 0.9, 3)).unwrap();
+        for _ in 0..20 {
+            let got = s.sample_top(&top, total, peaked.len()).unwrap();
+            assert_eq!(got, Some(r.sample(&peaked).unwrap()));
+        }
+        assert!(drawn > 10 * none, "{drawn} drawn, {none} None");
+        // a whole small vocab in `top`: top_k = 0 is exact too
+        let small = &tied[..40];
+        let (top, total) = (top_of(small, 40), total_of(small, 0.7));
+        for seed in 0..30 {
+            let c = cfg(0.7, 0, 1.0, seed);
+            let want = Sampler::new(c).unwrap().sample(small).unwrap();
+            assert_eq!(Sampler::new(c).unwrap().sample_top(&top, total, 40).unwrap(), Some(want));
+        }
+        // bad candidates are typed errors
+        let mut s = Sampler::new(cfg(1.0, 5, 1.0, 0)).unwrap();
+        assert!(matches!(s.sample_top(&[], 1.0, 10), Err(Error::BadArgument { .. })));
+        assert!(matches!(s.sample_top(&[(10, 1.0)], 1.0, 10), Err(Error::DimOutOfRange { .. })));
+        assert!(matches!(s.sample_top(&[(1, f32::NAN)], 1.0, 10), Err(Error::Numerical { .. })));
+    }
+
     /// Bad parameters and bad logits are typed errors.
     fn bad_params_are_typed_errors() {
         for t in [-1.0, f32::NAN, f32::INFINITY] {
@@ -180,6 +249,29 @@ tests! {
         let mut s = Sampler::new(cfg(1.0, 100, 1.0, 0)).unwrap();
         assert!(s.sample(&LOGITS).unwrap() < 6);
     }
+}
+
+/// The `k` largest (id, logit), by logit descending and id ascending (the GPU top-k's order).
+fn top_of(logits: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let mut ids: Vec<u32> = (0..logits.len() as u32).collect();
+    ids.sort_by(|&a, &b| {
+        logits[b as usize]
+            .total_cmp(&logits[a as usize])
+            .then(a.cmp(&b))
+    });
+    ids.iter()
+        .take(k)
+        .map(|&i| (i, logits[i as usize]))
+        .collect()
+}
+
+/// Σ e^((l − max)/t) over the whole vocab, rounded to f32 as the GPU's is.
+fn total_of(logits: &[f32], t: f64) -> f64 {
+    let m = logits.iter().cloned().fold(f32::NEG_INFINITY, f32::max) as f64;
+    logits
+        .iter()
+        .map(|&l| ((l as f64 - m) / t).exp())
+        .sum::<f64>() as f32 as f64
 }
 
 /// Recorded from a native run (x86_64); the wasm32 run must draw the same.

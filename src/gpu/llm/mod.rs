@@ -17,8 +17,16 @@
 //! constructors serve the session (its buffers) and the shader tests (`dispatch::run_specs`).
 
 pub mod dispatch;
+pub mod generate;
+pub mod linear;
+pub mod model;
+pub mod ops;
 
 pub use dispatch::{run_specs, Init, OpSpec, State, STATE_WORDS};
+pub use generate::Generator;
+pub use linear::{compact, GpuLinear, LinearIo, LinearPart};
+pub use model::{Draw, GpuLlm, Top};
+pub use ops::{Dims, Thresh, TOPK_MAX};
 
 /// Words of every step's static uniform block (each shader's `Params` is at most 16 scalars).
 pub const PARAM_WORDS: usize = 16;
