@@ -137,6 +137,8 @@ async function startBuild(isa, threads, wasmSource) {
  * returns the .wasm bytes (Node: read from disk); otherwise the build fetches its own file.
  */
 export function createHost(post, { wasmSource } = {}) {
+  let gpuName = null; // the adapter's name from navigator.gpu, where the engine gives none
+  const whereGen = (gen) => where(gen, gpuName);
   let model = null; // {kind: 'image-classifier' | 'session' | 'text-generator', ...}
   let wasmMemory = null; // the build's WebAssembly.Memory, once load() started it
   let chain = Promise.resolve();
@@ -182,6 +184,9 @@ export function createHost(post, { wasmSource } = {}) {
         }
         bytes = null;
         save();
+        // the engine's adapter name can be empty in browsers (wgpu reads little of the adapter's
+        // info there): navigator.gpu's own then names it
+        if (gen.backend() === 'webgpu' && !gen.adapter()) gpuName = await browserAdapterName();
         model = { kind: 'text-generator', gen };
         const config = JSON.parse(gen.config());
         const actMethod = gen.actMethod();
@@ -446,10 +451,23 @@ function hasChat(gen) {
 
 /**
  * What runs a text generator now: `{backend, fallback, adapter}` ('webgpu' | 'wasm'; why WebGPU
- * was wanted and is not what runs, or null; the GPU adapter's name on WebGPU, else null).
+ * was wanted and is not what runs, or null; the GPU adapter's name on WebGPU (the engine's, else
+ * `name`), else null).
  */
-function whereGen(gen) {
-  return { backend: gen.backend(), fallback: gen.fallback() ?? null, adapter: gen.adapter() ?? null };
+function where(gen, name) {
+  const backend = gen.backend();
+  return { backend, fallback: gen.fallback() ?? null, adapter: backend === 'webgpu' ? gen.adapter() || name || null : null };
+}
+
+/** "google swiftshader": the vendor, architecture and description navigator.gpu gives, or null. */
+async function browserAdapterName() {
+  try {
+    const a = await globalThis.navigator?.gpu?.requestAdapter();
+    const i = a?.info ?? {};
+    return [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || null;
+  } catch {
+    return null;
+  }
 }
 
 /** `{sparseLayers, prunableLayers, flopsSkipped}` from a model's report. */
