@@ -130,7 +130,7 @@ async function loadZeroskip(isa, file, bytes) {
     isa,
     gpu,
     backend: gpu ? gen.backend() : 'wasm',
-    adapter: gpu ? gen.adapter() ?? null : null,
+    adapter: gpu ? gen.adapter() || null : null,
     file,
     model,
     variant,
@@ -419,7 +419,8 @@ async function runAll(opts) {
     };
     if (z) {
       Object.assign(row, { isa: z.isa, build: z.gpu ? `webgpu (host ${gpuHost})` : THREADS === null ? z.isa : `${z.isa}-threads`, gemv_kernels: z.kernels.gemv, session_bytes: z.sessionBytes });
-      if (z.gpu) Object.assign(row, { adapter: z.adapter });
+      // the engine's adapter name, or navigator.gpu's (wgpu reads none in Chromium)
+      if (z.gpu) Object.assign(row, { adapter: z.adapter || (adapter?.available ? describeAdapter(adapter) : null) });
       if (z.act) {
         Object.assign(row, {
           act_method: z.act.method,
