@@ -87,6 +87,10 @@ const DEFAULT_FRONTIER = `${DIR}/llm_frontier.json`;
 const CTX = 1024;
 const COMPARE_TOKENS = 20;
 const WARMUP = { prompt: 8, gen: 4 };
+// WebGPU's warm-up compiles the pipelines and touches every buffer: a shorter one does (SwiftShader
+// decodes about 0.3 tokens/s here)
+const GPU_WARMUP = { prompt: 4, gen: 2 };
+const warmupOf = (z) => (z.gpu ? GPU_WARMUP : WARMUP);
 
 const log = (msg) => {
   console.log(msg);
@@ -352,7 +356,7 @@ async function runAll(opts) {
         if (!opts.reload) return runZeroskip(v.z, ids, proto.gen);
         const z = await open(v);
         try {
-          await runZeroskip(z, ids.slice(0, WARMUP.prompt), WARMUP.gen);
+          await runZeroskip(z, ids.slice(0, warmupOf(z).prompt), warmupOf(z).gen);
           return await runZeroskip(z, ids, proto.gen);
         } finally {
           z.gen.free();
@@ -366,8 +370,8 @@ async function runAll(opts) {
   // after each load)
   for (const e of timed) {
     status(`warm-up ${e.label}`);
-    if (e.z) await runZeroskip(e.z, ids.slice(0, WARMUP.prompt), WARMUP.gen);
-    else if (e.v && !opts.reload) await runZeroskip(e.v.z, ids.slice(0, WARMUP.prompt), WARMUP.gen);
+    if (e.z) await runZeroskip(e.z, ids.slice(0, warmupOf(e.z).prompt), warmupOf(e.z).gen);
+    else if (e.v && !opts.reload) await runZeroskip(e.v.z, ids.slice(0, warmupOf(e.v.z).prompt), warmupOf(e.v.z).gen);
     else if (e.w) await runWllama(e.w, warmText, WARMUP.gen);
     await yieldToPage();
   }
