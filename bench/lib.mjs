@@ -548,13 +548,18 @@ export function llmQuality(repo) {
  * result is window.__llmResult. `variants`: other files of the model (names under
  * www/models/llm: sparse .zsk, requantized GGUFs) that run on every zeroskip build next to the
  * dense `model`; `wllama`: the GGUFs wllama runs (default: `model`); `protocol`: {prompt, gen,
- * rounds} overriding the mode's; `reload`: load each variant only for its timed run.
+ * rounds} overriding the mode's; `reload`: load each variant only for its timed run; `webgpu`:
+ * every file on zeroskip-webgpu too; `wllamaGpu`: wllama's GGUFs on its WebGPU backend too (both
+ * need a browser with an adapter: runLlmBench's `webgpu`).
  */
 export function runLlmPage(browser, baseUrl, {
-  isas, mode, engines = 'all', model, variants = [], wllama = [], protocol = {}, reload = false, threads = null, timeoutMs, onConsole,
+  isas, mode, engines = 'all', model, variants = [], wllama = [], protocol = {}, reload = false, threads = null, webgpu = false, wllamaGpu = false,
+  timeoutMs, onConsole,
 }) {
   const q = new URLSearchParams({ isas: isas.join(','), mode, engines, autorun: '1' });
   if (threads !== null) q.set('threads', String(threads));
+  if (webgpu) q.set('webgpu', '1');
+  if (wllamaGpu) q.set('wllamaGpu', '1');
   if (model) q.set('model', model);
   if (variants.length) q.set('variants', variants.join(','));
   if (wllama.length) q.set('wllama', wllama.join(','));
@@ -569,13 +574,15 @@ export function runLlmPage(browser, baseUrl, {
 }
 
 /**
- * Serves www/ and runs llm.html once in a fresh headless Chromium (no WebGPU) with runLlmPage's
- * `options`, forwarding the page's console and printing its errors; `announce(url, version)`
- * says what runs first. Returns {result (window.__llmResult or null), problems}.
+ * Serves www/ and runs llm.html once in a fresh headless Chromium with runLlmPage's `options`
+ * (no WebGPU unless `options.webgpu` or `options.wllamaGpu`: then the --enable-unsafe-webgpu
+ * flags, SwiftShader's adapter here), forwarding the page's console and printing its errors;
+ * `announce(url, version)` says what runs first. Returns {result (window.__llmResult or null),
+ * problems}.
  */
 export async function runLlmBench(repo, options, announce = () => {}) {
   const { server, url } = await startServer({ port: 0, root: path.join(repo, 'www') });
-  const browser = await launchChromium({ webgpu: false });
+  const browser = await launchChromium({ webgpu: !!(options.webgpu || options.wllamaGpu) });
   let run;
   try {
     announce(url, browser.version());
@@ -714,7 +721,8 @@ export function acceptanceLines(title, lines) {
       [title, (a) => a.name],
       ['value', (a) => num(a.value, 2), 'r'],
       ['by min', (a) => num(a.value_by_min, 2), 'r'],
-      ['target', (a) => `${a.at_least ? '≥' : '≤'} ${a.target}`, 'r'],
+      // `strict`: the line asks for more than the target, not at least it
+      ['target', (a) => `${a.at_least ? (a.strict ? '>' : '≥') : a.strict ? '<' : '≤'} ${a.target}`, 'r'],
       ['', (a) => (a.pass === null ? 'n/a (not measured)' : a.pass ? 'PASS' : 'FAIL')],
     ],
     lines,

@@ -37,6 +37,18 @@
 // `ratios` (on 2 threads: zeroskip over wllama's fastest format, over each wllama format, and the
 // sparse file over Q4_0 on zeroskip), `acceptance` (printed, never failing the run), `unmeasured`
 // (4 and 8 threads on a 2-core machine), `load_average`. auto runs it when www/pkg/<isa>-threads exist.
+//
+// WebGPU (issue 15; --webgpu auto|none, --webgpu-only): one more llm.html page, in a Chromium with
+// --enable-unsafe-webgpu (SwiftShader's adapter here: a CPU emulation, so compare ratios, not
+// tokens/s), with SmolLM2 Q4_0 (GPU_MODEL, dense) and GPU_VARIANTS (the demo's default sparse
+// file, g16-s50-int4, nm24-s50-int8) on zeroskip-webgpu and on the WASM builds in the same
+// rounds, wllama-1t on Q4_0, and wllama-webgpu (wllama's ggml-webgpu backend, every layer
+// offloaded) when it loads (else why: `wllama`); GPU_PROTOCOL keeps it short (SwiftShader is
+// slow). Written under `webgpu` in llm.json: adapter, rows, `ratios` (per file: decode and
+// prefill on the GPU over dense Q4_0 on the GPU, and WebGPU over each WASM build), `agreement`
+// (greedy tokens of the GPU run vs the WASM run of the same file: match, or the first token
+// where they part), `acceptance` (printed, never failing the run: default sparse > 1.0x dense
+// Q4_0 on the GPU; g16-s50 ≥ 1.5x). auto runs it unless --engines wllama.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -53,17 +65,29 @@ const THREAD_WLLAMA = ['SmolLM2-135M-Instruct.Q4_0.gguf', 'SmolLM2-135M-Instruct
 // The threads pass's protocol over the mode's (full: 128-token prompt, 3 rounds): 64 greedy tokens.
 const THREAD_PROTOCOL = { full: { gen: 64 }, quick: {} };
 const TIMEOUT_MS = 30 * 60 * 1000;
+// The WebGPU pass: the dense model, the sparse files beside it (the first is replaced by the
+// demo's default sparse file when www/llm-models.json names another), and a short protocol.
+const GPU_MODEL = 'SmolLM2-135M-Instruct.Q4_0.gguf';
+const GPU_VARIANTS = ['SmolLM2-135M-Instruct.act-teal-s40-cm32i8.zsk', 'SmolLM2-135M-Instruct.g16-s50-int4.zsk', 'SmolLM2-135M-Instruct.nm24-s50-int8.zsk'];
+const GPU_PROTOCOL = { full: { prompt: 16, gen: 16, rounds: 2 }, quick: { prompt: 16, gen: 8, rounds: 1 } };
+const WLLAMA_VERSION_NOTE = (v) => `@wllama/wllama@${v} ships one build, esm/wasm/wllama.wasm (wasm64, llama.cpp with ggml's WebGPU backend compiled in: ` +
+  'it imports wgpu* from its JS glue), loaded with n_gpu_layers > 0 for wllama-webgpu';
 
 function parseArgs(argv) {
   const opts = parseBenchArgs(argv, {
     usage: 'usage: node bench/llm.mjs [--isa simd128,relaxed] [--quick] [--engines all|zeroskip|wllama] [--model FILE.gguf] ' +
-      '[--variants all|none|A.zsk,B.zsk] [--wllama model|all|A.gguf,B.gguf] [--threads auto|none|1,2] [--threads-only] [--out FILE]',
+      '[--variants all|none|A.zsk,B.zsk] [--wllama model|all|A.gguf,B.gguf] [--threads auto|none|1,2] [--threads-only] [--webgpu auto|none] [--webgpu-only] [--out FILE]',
     defaults: {
       engines: 'all', model: MODEL, variants: 'all', wllama: 'model', out: path.join(REPO, 'bench/results/llm.json'), threads: 'auto', single: true,
+      webgpu: 'auto', threadsPass: true,
     },
-    flags: { '--threads-only': (o) => { o.single = false; } },
-    options: Object.fromEntries(['engines', 'model', 'variants', 'wllama', 'threads'].map((k) => [`--${k}`, (o, v) => { o[k] = v; }])),
+    flags: {
+      '--threads-only': (o) => { o.single = false; o.webgpu = 'none'; },
+      '--webgpu-only': (o) => { o.single = false; o.threadsPass = false; o.webgpu = 'on'; },
+    },
+    options: Object.fromEntries(['engines', 'model', 'variants', 'wllama', 'threads', 'webgpu'].map((k) => [`--${k}`, (o, v) => { o[k] = v; }])),
   });
+  if (!['auto', 'none', 'on'].includes(opts.webgpu)) throw new Error(`unknown --webgpu ${opts.webgpu}: expected auto|none`);
   if (!ENGINES.includes(opts.engines)) throw new Error(`unknown --engines ${opts.engines}: expected ${ENGINES.join('|')}`);
   return opts;
 }
@@ -237,6 +261,136 @@ async function runThreads(opts, threads, models) {
   return { section: combineThreads(results, { load: { before, after: os.loadavg() }, sparse: variants[0] ?? null }), ok };
 }
 
+// ---- WebGPU (issue 15) ------------------------------------------------------------------------
+
+const GPU_ROW_COLUMNS = [
+  ['engine', (r) => r.engine], ['variant', (r) => r.variant], ['backend', (r) => r.backend],
+  ['prefill tok/s', (r) => num(r.prefill_tok_s, 2), 'r'], ['decode tok/s', (r) => num(r.decode_tok_s, 2), 'r'],
+  ['prefill runs', (r) => r.prefill_tok_s_runs.map((x) => num(x, 2)).join(' ')], ['decode runs', (r) => r.decode_tok_s_runs.map((x) => num(x, 2)).join(' ')],
+  ['MB', (r) => num(r.file_bytes / 1e6, 1), 'r'], ['load ms', (r) => num(r.load_ms, 0), 'r'],
+];
+
+/** The webgpu section of llm.json from the page's result: rows, ratios, agreement, acceptance, wllama. */
+function webgpuSection(result, { model, variants, defaultSparse, wllamaVersion, load }) {
+  const rows = result.rows;
+  const dense = modelVariant(model);
+  const row = (engine, variant) => rows.find((r) => r.engine === engine && r.variant === variant) ?? null;
+  const over = (a, b) => (isNum(a) && isNum(b) && b > 0 ? a / b : null);
+  // per round, then the median (the page's own ratios: same round, same page)
+  const pageRatio = (what, a, b) => result.ratios[`${what}: ${a} / ${b}`] ?? null;
+  const wasm = result.zeroskip_builds.filter((b) => b !== 'webgpu' && !b.startsWith('webgpu'));
+  const gpuRows = rows.filter((r) => r.engine === 'zeroskip-webgpu');
+  const ratios = gpuRows.map((r) => {
+    const out = {
+      variant: r.variant, file: r.file, sparsity: r.sparsity, decode_tok_s: r.decode_tok_s, prefill_tok_s: r.prefill_tok_s,
+      decode_over_dense_q4_0: r.variant === dense ? null : pageRatio('decode', `zeroskip-webgpu ${r.variant}`, `zeroskip-webgpu ${dense}`) ?? over(r.decode_tok_s, row('zeroskip-webgpu', dense)?.decode_tok_s),
+      prefill_over_dense_q4_0: r.variant === dense ? null : pageRatio('prefill', `zeroskip-webgpu ${r.variant}`, `zeroskip-webgpu ${dense}`) ?? over(r.prefill_tok_s, row('zeroskip-webgpu', dense)?.prefill_tok_s),
+    };
+    for (const isa of wasm) {
+      const w = row(`zeroskip-${isa}`, r.variant);
+      out[`decode_over_wasm_${isa}`] = over(r.decode_tok_s, w?.decode_tok_s);
+      out[`prefill_over_wasm_${isa}`] = over(r.prefill_tok_s, w?.prefill_tok_s);
+      // the same ratio (sparse over dense Q4_0) on that WASM build, for comparison
+      const wd = row(`zeroskip-${isa}`, dense);
+      out[`wasm_${isa}_decode_over_dense_q4_0`] = r.variant === dense ? null : over(w?.decode_tok_s, wd?.decode_tok_s);
+    }
+    return out;
+  });
+  const ratioOf = (variant) => ratios.find((x) => x.variant === variant)?.decode_over_dense_q4_0;
+  const sparseVariant = defaultSparse ? modelVariant(defaultSparse) : null;
+  const gt = (name, value, target) => ({ ...acceptanceLine(name, value, target), pass: isNum(value) ? value > target : null, strict: true });
+  const acceptance = [
+    gt(`default sparse (${sparseVariant ?? 'none'}) decode / dense Q4_0, both on WebGPU`, sparseVariant ? ratioOf(sparseVariant) : null, 1.0),
+    acceptanceLine('g16-s50-int4 decode / dense Q4_0, both on WebGPU', ratioOf('g16-s50-int4'), 1.5),
+  ];
+  const agreement = result.webgpu?.agreement ?? [];
+  const wl = result.webgpu?.wllama ?? { loaded: [], failed: [] };
+  const wlRows = rows.filter((r) => r.engine === 'wllama-webgpu');
+  const offloaded = wl.loaded.map((x) => x.gpu_log.find((l) => /offloaded \d+\/\d+ layers to GPU/i.test(l)) ?? null);
+  const wllama = {
+    package: WLLAMA_VERSION_NOTE(wllamaVersion),
+    status: wlRows.length ? 'ran on WebGPU' : wl.failed.length ? 'did not run on WebGPU' : 'not run',
+    why: wlRows.length ? null : wl.failed.map((f) => `${f.file}: ${f.error}`).join('; ') || 'not requested',
+    offloaded: offloaded.filter(Boolean),
+    gpu_log: wl.loaded.flatMap((x) => x.gpu_log),
+    rows: wlRows.map((r) => ({ variant: r.variant, decode_tok_s: r.decode_tok_s, prefill_tok_s: r.prefill_tok_s })),
+    zeroskip_over_wllama_webgpu: wlRows.map((w) => ({
+      variant: w.variant,
+      decode: over(row('zeroskip-webgpu', w.variant)?.decode_tok_s, w.decode_tok_s),
+      prefill: over(row('zeroskip-webgpu', w.variant)?.prefill_tok_s, w.prefill_tok_s),
+    })),
+  };
+  return {
+    adapter: result.webgpu?.adapter ?? null,
+    adapter_note: result.webgpu?.adapter?.is_fallback_adapter
+      ? 'a fallback adapter (SwiftShader: WebGPU emulated on the CPU): compare the ratios, not tokens/s' : null,
+    host_build: result.webgpu?.host_build ?? null,
+    browser: result.browser,
+    date: result.date,
+    protocol: result.protocol,
+    model_file: model,
+    variant_files: variants,
+    default_sparse_file: defaultSparse,
+    wasm_builds: wasm,
+    rows,
+    ratios,
+    agreement,
+    acceptance,
+    wllama,
+    load_average: load,
+    elapsed_s: result.elapsed_s,
+  };
+}
+
+const modelVariant = (file) => /\.([^.]+)\.(gguf|zsk)$/.exec(file)?.[1]?.toLowerCase() ?? file;
+
+function formatWebgpu(g) {
+  const a = g.adapter;
+  const wasmCols = g.wasm_builds.flatMap((isa) => [[`decode gpu/${isa}`, (r) => times(r[`decode_over_wasm_${isa}`]), 'r'], [`${isa} sparse/dense`, (r) => times(r[`wasm_${isa}_decode_over_dense_q4_0`]), 'r']]);
+  return [
+    `== WebGPU: ${g.model_file} + ${g.variant_files.join(', ')}; prompt ${g.protocol?.prompt} tokens, ${g.protocol?.gen} greedy tokens, ` +
+      `${g.protocol?.rounds} round(s); adapter ${a?.available ? `${[a.info?.vendor, a.info?.architecture, a.info?.device, a.info?.description].filter(Boolean).join(' ') || 'unnamed'}${a.is_fallback_adapter ? ' (fallback adapter: CPU emulation)' : ''}` : `none (${a?.reason ?? '?'})`}; ` +
+      `${num(g.elapsed_s, 0)} s ==`,
+    ...(g.adapter_note ? [g.adapter_note] : []),
+    '',
+    textTable(GPU_ROW_COLUMNS, g.rows),
+    '',
+    'sparse over dense Q4_0, both on WebGPU (median over rounds of the per-round ratio; > 1 = faster), and WebGPU over each WASM build:',
+    textTable([
+      ['variant', (r) => r.variant], ['decode tok/s', (r) => num(r.decode_tok_s, 2), 'r'], ['prefill tok/s', (r) => num(r.prefill_tok_s, 2), 'r'],
+      ['decode / dense', (r) => times(r.decode_over_dense_q4_0), 'r'], ['prefill / dense', (r) => times(r.prefill_over_dense_q4_0), 'r'], ...wasmCols,
+    ], g.ratios),
+    '',
+    'greedy tokens, WebGPU vs WASM on the same file:',
+    ...g.agreement.map((x) => `  ${x.variant} vs ${x.vs}: ${x.match ? `match (${x.same_first_tokens}/${x.of} tokens)` : `first divergence at token ${x.first_divergence} of ${x.of}`}`),
+    '',
+    `wllama on WebGPU: ${g.wllama.status}${g.wllama.why ? ` (${g.wllama.why})` : ''}; ${g.wllama.package}`,
+    ...g.wllama.offloaded.map((l) => `  ${l}`),
+    ...g.wllama.zeroskip_over_wllama_webgpu.map((x) => `  zeroskip-webgpu / wllama-webgpu ${x.variant}: decode ${times(x.decode)}, prefill ${times(x.prefill)}`),
+    '',
+    acceptanceLines('acceptance, issue 15 (informational: never fails the run)', g.acceptance),
+  ].join('\n');
+}
+
+/** The WebGPU pass: one page in a Chromium with an adapter. Returns {section, ok}. */
+async function runWebgpu(opts, models, wllamaVersion) {
+  const { default: demoDefault } = llmQuality(REPO);
+  const defaultSparse = demoDefault && demoDefault.endsWith('.zsk') ? demoDefault : GPU_VARIANTS[0];
+  const variants = [...new Set([defaultSparse, ...GPU_VARIANTS.slice(1)])];
+  const missing = [GPU_MODEL, ...variants].filter((f) => !models.includes(f));
+  if (missing.length) throw new Error(`WebGPU pass: no ${missing.join(', ')} in .cache/zoo/llm`);
+  const before = os.loadavg();
+  const { result, problems } = await runLlmBench(REPO, {
+    isas: opts.isas, mode: opts.mode, engines: 'all', model: GPU_MODEL, variants, wllama: [GPU_MODEL], reload: true,
+    webgpu: true, wllamaGpu: true, protocol: GPU_PROTOCOL[opts.mode], timeoutMs: TIMEOUT_MS,
+  }, (url, version) => console.log(`\nLLM benchmark, WebGPU (${opts.mode}) at ${url}, Chromium ${version}`));
+  if (!result?.rows?.length) return { section: null, ok: false };
+  return {
+    section: webgpuSection(result, { model: GPU_MODEL, variants, defaultSparse, wllamaVersion, load: { before, after: os.loadavg() } }),
+    ok: problems.length === 0,
+  };
+}
+
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   const wllamaVersion = linkWllamaRuntime(REPO);
@@ -268,15 +422,18 @@ async function main() {
   const t0 = Date.now();
   const threads = threadCounts(opts.threads, { isas: opts.isas, needsBuild: opts.engines !== 'wllama' });
   if (opts.threads === 'auto' && !threads.length) console.log('no threaded builds in www/pkg (make wasm): the threads pass is skipped');
+  const gpuPass = opts.webgpu !== 'none' && opts.engines !== 'wllama';
   if (!opts.single) {
-    const thr = await runThreads(opts, threads, models);
-    if (thr.section) {
+    const thr = opts.threadsPass ? await runThreads(opts, threads, models) : { section: null, ok: true };
+    const gpu = gpuPass ? await runWebgpu(opts, models, wllamaVersion) : { section: null, ok: true };
+    if (thr.section || gpu.section) {
       const data = fs.existsSync(opts.out) ? JSON.parse(fs.readFileSync(opts.out, 'utf8')) : { machine: machineDescription() };
-      writeJson(opts.out, { ...data, threads: thr.section });
-      console.log(`\n${formatThreads(thr.section)}`);
+      writeJson(opts.out, { ...data, ...(thr.section ? { threads: thr.section } : {}), ...(gpu.section ? { webgpu: gpu.section } : {}) });
+      if (thr.section) console.log(`\n${formatThreads(thr.section)}`);
+      if (gpu.section) console.log(`\n${formatWebgpu(gpu.section)}`);
     }
     console.log(`\nllm.mjs: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    return thr.ok ? 0 : 1;
+    return thr.ok && gpu.ok ? 0 : 1;
   }
   const { result, problems } = await runLlmBench(REPO, {
     isas: opts.isas,
@@ -301,6 +458,7 @@ async function main() {
   }
   console.log(`\n${format(result, wllamaVersion)}\n(${((Date.now() - t0) / 1000).toFixed(0)} s wall)`);
   const thr = threads.length ? await runThreads(opts, threads, models) : { section: null, ok: true };
+  const gpu = gpuPass ? await runWebgpu(opts, models, wllamaVersion) : { section: null, ok: true };
   const { machine: browserMachine, ...rest } = result;
   writeJson(opts.out, {
     machine: machineDescription(),
@@ -310,11 +468,13 @@ async function main() {
     browser_machine: browserMachine,
     wllama: rest.wllama ? { npm: `@wllama/wllama@${wllamaVersion}`, wasm: 'esm/wasm/wllama.wasm', ...rest.wllama } : null,
     ...(thr.section ? { threads: thr.section } : {}),
+    ...(gpu.section ? { webgpu: gpu.section } : {}),
   });
   if (thr.section) console.log(`\n${formatThreads(thr.section)}`);
+  if (gpu.section) console.log(`\n${formatWebgpu(gpu.section)}`);
   console.log(`\nllm.mjs: ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   if (problems.length) console.error('LLM benchmark: the page reported errors (above)');
-  return problems.length || !thr.ok ? 1 : 0;
+  return problems.length || !thr.ok || !gpu.ok ? 1 : 0;
 }
 
 exitWith(main);

@@ -5,11 +5,13 @@
 //
 //   in:  {id, op: 'load' | 'classify' | 'run' | 'generate' | 'memory', args}, {op: 'abort', target}
 //   out: {id, type: 'progress' | 'token' | 'result' | 'error', ...}
+//        (a token: {text, id, actSkipped, actZero, backend}, and `fallback` on the first one that
+//        WASM produced after a GPU failure moved the generator there)
 //
 // Every op waits for the one before it (a model runs one thing at a time); 'abort' does not.
 
 import { ZeroskipError, ERROR_CODES, serializeError, abortError } from './errors.js';
-import { detectFeatures, threadSupport } from './features.js';
+import { threadSupport } from './features.js';
 import { loadWasm, resolveIsa } from './wasm.js';
 import { fetchCached } from './fetch.js';
 import { IMAGENET, checkPixels, decodeImage, preprocess } from './image.js';
@@ -135,6 +137,8 @@ async function startBuild(isa, threads, wasmSource) {
  * returns the .wasm bytes (Node: read from disk); otherwise the build fetches its own file.
  */
 export function createHost(post, { wasmSource } = {}) {
+  let gpuName = null; // the adapter's name from navigator.gpu, where the engine gives none
+  const whereGen = (gen) => where(gen, gpuName);
   let model = null; // {kind: 'image-classifier' | 'session' | 'text-generator', ...}
   let wasmMemory = null; // the build's WebAssembly.Memory, once load() started it
   let chain = Promise.resolve();
@@ -170,21 +174,24 @@ export function createHost(post, { wasmSource } = {}) {
       const common = { name, isa, fileBytes, fromCache, format, threads, threadsReason };
       if (format === 'gguf' || format === 'llm-zsk') {
         if (a.kind !== 'auto' && a.kind !== 'text-generator') throw fail('BadInput', `${name} is a language model (${format}): kind must be 'text-generator'`);
-        if (a.backend === 'webgpu') throw fail('NoWebGPU', `${name}: language models run on WASM only (the WebGPU backend runs CNNs); use backend 'auto' or 'wasm'`);
+        // 'webgpu' rejects (NoWebGPU) when WebGPU cannot run the model; 'auto' then runs WASM
+        // and gen.fallback() says why (no adapter, a CPU-emulated one, its limits, the format)
         let gen;
         try {
-          gen = zs.TextGenerator.load(name, bytes, a.contextLength ?? undefined);
+          gen = await zs.TextGenerator.open(name, bytes, a.contextLength ?? undefined, a.backend ?? 'auto');
         } catch (err) {
           throw engineError(err, 'BadModel');
         }
         bytes = null;
         save();
+        // the engine's adapter name can be empty in browsers (wgpu reads little of the adapter's
+        // info there): navigator.gpu's own then names it
+        if (gen.backend() === 'webgpu' && !gen.adapter()) gpuName = await browserAdapterName();
         model = { kind: 'text-generator', gen };
         const config = JSON.parse(gen.config());
         const actMethod = gen.actMethod();
         return {
-          ...common, kind: 'text-generator', backend: 'wasm',
-          fallback: a.backend === 'auto' && detectFeatures().webgpu ? 'language models run on WASM only' : null,
+          ...common, kind: 'text-generator', ...whereGen(gen),
           loadMs: now() - t0, config, kernels: JSON.parse(gen.kernels()), sessionBytes: gen.sessionBytes(),
           eos: gen.eos() ?? null, hasChatTemplate: hasChat(gen), weightSparsity: gen.sparsity(),
           act: actMethod === undefined ? null : { method: actMethod, target: Number(gen.actTarget().toFixed(6)) },
@@ -311,17 +318,44 @@ export function createHost(post, { wasmSource } = {}) {
       const budget = Math.min(maxTokens, ctx - ids.length);
       const eos = gen.eos();
       const decoder = new TextDecoder('utf-8');
-      const stats = { promptTokens: ids.length, tokens: 0, prefillMs: 0, decodeMs: 0, finishReason: 'length', actSkipped: null, actZero: null };
+      const stats = {
+        promptTokens: ids.length, tokens: 0, prefillMs: 0, decodeMs: 0, finishReason: 'length', actSkipped: null, actZero: null,
+        backend: null, fallback: null, adapter: null, prefillBackend: null, switchedAt: null, byBackend: {},
+      };
       const check = () => {
         if (aborted.has(id)) throw abortError('generation');
+      };
+      // A test hook (not part of the typed API): destroy the GPU device just before the pass that
+      // produces token `_loseDeviceAt` (0: before the prompt), as a lost device would.
+      const loseAt = Number.isInteger(o._loseDeviceAt) ? o._loseDeviceAt : null;
+      const maybeLose = () => {
+        if (loseAt === stats.tokens && gen.backend() === 'webgpu') gen.destroyDevice();
+      };
+      // Decode steps per backend ({tokens, ms}): a step is counted on the backend that answered it
+      // (a GPU failure mid-step re-runs the tokens so far on WASM: that step is WASM's, recovery
+      // included).
+      const perBackend = {};
+      const tally = (backend, ms) => {
+        const b = (perBackend[backend] ??= { tokens: 0, ms: 0 });
+        b.tokens++;
+        b.ms += ms;
       };
       try {
         gen.reset();
         gen.clearActStats();
+        const started = gen.backend();
+        maybeLose();
         let t0 = now();
-        let next = gen.prefillSample(Uint32Array.from(ids));
+        // prefillAsync / stepAsync never reject for a GPU failure: the generator moves to WASM,
+        // re-runs the tokens so far and answers from there (backend() and fallback() say so)
+        let next = await gen.prefillAsync(Uint32Array.from(ids));
         stats.prefillMs = now() - t0;
-        // activation sparsity of the pass that produced `next` (null for prefill's token)
+        let backend = gen.backend();
+        stats.prefillBackend = backend;
+        // the index of the first token WASM produced after WebGPU failed (0: during the prefill)
+        if (backend !== started) stats.switchedAt = 0;
+        // activation sparsity of the pass that produced `next`: null for prefill's token, and for
+        // a WebGPU pass (not measured there)
         let [actSkipped, actZero] = [null, null];
         for (let i = 0; ; i++) {
           if (o.stopAtEos !== false && next === eos) {
@@ -330,27 +364,40 @@ export function createHost(post, { wasmSource } = {}) {
           }
           const piece = decoder.decode(gen.tokenBytes(next), { stream: true });
           stats.tokens++;
-          post({ id, type: 'token', token: { text: piece, id: next, actSkipped, actZero } });
+          const token = { text: piece, id: next, actSkipped, actZero, backend };
+          // the first token after a move to WASM carries why (the page sees it before the end)
+          if (stats.switchedAt === stats.tokens - 1) token.fallback = gen.fallback() ?? null;
+          post({ id, type: 'token', token });
           if (i + 1 >= budget) break;
           await yieldTask();
           check();
+          maybeLose();
           t0 = now();
-          next = gen.stepSample(next);
-          stats.decodeMs += now() - t0;
-          [actSkipped, actZero] = gen.actLast();
+          next = await gen.stepAsync(next);
+          const ms = now() - t0;
+          stats.decodeMs += ms;
+          const was = backend;
+          backend = gen.backend();
+          if (backend !== was && stats.switchedAt === null) stats.switchedAt = stats.tokens;
+          tally(backend, ms);
+          [actSkipped, actZero] = backend === 'wasm' ? gen.actLast() : [null, null];
         }
         const rest = decoder.decode();
-        if (rest) post({ id, type: 'token', token: { text: rest, id: null, actSkipped: null, actZero: null } });
-        // over the decoded tokens (prefill is dense): 0 without thresholds
+        if (rest) post({ id, type: 'token', token: { text: rest, id: null, actSkipped: null, actZero: null, backend } });
+        // over the tokens WASM decoded (prefill is dense; WebGPU does not measure it): 0 without
+        // thresholds, null when WASM decoded none
         const [actTokens, skipped, zero] = gen.actTotal();
-        if (actTokens > 0 || stats.tokens > 1) [stats.actSkipped, stats.actZero] = [skipped, zero];
+        if (actTokens > 0 || perBackend.wasm) [stats.actSkipped, stats.actZero] = [skipped, zero];
+        Object.assign(stats, whereGen(gen));
       } catch (err) {
         throw engineError(err, 'Runtime');
       } finally {
         aborted.delete(id);
       }
-      stats.prefillTokensPerSecond = stats.prefillMs > 0 ? (1000 * stats.promptTokens) / stats.prefillMs : null;
-      stats.tokensPerSecond = stats.decodeMs > 0 && stats.tokens > 1 ? (1000 * (stats.tokens - 1)) / stats.decodeMs : null;
+      const perSecond = (n, ms) => (ms > 0 && n > 0 ? (1000 * n) / ms : null);
+      stats.prefillTokensPerSecond = perSecond(stats.promptTokens, stats.prefillMs);
+      stats.tokensPerSecond = stats.tokens > 1 ? perSecond(stats.tokens - 1, stats.decodeMs) : null;
+      for (const [b, x] of Object.entries(perBackend)) stats.byBackend[b] = { tokens: x.tokens, decodeMs: x.ms, tokensPerSecond: perSecond(x.tokens, x.ms) };
       return stats;
     },
   };
@@ -399,6 +446,27 @@ function hasChat(gen) {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * What runs a text generator now: `{backend, fallback, adapter}` ('webgpu' | 'wasm'; why WebGPU
+ * was wanted and is not what runs, or null; the GPU adapter's name on WebGPU (the engine's, else
+ * `name`), else null).
+ */
+function where(gen, name) {
+  const backend = gen.backend();
+  return { backend, fallback: gen.fallback() ?? null, adapter: backend === 'webgpu' ? gen.adapter() || name || null : null };
+}
+
+/** "google swiftshader": the vendor, architecture and description navigator.gpu gives, or null. */
+async function browserAdapterName() {
+  try {
+    const a = await globalThis.navigator?.gpu?.requestAdapter();
+    const i = a?.info ?? {};
+    return [i.vendor, i.architecture, i.description].filter(Boolean).join(' ') || null;
+  } catch {
+    return null;
   }
 }
 

@@ -61,7 +61,11 @@ export interface PreprocessOptions {
 }
 
 export interface LoadOptions {
-  /** 'auto' (default): WebGPU when an adapter can run the model, else WASM (see `fallback`). */
+  /**
+   * 'auto' (default): WebGPU when an adapter can run the model, else WASM (see `fallback`).
+   * 'webgpu' rejects with 'NoWebGPU' when WebGPU cannot run it. Both for image models and for
+   * language models (GGUF, sparse LLM .zsk); a CNN .zsk runs on WASM only.
+   */
   backend?: Backend;
   /** 'auto' (default) picks relaxed SIMD when the runtime validates it, else SIMD128. */
   isa?: Isa;
@@ -111,6 +115,8 @@ export interface ModelInfo {
   /** What runs the model: 'wasm' or 'webgpu'. */
   backend: 'wasm' | 'webgpu';
   fallback: string | null;
+  /** Text generators: the GPU adapter's name when loaded on WebGPU, else null. */
+  adapter?: string | null;
   isa: 'relaxed' | 'simd128';
   /** The threads its WebAssembly calls use, and why fewer than asked for (or null). */
   threads: number;
@@ -248,11 +254,22 @@ export interface GeneratedToken {
   /**
    * Fraction of the linear layers' multiply-adds that the forward pass producing this token
    * skipped (weight columns of zeroed inputs not read); 0 without activation sparsity, null
-   * for the first token (it comes from the prompt's pass, which is dense).
+   * for the first token (it comes from the prompt's pass, which is dense) and for a token
+   * WebGPU produced (not measured there).
    */
   actSkipped: number | null;
   /** Fraction of those multiply-adds whose input was zero (≥ actSkipped: a format that cannot skip still counts its zeros). */
   actZero: number | null;
+  /** What produced the token: after a GPU failure mid-generation the tokens turn to 'wasm'. */
+  backend: 'wasm' | 'webgpu';
+}
+
+/** Decode steps on one backend. */
+export interface BackendDecode {
+  /** Tokens decoded there (each one forward pass). */
+  tokens: number;
+  decodeMs: number;
+  tokensPerSecond: number | null;
 }
 
 export interface GenerationStats {
@@ -264,10 +281,22 @@ export interface GenerationStats {
   /** Decode speed: (tokens − 1) / decodeMs. */
   tokensPerSecond: number | null;
   finishReason: 'length' | 'eos';
-  /** actSkipped over every decoded token (multiply-add weighted); null when none was decoded. */
+  /** actSkipped over every token WASM decoded (multiply-add weighted); null when WASM decoded none. */
   actSkipped: number | null;
-  /** actZero over every decoded token; null when none was decoded. */
+  /** actZero over every token WASM decoded; null when WASM decoded none. */
   actZero: number | null;
+  /** What ran the model at the end of the generation. */
+  backend: 'wasm' | 'webgpu';
+  /** Why WebGPU was wanted and is not what runs (set when a GPU failure moved the model), or null. */
+  fallback: string | null;
+  /** The GPU adapter's name while on WebGPU, else null. */
+  adapter: string | null;
+  /** What ran the prompt. */
+  prefillBackend: 'wasm' | 'webgpu';
+  /** The index of the first token WASM produced after WebGPU failed (0: during the prompt), or null. */
+  switchedAt: number | null;
+  /** Decode speed per backend that decoded tokens ('webgpu' and, after a switch, 'wasm'). */
+  byBackend: Partial<Record<'wasm' | 'webgpu', BackendDecode>>;
 }
 
 export interface Generation extends AsyncIterableIterator<string> {
@@ -283,6 +312,8 @@ export interface Generation extends AsyncIterableIterator<string> {
 }
 
 export declare class TextGenerator extends LoadedModel {
+  /** The GPU adapter's name while the model runs on WebGPU, else null. */
+  readonly adapter: string | null;
   /** The file's activation sparsity (method and calibrated target), or null. */
   readonly act: ActSparsity | null;
   /** Fraction of the linear layers' weights the file does not store (0 for a dense GGUF). */

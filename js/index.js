@@ -175,6 +175,7 @@ class LoadedModel {
   _track(r) {
     if (r?.backend) this._backend = r.backend;
     if (r && 'fallback' in r) this._fallback = r.fallback;
+    if (r && 'adapter' in r) this._adapter = r.adapter;
     return r;
   }
   /**
@@ -228,8 +229,21 @@ export class ImageClassifier extends Session {
   }
 }
 
-/** A GGUF language model (or a sparse LLM .zsk). */
+/**
+ * A GGUF language model (or a sparse LLM .zsk), on WebGPU or WASM (`backend`, `fallback`,
+ * `adapter`). A GPU failure during a generation (a lost device) does not fail it: the model
+ * re-runs the tokens so far on WASM and goes on there; each token says which backend produced
+ * it, and `backend` / `fallback` change with it.
+ */
 export class TextGenerator extends LoadedModel {
+  constructor(channel, info) {
+    super(channel, info);
+    this._adapter = info.adapter ?? null;
+  }
+  /** The GPU adapter's name while the model runs on WebGPU, else null. */
+  get adapter() {
+    return this._adapter;
+  }
   /**
    * The file's activation sparsity, `{method: 'teal' | 'wina' | 'gate', target}` (target: the fraction
    * of the linear layers' inputs its thresholds were calibrated to zero), or null.
@@ -246,9 +260,11 @@ export class TextGenerator extends LoadedModel {
    * Options: maxTokens (128), temperature (0 = greedy), topK (0 = off), topP (1 = off), seed,
    * signal (an AbortSignal: the iterator rejects with code 'Aborted'), chat (wrap the prompt in
    * the model's chat template), stopAtEos (true), onToken (called with each token's
-   * {text, id, actSkipped, actZero} as it arrives). The returned object also has `.text` (so
-   * far), `.token` (the last token yielded, with its activation sparsity) and `.result` (a
-   * Promise of {text, tokens, stats}).
+   * {text, id, actSkipped, actZero, backend} as it arrives). The returned object also has
+   * `.text` (so far), `.token` (the last token yielded, with its activation sparsity and the
+   * backend that produced it) and `.result` (a Promise of {text, tokens, stats}; stats.backend,
+   * .fallback and .switchedAt show a move from WebGPU to WASM, stats.byBackend the decode speed
+   * on each).
    */
   generate(prompt, options = {}) {
     return new Generation(this, prompt, options);
@@ -292,7 +308,8 @@ class Generation {
     const call = ch.call('generate', { prompt: String(prompt ?? ''), options: opts }, {
       onToken: (t) => {
         if (this._done) return;
-        const token = { text: t.text, id: t.id, actSkipped: t.actSkipped ?? null, actZero: t.actZero ?? null };
+        const token = { text: t.text, id: t.id, actSkipped: t.actSkipped ?? null, actZero: t.actZero ?? null, backend: t.backend ?? model.backend };
+        if (token.backend !== model._backend || 'fallback' in t) model._track({ backend: token.backend, ...('fallback' in t ? { fallback: t.fallback, adapter: null } : {}) });
         this.text += token.text;
         if (token.id !== null) this.tokens.push(token.id);
         this._queue.push(token);
@@ -307,7 +324,7 @@ class Generation {
     const onAbort = () => this._stop(abortError('generation'));
     signal?.addEventListener('abort', onAbort, { once: true });
     call.then(
-      (stats) => finish(null, stats),
+      (stats) => finish(null, model._track(stats)),
       (err) => finish(err),
     ).finally(() => signal?.removeEventListener('abort', onAbort));
   }

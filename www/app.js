@@ -6,10 +6,14 @@
 //             &threads=auto|1|2|4 (both panels' thread pickers)
 //             &autoload=0 (no first classification) &inline=1 (run on the main thread: a
 //             negative control for the long-task test) &llm=<file under models/llm>
+//             &llmBackend=auto|webgpu|wasm (the LLM panel's backend picker)
 // The LLM list is data: llm-models.json ({models: [{file, label, bytes, sparsity, act_sparsity,
 // act_method, ppl, ppl_ratio}]}); the picker shows each file's size, weight and activation
 // sparsity and perplexity. While generating, the panel shows the fraction of the linear layers'
-// weight columns each token's pass skipped (activation sparsity), with a bar per token.
+// weight columns each token's pass skipped (activation sparsity), with a bar per token. The
+// panel's backend picker (auto / WebGPU / WASM) loads the model there; the pill and the note say
+// what runs (backend, GPU adapter, why not WebGPU), each generation's decode tok/s is kept per
+// backend, and a move to WASM mid-generation (a lost GPU device) shows at the token it happened.
 //
 // For tests and the console: window.__app (state: image.last, llm.last, errors…) and
 // window.__app.actions (selectImage, selectFile, generate, stop, …).
@@ -48,7 +52,7 @@ const app = {
   ready: false,
   features,
   image: { busy: false, loaded: null, last: null, runs: [], errors: [], current: null },
-  llm: { busy: false, loaded: null, last: null, errors: [], text: '' },
+  llm: { busy: false, loaded: null, last: null, errors: [], text: '', speeds: {} },
 };
 window.__app = app;
 
@@ -510,6 +514,9 @@ let llmModels = DEFAULT_LLMS;
 let generator = null;
 let generatorFile = null;
 let generatorThreads = null; // the threads option it was loaded with
+let generatorPick = null; // the backend picker's value it was loaded with
+const LLM_BACKENDS = ['auto', 'webgpu', 'wasm'];
+const BACKEND_NAMES = { webgpu: 'WebGPU', wasm: 'WASM' };
 let controller = null;
 
 async function llmManifest() {
@@ -571,29 +578,64 @@ function describeLlm() {
 async function ensureGenerator() {
   const m = llmEntry();
   const threads = threadsPick('llm-threads');
-  if (generator && generatorFile === m.file && generatorThreads === threads) return generator;
+  const pick = $('llm-backend-pick').value;
+  if (generator && generatorFile === m.file && generatorThreads === threads && generatorPick === pick) return generator;
   generator?.dispose();
   generator = null;
+  app.llm.loaded = null;
   const ui = progressUi('llm');
   ui.start();
-  $('llm-status').textContent = `Loading ${m.label ?? m.file}…`;
+  $('llm-status').textContent = `Loading ${m.label ?? m.file} (backend ${pick})…`;
   try {
-    generator = await load(`models/llm/${m.file}`, { worker: !INLINE, threads, onProgress: ui.on, contextLength: 1024 });
+    generator = await load(`models/llm/${m.file}`, { backend: pick, worker: !INLINE, threads, onProgress: ui.on, contextLength: 1024 });
   } finally {
     ui.done();
   }
   generatorFile = m.file;
   generatorThreads = threads;
+  generatorPick = pick;
   const i = generator.info;
   app.llm.loaded = {
-    file: m.file, backend: generator.backend, isa: generator.isa, fromCache: i.fromCache, fileBytes: i.fileBytes,
-    threads: generator.threads, threadsReason: generator.threadsReason,
+    file: m.file, pick, backend: generator.backend, adapter: generator.adapter, fallback: generator.fallback, isa: generator.isa,
+    fromCache: i.fromCache, fileBytes: i.fileBytes, threads: generator.threads, threadsReason: generator.threadsReason,
   };
-  $('llm-backend').textContent = `WASM · ${generator.isa} · ${threadsShort(generator)}`;
-  $('llm-status').textContent = `${m.label ?? m.file} ready · ${mb(i.fileBytes)}${i.fromCache ? ' (cached)' : ''} · loaded in ${fmtMs(i.loadMs)} · ${threadsText(generator)}`;
+  showLlmBackend(generator);
+  $('llm-status').textContent = `${m.label ?? m.file} ready on ${whereLlm(generator)} · ${mb(i.fileBytes)}${i.fromCache ? ' (cached)' : ''} · loaded in ${fmtMs(i.loadMs)}`;
   $('chat').disabled = !i.hasChatTemplate;
   describeLlm();
   return generator;
+}
+
+/** "WebGPU (adapter)" or "WASM relaxed, 2 threads (why)". */
+function whereLlm(gen, backend = gen.backend) {
+  if (backend === 'webgpu') return `WebGPU${gen.adapter ? ` (${gen.adapter})` : ''}`;
+  return `WASM ${gen.isa}, ${threadsText(gen)}`;
+}
+
+/**
+ * The pill (what ran the last token) and the note: why WebGPU is not what runs, a CPU-emulated
+ * adapter, a move to WASM mid-generation (`switchedAt`: the first token WASM produced).
+ */
+function showLlmBackend(gen, { backend = gen.backend, switchedAt = null } = {}) {
+  const pill = $('llm-backend');
+  pill.textContent = backend === 'webgpu' ? `WebGPU${gen.adapter ? ` · ${gen.adapter}` : ''}` : `WASM · ${gen.isa} · ${threadsShort(gen)}`;
+  pill.className = `pill ${backend === 'webgpu' ? 'gpu' : ''}`;
+  pill.title = `what ran the last token${gen.adapter ? `; GPU adapter: ${gen.adapter}` : ''}`;
+  const notes = [];
+  if (switchedAt !== null) notes.push(`WebGPU failed during this generation: from token ${switchedAt + 1} on, the tokens came from WASM (the conversation so far re-ran there). ${gen.fallback ?? ''}`);
+  else if (gen.fallback) notes.push(`WebGPU not used: ${gen.fallback}`);
+  if (backend === 'webgpu' && (app.gpuAdapter?.fallback || /swiftshader/i.test(gen.adapter ?? ''))) {
+    notes.push('This WebGPU adapter is a CPU emulation (SwiftShader), far slower than WASM: compare ratios, not tokens/s.');
+  }
+  const note = $('llm-note');
+  note.textContent = notes.join(' ');
+  note.hidden = !notes.length;
+}
+
+/** The last generation's decode speed on each backend, as the panel keeps them. */
+function showSpeeds() {
+  const parts = Object.entries(app.llm.speeds).map(([b, x]) => `${BACKEND_NAMES[b] ?? b} ${x.tokensPerSecond.toFixed(1)} tok/s (${x.file.replace(/^SmolLM2-135M-Instruct\./, '')})`);
+  $('llm-speeds').textContent = parts.length ? `decode speed, last run per backend: ${parts.join(' · ')}` : '';
 }
 
 function setLlmBusy(b) {
@@ -601,6 +643,7 @@ function setLlmBusy(b) {
   $('generate').disabled = b;
   $('stop').disabled = !b;
   $('llm-model').disabled = b;
+  $('llm-backend-pick').disabled = b;
   $('llm-threads').disabled = b;
   $('cursor').hidden = !b;
 }
@@ -618,6 +661,8 @@ async function generate(overrides = {}) {
     topP: overrides.topP ?? num('top-p'),
     seed: overrides.seed ?? num('seed'),
     chat: overrides.chat ?? $('chat').checked,
+    // tests only: the engine destroys the GPU device before this token (a lost device)
+    ...(overrides._loseDeviceAt !== undefined ? { _loseDeviceAt: overrides._loseDeviceAt } : {}),
   };
   const completion = $('completion');
   completion.textContent = '';
@@ -629,21 +674,44 @@ async function generate(overrides = {}) {
   drawSkipped(skipped);
   app.llm.text = '';
   app.llm.seq = (app.llm.seq ?? 0) + 1;
-  const last = { seq: app.llm.seq, prompt, options: opts, text: '', tokens: 0, stats: null, aborted: false, error: null, done: false, actSkipped: skipped };
+  const last = {
+    seq: app.llm.seq, prompt, options: opts, text: '', tokens: 0, ids: [], stats: null, aborted: false, error: null, done: false, actSkipped: skipped,
+    pick: $('llm-backend-pick').value, backend: null, backends: [], switchedAt: null, fallback: null, adapter: null,
+  };
   app.llm.last = last;
   try {
     const gen = await ensureGenerator();
     controller = new AbortController();
     $('llm-status').textContent = 'Reading the prompt…';
+    last.backend = gen.backend;
+    last.adapter = gen.adapter;
+    last.fallback = gen.fallback;
+    $('tok-s-backend').textContent = ` on ${BACKEND_NAMES[gen.backend]}`;
     const g = gen.generate(prompt, { ...opts, signal: controller.signal });
+    // tok/s of the backend now running: restarts when a GPU failure moves the generation to WASM
     let first = 0;
+    let since = 0;
     for await (const piece of g) {
       last.tokens++;
+      const b = g.token?.backend ?? gen.backend;
+      if (g.token?.id !== null && g.token?.id !== undefined) last.ids.push(g.token.id);
+      last.backends.push(b);
+      if (b !== last.backend) {
+        // a move mid-generation (WebGPU → WASM): the token it happened at, and why
+        last.switchedAt ??= last.tokens - 1;
+        last.backend = b;
+        last.fallback = gen.fallback;
+        $('tok-s-backend').textContent = ` on ${BACKEND_NAMES[b]}`;
+        showLlmBackend(gen, { backend: b, switchedAt: last.switchedAt });
+        first = performance.now();
+        since = last.tokens;
+      }
       if (last.tokens === 1) {
         first = performance.now();
-        $('llm-status').textContent = 'Generating…';
-      } else {
-        $('tok-s').textContent = ((1000 * (last.tokens - 1)) / (performance.now() - first)).toFixed(1);
+        since = 1;
+        $('llm-status').textContent = `Generating on ${whereLlm(gen, b)}…`;
+      } else if (last.tokens > since) {
+        $('tok-s').textContent = ((1000 * (last.tokens - since)) / (performance.now() - first)).toFixed(1);
       }
       const skip = g.token?.actSkipped;
       if (typeof skip === 'number') {
@@ -659,22 +727,43 @@ async function generate(overrides = {}) {
     }
     const s = g.stats;
     last.stats = s;
-    if (s?.tokensPerSecond) $('tok-s').textContent = s.tokensPerSecond.toFixed(1);
+    last.backend = s.backend;
+    last.fallback = s.fallback;
+    last.adapter = s.adapter;
+    last.switchedAt = s.switchedAt;
+    // the speed of the backend that finished the generation (its own decode steps only)
+    const finished = s.byBackend?.[s.backend];
+    if (finished?.tokensPerSecond) $('tok-s').textContent = finished.tokensPerSecond.toFixed(1);
+    else if (s?.tokensPerSecond) $('tok-s').textContent = s.tokensPerSecond.toFixed(1);
+    for (const [b, x] of Object.entries(s.byBackend ?? {})) {
+      if (x.tokensPerSecond) app.llm.speeds[b] = { tokensPerSecond: x.tokensPerSecond, tokens: x.tokens, file: generatorFile };
+    }
+    showSpeeds();
+    showLlmBackend(gen, { backend: s.backend, switchedAt: s.switchedAt });
     if (typeof s?.actSkipped === 'number') $('act-skip').textContent = pct(s.actSkipped);
-    $('gen-stats').textContent = `${s.tokens} tokens on ${threadsShort(gen)} · prompt ${s.promptTokens} tok at ${s.prefillTokensPerSecond?.toFixed(0) ?? '—'} tok/s` +
+    const on = s.backend === 'webgpu' ? 'WebGPU' : threadsShort(gen);
+    $('gen-stats').textContent = `${s.tokens} tokens on ${on} · prompt ${s.promptTokens} tok at ${s.prefillTokensPerSecond?.toFixed(0) ?? '—'} tok/s` +
+      (s.prefillBackend !== s.backend ? ` (on ${BACKEND_NAMES[s.prefillBackend]})` : '') +
       (typeof s.actZero === 'number' && s.actZero > 0 ? ` · ${pct(s.actZero)} of the inputs zero` : '') +
       (s.finishReason === 'eos' ? ' · ended by the model' : '');
-    $('llm-status').textContent = `Done on WASM ${gen.isa}, ${threadsText(gen)}.`;
+    $('llm-status').textContent = s.switchedAt !== null
+      ? `Done: WebGPU for ${s.switchedAt} token${s.switchedAt === 1 ? '' : 's'}, then ${whereLlm(gen, 'wasm')}.`
+      : `Done on ${whereLlm(gen, s.backend)}.`;
   } catch (err) {
     if (err instanceof ZeroskipError && err.code === 'Aborted') {
       last.aborted = true;
       $('llm-status').textContent = `Stopped after ${last.tokens} tokens.`;
     } else {
       last.error = { code: err?.code ?? 'Runtime', message: err?.message ?? String(err) };
-      if (err?.code === 'BadModel' || err?.code === 'TooLarge' || err?.code === 'Network') {
+      if (err?.code === 'BadModel' || err?.code === 'TooLarge' || err?.code === 'Network' || err?.code === 'NoWebGPU') {
         generator?.dispose();
         generator = null;
         generatorFile = null;
+      }
+      if (!generator) {
+        $('llm-backend').textContent = '—';
+        $('llm-backend').className = 'pill';
+        $('llm-note').hidden = true;
       }
       showError('llm', err);
       $('llm-status').textContent = 'Ready.';
@@ -722,6 +811,16 @@ async function initLlmPanel() {
   if (want && llmModels.some((m) => m.file === want)) sel.value = want;
   const threads = params.get('threads');
   if (threads && [...$('llm-threads').options].some((o) => o.value === threads)) $('llm-threads').value = threads;
+  const backendPick = $('llm-backend-pick');
+  if (!features.webgpu) backendPick.querySelector('option[value=webgpu]').textContent += ' (unavailable)';
+  const wantBackend = params.get('llmBackend');
+  if (LLM_BACKENDS.includes(wantBackend)) backendPick.value = wantBackend;
+  backendPick.addEventListener('change', () => {
+    const u = new URL(location.href);
+    u.searchParams.set('llmBackend', backendPick.value);
+    history.replaceState(null, '', u);
+    $('llm-status').textContent = `Backend ${backendPick.value}: the model loads there when you press Generate.`;
+  });
   sel.addEventListener('change', describeLlm);
   describeLlm();
   $('generate').addEventListener('click', () => generate());

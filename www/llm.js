@@ -10,6 +10,16 @@
 //     [&reload=1]                                load each variant for its timed run only, then
 //                                                free it (bounded memory: many variants)
 //     [&frontier=models/llm/llm_frontier.json]   the frontier chart's data (bench/llm_frontier.mjs)
+//     [&webgpu=1]                                issue 15: the model and every variant also on
+//                                                WebGPU (zeroskip-webgpu: TextGenerator.open(…,
+//                                                'webgpu') in the first build of `isas`, timed
+//                                                with benchPrefillAsync / generateGreedyAsync),
+//                                                in the same rounds as the WASM builds; rows
+//                                                carry backend and adapter
+//     [&wllamaGpu=1]                             wllama-webgpu: wllama on each of its GGUFs with
+//                                                every layer offloaded (n_gpu_layers 999: its
+//                                                ggml-webgpu backend), beside wllama-1t; a load
+//                                                that fails is recorded (wllama_webgpu), not fatal
 //     [&threads=1|2]                             issue 14: every engine on that many threads: the
 //                                                threaded zeroskip builds (a pool of 2 each,
 //                                                setThreads(N)), wllama-<N>t (n_threads N: its
@@ -50,7 +60,7 @@
 import { loadWasm } from './zeroskip/index.js';
 import { loadWllama as loadWllamaEngine, runWllama, wllamaCleanup } from './zeroskip/bench/wllama.js';
 import { $, isNum, fmt, ratio, yieldToPage, el, median, fetchBytes, tableRow, mountBenchPage, SECTIONS } from './util.js';
-import { pageThreads, withThreads, loadThreadedBuild } from './util.js';
+import { pageThreads, withThreads, loadThreadedBuild, webgpuAdapterInfo, describeAdapter } from './util.js';
 
 const PROTOCOLS = {
   full: { prompt: 128, gen: 128, rounds: 3 },
@@ -64,12 +74,23 @@ const WLLAMA_BUNDLE = 'vendor/wllama/index.js';
 /** Build `isa`: the single-thread one, or on a threads=N page the threaded one set to N threads. */
 const buildOf = (isa) => (THREADS === null ? loadWasm(isa) : loadThreadedBuild(isa, THREADS));
 const zsName = (isa) => `zeroskip-${isa}`;
+/** The pseudo-build of the WebGPU entries: zeroskip-webgpu (its CPU side lives in the first build). */
+const GPU = 'webgpu';
+const WLLAMA_GPU = 'wllama-webgpu';
+/** n_gpu_layers for wllama-webgpu: more than the model has, so every layer is offloaded. */
+const WLLAMA_GPU_LAYERS = 999;
+/** The build whose module hosts the WebGPU generators (set by runAll: the first of `isas`). */
+let gpuHost = 'simd128';
 const DIR = 'models/llm';
 const DEFAULT_MODEL = 'SmolLM2-135M-Instruct.Q4_1.gguf';
 const DEFAULT_FRONTIER = `${DIR}/llm_frontier.json`;
 const CTX = 1024;
 const COMPARE_TOKENS = 20;
 const WARMUP = { prompt: 8, gen: 4 };
+// WebGPU's warm-up compiles the pipelines and touches every buffer: a shorter one does (SwiftShader
+// decodes about 0.3 tokens/s here)
+const GPU_WARMUP = { prompt: 4, gen: 2 };
+const warmupOf = (z) => (z.gpu ? GPU_WARMUP : WARMUP);
 
 const log = (msg) => {
   console.log(msg);
@@ -99,9 +120,11 @@ function modelNames(file) {
  * a build lives in that build's one wasm instance (the module is imported once).
  */
 async function loadZeroskip(isa, file, bytes) {
-  const zs = await buildOf(isa);
+  const gpu = isa === GPU;
+  const zs = await buildOf(gpu ? gpuHost : isa);
   const t0 = performance.now();
-  const gen = zs.TextGenerator.load(file, bytes, CTX);
+  // WebGPU: 'webgpu' rejects (NoWebGPU) rather than fall back, so a row is never WASM's in disguise
+  const gen = gpu ? await zs.TextGenerator.open(file, bytes, CTX, 'webgpu') : zs.TextGenerator.load(file, bytes, CTX);
   const loadMs = performance.now() - t0;
   const { model, variant } = modelNames(file);
   const actMethod = typeof gen.actMethod === 'function' ? gen.actMethod() : undefined;
@@ -109,6 +132,9 @@ async function loadZeroskip(isa, file, bytes) {
     label: `${zsName(isa)} ${variant}`,
     name: zsName(isa),
     isa,
+    gpu,
+    backend: gpu ? gen.backend() : 'wasm',
+    adapter: gpu ? gen.adapter() || null : null,
     file,
     model,
     variant,
@@ -133,14 +159,18 @@ async function wasmMemoryBytes(isa) {
 
 /**
  * One zeroskip round: {prompt_n, prefill_ms, decode_ms, decode_n, tokens, act_skipped,
- * act_zero} (the activation sparsity the decode met; prefill is dense).
+ * act_zero} (the activation sparsity the decode met; prefill is dense; not measured on WebGPU:
+ * null). A WebGPU generator runs the async twins (the GPU answers through a readback); one that
+ * fell back to WASM mid-run (a lost device) is reported, not timed as WebGPU.
  */
-function runZeroskip(z, ids, gen) {
+async function runZeroskip(z, ids, gen) {
   z.gen.reset();
   z.gen.clearActStats?.();
-  const [prefillMs, first] = z.gen.benchPrefill(Uint32Array.from(ids));
-  const out = gen > 1 ? z.gen.generateGreedy(first, gen - 1) : [0];
-  const act = z.gen.actTotal ? Array.from(z.gen.actTotal()) : [0, null, null];
+  const prompt = Uint32Array.from(ids);
+  const [prefillMs, first] = z.gpu ? await z.gen.benchPrefillAsync(prompt) : z.gen.benchPrefill(prompt);
+  const out = gen <= 1 ? [0] : z.gpu ? await z.gen.generateGreedyAsync(first, gen - 1) : z.gen.generateGreedy(first, gen - 1);
+  if (z.gpu && z.gen.backend() !== GPU) throw new Error(`${z.label}: moved to ${z.gen.backend()} during the run (${z.gen.fallback() ?? 'no reason given'})`);
+  const act = z.gpu ? [0, null, null] : z.gen.actTotal ? Array.from(z.gen.actTotal()) : [0, null, null];
   return {
     prompt_n: ids.length,
     prefill_ms: prefillMs,
@@ -153,12 +183,13 @@ function runZeroskip(z, ids, gen) {
 }
 
 /** wllama with the model loaded from the same bytes (one thread, CPU): zeroskip/bench/wllama.js. */
-async function loadWllama(file, bytes) {
+async function loadWllama(file, bytes, { gpu = false } = {}) {
   if (THREADS !== null) await wllamaThreads(THREADS);
-  const w = await loadWllamaEngine(WLLAMA_BUNDLE, file, bytes, { ctx: CTX, log });
+  const w = await loadWllamaEngine(WLLAMA_BUNDLE, file, bytes, { ctx: CTX, log, gpuLayers: gpu ? WLLAMA_GPU_LAYERS : 0 });
   if (THREADS !== null && w.threads !== THREADS) throw new Error(`wllama ${file}: ${w.threads} threads (multithread ${w.multithread}), wanted ${THREADS}`);
   const { model, variant } = modelNames(file);
-  return { name: WLLAMA, label: `${WLLAMA} ${variant}`, file, model, variant, ...w };
+  const name = gpu ? WLLAMA_GPU : WLLAMA;
+  return { name, label: `${name} ${variant}`, file, model, variant, gpu, ...w };
 }
 
 /**
@@ -214,7 +245,12 @@ async function runAll(opts) {
   log(`${opts.model}: ${bytes.length} bytes; corpus ${corpus.length} chars`);
 
   // zeroskip builds (one is needed anyway: its tokenizer cuts the prompt), the dense model first
-  const isas = opts.engines === 'wllama' ? opts.isas.slice(0, 1) : opts.isas;
+  const wasmIsas = opts.engines === 'wllama' ? opts.isas.slice(0, 1) : opts.isas;
+  // WebGPU last: the first build's dense model is the tokenizer below
+  const isas = [...wasmIsas, ...(opts.webgpu && opts.engines !== 'wllama' ? [GPU] : [])];
+  gpuHost = wasmIsas[0];
+  const adapter = opts.webgpu || opts.wllamaGpu ? await webgpuAdapterInfo() : null;
+  if (adapter) log(`WebGPU adapter: ${describeAdapter(adapter)}`);
   const zs = [];
   for (const isa of isas) {
     status(`loading zeroskip ${isa}`);
@@ -255,7 +291,7 @@ async function runAll(opts) {
     }
   }
   const memory = {};
-  for (const isa of isas) memory[zsName(isa)] = await wasmMemoryBytes(isa);
+  for (const isa of wasmIsas) memory[zsName(isa)] = await wasmMemoryBytes(isa);
   log(`wasm memory: ${Object.entries(memory).map(([k, v]) => `${k} ${fmt(v / 2 ** 20, 0)} MiB`).join(', ')}`);
 
   const tok = zs[0].gen;
@@ -276,9 +312,38 @@ async function runAll(opts) {
       ws.push(w);
     }
   }
+  // wllama on WebGPU (its ggml-webgpu backend, every layer offloaded): recorded when it cannot
+  const wllamaGpu = { requested: !!opts.wllamaGpu, gpu_layers: WLLAMA_GPU_LAYERS, loaded: [], failed: [] };
+  if (opts.wllamaGpu && opts.engines !== 'zeroskip') {
+    for (const file of [...new Set(opts.wllama.length ? opts.wllama : [opts.model])]) {
+      status(`loading wllama ${file} on WebGPU`);
+      try {
+        const x = await loadWllama(file, file === opts.model ? bytes : await fetchBytes(`${DIR}/${file}`), { gpu: true });
+        log(`${x.label}: load ${fmt(x.loadMs, 0)} ms; its log about the weights: ${x.gpuLog.join(' | ') || '(nothing)'}`);
+        // on the GPU only when llama.cpp says so (a WebGPU buffer, or layers offloaded): a load
+        // that registered no WebGPU device runs every layer on the CPU, and is not a GPU row
+        const onGpu = x.gpuLog.some((l) => /webgpu.*buffer size|offloaded [1-9]\d*\/\d+ layers to GPU/i.test(l));
+        if (onGpu) {
+          wllamaGpu.loaded.push({ file, load_ms: x.loadMs, gpu_log: x.gpuLog });
+          ws.push(x);
+        } else {
+          const f16 = adapter?.features?.includes('shader-f16');
+          const why = `loaded with n_gpu_layers ${WLLAMA_GPU_LAYERS}, but llama.cpp registered no WebGPU device and kept every layer on the CPU ` +
+            `(${x.gpuLog.filter((l) => /buffer size/i.test(l)).map((l) => l.replace(/\s+/g, ' ')).join('; ') || 'no buffer lines'}); this adapter ${f16 ? 'has' : 'lacks'} shader-f16` +
+            (f16 ? '' : ', which ggml-webgpu requires of its device');
+          log(`wllama ${file} on WebGPU: ${why}`);
+          wllamaGpu.failed.push({ file, error: why, gpu_log: x.gpuLog });
+          await x.wl.exit?.();
+        }
+      } catch (err) {
+        log(`wllama ${file} on WebGPU: did not load: ${err?.message ?? err}`);
+        wllamaGpu.failed.push({ file, error: String(err?.message ?? err) });
+      }
+    }
+  }
   await wllamaCleanup();
-  // the wllama entry variants are compared with: the one on the model's GGUF, else the first
-  const w = ws.find((x) => x.file === opts.model) ?? ws[0] ?? null;
+  // the wllama entry variants are compared with: the CPU one on the model's GGUF, else the first
+  const w = ws.find((x) => !x.gpu && x.file === opts.model) ?? ws.find((x) => !x.gpu) ?? null;
 
   // every timed engine: the dense model on each build, each variant on each build (file by file),
   // then wllama on each GGUF
@@ -291,8 +356,8 @@ async function runAll(opts) {
         if (!opts.reload) return runZeroskip(v.z, ids, proto.gen);
         const z = await open(v);
         try {
-          runZeroskip(z, ids.slice(0, WARMUP.prompt), WARMUP.gen);
-          return runZeroskip(z, ids, proto.gen);
+          await runZeroskip(z, ids.slice(0, warmupOf(z).prompt), warmupOf(z).gen);
+          return await runZeroskip(z, ids, proto.gen);
         } finally {
           z.gen.free();
         }
@@ -305,8 +370,8 @@ async function runAll(opts) {
   // after each load)
   for (const e of timed) {
     status(`warm-up ${e.label}`);
-    if (e.z) runZeroskip(e.z, ids.slice(0, WARMUP.prompt), WARMUP.gen);
-    else if (e.v && !opts.reload) runZeroskip(e.v.z, ids.slice(0, WARMUP.prompt), WARMUP.gen);
+    if (e.z) await runZeroskip(e.z, ids.slice(0, warmupOf(e.z).prompt), warmupOf(e.z).gen);
+    else if (e.v && !opts.reload) await runZeroskip(e.v.z, ids.slice(0, warmupOf(e.v.z).prompt), warmupOf(e.v.z).gen);
     else if (e.w) await runWllama(e.w, warmText, WARMUP.gen);
     await yieldToPage();
   }
@@ -338,7 +403,8 @@ async function runAll(opts) {
     const row = {
       model: z ? z.model : x.model,
       variant: z ? z.variant : x.variant,
-      engine: z ? z.name : WLLAMA,
+      engine: z ? z.name : x.name,
+      backend: z ? z.backend : x.gpu ? GPU : 'wasm',
       prompt_tokens: median(rs.map((m) => m.prompt_n)),
       gen_tokens: proto.gen,
       prefill_tok_s: median(rs.map((m) => m.prefill_tok_s)),
@@ -356,7 +422,9 @@ async function runAll(opts) {
       threads: THREADS ?? 1,
     };
     if (z) {
-      Object.assign(row, { isa: z.isa, build: THREADS === null ? z.isa : `${z.isa}-threads`, gemv_kernels: z.kernels.gemv, session_bytes: z.sessionBytes });
+      Object.assign(row, { isa: z.isa, build: z.gpu ? `webgpu (host ${gpuHost})` : THREADS === null ? z.isa : `${z.isa}-threads`, gemv_kernels: z.kernels.gemv, session_bytes: z.sessionBytes });
+      // the engine's adapter name, or navigator.gpu's (wgpu reads none in Chromium)
+      if (z.gpu) Object.assign(row, { adapter: z.adapter || (adapter?.available ? describeAdapter(adapter) : null) });
       if (z.act) {
         Object.assign(row, {
           act_method: z.act.method,
@@ -372,6 +440,7 @@ async function runAll(opts) {
         cache_n: rs.map((m) => m.cache_n),
         own_predicted_per_second: median(rs.map((m) => m.predicted_per_second)),
         wall_ms: median(rs.map((m) => m.wall_ms)),
+        ...(x.gpu ? { gpu_layers: WLLAMA_GPU_LAYERS } : {}),
       });
     }
     return row;
@@ -390,7 +459,7 @@ async function runAll(opts) {
   };
   const zLabel = (isa, variant) => `${zsName(isa)} ${variant}`;
   for (const x of ws) for (const z of zs) pair(z.label, x.label);
-  if (zs.length === 2) pair(zLabel('relaxed', dense), zLabel('simd128', dense));
+  if (runs[zLabel('relaxed', dense)] && runs[zLabel('simd128', dense)]) pair(zLabel('relaxed', dense), zLabel('simd128', dense));
   // each variant vs our dense model on the same build, and vs wllama on the dense GGUF
   const variant_ratios = [];
   for (const v of zv) {
@@ -450,6 +519,18 @@ async function runAll(opts) {
       agreement[`${v.label} vs ${zLabel('simd128', v.variant)}`] = agree(greedy[v.label], greedy[zLabel('simd128', v.variant)]);
     }
   }
+  // WebGPU vs WASM on the same file (greedy: the same tokens, or where they first part)
+  const gpuAgreement = [];
+  for (const e of timed.filter((x) => (x.z ?? x.v)?.isa === GPU)) {
+    const variant = (e.z ?? e.v).variant;
+    for (const isa of wasmIsas) {
+      const other = zLabel(isa, variant);
+      if (!greedy[e.label] || !greedy[other]) continue;
+      const a = agree(greedy[e.label], greedy[other]);
+      agreement[`${e.label} vs ${other}`] = a;
+      gpuAgreement.push({ variant, file: (e.z ?? e.v).file, vs: other, ...a, match: a.same_first_tokens === a.of, first_divergence: a.same_first_tokens === a.of ? null : a.same_first_tokens });
+    }
+  }
 
   return {
     browser: navigator.userAgent,
@@ -471,6 +552,7 @@ async function runAll(opts) {
     wasm_memory_bytes: memory,
     cross_origin_isolated: self.crossOriginIsolated === true,
     wllama: w ? { llama_cpp: w.llamaCppVersion, multithread: w.multithread, threads: w.threads, add_bos: w.addBos, load_ms: w.loadMs } : null,
+    webgpu: opts.webgpu || opts.wllamaGpu ? { adapter, host_build: gpuHost, agreement: gpuAgreement, wllama: wllamaGpu } : null,
     prompt: { tokens: ids.length, chars: promptText.length, head: promptText.slice(0, 120) },
     rows,
     ratios,
@@ -717,6 +799,7 @@ function readParams() {
   return {
     isas: isas.length ? isas : ['simd128'], mode, engines, model: q.get('model') ?? DEFAULT_MODEL, variants: list(q.get('variants')),
     wllama: list(q.get('wllama')), protocol, reload: q.get('reload') === '1', frontier: q.get('frontier') ?? DEFAULT_FRONTIER, frontierGiven: q.has('frontier'),
+    webgpu: q.get('webgpu') === '1', wllamaGpu: q.get('wllamaGpu') === '1',
     autorun: q.get('autorun') === '1',
   };
 }
@@ -748,6 +831,7 @@ mountBenchPage({
     ['engines', 'engines', [['all', 'zeroskip + wllama'], ['zeroskip', 'zeroskip only'], ['wllama', 'wllama only']]],
     ['sparse variants', '<input id="variants" type="text" size="40" placeholder="SmolLM2-135M-Instruct.g16-s50-int4.zsk,…">'],
     ['wllama GGUFs', '<input id="wllama-files" type="text" size="40" placeholder="SmolLM2-135M-Instruct.Q4_0.gguf,…">'],
+    ['WebGPU', '<label><input id="webgpu" type="checkbox"> every file on zeroskip-webgpu too</label>'],
   ],
   progress: false,
   sections: [
@@ -773,9 +857,12 @@ window.addEventListener('DOMContentLoaded', () => {
   $('engines').value = params.engines;
   if ($('variants')) $('variants').value = params.variants.join(',');
   if ($('wllama-files')) $('wllama-files').value = params.wllama.join(',');
+  if ($('webgpu')) $('webgpu').checked = params.webgpu;
   $('run').addEventListener('click', () => {
     const q = new URLSearchParams(location.search);
     for (const [k, v] of Object.entries({ isas: $('isas').value, mode: $('mode').value, engines: $('engines').value, model: params.model, autorun: '1' })) q.set(k, v);
+    if ($('webgpu')?.checked) q.set('webgpu', '1');
+    else q.delete('webgpu');
     for (const [k, id] of [['variants', 'variants'], ['wllama', 'wllama-files']]) {
       const v = ($(id)?.value ?? '').trim();
       if (v) q.set(k, v);

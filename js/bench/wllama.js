@@ -1,5 +1,6 @@
-// wllama (llama.cpp compiled to wasm) as the LLM benchmark page runs it: one thread, CPU only,
-// the model loaded from the same GGUF bytes zeroskip gets, greedy completions timed by
+// wllama (llama.cpp compiled to wasm) as the LLM benchmark page runs it: one thread, CPU only
+// (or, with gpuLayers, its layers offloaded to ggml's WebGPU backend, which wllama 3.x's one
+// wasm build carries), the model loaded from the same GGUF bytes zeroskip gets, greedy completions timed by
 // llama-server's own timings. Shipped as zeroskip/bench/wllama.js; the page passes the URL of
 // the wllama ESM bundle it serves (wllama.wasm next to it).
 
@@ -38,18 +39,32 @@ export async function wllamaCleanup() {
 }
 
 /**
- * wllama from the bundle at `bundle` (its index.js; wllama.wasm in the same folder) with `file`
- * loaded from `bytes`: one thread, no GPU layers, context `ctx`, one sequence. Returns {wl,
- * Wllama, loadMs, fileBytes, llamaCppVersion, multithread, threads, addBos}. `log` hears about
- * an OPFS fallback.
+ * llama.cpp's log lines about where the weights went (its devices, offloaded layers, the model's
+ * buffers: "load_tensors: CPU model buffer size = …" when no GPU device was registered), kept
+ * from its native log.
  */
-export async function loadWllama(bundle, file, bytes, { ctx, log = console.log }) {
+const GPU_LINE = /webgpu|wgpu|offload|buffer size|ggml_webgpu/i;
+
+/**
+ * wllama from the bundle at `bundle` (its index.js; wllama.wasm in the same folder) with `file`
+ * loaded from `bytes`: one thread, `gpuLayers` layers offloaded to WebGPU (default 0: CPU
+ * only), context `ctx`, one sequence. Returns {wl, Wllama, loadMs, fileBytes, llamaCppVersion,
+ * multithread, threads, addBos, gpuLayers, gpuLog}; gpuLog: with gpuLayers, llama.cpp's native
+ * log lines about the GPU (what it found and offloaded). `log` hears about an OPFS fallback.
+ */
+export async function loadWllama(bundle, file, bytes, { ctx, log = console.log, gpuLayers = 0 }) {
   const url = new URL(bundle, location.href);
   const { Wllama } = await import(url.href);
-  const wl = new Wllama({ default: new URL('wllama.wasm', url).href }, { logger: quietLogger, suppressNativeLog: true });
+  const gpuLog = [];
+  const keep = (...a) => {
+    const line = a.map(String).join(' ');
+    if (GPU_LINE.test(line) && gpuLog.length < 40) gpuLog.push(line.trim().slice(0, 300));
+  };
+  const logger = gpuLayers > 0 ? { ...quietLogger, debug: keep, log: keep, warn: (...a) => (keep(...a), quietLogger.warn(...a)) } : quietLogger;
+  const wl = new Wllama({ default: new URL('wllama.wasm', url).href }, { logger, suppressNativeLog: gpuLayers === 0 });
   const blob = await opfsFile(file, bytes, log);
   const t0 = performance.now();
-  await wl.loadModel([blob], { n_threads: 1, n_gpu_layers: 0, n_ctx: ctx, n_parallel: 1 });
+  await wl.loadModel([blob], { n_threads: 1, n_gpu_layers: gpuLayers, n_ctx: ctx, n_parallel: 1 });
   const loadMs = performance.now() - t0;
   return {
     wl,
@@ -59,6 +74,8 @@ export async function loadWllama(bundle, file, bytes, { ctx, log = console.log }
     multithread: wl.isMultithread(),
     threads: wl.getNumThreads(),
     addBos: wl.mustAddBosToken(),
+    gpuLayers,
+    gpuLog,
   };
 }
 

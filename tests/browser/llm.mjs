@@ -13,6 +13,12 @@
 // zero for a cm32 format).
 // Then the LLM benchmark page's quick mode runs clean for zeroskip, with those variants when
 // they are there, each act-sparse row with act_skipped > 0 (wllama is timed by `make bench`).
+// Then WebGPU (a Chromium with --enable-unsafe-webgpu: SwiftShader): TextGenerator.open(…,
+// 'webgpu') on the Q4_1 GGUF reports backend 'webgpu' (and an adapter string), its sync calls throw a
+// State error (code Runtime), and prefillAsync / stepAsync decode numpy's greedy continuation token for token;
+// 'auto' on this CPU-emulated adapter runs what the engine chose (WASM: with the reason); and
+// after destroyDevice() the next step moves to WASM (backend 'wasm', fallback says why) and the
+// tokens are still the reference's.
 //
 // Needs the zoo (.cache/zoo/llm, `make zoo`) and the wasm builds (`make wasm`).
 
@@ -57,6 +63,44 @@ async function greedy({ isa, model, prompt, n }) {
   const result = { ids, tokens, text: gen.decodeText(Uint32Array.from(tokens)), kernels: JSON.parse(gen.kernels()), vocab, sparsity, act };
   gen.free();
   return result;
+}
+
+/** In the page: the Q4_1 GGUF on WebGPU through the async calls, and a lost device. */
+async function onGpu({ isa, model, prompt, n, loseAt }) {
+  const zs = await import(`./pkg/${isa}/zeroskip.js`);
+  await zs.default();
+  const bytes = new Uint8Array(await (await fetch(`models/llm/${model}`)).arrayBuffer());
+  const out = {};
+  const auto = await zs.TextGenerator.open(model, bytes, 256, 'auto');
+  out.auto = { backend: auto.backend(), fallback: auto.fallback() ?? null, adapter: auto.adapter() ?? null };
+  auto.free();
+  const gen = await zs.TextGenerator.open(model, bytes, 256, 'webgpu');
+  out.backend = gen.backend();
+  out.adapter = gen.adapter() ?? null;
+  out.fallback = gen.fallback() ?? null;
+  out.kernels = JSON.parse(gen.kernels());
+  try {
+    gen.prefillSample(Uint32Array.from([1, 2]));
+    out.syncCall = 'returned';
+  } catch (e) {
+    out.syncCall = `${e.code}: ${e.message}`;
+  }
+  const ids = Array.from(gen.encode(prompt, false));
+  const run = async (lose) => {
+    gen.reset();
+    const tokens = [await gen.prefillAsync(Uint32Array.from(ids))];
+    const backends = [gen.backend()];
+    while (tokens.length < n) {
+      if (lose === tokens.length) gen.destroyDevice();
+      tokens.push(await gen.stepAsync(tokens.at(-1)));
+      backends.push(gen.backend());
+    }
+    return { tokens, backends, fallback: gen.fallback() ?? null };
+  };
+  out.plain = await run(null);
+  out.lost = await run(loseAt);
+  gen.free();
+  return out;
 }
 
 async function main() {
@@ -134,6 +178,31 @@ async function main() {
     }
   } finally {
     await browser.close();
+  }
+  // WebGPU: the raw API on SwiftShader (a second browser, with the adapter flag).
+  const gpuBrowser = await launchChromium({ webgpu: true });
+  try {
+    const page = await gpuBrowser.newPage();
+    await page.goto(`${url}index.html?autoload=0`);
+    const want = ref.greedy_ids;
+    const LOSE_AT = 3;
+    const r = await page.evaluate(onGpu, { isa: 'simd128', model: MODEL, prompt: ref.prompt, n: want.length, loseAt: LOSE_AT });
+    console.log(`webgpu: ${JSON.stringify({ ...r, plain: undefined, lost: undefined })}`);
+    console.log(`webgpu greedy ${JSON.stringify(r.plain.tokens)}; device lost before token ${LOSE_AT}: ${JSON.stringify(r.lost.backends)}, fallback ${r.lost.fallback}`);
+    check(r.auto.backend === 'webgpu' || (r.auto.backend === 'wasm' && r.auto.fallback), `webgpu: 'auto' ran ${r.auto.backend} without a reason`);
+    // adapter(): a string on WebGPU (wgpu gives an empty name in Chromium: the npm API then
+    // names the adapter from navigator.gpu, see e2e.mjs)
+    check(r.backend === 'webgpu' && typeof r.adapter === 'string' && r.fallback === null, `webgpu: open(…, 'webgpu') gave ${r.backend} (adapter ${JSON.stringify(r.adapter)}, fallback ${r.fallback})`);
+    if (!r.adapter) console.log('note: TextGenerator.adapter() is empty on this adapter (wgpu reads no name in the browser)');
+    // a State error (code Runtime) that names the asynchronous calls
+    check(/^Runtime: .*asynchronous/.test(r.syncCall), `webgpu: a sync call on a WebGPU generator: ${r.syncCall}`);
+    check(JSON.stringify(r.plain.tokens) === JSON.stringify(want) && r.plain.backends.every((b) => b === 'webgpu'),
+      `webgpu: greedy ids ${JSON.stringify(r.plain.tokens)} (on ${JSON.stringify(r.plain.backends)}) differ from numpy's ${JSON.stringify(want)}`);
+    check(JSON.stringify(r.lost.tokens) === JSON.stringify(want) && r.lost.backends.slice(0, LOSE_AT).every((b) => b === 'webgpu') &&
+      r.lost.backends.slice(LOSE_AT).every((b) => b === 'wasm') && r.lost.fallback,
+      `webgpu, device lost before token ${LOSE_AT}: ids ${JSON.stringify(r.lost.tokens)} on ${JSON.stringify(r.lost.backends)}, fallback ${r.lost.fallback}`);
+  } finally {
+    await gpuBrowser.close();
     server.close();
   }
   return testVerdict('tests/browser/llm.mjs', failures, t0);

@@ -4,7 +4,12 @@
 //   - MobileNetV2 (the zoo's dense ONNX): run() on the reference tensor of photo 0 gives the
 //     label onnxruntime gives, and classify() on RGBA pixels of that photo agrees;
 //   - SmolLM2-135M (Q4_1 GGUF): 20 greedy tokens of "The capital of France is" contain "Paris",
-//     and its activation sparsity reads as none (act null, 0 skipped per decoded token);
+//     and its activation sparsity reads as none (act null, 0 skipped per decoded token); Node has
+//     no WebGPU: backend 'auto' runs WASM and says why (fallback), 'webgpu' rejects with NoWebGPU;
+//   - a generator that moves from WebGPU to WASM mid-generation (TextGenerator.open mocked: a
+//     WASM generator that reports 'webgpu' until its third decode step, as a lost device does):
+//     the tokens say which backend produced them, the stats and the model show the move and
+//     why, and the text is the plain WASM run's;
 //   - typed errors: a corrupt model (BadModel), an aborted generation (Aborted);
 //   - threads: asked for 4, the model runs on one, with Node's reason and no error;
 //   - the pages' building blocks: preprocess() of those pixels gives the reference tensor back,
@@ -82,13 +87,21 @@ clf.dispose();
 
 await assert.rejects(load(new Uint8Array(1000).fill(9), { name: 'corrupt.onnx' }), (e) => e instanceof ZeroskipError && e.code === 'BadModel' && /corrupt\\.onnx/.test(e.message));
 
-const llm = await load(models + '/llm/SmolLM2-135M-Instruct.Q4_1.gguf');
+const gguf = models + '/llm/SmolLM2-135M-Instruct.Q4_1.gguf';
+const llm = await load(gguf);
 assert.equal(llm.kind, 'text-generator');
+// no WebGPU in Node: 'auto' runs WASM and says why; 'webgpu' is refused
+assert.equal(llm.backend, 'wasm');
+assert.equal(llm.adapter, null);
+assert.match(llm.fallback ?? '', /WebGPU|adapter|navigator\.gpu/i, 'auto without WebGPU: the reason');
+console.log('LLM backend auto in Node:', llm.backend, '| fallback:', llm.fallback);
+await assert.rejects(load(gguf, { backend: 'webgpu' }), (e) => e instanceof ZeroskipError && e.code === 'NoWebGPU' && /WebGPU/i.test(e.message));
 assert.equal(llm.act, null);
 assert.equal(llm.weightSparsity, 0);
 let text = '';
 const skipped = [];
-const g = llm.generate('The capital of France is', { maxTokens: 20, temperature: 0, onToken: (t) => skipped.push(t.actSkipped) });
+const backends = [];
+const g = llm.generate('The capital of France is', { maxTokens: 20, temperature: 0, onToken: (t) => { skipped.push(t.actSkipped); backends.push(t.backend); } });
 for await (const t of g) {
   text += t;
   assert.equal(g.token.text, t);
@@ -99,12 +112,72 @@ assert.equal(stats.tokens, 20);
 // a dense GGUF skips nothing: null for prefill's token, then 0
 assert.deepEqual(skipped, [null, ...new Array(19).fill(0)]);
 assert.equal(stats.actSkipped, 0);
+assert.deepEqual(backends, new Array(20).fill('wasm'));
+assert.equal(stats.backend, 'wasm');
+assert.equal(stats.prefillBackend, 'wasm');
+assert.equal(stats.switchedAt, null);
+assert.equal(stats.byBackend.wasm.tokens, 19);
+assert.equal(stats.byBackend.webgpu, undefined);
 console.log('generate:', JSON.stringify(text), stats.tokensPerSecond.toFixed(1), 'tok/s');
 const ac = new AbortController();
 let k = 0;
 await assert.rejects((async () => { for await (const _ of llm.generate('Once upon a time', { maxTokens: 50, signal: ac.signal })) if (++k === 2) ac.abort(); })(),
   (e) => e instanceof ZeroskipError && e.code === 'Aborted');
 llm.dispose();
+
+// A move from WebGPU to WASM mid-generation, through the whole host and API: a WASM generator
+// dressed as a WebGPU one until its third decode step (what a lost device does to a real one).
+const realOpen = zs.TextGenerator.open;
+const LOST = 'WebGPU: device lost (mocked in tests/npm/node.mjs); the tokens so far re-ran on WASM';
+zs.TextGenerator.open = async (name, bytes, ctx) => {
+  const gen = await realOpen.call(zs.TextGenerator, name, bytes, ctx, 'wasm');
+  let where = 'webgpu';
+  let why;
+  let steps = 0;
+  return new Proxy(gen, {
+    get(t, k) {
+      if (k === 'backend') return () => where;
+      if (k === 'fallback') return () => why;
+      if (k === 'adapter') return () => (where === 'webgpu' ? 'mock adapter' : undefined);
+      if (k === 'reset') return () => { steps = 0; return t.reset(); };
+      if (k === 'stepAsync') {
+        return async (id) => {
+          if (++steps === 3) [where, why] = ['wasm', LOST];
+          return t.stepAsync(id);
+        };
+      }
+      const v = t[k];
+      return typeof v === 'function' ? v.bind(t) : v;
+    },
+  });
+};
+const moving = await load(gguf, { backend: 'webgpu' });
+zs.TextGenerator.open = realOpen;
+assert.equal(moving.backend, 'webgpu');
+assert.equal(moving.adapter, 'mock adapter');
+assert.equal(moving.fallback, null);
+const seen = [];
+const mg = moving.generate('The capital of France is', { maxTokens: 20, temperature: 0, onToken: (t) => seen.push([t.backend, t.actSkipped]) });
+let moved = '';
+for await (const t of mg) moved += t;
+const ms = (await mg.result).stats;
+assert.equal(moved, text, 'the moved generation continues the same greedy text');
+// prefill's token and 2 decoded on "WebGPU" (activation sparsity not measured: null), then WASM
+assert.deepEqual(seen.map(([b]) => b), [...new Array(3).fill('webgpu'), ...new Array(17).fill('wasm')]);
+assert.deepEqual(seen.map(([, a]) => a), [null, null, null, ...new Array(17).fill(0)]);
+assert.equal(ms.prefillBackend, 'webgpu');
+assert.equal(ms.switchedAt, 3);
+assert.equal(ms.backend, 'wasm');
+assert.equal(ms.fallback, LOST);
+assert.equal(ms.adapter, null);
+assert.equal(ms.byBackend.webgpu.tokens, 2);
+assert.equal(ms.byBackend.wasm.tokens, 17);
+assert.equal(ms.actSkipped, 0);
+assert.equal(moving.backend, 'wasm');
+assert.equal(moving.fallback, LOST);
+assert.equal(moving.adapter, null);
+console.log('WebGPU → WASM mid-generation: switched at token', ms.switchedAt, '| fallback:', moving.fallback);
+moving.dispose();
 console.log('ok');
 `;
 runCheckScript('tests/npm/node.mjs', dir, script, t0);

@@ -43,6 +43,18 @@ async function main(img: ImageData, blob: Blob): Promise<string> {
   const method: 'teal' | 'wina' | 'gate' | undefined = act?.method;
   const stats: GenerationStats = (await g.result).stats;
   text += String(method) + (act?.target ?? 0) + gen.weightSparsity + (stats.actSkipped ?? 0) + skipped.length;
+  // where a text generator runs (WebGPU or WASM), per token and per generation
+  const gpu = await load('models/llm/SmolLM2-135M-Instruct.Q4_1.gguf', { kind: 'text-generator', backend: 'webgpu' });
+  const where: 'wasm' | 'webgpu' = gpu.backend;
+  const adapter: string | null = gpu.adapter;
+  const whyNot: string | null = gpu.fallback ?? gpu.info.fallback;
+  const infoAdapter: string | null | undefined = gpu.info.adapter;
+  const tokenBackend: 'wasm' | 'webgpu' | undefined = g.token?.backend;
+  const moved: number | null = stats.switchedAt;
+  const gpuSpeed: number | null | undefined = stats.byBackend.webgpu?.tokensPerSecond;
+  const prefillOn: 'wasm' | 'webgpu' = stats.prefillBackend;
+  text += where + String(adapter) + String(whyNot) + String(infoAdapter) + String(tokenBackend) + String(moved) + String(gpuSpeed) + prefillOn +
+    stats.backend + String(stats.fallback) + String(stats.adapter);
   const any: Model = await load(new Uint8Array(8));
   if (any instanceof Object && 'classify' in any) await any.classify(img);
   try {
@@ -96,6 +108,8 @@ async function wrong(): Promise<void> {
   await loadWasm('auto');
   // @ts-expect-error: threads is a count or 'auto'
   await load('m.onnx', { threads: 'many' });
+  // @ts-expect-error: a classifier has no GPU adapter property (text generators do)
+  void clf.adapter;
 }
 void wrong;
 `);
@@ -113,4 +127,4 @@ try {
   console.error('npm types test FAILED: tsc rejected the typed usage (or accepted a marked mistake)');
   process.exit(1);
 }
-console.log(`npm types test: tsc --strict accepts the API's typed use and rejects 6 mistakes (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(`npm types test: tsc --strict accepts the API's typed use and rejects 7 mistakes (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
