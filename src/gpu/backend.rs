@@ -45,6 +45,8 @@ impl Backend {
 pub enum FallbackReason {
     /// No adapter, or no device with the limits the shaders need.
     NoAdapter,
+    /// Only a CPU emulation of a GPU (SwiftShader, lavapipe), which `auto` leaves to WASM.
+    CpuAdapter,
     DeviceLost,
     /// A shader or pipeline failed to compile, or the device reported a validation error.
     Pipeline,
@@ -60,6 +62,7 @@ impl FallbackReason {
     pub fn as_str(self) -> &'static str {
         match self {
             FallbackReason::NoAdapter => "no-adapter",
+            FallbackReason::CpuAdapter => "cpu-adapter",
             FallbackReason::DeviceLost => "device-lost",
             FallbackReason::Pipeline => "pipeline",
             FallbackReason::UnsupportedOp => "unsupported-op",

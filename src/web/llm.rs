@@ -248,7 +248,7 @@ impl TextGenerator {
         let mut g = self.g()?;
         let (llama, s, sampler) = g.wasm_parts()?;
         let t = sampler.sample(llama.prefill(s, ids)?)?;
-        g.note_fed(ids);
+        g.note_fed(ids, true);
         Ok(t)
     }
 
@@ -258,7 +258,7 @@ impl TextGenerator {
         let mut g = self.g()?;
         let (llama, s, sampler) = g.wasm_parts()?;
         let t = sampler.sample(llama.decode(s, id)?)?;
-        g.note_fed(&[id]);
+        g.note_fed(&[id], false);
         Ok(t)
     }
 
@@ -345,7 +345,7 @@ impl TextGenerator {
         let mut g = self.g()?;
         let (llama, s, _) = g.wasm_parts()?;
         let t = argmax(llama.prefill(s, ids)?) as u32;
-        g.note_fed(ids);
+        g.note_fed(ids, true);
         Ok(t)
     }
 
@@ -354,7 +354,7 @@ impl TextGenerator {
         let mut g = self.g()?;
         let (llama, s, _) = g.wasm_parts()?;
         let t = argmax(llama.decode(s, id)?) as u32;
-        g.note_fed(&[id]);
+        g.note_fed(&[id], false);
         Ok(t)
     }
 

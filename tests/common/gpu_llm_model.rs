@@ -403,7 +403,9 @@ pub async fn backend_policy(ctx: &GpuContext) {
         .unwrap();
     if ctx.is_cpu() {
         assert_eq!(g.backend(), Backend::Wasm);
-        assert!(g.fallback().unwrap().detail.contains("CPU emulation"));
+        let f = g.fallback().unwrap();
+        assert_eq!(f.reason, FallbackReason::CpuAdapter);
+        assert!(f.detail.contains("CPU emulation"), "{}", f.detail);
     } else {
         assert_eq!(g.backend(), Backend::WebGpu);
     }

@@ -14,7 +14,10 @@ fn gpu() -> Option<GpuContext> {
         Ok(c) => Some(c),
         Err(e) => {
             let required = std::env::var("ZEROSKIP_REQUIRE_GPU").is_ok_and(|v| v == "1");
-            assert!(!required, "ZEROSKIP_REQUIRE_GPU=1 but no WebGPU device: {e}");
+            assert!(
+                !required,
+                "ZEROSKIP_REQUIRE_GPU=1 but no WebGPU device: {e}"
+            );
             eprintln!("*** SKIPPED: no WebGPU adapter ({e})");
             None
         }
@@ -36,7 +39,14 @@ const FIRST5_TOL: f32 = 2e-5;
 /// choose `token` at `step` after the same `tokens`: the divergence is then a threshold
 /// knife-edge (an input within rounding of its threshold, zeroed on one path and kept on the
 /// other), not a wrong kernel.
-fn knife_edge(bytes: &[u8], file: &str, prompt: &[u32], tokens: &[u32], step: usize, token: u32) -> Option<f32> {
+fn knife_edge(
+    bytes: &[u8],
+    file: &str,
+    prompt: &[u32],
+    tokens: &[u32],
+    step: usize,
+    token: u32,
+) -> Option<f32> {
     for eps in [-1e-6f32, 1e-6, -1e-5, 1e-5] {
         let mut m = Llama::load(file, bytes.to_vec()).unwrap();
         let mut a = m.act().cloned()?;
@@ -106,8 +116,14 @@ fn smollm2_matches_wasm() {
                 tok.decode(&[want]).unwrap(),
                 tok.decode(&a.cpu[step..]).unwrap()
             );
-            assert!(m.act().is_some(), "{file} {p:?}: a weight-only file parts at step {step}");
-            assert!(step >= 4, "{file} {p:?}: parts at step {step}, within the first 5");
+            assert!(
+                m.act().is_some(),
+                "{file} {p:?}: a weight-only file parts at step {step}"
+            );
+            assert!(
+                step >= 4,
+                "{file} {p:?}: parts at step {step}, within the first 5"
+            );
             match knife_edge(&bytes, file, &ids, &a.cpu, step, got) {
                 Some(eps) => println!(
                     "  a threshold knife-edge: the CPU with its thresholds × (1 {eps:+e}) picks {got} too"

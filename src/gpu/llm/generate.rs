@@ -24,6 +24,32 @@ use crate::llm::llama::{Llama, Session};
 use crate::llm::sampler::Sampler;
 use std::future::Future;
 
+/// The adapter's name, or its kind when the browser gives none (Chromium's SwiftShader).
+pub fn adapter_name(c: &GpuContext) -> String {
+    let i = c.adapter_info();
+    if i.name.trim().is_empty() {
+        format!("unnamed {:?} adapter", i.device_type)
+    } else {
+        i.name.clone()
+    }
+}
+
+/// One call that fed tokens to the conversation.
+#[derive(Debug, Clone)]
+enum Fed {
+    Prefill(Vec<u32>),
+    Step(u32),
+}
+
+impl Fed {
+    fn new(ids: &[u32], prefill: bool) -> Fed {
+        match (prefill, ids) {
+            (false, [id]) => Fed::Step(*id),
+            _ => Fed::Prefill(ids.to_vec()),
+        }
+    }
+}
+
 /// A model, one conversation, and the engine it runs on.
 #[derive(Debug)]
 pub struct Generator {
@@ -33,9 +59,10 @@ pub struct Generator {
     wasm: Option<Session>,
     gpu: Option<GpuLlm>,
     sampler: Sampler,
-    /// Every token fed to the current conversation (the KV cache's contents), to rebuild it on
-    /// WASM when the GPU fails.
-    history: Vec<u32>,
+    /// Every call that fed the current conversation (the KV cache's contents), to rebuild it on
+    /// WASM when the GPU fails: call by call, so that decode steps are replayed as decode steps
+    /// (activation thresholds apply at decode, not at prefill).
+    history: Vec<Fed>,
     fallback: Option<Fallback>,
 }
 
@@ -54,11 +81,11 @@ impl Generator {
         let mut g = Generator::bare(llama, ctx_len);
         let tried = match gpu.await {
             Ok(c) if backend == Backend::Auto && c.is_cpu() => Err(Fallback {
-                reason: FallbackReason::NoAdapter,
+                reason: FallbackReason::CpuAdapter,
                 detail: format!(
-                    "the WebGPU adapter {} is a CPU emulation, slower than the WASM kernels \
+                    "the WebGPU adapter ({}) is a CPU emulation, slower than the WASM kernels \
                      (ask for backend 'webgpu' to run on it anyway)",
-                    c.adapter_info().name
+                    adapter_name(&c)
                 ),
             }),
             Ok(c) => GpuLlm::new(&c, &g.llama, ctx_len).await.map_err(|e| {
@@ -171,9 +198,10 @@ impl Generator {
         }
     }
 
-    /// Records what the WASM session ran (the synchronous calls), so a later move keeps it.
-    pub fn note_fed(&mut self, ids: &[u32]) {
-        self.history.extend_from_slice(ids);
+    /// Records what the WASM session ran (the synchronous calls: `prefill` or one decode
+    /// `step`), so a later move keeps it.
+    pub fn note_fed(&mut self, ids: &[u32], prefill: bool) {
+        self.history.push(Fed::new(ids, prefill));
     }
 
     /// Runs `ids` after the conversation so far; the next token, drawn by the sampler.
@@ -199,7 +227,7 @@ impl Generator {
         if self.gpu.is_some() {
             match self.feed_gpu(ids, prefill).await {
                 Ok(t) => {
-                    self.history.extend_from_slice(ids);
+                    self.history.push(Fed::new(ids, prefill));
                     return Ok(t);
                 }
                 Err(e @ Error::Gpu { .. }) => self.move_to_wasm(&e)?,
@@ -213,7 +241,7 @@ impl Generator {
             llama.decode(session, ids[0])?
         };
         let t = sampler.sample(logits)?;
-        self.history.extend_from_slice(ids);
+        self.history.push(Fed::new(ids, prefill));
         Ok(t)
     }
 
@@ -258,8 +286,11 @@ impl Generator {
         self.gpu = None;
         self.fallback = Some(Fallback::from_error(e));
         let mut s = self.llama.session(self.ctx_len)?;
-        if !self.history.is_empty() {
-            self.llama.prefill(&mut s, &self.history)?;
+        for f in &self.history {
+            match f {
+                Fed::Prefill(ids) => self.llama.prefill(&mut s, ids).map(drop)?,
+                Fed::Step(id) => self.llama.decode(&mut s, *id).map(drop)?,
+            }
         }
         self.wasm = Some(s);
         Ok(())

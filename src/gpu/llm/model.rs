@@ -524,7 +524,7 @@ impl GpuLlm {
 
     /// The adapter this runs on.
     pub fn adapter(&self) -> String {
-        self.ctx.adapter_info().name.clone()
+        super::generate::adapter_name(&self.ctx)
     }
 
     pub fn context(&self) -> &GpuContext {
