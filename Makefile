@@ -178,6 +178,11 @@ test-gpu-browser: setup zoo
 cli:
 	cargo build --release --features cli
 
+# The LLM on native wgpu (Mesa lavapipe here): dense Q4_0 (the baseline), the default sparse file and
+# the weight-sparse ones, beside the CPU path, in one run (`zeroskip bench-llm`). bench/llm.mjs
+# times the same files on WebGPU in Chromium (SwiftShader) next to the WASM builds.
+LLM_GPU_FILES = $(addprefix .cache/zoo/llm/SmolLM2-135M-Instruct.,Q4_0.gguf act-teal-s40-cm32i8.zsk g16-s50-int4.zsk nm24-s50-int8.zsk)
+
 # cnn, tfjs and llm also time 1 and 2 threads in the same run (issue 14: the threaded builds and
 # every peer on each count, one page load per count; results under `threads` in their JSON).
 bench: wasm cli
@@ -186,6 +191,7 @@ bench: wasm cli
 	node bench/tfjs.mjs --threads 1,2
 	node bench/gpu.mjs
 	node bench/llm.mjs --threads 1,2
+	XDG_RUNTIME_DIR=/tmp target/release/zeroskip bench-llm $(LLM_GPU_FILES) --json bench/results/llm_gpu_native.json
 	node bench/llm_frontier.mjs
 
 # The LLM frontier (issue 13; ~25 min on 2 cores): activation-sparse variants built by the CLI
