@@ -140,7 +140,7 @@ npm: wasm
 # The packed tarball installed into empty projects: imported from Node (WASM: classify + generate;
 # then the API's typed errors, each with its code and message: tests/npm/errors.mjs) and from a
 # Vite-built page in headless Chromium (classify, in the package's worker); and its
-# index.d.ts type-checked by tsc --strict against a typed use of the API (and 6 marked mistakes).
+# index.d.ts type-checked by tsc --strict against a typed use of the API (and 7 marked mistakes).
 test-npm: zoo npm
 	node tests/npm/node.mjs
 	node tests/npm/errors.mjs
