@@ -330,7 +330,7 @@ async function runAll(opts) {
           const f16 = adapter?.features?.includes('shader-f16');
           const why = `loaded with n_gpu_layers ${WLLAMA_GPU_LAYERS}, but llama.cpp registered no WebGPU device and kept every layer on the CPU ` +
             `(${x.gpuLog.filter((l) => /buffer size/i.test(l)).map((l) => l.replace(/\s+/g, ' ')).join('; ') || 'no buffer lines'}); this adapter ${f16 ? 'has' : 'lacks'} shader-f16` +
-            (f16 ? '' : ', which ggml-webgpu requires of its device');
+            (f16 ? '' : ', which ggml-webgpu is reported to require of its device (a llama.cpp issue; not confirmed in this build)');
           log(`wllama ${file} on WebGPU: ${why}`);
           wllamaGpu.failed.push({ file, error: why, gpu_log: x.gpuLog });
           await x.wl.exit?.();
