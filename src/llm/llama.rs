@@ -511,30 +511,7 @@ impl Llama {
                 detail: "was made by a model of another shape".into(),
             });
         }
-        if let Some(&t) = tokens.iter().find(|&&t| t as usize >= c.vocab_size) {
-            return Err(Error::DimOutOfRange {
-                tensor: "prompt".into(),
-                what: "token id".into(),
-                value: t as u64,
-                limit: format!("below the vocabulary size {}", c.vocab_size),
-            });
-        }
-        let need = s.pos + tokens.len();
-        if need > s.kv.ctx() {
-            return Err(Error::DimOutOfRange {
-                tensor: "KV cache".into(),
-                what: "context positions".into(),
-                value: need as u64,
-                limit: format!(
-                    "the session's context of {} tokens ({} cached, {} new); start a new \
-                     session with a larger context",
-                    s.kv.ctx(),
-                    s.pos,
-                    tokens.len()
-                ),
-            });
-        }
-        Ok(())
+        check_feed(c.vocab_size, s.pos, s.kv.ctx(), tokens)
     }
 
     /// One token at position `s.pos`; logits only if `logits` (a prompt's inner tokens skip
@@ -653,6 +630,34 @@ impl Llama {
         s.pos += 1;
         Ok(())
     }
+}
+
+/// Refuses, before anything changes, `tokens` holding an id outside a vocabulary of `vocab`, or
+/// more tokens than a context of `ctx` positions with `pos` cached has room for: the check of
+/// every forward pass, on the CPU or the GPU.
+pub(crate) fn check_feed(vocab: usize, pos: usize, ctx: usize, tokens: &[u32]) -> Result<()> {
+    if let Some(&t) = tokens.iter().find(|&&t| t as usize >= vocab) {
+        return Err(Error::DimOutOfRange {
+            tensor: "prompt".into(),
+            what: "token id".into(),
+            value: t as u64,
+            limit: format!("below the vocabulary size {vocab}"),
+        });
+    }
+    let need = pos + tokens.len();
+    if need > ctx {
+        return Err(Error::DimOutOfRange {
+            tensor: "KV cache".into(),
+            what: "context positions".into(),
+            value: need as u64,
+            limit: format!(
+                "the session's context of {ctx} tokens ({pos} cached, {} new); start a new \
+                 session with a larger context",
+                tokens.len()
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Per layer and site, the multiply-adds one zero input stands for and those a kernel skips,

@@ -4,42 +4,15 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use crate::gpu_llm_cases as cases;
-use crate::gpu_native::gpu;
 
-macro_rules! need_gpu {
-    () => {
-        match gpu() {
-            Some(c) => c,
-            None => return,
-        }
-    };
-}
-
-/// F32, F16, Q4_0, Q4_1, Q8_0, the group, 2:4 and cm32 formats, and TEAL / WINA / gate
-/// thresholds on tiny models: logits after a two-chunk prefill and 6 greedy steps.
-#[test]
-fn tiny_models_match_wasm() {
-    let ctx = need_gpu!();
-    pollster::block_on(cases::tiny_models_match_wasm(ctx));
-}
-
-/// Seeded top-k / top-p / temperature draws give the WASM sampler's tokens.
-#[test]
-fn sampling_matches_wasm() {
-    let ctx = need_gpu!();
-    pollster::block_on(cases::sampling_matches_wasm(ctx));
-}
-
-/// auto / webgpu / an unsupported format, with their reasons.
-#[test]
-fn backend_policy() {
-    let ctx = need_gpu!();
-    pollster::block_on(cases::backend_policy(ctx));
-}
-
-/// A destroyed device mid-generation: the generation finishes on WASM, same tokens.
-#[test]
-fn lost_device_finishes_on_wasm() {
-    let ctx = need_gpu!();
-    pollster::block_on(cases::lost_device_finishes_on_wasm(ctx));
+gpu_case_tests! {
+    /// F32, F16, Q4_0, Q4_1, Q8_0, the group, 2:4 and cm32 formats, and TEAL / WINA / gate
+    /// thresholds on tiny models: logits after a two-chunk prefill and 6 greedy steps.
+    tiny_models_match_wasm => cases::tiny_models_match_wasm;
+    /// Seeded top-k / top-p / temperature draws give the WASM sampler's tokens.
+    sampling_matches_wasm => cases::sampling_matches_wasm;
+    /// auto / webgpu / an unsupported format, with their reasons.
+    backend_policy => cases::backend_policy;
+    /// A destroyed device mid-generation: the generation finishes on WASM, same tokens.
+    lost_device_finishes_on_wasm => cases::lost_device_finishes_on_wasm;
 }

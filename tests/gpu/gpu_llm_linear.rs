@@ -3,20 +3,8 @@
 //! blocking on its body; no adapter skips as in gpu_native.rs.
 
 use crate::gpu_llm_linear_cases as cases;
-use crate::gpu_native::gpu;
 
-macro_rules! linear_tests {
-    ($($(#[$m:meta])* $name:ident => $body:path;)*) => {$(
-        $(#[$m])*
-        #[test]
-        fn $name() {
-            let Some(ctx) = gpu() else { return };
-            pollster::block_on($body(ctx));
-        }
-    )*};
-}
-
-linear_tests! {
+gpu_case_tests! {
     /// F32, F16, Q4_0, Q4_1, Q8_0: odd shapes, t = 1, 2, 5, 16, offsets, acc, zero x.
     llm_dense_linear_matches_the_cpu => cases::dense_linear;
     /// g16i4, g8i4, g16i8, g8i8, nm24i8, cm32i8, cm32i4 (every column), empty rows.

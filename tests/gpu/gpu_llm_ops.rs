@@ -7,20 +7,7 @@
 
 use crate::gpu_llm_ops_cases as cases;
 
-use crate::gpu_native::gpu;
-
-macro_rules! llm_op_tests {
-    ($($(#[$m:meta])* $name:ident => $body:path;)*) => {$(
-        $(#[$m])*
-        #[test]
-        fn $name() {
-            let Some(ctx) = gpu() else { return };
-            pollster::block_on($body(ctx));
-        }
-    )*};
-}
-
-llm_op_tests! {
+gpu_case_tests! {
     /// RMSNorm with none / TEAL / WINA thresholds, every row and the last alone.
     llm_rmsnorm_matches_the_cpu => cases::rmsnorm;
     /// RoPE on q and k, and the KV-cache write at rows pos0 + i.

@@ -2,6 +2,19 @@
 //! wgpu device (Mesa lavapipe in CI). Native only.
 #![cfg(not(target_arch = "wasm32"))]
 
+/// Native tests that each block on one shared async case (tests/common/gpu_llm_*.rs) with the
+/// shared device (`gpu_native::gpu`; no adapter skips).
+macro_rules! gpu_case_tests {
+    ($($(#[$m:meta])* $name:ident => $body:path;)*) => {$(
+        $(#[$m])*
+        #[test]
+        fn $name() {
+            let Some(ctx) = crate::gpu_native::gpu() else { return };
+            pollster::block_on($body(ctx));
+        }
+    )*};
+}
+
 #[path = "../common/mod.rs"]
 #[macro_use]
 mod common;

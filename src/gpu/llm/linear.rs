@@ -23,22 +23,11 @@
 
 use super::dispatch::OpSpec;
 use crate::error::{Error, Result};
-use crate::gpu::shaders::{Pipeline, Shader};
+use crate::gpu::shaders::Pipeline;
 use crate::kernels::llm::WeightType;
 use crate::llm::weights::{Linear, QMatrix};
 use crate::sparse::llm::{SparseFormat, SparseMatrix, Store, TILE};
 use std::ops::Range;
-
-macro_rules! llm_shaders {
-    ($($id:ident = $file:literal;)*) => {
-        $(pub const $id: Shader = Shader {
-            name: $file,
-            source: include_str!(concat!("../../../shaders/", $file, ".wgsl")),
-        };)*
-        /// The shaders of this module, for the naga validation test.
-        pub const SHADERS: &[Shader] = &[$($id),*];
-    };
-}
 
 llm_shaders! {
     LLM_DENSE = "llm_dense";

@@ -16,6 +16,19 @@
 //! Each op constructor returns an [`OpSpec`] over the caller's buffer handles, so the same
 //! constructors serve the session (its buffers) and the shader tests (`dispatch::run_specs`).
 
+/// Declares shader files of `shaders/` (`ID = "stem";`) as `Shader` constants, and `SHADERS`,
+/// the module's list for the naga validation test.
+macro_rules! llm_shaders {
+    ($($id:ident = $file:literal;)*) => {
+        $(pub const $id: crate::gpu::shaders::Shader = crate::gpu::shaders::Shader {
+            name: $file,
+            source: include_str!(concat!("../../../shaders/", $file, ".wgsl")),
+        };)*
+        /// The shaders of this module, for the naga validation test.
+        pub const SHADERS: &[crate::gpu::shaders::Shader] = &[$($id),*];
+    };
+}
+
 pub mod dispatch;
 pub mod generate;
 pub mod linear;

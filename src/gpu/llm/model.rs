@@ -548,30 +548,7 @@ impl GpuLlm {
                 detail: "no tokens to run".into(),
             });
         }
-        if let Some(&t) = tokens.iter().find(|&&t| t as usize >= self.vocab) {
-            return Err(Error::DimOutOfRange {
-                tensor: "prompt".into(),
-                what: "token id".into(),
-                value: t as u64,
-                limit: format!("below the vocabulary size {}", self.vocab),
-            });
-        }
-        let need = self.pos + tokens.len();
-        if need > self.ctx_len {
-            return Err(Error::DimOutOfRange {
-                tensor: "KV cache".into(),
-                what: "context positions".into(),
-                value: need as u64,
-                limit: format!(
-                    "the session's context of {} tokens ({} cached, {} new); start a new \
-                     session with a larger context",
-                    self.ctx_len,
-                    self.pos,
-                    tokens.len()
-                ),
-            });
-        }
-        Ok(())
+        crate::llm::llama::check_feed(self.vocab, self.pos, self.ctx_len, tokens)
     }
 
     /// Runs the prompt `tokens` after what the cache holds and returns the candidates for the

@@ -29,19 +29,8 @@
 
 use super::dispatch::OpSpec;
 use crate::error::{Error, Result};
-use crate::gpu::shaders::{Pipeline, Shader};
+use crate::gpu::shaders::Pipeline;
 use crate::llm::sampler::{Sampler, SamplerConfig};
-
-macro_rules! llm_shaders {
-    ($($id:ident = $file:literal;)*) => {
-        $(pub const $id: Shader = Shader {
-            name: $file,
-            source: include_str!(concat!("../../../shaders/", $file, ".wgsl")),
-        };)*
-        /// Every shader of this module, for validation in the tests.
-        pub const SHADERS: &[Shader] = &[$($id),*];
-    };
-}
 
 llm_shaders! {
     NORM = "llm_norm";
