@@ -40,8 +40,13 @@ impl State {
         ]
     }
 
-    pub fn bytes(&self) -> Vec<u8> {
-        self.words().iter().flat_map(|w| w.to_le_bytes()).collect()
+    /// The uniform's bytes, on the stack (written before every command buffer).
+    pub fn bytes(&self) -> [u8; 4 * STATE_WORDS] {
+        let mut out = [0u8; 4 * STATE_WORDS];
+        for (o, w) in out.chunks_exact_mut(4).zip(self.words()) {
+            o.copy_from_slice(&w.to_le_bytes());
+        }
+        out
     }
 }
 

@@ -600,9 +600,14 @@ impl GpuLlm {
         let ctx = &self.ctx;
         let body = if decode { &self.decode } else { &self.prefill };
         let out_bytes = 4 * ops::topk_out_words() as u64;
-        let ids: Vec<u8> = tokens.iter().flat_map(|v| v.to_le_bytes()).collect();
+        // (≤ 16,) token ids as bytes, on the stack: nothing is allocated per token
+        let mut ids = [0u8; 4 * PREFILL_CHUNK];
+        for (o, t) in ids.chunks_exact_mut(4).zip(tokens) {
+            o.copy_from_slice(&t.to_le_bytes());
+        }
+        let ids = &ids[..4 * tokens.len()];
         ctx.scoped(GpuFailure::Validation, "running the model", || {
-            ctx.queue().write_buffer(&self.bufs[self.tokens], 0, &ids);
+            ctx.queue().write_buffer(&self.bufs[self.tokens], 0, ids);
             ctx.queue().write_buffer(&self.state, 0, &state.bytes());
             let mut enc = ctx
                 .device()
