@@ -179,9 +179,12 @@ cli:
 	cargo build --release --features cli
 
 # The LLM on native wgpu (Mesa lavapipe here): dense Q4_0 (the baseline), the default sparse file and
-# the weight-sparse ones, beside the CPU path, in one run (`zeroskip bench-llm`). bench/llm.mjs
-# times the same files on WebGPU in Chromium (SwiftShader) next to the WASM builds.
+# the weight-sparse ones, beside the CPU path, in one run (`zeroskip bench-llm`), with the time of
+# each kernel in a decode step (--kernels). bench/llm.mjs times the same files on WebGPU in
+# Chromium (SwiftShader) next to the WASM builds; the same SwiftShader, Chromium's Vulkan ICD, also
+# runs natively for its per-kernel breakdown (llm_gpu_profile.json).
 LLM_GPU_FILES = $(addprefix .cache/zoo/llm/SmolLM2-135M-Instruct.,Q4_0.gguf act-teal-s40-cm32i8.zsk g16-s50-int4.zsk nm24-s50-int8.zsk)
+SWIFTSHADER_ICD = /usr/lib/chromium/vk_swiftshader_icd.json
 
 # cnn, tfjs and llm also time 1 and 2 threads in the same run (issue 14: the threaded builds and
 # every peer on each count, one page load per count; results under `threads` in their JSON).
@@ -191,7 +194,9 @@ bench: wasm cli
 	node bench/tfjs.mjs --threads 1,2
 	node bench/gpu.mjs
 	node bench/llm.mjs --threads 1,2
-	XDG_RUNTIME_DIR=/tmp target/release/zeroskip bench-llm $(LLM_GPU_FILES) --json bench/results/llm_gpu_native.json
+	XDG_RUNTIME_DIR=/tmp target/release/zeroskip bench-llm $(LLM_GPU_FILES) --kernels --json bench/results/llm_gpu_native.json
+	VK_ICD_FILENAMES=$(SWIFTSHADER_ICD) XDG_RUNTIME_DIR=/tmp target/release/zeroskip bench-llm $(LLM_GPU_FILES) \
+	  --backends webgpu --repeats 2 --kernels --json bench/results/llm_gpu_profile.json
 	node bench/llm_frontier.mjs
 
 # The LLM frontier (issue 13; ~25 min on 2 cores): activation-sparse variants built by the CLI

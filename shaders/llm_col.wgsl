@@ -10,9 +10,12 @@
 //   d (tiles, cols) f16 at 0 (index tile·cols + col), padded to a word;
 //   q (tiles, cols, 8 | 4) u32 at q_off: int8 byte i = row i, w = i8·d; int4 byte i = row i
 //   (low nibble) and row i + 16 (high), w = (q − 8)·d.
-// Work decomposition: a workgroup of 64 covers one tile; invocation = (row quad rq: rows
-// 4rq .. 4rq + 4, column lane of 8), so each invocation keeps one vec4 of rows per token
-// (tiles of TT tokens in prefill) and the 8 lanes' sums meet in workgroup memory.
+// Work decomposition: invocation = (row quad rq: rows 4rq .. 4rq + 4 of a tile, column lane),
+// so each invocation keeps one vec4 of rows per token (tiles of TT tokens in prefill).
+// LANES = 8 (RowSplit::Spread, GPUs): a workgroup of 64 covers one tile, and the 8 lanes'
+// sums meet in workgroup memory. LANES = 1 (RowSplit::PerRow, CPU adapters, whose invocations
+// are SIMD lanes of a thread): a workgroup covers 8 tiles, each invocation walks every column
+// of its rows and writes its sums directly, without workgroup memory or a barrier.
 
 struct Params {
     rows: u32,      // rows of this part
@@ -45,6 +48,8 @@ struct State {
 override BITS: u32 = 8u;
 // 1: walk nz's columns (decode, token 0 only); 0: every column, every token
 override SKIP: u32 = 1u;
+// column lanes per row quad: 8 or 1 (see above)
+override LANES: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> p: Params;                  // Params (above)
 @group(0) @binding(1) var<uniform> st: State;                  // State (t: tokens of the call)
@@ -54,7 +59,6 @@ override SKIP: u32 = 1u;
 @group(0) @binding(5) var<storage, read> nz: array<u32>;       // nz (cols + 1,): count, then x's nonzero columns (SKIP 0: unread)
 
 const WG: u32 = 64u;
-const LANES: u32 = 8u;  // column lanes
 const TT: u32 = 4u;     // tokens per decoded column run
 
 var<workgroup> red: array<f32, 1024>;  // partial sums (TT, LANES, 32 rows)
@@ -85,11 +89,12 @@ fn main(
     @builtin(local_invocation_index) li: u32,
 ) {
     let rq = li & 7u;
-    let lane = li >> 3u;
-    let tile = wg.y * 65535u + wg.x;
+    let lane = (li >> 3u) % LANES;
+    let tile = (wg.y * 65535u + wg.x) * (8u / LANES) + (li >> 3u) / LANES;
     let kt = tile * p.cols;
     // with SKIP 0 the list is unread (its binding is then x again): the count is every column
-    let n = select(p.cols, nz[0], SKIP == 1u);
+    // (LANES = 1: the last workgroup's tiles past the part's rows walk no column)
+    let n = select(0u, select(p.cols, nz[0], SKIP == 1u), 32u * tile < p.rows);
     let t = select(select(p.tokens, st.t, p.tokens == 0u), 1u, SKIP == 1u);
     for (var t0 = 0u; t0 < t; t0 += TT) {
         let tn = min(TT, t - t0);
@@ -120,6 +125,30 @@ fn main(
                     a3 += v * x[e + 3u * p.x_stride + j];
                 }
             }
+        }
+        if LANES == 1u {
+            for (var k = 0u; k < tn; k++) {
+                var v = a0;
+                if k == 1u {
+                    v = a1;
+                } else if k == 2u {
+                    v = a2;
+                } else if k == 3u {
+                    v = a3;
+                }
+                for (var i = 0u; i < 4u; i++) {
+                    let r = tile * 32u + 4u * rq + i;
+                    if r < p.rows {
+                        let yi = p.y_off + (t0 + k) * p.y_stride + r;
+                        var s = v[i];
+                        if p.acc != 0u {
+                            s += y[yi];
+                        }
+                        y[yi] = s;
+                    }
+                }
+            }
+            continue;
         }
         let at = lane * 32u + 4u * rq;
         for (var i = 0u; i < 4u; i++) {

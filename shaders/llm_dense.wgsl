@@ -12,8 +12,10 @@
 // read consecutive blocks. Each unit is decoded once into 32 registers and then applied to a
 // tile of up to TT tokens (the GEMM's reuse); the lanes' partial sums meet in workgroup
 // memory (no float atomics in WebGPU), one barrier per token tile. LANES is chosen per matrix
-// so each lane gets about 4 units: SwiftShader (a CPU) pays for every extra lane in the
-// reduction, a real GPU would take more.
+// so each lane gets about 4 units (RowSplit::Spread, for GPUs). On a CPU adapter LANES = 1
+// (RowSplit::PerRow): SwiftShader and lavapipe run invocations as the SIMD lanes of a thread,
+// so a row spread over lanes only adds the reduction; one row per invocation writes its sums
+// directly, without workgroup memory or a barrier.
 
 struct Params {
     rows: u32,      // rows of this part
@@ -46,7 +48,7 @@ struct State {
 override FMT: u32 = 2u;
 // 0: linear (GEMV / GEMM), 1: gather rows
 override MODE: u32 = 0u;
-// invocations per row (a power of two, 4..64)
+// invocations per row: 1 (RowSplit::PerRow, CPU adapters), or a power of two 4..64
 override LANES: u32 = 8u;
 // 1: a quant format with x_off and x_stride multiples of 4, so every block's inputs are whole
 // vec4s: one load where SwiftShader gathers four
@@ -245,6 +247,20 @@ fn main(
                     acc[k] += dot32(v, xt + k * p.x_stride + c, c, last);
                 }
             }
+        }
+        if LANES == 1u {
+            // one invocation per row: its sums are whole, so no reduction and no barrier
+            if live {
+                for (var k = 0u; k < tn; k++) {
+                    let yi = p.y_off + (t0 + k) * p.y_stride + r;
+                    var s = acc[k];
+                    if p.acc != 0u {
+                        s += y[yi];
+                    }
+                    y[yi] = s;
+                }
+            }
+            continue;
         }
         for (var k = 0u; k < tn; k++) {
             red[k * WG + li] = acc[k];

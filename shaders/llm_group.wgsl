@@ -46,7 +46,7 @@ struct State {
 override G: u32 = 16u;
 // bits per value: 4 or 8
 override BITS: u32 = 4u;
-// invocations per row (a power of two, 4..64)
+// invocations per row: 1 (RowSplit::PerRow, CPU adapters), or a power of two 4..64
 override LANES: u32 = 8u;
 // 1: x_off and x_stride are multiples of 4, so every group's inputs are whole vec4s (a group
 // starts at a multiple of 8): one load where SwiftShader gathers four
@@ -167,6 +167,20 @@ fn main(
             for (var tk = 0u; tk < tn; tk++) {
                 acc[tk] += dot16(v, e + tk * p.x_stride);
             }
+        }
+        if LANES == 1u {
+            // one invocation per row: its sums are whole, so no reduction and no barrier
+            if live {
+                for (var k = 0u; k < tn; k++) {
+                    let yi = p.y_off + (t0 + k) * p.y_stride + r;
+                    var s = acc[k];
+                    if p.acc != 0u {
+                        s += y[yi];
+                    }
+                    y[yi] = s;
+                }
+            }
+            continue;
         }
         for (var k = 0u; k < tn; k++) {
             red[k * WG + li] = acc[k];

@@ -38,7 +38,7 @@ struct State {
     pad: vec4<u32>,
 }
 
-// invocations per row (a power of two, 4..64)
+// invocations per row: 1 (RowSplit::PerRow, CPU adapters), or a power of two 4..64
 override LANES: u32 = 8u;
 
 @group(0) @binding(0) var<uniform> p: Params;                  // Params (above)
@@ -127,6 +127,20 @@ fn main(
                     acc[tk] += dotb(k, e + tk * p.x_stride);
                 }
             }
+        }
+        if LANES == 1u {
+            // one invocation per row: its sums are whole, so no reduction and no barrier
+            if live {
+                for (var k = 0u; k < tn; k++) {
+                    let yi = p.y_off + (t0 + k) * p.y_stride + r;
+                    var s = acc[k];
+                    if p.acc != 0u {
+                        s += y[yi];
+                    }
+                    y[yi] = s;
+                }
+            }
+            continue;
         }
         for (var k = 0u; k < tn; k++) {
             red[k * WG + li] = acc[k];

@@ -18,7 +18,7 @@
 #[path = "llm.rs"]
 mod llm;
 
-use zeroskip::gpu::llm::linear::{compact, GpuLinear, LinearIo};
+use zeroskip::gpu::llm::linear::{compact, GpuLinear, LinearIo, RowSplit};
 use zeroskip::gpu::llm::{run_specs, Init, OpSpec, State};
 use zeroskip::gpu::GpuContext;
 use zeroskip::import::gguf::Gguf;
@@ -111,9 +111,9 @@ pub fn ios(rows: usize, cols: usize) -> [LinearIo; 3] {
     ]
 }
 
-/// One GPU call of `lin` on `x (t, cols)` with `io` (cut at `max_binding`); `skip`: the cm32
-/// decode through `compact` (t = 1). Checks every output against the CPU kernel and that
-/// nothing else in y changed; returns the error (see the module doc).
+/// One GPU call of `lin` on `x (t, cols)` with `io` (cut at `max_binding`), once for each
+/// [`RowSplit`]; `skip`: the cm32 decode through `compact` (t = 1). Checks every output against
+/// the CPU kernel and that nothing else in y changed; returns the error (see the module doc).
 #[allow(clippy::too_many_arguments)]
 pub async fn check_call(
     ctx: &GpuContext,
@@ -126,8 +126,29 @@ pub async fn check_call(
     skip: bool,
     what: &str,
 ) -> f32 {
-    let (rows, cols) = (lin.rows(), lin.cols());
     let g = GpuLinear::pack(lin, file, max_binding).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut err = 0.0f32;
+    for split in [RowSplit::Spread, RowSplit::PerRow] {
+        let g = g.clone().split(split);
+        let what = format!("{what}, {split:?}");
+        err = err.max(check_split(ctx, lin, &g, file, x, t, io, skip, &what).await);
+    }
+    err
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn check_split(
+    ctx: &GpuContext,
+    lin: &Linear,
+    g: &GpuLinear,
+    file: &[u8],
+    x: &[f32],
+    t: usize,
+    io: LinearIo,
+    skip: bool,
+    what: &str,
+) -> f32 {
+    let (rows, cols) = (lin.rows(), lin.cols());
     let run_t = io.tokens.map_or(t, |n| n as usize);
     // x and y as the call sees them: tokens at offsets and strides, filler around them
     let mut rng = Rng::new(5);

@@ -357,7 +357,7 @@ fn llm_linear_shaders_validate_with_every_specialisation() {
             );
         }
     }
-    let lanes = [4.0, 8.0, 16.0, 32.0, 64.0];
+    let lanes = [1.0, 4.0, 8.0, 16.0, 32.0, 64.0];
     for fmt in 0..5 {
         let fmt = fmt as f64;
         specialise_llm(&LLM_DENSE, &[("FMT", fmt), ("MODE", 1.0)]);
@@ -381,7 +381,9 @@ fn llm_linear_shaders_validate_with_every_specialisation() {
     }
     for bits in [4.0, 8.0] {
         for skip in [0.0, 1.0] {
-            specialise_llm(&LLM_COL, &[("BITS", bits), ("SKIP", skip)]);
+            for l in [1.0, 8.0] {
+                specialise_llm(&LLM_COL, &[("BITS", bits), ("SKIP", skip), ("LANES", l)]);
+            }
         }
     }
 }

@@ -31,6 +31,39 @@ pub struct BenchLlmArgs {
     /// Where to write the JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also time each dispatch of a GPU decode step on its own (after the timed runs, at the
+    /// position they reached) and print the time per kernel: where a token's time goes.
+    #[arg(long)]
+    kernels: bool,
+}
+
+/// One kernel's share of a decode step: its dispatches, each submitted and waited for alone
+/// (the sum exceeds a step's time by the per-submit overhead).
+#[derive(serde::Serialize)]
+struct KernelTime {
+    kernel: String,
+    dispatches: usize,
+    ms: f64,
+}
+
+/// Per kernel, in order of total time.
+fn by_kernel(steps: Vec<(String, f64)>) -> Vec<KernelTime> {
+    let mut out: Vec<KernelTime> = Vec::new();
+    for (kernel, s) in steps {
+        match out.iter_mut().find(|k| k.kernel == kernel) {
+            Some(k) => {
+                k.dispatches += 1;
+                k.ms += 1e3 * s;
+            }
+            None => out.push(KernelTime {
+                kernel,
+                dispatches: 1,
+                ms: 1e3 * s,
+            }),
+        }
+    }
+    out.sort_by(|a, b| b.ms.total_cmp(&a.ms));
+    out
 }
 
 /// One (model, backend) row.
@@ -48,6 +81,9 @@ struct Row {
     tokens_match_cpu: Option<bool>,
     first_divergence: Option<usize>,
     tokens: Vec<u32>,
+    /// --kernels: the GPU decode step per kernel
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kernels: Option<Vec<KernelTime>>,
 }
 
 const PROMPT: &str = "The capital of France is Paris. The capital of Germany is Berlin. The \
@@ -128,6 +164,10 @@ pub fn run(a: BenchLlmArgs) -> Result<()> {
             if backend == Backend::Wasm {
                 cpu_tokens = Some(tokens.clone());
             }
+            let kernels = match g.gpu() {
+                Some(m) if a.kernels => Some(by_kernel(m.time_steps(3)?)),
+                _ => None,
+            };
             rows.push(Row {
                 model: name.clone(),
                 backend: backend.as_str().into(),
@@ -139,6 +179,7 @@ pub fn run(a: BenchLlmArgs) -> Result<()> {
                 tokens_match_cpu: divergence.map(|d| d.is_none()),
                 first_divergence: divergence.flatten(),
                 tokens,
+                kernels,
             });
             bar.inc(1);
         }
@@ -176,6 +217,23 @@ pub fn run(a: BenchLlmArgs) -> Result<()> {
             r.prefill_tok_s,
             r.prefill_vs_baseline
         );
+    }
+    for r in rows.iter().filter(|r| r.kernels.is_some()) {
+        let ks = r.kernels.as_deref().unwrap_or_default();
+        let total: f64 = ks.iter().map(|k| k.ms).sum();
+        println!(
+            "\n{} on {}: a decode step's dispatches, each alone: {total:.1} ms",
+            r.model, r.backend
+        );
+        for k in ks {
+            println!(
+                "  {:<40} {:>4} x {:>9.2} ms {:>5.1}%",
+                k.kernel,
+                k.dispatches,
+                k.ms,
+                100.0 * k.ms / total.max(1e-12)
+            );
+        }
     }
     if let Some(adapter) = rows.iter().find_map(|r| r.adapter.clone()) {
         println!("webgpu adapter: {adapter} (native wgpu, Vulkan)");

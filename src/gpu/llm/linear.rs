@@ -63,7 +63,7 @@ pub struct LinearPart {
     pub bytes: Vec<u8>,
     cols: u32,
     wtype: String,
-    /// Invocations per row (dense, group, 2:4).
+    /// Invocations per row (dense, group, 2:4); column lanes per row quad (cm32).
     lanes: u32,
     kind: Kind,
 }
@@ -109,7 +109,41 @@ pub struct LinearIo {
     pub tokens: Option<u32>,
 }
 
+/// How the rows of a dense, group or 2:4 layer map to a workgroup's invocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowSplit {
+    /// 4 to 64 invocations per row, about 4 units each, their partial sums added in workgroup
+    /// memory: coalesced reads and enough invocations on a GPU.
+    Spread,
+    /// One invocation per row, 64 rows a workgroup, no reduction and no barrier. A CPU adapter
+    /// (SwiftShader, lavapipe) runs invocations as the SIMD lanes of a thread, where the
+    /// spread's reduction costs more than it saves: decode 1.5× (Q4_0) to 1.8× (g16i4) faster
+    /// on SwiftShader (bench/results/llm_gpu_profile.json).
+    PerRow,
+}
+
+impl RowSplit {
+    /// PerRow on a CPU adapter, else Spread.
+    pub fn for_adapter(ctx: &crate::gpu::GpuContext) -> RowSplit {
+        if ctx.is_cpu() {
+            RowSplit::PerRow
+        } else {
+            RowSplit::Spread
+        }
+    }
+}
+
 impl GpuLinear {
+    /// The same layer with its rows split as `s` says (packing chooses [`RowSplit::Spread`]).
+    pub fn split(mut self, s: RowSplit) -> GpuLinear {
+        if s == RowSplit::PerRow {
+            for p in &mut self.parts {
+                p.lanes = 1;
+            }
+        }
+        self
+    }
+
     /// Packs `lin` (its bytes in `file`, the weights' file buffer) for upload.
     ///
     /// Errors: [`Error::Unsupported`] naming the matrix and its format for `csr8` (no shader);
@@ -198,8 +232,7 @@ fn check_u32(name: &str, rows: usize, cols: usize) -> Result<()> {
     Ok(())
 }
 
-/// Invocations per row: about 4 units (blocks, groups) each, 4 to 64. SwiftShader (a CPU)
-/// pays for every extra lane in the reduction; a real GPU would take more.
+/// Invocations per row for [`RowSplit::Spread`]: about 4 units (blocks, groups) each, 4 to 64.
 fn lanes_for(units: f64) -> u32 {
     [64, 32, 16, 8]
         .into_iter()
@@ -474,11 +507,12 @@ impl LinearPart {
             Kind::Col { bits, q_off } => {
                 params.push(*q_off);
                 let skip = nz.is_some();
-                let consts = vec![("BITS", *bits as f64), ("SKIP", skip as u32 as f64)];
+                let consts = vec![("BITS", *bits as f64), ("SKIP", skip as u32 as f64), lanes];
                 let variant = if skip { "_skip" } else { "" };
-                let name = format!("linear_{}_{TILE}x8{variant}__wgsl", self.wtype);
+                let name = format!("linear_{}_{TILE}x{}{variant}__wgsl", self.wtype, self.lanes);
                 let p = Pipeline::named(name, LLM_COL, consts);
-                let tiles = n_rows.div_ceil(TILE as u32);
+                // 64 invocations: 8 row quads × `lanes` column lanes per tile
+                let tiles = n_rows.div_ceil(TILE as u32).div_ceil(8 / self.lanes);
                 (p, vec![x, w, y, nz.unwrap_or(x)], tiles)
             }
         };

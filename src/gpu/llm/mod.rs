@@ -37,7 +37,7 @@ pub mod ops;
 
 pub use dispatch::{run_specs, Init, OpSpec, State, STATE_WORDS};
 pub use generate::Generator;
-pub use linear::{compact, GpuLinear, LinearIo, LinearPart};
+pub use linear::{compact, GpuLinear, LinearIo, LinearPart, RowSplit};
 pub use model::{Draw, GpuLlm, Top};
 pub use ops::{Dims, Thresh, TOPK_MAX};
 

@@ -30,7 +30,7 @@
 //! CPU in f64, so both paths rotate by the same f32 cosines and sines.
 
 use super::dispatch::{params_buffer, storage, OpSpec, State};
-use super::linear::{compact, GpuLinear, LinearIo};
+use super::linear::{compact, GpuLinear, LinearIo, RowSplit};
 use super::ops::{self, Dims, Thresh};
 use super::PARAM_WORDS;
 use crate::error::{Error, GpuFailure, Result};
@@ -46,6 +46,9 @@ type B = usize;
 /// One recorded dispatch.
 #[derive(Debug)]
 struct Step {
+    /// The kernel, for `time_steps` (native only)
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+    name: String,
     pipeline: wgpu::ComputePipeline,
     group: wgpu::BindGroup,
     groups: [u32; 3],
@@ -292,12 +295,16 @@ impl GpuLlm {
             "rope table",
             &ops::rope_table(ctx_len, c.rope_dim, c.rope_freq_base),
         );
+        let split = RowSplit::for_adapter(ctx);
         let embd = Placed::new(
             &mut p,
-            GpuLinear::pack_dense(&w.token_embd, file, max_binding)?,
+            GpuLinear::pack_dense(&w.token_embd, file, max_binding)?.split(split),
         );
         let head_own = match &w.output {
-            Some(h) => Some(Placed::new(&mut p, GpuLinear::pack(h, file, max_binding)?)),
+            Some(h) => Some(Placed::new(
+                &mut p,
+                GpuLinear::pack(h, file, max_binding)?.split(split),
+            )),
             None => None,
         };
         let mut kernels = Vec::new();
@@ -343,7 +350,7 @@ impl GpuLlm {
             let kc = p.scratch(format!("blk.{l} K cache"), ctx_len * kv_dim);
             let vc = p.scratch(format!("blk.{l} V cache"), ctx_len * kv_dim);
             let mut place = |lin: &Linear| -> Result<Placed> {
-                let g = GpuLinear::pack(lin, file, max_binding)?;
+                let g = GpuLinear::pack(lin, file, max_binding)?.split(split);
                 Ok(Placed::new(&mut p, g))
             };
             let wq = place(&lw.wq)?;
@@ -634,6 +641,55 @@ impl GpuLlm {
         Ok(())
     }
 
+    /// Each dispatch of a decode step (the body, then the head) submitted and waited for on
+    /// its own, `reps` times: per dispatch, its kernel and the fastest wall time in seconds.
+    /// Decode state at the current position; the cache is not advanced. Native only (the
+    /// browser cannot wait on the queue).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn time_steps(&self, reps: usize) -> Result<Vec<(String, f64)>> {
+        let ctx = &self.ctx;
+        let state = State {
+            pos0: self.pos as u32,
+            t: 1,
+            top_k: 1,
+            temperature: 0.0,
+        };
+        ctx.queue().write_buffer(&self.state, 0, &state.bytes());
+        let mut out = Vec::with_capacity(self.decode.len() + self.head.len());
+        for st in self.decode.iter().chain(&self.head) {
+            let mut best = f64::MAX;
+            for _ in 0..reps.max(1) {
+                let mut enc =
+                    ctx.device()
+                        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                            label: Some("timed step"),
+                        });
+                {
+                    let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+                    pass.set_pipeline(&st.pipeline);
+                    pass.set_bind_group(0, &st.group, &[]);
+                    let [x, y, z] = st.groups_for(1);
+                    pass.dispatch_workgroups(x, y, z);
+                }
+                let t0 = std::time::Instant::now();
+                ctx.queue().submit([enc.finish()]);
+                ctx.device()
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: None,
+                        timeout: Some(std::time::Duration::from_secs(60)),
+                    })
+                    .map_err(|e| Error::Gpu {
+                        kind: GpuFailure::Readback,
+                        detail: format!("timing {}: {e}", st.name),
+                    })?;
+                best = best.min(t0.elapsed().as_secs_f64());
+            }
+            ctx.check()?;
+            out.push((st.name.clone(), best));
+        }
+        Ok(out)
+    }
+
     async fn read_top(&self) -> Result<Top> {
         let words = ops::topk_out_words();
         let v = self.ctx.read_back(&self.out_staging, words).await?;
@@ -731,6 +787,7 @@ impl Built {
                         entries: &entries,
                     });
                     steps.push(Step {
+                        name: s.pipeline.name.clone(),
                         pipeline: pipeline.clone(),
                         group,
                         groups: s.groups,
