@@ -3,7 +3,7 @@
 
 use crate::common;
 use common::onnx::*;
-use zeroskip::graph::{reference, Activation, Linear, Op, Shape};
+use zeroskip::graph::{reference, Activation, Linear, Op, Plan, PlanOptions, Session, Shape};
 use zeroskip::import::onnx::{load, proto::SparseTensorProto};
 use zeroskip::Error;
 
@@ -82,7 +82,118 @@ fn mobilenet_like() -> (Vec<u8>, Vec<f32>, Vec<f32>, Vec<f32>) {
     )
 }
 
+/// `m` imported and run on the default plan, beside the graph's reference interpreter.
+fn run_both(m: &zeroskip::import::onnx::proto::ModelProto, x: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let g = load("op.onnx", &bytes(m)).unwrap();
+    let want = reference::run(&g, x).unwrap();
+    let mut s = Session::new(Plan::new(&g, PlanOptions::default()).unwrap());
+    (s.run(x).unwrap().to_vec(), want)
+}
+
+/// One node `op` over `input (1, 3, 4, 5)` with `inits`, at `opset`.
+fn one_node(
+    op: &str,
+    inputs: &[&str],
+    attrs: Vec<zeroskip::import::onnx::proto::AttributeProto>,
+    inits: Vec<zeroskip::import::onnx::proto::TensorProto>,
+    opset: i64,
+) -> zeroskip::import::onnx::proto::ModelProto {
+    let mut m = model(
+        vec![node(op, "n", inputs, &["y"], attrs)],
+        inits,
+        &[1, 3, 4, 5],
+        "y",
+    );
+    m.opset_import[0].version = opset;
+    m
+}
+
 tests! {
+    fn pad_prelu_tanh_and_leaky_relu_match_a_naive_reference() {
+        let x = values(60, 40);
+        let at = |c: usize, h: usize, w: usize| x[(c * 4 + h) * 5 + w];
+        // Pad: opset 13 (pads as an input) and opset 2 (attributes), channels and pixels
+        let pads = [0i64, 1, 1, 0, 0, 2, 0, 3];
+        let want: Vec<f32> = (0..6).flat_map(|c| (0..5).flat_map(move |h| (0..8).map(move |w| (c, h, w))))
+            .map(|(c, h, w)| if (1..4).contains(&c) && (1..5).contains(&h) && w < 5 { at(c - 1, h - 1, w) } else { 0.0 })
+            .collect();
+        let m13 = one_node("Pad", &["input", "pads"], vec![], vec![tensor_i64("pads", &pads)], 13);
+        let m2 = one_node("Pad", &["input"], vec![ints("pads", &pads), string("mode", "constant")], vec![], 2);
+        for m in [m13, m2] {
+            let g = load("pad.onnx", &bytes(&m)).unwrap();
+            assert_eq!(g.output_shape(), Shape::new(6, 5, 8));
+            let (got, reference) = run_both(&m, &x);
+            assert_eq!(got, want);
+            assert_eq!(reference, want);
+        }
+        // PRelu: per channel in each layout ONNX exporters write, and one shared slope
+        let slope = [0.5f32, -0.25, 2.0];
+        for dims in [&[3, 1, 1][..], &[1, 3, 1, 1], &[3]] {
+            let m = one_node("PRelu", &["input", "s"], vec![], vec![tensor("s", dims, &slope)], 13);
+            let want: Vec<f32> = x.iter().enumerate().map(|(i, &v)| if v >= 0.0 { v } else { slope[i / 20] * v }).collect();
+            let (got, reference) = run_both(&m, &x);
+            assert_eq!(got, want, "{dims:?}");
+            assert_eq!(reference, want, "{dims:?}");
+        }
+        let m = one_node("PRelu", &["input", "s"], vec![], vec![tensor("s", &[1], &[0.1])], 13);
+        let want: Vec<f32> = x.iter().map(|&v| if v >= 0.0 { v } else { 0.1 * v }).collect();
+        assert_eq!(run_both(&m, &x).0, want);
+        // LeakyRelu (ONNX's default alpha is 0.01) and Tanh
+        for (attrs, alpha) in [(vec![], 0.01f32), (vec![float("alpha", 0.3)], 0.3)] {
+            let m = one_node("LeakyRelu", &["input"], attrs, vec![], 13);
+            let want: Vec<f32> = x.iter().map(|&v| if v >= 0.0 { v } else { alpha * v }).collect();
+            assert_eq!(run_both(&m, &x).0, want);
+        }
+        let m = one_node("Tanh", &["input"], vec![], vec![], 13);
+        // the kernels call std's tanh, as this does: exact on every build
+        let want: Vec<f32> = x.iter().map(|v| v.tanh()).collect();
+        assert_eq!(run_both(&m, &x).0, want);
+    }
+
+    fn attributes_the_importer_does_not_read_are_refused_by_name() {
+        // MaxPool with dilations used to be imported without them: another shape, silently
+        let m = one_node("MaxPool", &["input"], vec![ints("kernel_shape", &[2, 2]), ints("dilations", &[2, 2])], vec![], 13);
+        let e = load("dil.onnx", &bytes(&m)).unwrap_err();
+        assert!(matches!(&e, Error::UnsupportedOp { node, op, detail, .. } if node == "n" && op == "MaxPool" && detail.contains("dilations")), "{e}");
+        // an attribute no importer reads, on an op that has none
+        let m = one_node("Relu", &["input"], vec![int("frobnicate", 1)], vec![], 13);
+        let e = load("attr.onnx", &bytes(&m)).unwrap_err();
+        assert!(matches!(&e, Error::UnsupportedOp { detail, .. } if detail.contains("attribute frobnicate")), "{e}");
+        assert!(e.to_string().contains("attr.onnx") && e.to_string().contains("Relu"), "{e}");
+        // values the importer reads but cannot honour
+        let cases: Vec<(&str, zeroskip::import::onnx::proto::ModelProto, &str)> = vec![
+            ("reflect pad", one_node("Pad", &["input", "pads"], vec![string("mode", "reflect")], vec![tensor_i64("pads", &[0, 0, 1, 1, 0, 0, 1, 1])], 13), "reflect"),
+            ("pad value", one_node("Pad", &["input", "pads", "v"], vec![], vec![tensor_i64("pads", &[0, 0, 1, 1, 0, 0, 1, 1]), tensor("v", &[], &[1.5])], 13), "1.5"),
+            ("crop", one_node("Pad", &["input", "pads"], vec![], vec![tensor_i64("pads", &[0, 0, -1, 0, 0, 0, 0, 0])], 13), "cropping"),
+            ("batch pad", one_node("Pad", &["input", "pads"], vec![], vec![tensor_i64("pads", &[1, 0, 0, 0, 0, 0, 0, 0])], 13), "batch"),
+            ("slope", one_node("PRelu", &["input", "s"], vec![], vec![tensor("s", &[1, 1, 4, 5], &values(20, 3))], 13), "slope"),
+            ("bn training", one_node("BatchNormalization", &["input", "a", "a", "a", "a"], vec![int("training_mode", 1)], vec![tensor("a", &[3], &[1.0, 1.0, 1.0])], 14), "training_mode"),
+            // opset 13 reduces the last axis alone: of size 5, while the tensor has 60 values
+            ("softmax", one_node("Softmax", &["input"], vec![], vec![], 13), "axis -1"),
+        ];
+        for (what, m, needle) in cases {
+            let e = load("op.onnx", &bytes(&m)).unwrap_err();
+            assert!(matches!(&e, Error::UnsupportedOp { detail, .. } if detail.contains(needle)), "{what}: {e}");
+        }
+    }
+
+    fn softmax_axes_follow_the_opset() {
+        // (1, 5, 1, 1): over the channels for opset 11's axis 1 (flattened from it); opset 13's
+        // default −1 reduces a unit axis, refused above. (1, 5) works on both.
+        let mut m = model(vec![node("Softmax", "s", &["input"], &["y"], vec![])], vec![], &[1, 5, 1, 1], "y");
+        m.opset_import[0].version = 11;
+        let x = values(5, 41);
+        let (got, _) = run_both(&m, &x);
+        let z: f32 = x.iter().map(|v| v.exp()).sum();
+        let err = got.iter().zip(&x).map(|(g, v)| (g - v.exp() / z).abs()).fold(0.0f32, f32::max);
+        // measured 3.0e-8 natively, 0 as wasm32 (SIMD128 and relaxed)
+        assert!(err <= 3e-7, "{got:?}: {err:e}");
+        m.opset_import[0].version = 13;
+        assert!(matches!(load("s.onnx", &bytes(&m)), Err(Error::UnsupportedOp { .. })));
+        let m = model(vec![node("Softmax", "s", &["input"], &["y"], vec![int("axis", 1)])], vec![], &[1, 5, 1, 1], "y");
+        assert_eq!(run_both(&m, &x).0, got);
+    }
+
     fn imports_a_mobilenet_skeleton() {
         let (b, _, _, _) = mobilenet_like();
         let g = load("tiny.onnx", &b).unwrap();

@@ -11,6 +11,23 @@ use crate::graph::{Activation, Conv, Linear, Op, Pool, PoolKind, Shape};
 pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()> {
     let op = n.op_type.as_str();
     let cx = Cx { imp, name, n };
+    if let Some(known) = attributes_read(op) {
+        if let Some(a) = n
+            .attribute
+            .iter()
+            .find(|a| !known.contains(&a.name.as_str()))
+        {
+            return Err(cx.unsupported(&format!(
+                " with attribute {} (its importer reads {})",
+                a.name,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            )));
+        }
+    }
     match op {
         "Constant" => constant(cx),
         "Conv" => conv(cx),
@@ -18,6 +35,13 @@ pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()
         "Relu" => act(cx, Activation::Relu),
         "Sigmoid" => act(cx, Activation::Sigmoid),
         "HardSwish" => act(cx, Activation::HardSwish),
+        "Tanh" => act(cx, Activation::Tanh),
+        "LeakyRelu" => {
+            let alpha = cx.attr_f("alpha", 0.01);
+            act(cx, Activation::LeakyRelu { alpha })
+        }
+        "PRelu" => prelu(cx),
+        "Pad" => pad(cx),
         "HardSigmoid" => {
             let (alpha, beta) = (cx.attr_f("alpha", 0.2), cx.attr_f("beta", 0.5));
             act(cx, Activation::HardSigmoid { alpha, beta })
@@ -40,19 +64,69 @@ pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()
             Ok(())
         }
         "Gemm" | "MatMul" => linear(cx),
-        "Softmax" => {
-            let (x, out) = (cx.x()?, cx.out()?);
-            let dims = cx.imp.dims[x].clone();
-            if cx.imp.values[x].shape.hw() != 1 {
-                return Err(cx.unsupported(" over a spatial tensor (only over class scores)"));
-            }
-            cx.imp
-                .push(name, Op::Softmax, vec![x], &out, dims)
-                .map(drop)
-        }
+        "Softmax" => softmax(cx),
         "Concat" => concat(cx),
         _ => Err(cx.unsupported("")),
     }
+}
+
+/// The attributes the importer of `op` reads (and checks the values of); any other attribute
+/// is refused by name, since ignoring one gives a wrong answer. `None`: an op without an
+/// importer (refused as a whole).
+fn attributes_read(op: &str) -> Option<&'static [&'static str]> {
+    Some(match op {
+        "Constant" => &[
+            "value",
+            "value_float",
+            "value_floats",
+            "value_int",
+            "value_ints",
+        ],
+        "Conv" => &[
+            "auto_pad",
+            "dilations",
+            "group",
+            "kernel_shape",
+            "pads",
+            "strides",
+        ],
+        // momentum only matters in training
+        "BatchNormalization" => &["epsilon", "momentum", "spatial", "is_test", "training_mode"],
+        "Relu" | "Sigmoid" | "HardSwish" | "Tanh" | "PRelu" | "Add" | "Mul" | "Identity"
+        | "GlobalAveragePool" | "MatMul" => &[],
+        "HardSigmoid" => &["alpha", "beta"],
+        "LeakyRelu" => &["alpha"],
+        // opset < 11: the bounds are attributes
+        "Clip" => &["min", "max"],
+        "AveragePool" => &[
+            "auto_pad",
+            "ceil_mode",
+            "count_include_pad",
+            "dilations",
+            "kernel_shape",
+            "pads",
+            "strides",
+        ],
+        // storage_order only orders the optional Indices output, which is refused
+        "MaxPool" => &[
+            "auto_pad",
+            "ceil_mode",
+            "dilations",
+            "kernel_shape",
+            "pads",
+            "storage_order",
+            "strides",
+        ],
+        "Flatten" | "Softmax" | "Concat" => &["axis"],
+        "Reshape" => &["shape", "allowzero"],
+        "Squeeze" | "Unsqueeze" => &["axes"],
+        // inference: dropout is the identity whatever its ratio
+        "Dropout" => &["ratio", "seed", "is_test"],
+        "Gemm" => &["alpha", "beta", "transA", "transB"],
+        // opset < 11: pads and value are attributes
+        "Pad" => &["mode", "pads", "value"],
+        _ => return None,
+    })
 }
 
 /// The node being imported, with helpers for its attributes and inputs.
@@ -298,6 +372,9 @@ fn batch_norm(cx: Cx) -> Result<()> {
             "scale/B/mean/var must have {c} values (one per channel)"
         )));
     }
+    if cx.attr_i("training_mode", 0) != 0 {
+        return Err(cx.unsupported(" with training_mode = 1"));
+    }
     let eps = cx.attr_f("epsilon", 1e-5);
     let scale: Vec<f32> = gamma
         .iter()
@@ -437,6 +514,13 @@ fn pool(cx: Cx) -> Result<()> {
         return Err(cx.unsupported(" with ceil_mode = 1"));
     }
     let s = cx.attr_dims("strides", 2, 1)?;
+    let d = cx.attr_dims("dilations", 2, 1)?;
+    if d != [1, 1] {
+        return Err(cx.unsupported(&format!(" with dilations {d:?}")));
+    }
+    if cx.n.output.len() > 1 && cx.n.output[1..].iter().any(|o| !o.is_empty()) {
+        return Err(cx.unsupported(" with an Indices output"));
+    }
     let pads = pads(&cx, [xs.h, xs.w], [k[0], k[1]], [s[0], s[1]], [1, 1])?;
     let kind = if cx.n.op_type == "MaxPool" {
         PoolKind::Max
@@ -496,6 +580,10 @@ fn reshape(cx: Cx) -> Result<()> {
     let new: Vec<usize> = match cx.n.op_type.as_str() {
         "Reshape" => {
             let spec = ints(1, "shape")?;
+            if cx.attr_i("allowzero", 0) != 0 && spec.contains(&0) {
+                // a 0 is then an empty dim, not "copy the input's"
+                return Err(cx.unsupported(" with allowzero = 1 and a 0 in the shape"));
+            }
             let mut dims = Vec::with_capacity(spec.len());
             let mut infer = None;
             for (i, &d) in spec.iter().enumerate() {
@@ -692,4 +780,117 @@ fn concat(cx: Cx) -> Result<()> {
     let mut dims = cx.imp.dims[first].clone();
     dims[1] = ins.iter().map(|&v| cx.imp.values[v].shape.c).sum();
     cx.imp.push(cx.name, Op::Concat, ins, &out, dims).map(drop)
+}
+
+/// Softmax of a batch-1 tensor whose values all lie along the reduced axis (class scores):
+/// opset 13 reduces `axis` alone (default −1), older opsets the dims from `axis` on, flattened
+/// (default 1). Any other layout would need a softmax per position: refused.
+fn softmax(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let dims = cx.imp.dims[x].clone();
+    let rank = dims.len() as i64;
+    let axis = cx.attr_i("axis", if cx.imp.opset >= 13 { -1 } else { 1 });
+    let a = if axis < 0 { axis + rank } else { axis };
+    if !(0..rank).contains(&a) {
+        return Err(cx.bad(format!("axis {axis} is outside rank {rank}")));
+    }
+    let a = a as usize;
+    let n: usize = dims.iter().product();
+    let reduced: usize = if cx.imp.opset >= 13 {
+        dims[a]
+    } else {
+        dims[a..].iter().product()
+    };
+    if reduced != n {
+        return Err(cx.unsupported(&format!(
+            " over axis {axis} of dims {dims:?} (only over a tensor's one non-unit axis)"
+        )));
+    }
+    cx.imp
+        .push(cx.name, Op::Softmax, vec![x], &out, dims)
+        .map(drop)
+}
+
+/// PRelu with a constant slope: one value, or one per channel (`(C,)`, `(C, 1, 1)`,
+/// `(1, C, 1, 1)`).
+fn prelu(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let c = cx.imp.values[x].shape.c;
+    let slope = cx.weight(1, "slope")?;
+    let spatial = slope.dims.iter().rev().take(2).product::<usize>();
+    let slope = match slope.len() {
+        1 => vec![slope.f32s()[0]; c],
+        n if n == c && (slope.dims.len() <= 1 || spatial == 1) => slope.f32s(),
+        _ => {
+            return Err(cx.unsupported(&format!(
+                " with a slope of dims {:?} (one value, or one per channel: {c})",
+                slope.dims
+            )))
+        }
+    };
+    let dims = cx.imp.dims[x].clone();
+    cx.imp
+        .push(cx.name, Op::Prelu { slope }, vec![x], &out, dims)
+        .map(drop)
+}
+
+/// Constant zero padding of an NCHW tensor's channels and pixels (never its batch). Opset ≥ 11
+/// gives pads (and the value) as inputs, older opsets as attributes.
+fn pad(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let mode = cx.attr_s("mode");
+    if !matches!(mode.as_str(), "" | "constant") {
+        return Err(cx.unsupported(&format!(" with mode {mode} (only constant)")));
+    }
+    let (pads, value) = if cx.imp.opset >= 11 {
+        let pads = cx
+            .constant(1)
+            .and_then(|c| c.i64s().map(<[i64]>::to_vec))
+            .ok_or_else(|| cx.bad("pads (input 1) must be an int64 initializer".into()))?;
+        let value = match cx.constant(2) {
+            Some(v) if v.len() == 1 => v.f32s()[0],
+            Some(v) => {
+                return Err(cx.bad(format!("constant_value has {} values, expected 1", v.len())))
+            }
+            None if cx.input_name(2).is_some() => {
+                return Err(cx.bad("constant_value (input 2) must be an initializer".into()))
+            }
+            None => 0.0,
+        };
+        if cx.input_name(3).is_some() {
+            return Err(cx.unsupported(" with an axes input"));
+        }
+        (pads, value)
+    } else {
+        let pads = cx.attr("pads").map(|a| a.ints.clone()).unwrap_or_default();
+        (pads, cx.attr_f("value", 0.0))
+    };
+    if value != 0.0 {
+        return Err(cx.unsupported(&format!(" with the constant {value} (only 0)")));
+    }
+    let dims = cx.imp.dims[x].clone();
+    if dims.len() != 4 || pads.len() != 8 {
+        return Err(cx.bad(format!(
+            "pads {pads:?} for dims {dims:?}: expected 8 pads of an NCHW tensor"
+        )));
+    }
+    if pads.iter().any(|&p| !(0..=1 << 16).contains(&p)) {
+        return Err(cx.unsupported(&format!(
+            " with pads {pads:?} (only 0 to 65536: no cropping)"
+        )));
+    }
+    if pads[0] != 0 || pads[4] != 0 {
+        return Err(cx.unsupported(&format!(" with pads {pads:?} on the batch")));
+    }
+    let p = |i: usize| pads[i] as usize;
+    let op = Op::Pad {
+        pads: [p(1), p(2), p(3), p(5), p(6), p(7)],
+    };
+    let out_dims = vec![
+        1,
+        dims[1] + p(1) + p(5),
+        dims[2] + p(2) + p(6),
+        dims[3] + p(3) + p(7),
+    ];
+    cx.imp.push(cx.name, op, vec![x], &out, out_dims).map(drop)
 }
