@@ -177,6 +177,56 @@ tests! {
         }
     }
 
+    fn reduce_mean_depth_to_space_and_swish_match_a_naive_reference() {
+        let x = values(60, 42);
+        // ReduceMean over H and W: axes as an attribute (opset 13) or an input (opset 18)
+        let mean: Vec<f32> = x.chunks(20).map(|c| c.iter().sum::<f32>() / 20.0).collect();
+        for keep in [1, 0] {
+            let m13 = one_node("ReduceMean", &["input"], vec![ints("axes", &[2, -1]), int("keepdims", keep)], vec![], 13);
+            let m18 = one_node("ReduceMean", &["input", "axes"], vec![int("keepdims", keep)], vec![tensor_i64("axes", &[2, 3])], 18);
+            for m in [m13, m18] {
+                let g = load("rm.onnx", &bytes(&m)).unwrap();
+                assert_eq!(g.output_shape(), if keep == 1 { Shape::new(3, 1, 1) } else { Shape::vector(3) });
+                let (got, _) = run_both(&m, &x);
+                let err = got.iter().zip(&mean).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
+                // measured 0 natively, 1.5e-8 as wasm32 (SIMD128 and relaxed)
+                assert!(err <= 1.5e-7, "{got:?} vs {mean:?}");
+            }
+        }
+        let m = one_node("ReduceMean", &["input"], vec![ints("axes", &[1])], vec![], 13);
+        let e = load("rm.onnx", &bytes(&m)).unwrap_err();
+        assert!(matches!(&e, Error::UnsupportedOp { detail, .. } if detail.contains("axes [1]")), "{e}");
+        // DepthToSpace, DCR: y[c, h·b + i, w·b + j] = x[(i·b + j)·C + c, h, w]
+        let (b, c, h, w) = (2usize, 2usize, 2usize, 3usize);
+        let x8 = values(b * b * c * h * w, 43);
+        let m = model(vec![node("DepthToSpace", "d2s", &["input"], &["y"], vec![int("blocksize", 2)])], vec![], &[1, 8, 2, 3], "y");
+        let mut want = vec![0.0; x8.len()];
+        for ci in 0..c {
+            for hi in 0..h * b {
+                for wi in 0..w * b {
+                    let src = (((hi % b) * b + wi % b) * c + ci) * h * w + (hi / b) * w + wi / b;
+                    want[(ci * h * b + hi) * w * b + wi] = x8[src];
+                }
+            }
+        }
+        let (got, reference) = run_both(&m, &x8);
+        assert_eq!(got, want);
+        assert_eq!(reference, want);
+        let m = model(vec![node("DepthToSpace", "d2s", &["input"], &["y"], vec![int("blocksize", 2), string("mode", "CRD")])], vec![], &[1, 8, 2, 3], "y");
+        assert!(matches!(load("crd.onnx", &bytes(&m)), Err(Error::UnsupportedOp { detail, .. }) if detail.contains("CRD")));
+        // Swish as exporters write it: x · Sigmoid(x)
+        let m = model(
+            vec![node("Sigmoid", "s", &["input"], &["sg"], vec![]), node("Mul", "m", &["input", "sg"], &["y"], vec![])],
+            vec![],
+            &[1, 3, 4, 5],
+            "y",
+        );
+        let (got, _) = run_both(&m, &x);
+        let err = got.iter().zip(&x).map(|(g, v)| (g - v / (1.0 + (-v).exp())).abs()).fold(0.0f32, f32::max);
+        // measured 6.0e-8 natively and as wasm32 (SIMD128 and relaxed)
+        assert!(err <= 6e-7, "{err:e}");
+    }
+
     fn softmax_axes_follow_the_opset() {
         // (1, 5, 1, 1): over the channels for opset 11's axis 1 (flattened from it); opset 13's
         // default −1 reduces a unit axis, refused above. (1, 5) works on both.

@@ -42,6 +42,8 @@ pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()
         }
         "PRelu" => prelu(cx),
         "Pad" => pad(cx),
+        "ReduceMean" => reduce_mean(cx),
+        "DepthToSpace" => depth_to_space(cx),
         "HardSigmoid" => {
             let (alpha, beta) = (cx.attr_f("alpha", 0.2), cx.attr_f("beta", 0.5));
             act(cx, Activation::HardSigmoid { alpha, beta })
@@ -125,6 +127,9 @@ fn attributes_read(op: &str) -> Option<&'static [&'static str]> {
         "Gemm" => &["alpha", "beta", "transA", "transB"],
         // opset < 11: pads and value are attributes
         "Pad" => &["mode", "pads", "value"],
+        // opset 18 moves axes to an input
+        "ReduceMean" => &["axes", "keepdims", "noop_with_empty_axes"],
+        "DepthToSpace" => &["blocksize", "mode"],
         _ => return None,
     })
 }
@@ -893,4 +898,71 @@ fn pad(cx: Cx) -> Result<()> {
         dims[3] + p(3) + p(7),
     ];
     cx.imp.push(cx.name, op, vec![x], &out, out_dims).map(drop)
+}
+
+/// ReduceMean over the spatial axes (H and W) of an NCHW tensor: a global average pool, kept
+/// as `(1, C, 1, 1)` or squeezed to `(1, C)`.
+fn reduce_mean(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let dims = cx.imp.dims[x].clone();
+    let axes: Vec<i64> = if cx.imp.opset >= 18 {
+        match (cx.input_name(1), cx.constant(1)) {
+            (None, _) => vec![],
+            (Some(_), Some(c)) => c
+                .i64s()
+                .map(<[i64]>::to_vec)
+                .ok_or_else(|| cx.bad("axes (input 1) must be int64".into()))?,
+            (Some(_), None) => return Err(cx.bad("axes (input 1) must be an initializer".into())),
+        }
+    } else {
+        cx.attr("axes").map(|a| a.ints.clone()).unwrap_or_default()
+    };
+    if axes.is_empty() && cx.attr_i("noop_with_empty_axes", 0) != 0 {
+        cx.imp.alias(&out, x);
+        return Ok(());
+    }
+    let rank = dims.len() as i64;
+    let mut norm: Vec<i64> = axes
+        .iter()
+        .map(|&a| if a < 0 { a + rank } else { a })
+        .collect();
+    norm.sort_unstable();
+    if rank != 4 || norm != [2, 3] {
+        return Err(cx.unsupported(&format!(
+            " over axes {axes:?} of dims {dims:?} (only over H and W of an NCHW tensor)"
+        )));
+    }
+    let c = dims[1];
+    let out_dims = if cx.attr_i("keepdims", 1) != 0 {
+        vec![1, c, 1, 1]
+    } else {
+        vec![1, c]
+    };
+    cx.imp
+        .push(cx.name, Op::GlobalAvgPool, vec![x], &out, out_dims)
+        .map(drop)
+}
+
+/// DepthToSpace in DCR order (the default; TF's order): `x (C·b², H, W) -> y (C, H·b, W·b)`.
+fn depth_to_space(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let mode = cx.attr_s("mode");
+    if !matches!(mode.as_str(), "" | "DCR") {
+        return Err(cx.unsupported(&format!(" with mode {mode} (only DCR)")));
+    }
+    let b = usize::try_from(cx.attr_i("blocksize", 0))
+        .ok()
+        .filter(|&b| (1..=1 << 8).contains(&b))
+        .ok_or_else(|| cx.bad("blocksize must be 1 to 256".into()))?;
+    let xs = cx.imp.values[x].shape;
+    if xs.c % (b * b) != 0 {
+        return Err(cx.bad(format!(
+            "{} channels do not split into blocks of {b}×{b}",
+            xs.c
+        )));
+    }
+    let dims = vec![1, xs.c / (b * b), xs.h * b, xs.w * b];
+    cx.imp
+        .push(cx.name, Op::DepthToSpace { block: b }, vec![x], &out, dims)
+        .map(drop)
 }
