@@ -140,12 +140,14 @@ npm: wasm
 # The packed tarball installed into empty projects: imported from Node (WASM: classify + generate;
 # then the API's typed errors, each with its code and message: tests/npm/errors.mjs) and from a
 # Vite-built page in headless Chromium (classify, in the package's worker); and its
-# index.d.ts type-checked by tsc --strict against a typed use of the API (and 7 marked mistakes).
+# index.d.ts type-checked by tsc --strict against a typed use of the API (and 7 marked mistakes);
+# then the ONNX operator suite as wasm (tests/npm/onnx_ops.mjs).
 test-npm: zoo npm
 	node tests/npm/node.mjs
 	node tests/npm/errors.mjs
 	node tests/npm/vite.mjs
 	node tests/npm/types.mjs
+	node tests/npm/onnx_ops.mjs
 
 # The zoo models end to end against onnxruntime's logits on real images (release: the naive
 # reference interpreter is part of the check), then pruning + export of the real models through

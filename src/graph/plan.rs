@@ -310,9 +310,10 @@ impl<'g> Builder<'g> {
         });
     }
 
-    fn bad(&self, i: usize, detail: String) -> Error {
+    /// A node the planner has no kernel for (an op variant, not a malformed graph).
+    fn unsupported(&self, i: usize, detail: String) -> Error {
         let n = &self.g.nodes[i];
-        Error::BadNode {
+        Error::UnsupportedOp {
             file: self.g.name.clone(),
             node: n.name.clone(),
             op: n.op.name().into(),
@@ -654,10 +655,10 @@ impl<'g> Builder<'g> {
             });
             self.report_node(i, kernel.name.into(), None);
         } else {
-            return Err(self.bad(
+            return Err(self.unsupported(
                 i,
                 format!(
-                    "grouped conv with {} groups (only 1 or depthwise) is not supported",
+                    " with {} groups (only 1, or one per input channel with one output each)",
                     c.groups
                 ),
             ));

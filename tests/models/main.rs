@@ -11,6 +11,8 @@ mod gpu_llm_cases;
 mod llama;
 #[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod llama_gpu;
+#[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
+mod onnx_ops;
 mod ppl;
 #[cfg(all(feature = "zoo", not(target_arch = "wasm32")))]
 mod prune_zoo;

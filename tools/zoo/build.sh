@@ -43,5 +43,16 @@ done < "$HERE/packages.txt"
 # -- 8. magnitude-pruned variants for speed measurement (stamped inside variants.py)
 "$PY" "$HERE/variants.py" "$CACHE" || die "variants.py failed"
 
+# -- 9. the ONNX operator suite: single-op models with onnxruntime's outputs (tests/models/onnx_ops.rs,
+#       tests/npm/onnx_ops.mjs), rebuilt when the generator or the venv changes
+want="$(cat "$HERE/onnx_ops.py" "$HERE/requirements.txt" | sha256sum | cut -d' ' -f1)"
+if fresh onnx_ops "$want" "$CACHE/onnx_ops/cases.json"; then
+  log "onnx_ops: cached"
+else
+  rm -rf "$CACHE/onnx_ops"
+  "$PY" "$HERE/onnx_ops.py" "$CACHE" || die "onnx_ops.py failed"
+  stamp onnx_ops "$want"
+fi
+
 ms=$(( ($(date +%s%N) - T0) / 1000000 ))
 log "done in $((ms / 1000)).$(printf %03d $((ms % 1000)))s; outputs in $CACHE"
