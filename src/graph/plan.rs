@@ -621,7 +621,7 @@ impl<'g> Builder<'g> {
         Ok(())
     }
 
-    /// Depthwise or full (stem) conv; grouped convs in between are not supported.
+    /// Depthwise, full or grouped conv.
     fn conv(&mut self, i: usize, c: &Conv, x: Region, clamp: Clamp) -> Result<()> {
         let node = &self.g.nodes[i];
         let xs = self.g.shape(node.inputs[0]);
@@ -641,27 +641,50 @@ impl<'g> Builder<'g> {
                 clamp,
             });
             self.report_node(i, kernel.name.into(), None);
-        } else if c.groups == 1 {
-            let params = ConvParams::new(&node.name, c.c_in, c.c_out, xs.h, xs.w, win)?;
-            let w = ConvWeights::pack(&node.name, &c.weight, Some(&c.bias), params)?;
+        } else {
+            // A full conv (groups = 1) or a grouped one: one dense conv per group, each reading
+            // its channels' contiguous slice of x (C, H, W) and writing its own of y (CHW keeps
+            // a group's channels together), with its rows of W (c_out, c_in/groups, kh, kw).
+            let g = c.groups;
+            if c.c_in % g != 0 || c.c_out % g != 0 {
+                return Err(self.unsupported(
+                    i,
+                    format!(
+                        " with {g} groups over {} input and {} output channels",
+                        c.c_in, c.c_out
+                    ),
+                ));
+            }
+            let (cin, cout) = (c.c_in / g, c.c_out / g);
+            let os = self.g.shape(node.output);
+            let per_w = c.weight.len() / c.c_out;
             let kernel = self.cnn_kernel(KOp::Conv, fast)?;
             let y = self.write(i);
-            self.steps.push(Step::Conv {
-                kernel,
-                w,
-                x,
-                y,
-                clamp,
-            });
+            for k in 0..g {
+                let params = ConvParams::new(&node.name, cin, cout, xs.h, xs.w, win)?;
+                let w = ConvWeights::pack(
+                    &node.name,
+                    &c.weight[k * cout * per_w..(k + 1) * cout * per_w],
+                    Some(&c.bias[k * cout..(k + 1) * cout]),
+                    params,
+                )?;
+                let x_k = Region {
+                    off: x.off + k * cin * xs.h * xs.w,
+                    len: cin * xs.h * xs.w,
+                };
+                let y_k = Region {
+                    off: y.off + k * cout * os.h * os.w,
+                    len: cout * os.h * os.w,
+                };
+                self.steps.push(Step::Conv {
+                    kernel,
+                    w,
+                    x: x_k,
+                    y: y_k,
+                    clamp,
+                });
+            }
             self.report_node(i, kernel.name.into(), None);
-        } else {
-            return Err(self.unsupported(
-                i,
-                format!(
-                    " with {} groups (only 1, or one per input channel with one output each)",
-                    c.groups
-                ),
-            ));
         }
         Ok(())
     }

@@ -12,8 +12,8 @@ use zeroskip::graph::{reference, Plan, PlanOptions, Session};
 use zeroskip::import::onnx;
 use zeroskip::Error;
 
-/// Cases zeroskip refuses today (issue 16 adds them): grouped convolution and the depthwise
-/// multiplier, ConvTranspose, Resize, ceil-mode and dilated pools, AveragePool counting its
+/// Cases zeroskip refuses today (issue 16 adds them): ConvTranspose, Resize, ceil-mode and
+/// dilated pools, AveragePool counting its
 /// padding, reflect/edge padding, softmax and means over other axes, CRD depth-to-space, and the
 /// Reshape/Transpose patterns of pixel and channel shuffles. One list for the native test and the
 /// npm one.
