@@ -115,6 +115,8 @@ one("maxpool_3x3_s2_p1", "MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[1
 one("maxpool_3x3_s1_p1", "MaxPool", kernel_shape=[3, 3], pads=[1, 1, 1, 1])
 one("maxpool_same_upper", "MaxPool", kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER")
 one("maxpool_ceil", "MaxPool", kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1)
+one("maxpool_ceil_3x3_p1", "MaxPool", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1], ceil_mode=1)
+one("avgpool_ceil_3x3", "AveragePool", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)
 one("maxpool_dilation2", "MaxPool", kernel_shape=[2, 2], dilations=[2, 2])
 one("avgpool_2x2_s2", "AveragePool", kernel_shape=[2, 2], strides=[2, 2])
 one("avgpool_3x3_s1_p1", "AveragePool", kernel_shape=[3, 3], pads=[1, 1, 1, 1])

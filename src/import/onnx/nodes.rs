@@ -515,9 +515,6 @@ fn pool(cx: Cx) -> Result<()> {
     let (x, out) = (cx.x()?, cx.out()?);
     let xs = cx.imp.values[x].shape;
     let k = cx.attr_dims("kernel_shape", 2, 0)?;
-    if cx.attr_i("ceil_mode", 0) != 0 {
-        return Err(cx.unsupported(" with ceil_mode = 1"));
-    }
     let s = cx.attr_dims("strides", 2, 1)?;
     let d = cx.attr_dims("dilations", 2, 1)?;
     if d != [1, 1] {
@@ -526,7 +523,23 @@ fn pool(cx: Cx) -> Result<()> {
     if cx.n.output.len() > 1 && cx.n.output[1..].iter().any(|o| !o.is_empty()) {
         return Err(cx.unsupported(" with an Indices output"));
     }
-    let pads = pads(&cx, [xs.h, xs.w], [k[0], k[1]], [s[0], s[1]], [1, 1])?;
+    let mut pads = pads(&cx, [xs.h, xs.w], [k[0], k[1]], [s[0], s[1]], [1, 1])?;
+    if cx.attr_i("ceil_mode", 0) != 0 {
+        // ceil((in + pads − k) / s) + 1 outputs, less one when the last window would start in
+        // the end padding: the same windows as a floor over more end padding, which both pools
+        // leave out (max ignores it, average does not count it)
+        for a in 0..2 {
+            let n = [xs.h, xs.w][a] + pads[a] + pads[a + 2];
+            if n < k[a] || s[a] == 0 {
+                break; // shape inference below reports the bad window
+            }
+            let mut out = (n - k[a]).div_ceil(s[a]) + 1;
+            if (out - 1) * s[a] >= [xs.h, xs.w][a] + pads[a] {
+                out -= 1;
+            }
+            pads[a + 2] += ((out - 1) * s[a] + k[a]).saturating_sub(n);
+        }
+    }
     let kind = if cx.n.op_type == "MaxPool" {
         PoolKind::Max
     } else {
