@@ -170,6 +170,16 @@ one("resize_nearest_x2", "Resize", ["input", "", "sc"], [t("sc", np.array([1, 1,
     mode="nearest")
 one("resize_bilinear_x2", "Resize", ["input", "", "sc"], [t("sc", np.array([1, 1, 2, 2], np.float32))],
     mode="linear")
+one("resize_bilinear_align_corners", "Resize", ["input", "", "", "sz"], [t("sz", np.array([1, 4, 11, 16]))],
+    mode="linear", coordinate_transformation_mode="align_corners")
+one("resize_bilinear_asymmetric_x3", "Resize", ["input", "", "sc"], [t("sc", np.array([1, 1, 3, 2], np.float32))],
+    mode="linear", coordinate_transformation_mode="asymmetric")
+one("resize_bilinear_down_sizes", "Resize", ["input", "", "", "sz"], [t("sz", np.array([1, 4, 4, 5]))],
+    mode="linear")
+one("resize_bilinear_pytorch", "Resize", ["input", "", "", "sz"], [t("sz", np.array([1, 4, 14, 12]))],
+    mode="linear", coordinate_transformation_mode="pytorch_half_pixel")
+one("resize_bilinear_opset10", "Resize", ["input", "sc"], [t("sc", np.array([1, 1, 2, 2], np.float32))],
+    opset=10, mode="linear")
 one("conv_transpose_s2", "ConvTranspose", ["input", "w"], [t("w", w(4, 3, 2, 2))], strides=[2, 2])
 
 

@@ -6,7 +6,7 @@ use super::proto::{AttributeProto, NodeProto};
 use super::tensor::{Constant, Data};
 use super::Importer;
 use crate::error::{Error, Result};
-use crate::graph::{Activation, Conv, Linear, Op, Pool, PoolKind, Shape};
+use crate::graph::{Activation, Conv, Linear, Op, Pool, PoolKind, Resize, Shape};
 
 pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()> {
     let op = n.op_type.as_str();
@@ -44,6 +44,7 @@ pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()
         "Pad" => pad(cx),
         "ReduceMean" => reduce_mean(cx),
         "DepthToSpace" => depth_to_space(cx),
+        "Resize" => resize(cx),
         "HardSigmoid" => {
             let (alpha, beta) = (cx.attr_f("alpha", 0.2), cx.attr_f("beta", 0.5));
             act(cx, Activation::HardSigmoid { alpha, beta })
@@ -130,6 +131,15 @@ fn attributes_read(op: &str) -> Option<&'static [&'static str]> {
         // opset 18 moves axes to an input
         "ReduceMean" => &["axes", "keepdims", "noop_with_empty_axes"],
         "DepthToSpace" => &["blocksize", "mode"],
+        // cubic_coeff_a and nearest_mode only shape modes that are refused
+        "Resize" => &[
+            "mode",
+            "coordinate_transformation_mode",
+            "cubic_coeff_a",
+            "nearest_mode",
+            "exclude_outside",
+            "antialias",
+        ],
         _ => return None,
     })
 }
@@ -977,5 +987,85 @@ fn depth_to_space(cx: Cx) -> Result<()> {
     let dims = vec![1, xs.c / (b * b), xs.h * b, xs.w * b];
     cx.imp
         .push(cx.name, Op::DepthToSpace { block: b }, vec![x], &out, dims)
+        .map(drop)
+}
+
+/// Resize in linear mode over H and W, as the graph's bilinear resize: `half_pixel` (the
+/// default; `pytorch_half_pixel` alike when an axis has more than one output), `asymmetric` and
+/// `align_corners` are its three source-coordinate rules. Scales (each output a whole multiple
+/// of its input, so the scale is `out / in` as the rules assume) or sizes, from opset 10's
+/// scales input or 11's roi, scales, sizes.
+fn resize(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let xs = cx.imp.values[x].shape;
+    let mode = cx.attr_s("mode");
+    if mode != "linear" {
+        let m = if mode.is_empty() { "nearest" } else { &mode };
+        return Err(cx.unsupported(&format!(" in mode {m} (only linear)")));
+    }
+    if cx.attr_i("antialias", 0) != 0 || cx.attr_i("exclude_outside", 0) != 0 {
+        return Err(cx.unsupported(" with antialias or exclude_outside"));
+    }
+    let rule = if cx.imp.opset < 11 {
+        "asymmetric".to_string()
+    } else {
+        match cx.attr_s("coordinate_transformation_mode").as_str() {
+            "" => "half_pixel".into(),
+            m => m.to_string(),
+        }
+    };
+    let (scales_at, sizes_at) = if cx.imp.opset < 11 {
+        (1, None)
+    } else {
+        (2, Some(3))
+    };
+    let sizes = sizes_at
+        .and_then(|i| cx.constant(i))
+        .and_then(|c| c.i64s().map(<[i64]>::to_vec));
+    let (oh, ow) = if let Some(sz) = sizes.filter(|v| !v.is_empty()) {
+        match sz[..] {
+            [1, c, h, w] if c as usize == xs.c && h > 0 && w > 0 => (h as usize, w as usize),
+            _ => return Err(cx.unsupported(&format!(" to sizes {sz:?} (only H and W change)"))),
+        }
+    } else {
+        let sc = cx
+            .constant(scales_at)
+            .map(|c| c.f32s())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| cx.bad("needs constant scales or sizes".into()))?;
+        let whole = |n: usize, s: f32| {
+            let o = n as f32 * s;
+            (o >= 1.0 && o == o.floor() && o <= (1 << 16) as f32).then_some(o as usize)
+        };
+        match sc[..] {
+            [1.0, 1.0, sh, sw] => match (whole(xs.h, sh), whole(xs.w, sw)) {
+                (Some(h), Some(w)) => (h, w),
+                _ => {
+                    return Err(cx.unsupported(&format!(
+                        " with scales {sc:?} of a {}x{} input (only whole output sizes)",
+                        xs.h, xs.w
+                    )))
+                }
+            },
+            _ => return Err(cx.unsupported(&format!(" with scales {sc:?} (only H and W change)"))),
+        }
+    };
+    let (align_corners, half_pixel_centers) = match rule.as_str() {
+        "half_pixel" => (false, true),
+        "pytorch_half_pixel" if oh > 1 && ow > 1 => (false, true),
+        "asymmetric" => (false, false),
+        "align_corners" => (true, false),
+        other => {
+            return Err(cx.unsupported(&format!(" with coordinate_transformation_mode {other}")))
+        }
+    };
+    let op = Op::ResizeBilinear(Resize {
+        oh,
+        ow,
+        align_corners,
+        half_pixel_centers,
+    });
+    cx.imp
+        .push(cx.name, op, vec![x], &out, vec![1, xs.c, oh, ow])
         .map(drop)
 }
