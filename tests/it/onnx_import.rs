@@ -212,8 +212,19 @@ tests! {
         let (got, reference) = run_both(&m, &x8);
         assert_eq!(got, want);
         assert_eq!(reference, want);
+        // CRD (PyTorch's PixelShuffle): y[c, h·b + i, w·b + j] = x[c·b² + i·b + j, h, w]
         let m = model(vec![node("DepthToSpace", "d2s", &["input"], &["y"], vec![int("blocksize", 2), string("mode", "CRD")])], vec![], &[1, 8, 2, 3], "y");
-        assert!(matches!(load("crd.onnx", &bytes(&m)), Err(Error::UnsupportedOp { detail, .. }) if detail.contains("CRD")));
+        for ci in 0..c {
+            for hi in 0..h * b {
+                for wi in 0..w * b {
+                    let src = ((ci * b + hi % b) * b + wi % b) * h * w + (hi / b) * w + wi / b;
+                    want[(ci * h * b + hi) * w * b + wi] = x8[src];
+                }
+            }
+        }
+        let (got, reference) = run_both(&m, &x8);
+        assert_eq!(got, want);
+        assert_eq!(reference, want);
         // Swish as exporters write it: x · Sigmoid(x)
         let m = model(
             vec![node("Sigmoid", "s", &["input"], &["sg"], vec![]), node("Mul", "m", &["input", "sg"], &["y"], vec![])],

@@ -966,12 +966,15 @@ fn reduce_mean(cx: Cx) -> Result<()> {
         .map(drop)
 }
 
-/// DepthToSpace in DCR order (the default; TF's order): `x (C·b², H, W) -> y (C, H·b, W·b)`.
+/// DepthToSpace: `x (C·b², H, W) -> y (C, H·b, W·b)`. DCR (the default) is the graph's order
+/// (TF's); CRD, `y[c, h·b + i, w·b + j] = x[c·b² + i·b + j, h, w]` (PyTorch's PixelShuffle), is
+/// the same after a channel permutation, run as a 1x1 conv whose rows each hold one 1 (a sparse
+/// matrix: one multiply per output, exact for finite inputs).
 fn depth_to_space(cx: Cx) -> Result<()> {
     let (x, out) = (cx.x()?, cx.out()?);
     let mode = cx.attr_s("mode");
-    if !matches!(mode.as_str(), "" | "DCR") {
-        return Err(cx.unsupported(&format!(" with mode {mode} (only DCR)")));
+    if !matches!(mode.as_str(), "" | "DCR" | "CRD") {
+        return Err(cx.unsupported(&format!(" with mode {mode} (DCR or CRD)")));
     }
     let b = usize::try_from(cx.attr_i("blocksize", 0))
         .ok()
@@ -984,9 +987,43 @@ fn depth_to_space(cx: Cx) -> Result<()> {
             xs.c
         )));
     }
-    let dims = vec![1, xs.c / (b * b), xs.h * b, xs.w * b];
+    let c = xs.c / (b * b);
+    let mut src = x;
+    if mode == "CRD" {
+        // DCR channel (i·b + j)·c + k holds CRD channel k·b² + i·b + j
+        let n = xs.c;
+        let mut weight = vec![0.0; n * n];
+        for k in 0..c {
+            for ij in 0..b * b {
+                weight[(ij * c + k) * n + k * b * b + ij] = 1.0;
+            }
+        }
+        let perm = Op::Conv(Conv {
+            c_out: n,
+            c_in: n,
+            groups: 1,
+            kh: 1,
+            kw: 1,
+            stride: [1, 1],
+            dilation: [1, 1],
+            pads: [0; 4],
+            weight,
+            bias: vec![0.0; n],
+        });
+        let dims = vec![1, n, xs.h, xs.w];
+        src = cx
+            .imp
+            .push(cx.name, perm, vec![x], &format!("{out}#dcr"), dims)?;
+    }
+    let dims = vec![1, c, xs.h * b, xs.w * b];
     cx.imp
-        .push(cx.name, Op::DepthToSpace { block: b }, vec![x], &out, dims)
+        .push(
+            cx.name,
+            Op::DepthToSpace { block: b },
+            vec![src],
+            &out,
+            dims,
+        )
         .map(drop)
 }
 
