@@ -168,6 +168,7 @@ tests! {
             ("batch pad", one_node("Pad", &["input", "pads"], vec![], vec![tensor_i64("pads", &[1, 0, 0, 0, 0, 0, 0, 0])], 13), "batch"),
             ("slope", one_node("PRelu", &["input", "s"], vec![], vec![tensor("s", &[1, 1, 4, 5], &values(20, 3))], 13), "slope"),
             ("bn training", one_node("BatchNormalization", &["input", "a", "a", "a", "a"], vec![int("training_mode", 1)], vec![tensor("a", &[3], &[1.0, 1.0, 1.0])], 14), "training_mode"),
+            ("transpose", one_node("Transpose", &["input"], vec![ints("perm", &[0, 1, 3, 2])], vec![], 13), "perm [0, 1, 3, 2]"),
             // opset 13 reduces the last axis alone: of size 5, while the tensor has 60 values
             ("softmax", one_node("Softmax", &["input"], vec![], vec![], 13), "axis -1"),
         ];

@@ -14,8 +14,7 @@ use zeroskip::Error;
 
 /// Cases zeroskip refuses today (issue 16 adds them): ConvTranspose, nearest Resize, dilated
 /// pools, AveragePool counting its padding, reflect/edge padding, softmax and means over other
-/// axes, and the Reshape/Transpose patterns of pixel and channel shuffles.
-/// One list for the native test and the npm one.
+/// axes. One list for the native test and the npm one.
 fn refused() -> Vec<String> {
     let j: serde_json::Value =
         serde_json::from_str(include_str!("../onnx_ops_refused.json")).expect("refused list");

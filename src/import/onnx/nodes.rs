@@ -45,6 +45,7 @@ pub(super) fn import(imp: &mut Importer, name: &str, n: &NodeProto) -> Result<()
         "ReduceMean" => reduce_mean(cx),
         "DepthToSpace" => depth_to_space(cx),
         "Resize" => resize(cx),
+        "Transpose" => transpose(cx),
         "HardSigmoid" => {
             let (alpha, beta) = (cx.attr_f("alpha", 0.2), cx.attr_f("beta", 0.5));
             act(cx, Activation::HardSigmoid { alpha, beta })
@@ -131,6 +132,7 @@ fn attributes_read(op: &str) -> Option<&'static [&'static str]> {
         // opset 18 moves axes to an input
         "ReduceMean" => &["axes", "keepdims", "noop_with_empty_axes"],
         "DepthToSpace" => &["blocksize", "mode"],
+        "Transpose" => &["perm"],
         // cubic_coeff_a and nearest_mode only shape modes that are refused
         "Resize" => &[
             "mode",
@@ -697,9 +699,17 @@ fn view(cx: Cx, x: usize, out: &str, dims: Vec<usize>) -> Result<()> {
         [n] => Shape::vector(n),
         [c, h, w] => Shape::new(c, h, w),
         [c, 1] => Shape::vector(c),
+        // the channel axis split in two or three (a shuffle's first Reshape): the same memory
+        [.., h, w]
+            if body.len() > 3
+                && (h, w) == (cx.imp.values[x].shape.h, cx.imp.values[x].shape.w)
+                && body[..body.len() - 2].iter().product::<usize>() == cx.imp.values[x].shape.c =>
+        {
+            cx.imp.values[x].shape
+        }
         _ => {
             return Err(cx.unsupported(&format!(
-                " to dims {dims:?} (batch-1 views to [1, N] or [1, C, H, W] are)"
+                " to dims {dims:?} (batch-1 views to [1, N] or [1, C, H, W] are, and splits of C)"
             )))
         }
     };
@@ -990,30 +1000,9 @@ fn depth_to_space(cx: Cx) -> Result<()> {
     let c = xs.c / (b * b);
     let mut src = x;
     if mode == "CRD" {
-        // DCR channel (i·b + j)·c + k holds CRD channel k·b² + i·b + j
-        let n = xs.c;
-        let mut weight = vec![0.0; n * n];
-        for k in 0..c {
-            for ij in 0..b * b {
-                weight[(ij * c + k) * n + k * b * b + ij] = 1.0;
-            }
-        }
-        let perm = Op::Conv(Conv {
-            c_out: n,
-            c_in: n,
-            groups: 1,
-            kh: 1,
-            kw: 1,
-            stride: [1, 1],
-            dilation: [1, 1],
-            pads: [0; 4],
-            weight,
-            bias: vec![0.0; n],
-        });
-        let dims = vec![1, n, xs.h, xs.w];
-        src = cx
-            .imp
-            .push(cx.name, perm, vec![x], &format!("{out}#dcr"), dims)?;
+        let dims = vec![1, xs.c, xs.h, xs.w];
+        let from = crd_to_dcr(c, b);
+        src = permute_channels(cx.imp, cx.name, x, &format!("{out}#dcr"), &from, dims)?;
     }
     let dims = vec![1, c, xs.h * b, xs.w * b];
     cx.imp
@@ -1025,6 +1014,80 @@ fn depth_to_space(cx: Cx) -> Result<()> {
             dims,
         )
         .map(drop)
+}
+
+/// For each DCR channel `(i·b + j)·c + k`, the CRD channel `k·b² + i·b + j` it holds.
+fn crd_to_dcr(c: usize, b: usize) -> Vec<usize> {
+    let mut from = vec![0; c * b * b];
+    for k in 0..c {
+        for ij in 0..b * b {
+            from[ij * c + k] = k * b * b + ij;
+        }
+    }
+    from
+}
+
+/// `y[n] = x[from[n]]` over the channels of `x (C, H, W)`, as a 1x1 conv whose rows each hold
+/// one 1: a sparse matrix the planner runs at one multiply per output, exact for finite inputs.
+fn permute_channels(
+    imp: &mut Importer,
+    node: &str,
+    x: usize,
+    out: &str,
+    from: &[usize],
+    dims: Vec<usize>,
+) -> Result<usize> {
+    let n = from.len();
+    let mut weight = vec![0.0; n * n];
+    for (row, &col) in from.iter().enumerate() {
+        weight[row * n + col] = 1.0;
+    }
+    let perm = Op::Conv(Conv {
+        c_out: n,
+        c_in: n,
+        groups: 1,
+        kh: 1,
+        kw: 1,
+        stride: [1, 1],
+        dilation: [1, 1],
+        pads: [0; 4],
+        weight,
+        bias: vec![0.0; n],
+    });
+    imp.push(node, perm, vec![x], out, dims)
+}
+
+/// The Transposes of channel shuffles and pixel shuffles, after a Reshape that split the
+/// channel axis (a view): `(1, g, n, H, W)` by `[0, 2, 1, 3, 4]` (ShuffleNet: channel `j·g + i`
+/// takes `i·n + j`), and `(1, c, b, b, H, W)` by `[0, 1, 4, 2, 5, 3]` (PixelShuffle, which the
+/// next Reshape reads as `(1, c, H·b, W·b)`: DepthToSpace in CRD order). The identity is a
+/// view; any other permutation is refused.
+fn transpose(cx: Cx) -> Result<()> {
+    let (x, out) = (cx.x()?, cx.out()?);
+    let dims = cx.imp.dims[x].clone();
+    let perm: Vec<i64> = cx.attr("perm").map(|a| a.ints.clone()).unwrap_or_default();
+    if perm.len() == dims.len() && perm.iter().enumerate().all(|(i, &p)| p == i as i64) {
+        cx.imp.alias(&out, x);
+        return Ok(());
+    }
+    match (&perm[..], &dims[..]) {
+        ([0, 2, 1, 3, 4], &[1, g, n, h, w]) => {
+            let from: Vec<usize> = (0..g * n).map(|o| (o % g) * n + o / g).collect();
+            permute_channels(cx.imp, cx.name, x, &out, &from, vec![1, n, g, h, w]).map(drop)
+        }
+        ([0, 1, 4, 2, 5, 3], &[1, c, b, b2, h, w]) if b == b2 => {
+            let from = crd_to_dcr(c, b);
+            let mid = format!("{out}#dcr");
+            let v = permute_channels(cx.imp, cx.name, x, &mid, &from, vec![1, c * b * b, h, w])?;
+            let op = Op::DepthToSpace { block: b };
+            cx.imp
+                .push(cx.name, op, vec![v], &out, vec![1, c, h, b, w, b])
+                .map(drop)
+        }
+        _ => Err(cx.unsupported(&format!(
+            " with perm {perm:?} of dims {dims:?} (channel and pixel shuffles are)"
+        ))),
+    }
 }
 
 /// Resize in linear mode over H and W, as the graph's bilinear resize: `half_pixel` (the
