@@ -245,22 +245,35 @@ tests! {
         assert_eq!(e.code(), "TooLarge");
     }
 
-    fn onnx_maxpool_ceil_mode_is_unsupported() {
+    fn onnx_maxpool_dilations_are_unsupported() {
         let b = bytes(&model(
             vec![node(
                 "MaxPool",
                 "pool",
                 &["input"],
                 &["out"],
-                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2]), int("ceil_mode", 1)],
+                vec![ints("kernel_shape", &[2, 2]), ints("strides", &[2, 2]), ints("dilations", &[2, 2])],
             )],
             vec![],
             &[1, 3, 5, 5],
             "out",
         ));
-        let e = err(onnx::load("pool.onnx", &b), "ceil_mode");
+        let e = err(onnx::load("pool.onnx", &b), "dilations");
         assert!(matches!(e, Error::UnsupportedOp { .. }), "{e}");
-        has(&e, "pool.onnx: node pool: op MaxPool is not supported with ceil_mode = 1");
+        has(&e, "pool.onnx: node pool: op MaxPool is not supported with dilations [2, 2]");
+    }
+
+    fn onnx_channel_permutations_are_bounded_before_allocating() {
+        // a pixel shuffle of 16384 channels would need a 16384² permutation matrix (1 GiB)
+        let b = bytes(&model(
+            vec![node("DepthToSpace", "d2s", &["input"], &["out"], vec![int("blocksize", 2), string("mode", "CRD")])],
+            vec![],
+            &[1, 16384, 1, 1],
+            "out",
+        ));
+        let e = err(onnx::load("d2s.onnx", &b), "permutation");
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+        has(&e, "d2s.onnx");
     }
 
     fn tfjs_layers_model_is_refused() {

@@ -635,7 +635,11 @@ fn reshape(cx: Cx) -> Result<()> {
             }
             let total = cx.imp.values[x].shape.len();
             if let Some(i) = infer {
-                let known: usize = dims.iter().product();
+                // checked: the spec's other dims are the file's numbers
+                let known = dims
+                    .iter()
+                    .try_fold(1usize, |a: usize, &d| a.checked_mul(d))
+                    .unwrap_or(0);
                 if known == 0 || total % known != 0 {
                     return Err(cx.bad(format!("cannot reshape {total} values to {spec:?}")));
                 }
@@ -703,7 +707,10 @@ fn view(cx: Cx, x: usize, out: &str, dims: Vec<usize>) -> Result<()> {
         [.., h, w]
             if body.len() > 3
                 && (h, w) == (cx.imp.values[x].shape.h, cx.imp.values[x].shape.w)
-                && body[..body.len() - 2].iter().product::<usize>() == cx.imp.values[x].shape.c =>
+                && body[..body.len() - 2]
+                    .iter()
+                    .try_fold(1usize, |a, &d| a.checked_mul(d))
+                    == Some(cx.imp.values[x].shape.c) =>
         {
             cx.imp.values[x].shape
         }
@@ -1038,6 +1045,17 @@ fn permute_channels(
     dims: Vec<usize>,
 ) -> Result<usize> {
     let n = from.len();
+    // the matrix is stored dense: bounded like a densified sparse initializer, before allocating
+    let cells = (n as u64).saturating_mul(n as u64);
+    if cells > crate::limits::MAX_DENSIFIED as u64 {
+        return Err(Error::TooLarge {
+            file: imp.file.clone(),
+            tensor: format!("{node}: permutation of {n} channels"),
+            bytes: cells.saturating_mul(4),
+            limit: 4 * crate::limits::MAX_DENSIFIED as u64,
+            detail: "a channel permutation's 1x1 weights".into(),
+        });
+    }
     let mut weight = vec![0.0; n * n];
     for (row, &col) in from.iter().enumerate() {
         weight[row * n + col] = 1.0;
@@ -1124,7 +1142,13 @@ fn resize(cx: Cx) -> Result<()> {
         .and_then(|c| c.i64s().map(<[i64]>::to_vec));
     let (oh, ow) = if let Some(sz) = sizes.filter(|v| !v.is_empty()) {
         match sz[..] {
-            [1, c, h, w] if c as usize == xs.c && h > 0 && w > 0 => (h as usize, w as usize),
+            [1, c, h, w]
+                if c as usize == xs.c
+                    && (1..=1 << 16).contains(&h)
+                    && (1..=1 << 16).contains(&w) =>
+            {
+                (h as usize, w as usize)
+            }
             _ => return Err(cx.unsupported(&format!(" to sizes {sz:?} (only H and W change)"))),
         }
     } else {
